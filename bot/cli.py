@@ -1,0 +1,102 @@
+"""The `mirrorbot` command line (typer). Each command is a thin view over a service call."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from bot.config import LOCALNET_DEFAULT_PORT, Settings, SettingsError, load_settings
+
+app = typer.Typer(
+    name="mirrorbot",
+    help="Mirror perp-DEX wallets into follower accounts (Hyperliquid, GMX v2).",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+def settings_or_exit() -> Settings:
+    """Load settings; a bad one stops here with a message naming the variable (exit 2)."""
+    try:
+        return load_settings()
+    except SettingsError as exc:
+        typer.echo(f"mirrorbot: {exc}", err=True)
+        raise typer.Exit(2) from None
+
+
+@app.command()
+def config() -> None:
+    """Check the settings and print the effective values (secrets hidden)."""
+    settings = settings_or_exit()
+    for name, value in settings.model_dump().items():
+        secret = ("token" in name or "password" in name) and value is not None
+        typer.echo(f"MIRROR_{name.upper()}={'**********' if secret else value}")
+    typer.echo(f"# venue URL: {settings.api_url}")
+    typer.echo(f"# database:  {settings.db_url}")
+
+
+@app.command()
+def localnet(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port.")] = LOCALNET_DEFAULT_PORT,
+    seed: Annotated[int, typer.Option(help="Seed for the price path and everything random.")] = 0,
+    signatures: Annotated[
+        str, typer.Option(help="Accepted signature domains: 'testnet' (default) or 'any' (mainnet too).")
+    ] = "testnet",
+    allow_remote: Annotated[
+        bool, typer.Option("--allow-remote", help="Serve clients that are not on loopback.")
+    ] = False,
+) -> None:
+    """Run the Hyperliquid-compatible local venue (POST /info, POST /exchange, GET /ws, POST /_localnet)."""
+    from adapters.localnet.server import serve
+
+    if signatures not in ("testnet", "any"):
+        typer.echo("mirrorbot: --signatures: accepted values are testnet, any", err=True)
+        raise typer.Exit(2)
+    serve(host=host, port=port, seed=seed, signatures=signatures, allow_remote=allow_remote)
+
+
+@app.command()
+def simulate(
+    scenario: Annotated[
+        Path | None, typer.Option("--scenario", help="Scenario JSON (SPEC section 7).")
+    ] = None,
+    fills: Annotated[
+        Path | None, typer.Option("--fills", help="Recorded userFills history (venue JSON or YAML cassette).")
+    ] = None,
+    equity: Annotated[str | None, typer.Option("--equity", help="Follower equity (USD) for --fills.")] = None,
+    source_equity: Annotated[
+        str | None, typer.Option("--source-equity", help="Source equity (USD) for --fills.")
+    ] = None,
+) -> None:
+    """Replay a scenario (or a recorded fill history) through the engine; one JSON line per decision."""
+    from bot.simulate import main as simulate_main
+
+    code = simulate_main(scenario=scenario, fills=fills, equity=equity, source_equity=source_equity)
+    raise typer.Exit(code)
+
+
+@app.command()
+def demo(
+    duration: Annotated[float, typer.Option(help="Seconds to run.")] = 20.0,
+    followers: Annotated[int, typer.Option(help="Number of follower accounts.")] = 3,
+    summary_json: Annotated[
+        Path | None, typer.Option("--summary-json", help="Write the summary here.")
+    ] = None,
+    port: Annotated[int, typer.Option(help="Localnet port (0 = any free port).")] = 0,
+) -> None:
+    """Start the embedded localnet and run the demo on it."""
+    from bot.demo import run_demo
+
+    raise typer.Exit(run_demo(duration=duration, followers=followers, summary_json=summary_json, port=port))
+
+
+def main() -> None:
+    app(prog_name="mirrorbot")
+
+
+if __name__ == "__main__":
+    main()

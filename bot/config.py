@@ -1,0 +1,128 @@
+"""Settings: environment variables with the `MIRROR_` prefix (and a `.env` file).
+
+A bad setting stops start-up with a message naming the variable and what it accepts
+(`load_settings` turns pydantic's error into `SettingsError`).
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from enum import StrEnum
+from pathlib import Path
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ENV_PREFIX = "MIRROR_"
+
+MAINNET_API_URL = "https://api.hyperliquid.xyz"
+TESTNET_API_URL = "https://api.hyperliquid-testnet.xyz"
+LOCALNET_DEFAULT_PORT = 8787
+
+
+class Network(StrEnum):
+    MAINNET = "mainnet"
+    TESTNET = "testnet"
+    LOCALNET = "localnet"
+
+
+class LogFormat(StrEnum):
+    JSON = "json"
+    CONSOLE = "console"
+
+
+class SettingsError(Exception):
+    """A setting is missing or invalid; the message names the variable."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX,
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        frozen=True,
+    )
+
+    network: Network = Network.LOCALNET
+    hl_api_url: str | None = None
+    localnet_host: str = "127.0.0.1"
+    localnet_port: int = Field(default=LOCALNET_DEFAULT_PORT, ge=1, le=65535)
+    data_dir: Path = Path(".mirrorbot")
+    database_url: str | None = None
+    log_level: str = "INFO"
+    log_format: LogFormat = LogFormat.CONSOLE
+    slippage_cap: Decimal = Field(default=Decimal("0.01"), gt=0, lt=1)
+    keystore_password: SecretStr | None = None
+    telegram_token: SecretStr | None = None
+    telegram_api_url: str = "https://api.telegram.org/bot"
+    telegram_admins: str = ""
+    gmx_rpc_url: str | None = None
+
+    @field_validator("hl_api_url", "gmx_rpc_url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value is None or value == "":
+            return None
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value.rstrip("/")
+
+    @field_validator("log_level")
+    @classmethod
+    def _log_level(cls, value: str) -> str:
+        levels = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+        if value.upper() not in levels:
+            raise ValueError(f"must be one of {', '.join(levels)}")
+        return value.upper()
+
+    @field_validator("telegram_admins")
+    @classmethod
+    def _admins(cls, value: str) -> str:
+        for part in filter(None, (p.strip() for p in value.split(","))):
+            if not part.lstrip("-").isdigit():
+                raise ValueError("must be comma-separated numeric Telegram user ids")
+        return value
+
+    @property
+    def api_url(self) -> str:
+        """The Hyperliquid-compatible venue URL: the override, else the network's."""
+        if self.hl_api_url:
+            return self.hl_api_url
+        if self.network is Network.MAINNET:
+            return MAINNET_API_URL
+        if self.network is Network.TESTNET:
+            return TESTNET_API_URL
+        return f"http://{self.localnet_host}:{self.localnet_port}"
+
+    @property
+    def is_mainnet(self) -> bool:
+        """Signatures use the mainnet domain only against the mainnet URL (as the SDK does)."""
+        return self.api_url == MAINNET_API_URL
+
+    @property
+    def db_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{self.data_dir / 'mirrorbot.db'}"
+
+    @property
+    def telegram_admin_ids(self) -> frozenset[int]:
+        return frozenset(int(p) for p in self.telegram_admins.split(",") if p.strip())
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read the settings; raise `SettingsError` naming the bad variable(s)."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors():
+            field = str(err["loc"][0]) if err["loc"] else "?"
+            name = ENV_PREFIX + field.upper()
+            message = err["msg"]
+            if err["type"] == "enum":
+                expected = err.get("ctx", {}).get("expected", "")
+                message = f"accepted values are {expected}"
+            problems.append(f"{name}: {message} (got {err.get('input')!r})")
+        raise SettingsError("invalid setting " + "; ".join(problems)) from None
