@@ -1,0 +1,94 @@
+"""Settings: MIRROR_ variables, defaults, and a clear refusal naming a bad variable."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from bot.cli import app
+from bot.config import MAINNET_API_URL, TESTNET_API_URL, Network, SettingsError, load_settings
+
+
+@pytest.fixture(autouse=True)
+def _clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    # No developer .env or MIRROR_* variable may leak into these tests.
+    monkeypatch.chdir(tmp_path)
+    import os
+
+    for name in list(os.environ):
+        if name.startswith("MIRROR_"):
+            monkeypatch.delenv(name)
+
+
+def test_defaults_are_localnet_with_sqlite_file() -> None:
+    settings = load_settings()
+    assert settings.network is Network.LOCALNET
+    assert settings.api_url == "http://127.0.0.1:8787"
+    assert settings.db_url == "sqlite+aiosqlite:///.mirrorbot/mirrorbot.db"
+    assert settings.slippage_cap == Decimal("0.01")
+    assert not settings.is_mainnet
+
+
+@pytest.mark.parametrize(("network", "url"), [("mainnet", MAINNET_API_URL), ("testnet", TESTNET_API_URL)])
+def test_network_selects_url(monkeypatch: pytest.MonkeyPatch, network: str, url: str) -> None:
+    monkeypatch.setenv("MIRROR_NETWORK", network)
+    settings = load_settings()
+    assert settings.api_url == url
+    assert settings.is_mainnet is (network == "mainnet")
+
+
+def test_api_url_override_wins(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MIRROR_NETWORK", "mainnet")
+    monkeypatch.setenv("MIRROR_HL_API_URL", "http://127.0.0.1:9999/")
+    settings = load_settings()
+    assert settings.api_url == "http://127.0.0.1:9999"
+    # Redirected away from mainnet: signatures use the testnet domain, as the SDK does.
+    assert not settings.is_mainnet
+
+
+def test_env_file_is_read(tmp_path: Path) -> None:
+    (tmp_path / ".env").write_text("MIRROR_NETWORK=testnet\nMIRROR_DATABASE_URL=sqlite+aiosqlite:///x.db\n")
+    settings = load_settings()
+    assert settings.network is Network.TESTNET
+    assert settings.db_url == "sqlite+aiosqlite:///x.db"
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "expected"),
+    [
+        ("MIRROR_NETWORK", "moonnet", "accepted values are 'mainnet', 'testnet' or 'localnet'"),
+        ("MIRROR_HL_API_URL", "ftp://x", "must start with http:// or https://"),
+        ("MIRROR_LOCALNET_PORT", "70000", "MIRROR_LOCALNET_PORT"),
+        ("MIRROR_SLIPPAGE_CAP", "2", "MIRROR_SLIPPAGE_CAP"),
+        ("MIRROR_LOG_LEVEL", "LOUD", "must be one of DEBUG, INFO"),
+        ("MIRROR_TELEGRAM_ADMINS", "12,bob", "numeric Telegram user ids"),
+    ],
+)
+def test_bad_setting_names_the_variable(
+    monkeypatch: pytest.MonkeyPatch, name: str, value: str, expected: str
+) -> None:
+    monkeypatch.setenv(name, value)
+    with pytest.raises(SettingsError) as info:
+        load_settings()
+    assert name in str(info.value)
+    assert expected in str(info.value)
+
+
+def test_cli_stops_on_bad_setting_with_exit_2(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MIRROR_NETWORK", "moonnet")
+    result = CliRunner().invoke(app, ["config"])
+    assert result.exit_code == 2
+    assert "MIRROR_NETWORK" in result.output
+
+
+def test_cli_config_hides_secrets(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MIRROR_TELEGRAM_TOKEN", "123:supersecret")
+    monkeypatch.setenv("MIRROR_TELEGRAM_ADMINS", "42")
+    result = CliRunner().invoke(app, ["config"])
+    assert result.exit_code == 0, result.output
+    assert "supersecret" not in result.output
+    assert "MIRROR_TELEGRAM_TOKEN=**********" in result.output
+    assert load_settings().telegram_admin_ids == frozenset({42})
