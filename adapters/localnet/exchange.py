@@ -1,0 +1,456 @@
+"""`LocalExchange`: the localnet's synchronous, deterministic, in-memory exchange core.
+
+It takes already-authenticated requests as the JSON the venue receives and answers the JSON the venue
+answers (see docs/decisions/localnet-core.md and the contract in the localnet split). It never sleeps and
+never starts tasks; the wire layer (server.py) owns the clock-driven parts (price steps, the
+scheduled-cancel sweep) and calls in.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from collections.abc import Callable, Mapping, Sequence
+from decimal import Decimal
+from typing import Any
+
+from adapters.localnet.accounts import Account, Leverage
+from adapters.localnet.info import MAX_FILLS, handle_info
+from adapters.localnet.instruments import DEFAULT_INSTRUMENTS, InstrumentSpec
+from adapters.localnet.margin import initial_margin, leverage_of, margin_state
+from adapters.localnet.orders import SCHEDULED_CANCEL
+from adapters.localnet.rules import (
+    ERR_LEVERAGE,
+    ERR_NOT_ISOLATED,
+    ERR_SCHEDULE_TOO_EARLY,
+    ERR_SWITCH_LEVERAGE,
+    err_must_deposit,
+    err_no_user,
+    err_unknown_asset,
+    fmt,
+    round_price,
+)
+from adapters.localnet.state import Agent, Outbox, State
+from adapters.localnet.trading import Faults, Trading, parse_order_wire
+from adapters.localnet.types import ExchangeError, LocalEvent
+
+log = logging.getLogger(__name__)
+
+ZERO_ADDRESS = "0x0000000000000000000000000000000000000000"
+SCHEDULE_MIN_LEAD_MS = 5_000
+_ADDRESS = re.compile(r"^0x[0-9a-fA-F]{40}$")
+_VALID_UNTIL = re.compile(r"^(?P<name>.*?)\s*valid_until\s+(?P<ms>\d+)$")
+_OK_DEFAULT: dict[str, Any] = {"status": "ok", "response": {"type": "default"}}
+
+ActionHandler = Callable[["LocalExchange", str, dict[str, Any], int, Outbox, int], dict[str, Any]]
+
+
+def _wall_clock_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+def _ok(kind: str, statuses: list[Any]) -> dict[str, Any]:
+    return {"status": "ok", "response": {"type": kind, "data": {"statuses": statuses}}}
+
+
+def _list_field(action: dict[str, Any], field: str) -> list[Any]:
+    value = action.get(field)
+    if not isinstance(value, list):
+        raise ExchangeError(f"Invalid action field '{field}': expected a list.")
+    return value
+
+
+def _int_field(action: dict[str, Any], field: str) -> int:
+    value = action.get(field)
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise ExchangeError(f"Invalid action field '{field}': expected an integer.")
+    return value
+
+
+class LocalExchange:
+    def __init__(
+        self,
+        *,
+        seed: int = 0,
+        instruments: Sequence[InstrumentSpec] | None = None,
+        clock_ms: Callable[[], int] | None = None,
+    ) -> None:
+        self._seed = seed
+        self._specs = tuple(instruments) if instruments is not None else DEFAULT_INSTRUMENTS
+        self._clock = clock_ms or _wall_clock_ms
+        self._listeners: list[Callable[[LocalEvent], None]] = []
+        self._faults = Faults()
+        self._state = State(seed, self._specs)
+        self._trading = Trading(self._state, self._faults)
+
+    # --- faults (the wire's control endpoint sets these) -------------------------------------------------
+    @property
+    def reject_next_orders(self) -> int:
+        return self._faults.reject_next_orders
+
+    @reject_next_orders.setter
+    def reject_next_orders(self, value: int) -> None:
+        self._faults.reject_next_orders = max(0, value)
+
+    @property
+    def reject_message(self) -> str:
+        return self._faults.reject_message
+
+    @reject_message.setter
+    def reject_message(self, value: str) -> None:
+        self._faults.reject_message = value
+
+    @property
+    def partial_fill_ratio(self) -> Decimal | None:
+        return self._faults.partial_fill_ratio
+
+    @partial_fill_ratio.setter
+    def partial_fill_ratio(self, value: Decimal | None) -> None:
+        if value is not None and not Decimal(0) <= value <= Decimal(1):
+            raise ValueError(f"partial_fill_ratio must be between 0 and 1, got {value}")
+        self._faults.partial_fill_ratio = value
+
+    # --- control -----------------------------------------------------------------------------------------
+    def fund(self, user: str, usdc: Decimal) -> None:
+        """Credit perp USDC to `user` (creating the account)."""
+        if usdc <= 0:
+            raise ValueError(f"usdc must be positive, got {usdc}")
+        self._account(user.lower()).deposits += usdc
+
+    def create_vault(self, leader: str, usdc: Decimal) -> str:
+        """A new vault led by `leader`, funded with `usdc`; returns its address."""
+        if usdc < 0:
+            raise ValueError(f"usdc must not be negative, got {usdc}")
+        state = self._state
+        state.vaults += 1
+        leader = leader.lower()
+        address = "0x" + state.digest("vault", leader, state.vaults)[:40]
+        state.accounts[address] = Account(address=address, role="vault", owner=leader, deposits=usdc)
+        return address
+
+    def set_mids(self, mids: Mapping[str, Decimal]) -> None:
+        """Move mids (each rounded to the nearest valid price), re-centre those books, fill the resting
+        orders the new mids cross and fire the triggers they cross."""
+        state = self._state
+        unknown = sorted(set(mids) - set(state.spec_of))
+        if unknown:
+            raise ValueError(f"unknown coins {unknown}; the localnet lists {sorted(state.spec_of)}")
+        for coin, px in mids.items():
+            if px <= 0:
+                raise ValueError(f"mid for {coin} must be positive, got {px}")
+        now = self._clock()
+        out = Outbox()
+        self._run_scheduled(now, out)
+        changed = [spec.coin for spec in state.specs if spec.coin in mids]
+        for coin in changed:
+            state.mids[coin] = round_price(mids[coin], state.spec_of[coin].sz_decimals)
+            state.books[coin].recentre(state.mids[coin], state.book_rng)
+            out.books.add(coin)
+        out.mids = bool(changed)
+        for coin in changed:
+            self._trading.on_mid(coin, out, now)
+        self._flush(out, now)
+
+    def step_prices(self) -> None:
+        """One step of the seeded random walk for every market."""
+        self.set_mids(self._state.path.step(self._state.mids, self._state.specs))
+
+    def reset(self) -> None:
+        """Back to the freshly constructed state (listeners stay attached, faults are cleared)."""
+        self._faults.reject_next_orders = 0
+        self._faults.reject_message = Faults().reject_message
+        self._faults.partial_fill_ratio = None
+        self._state = State(self._seed, self._specs)
+        self._trading = Trading(self._state, self._faults)
+
+    def mids(self) -> dict[str, Decimal]:
+        return dict(self._state.mids)
+
+    def instruments(self) -> Sequence[InstrumentSpec]:
+        return self._specs
+
+    # --- auth support -------------------------------------------------------------------------------------
+    def resolve_account(self, signer: str, vault_address: str | None) -> str:
+        """The account an L1 action acts for (see the contract)."""
+        state = self._state
+        signer = signer.lower()
+        agent = state.agents.get(signer)
+        if agent is not None:
+            principal = agent.master
+        elif signer in state.accounts and state.accounts[signer].role == "user":
+            principal = signer
+        else:
+            raise ExchangeError(err_no_user(signer))
+        if vault_address is None:
+            return principal
+        target = vault_address.lower()
+        account = state.accounts.get(target)
+        if account is None or account.role == "user":
+            raise ExchangeError(f"Vault not registered: {target}")
+        if account.owner != principal:
+            kind = "leader of vault" if account.role == "vault" else "master of sub-account"
+            raise ExchangeError(f"User {principal} is not the {kind} {target}.")
+        return target
+
+    # --- requests -----------------------------------------------------------------------------------------
+    def handle_action(self, account: str, signer: str, action: dict[str, Any], nonce: int) -> dict[str, Any]:
+        now = self._clock()
+        out = Outbox()
+        self._run_scheduled(now, out)
+        try:
+            body = self._dispatch(account.lower(), signer.lower(), action, nonce, out, now)
+        except ExchangeError as exc:
+            body = {"status": "err", "response": str(exc)}
+        self._flush(out, now)
+        return body
+
+    def handle_info(self, request: dict[str, Any]) -> Any:
+        now = self._clock()
+        self.scheduled_cancel_due(now)
+        return handle_info(self._state, request, now)
+
+    def scheduled_cancel_due(self, now_ms: int) -> None:
+        out = Outbox()
+        self._run_scheduled(now_ms, out)
+        self._flush(out, now_ms)
+
+    def user_fills(self, user: str) -> list[dict[str, Any]]:
+        """The websocket `userFills` snapshot: as `/info userFills` (newest first, at most 2000)."""
+        return list(reversed(self._state.fills.get(user.lower(), [])))[:MAX_FILLS]
+
+    def add_listener(self, fn: Callable[[LocalEvent], None]) -> None:
+        self._listeners.append(fn)
+
+    # --- dispatch -------------------------------------------------------------------------------------------
+    def _dispatch(
+        self, account: str, signer: str, action: object, nonce: int, out: Outbox, now: int
+    ) -> dict[str, Any]:
+        if not isinstance(action, dict) or not isinstance(action.get("type"), str):
+            raise ExchangeError("Invalid action: expected an object with a 'type' field.")
+        kind = action["type"]
+        handler = _ACTIONS.get(kind)
+        if handler is None:
+            raise ExchangeError(
+                f"Unsupported action type {kind!r}; the localnet handles: {', '.join(_ACTIONS)}."
+            )
+        if kind != "approveAgent":  # user-signed: `account` is the signer, checked in the handler
+            acct = self._state.accounts.get(account)
+            if acct is None:
+                raise ExchangeError(err_must_deposit(account))
+            acct.n_requests += 1
+        return handler(self, account, action, nonce, out, now)
+
+    def _order(
+        self, account: str, action: dict[str, Any], nonce: int, out: Outbox, now: int
+    ) -> dict[str, Any]:
+        wires = _list_field(action, "orders")
+        for wire in wires:  # refuse a malformed batch before placing any of it
+            parse_order_wire(wire)
+        grouping = action.get("grouping", "na")
+        return _ok("order", [self._trading.place(account, w, nonce, grouping, out, now) for w in wires])
+
+    def _cancel(
+        self, account: str, action: dict[str, Any], nonce: int, out: Outbox, now: int
+    ) -> dict[str, Any]:
+        statuses = [
+            self._trading.cancel_oid(account, c.get("a"), c.get("o"), out, now)
+            if isinstance(c, dict)
+            else None
+            for c in _list_field(action, "cancels")
+        ]
+        if None in statuses:
+            raise ExchangeError("Invalid cancel: expected objects {a: asset, o: oid}.")
+        return _ok("cancel", statuses)
+
+    def _cancel_by_cloid(
+        self, account: str, action: dict[str, Any], nonce: int, out: Outbox, now: int
+    ) -> dict[str, Any]:
+        statuses = [
+            self._trading.cancel_cloid(account, c.get("asset"), c.get("cloid"), out, now)
+            if isinstance(c, dict)
+            else None
+            for c in _list_field(action, "cancels")
+        ]
+        if None in statuses:
+            raise ExchangeError("Invalid cancelByCloid: expected objects {asset, cloid}.")
+        return _ok("cancel", statuses)
+
+    def _modify(
+        self, account: str, action: dict[str, Any], nonce: int, out: Outbox, now: int
+    ) -> dict[str, Any]:
+        result = self._trading.modify(account, action.get("oid"), action.get("order"), nonce, out, now)
+        if isinstance(result, dict) and "error" in result:
+            raise ExchangeError(result["error"])
+        return dict(_OK_DEFAULT)
+
+    def _batch_modify(
+        self, account: str, action: dict[str, Any], nonce: int, out: Outbox, now: int
+    ) -> dict[str, Any]:
+        modifies = _list_field(action, "modifies")
+        if not all(isinstance(m, dict) for m in modifies):
+            raise ExchangeError("Invalid batchModify: expected objects {oid, order}.")
+        statuses = [
+            self._trading.modify(account, m.get("oid"), m.get("order"), nonce, out, now) for m in modifies
+        ]
+        return _ok("order", statuses)
+
+    def _spec(self, action: dict[str, Any]) -> InstrumentSpec:
+        asset = _int_field(action, "asset")
+        if not 0 <= asset < len(self._state.specs):
+            raise ExchangeError(err_unknown_asset(asset))
+        return self._state.specs[asset]
+
+    def _update_leverage(
+        self, account: str, action: dict[str, Any], nonce: int, out: Outbox, now: int
+    ) -> dict[str, Any]:
+        spec = self._spec(action)
+        is_cross, value = action.get("isCross"), action.get("leverage")
+        if not isinstance(is_cross, bool):
+            raise ExchangeError("Invalid action field 'isCross': expected a boolean.")
+        if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= spec.max_leverage:
+            raise ExchangeError(ERR_LEVERAGE)
+        acct = self._state.accounts[account]
+        if spec.coin in acct.positions and leverage_of(acct, spec).is_cross != is_cross:
+            raise ExchangeError(ERR_SWITCH_LEVERAGE)
+        acct.leverage[spec.coin] = Leverage(is_cross=is_cross, value=value)
+        return dict(_OK_DEFAULT)
+
+    def _update_isolated_margin(
+        self, account: str, action: dict[str, Any], nonce: int, out: Outbox, now: int
+    ) -> dict[str, Any]:
+        spec = self._spec(action)
+        amount = Decimal(_int_field(action, "ntli")).scaleb(-6)  # the SDK's float_to_usd_int: 6 decimals
+        state = self._state
+        acct = state.accounts[account]
+        pos = acct.positions.get(spec.coin)
+        lev = leverage_of(acct, spec)
+        if pos is None or lev.is_cross:
+            raise ExchangeError(ERR_NOT_ISOLATED)
+        if amount > margin_state(acct, state.spec_of, state.mids, state.open_orders(account)).available:
+            raise ExchangeError("Insufficient margin to add to the isolated position.")
+        floor = initial_margin(abs(pos.szi) * state.mids[spec.coin], lev.value)
+        if amount < 0 and pos.iso_margin + amount + pos.unrealized(state.mids[spec.coin]) < floor:
+            raise ExchangeError("Cannot remove margin below the position's initial margin.")
+        pos.iso_margin += amount
+        return dict(_OK_DEFAULT)
+
+    def _schedule_cancel(
+        self, account: str, action: dict[str, Any], nonce: int, out: Outbox, now: int
+    ) -> dict[str, Any]:
+        acct = self._state.accounts[account]
+        if action.get("time") is None:
+            acct.scheduled_cancel = None
+            return dict(_OK_DEFAULT)
+        at = _int_field(action, "time")
+        if at < now + SCHEDULE_MIN_LEAD_MS:
+            raise ExchangeError(ERR_SCHEDULE_TOO_EARLY)
+        acct.scheduled_cancel = at
+        return dict(_OK_DEFAULT)
+
+    def _noop(
+        self, account: str, action: dict[str, Any], nonce: int, out: Outbox, now: int
+    ) -> dict[str, Any]:
+        return dict(_OK_DEFAULT)
+
+    def _approve_agent(
+        self, account: str, action: dict[str, Any], nonce: int, out: Outbox, now: int
+    ) -> dict[str, Any]:
+        state = self._state
+        master = state.accounts.get(account)
+        if master is None or master.role != "user":
+            raise ExchangeError(err_must_deposit(account))
+        master.n_requests += 1
+        address = action.get("agentAddress")
+        if not isinstance(address, str) or not _ADDRESS.match(address):
+            raise ExchangeError(
+                "Invalid action field 'agentAddress': expected a 0x-prefixed 40-hex-digit address."
+            )
+        raw_name = action.get("agentName") or ""
+        if not isinstance(raw_name, str):
+            raise ExchangeError("Invalid action field 'agentName': expected a string.")
+        match = _VALID_UNTIL.match(raw_name)
+        name, valid_until = (match["name"], int(match["ms"])) if match else (raw_name, None)
+        address = address.lower()
+        for old in [a for a in state.agents.values() if a.master == account and a.name == name]:
+            del state.agents[old.address]  # an approval replaces the previous agent of the same name
+        if address == ZERO_ADDRESS:
+            return dict(_OK_DEFAULT)  # approving 0x0 removes the agent of that name
+        if address in state.used_agents:
+            raise ExchangeError("Extra agent already used.")
+        state.agents[address] = Agent(address=address, master=account, name=name, valid_until=valid_until)
+        state.used_agents.add(address)
+        return dict(_OK_DEFAULT)
+
+    def _create_sub_account(
+        self, account: str, action: dict[str, Any], nonce: int, out: Outbox, now: int
+    ) -> dict[str, Any]:
+        state = self._state
+        name = action.get("name")
+        if not isinstance(name, str) or not 1 <= len(name) <= 16:
+            raise ExchangeError("Invalid action field 'name': expected 1 to 16 characters.")
+        if state.accounts[account].role != "user":
+            raise ExchangeError("Only a master account can create sub-accounts.")
+        if any(a.owner == account and a.name == name for a in state.accounts.values()):
+            raise ExchangeError(f"Sub-account name already in use: {name}")
+        address = "0x" + state.digest("sub", account, name)[:40]
+        state.accounts[address] = Account(address=address, role="subAccount", owner=account, name=name)
+        return {"status": "ok", "response": {"type": "createSubAccount", "data": address}}
+
+    # --- helpers --------------------------------------------------------------------------------------------
+    def _account(self, address: str) -> Account:
+        account = self._state.accounts.get(address)
+        if account is None:
+            account = self._state.accounts[address] = Account(address=address)
+        return account
+
+    def _run_scheduled(self, now: int, out: Outbox) -> None:
+        for account in self._state.accounts.values():
+            if account.scheduled_cancel is not None and account.scheduled_cancel <= now:
+                account.scheduled_cancel = None
+                self._trading.cancel_all(account.address, SCHEDULED_CANCEL, out, now)
+
+    def _flush(self, out: Outbox, now: int) -> None:
+        """Turn one request's changes into websocket events, once the state change is complete."""
+        state = self._state
+        events: list[LocalEvent] = []
+        if out.mids:
+            events.append(LocalEvent("allMids", {"mids": {coin: fmt(px) for coin, px in state.mids.items()}}))
+        for spec in state.specs:
+            if out.trades.get(spec.coin):
+                events.append(LocalEvent("trades", out.trades[spec.coin], coin=spec.coin))
+            if spec.coin in out.books:
+                levels = state.books[spec.coin].l2_levels()
+                events.append(
+                    LocalEvent("l2Book", {"coin": spec.coin, "time": now, "levels": levels}, coin=spec.coin)
+                )
+        for user in dict.fromkeys([*out.order_updates, *out.fills]):
+            if out.order_updates.get(user):
+                events.append(LocalEvent("orderUpdates", out.order_updates[user], user=user))
+            fills = out.fills.get(user)
+            if fills:
+                events.append(
+                    LocalEvent("userFills", {"user": user, "isSnapshot": False, "fills": fills}, user=user)
+                )
+                events.append(LocalEvent("userEvents", {"fills": fills}, user=user))
+        for event in events:
+            for listener in list(self._listeners):
+                try:
+                    listener(event)
+                except Exception:  # a broken subscriber must not break the exchange
+                    log.exception("localnet listener failed on a %s event", event.channel)
+
+
+_ACTIONS: dict[str, ActionHandler] = {
+    "order": LocalExchange._order,
+    "cancel": LocalExchange._cancel,
+    "cancelByCloid": LocalExchange._cancel_by_cloid,
+    "modify": LocalExchange._modify,
+    "batchModify": LocalExchange._batch_modify,
+    "updateLeverage": LocalExchange._update_leverage,
+    "updateIsolatedMargin": LocalExchange._update_isolated_margin,
+    "scheduleCancel": LocalExchange._schedule_cancel,
+    "noop": LocalExchange._noop,
+    "approveAgent": LocalExchange._approve_agent,
+    "createSubAccount": LocalExchange._create_sub_account,
+}

@@ -1,0 +1,46 @@
+"""The perp markets the localnet lists, with the venue's real size decimals and maximum leverage.
+
+The asset index of a market is its position in `meta.universe`, as on the venue.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+# The venue's default leverage for a fresh (user, market): 20x cross, capped at the market maximum.
+DEFAULT_LEVERAGE = 20
+
+
+@dataclass(frozen=True, slots=True)
+class InstrumentSpec:
+    """One perp market. `level_usd` / `level_bps` shape the synthetic book (notional per level and the
+    gap between levels); `step_bps` bounds one step of the seeded random walk."""
+
+    coin: str
+    sz_decimals: int
+    max_leverage: int
+    start_mid: Decimal
+    level_usd: Decimal = Decimal(50_000)
+    level_bps: int = 2
+    step_bps: int = 20
+
+    @property
+    def lot(self) -> Decimal:
+        return Decimal(1).scaleb(-self.sz_decimals)
+
+    @property
+    def default_leverage(self) -> int:
+        return min(DEFAULT_LEVERAGE, self.max_leverage)
+
+
+# szDecimals as in the venue's `meta` (BTC 5, ETH 4, SOL 2, ARB 1, DOGE 0 in the recorded fixture; HYPE 2),
+# maxLeverage as listed today (BTC 40, ETH 25, SOL 20, ARB 10, DOGE 10, HYPE 10).
+DEFAULT_INSTRUMENTS: tuple[InstrumentSpec, ...] = (
+    InstrumentSpec("BTC", 5, 40, Decimal(60000), level_usd=Decimal(400_000), level_bps=1, step_bps=10),
+    InstrumentSpec("ETH", 4, 25, Decimal(3000), level_usd=Decimal(250_000), level_bps=1, step_bps=15),
+    InstrumentSpec("SOL", 2, 20, Decimal(150), level_usd=Decimal(100_000)),
+    InstrumentSpec("ARB", 1, 10, Decimal("0.8"), level_usd=Decimal(30_000)),
+    InstrumentSpec("DOGE", 0, 10, Decimal("0.15"), level_usd=Decimal(40_000)),
+    InstrumentSpec("HYPE", 2, 10, Decimal(25), level_usd=Decimal(60_000)),
+)
