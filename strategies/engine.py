@@ -1,0 +1,352 @@
+"""One follower's copy engine: its follows, its pairs and the decisions they produce.
+
+The engine is a plain object fed observations (equities, mids, the follower's positions, source
+changes) and asked for decisions; it does no I/O and reads no clock. Each decision goes through the
+same stages: the state machine (`strategies.mirror`), growth screening (pause, filters, price
+deviation), caps (`strategies.guards`) and orders from targets (`strategies.orders`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from decimal import Decimal
+
+from strategies.config import FollowConfig
+from strategies.guards import cap_target, price_deviation_blocks
+from strategies.mirror import Growth, Transition, advance, classify, join, skip
+from strategies.model import Change, Decision, Event, Market, PairState, Reason, Status
+from strategies.num import ONE, ZERO, add, mul, q_lot, sub
+from strategies.orders import DEFAULT_MIN_NOTIONAL, plan_order
+from strategies.sizing import SizingInputs
+
+_ORDER_REASONS = frozenset({Reason.DEFERRED_MIN_NOTIONAL, Reason.PAUSED, Reason.NO_MID})
+
+
+class AssignmentRefused(Exception):
+    """A token is already mirrored from another source for this follower (SPEC §2)."""
+
+    def __init__(self, coin: str, holder: str) -> None:
+        super().__init__(
+            f"{coin} is already mirrored from {holder} for this follower: unfollow it there first, "
+            "or confirm closing the position"
+        )
+        self.coin = coin
+        self.holder = holder
+
+
+@dataclass(frozen=True, slots=True)
+class SourcePosition:
+    size: Decimal = ZERO
+    entry_px: Decimal | None = None
+    leverage: Decimal | None = None
+
+
+class Follower:
+    def __init__(
+        self,
+        markets: Mapping[str, Market],
+        *,
+        min_notional: Decimal = DEFAULT_MIN_NOTIONAL,
+        equity: Decimal = ZERO,
+    ) -> None:
+        self.markets = dict(markets)
+        self.min_notional = min_notional
+        self.equity = equity
+        self.paused = False
+        self.mids: dict[str, Decimal] = {}
+        self.positions: dict[str, Decimal] = {}  # p, as the venue reports it
+        self.pairs: dict[str, PairState] = {}
+        self.follows: dict[str, FollowConfig] = {}  # active follows by source
+        self.source_equity: dict[str, Decimal] = {}
+        self.sources: dict[tuple[str, str], SourcePosition] = {}  # (source, coin) → last seen
+
+    # --- observations (no decision) -------------------------------------------------------------
+
+    def set_mid(self, coin: str, mid: Decimal) -> None:
+        self.mids[coin] = mid
+
+    def set_position(self, coin: str, size: Decimal) -> None:
+        self.positions[coin] = size
+
+    def observe_source(
+        self,
+        source: str,
+        coin: str,
+        *,
+        size: Decimal | None = None,
+        entry_px: Decimal | None = None,
+        leverage: Decimal | None = None,
+    ) -> None:
+        """Record what is known of the source's position without deciding anything."""
+        known = self.source_position(source, coin)
+        self.sources[(source, coin)] = SourcePosition(
+            known.size if size is None else size,
+            known.entry_px if entry_px is None else entry_px,
+            known.leverage if leverage is None else leverage,
+        )
+
+    def source_position(self, source: str, coin: str) -> SourcePosition:
+        return self.sources.get((source, coin), SourcePosition())
+
+    def position(self, coin: str) -> Decimal:
+        return self.positions.get(coin, ZERO)
+
+    # --- follows ----------------------------------------------------------------------------------
+
+    def holder(self, coin: str, source: str) -> str | None:
+        """Another source that holds `coin` for this follower (the follower is not flat in it)."""
+        pair = self.pairs.get(coin)
+        if pair is None or pair.source is None or pair.source == source:
+            return None
+        holding = pair.status is Status.TRACKING or self.position(coin) != 0
+        return pair.source if holding else None
+
+    def follow(self, source: str, config: FollowConfig, *, confirm_close: bool = False) -> list[Decision]:
+        """Start following `source`; Copy Current decides whether its open positions are joined.
+
+        Tokens named in the follow's include list that another source holds are refused (naming that
+        source) unless `confirm_close`, which closes them first. Tokens the follow covers only
+        implicitly stay with the source that holds them.
+        """
+        if source in self.follows:
+            raise ValueError(f"already following {source}")
+        decisions: list[Decision] = []
+        for coin in sorted(config.filters.include or ()):
+            holder = self.holder(coin, source)
+            if holder is None:
+                continue
+            if not confirm_close:
+                raise AssignmentRefused(coin, holder)
+            decisions.append(self._release(coin, Event.UNFOLLOW, self.follows[holder]))
+        self.follows[source] = config
+        for coin in self.markets:
+            if config.filters.covers(coin):
+                decisions.append(self._start(source, coin, config))
+        return decisions
+
+    def unfollow(self, source: str, *, close: bool) -> list[Decision]:
+        """Stop following: `close` takes every mirrored position to 0; otherwise they are detached."""
+        config = self.follows.pop(source, None)
+        if config is None:
+            raise ValueError(f"not following {source}")
+        decisions: list[Decision] = []
+        for coin, pair in list(self.pairs.items()):
+            if pair.source != source:
+                continue
+            if close:
+                decisions.append(self._release(coin, Event.UNFOLLOW, config))
+            else:
+                del self.pairs[coin]
+                decisions.append(self._note(PairState(coin), Event.UNFOLLOW, Reason.DETACHED, pair.target))
+        return decisions
+
+    def update_config(self, source: str, config: FollowConfig) -> list[Decision]:
+        """New settings for a follow. Nothing is resized; switching Copy Current on joins untracked tokens."""
+        old = self.follows[source]
+        self.follows[source] = config
+        if not config.copy_current or old.copy_current:
+            return []
+        return [
+            self._join_or_wait(pair, config, Event.COPY_CURRENT)
+            for pair in list(self.pairs.values())
+            if pair.source == source and pair.status is Status.UNTRACKED and not pair.waiting_join
+        ]
+
+    def set_paused(self, paused: bool) -> None:
+        """Pause: no new exposure (opens, increases, flip-opens skipped); reductions still mirror."""
+        self.paused = paused
+
+    # --- decisions --------------------------------------------------------------------------------
+
+    def on_change(self, change: Change) -> Decision:
+        """Mirror one source change of one coin."""
+        self.observe_source(change.source, change.coin, size=change.new, leverage=change.leverage)
+        coin = change.coin
+        config = self.follows.get(change.source)
+        if config is None:
+            return self.note(coin, classify(change.old, change.new), Reason.NOT_FOLLOWING)
+        if not config.filters.covers(coin):
+            return self.note(coin, classify(change.old, change.new), Reason.TOKEN_EXCLUDED)
+        if self.holder(coin, change.source) is not None:
+            return self.note(coin, classify(change.old, change.new), Reason.HELD_BY_OTHER_SOURCE)
+        pair = self.pairs.get(coin)
+        if pair is None or pair.source != change.source:
+            # never seen: a position the source already held counts as held when followed, untracked
+            old = config.filters.effective(change.old)
+            pair = PairState(coin, change.source, Status.UNTRACKED if old else Status.FLAT, source_size=old)
+        tr = advance(
+            pair,
+            config.filters.effective(change.new),
+            config.sizing,
+            self._inputs(config, coin, change.source),
+            copy_increase_as_open=config.copy_increase_as_open,
+        )
+        if tr.state.waiting_join:
+            return self._join_or_wait(tr.state, config, tr.event, before=pair)
+        return self._decide(tr, config, change.fill_px)
+
+    def check(self, coin: str, event: Event = Event.RECONCILE) -> Decision:
+        """Re-examine one pair now (a new mid, or the reconciliation pass): send a residual that has
+        become large enough, or join a Copy Current that was waiting for the price."""
+        pair = self.pairs.get(coin)
+        config = self.follows.get(pair.source) if pair is not None and pair.source is not None else None
+        if pair is None or config is None:
+            return self.note(coin, event, Reason.NOT_FOLLOWING)
+        if pair.waiting_join:
+            return self._join_or_wait(pair, config, event)
+        return self._decide(Transition(event, pair, pair, Growth.NONE), config, None)
+
+    def note(self, coin: str, event: Event, reason: Reason | None = None) -> Decision:
+        """A decision that sends nothing: how the pair stands, and why nothing happens (by default:
+        untracked, or in sync)."""
+        pair = self.pairs.get(coin, PairState(coin))
+        return self._note(pair, event, reason or self._idle(pair), pair.target)
+
+    def total_notional(self, *, excluding: str | None = None) -> Decimal:
+        """Σ |q(τ)| · mid over the follower's tracked tokens (those with a known mid)."""
+        total = ZERO
+        for coin, pair in self.pairs.items():
+            mid = self.mids.get(coin)
+            if coin == excluding or mid is None or pair.status is not Status.TRACKING:
+                continue
+            total = add(total, mul(abs(q_lot(pair.target, self.markets[coin].sz_decimals)), mid))
+        return total
+
+    # --- internals --------------------------------------------------------------------------------
+
+    def _inputs(self, config: FollowConfig, coin: str, source: str) -> SizingInputs:
+        leverage = self.source_position(source, coin).leverage
+        return SizingInputs(
+            follower_equity=self.equity,
+            source_equity=self.source_equity.get(source),
+            scaling=config.effective_k(coin, leverage),
+            mid=self.mids.get(coin),
+        )
+
+    def _start(self, source: str, coin: str, config: FollowConfig) -> Decision:
+        holder = self.holder(coin, source)
+        if holder is not None:
+            return self.note(coin, Event.FOLLOW, Reason.HELD_BY_OTHER_SOURCE)
+        fresh = PairState(coin, source)
+        size = config.filters.effective(self.source_position(source, coin).size)
+        if size == 0:
+            return self._decide(Transition(Event.FOLLOW, fresh, fresh, Growth.NONE), config, None)
+        if config.copy_current:
+            return self._join_or_wait(fresh, config, Event.FOLLOW)
+        untracked = replace(fresh, status=Status.UNTRACKED, source_size=size)
+        return self._decide(
+            Transition(Event.FOLLOW, fresh, untracked, Growth.NONE, Reason.UNTRACKED), config, None
+        )
+
+    def _release(self, coin: str, event: Event, config: FollowConfig) -> Decision:
+        """Close a pair (τ := 0) and free it from its source; reductions are sent even when paused."""
+        pair = self.pairs[coin]
+        return self._decide(Transition(event, pair, PairState(coin), Growth.NONE), config, None)
+
+    def _join_or_wait(
+        self, pair: PairState, config: FollowConfig, event: Event, *, before: PairState | None = None
+    ) -> Decision:
+        """Copy Current for `pair` now, or wait (untracked) while the mid is too far from the entry."""
+        assert pair.source is not None
+        known = self.source_position(pair.source, pair.coin)
+        size = config.filters.effective(known.size)
+        start = pair if before is None else before
+        wait = self._wait_reason(config, pair.coin, known.entry_px)
+        if wait is not None:
+            waiting = replace(
+                pair, status=Status.UNTRACKED, ratio=None, target=ZERO, source_size=size, waiting_join=True
+            )
+            return self._decide(Transition(event, start, waiting, Growth.NONE, wait), config, None)
+        tr = join(pair, size, config.sizing, self._inputs(config, pair.coin, pair.source))
+        return self._decide(replace(tr, before=start), config, None)
+
+    def _wait_reason(self, config: FollowConfig, coin: str, entry_px: Decimal | None) -> Reason | None:
+        dev = config.copy_current_max_deviation
+        if dev is None:
+            return None
+        mid = self.mids.get(coin)
+        if entry_px is None or entry_px <= 0:
+            return Reason.ENTRY_PRICE_UNKNOWN
+        if mid is None:
+            return Reason.NO_MID
+        return Reason.COPY_CURRENT_DEVIATION if abs(sub(mid, entry_px)) > mul(dev, entry_px) else None
+
+    def _screen(
+        self, tr: Transition, config: FollowConfig, fill_px: Decimal | None
+    ) -> tuple[Transition, list[Reason]]:
+        """Skip growth that pause, a filter or the price guard forbids; cap what remains."""
+        if tr.growth is Growth.NONE:
+            return tr, []
+        coin = tr.state.coin
+        source = tr.state.source or ""
+        acted: list[Reason] = []
+        leverage = self.source_position(source, coin).leverage
+        block: Reason | None = Reason.PAUSED if self.paused else None
+        if block is None and tr.growth is Growth.OPENING:
+            block = config.filters.blocks_open(tr.state.source_size, leverage)
+        if block is None and price_deviation_blocks(
+            config.guards, is_buy=tr.state.source_size > 0, mid=self.mids.get(coin), fill_px=fill_px
+        ):
+            block = Reason.PRICE_DEVIATION
+        if block is not None:
+            return skip(tr, block), [block]
+        if tr.growth is Growth.OPENING and config.filters.leverage_factor(leverage) < ONE:
+            acted.append(Reason.SOURCE_LEVERAGE_CAPPED)
+        capped = cap_target(
+            tr.before.target if tr.before.status is Status.TRACKING else ZERO,
+            tr.state.target,
+            mid=self.mids.get(coin),
+            guards=config.guards,
+            market=self.markets[coin],
+            follower_equity=self.equity,
+            other_notional=self.total_notional(excluding=coin),
+        )
+        if capped.reasons:
+            tr = replace(tr, state=replace(tr.state, target=capped.target))
+            acted.extend(capped.reasons)
+        return tr, acted
+
+    def _decide(self, tr: Transition, config: FollowConfig, fill_px: Decimal | None) -> Decision:
+        tr, acted = self._screen(tr, config, fill_px)
+        state = tr.state
+        coin = state.coin
+        self.pairs[coin] = state
+        position = self.position(coin)
+        order = None
+        order_reason: Reason | None = None
+        if Status.TRACKING in (tr.before.status, state.status):
+            planned = plan_order(
+                state.target,
+                position,
+                market=self.markets[coin],
+                mid=self.mids.get(coin),
+                min_notional=self.min_notional,
+                slippage_cap=config.slippage_cap,
+            )
+            order, order_reason = planned.order, planned.reason
+            if order is not None and self.paused and not order.reduce_only:
+                order, order_reason = None, Reason.PAUSED
+        if order is not None:
+            reason = acted[0] if acted else order_reason
+        elif order_reason in _ORDER_REASONS:
+            reason = order_reason
+        else:
+            reason = tr.reason or (acted[0] if acted else None) or order_reason or self._idle(state)
+        return Decision(
+            coin, state.source, tr.event, state, tr.before.target, position, order, reason, tuple(acted)
+        )
+
+    def _note(self, state: PairState, event: Event, reason: Reason, target_before: Decimal) -> Decision:
+        return Decision(
+            state.coin, state.source, event, state, target_before, self.position(state.coin), None, reason
+        )
+
+    def _idle(self, pair: PairState) -> Reason:
+        """Why a pair sends nothing when nothing happened to it."""
+        if pair.status is Status.UNTRACKED:
+            return Reason.UNTRACKED
+        lot_target = q_lot(pair.target, self.markets[pair.coin].sz_decimals)
+        if pair.status is Status.TRACKING and lot_target != self.position(pair.coin):
+            return Reason.DEFERRED_MIN_NOTIONAL
+        return Reason.IN_SYNC
