@@ -33,7 +33,11 @@ lint: $(STAMP_DEV)
 types: $(STAMP_DEV)
 	$(BIN)/mypy
 
+# The ledger (and pipeline) tests also run on PostgreSQL: scripts/postgres.sh starts or reuses a local
+# test server (installing it with apt-get if needed) unless MIRROR_TEST_PG_URL already names one.
 pytest: $(STAMP_DEV)
+	@pg_url="$${MIRROR_TEST_PG_URL:-$$(scripts/postgres.sh start)}" || exit 1; \
+	export MIRROR_TEST_PG_URL="$$pg_url"; \
 	$(BIN)/python -m pytest -q
 
 test: lint types pytest

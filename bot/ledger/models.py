@@ -1,0 +1,282 @@
+"""The ledger's entities (SPEC §5): LeaderEvent → CopyInstruction → OrderIntent → VenueOrder (+ status
+rows) → Fill → PositionSnapshot; FollowPlan versions; AuditLog; Account.
+
+Tables live in their own metadata (with a naming convention, so migrations name constraints the same
+on SQLite and PostgreSQL). Enumerated columns are plain strings checked by the `Ledger` API against the
+enums below: a new venue status never needs a schema migration.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import BigInteger, ForeignKeyConstraint, Index, MetaData, UniqueConstraint
+from sqlalchemy.orm import registry
+from sqlmodel import Field, SQLModel
+
+from bot.ledger.types import ExactDecimal, JSONText, UTCDateTime
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+ledger_registry = registry(metadata=MetaData(naming_convention=NAMING_CONVENTION))
+
+
+class LedgerModel(SQLModel, registry=ledger_registry):
+    """Base of the ledger tables (their own metadata, separate from any other SQLModel tables)."""
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class AccountKind(StrEnum):
+    MASTER = "master"
+    SUB_ACCOUNT = "sub_account"
+    VAULT = "vault"
+
+
+class IntentStatus(StrEnum):
+    PENDING = "pending"  # recorded, not yet sent
+    SUBMITTED = "submitted"  # sent, no answer yet
+    UNKNOWN = "unknown"  # sent, the answer was lost (timeout): look it up by cloid before resending
+    ACCEPTED = "accepted"  # the venue took it (its fate is in VenueOrder's status history)
+    REJECTED = "rejected"  # the venue refused it
+    FAILED = "failed"  # never reached the venue (e.g. a guard or a local error after recording)
+
+
+class SnapshotOrigin(StrEnum):
+    VENUE = "venue"  # read from the venue (clearinghouseState)
+    FILL = "fill"  # derived from a fill (start position + size)
+    RECONCILE = "reconcile"  # taken by the reconciliation pass
+    PAPER = "paper"  # simulated execution
+
+
+class AuditChannel(StrEnum):
+    CLI = "cli"
+    TELEGRAM = "telegram"
+    SYSTEM = "system"
+
+
+class Account(LedgerModel, table=True):
+    """A follower account. Key material only ever as a path to, or the text of, an encrypted keystore."""
+
+    __tablename__ = "account"
+    __table_args__ = (UniqueConstraint("venue", "address"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    venue: str
+    address: str
+    kind: str = AccountKind.MASTER.value
+    label: str | None = None
+    agent_address: str | None = None
+    keystore_path: str | None = None
+    keystore_json: str | None = None  # an eth-account v3 keystore (encrypted); validated on insert
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class LeaderEvent(LedgerModel, table=True):
+    """One source change as observed (normalised) plus the raw venue payload it came from."""
+
+    __tablename__ = "leader_event"
+    __table_args__ = (UniqueConstraint("venue", "source", "event_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    venue: str
+    source: str
+    coin: str
+    event_id: str
+    old_size: Decimal = Field(sa_type=ExactDecimal)
+    new_size: Decimal = Field(sa_type=ExactDecimal)
+    avg_px: Decimal | None = Field(default=None, sa_type=ExactDecimal)
+    time: datetime = Field(sa_type=UTCDateTime)
+    received_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    payload: Any = Field(default=None, sa_type=JSONText, nullable=True)
+
+
+class FollowPlan(LedgerModel, table=True):
+    """One version of a follow's settings. Never updated: a change is a new row with version + 1."""
+
+    __tablename__ = "follow_plan"
+    __table_args__ = (UniqueConstraint("follower", "source", "version"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    follower: str
+    source: str
+    version: int
+    settings: Any = Field(sa_type=JSONText)
+    actor: str | None = None
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class CopyInstruction(LedgerModel, table=True):
+    """A decision: what the engine wanted for (follower, coin) after one source event, and why.
+
+    `id` = sha256(follower, coin, source_event_id, revision) and `cloid` derives from it, so the same
+    decision can be recorded (and placed) only once.
+    """
+
+    __tablename__ = "copy_instruction"
+    __table_args__ = (
+        UniqueConstraint("follower", "coin", "source_event_id", "revision"),
+        ForeignKeyConstraint(
+            ["follower", "source", "plan_version"],
+            ["follow_plan.follower", "follow_plan.source", "follow_plan.version"],
+        ),
+    )
+
+    id: str = Field(primary_key=True, max_length=64)
+    cloid: str = Field(unique=True, max_length=34)
+    follower: str
+    source: str
+    coin: str
+    source_event_id: str
+    revision: int = 0
+    leader_event_id: int | None = Field(default=None, foreign_key="leader_event.id", index=True)
+    plan_version: int | None = None
+    strategy: str
+    event_kind: str | None = None  # open / increase / decrease / close / flip / copy_current / …
+    ratio: Decimal | None = Field(default=None, sa_type=ExactDecimal)  # ρ₀ in force after the decision
+    target_before: Decimal = Field(sa_type=ExactDecimal)  # τ before
+    target_after: Decimal = Field(sa_type=ExactDecimal)  # τ after
+    position: Decimal | None = Field(default=None, sa_type=ExactDecimal)  # p as the venue reported it
+    delta: Decimal = Field(sa_type=ExactDecimal)  # Δ = q(τ) − p, signed (0 when nothing is sent)
+    mid: Decimal | None = Field(default=None, sa_type=ExactDecimal)
+    guards: Any = Field(default_factory=list, sa_type=JSONText)  # codes of the guards that acted
+    reason: str | None = None  # why no (or a smaller) order: deferred_min_notional, paused, a guard …
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class OrderIntent(LedgerModel, table=True):
+    """The order we mean to send for one instruction (at most one: the cloid is the instruction's)."""
+
+    __tablename__ = "order_intent"
+
+    id: int | None = Field(default=None, primary_key=True)
+    instruction_id: str = Field(foreign_key="copy_instruction.id", unique=True, max_length=64)
+    cloid: str = Field(unique=True, max_length=34)
+    venue: str
+    account: str
+    coin: str
+    side: str
+    size: Decimal = Field(sa_type=ExactDecimal)
+    limit_px: Decimal = Field(sa_type=ExactDecimal)
+    tif: str
+    reduce_only: bool
+    status: str = IntentStatus.PENDING.value
+    error: str | None = None
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class VenueOrder(LedgerModel, table=True):
+    """The venue's side of an intent: its order id and latest status (history in VenueOrderStatus).
+
+    `oid` is empty for an order the venue refused outright (no id is assigned then).
+    """
+
+    __tablename__ = "venue_order"
+    __table_args__ = (UniqueConstraint("venue", "oid"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    intent_id: int = Field(foreign_key="order_intent.id", unique=True)
+    venue: str
+    oid: int | None = Field(default=None, sa_type=BigInteger)
+    status: str
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class VenueOrderStatus(LedgerModel, table=True):
+    """One status the venue reported for an order (append-only history)."""
+
+    __tablename__ = "venue_order_status"
+
+    id: int | None = Field(default=None, primary_key=True)
+    venue_order_id: int = Field(foreign_key="venue_order.id", index=True)
+    status: str
+    time: datetime = Field(sa_type=UTCDateTime)
+    details: Any = Field(default=None, sa_type=JSONText, nullable=True)
+
+
+class Fill(LedgerModel, table=True):
+    """One execution on a follower account. Joined to its order by (venue, oid), not by a foreign key:
+    a fill can arrive (websocket) before the order's acknowledgement (HTTP), and manual trades have no
+    order of ours at all."""
+
+    __tablename__ = "fill"
+    __table_args__ = (
+        UniqueConstraint("venue", "account", "trade_id"),
+        Index(None, "venue", "oid"),
+        Index(None, "account", "coin", "time"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    venue: str
+    account: str
+    trade_id: str
+    coin: str
+    side: str
+    price: Decimal = Field(sa_type=ExactDecimal)
+    size: Decimal = Field(sa_type=ExactDecimal)  # unsigned
+    fee: Decimal = Field(sa_type=ExactDecimal)
+    fee_token: str | None = None
+    closed_pnl: Decimal = Field(default=Decimal(0), sa_type=ExactDecimal)
+    start_position: Decimal | None = Field(default=None, sa_type=ExactDecimal)
+    time: datetime = Field(sa_type=UTCDateTime)
+    oid: int | None = Field(default=None, sa_type=BigInteger)
+    cloid: str | None = Field(default=None, max_length=34, index=True)
+    payload: Any = Field(default=None, sa_type=JSONText, nullable=True)
+
+
+class PositionSnapshot(LedgerModel, table=True):
+    """A follower's position in one coin at one moment, and where the figure came from."""
+
+    __tablename__ = "position_snapshot"
+    __table_args__ = (Index(None, "account", "coin", "time"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    venue: str
+    account: str
+    coin: str
+    size: Decimal = Field(sa_type=ExactDecimal)  # signed
+    entry_px: Decimal | None = Field(default=None, sa_type=ExactDecimal)
+    time: datetime = Field(sa_type=UTCDateTime)
+    origin: str
+    fill_id: int | None = Field(default=None, foreign_key="fill.id", index=True)
+
+
+class AuditLog(LedgerModel, table=True):
+    """Who did what, from where (a CLI user, a Telegram user, or the system itself)."""
+
+    __tablename__ = "audit_log"
+
+    id: int | None = Field(default=None, primary_key=True)
+    time: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
+    actor: str
+    channel: str
+    action: str
+    details: Any = Field(default=None, sa_type=JSONText, nullable=True)
+
+
+TABLES = (
+    Account,
+    LeaderEvent,
+    FollowPlan,
+    CopyInstruction,
+    OrderIntent,
+    VenueOrder,
+    VenueOrderStatus,
+    Fill,
+    PositionSnapshot,
+    AuditLog,
+)
+metadata = ledger_registry.metadata

@@ -1,0 +1,648 @@
+"""The ledger's API for the pipeline, the service layer and the CLI.
+
+Every method is one transaction. Recording is idempotent wherever the venue or a restart can repeat
+a message: leader events (by venue+source+event id), instructions (by their deterministic id), intents
+(one per instruction), venue-order statuses (a repeat of the last status is not appended again) and
+fills (by venue+account+trade id). Idempotent inserts are `INSERT … ON CONFLICT DO NOTHING` followed
+by a read, so two concurrent writers of the same record never collide.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Iterable, Mapping
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from types import TracebackType
+from typing import Any, Generic, Self, TypeVar
+
+from sqlalchemy import func
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+from sqlmodel.sql.expression import SelectOfScalar
+
+from bot.domain import Side, SourceChange, SourceFill
+from bot.ledger.db import create_engine, init_db, session_factory
+from bot.ledger.ids import cloid_for, instruction_id, normalise_account
+from bot.ledger.lineage import Lineage, find_lineages
+from bot.ledger.models import (
+    Account,
+    AccountKind,
+    AuditChannel,
+    AuditLog,
+    CopyInstruction,
+    Fill,
+    FollowPlan,
+    IntentStatus,
+    LeaderEvent,
+    LedgerModel,
+    OrderIntent,
+    PositionSnapshot,
+    SnapshotOrigin,
+    VenueOrder,
+    VenueOrderStatus,
+    utcnow,
+)
+from bot.ledger.types import as_utc, canonical_decimal, from_ms
+
+T = TypeVar("T", bound=LedgerModel)
+
+TIME_IN_FORCE = ("Ioc", "Gtc", "Alo")  # Hyperliquid's spelling, kept venue-wide
+_PLAN_VERSION_ATTEMPTS = 5
+
+
+class LedgerError(Exception):
+    """A request the ledger refuses (unknown reference, inconsistent data); the message says which."""
+
+
+@dataclass(frozen=True, slots=True)
+class Recorded(Generic[T]):
+    """The row as stored, and whether this call created it (False: it was already there)."""
+
+    row: T
+    created: bool
+
+
+def _decimal(field: str, value: Decimal | int) -> Decimal:
+    if isinstance(value, bool) or not isinstance(value, Decimal | int):
+        raise LedgerError(f"{field} must be a Decimal (never a float), got {type(value).__name__}")
+    try:
+        return canonical_decimal(Decimal(value))
+    except ValueError as exc:
+        raise LedgerError(f"{field}: {exc}") from None
+
+
+def _optional_decimal(field: str, value: Decimal | int | None) -> Decimal | None:
+    return None if value is None else _decimal(field, value)
+
+
+def _choice(field: str, value: str, accepted: Iterable[str]) -> str:
+    options = tuple(accepted)
+    if value not in options:
+        raise LedgerError(f"{field} must be one of {', '.join(options)}, got {value!r}")
+    return value
+
+
+def _time(field: str, value: datetime | None) -> datetime:
+    if value is None:
+        return utcnow()
+    try:
+        return as_utc(value)
+    except ValueError as exc:
+        raise LedgerError(f"{field}: {exc}") from None
+
+
+def fill_trade_id(fill: SourceFill) -> str:
+    """A fill's trade id; old recordings have none, and then hash + oid + size identify the fill."""
+    if fill.tid is not None:
+        return str(fill.tid)
+    return f"{fill.hash}:{fill.oid}:{canonical_decimal(fill.sz)}"
+
+
+def check_keystore(keystore_json: str) -> None:
+    """Accept only an encrypted eth-account v3 keystore. The input is never echoed (it may be a key)."""
+    try:
+        doc = json.loads(keystore_json)
+    except ValueError:
+        doc = None
+    crypto = doc.get("crypto", doc.get("Crypto")) if isinstance(doc, dict) else None
+    if not (isinstance(doc, dict) and doc.get("version") == 3 and isinstance(crypto, dict)):
+        raise LedgerError(
+            "keystore_json must be an encrypted eth-account v3 keystore (JSON with version 3 and a "
+            "crypto section); private keys are never stored in clear"
+        )
+    if not {"ciphertext", "kdf", "cipher"} <= crypto.keys():
+        raise LedgerError("keystore_json: the crypto section needs ciphertext, cipher and kdf")
+
+
+class Ledger:
+    """The ledger over one database (SQLite or PostgreSQL)."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+        self._sessions = session_factory(engine)
+
+    @classmethod
+    async def open(cls, url: str, *, migrate: bool = True) -> Ledger:
+        """Connect to `url`, upgrading the schema to the latest revision first (unless told not to)."""
+        if migrate:
+            await init_db(url)
+        return cls(create_engine(url))
+
+    async def close(self) -> None:
+        await self.engine.dispose()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.close()
+
+    @asynccontextmanager
+    async def _tx(self) -> AsyncIterator[AsyncSession]:
+        async with self._sessions() as session, session.begin():
+            yield session
+
+    async def _insert_ignore(self, session: AsyncSession, row: LedgerModel) -> bool:
+        """Insert unless a unique key is already taken; True when a row was inserted."""
+        table = LedgerModel.metadata.tables[str(getattr(type(row), "__tablename__", ""))]
+        values = {
+            column.name: getattr(row, column.name)
+            for column in table.columns
+            if not (column.primary_key and getattr(row, column.name) is None)
+        }
+        insert = pg_insert if self.engine.dialect.name == "postgresql" else sqlite_insert
+        result = await session.exec(insert(table).values(values).on_conflict_do_nothing())
+        return result.rowcount == 1
+
+    # ---- accounts -------------------------------------------------------------------------------
+
+    async def add_account(
+        self,
+        *,
+        venue: str,
+        address: str,
+        kind: AccountKind = AccountKind.MASTER,
+        label: str | None = None,
+        agent_address: str | None = None,
+        keystore_path: str | None = None,
+        keystore_json: str | None = None,
+    ) -> Recorded[Account]:
+        """Register a follower account (idempotent by venue + address; the first registration stays)."""
+        _choice("kind", str(kind), (k.value for k in AccountKind))
+        if keystore_json is not None:
+            check_keystore(keystore_json)
+        row = Account(
+            venue=venue,
+            address=normalise_account(address),
+            kind=AccountKind(kind).value,
+            label=label,
+            agent_address=normalise_account(agent_address) if agent_address else None,
+            keystore_path=keystore_path,
+            keystore_json=keystore_json,
+        )
+        async with self._tx() as session:
+            created = await self._insert_ignore(session, row)
+            stored = await self._account(session, venue, row.address)
+        assert stored is not None
+        return Recorded(stored, created)
+
+    async def get_account(self, venue: str, address: str) -> Account | None:
+        async with self._tx() as session:
+            return await self._account(session, venue, normalise_account(address))
+
+    async def accounts(self) -> list[Account]:
+        async with self._tx() as session:
+            return list((await session.exec(select(Account).order_by(col(Account.id)))).all())
+
+    @staticmethod
+    async def _account(session: AsyncSession, venue: str, address: str) -> Account | None:
+        query = select(Account).where(Account.venue == venue, Account.address == address)
+        return (await session.exec(query)).first()
+
+    # ---- leader events --------------------------------------------------------------------------
+
+    async def record_leader_event(
+        self,
+        change: SourceChange,
+        *,
+        venue: str = "hyperliquid",
+        payload: Any = None,
+        received_at: datetime | None = None,
+    ) -> Recorded[LeaderEvent]:
+        """Record a normalised source change and the raw venue payload it came from (idempotent)."""
+        row = LeaderEvent(
+            venue=venue,
+            source=normalise_account(change.source),
+            coin=change.coin,
+            event_id=change.event_id,
+            old_size=_decimal("old", change.old),
+            new_size=_decimal("new", change.new),
+            avg_px=_optional_decimal("avg_px", change.avg_px),
+            time=from_ms(change.time_ms),
+            received_at=_time("received_at", received_at),
+            payload=payload,
+        )
+        async with self._tx() as session:
+            created = await self._insert_ignore(session, row)
+            query = select(LeaderEvent).where(
+                LeaderEvent.venue == venue,
+                LeaderEvent.source == row.source,
+                LeaderEvent.event_id == row.event_id,
+            )
+            stored = (await session.exec(query)).one()
+        return Recorded(stored, created)
+
+    # ---- instructions ---------------------------------------------------------------------------
+
+    async def record_instruction(
+        self,
+        *,
+        follower: str,
+        source: str,
+        coin: str,
+        source_event_id: str,
+        strategy: str,
+        target_before: Decimal,
+        target_after: Decimal,
+        delta: Decimal,
+        revision: int = 0,
+        ratio: Decimal | None = None,
+        position: Decimal | None = None,
+        mid: Decimal | None = None,
+        event_kind: str | None = None,
+        guards: Iterable[str] = (),
+        reason: str | None = None,
+        plan_version: int | None = None,
+        leader_event_id: int | None = None,
+        created_at: datetime | None = None,
+    ) -> Recorded[CopyInstruction]:
+        """Record a decision. The same (follower, coin, source event, revision) twice returns the first
+        row unchanged (`created=False`) with the same id and cloid: a decision is placed at most once."""
+        try:
+            ident = instruction_id(follower, coin, source_event_id, revision)
+        except ValueError as exc:
+            raise LedgerError(str(exc)) from None
+        row = CopyInstruction(
+            id=ident,
+            cloid=cloid_for(ident),
+            follower=normalise_account(follower),
+            source=normalise_account(source),
+            coin=coin,
+            source_event_id=source_event_id,
+            revision=revision,
+            leader_event_id=leader_event_id,
+            plan_version=plan_version,
+            strategy=strategy,
+            event_kind=event_kind,
+            ratio=_optional_decimal("ratio", ratio),
+            target_before=_decimal("target_before", target_before),
+            target_after=_decimal("target_after", target_after),
+            position=_optional_decimal("position", position),
+            delta=_decimal("delta", delta),
+            mid=_optional_decimal("mid", mid),
+            guards=list(guards),
+            reason=reason,
+            created_at=_time("created_at", created_at),
+        )
+        async with self._tx() as session:
+            created = await self._insert_ignore(session, row)
+            stored = await session.get(CopyInstruction, ident)
+        if stored is None:
+            # Only a cloid collision with another decision could get here (2^-128): refuse loudly.
+            raise LedgerError(f"instruction {ident} conflicts with an existing cloid {row.cloid}")
+        return Recorded(stored, created)
+
+    async def get_instruction(self, ident: str) -> CopyInstruction | None:
+        async with self._tx() as session:
+            return await session.get(CopyInstruction, ident)
+
+    # ---- intents and venue orders ---------------------------------------------------------------
+
+    async def record_intent(
+        self,
+        instruction: str,
+        *,
+        venue: str,
+        side: Side,
+        size: Decimal,
+        limit_px: Decimal,
+        tif: str = "Ioc",
+        reduce_only: bool = False,
+    ) -> Recorded[OrderIntent]:
+        """Record the order meant for an instruction (one per instruction; a repeat returns the first)."""
+        side = Side(_choice("side", str(side), (s.value for s in Side)))
+        _choice("tif", tif, TIME_IN_FORCE)
+        size = _decimal("size", size)
+        limit_px = _decimal("limit_px", limit_px)
+        if size <= 0 or limit_px <= 0:
+            raise LedgerError(f"size and limit_px must be positive, got size {size}, limit_px {limit_px}")
+        async with self._tx() as session:
+            decision = await session.get(CopyInstruction, instruction)
+            if decision is None:
+                raise LedgerError(f"no instruction {instruction}: record the decision before its order")
+            wanted = Side.BUY if decision.delta > 0 else Side.SELL
+            if decision.delta == 0 or side is not wanted:
+                raise LedgerError(
+                    f"a {side.value} order contradicts instruction {instruction} (delta {decision.delta})"
+                )
+            now = utcnow()
+            row = OrderIntent(
+                instruction_id=decision.id,
+                cloid=decision.cloid,
+                venue=venue,
+                account=decision.follower,
+                coin=decision.coin,
+                side=side.value,
+                size=size,
+                limit_px=limit_px,
+                tif=tif,
+                reduce_only=reduce_only,
+                created_at=now,
+                updated_at=now,
+            )
+            created = await self._insert_ignore(session, row)
+            stored = await self._intent(session, decision.cloid)
+        if stored is None:
+            raise LedgerError(f"intent for {instruction} could not be recorded")
+        return Recorded(stored, created)
+
+    async def get_intent(self, cloid: str) -> OrderIntent | None:
+        async with self._tx() as session:
+            return await self._intent(session, cloid.lower())
+
+    @staticmethod
+    async def _intent(session: AsyncSession, cloid: str) -> OrderIntent | None:
+        return (await session.exec(select(OrderIntent).where(OrderIntent.cloid == cloid))).first()
+
+    async def _require_intent(self, session: AsyncSession, cloid: str) -> OrderIntent:
+        intent = await self._intent(session, cloid.lower())
+        if intent is None:
+            raise LedgerError(f"no order intent with cloid {cloid}")
+        return intent
+
+    async def mark_intent(self, cloid: str, status: IntentStatus, *, error: str | None = None) -> OrderIntent:
+        """Move an intent along pending → submitted → accepted / rejected / unknown / failed."""
+        _choice("status", str(status), (s.value for s in IntentStatus))
+        async with self._tx() as session:
+            intent = await self._require_intent(session, cloid)
+            intent.status = IntentStatus(status).value
+            intent.error = error
+            intent.updated_at = utcnow()
+            session.add(intent)
+        return intent
+
+    async def record_order_status(
+        self,
+        cloid: str,
+        *,
+        status: str,
+        oid: int | None = None,
+        time: datetime | None = None,
+        details: Any = None,
+    ) -> VenueOrder:
+        """Append a venue-reported status (e.g. resting/open, filled, canceled, rejected) to the order of
+        the intent `cloid`, creating the VenueOrder on first report. A status equal to the last one
+        (same details) is not appended again: the REST answer and the websocket often both report it."""
+        if not status:
+            raise LedgerError("status must not be empty")
+        moment = _time("time", time)
+        async with self._tx() as session:
+            intent = await self._require_intent(session, cloid)
+            fresh = VenueOrder(
+                intent_id=intent.id or 0,
+                venue=intent.venue,
+                oid=oid,
+                status=status,
+                created_at=moment,
+                updated_at=moment,
+            )
+            await self._insert_ignore(session, fresh)
+            query = select(VenueOrder).where(VenueOrder.intent_id == intent.id)
+            order = (await session.exec(query)).first()
+            if order is None:
+                raise LedgerError(f"venue order id {oid} already belongs to another order than {cloid}")
+            if oid is not None and order.oid is None:
+                order.oid = oid
+            elif oid is not None and order.oid != oid:
+                raise LedgerError(f"order {cloid} already has venue id {order.oid}, not {oid}")
+            last_query = (
+                select(VenueOrderStatus)
+                .where(VenueOrderStatus.venue_order_id == order.id)
+                .order_by(col(VenueOrderStatus.id).desc())
+            )
+            last = (await session.exec(last_query)).first()
+            if last is None or (last.status, last.details) != (status, details):
+                session.add(
+                    VenueOrderStatus(
+                        venue_order_id=order.id or 0, status=status, time=moment, details=details
+                    )
+                )
+                order.status = status
+                order.updated_at = moment
+            rejected = status.lower().endswith("rejected")
+            intent.status = (IntentStatus.REJECTED if rejected else IntentStatus.ACCEPTED).value
+            intent.updated_at = moment
+            session.add_all([order, intent])
+        return order
+
+    # ---- fills and positions --------------------------------------------------------------------
+
+    async def record_fill(
+        self,
+        *,
+        venue: str,
+        account: str,
+        trade_id: str | int,
+        coin: str,
+        side: Side,
+        price: Decimal,
+        size: Decimal,
+        fee: Decimal,
+        time: datetime,
+        fee_token: str | None = None,
+        closed_pnl: Decimal = Decimal(0),
+        start_position: Decimal | None = None,
+        oid: int | None = None,
+        cloid: str | None = None,
+        payload: Any = None,
+    ) -> Recorded[Fill]:
+        """Record a fill of a follower account (idempotent by venue + account + trade id)."""
+        side = Side(_choice("side", str(side), (s.value for s in Side)))
+        row = Fill(
+            venue=venue,
+            account=normalise_account(account),
+            trade_id=str(trade_id),
+            coin=coin,
+            side=side.value,
+            price=_decimal("price", price),
+            size=_decimal("size", size),
+            fee=_decimal("fee", fee),
+            fee_token=fee_token,
+            closed_pnl=_decimal("closed_pnl", closed_pnl),
+            start_position=_optional_decimal("start_position", start_position),
+            time=_time("time", time),
+            oid=oid,
+            cloid=cloid.lower() if cloid else None,
+            payload=payload,
+        )
+        async with self._tx() as session:
+            created = await self._insert_ignore(session, row)
+            query = select(Fill).where(
+                Fill.venue == venue, Fill.account == row.account, Fill.trade_id == row.trade_id
+            )
+            stored = (await session.exec(query)).one()
+        return Recorded(stored, created)
+
+    async def record_domain_fill(
+        self, fill: SourceFill, *, venue: str, account: str, cloid: str | None = None, payload: Any = None
+    ) -> Recorded[Fill]:
+        """`record_fill` for a fill the venue adapter already parsed into the domain type."""
+        return await self.record_fill(
+            venue=venue,
+            account=account,
+            trade_id=fill_trade_id(fill),
+            coin=fill.coin,
+            side=fill.side,
+            price=fill.px,
+            size=fill.sz,
+            fee=fill.fee,
+            time=from_ms(fill.time_ms),
+            closed_pnl=fill.closed_pnl,
+            start_position=fill.start_position,
+            oid=fill.oid,
+            cloid=cloid,
+            payload=payload,
+        )
+
+    async def record_snapshot(
+        self,
+        *,
+        venue: str,
+        account: str,
+        coin: str,
+        size: Decimal,
+        origin: SnapshotOrigin,
+        entry_px: Decimal | None = None,
+        time: datetime | None = None,
+        fill_id: int | None = None,
+    ) -> PositionSnapshot:
+        _choice("origin", str(origin), (o.value for o in SnapshotOrigin))
+        row = PositionSnapshot(
+            venue=venue,
+            account=normalise_account(account),
+            coin=coin,
+            size=_decimal("size", size),
+            entry_px=_optional_decimal("entry_px", entry_px),
+            time=_time("time", time),
+            origin=SnapshotOrigin(origin).value,
+            fill_id=fill_id,
+        )
+        async with self._tx() as session:
+            session.add(row)
+        return row
+
+    async def latest_snapshot(self, account: str, coin: str) -> PositionSnapshot | None:
+        query = (
+            select(PositionSnapshot)
+            .where(PositionSnapshot.account == normalise_account(account), PositionSnapshot.coin == coin)
+            .order_by(col(PositionSnapshot.time).desc(), col(PositionSnapshot.id).desc())
+        )
+        async with self._tx() as session:
+            return (await session.exec(query)).first()
+
+    # ---- follow plans ---------------------------------------------------------------------------
+
+    async def new_plan_version(
+        self, follower: str, source: str, settings: Mapping[str, Any], *, actor: str | None = None
+    ) -> FollowPlan:
+        """Store `settings` as the next version of the (follower, source) plan. Earlier versions stay:
+        every decision names the version it used."""
+        follower, source = normalise_account(follower), normalise_account(source)
+        for _ in range(_PLAN_VERSION_ATTEMPTS):
+            async with self._tx() as session:
+                latest = await self._latest_version(session, follower, source)
+                row = FollowPlan(
+                    follower=follower, source=source, version=latest + 1, settings=dict(settings), actor=actor
+                )
+                if await self._insert_ignore(session, row):
+                    return (await session.exec(self._plan_query(follower, source, latest + 1))).one()
+        # Another writer took the next version every time; surface it rather than loop forever.
+        raise LedgerError(f"could not store a new plan version for {follower} ← {source}: concurrent writers")
+
+    async def current_plan(self, follower: str, source: str) -> FollowPlan | None:
+        """The plan in force: the highest version."""
+        follower, source = normalise_account(follower), normalise_account(source)
+        async with self._tx() as session:
+            latest = await self._latest_version(session, follower, source)
+            return (await session.exec(self._plan_query(follower, source, latest))).first()
+
+    async def plan_versions(self, follower: str, source: str) -> list[FollowPlan]:
+        query = (
+            select(FollowPlan)
+            .where(
+                FollowPlan.follower == normalise_account(follower),
+                FollowPlan.source == normalise_account(source),
+            )
+            .order_by(col(FollowPlan.version))
+        )
+        async with self._tx() as session:
+            return list((await session.exec(query)).all())
+
+    async def current_plans(self, follower: str | None = None) -> list[FollowPlan]:
+        """The current version of every plan (of one follower, or of all), ordered by follower, source."""
+        latest = select(
+            FollowPlan.follower, FollowPlan.source, func.max(FollowPlan.version).label("version")
+        ).group_by(col(FollowPlan.follower), col(FollowPlan.source))
+        if follower is not None:
+            latest = latest.where(FollowPlan.follower == normalise_account(follower))
+        heads = latest.subquery()
+        query = (
+            select(FollowPlan)
+            .join(
+                heads,
+                (col(FollowPlan.follower) == heads.c.follower)
+                & (col(FollowPlan.source) == heads.c.source)
+                & (col(FollowPlan.version) == heads.c.version),
+            )
+            .order_by(col(FollowPlan.follower), col(FollowPlan.source))
+        )
+        async with self._tx() as session:
+            return list((await session.exec(query)).all())
+
+    @staticmethod
+    async def _latest_version(session: AsyncSession, follower: str, source: str) -> int:
+        query = select(func.max(FollowPlan.version)).where(
+            FollowPlan.follower == follower, FollowPlan.source == source
+        )
+        return int((await session.exec(query)).one() or 0)
+
+    @staticmethod
+    def _plan_query(follower: str, source: str, version: int) -> SelectOfScalar[FollowPlan]:
+        return select(FollowPlan).where(
+            FollowPlan.follower == follower, FollowPlan.source == source, FollowPlan.version == version
+        )
+
+    # ---- audit ----------------------------------------------------------------------------------
+
+    async def audit(
+        self,
+        *,
+        actor: str,
+        channel: AuditChannel,
+        action: str,
+        details: Any = None,
+        time: datetime | None = None,
+    ) -> AuditLog:
+        _choice("channel", str(channel), (c.value for c in AuditChannel))
+        row = AuditLog(
+            actor=actor,
+            channel=AuditChannel(channel).value,
+            action=action,
+            details=details,
+            time=_time("time", time),
+        )
+        async with self._tx() as session:
+            session.add(row)
+        return row
+
+    async def audit_entries(self, *, limit: int = 100) -> list[AuditLog]:
+        """The latest audit entries, newest first."""
+        query = select(AuditLog).order_by(col(AuditLog.time).desc(), col(AuditLog.id).desc()).limit(limit)
+        async with self._tx() as session:
+            return list((await session.exec(query)).all())
+
+    # ---- lineage --------------------------------------------------------------------------------
+
+    async def lineage(self, ref: str | int) -> list[Lineage]:
+        """Every chain a reference names: a fill's trade id, a venue order id, a cloid or an instruction
+        id (prefixes `tid:`, `oid:`, `cloid:`, `instruction:` remove any doubt). Empty when unknown."""
+        async with self._tx() as session:
+            return await find_lineages(session, str(ref))
