@@ -1,0 +1,162 @@
+"""Read-only async client for Hyperliquid's `POST /info`, returning parsed records.
+
+One `httpx.AsyncClient` (one connection pool) per instance. Every request's venue weight is recorded
+(`calls`, `weight_used`) so callers can pace themselves against the 1200/minute budget. No retries
+here: what to do on 429/5xx is the caller's policy.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+from collections import deque
+from dataclasses import dataclass
+from decimal import Decimal
+from types import TracebackType
+from typing import Any
+
+import httpx
+
+from adapters.hyperliquid.constants import FILLS_PAGE_LIMIT, INFO_PATH, info_weight
+from adapters.hyperliquid.parsing import (
+    OpenOrder,
+    OrderStatus,
+    parse_all_mids,
+    parse_clearinghouse_state,
+    parse_meta,
+    parse_open_orders,
+    parse_order_status,
+    parse_spot_usdc,
+    parse_user_fills,
+)
+from bot.domain import AccountState, Instrument, SourceFill
+
+_CLOID = re.compile(r"0x[0-9a-fA-F]{32}")
+
+
+class InfoRequestError(Exception):
+    """The venue answered an /info request with an error status (or something that is not JSON)."""
+
+    def __init__(self, request_type: str, status: int, detail: str) -> None:
+        super().__init__(f"/info {request_type}: HTTP {status}: {detail[:200]}")
+        self.request_type = request_type
+        self.status = status
+
+
+class InfoRateLimited(InfoRequestError):
+    """HTTP 429: the IP's weight budget is spent."""
+
+
+@dataclass(frozen=True, slots=True)
+class InfoCall:
+    request_type: str
+    weight: int
+    items: int  # list entries in the answer (they add weight for fill-type requests)
+
+
+class InfoClient:
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        client: httpx.AsyncClient | None = None,
+        timeout_s: float = 10.0,
+        fills_page_limit: int = FILLS_PAGE_LIMIT,
+    ) -> None:
+        self._url = base_url.rstrip("/") + INFO_PATH
+        self._own_client = client is None
+        self._client = client or httpx.AsyncClient(timeout=timeout_s)
+        self._page_limit = fills_page_limit
+        self.calls: deque[InfoCall] = deque(maxlen=1000)  # the most recent, for inspection
+        self.weight_used = 0
+
+    async def __aenter__(self) -> InfoClient:
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        if self._own_client:
+            await self._client.aclose()
+
+    async def post(self, body: dict[str, Any]) -> Any:
+        """One /info request; the answer JSON-decoded with Decimals (never floats)."""
+        request_type = str(body.get("type"))
+        response = await self._client.post(self._url, json=body)
+        if response.status_code == 429:
+            raise InfoRateLimited(request_type, 429, response.text)
+        if response.status_code != 200:
+            raise InfoRequestError(request_type, response.status_code, response.text)
+        try:
+            payload = json.loads(response.content, parse_float=Decimal)
+        except ValueError:
+            raise InfoRequestError(request_type, response.status_code, "answer is not JSON") from None
+        items = len(payload) if isinstance(payload, list) else 0
+        call = InfoCall(request_type, info_weight(request_type, items), items)
+        self.calls.append(call)
+        self.weight_used += call.weight
+        return payload
+
+    async def meta(self) -> list[Instrument]:
+        return parse_meta(await self.post({"type": "meta"}))
+
+    async def all_mids(self) -> dict[str, Decimal]:
+        return parse_all_mids(await self.post({"type": "allMids"}))
+
+    async def clearinghouse_state(self, user: str) -> AccountState:
+        """Perp account only (equity without spot USDC); see `account_state`."""
+        return parse_clearinghouse_state(user, await self.post({"type": "clearinghouseState", "user": user}))
+
+    async def spot_usdc(self, user: str) -> Decimal:
+        return parse_spot_usdc(await self.post({"type": "spotClearinghouseState", "user": user}))
+
+    async def account_state(self, user: str) -> AccountState:
+        """Positions and equity = perp account value + spot USDC (unified accounts keep it there)."""
+        spot, payload = await asyncio.gather(
+            self.spot_usdc(user), self.post({"type": "clearinghouseState", "user": user})
+        )
+        return parse_clearinghouse_state(user, payload, spot)
+
+    async def user_fills(self, user: str) -> list[SourceFill]:
+        """The most recent fills (at most 2,000), newest first as the venue sends them."""
+        return parse_user_fills(await self.post({"type": "userFills", "user": user}))
+
+    async def user_fills_by_time(
+        self, user: str, start_ms: int, end_ms: int | None = None
+    ) -> list[SourceFill]:
+        """Every fill with `start_ms <= time <= end_ms`, oldest first, paging past the 2,000-per-answer
+        cap: the next page starts at the newest time seen (re-reading that millisecond, so fills sharing
+        it are not lost; the repeats are dropped)."""
+        fills: dict[SourceFill, None] = {}
+        start = start_ms
+        while True:
+            body: dict[str, Any] = {"type": "userFillsByTime", "user": user, "startTime": start}
+            if end_ms is not None:
+                body["endTime"] = end_ms
+            page = parse_user_fills(await self.post(body))
+            fresh = [f for f in page if f not in fills]
+            fills.update(dict.fromkeys(fresh))
+            if len(page) < self._page_limit:
+                break
+            newest = max(f.time_ms for f in page)
+            # `start` grows every round, so this ends. A full page inside one millisecond cannot be
+            # paged further by time: move past it.
+            start = newest + 1 if newest == start else newest
+            if end_ms is not None and start > end_ms:
+                break
+        return sorted(fills, key=lambda f: (f.time_ms, f.oid))
+
+    async def open_orders(self, user: str) -> list[OpenOrder]:
+        return parse_open_orders(await self.post({"type": "openOrders", "user": user}))
+
+    async def order_status(self, user: str, oid_or_cloid: int | str) -> OrderStatus | None:
+        """By venue oid (int) or our cloid (`0x` + 32 hex digits); None if the venue does not know it."""
+        if isinstance(oid_or_cloid, str) and not _CLOID.fullmatch(oid_or_cloid):
+            raise ValueError(
+                f"oid: expected an integer oid or a cloid (0x + 32 hex digits), got {oid_or_cloid!r}"
+            )
+        return parse_order_status(await self.post({"type": "orderStatus", "user": user, "oid": oid_or_cloid}))
