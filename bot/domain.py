@@ -5,9 +5,11 @@ Adapters import this module only. Sizes and money are `Decimal`; times are UTC m
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import StrEnum
+from typing import Protocol
 
 
 class Side(StrEnum):
@@ -90,3 +92,106 @@ class SourceChange:
     time_ms: int
     event_id: str
     avg_px: Decimal | None = None  # volume-weighted fill price when known (price-deviation guard)
+
+
+# --- the venue boundary --------------------------------------------------------------------------
+# Every venue adapter implements `Venue` and passes one conformance suite (tests/conformance/).
+# What a venue can and cannot do is data (`VenueCapabilities`), never `if venue == ...`.
+
+
+class Tif(StrEnum):
+    IOC = "Ioc"
+    GTC = "Gtc"
+    ALO = "Alo"
+
+
+class OrderStatus(StrEnum):
+    FILLED = "filled"  # done, fully or partly filled (an IOC's rest is cancelled): see filled_sz
+    RESTING = "resting"  # accepted, open on the book
+    REJECTED = "rejected"  # refused by the venue; `error` has its words
+    CANCELED = "canceled"
+    UNKNOWN = "unknown"  # no answer (timeout, 5xx): look it up by cloid before anything is resent
+    NOT_FOUND = "not_found"  # the venue does not know this cloid (yet): unknown for a grace window
+
+
+@dataclass(frozen=True, slots=True)
+class VenueCapabilities:
+    name: str
+    min_notional: Decimal  # an order below this value is refused (reduce-only full close exempt)
+    websocket_fills: bool  # source fills can be streamed
+    max_ws_users: int  # per-IP cap on user subscriptions (Hyperliquid: 10); 0 = no websocket
+    order_by_cloid: bool  # client order ids: lookup and cancel
+    schedule_cancel: bool  # dead-man switch
+    trigger_orders: bool  # venue-side stop-loss / take-profit
+    agent_wallets: bool  # an API wallet signs for a master account
+    vaults: bool  # orders for a vault / sub-account
+    two_step_execution: bool  # orders execute later (GMX keepers) rather than at submission
+    weight_budget_per_minute: int  # request-weight budget (0 = none known)
+
+
+@dataclass(frozen=True, slots=True)
+class OrderRequest:
+    coin: str
+    is_buy: bool
+    size: Decimal  # unsigned, a whole number of lots
+    limit_px: Decimal
+    reduce_only: bool
+    tif: Tif = Tif.IOC
+    cloid: str | None = None  # "0x" + 32 hex, derived from the CopyInstruction id
+
+
+@dataclass(frozen=True, slots=True)
+class OrderResult:
+    """What the venue answered for one order (or what a lookup by cloid found)."""
+
+    status: OrderStatus
+    cloid: str | None = None
+    oid: int | None = None
+    filled_sz: Decimal = Decimal(0)
+    avg_px: Decimal | None = None
+    error: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TradingAccount:
+    """A follower account we trade for. `signer_key` is the agent (API wallet) key: never logged,
+    never in a repr (`repr=False`), never stored in clear. `vault_address` is set for vaults and
+    sub-accounts (the venue's `vaultAddress`)."""
+
+    address: str  # the account whose positions move (master, sub-account or vault)
+    signer_key: str = field(repr=False)
+    vault_address: str | None = None
+
+
+class Venue(Protocol):
+    """One perp venue, as the pipeline sees it. All amounts Decimal, all times UTC ms."""
+
+    capabilities: VenueCapabilities
+
+    async def instruments(self) -> list[Instrument]: ...
+
+    async def mids(self) -> dict[str, Decimal]: ...
+
+    async def account(self, address: str) -> AccountState:
+        """Equity (incl. spot USDC where collateral lives there) and positions of any address."""
+        ...
+
+    def watch(self, sources: Sequence[str]) -> AsyncIterator[SourceFill]:
+        """Source fills as they happen, de-duplicated, with the gap after a reconnect backfilled."""
+        ...
+
+    async def fills_since(self, address: str, start_ms: int) -> list[SourceFill]: ...
+
+    async def place(self, account: TradingAccount, orders: Sequence[OrderRequest]) -> list[OrderResult]: ...
+
+    async def cancel(self, account: TradingAccount, coin: str, cloid: str) -> bool: ...
+
+    async def order_status(self, account: TradingAccount, cloid: str) -> OrderResult: ...
+
+    async def schedule_cancel(self, account: TradingAccount, at_ms: int | None) -> None: ...
+
+    async def update_leverage(
+        self, account: TradingAccount, coin: str, leverage: int, cross: bool
+    ) -> None: ...
+
+    async def close(self) -> None: ...
