@@ -1,0 +1,251 @@
+"""`GET /ws`: subscriptions and pushes, framed exactly as the venue frames them (and as the SDK's
+`WebsocketManager` routes them).
+
+The exchange core calls `WsHub.publish` synchronously while it handles a request; publishing only
+serialises the message once and puts it on each subscriber's queue, and one writer task per
+connection sends it, so a slow client never slows the request path. A client that falls
+`MAX_QUEUED` messages behind is disconnected, as a real venue drops a consumer that cannot keep up.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import re
+import threading
+from collections import defaultdict
+from collections.abc import Callable
+from typing import Any
+
+from aiohttp import WSMsgType, web
+
+from adapters.localnet.faults import Faults
+from adapters.localnet.types import InfoError, LocalEvent
+
+log = logging.getLogger(__name__)
+
+MAX_QUEUED = 10_000
+CONNECTED_TEXT = "Websocket connection established."
+ADDRESS = re.compile(r"^0x[0-9a-fA-F]{40}$")
+
+# subscription type -> the field that keys it (None: one stream for everyone)
+SUBSCRIPTION_KEYS: dict[str, str | None] = {
+    "allMids": None,
+    "l2Book": "coin",
+    "trades": "coin",
+    "userFills": "user",
+    "orderUpdates": "user",
+    "userEvents": "user",
+}
+# event channel -> the channel name on the wire (the venue calls userEvents "user")
+WIRE_CHANNEL = {"userEvents": "user"}
+
+SubKey = tuple[str, str]  # (subscription type, coin or lower-case user or "")
+
+
+def _dumps(message: Any) -> str:
+    return json.dumps(message, separators=(",", ":"))
+
+
+def subscription_key(subscription: Any) -> SubKey:
+    """Validate a subscription object; raise ValueError naming what is wrong."""
+    if not isinstance(subscription, dict) or not isinstance(subscription.get("type"), str):
+        raise ValueError("subscription must be an object with a string 'type'")
+    kind = subscription["type"]
+    if kind not in SUBSCRIPTION_KEYS:
+        raise ValueError(f"unsupported subscription type {kind!r}; accepted: {', '.join(SUBSCRIPTION_KEYS)}")
+    field = SUBSCRIPTION_KEYS[kind]
+    if field is None:
+        return (kind, "")
+    value = subscription.get(field)
+    if field == "user":
+        if not isinstance(value, str) or not ADDRESS.match(value):
+            raise ValueError(f"{kind} needs 'user': a 0x-prefixed 40-hex-digit address")
+        return (kind, value.lower())
+    if not isinstance(value, str) or not value:
+        raise ValueError(f"{kind} needs 'coin': a coin name such as 'ETH'")
+    return (kind, value)
+
+
+def event_key(event: LocalEvent) -> SubKey:
+    if event.channel == "allMids":
+        return ("allMids", "")
+    if event.channel in ("l2Book", "trades"):
+        return (event.channel, event.coin or "")
+    return (event.channel, (event.user or "").lower())
+
+
+class WsConnection:
+    def __init__(self, ws: web.WebSocketResponse, faults: Faults) -> None:
+        self.ws = ws
+        self.keys: set[SubKey] = set()
+        self.queue: asyncio.Queue[str | None] = asyncio.Queue(MAX_QUEUED)
+        self.dropped = False
+        self._faults = faults
+
+    def send(self, text: str) -> None:
+        """Queue `text` for the writer; a full queue means the client is not reading: drop it."""
+        if self.dropped:
+            return
+        try:
+            self.queue.put_nowait(text)
+        except asyncio.QueueFull:
+            self.drop()
+
+    def drop(self) -> None:
+        """End the connection now: the writer closes the socket without sending what is queued."""
+        self.dropped = True
+        if self.queue.full():  # make room for the wake-up sentinel
+            self.queue.get_nowait()
+        self.queue.put_nowait(None)
+
+    async def write_loop(self) -> None:
+        while True:
+            text = await self.queue.get()
+            if text is None or self.dropped or self._faults.draw_ws_drop():
+                await self.ws.close()
+                return
+            try:
+                await self.ws.send_str(text)
+            except (ConnectionError, RuntimeError):  # the peer went away
+                return
+
+
+class WsHub:
+    """All websocket connections and their subscriptions."""
+
+    def __init__(
+        self,
+        faults: Faults,
+        snapshot_info: Callable[[dict[str, Any]], Any],
+        user_fills: Callable[[str], list[dict[str, Any]]],
+    ) -> None:
+        self._faults = faults
+        self._snapshot_info = snapshot_info
+        self._user_fills = user_fills
+        self._connections: set[WsConnection] = set()
+        self._subscribers: dict[SubKey, set[WsConnection]] = defaultdict(set)
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._loop_thread: int | None = None
+
+    def bind(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._loop = loop
+        self._loop_thread = threading.get_ident()
+
+    # --- events from the exchange core ---
+    def publish(self, event: LocalEvent) -> None:
+        if self._loop is not None and threading.get_ident() != self._loop_thread:
+            # the core was driven from another thread (e.g. a test): hop onto the loop first
+            self._loop.call_soon_threadsafe(self.publish, event)
+            return
+        subscribers = self._subscribers.get(event_key(event))
+        if not subscribers:
+            return
+        text = _dumps({"channel": WIRE_CHANNEL.get(event.channel, event.channel), "data": event.data})
+        for connection in tuple(subscribers):
+            connection.send(text)
+
+    def drop_all(self) -> int:
+        """Fault: close every connection now. Returns how many were open."""
+        for connection in self._connections:
+            connection.drop()
+        return len(self._connections)
+
+    @property
+    def connection_count(self) -> int:
+        return len(self._connections)
+
+    async def close(self) -> None:
+        for connection in tuple(self._connections):
+            connection.drop()
+            with contextlib.suppress(Exception):
+                await connection.ws.close()
+
+    # --- one connection ---
+    async def handle(self, request: web.Request) -> web.WebSocketResponse:
+        ws = web.WebSocketResponse()
+        await ws.prepare(request)
+        connection = WsConnection(ws, self._faults)
+        self._connections.add(connection)
+        writer = asyncio.create_task(connection.write_loop())
+        connection.send(CONNECTED_TEXT)
+        try:
+            async for message in ws:
+                if message.type == WSMsgType.TEXT:
+                    self._on_text(connection, message.data)
+                elif message.type == WSMsgType.ERROR:
+                    break
+        finally:
+            self._forget(connection)
+            connection.drop()
+            with contextlib.suppress(asyncio.CancelledError):
+                await writer
+        return ws
+
+    def _forget(self, connection: WsConnection) -> None:
+        self._connections.discard(connection)
+        for key in connection.keys:
+            subscribers = self._subscribers.get(key)
+            if subscribers is not None:
+                subscribers.discard(connection)
+                if not subscribers:
+                    del self._subscribers[key]
+        connection.keys.clear()
+
+    def _on_text(self, connection: WsConnection, text: str) -> None:
+        try:
+            message = json.loads(text)
+        except ValueError:
+            connection.send(_dumps({"channel": "error", "data": f"Invalid JSON: {text[:200]}"}))
+            return
+        method = message.get("method") if isinstance(message, dict) else None
+        if method == "ping":
+            connection.send('{"channel":"pong"}')
+        elif method in ("subscribe", "unsubscribe"):
+            self._on_subscription(connection, method, message.get("subscription"))
+        else:
+            connection.send(
+                _dumps({"channel": "error", "data": "Unknown method; accepted: subscribe, unsubscribe, ping"})
+            )
+
+    def _on_subscription(self, connection: WsConnection, method: str, subscription: Any) -> None:
+        try:
+            key = subscription_key(subscription)
+        except ValueError as exc:
+            connection.send(_dumps({"channel": "error", "data": f"Invalid subscription: {exc}"}))
+            return
+        ack = {"channel": "subscriptionResponse", "data": {"method": method, "subscription": subscription}}
+        if method == "unsubscribe":
+            connection.keys.discard(key)
+            self._subscribers.get(key, set()).discard(connection)
+            connection.send(_dumps(ack))
+            return
+        snapshot = self._snapshot(key)  # before subscribing: a bad coin is refused, not half-subscribed
+        if isinstance(snapshot, str):
+            connection.send(_dumps({"channel": "error", "data": snapshot}))
+            return
+        connection.keys.add(key)
+        self._subscribers[key].add(connection)
+        connection.send(_dumps(ack))
+        if snapshot is not None:
+            connection.send(_dumps(snapshot))
+
+    def _snapshot(self, key: SubKey) -> dict[str, Any] | str | None:
+        """What the venue sends right after the ack (None: nothing), or an error text."""
+        kind, value = key
+        try:
+            if kind == "userFills":
+                fills = self._user_fills(value)
+                return {"channel": "userFills", "data": {"user": value, "isSnapshot": True, "fills": fills}}
+            if kind == "allMids":
+                return {"channel": "allMids", "data": {"mids": self._snapshot_info({"type": "allMids"})}}
+            if kind == "l2Book":
+                book = self._snapshot_info({"type": "l2Book", "coin": value})
+                if book is None:
+                    return f"Invalid subscription: unknown coin {value!r}"
+                return {"channel": "l2Book", "data": book}
+        except InfoError as exc:
+            return f"Invalid subscription: {exc}"
+        return None
