@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from bot.cli_service import register as register_service_commands
 from bot.config import LOCALNET_DEFAULT_PORT, Settings, SettingsError, load_settings
 
 app = typer.Typer(
@@ -92,6 +93,9 @@ def demo(
     from bot.demo import run_demo
 
     raise typer.Exit(run_demo(duration=duration, followers=followers, summary_json=summary_json, port=port))
+
+
+register_service_commands(app, settings_or_exit)  # keystore, account, follow, status, positions, why
 
 
 def main() -> None:

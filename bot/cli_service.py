@@ -1,0 +1,514 @@
+"""The CLI twins of the service calls: `keystore`, `account`, `follow`, `status`, `positions`, `why`.
+
+Each command parses flags, calls one `MirrorService` method and prints its result (a rich table, or
+JSON with `--json`). Exit codes: 0 done, 1 refused or failed (the message says why), 2 bad input (the
+message names the field and the accepted values).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
+
+import typer
+
+from bot.config import Settings
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from bot.service import Actor, MirrorService
+    from bot.service.views import FollowView, PlanChange, PositionsView, StatusView
+
+T = TypeVar("T")
+SettingsLoader = Callable[[], Settings]
+
+keystore_app = typer.Typer(help="Encrypted key files for agent wallets.", no_args_is_help=True)
+account_app = typer.Typer(help="Follower accounts and their agent wallets.", no_args_is_help=True)
+follow_app = typer.Typer(help="Which sources each follower copies, and how.", no_args_is_help=True)
+
+_load: SettingsLoader = Settings  # replaced by `register` with the CLI's own loader
+
+JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+AccountOpt = Annotated[
+    str | None, typer.Option("--account", help="Follower address (default: the only registered one).")
+]
+CheckVenue = Annotated[
+    bool | None,
+    typer.Option(
+        "--check-venue/--no-check-venue",
+        help="Check against the venue (default: when it answers; --check-venue makes it required).",
+    ),
+]
+ScaleOpt = Annotated[
+    list[str] | None, typer.Option("--scale", help="Per-token scaling, TOKEN=PERCENT (repeatable).")
+]
+SetOpt = Annotated[
+    list[str] | None,
+    typer.Option("--set", help="Any follow option of docs/simulate.md, KEY=VALUE (repeatable)."),
+]
+
+
+def register(app: typer.Typer, load: SettingsLoader) -> None:
+    """Add the service commands to the main `mirrorbot` app."""
+    global _load
+    _load = load
+    app.add_typer(keystore_app, name="keystore")
+    app.add_typer(account_app, name="account")
+    app.add_typer(follow_app, name="follow")
+    app.command()(status)
+    app.command()(positions)
+    app.command()(why)
+
+
+# ---- plumbing ---------------------------------------------------------------------------------------
+
+
+def _fail(message: str, code: int) -> typer.Exit:
+    typer.echo(f"mirrorbot: {message}", err=True)
+    return typer.Exit(code)
+
+
+def _call(body: Callable[[MirrorService], Awaitable[T]], settings: Settings | None = None) -> T:
+    """Run one service call on the configured ledger and venue; service refusals become exit codes."""
+    from bot.ledger import LedgerError
+    from bot.service import Conflict, InvalidInput, MirrorService, ServiceError, VenueUnreachable
+
+    settings = settings or _load()
+
+    async def main() -> T:
+        async with MirrorService.connect(settings.db_url, settings.api_url) as service:
+            return await body(service)
+
+    try:
+        return asyncio.run(main())
+    except InvalidInput as exc:
+        raise _fail(str(exc), 2) from None
+    except Conflict as exc:
+        hint = " (pass --reassign to confirm)" if exc.holders else ""
+        raise _fail(f"{exc}{hint}", 1) from None
+    except VenueUnreachable as exc:
+        raise _fail(f"{exc}; venue URL {settings.api_url} (MIRROR_NETWORK / MIRROR_HL_API_URL)", 1) from None
+    except (ServiceError, LedgerError) as exc:
+        raise _fail(str(exc), 1) from None
+
+
+def _actor() -> Actor:
+    from bot.service import Actor
+
+    return Actor.cli()
+
+
+def _console() -> Console:
+    from rich.console import Console
+
+    console = Console()
+    return console if console.is_terminal else Console(width=240)
+
+
+def _print_json(value: Any) -> None:
+    from bot.service import jsonable
+
+    typer.echo(json.dumps(jsonable(value), indent=2, ensure_ascii=False))
+
+
+def _password(settings: Settings, *, new: bool) -> str:
+    """MIRROR_KEYSTORE_PASSWORD, else a hidden prompt (asked twice for a new keystore)."""
+    if settings.keystore_password is not None:
+        return settings.keystore_password.get_secret_value()
+    entered: str = typer.prompt("Keystore password", hide_input=True, confirmation_prompt=new)
+    return entered
+
+
+def _pairs(items: list[str] | None, field: str) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for item in items or []:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip() or not value.strip():
+            raise _fail(f"{field}: expected KEY=VALUE, got {item!r}", 2)
+        out[key.strip()] = value.strip()
+    return out
+
+
+def _venue_note(checked: bool, check: bool | None, what: str) -> None:
+    if check is None and not checked:
+        typer.echo(f"mirrorbot: note: the venue did not answer; {what} not checked on it", err=True)
+
+
+# ---- keystore ---------------------------------------------------------------------------------------
+
+
+@keystore_app.command("new")
+def keystore_new(
+    file: Annotated[Path, typer.Argument(help="Keystore file to create (never overwritten).")],
+    as_json: JsonFlag = False,
+) -> None:
+    """Create a new agent key, encrypted (eth-account v3 keystore, mode 0600); print its address."""
+    settings = _load()
+    password = _password(settings, new=True)
+    view = _call(lambda s: s.keystore_new(_actor(), file, password), settings)
+    if as_json:
+        _print_json(view)
+    else:
+        typer.echo(f"Created {view.path} for agent address {view.address}")
+        typer.echo("Approve this address as an API wallet of your account on the venue, then `account add`.")
+
+
+@keystore_app.command("import")
+def keystore_import(
+    file: Annotated[Path, typer.Argument(help="Keystore file to create (never overwritten).")],
+    as_json: JsonFlag = False,
+) -> None:
+    """Encrypt an existing private key (asked for, hidden; never a command-line argument)."""
+    settings = _load()
+    key: str = typer.prompt("Private key (hex)", hide_input=True)
+    password = _password(settings, new=True)
+    view = _call(lambda s: s.keystore_import(_actor(), file, key, password), settings)
+    if as_json:
+        _print_json(view)
+    else:
+        typer.echo(f"Created {view.path} for address {view.address}")
+
+
+# ---- account ----------------------------------------------------------------------------------------
+
+
+@account_app.command("add")
+def account_add(
+    address: Annotated[str, typer.Option("--address", help="The follower's master account, 0x…")],
+    keystore: Annotated[Path, typer.Option("--keystore", help="The agent wallet's keystore file.")],
+    vault: Annotated[str | None, typer.Option("--vault", help="Trade for this vault/sub-account.")] = None,
+    label: Annotated[str | None, typer.Option("--label", help="A name for the account.")] = None,
+    check_venue: CheckVenue = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Register a follower account and the agent wallet that signs for it."""
+    added = _call(
+        lambda s: s.account_add(
+            _actor(), address, keystore, label=label, vault=vault, check_venue=check_venue
+        )
+    )
+    if as_json:
+        _print_json(added)
+        return
+    account = added.account
+    verb = "Registered" if added.created else "Already registered:"
+    typer.echo(f"{verb} {account.kind} account {account.address} with agent {account.agent}")
+    if added.venue_checked:
+        typer.echo("The venue confirms the agent may trade for it.")
+    _venue_note(added.venue_checked, check_venue, "the agent's approval was")
+
+
+@account_app.command("list")
+def account_list(as_json: JsonFlag = False) -> None:
+    """The registered follower accounts."""
+    from rich.table import Table
+
+    accounts = _call(lambda s: s.account_list(_actor()))
+    if as_json:
+        _print_json(accounts)
+        return
+    table = Table("address", "kind", "label", "agent", "keystore", title="Follower accounts")
+    for a in accounts:
+        table.add_row(a.address, a.kind, a.label or "", a.agent or "", a.keystore or "")
+    _console().print(table)
+
+
+# ---- follow -----------------------------------------------------------------------------------------
+
+
+def _options(
+    strategy: str | None,
+    ratio: str | None,
+    notional: str | None,
+    exclude: str | None,
+    side: str | None,
+    reverse: bool | None,
+    sets: list[str] | None,
+) -> dict[str, object]:
+    named: dict[str, object] = {
+        "strategy": strategy,
+        "ratio": ratio,
+        "notional": notional,
+        "exclude": exclude,
+        "side": side,
+        "reverse": reverse,
+    }
+    return {k: v for k, v in named.items() if v is not None} | dict(_pairs(sets, "--set"))
+
+
+def _print_change(change: PlanChange, verb: str) -> None:
+    plan = change.plan
+    if not change.changed:
+        typer.echo(f"No change: {plan.follower} ← {plan.source} stays at plan v{plan.version}.")
+        return
+    scaling = ", ".join(f"{coin}={k}%" for coin, k in plan.scaling.items()) or "*=100%"
+    typer.echo(
+        f"{verb} {plan.source} for {plan.follower}: plan v{plan.version} (tokens: {plan.tokens}; "
+        f"{plan.strategy}; scaling {scaling}; copy current {'on' if plan.copy_current else 'off'})"
+    )
+    if plan.release:
+        typer.echo(f"Positions it no longer manages: {plan.release}.")
+    for other in change.released:
+        typer.echo(
+            f"Re-assigned from {other.source} (now plan v{other.version}, tokens: {other.tokens}); "
+            f"the follower's positions in the moved tokens: {other.release}."
+        )
+
+
+# Flags shared by `follow add` and `follow update` (typer needs them spelled out per command).
+StrategyOpt = Annotated[
+    str | None, typer.Option(help="mirror, fixed_ratio (needs --ratio) or fixed_notional (--notional).")
+]
+RatioOpt = Annotated[str | None, typer.Option(help="fixed_ratio: follower size = source size × ratio.")]
+NotionalOpt = Annotated[str | None, typer.Option(help="fixed_notional: USD per open/increase.")]
+ExcludeOpt = Annotated[str | None, typer.Option(help="Tokens not to copy, e.g. DOGE,PEPE.")]
+SideOpt = Annotated[str | None, typer.Option(help="both, long_only or short_only.")]
+ReverseOpt = Annotated[bool | None, typer.Option("--reverse/--no-reverse", help="Copy the opposite side.")]
+ReassignOpt = Annotated[
+    bool,
+    typer.Option(
+        "--reassign",
+        help="Confirm taking tokens another source holds for this follower (closing its positions there).",
+    ),
+]
+
+
+@follow_app.command("add")
+def follow_add(
+    source: Annotated[str, typer.Argument(help="The wallet to copy, 0x…")],
+    account: AccountOpt = None,
+    tokens: Annotated[
+        str | None, typer.Option(help="Only these tokens, e.g. ETH,BTC (default: all).")
+    ] = None,
+    scaling: Annotated[str, typer.Option(help="Scaling k in percent (0 < k ≤ 1000).")] = "100",
+    scale: ScaleOpt = None,
+    copy_current: Annotated[
+        bool, typer.Option("--copy-current", help="Join the source's open positions now.")
+    ] = False,
+    strategy: StrategyOpt = None,
+    ratio: RatioOpt = None,
+    notional: NotionalOpt = None,
+    exclude: ExcludeOpt = None,
+    side: SideOpt = None,
+    reverse: ReverseOpt = None,
+    sets: SetOpt = None,
+    reassign: ReassignOpt = False,
+    check_venue: CheckVenue = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Follow a source wallet (a new follow plan version)."""
+    options = _options(strategy, ratio, notional, exclude, side, reverse, sets)
+    change = _call(
+        lambda s: s.follow_add(
+            _actor(),
+            account,
+            source,
+            tokens,
+            scaling,
+            _pairs(scale, "--scale"),
+            copy_current,
+            reassign=reassign,
+            check_venue=check_venue,
+            **options,
+        )
+    )
+    _show_change(change, "Following", check_venue, as_json)
+
+
+@follow_app.command("update")
+def follow_update(
+    source: Annotated[str, typer.Argument(help="The followed wallet, 0x…")],
+    account: AccountOpt = None,
+    tokens: Annotated[str | None, typer.Option(help="Only these tokens (ETH,BTC), or * for all.")] = None,
+    scaling: Annotated[str | None, typer.Option(help="Default scaling k in percent.")] = None,
+    scale: ScaleOpt = None,
+    copy_current: Annotated[bool | None, typer.Option("--copy-current/--no-copy-current")] = None,
+    strategy: StrategyOpt = None,
+    ratio: RatioOpt = None,
+    notional: NotionalOpt = None,
+    exclude: ExcludeOpt = None,
+    side: SideOpt = None,
+    reverse: ReverseOpt = None,
+    sets: SetOpt = None,
+    release: Annotated[
+        str | None, typer.Option(help="close or keep: positions in tokens this change stops copying.")
+    ] = None,
+    reassign: ReassignOpt = False,
+    check_venue: CheckVenue = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Change a follow's settings (always a new plan version; the old ones stay)."""
+    options = _options(strategy, ratio, notional, exclude, side, reverse, sets)
+    change = _call(
+        lambda s: s.follow_update(
+            _actor(),
+            account,
+            source,
+            tokens=tokens,
+            scaling=scaling,
+            scale=_pairs(scale, "--scale"),
+            copy_current=copy_current,
+            release=release,
+            reassign=reassign,
+            check_venue=check_venue,
+            **options,
+        )
+    )
+    _show_change(change, "Updated", check_venue, as_json)
+
+
+def _show_change(change: PlanChange, verb: str, check_venue: bool | None, as_json: bool) -> None:
+    if as_json:
+        _print_json(change)
+    else:
+        _print_change(change, verb)
+    if change.changed:
+        _venue_note(change.venue_checked, check_venue, "the tokens were")
+
+
+@follow_app.command("remove")
+def follow_remove(
+    source: Annotated[str, typer.Argument(help="The followed wallet, 0x…")],
+    account: AccountOpt = None,
+    close: Annotated[
+        bool, typer.Option("--close", help="Close the follower's positions in its tokens.")
+    ] = False,
+    keep: Annotated[bool, typer.Option("--keep", help="Keep them, detached (no longer managed).")] = False,
+    as_json: JsonFlag = False,
+) -> None:
+    """Unfollow a source: choose --close or --keep for the follower's positions."""
+    if close == keep:
+        raise _fail("remove: choose what happens to the positions (accepted: --close, --keep)", 2)
+    change = _call(lambda s: s.follow_remove(_actor(), account, source, close=close))
+    if as_json:
+        _print_json(change)
+    else:
+        what = "will be closed" if close else "are kept, detached (no longer managed)"
+        typer.echo(
+            f"Unfollowed {source} for {change.plan.follower} (plan v{change.plan.version}); positions {what}."
+        )
+
+
+@follow_app.command("list")
+def follow_list(account: AccountOpt = None, as_json: JsonFlag = False) -> None:
+    """Every follow with its current plan version."""
+    follows = _call(lambda s: s.follow_list(_actor(), account))
+    if as_json:
+        _print_json(follows)
+        return
+    _console().print(_follows_table(follows))
+
+
+def _follows_table(follows: tuple[FollowView, ...]) -> Any:
+    from rich.table import Table
+
+    table = Table("follower", "source", "plan", "active", "tokens", "strategy", "scaling", "copy current")
+    table.title = "Follows"
+    for f in follows:
+        scaling = ", ".join(f"{coin}={k}%" for coin, k in f.scaling.items())
+        active = "yes" if f.active else f"no ({f.release})"
+        copy = "on" if f.copy_current else "off"
+        table.add_row(f.follower, f.source, f"v{f.version}", active, f.tokens, f.strategy, scaling, copy)
+    return table
+
+
+# ---- reads ------------------------------------------------------------------------------------------
+
+
+def status(as_json: JsonFlag = False) -> None:
+    """Accounts, follows, the latest decisions and what the ledger holds."""
+    view = _call(lambda s: s.status(_actor()))
+    if as_json:
+        _print_json(view)
+        return
+    _print_status(view)
+
+
+def _print_status(view: StatusView) -> None:
+    from rich.table import Table
+
+    from bot.ledger.types import decimal_text
+
+    console = _console()
+    console.print(f"{len(view.accounts)} account(s), {len(view.follows)} follow(s)")
+    console.print(_follows_table(view.follows))
+    if not view.decisions:
+        console.print("No decisions recorded yet.")
+    decisions = Table("time (UTC)", "follower", "coin", "event", "target", "order Δ", "reason", "plan")
+    decisions.title = "Latest decisions"
+    for d in view.decisions:
+        decisions.add_row(
+            d.time.strftime("%Y-%m-%d %H:%M:%S"),
+            d.follower,
+            d.coin,
+            d.event or "",
+            decimal_text(d.target),
+            decimal_text(d.delta),
+            d.reason or "",
+            f"v{d.plan_version}" if d.plan_version is not None else "",
+        )
+    if view.decisions:
+        console.print(decisions)
+    console.print("Ledger: " + ", ".join(f"{name} {count}" for name, count in view.counts.items()))
+    health = ", ".join(f"{k} {'unknown' if v is None else v}" for k, v in view.health.items())
+    console.print(f"Health: {health}")
+
+
+def positions(account: AccountOpt = None, as_json: JsonFlag = False) -> None:
+    """Source vs follower per coin, from the venue now, with the drift from the target."""
+    view = _call(lambda s: s.positions(_actor(), account))
+    if as_json:
+        _print_json(view)
+        return
+    _print_positions(view)
+
+
+def _print_positions(view: PositionsView) -> None:
+    from rich.table import Table
+
+    from bot.ledger.types import decimal_text
+
+    def num(value: Any) -> str:
+        return "" if value is None else decimal_text(value)
+
+    table = Table(
+        "follower", "coin", "source", "source size", "follower size", "target", "drift", "drift USD"
+    )
+    table.title = "Positions"
+    for r in view.rows:
+        target = f"{num(r.target)} ({r.target_basis})" if r.target is not None else "unknown"
+        source = r.source or "not managed"
+        drift_usd = num(r.drift_usd)
+        table.add_row(
+            r.follower,
+            r.coin,
+            source,
+            num(r.source_size),
+            num(r.follower_size),
+            target,
+            num(r.drift),
+            drift_usd,
+        )
+    console = _console()
+    console.print(table)
+    console.print("Equity: " + ", ".join(f"{a} {decimal_text(e)}" for a, e in view.equities.items()))
+
+
+def why(
+    ref: Annotated[
+        str, typer.Argument(help="A fill's trade id, a venue order id, a cloid or a decision id.")
+    ],
+    as_json: JsonFlag = False,
+) -> None:
+    """Why did my account do this? The ledger's lineage for a fill or an order."""
+    view = _call(lambda s: s.why(_actor(), ref))
+    if as_json:
+        _print_json(view)
+    else:
+        typer.echo(view.text)
+    if view.chains == 0:
+        raise typer.Exit(1)

@@ -1,0 +1,92 @@
+"""Source vs follower, side by side, per coin, with the drift from the follower's target (pure)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+
+from bot.domain import AccountState, Instrument
+from bot.service.coverage import Coverage
+from bot.service.settings import FollowSettings
+from bot.service.views import PositionRow
+from strategies.num import mul, q_lot, sub
+from strategies.sizing import SizingInputs, SizingUnavailable
+
+
+@dataclass(frozen=True, slots=True)
+class FollowState:
+    """One active follow with what the venue and the ledger say about it now."""
+
+    follower: AccountState
+    source: AccountState
+    settings: FollowSettings
+    ledger_targets: Mapping[str, Decimal]  # coin -> τ of the latest decision
+
+
+def estimate_target(follow: FollowState, coin: str, mid: Decimal | None) -> Decimal | None:
+    """What a join now would target (the engine's own sizing at today's equities), None if unknown."""
+    config = follow.settings.config
+    size = config.filters.effective(follow.source.size(coin))
+    if size == 0:
+        return Decimal(0)
+    inputs = SizingInputs(follow.follower.equity, follow.source.equity, config.k(coin), mid)
+    try:
+        return config.sizing.open(size, inputs).target
+    except SizingUnavailable:
+        return None
+
+
+def follow_rows(
+    follow: FollowState, instruments: Mapping[str, Instrument], mids: Mapping[str, Decimal]
+) -> list[PositionRow]:
+    coverage = Coverage.of(follow.settings.config.filters)
+    held = {p.coin for p in follow.source.positions} | {p.coin for p in follow.follower.positions}
+    rows: list[PositionRow] = []
+    for coin in sorted(c for c in held if coverage.covers(c)):
+        mid = mids.get(coin)
+        target, basis = follow.ledger_targets.get(coin), "ledger"
+        if target is None:
+            target, basis = estimate_target(follow, coin, mid), "estimate"
+        instrument = instruments.get(coin)
+        if target is not None and instrument is not None:
+            target = q_lot(target, instrument.sz_decimals)
+        actual = follow.follower.size(coin)
+        drift = None if target is None else sub(actual, target)
+        rows.append(
+            PositionRow(
+                follower=follow.follower.address,
+                source=follow.source.address,
+                coin=coin,
+                source_size=follow.source.size(coin),
+                follower_size=actual,
+                target=target,
+                target_basis=basis if target is not None else None,
+                drift=drift,
+                mid=mid,
+                drift_usd=None if drift is None or mid is None else mul(drift, mid),
+            )
+        )
+    return rows
+
+
+def unmanaged_rows(
+    follower: AccountState, managed: set[str], mids: Mapping[str, Decimal]
+) -> list[PositionRow]:
+    """Follower positions no active follow covers (manual trades, detached positions)."""
+    return [
+        PositionRow(
+            follower=follower.address,
+            source=None,
+            coin=p.coin,
+            source_size=None,
+            follower_size=p.size,
+            target=None,
+            target_basis=None,
+            drift=None,
+            mid=mids.get(p.coin),
+            drift_usd=None,
+        )
+        for p in sorted(follower.positions, key=lambda p: p.coin)
+        if p.coin not in managed
+    ]

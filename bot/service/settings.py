@@ -1,0 +1,236 @@
+"""A follow's settings as stored in a FollowPlan version (JSON) and as the engine reads them.
+
+The JSON uses the option names of `mirrorbot simulate`'s `follow` object (docs/simulate.md), so a plan
+can be pasted into a scenario; `to_config` gives the engine's `FollowConfig` and `from_config` goes
+back: `settings_from_json(settings_to_json(s)) == s` for every valid `s` (tested).
+Service-level keys next to the engine's: `schema`, `active`, `out_of_sync`, `release`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
+from decimal import Decimal
+from typing import Any
+
+from bot.ledger.types import decimal_text
+from bot.service import inputs
+from bot.service.errors import InvalidInput
+from strategies.config import ALL_TOKENS, Filters, FollowConfig, Guards, SideFilter
+from strategies.fixed_notional import FixedNotionalSizing
+from strategies.fixed_ratio import FixedRatioSizing
+from strategies.mirror import MirrorSizing
+from strategies.sizing import Sizing
+
+SCHEMA = 1
+STRATEGIES = ("mirror", "fixed_ratio", "fixed_notional")
+OUT_OF_SYNC = ("catch_up", "restrict", "pause")  # SPEC §6
+RELEASE = ("close", "keep")  # what happens to positions a version stops managing
+SIDES = tuple(s.value for s in SideFilter)
+MAX_SLIPPAGE = Decimal("0.5")
+_ZERO, _ONE = Decimal(0), Decimal(1)
+
+Reader = Callable[[object, str], Any]
+
+
+def _positive(value: object, where: str) -> Decimal:
+    return inputs.bounded(value, where, low=_ZERO, open_low=True)
+
+
+def _non_negative(value: object, where: str) -> Decimal:
+    return inputs.bounded(value, where, low=_ZERO, open_low=False)
+
+
+def _fraction(value: object, where: str) -> Decimal:
+    return inputs.bounded(value, where, low=_ZERO, high=_ONE, open_low=False)
+
+
+def _slippage(value: object, where: str) -> Decimal:
+    return inputs.bounded(value, where, low=_ZERO, high=MAX_SLIPPAGE, open_low=True)
+
+
+# Optional decimals of the engine config and how each is read (None = off).
+DECIMAL_OPTIONS: dict[str, Reader] = {
+    "copy_current_max_deviation": _fraction,
+    "min_source_leverage": _positive,
+    "max_source_leverage": _positive,
+    "max_notional_token": _non_negative,
+    "max_notional_total": _non_negative,
+    "max_leverage": _positive,
+    "max_price_deviation": _fraction,
+}
+BOOL_OPTIONS = ("copy_current", "copy_increase_as_open", "reverse", "active")
+# What `follow add/update` accept as **options (besides tokens, scaling, scale, copy_current).
+OPTION_KEYS = (
+    "strategy",
+    "ratio",
+    "notional",
+    "copy_increase_as_open",
+    "exclude",
+    "side",
+    "reverse",
+    *DECIMAL_OPTIONS,
+    "slippage_cap",
+    "out_of_sync",
+)
+KEYS = (
+    "schema",
+    "active",
+    "strategy",
+    "ratio",
+    "notional",
+    "scaling",
+    "copy_current",
+    "include",
+    "exclude",
+    "side",
+    "reverse",
+    "copy_increase_as_open",
+    *DECIMAL_OPTIONS,
+    "slippage_cap",
+    "out_of_sync",
+    "release",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class FollowSettings:
+    config: FollowConfig = field(default_factory=FollowConfig)
+    active: bool = True
+    out_of_sync: str = "catch_up"
+    release: str | None = None  # close / keep: positions this version no longer manages (unfollow)
+
+    def with_config(self, **changes: Any) -> FollowSettings:
+        return replace(self, config=replace(self.config, **changes))
+
+
+def _text(value: Decimal | None) -> str | None:
+    return None if value is None else decimal_text(value)
+
+
+def _sizing_json(sizing: Sizing) -> dict[str, Any]:
+    if isinstance(sizing, FixedRatioSizing):
+        return {"strategy": "fixed_ratio", "ratio": decimal_text(sizing.ratio)}
+    if isinstance(sizing, FixedNotionalSizing):
+        return {"strategy": "fixed_notional", "notional": decimal_text(sizing.notional)}
+    if isinstance(sizing, MirrorSizing):
+        return {"strategy": "mirror"}
+    raise TypeError(f"no settings form for sizing {sizing!r}")
+
+
+def settings_to_json(settings: FollowSettings) -> dict[str, Any]:
+    """The canonical JSON form: every key of KEYS present (null when off), decimals as exact strings,
+    lists sorted."""
+    config, filters, guards = settings.config, settings.config.filters, settings.config.guards
+    scaling = dict(sorted(config.scaling.items(), key=lambda kv: (kv[0] != ALL_TOKENS, kv[0])))
+    doc: dict[str, Any] = {"schema": SCHEMA, "active": settings.active, "ratio": None, "notional": None}
+    doc |= _sizing_json(config.sizing)
+    doc |= {
+        "scaling": {coin: decimal_text(k) for coin, k in scaling.items()},
+        "copy_current": config.copy_current,
+        "include": None if filters.include is None else sorted(filters.include),
+        "exclude": sorted(filters.exclude),
+        "side": filters.side.value,
+        "reverse": filters.reverse,
+        "copy_increase_as_open": config.copy_increase_as_open,
+        "copy_current_max_deviation": _text(config.copy_current_max_deviation),
+        "min_source_leverage": _text(filters.min_source_leverage),
+        "max_source_leverage": _text(filters.max_source_leverage),
+        "max_notional_token": _text(guards.max_notional_token),
+        "max_notional_total": _text(guards.max_notional_total),
+        "max_leverage": _text(guards.max_leverage),
+        "max_price_deviation": _text(guards.max_price_deviation),
+        "slippage_cap": decimal_text(config.slippage_cap),
+        "out_of_sync": settings.out_of_sync,
+        "release": settings.release,
+    }
+    return {key: doc[key] for key in KEYS}  # one key order everywhere (KEYS)
+
+
+def _sizing(doc: Mapping[str, Any]) -> Sizing:
+    strategy = inputs.choice(doc.get("strategy", "mirror"), "strategy", STRATEGIES)
+    needs = {"fixed_ratio": "ratio", "fixed_notional": "notional"}.get(strategy)
+    for key in ("ratio", "notional"):
+        if doc.get(key) is not None and key != needs:
+            owner = "fixed_ratio" if key == "ratio" else "fixed_notional"
+            raise InvalidInput(key, f"only for strategy {owner}, not {strategy}")
+    if needs is not None and doc.get(needs) is None:
+        raise InvalidInput(needs, f"missing: strategy {strategy} needs it", "a decimal > 0")
+    if strategy == "fixed_ratio":
+        return FixedRatioSizing(_positive(doc["ratio"], "ratio"))
+    if strategy == "fixed_notional":
+        return FixedNotionalSizing(_positive(doc["notional"], "notional"))
+    return MirrorSizing()
+
+
+def _scaling(value: object) -> dict[str, Decimal]:
+    if not isinstance(value, Mapping):
+        raise InvalidInput("scaling", "expected an object of token -> percent", '{"*": 100, "ETH": 50}')
+    out: dict[str, Decimal] = {}
+    for coin, k in value.items():
+        key = coin if coin == ALL_TOKENS else inputs.token(coin, "scaling")
+        out[key] = inputs.scaling(k, f"scaling.{key}")
+    return out
+
+
+def _optional(doc: Mapping[str, Any], key: str) -> Decimal | None:
+    value = doc.get(key)
+    return None if value is None else DECIMAL_OPTIONS[key](value, key)
+
+
+def settings_from_json(doc: object) -> FollowSettings:
+    """Validate a settings document (stored, or built from user input); refusals name the key."""
+    if not isinstance(doc, Mapping):
+        raise InvalidInput("settings", "expected a JSON object")
+    for key in doc:
+        if key not in KEYS:
+            raise InvalidInput(str(key), "unknown setting", ", ".join(KEYS))
+    if doc.get("schema", SCHEMA) != SCHEMA:
+        raise InvalidInput(
+            "schema", f"unsupported settings schema {inputs.shown(doc.get('schema'))}", str(SCHEMA)
+        )
+    include = doc.get("include")
+    exclude = doc.get("exclude") or []
+    filters = Filters(
+        include=None if include is None else frozenset(_coins(include, "include")),
+        exclude=frozenset(_coins(exclude, "exclude")) if exclude else frozenset(),
+        side=SideFilter(inputs.choice(doc.get("side", "both"), "side", SIDES)),
+        reverse=inputs.flag(doc.get("reverse", False), "reverse"),
+        min_source_leverage=_optional(doc, "min_source_leverage"),
+        max_source_leverage=_optional(doc, "max_source_leverage"),
+    )
+    guards = Guards(
+        max_notional_token=_optional(doc, "max_notional_token"),
+        max_notional_total=_optional(doc, "max_notional_total"),
+        max_leverage=_optional(doc, "max_leverage"),
+        max_price_deviation=_optional(doc, "max_price_deviation"),
+    )
+    config = FollowConfig(
+        sizing=_sizing(doc),
+        scaling=_scaling(doc.get("scaling", {})),
+        copy_current=inputs.flag(doc.get("copy_current", False), "copy_current"),
+        copy_current_max_deviation=_optional(doc, "copy_current_max_deviation"),
+        copy_increase_as_open=inputs.flag(doc.get("copy_increase_as_open", False), "copy_increase_as_open"),
+        filters=filters,
+        guards=guards,
+        slippage_cap=_slippage(doc.get("slippage_cap", "0.01"), "slippage_cap"),
+    )
+    release = doc.get("release")
+    active = inputs.flag(doc.get("active", True), "active")
+    return FollowSettings(
+        config=config,
+        active=active,
+        out_of_sync=inputs.choice(doc.get("out_of_sync", "catch_up"), "out_of_sync", OUT_OF_SYNC),
+        release=None if release is None else inputs.choice(release, "release", RELEASE),
+    )
+
+
+def _coins(value: object, where: str) -> tuple[str, ...]:
+    if isinstance(value, list | tuple) and not value and where == "include":
+        return ()  # an emptied include list (every token moved to other sources) stays valid
+    return inputs.tokens(value, where)
+
+
+def to_config(doc: object) -> FollowConfig:
+    """The engine's configuration for a stored plan."""
+    return settings_from_json(doc).config
