@@ -71,6 +71,9 @@ class SourceFill:
     closed_pnl: Decimal = Decimal(0)
     fee: Decimal = Decimal(0)
     crossed: bool = True
+    # The watched wallet this fill belongs to, as the caller of `Venue.watch` spelled it ("" when the
+    # fill was parsed outside a watch, e.g. from a recording or a single-user query).
+    source: str = ""
 
     @property
     def signed_sz(self) -> Decimal:

@@ -252,12 +252,15 @@ class Localnet:
         if self._refused(request):
             record.http_status, record.response = 403, FORBIDDEN
             return web.Response(status=403, text=FORBIDDEN)
-        fault = await self._injected_fault("exchange")
-        if fault is not None:
+        # The body is read before any fault: a client that times out during the added latency has still
+        # delivered its order, as on the real venue (the answer is lost, the order is not).
+        raw = await request.read()
+        faulty = self.faults.active and self.faults.applies_to("exchange")
+        fault = self.faults.draw_http_error() if faulty else None
+        if fault is not None:  # refused before execution: the order did not reach the book
             record.http_status = fault
             record.response = TOO_MANY_REQUESTS if fault == 429 else SERVER_ERROR
             return self._fault_response(fault)
-        raw = await request.read()
         try:
             response = self._execute(raw, record)
         except MalformedRequest as exc:
@@ -268,6 +271,9 @@ class Localnet:
             record.http_status, record.response = 500, "Internal error"
             return web.Response(status=500, text="Internal error (see the localnet log)")
         record.response = response
+        if faulty and self.faults.settings.latency_ms > 0:
+            # Latency on the way back: the order has executed; a client timing out sees an unknown outcome.
+            await asyncio.sleep(self.faults.settings.latency_ms / 1000)
         return _json_response(response)
 
     def _execute(self, raw: bytes, record: ExchangeRecord) -> dict[str, Any]:

@@ -1,0 +1,366 @@
+"""Async client for Hyperliquid's `POST /exchange`: signed actions over one shared `httpx.AsyncClient`.
+
+What an answer means, and what we do (the contract the OMS relies on):
+
+| what happened                                      | reached the venue? | we                           |
+|----------------------------------------------------|--------------------|------------------------------|
+| HTTP 200 `{"status": "ok", ...}`                   | yes                | map each order's status      |
+| HTTP 200 `{"status": "err", "response": text}`     | yes, refused whole | REJECTED with the venue's text|
+| HTTP 429                                           | no (rate limiter)  | wait, resend the SAME bytes  |
+| connection refused / connect timeout / pool full   | no (never sent)    | wait, resend the SAME bytes  |
+| read/write timeout, connection lost, HTTP 5xx      | maybe              | UNKNOWN: never resend        |
+
+Resending the SAME signed body (same nonce, same signature) is safe even if our reading were wrong: the
+venue accepts a nonce once, so a second copy can never execute twice. After an UNKNOWN the caller must
+look the order up by cloid (`order_status`) before anything new is signed. Resends are bounded
+(`max_resends`, each wait capped) so that the nonce stays among the signer's 100 newest.
+
+No private key ever reaches a log line or an exception: signers are cached under a digest of the key,
+and errors carry the venue's text, the signer's address and the action type only.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import logging
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, Final
+
+import httpx
+
+from adapters.hyperliquid.budget import WeightBudget, exchange_weight
+from adapters.hyperliquid.nonces import FileNonceStore, NonceManager
+from adapters.hyperliquid.signer import Signer, exchange_body
+from adapters.hyperliquid.wire import (
+    cancel_action,
+    cancel_by_cloid_action,
+    noop_action,
+    order_action,
+    order_wire,
+    schedule_cancel_action,
+    update_leverage_action,
+)
+from bot.domain import OrderRequest, OrderResult, OrderStatus
+
+__all__ = [
+    "EXCHANGE_PATH",
+    "ExchangeClient",
+    "ExchangeRefused",
+    "NotSent",
+    "OutcomeUnknown",
+    "SignerSlot",
+    "order_results",
+]
+
+log = logging.getLogger(__name__)
+
+EXCHANGE_PATH: Final = "/exchange"
+_JSON_HEADERS: Final = {"Content-Type": "application/json"}
+_NOT_SENT_ERRORS: Final = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+
+
+class ExchangeError(Exception):
+    """Base of this module's errors; messages never contain a key or a signature."""
+
+
+class ExchangeRefused(ExchangeError):
+    """The venue answered and refused the action as a whole; `str(exc)` is its text."""
+
+    def __init__(self, action_type: str, text: str) -> None:
+        super().__init__(text)
+        self.action_type = action_type
+        self.text = text
+
+
+class OutcomeUnknown(ExchangeError):
+    """The request may or may not have executed (timeout, lost connection, 5xx): look it up first."""
+
+
+class NotSent(ExchangeError):
+    """The request certainly did not execute (429s or connection failures beyond the resend budget)."""
+
+
+@dataclass(slots=True)
+class SignerSlot:
+    """A signer and its nonces. Built once per key: constructing a `Signer` costs a key derivation."""
+
+    signer: Signer
+    nonces: NonceManager
+
+    @property
+    def address(self) -> str:
+        return self.signer.address
+
+
+def _retry_after_s(response: httpx.Response) -> float | None:
+    """`Retry-After` in seconds when given as a number (an HTTP date is ignored: we back off anyway)."""
+    value = response.headers.get("Retry-After")
+    if value is None:
+        return None
+    try:
+        seconds = float(value)
+    except ValueError:
+        return None
+    return seconds if seconds >= 0 else None
+
+
+async def _sleep(seconds: float) -> None:
+    await asyncio.sleep(seconds)
+
+
+class ExchangeClient:
+    """Signs and posts actions. `nonce_dir=None` keeps nonces in memory only (tests, throwaway keys)."""
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        client: httpx.AsyncClient,
+        budget: WeightBudget,
+        is_mainnet: bool,
+        nonce_dir: Path | None,
+        timeout_s: float = 5.0,
+        max_resends: int = 3,
+        resend_wait_s: float = 0.25,
+        max_resend_wait_s: float = 5.0,
+        sleep: Callable[[float], Awaitable[Any]] = _sleep,
+    ) -> None:
+        self._url = base_url.rstrip("/") + EXCHANGE_PATH
+        self._client = client
+        self._budget = budget
+        self._is_mainnet = is_mainnet
+        self._nonce_dir = nonce_dir
+        self._timeout = httpx.Timeout(timeout_s)
+        self._max_resends = max_resends
+        self._resend_wait_s = resend_wait_s
+        self._max_resend_wait_s = max_resend_wait_s
+        self._sleep = sleep
+        self._slots: dict[bytes, SignerSlot] = {}
+        self._nonces_by_address: dict[str, NonceManager] = {}
+
+    # --- signers ---
+    def signer(self, key: str) -> SignerSlot:
+        """The cached signer for a private key (cached under a digest, never the key itself)."""
+        digest = hashlib.sha256(key.encode()).digest()
+        slot = self._slots.get(digest)
+        if slot is None:
+            signer = Signer(key, is_mainnet=self._is_mainnet)
+            slot = SignerSlot(signer, self._nonce_manager(signer.address))
+            self._slots[digest] = slot
+        return slot
+
+    def _nonce_manager(self, address: str) -> NonceManager:
+        # One manager per address: two Signer objects for one key must never hand out the same nonce.
+        manager = self._nonces_by_address.get(address.lower())
+        if manager is None:
+            store = None if self._nonce_dir is None else FileNonceStore.for_signer(self._nonce_dir, address)
+            manager = self._nonces_by_address[address.lower()] = NonceManager(store)
+        return manager
+
+    # --- posting ---
+    async def post_l1(
+        self,
+        slot: SignerSlot,
+        action: Mapping[str, Any],
+        *,
+        vault_address: str | None = None,
+        weight: int = 1,
+    ) -> Any:
+        """Sign an L1 action with a fresh nonce and post it; the `ok` answer's `response` field."""
+        body = slot.signer.sign_l1_body(action, slot.nonces.next(), vault_address)
+        return await self._post(body, str(action["type"]), slot.address, weight)
+
+    async def _post(self, body: dict[str, Any], action_type: str, signer: str, weight: int) -> Any:
+        content = json.dumps(body, separators=(",", ":")).encode()
+        await self._budget.acquire(weight)
+        resends = 0
+        while True:
+            try:
+                response = await self._client.post(
+                    self._url, content=content, headers=_JSON_HEADERS, timeout=self._timeout
+                )
+            except _NOT_SENT_ERRORS as exc:
+                reason = f"connection failed ({type(exc).__name__})"
+                wait = None
+            except httpx.HTTPError as exc:  # sent, or partly: the venue may have executed it
+                raise OutcomeUnknown(
+                    f"/exchange {action_type} by {signer}: no answer ({type(exc).__name__}); "
+                    "look the order up before resending"
+                ) from None
+            else:
+                if response.status_code != 429:
+                    return self._answer(response, action_type, signer)
+                reason, wait = "HTTP 429 (rate limited)", _retry_after_s(response)
+            if resends >= self._max_resends:
+                raise NotSent(
+                    f"/exchange {action_type} by {signer}: not sent after {resends} resends: {reason}"
+                )
+            wait = min(
+                self._max_resend_wait_s, wait if wait is not None else self._resend_wait_s * 2**resends
+            )
+            if reason.startswith("HTTP 429"):
+                self._budget.pause(wait)  # every request of this IP is over the limit, not only this one
+            log.warning(
+                "/exchange %s by %s: %s; resending the same request in %.2fs",
+                action_type,
+                signer,
+                reason,
+                wait,
+            )
+            await self._sleep(wait)
+            resends += 1
+
+    @staticmethod
+    def _answer(response: httpx.Response, action_type: str, signer: str) -> Any:
+        if response.status_code >= 500:
+            raise OutcomeUnknown(
+                f"/exchange {action_type} by {signer}: HTTP {response.status_code}; "
+                "look the order up before resending"
+            )
+        try:
+            payload = json.loads(response.content, parse_float=Decimal)
+        except ValueError:
+            payload = None
+        if response.status_code != 200 or not isinstance(payload, dict):
+            # A 4xx other than 429 is the venue refusing the request's shape: it did not execute.
+            raise ExchangeRefused(action_type, f"HTTP {response.status_code}: {response.text[:300]}")
+        if payload.get("status") == "err":
+            raise ExchangeRefused(action_type, str(payload.get("response")))
+        if payload.get("status") != "ok":
+            raise OutcomeUnknown(
+                f"/exchange {action_type} by {signer}: unexpected answer {str(payload)[:300]}"
+            )
+        return payload.get("response")
+
+    # --- actions ---
+    async def place(
+        self,
+        slot: SignerSlot,
+        orders: Sequence[OrderRequest],
+        assets: Mapping[str, int],
+        *,
+        vault_address: str | None = None,
+    ) -> list[OrderResult]:
+        """One `order` action for the batch; one result per order, in order. Never raises for the
+        venue's answers: a refusal is REJECTED, no answer is UNKNOWN, not sent is REJECTED with why."""
+        wires = [
+            order_wire(assets[o.coin], o.is_buy, o.limit_px, o.size, o.reduce_only, o.tif.value, o.cloid)
+            for o in orders
+        ]
+        try:
+            response = await self.post_l1(
+                slot, order_action(wires), vault_address=vault_address, weight=exchange_weight(len(wires))
+            )
+        except OutcomeUnknown as exc:
+            return [OrderResult(OrderStatus.UNKNOWN, o.cloid, error=str(exc)) for o in orders]
+        except (ExchangeRefused, NotSent) as exc:
+            return [OrderResult(OrderStatus.REJECTED, o.cloid, error=str(exc)) for o in orders]
+        return order_results(response, orders)
+
+    async def cancel_by_cloid(
+        self, slot: SignerSlot, cancels: Sequence[tuple[int, str]], *, vault_address: str | None = None
+    ) -> list[str | None]:
+        """One `cancelByCloid` action; per cancel None on success, else the venue's error text."""
+        response = await self.post_l1(
+            slot,
+            cancel_by_cloid_action(list(cancels)),
+            vault_address=vault_address,
+            weight=exchange_weight(len(cancels)),
+        )
+        return _cancel_results(response, len(cancels))
+
+    async def cancel_by_oid(
+        self, slot: SignerSlot, cancels: Sequence[tuple[int, int]], *, vault_address: str | None = None
+    ) -> list[str | None]:
+        response = await self.post_l1(
+            slot,
+            cancel_action(list(cancels)),
+            vault_address=vault_address,
+            weight=exchange_weight(len(cancels)),
+        )
+        return _cancel_results(response, len(cancels))
+
+    async def schedule_cancel(
+        self, slot: SignerSlot, at_ms: int | None, *, vault_address: str | None = None
+    ) -> None:
+        """Arm (or with None disarm) the dead-man switch: every open order is cancelled at `at_ms`."""
+        await self.post_l1(slot, schedule_cancel_action(at_ms), vault_address=vault_address)
+
+    async def update_leverage(
+        self, slot: SignerSlot, asset: int, leverage: int, is_cross: bool, *, vault_address: str | None = None
+    ) -> None:
+        await self.post_l1(
+            slot, update_leverage_action(asset, leverage, is_cross), vault_address=vault_address
+        )
+
+    async def noop(self, slot: SignerSlot) -> None:
+        """Spend a nonce (e.g. to make an in-flight request with a lower nonce unexecutable)."""
+        await self.post_l1(slot, noop_action())
+
+    async def approve_agent(self, master: SignerSlot, agent_address: str, name: str | None = None) -> None:
+        """The master (user-signed, through the SDK's signer) lets `agent_address` trade for it."""
+        nonce = master.nonces.next()
+        action, signature = master.signer.sign_approve_agent(agent_address, nonce, name)
+        await self._post(exchange_body(action, signature, nonce), "approveAgent", master.address, 1)
+
+
+def _statuses(response: Any, expected: int) -> list[Any] | None:
+    try:
+        statuses = response["data"]["statuses"]
+    except (KeyError, TypeError):
+        return None
+    return statuses if isinstance(statuses, list) and len(statuses) == expected else None
+
+
+def _decimal(value: Any) -> Decimal | None:
+    try:
+        return Decimal(str(value)) if value is not None else None
+    except ArithmeticError:
+        return None
+
+
+def order_results(response: Any, orders: Sequence[OrderRequest]) -> list[OrderResult]:
+    """The `statuses` of an ok order answer → one `OrderResult` per order. An answer we cannot read
+    is UNKNOWN (the venue accepted the request, so the orders may exist)."""
+    statuses = _statuses(response, len(orders))
+    if statuses is None:
+        text = f"unreadable order answer: {str(response)[:300]}"
+        return [OrderResult(OrderStatus.UNKNOWN, o.cloid, error=text) for o in orders]
+    results: list[OrderResult] = []
+    for order, status in zip(orders, statuses, strict=True):
+        if isinstance(status, dict) and isinstance(status.get("filled"), dict):
+            filled = status["filled"]
+            size = _decimal(filled.get("totalSz"))
+            results.append(
+                OrderResult(
+                    OrderStatus.FILLED,
+                    order.cloid,
+                    filled.get("oid"),
+                    size if size is not None else Decimal(0),
+                    _decimal(filled.get("avgPx")),
+                )
+            )
+        elif isinstance(status, dict) and isinstance(status.get("resting"), dict):
+            results.append(OrderResult(OrderStatus.RESTING, order.cloid, status["resting"].get("oid")))
+        elif isinstance(status, dict) and "error" in status:
+            results.append(OrderResult(OrderStatus.REJECTED, order.cloid, error=str(status["error"])))
+        elif status in ("waitingForFill", "waitingForTrigger"):
+            results.append(OrderResult(OrderStatus.RESTING, order.cloid))
+        else:
+            results.append(OrderResult(OrderStatus.UNKNOWN, order.cloid, error=f"unknown status {status!r}"))
+    return results
+
+
+def _cancel_results(response: Any, expected: int) -> list[str | None]:
+    statuses = _statuses(response, expected)
+    if statuses is None:
+        raise OutcomeUnknown(f"unreadable cancel answer: {str(response)[:300]}")
+    return [
+        None if status == "success" else str(status.get("error") if isinstance(status, dict) else status)
+        for status in statuses
+    ]

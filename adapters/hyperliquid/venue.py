@@ -1,0 +1,372 @@
+"""`HyperliquidVenue`: the `Venue` protocol over Hyperliquid's HTTP API and websocket.
+
+One `httpx.AsyncClient` (one connection pool) serves /info and /exchange; one `WeightBudget` paces
+every request of the venue against the 1200-weight-per-minute limit.
+
+Watching sources (read this, pipeline):
+- `watch(sources)` yields every fill of every source exactly once, as `SourceFill` with `source` set
+  to the caller's spelling of the address. It merges two paths through one de-duplicator:
+  the websocket (`userFills`, the first `max_ws_users` sources: low latency) and the poller (every
+  source's account in rounds). When a polled position changed in a way the delivered fills do not
+  explain — a source beyond the websocket cap, or a fill the websocket lost — the poller reads the
+  source's fills since its last seen fill (`userFillsByTime`) and delivers the missing ones. So the
+  pipeline needs only fills (`bot.normalise.FillCoalescer` turns them into changes), for all sources.
+- `events(sources)` is the same stream plus every polled `AccountState` (the snapshots), for the
+  reconciliation of `s` and for a pipeline that prefers diffing snapshots
+  (`bot.normalise.changes_from_snapshots`). Do not run both for one set of sources: each polls.
+- Fills older than `since_ms` (default: when the watch starts) are history and not delivered.
+- Both run background tasks (websocket, poller) until the iterator is closed: iterate inside
+  `contextlib.aclosing(venue.watch(...))` (or cancel the consuming task) so they stop at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Sequence
+from dataclasses import dataclass, replace
+from decimal import Decimal
+from pathlib import Path
+from typing import Final
+
+import aiohttp
+import httpx
+from hyperliquid.utils.constants import MAINNET_API_URL
+
+from adapters.hyperliquid.budget import BudgetedInfoClient, WeightBudget
+from adapters.hyperliquid.exchange import ExchangeClient, SignerSlot
+from adapters.hyperliquid.nonces import wall_clock_ms
+from adapters.hyperliquid.parsing import OrderStatus as VenueOrderStatus
+from adapters.hyperliquid.poller import DEFAULT_POLL_INTERVAL_S, Poller
+from adapters.hyperliquid.ws import BACKFILL_OVERLAP_MS, Backoff, FillDeduper, UserFillsSocket, ws_url
+from bot.domain import (
+    AccountState,
+    Instrument,
+    OrderRequest,
+    OrderResult,
+    OrderStatus,
+    SourceFill,
+    TradingAccount,
+    VenueCapabilities,
+)
+
+__all__ = ["HYPERLIQUID_CAPABILITIES", "POLLER_RESERVE", "HyperliquidVenue", "result_from_status"]
+
+log = logging.getLogger(__name__)
+
+HYPERLIQUID_CAPABILITIES: Final = VenueCapabilities(
+    name="hyperliquid",
+    min_notional=Decimal(10),
+    websocket_fills=True,
+    max_ws_users=10,
+    order_by_cloid=True,
+    schedule_cancel=True,
+    trigger_orders=True,
+    agent_wallets=True,
+    vaults=True,
+    two_step_execution=False,
+    weight_budget_per_minute=1200,
+)
+POLLER_RESERVE: Final = 50  # weight the poller and backfills leave in the budget for orders and lookups
+
+_Implied = dict[str, dict[str, tuple[tuple[int, int], Decimal]]]  # source -> coin -> (fill order, size)
+_Deliver = Callable[[SourceFill], None]
+
+
+@dataclass(frozen=True, slots=True)
+class _Failure:
+    error: BaseException
+
+
+def result_from_status(
+    found: VenueOrderStatus | None, cloid: str, avg_px: Decimal | None = None
+) -> OrderResult:
+    """An `orderStatus` answer as an `OrderResult`. An IOC that filled in part ends `canceled` with
+    `sz < origSz` on the venue: that is FILLED with the part, as `place` reports it."""
+    if found is None:
+        return OrderResult(OrderStatus.NOT_FOUND, cloid)
+    order, word = found.order, found.status
+    filled = (order.orig_sz if order.orig_sz is not None else order.sz) - order.sz
+    if word in ("open", "triggered"):
+        status = OrderStatus.RESTING
+    elif word == "filled":
+        status = OrderStatus.FILLED
+    elif word.endswith("Rejected"):
+        return OrderResult(OrderStatus.REJECTED, cloid, order.oid, error=word)
+    elif "cancel" in word.lower():
+        status = OrderStatus.FILLED if filled > 0 else OrderStatus.CANCELED
+    else:
+        return OrderResult(
+            OrderStatus.UNKNOWN, cloid, order.oid, filled, avg_px, error=f"venue status {word!r}"
+        )
+    return OrderResult(status, cloid, order.oid, filled, avg_px if filled > 0 else None)
+
+
+def _unexplained(
+    previous: dict[str, Decimal],
+    current: dict[str, Decimal],
+    implied: dict[str, tuple[tuple[int, int], Decimal]],
+) -> list[str]:
+    """Coins whose size moved between two polls to a size the delivered fills do not leave."""
+    zero = Decimal(0)
+    return [
+        coin
+        for coin in set(previous) | set(current)
+        if previous.get(coin, zero) != current.get(coin, zero)
+        and (coin not in implied or implied[coin][1] != current.get(coin, zero))
+    ]
+
+
+class HyperliquidVenue:
+    """See the module docstring. `data_dir` holds the nonce high-water marks (None: memory only)."""
+
+    capabilities: VenueCapabilities = HYPERLIQUID_CAPABILITIES
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        data_dir: Path | None,
+        is_mainnet: bool | None = None,
+        timeout_s: float = 5.0,
+        info_timeout_s: float = 10.0,
+        budget: WeightBudget | None = None,
+        poll_interval_s: float = DEFAULT_POLL_INTERVAL_S,
+        ping_interval_s: float = 50.0,
+        backoff: Backoff | None = None,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.is_mainnet = base_url == MAINNET_API_URL if is_mainnet is None else is_mainnet
+        self.budget = budget or WeightBudget(self.capabilities.weight_budget_per_minute)
+        self._http = httpx.AsyncClient(
+            timeout=info_timeout_s, limits=httpx.Limits(max_connections=32, max_keepalive_connections=16)
+        )
+        self.info = BudgetedInfoClient(self.base_url, self.budget, client=self._http)
+        # Background reads (polls, backfills) leave a reserve in the budget for orders.
+        self.background_info = BudgetedInfoClient(
+            self.base_url, self.budget, reserve=POLLER_RESERVE, client=self._http
+        )
+        self.exchange = ExchangeClient(
+            self.base_url,
+            client=self._http,
+            budget=self.budget,
+            is_mainnet=self.is_mainnet,
+            nonce_dir=None if data_dir is None else data_dir / "nonces",
+            timeout_s=timeout_s,
+        )
+        self._poll_interval_s = poll_interval_s
+        self._ping_interval_s = ping_interval_s
+        self._backoff = backoff
+        self._instruments: dict[str, Instrument] = {}
+        self._session: aiohttp.ClientSession | None = None
+        self.sockets: list[UserFillsSocket] = []  # the live watches' websockets (health, tests)
+        self.pollers: list[Poller] = []
+
+    # --- market data and accounts ---
+    async def instruments(self) -> list[Instrument]:
+        listed = await self.info.meta()
+        self._instruments = {i.coin: i for i in listed}
+        return listed
+
+    async def _asset(self, coin: str) -> int:
+        if coin not in self._instruments:
+            await self.instruments()  # maybe listed since we last looked
+        instrument = self._instruments.get(coin)
+        if instrument is None:
+            raise ValueError(
+                f"coin: {coin!r} is not listed; the venue lists {', '.join(sorted(self._instruments))}"
+            )
+        return instrument.asset
+
+    async def mids(self) -> dict[str, Decimal]:
+        return await self.info.all_mids()
+
+    async def account(self, address: str) -> AccountState:
+        return await self.info.account_state(address)
+
+    async def fills_since(self, address: str, start_ms: int) -> list[SourceFill]:
+        return [replace(f, source=address) for f in await self.info.user_fills_by_time(address, start_ms)]
+
+    # --- watching ---
+    async def watch(
+        self, sources: Sequence[str], *, since_ms: int | None = None
+    ) -> AsyncGenerator[SourceFill, None]:
+        """Every fill of `sources`, once each (see the module docstring)."""
+        async for event in self.events(sources, since_ms=since_ms):
+            if isinstance(event, SourceFill):
+                yield event
+
+    async def events(
+        self, sources: Sequence[str], *, since_ms: int | None = None
+    ) -> AsyncGenerator[SourceFill | AccountState, None]:
+        """Fills (once each) and every polled account snapshot, merged in arrival order."""
+        sources = list(dict.fromkeys(sources))
+        if not sources:
+            raise ValueError("sources: expected at least one address to watch")
+        dedup = FillDeduper(wall_clock_ms() if since_ms is None else since_ms)
+        queue: asyncio.Queue[SourceFill | AccountState | _Failure] = asyncio.Queue()
+        implied: _Implied = {s: {} for s in sources}
+
+        def deliver(fill: SourceFill) -> None:
+            # The size this fill leaves the source with: the poller's test of "explained by fills".
+            held = implied[fill.source]
+            order = (fill.time_ms, fill.tid if fill.tid is not None else -1)
+            if fill.coin not in held or held[fill.coin][0] <= order:
+                held[fill.coin] = (order, fill.start_position + fill.signed_sz)
+            queue.put_nowait(fill)
+
+        async def guarded(name: str, pump: AsyncIterator[None]) -> None:
+            try:
+                async for _ in pump:
+                    pass
+            except asyncio.CancelledError:
+                raise
+            except BaseException as exc:
+                log.exception("watch: the %s stopped", name)
+                queue.put_nowait(_Failure(exc))
+
+        ws_sources = sources[: self._ws_room()] if self.capabilities.websocket_fills else []
+        poll = self._poll_pump(sources, set(ws_sources), dedup, implied, deliver, queue)
+        tasks = [asyncio.create_task(guarded("poller", poll))]
+        socket = self._socket(ws_sources, dedup) if ws_sources else None
+        if socket is not None:
+            self.sockets.append(socket)  # holds its subscriptions under the cap from now, before any await
+            tasks.append(asyncio.create_task(guarded("websocket", self._ws_pump(socket, deliver))))
+        try:
+            while True:
+                item = await queue.get()
+                if isinstance(item, _Failure):
+                    raise item.error
+                yield item
+        finally:
+            if socket is not None:
+                self.sockets.remove(socket)
+            for task in tasks:
+                task.cancel()
+            for task in tasks:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+
+    def _ws_room(self) -> int:
+        """User subscriptions left under the venue's per-IP cap, counting every live watch's socket."""
+        return max(0, self.capabilities.max_ws_users - sum(len(s.sources) for s in self.sockets))
+
+    async def _backfill(self, source: str, since_ms: int) -> list[SourceFill]:
+        return await self.background_info.user_fills_by_time(source, since_ms)
+
+    def _socket(self, sources: list[str], dedup: FillDeduper) -> UserFillsSocket:
+        if self._session is None:
+            self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=None, sock_connect=10))
+        return UserFillsSocket(
+            ws_url(self.base_url),
+            sources,
+            session=self._session,
+            dedup=dedup,
+            backfill=self._backfill,
+            max_users=self.capabilities.max_ws_users,
+            ping_interval_s=self._ping_interval_s,
+            backoff=self._backoff,
+        )
+
+    @staticmethod
+    async def _ws_pump(socket: UserFillsSocket, deliver: _Deliver) -> AsyncIterator[None]:
+        async for fill in socket.fills():
+            deliver(fill)
+            yield None
+
+    async def _poll_pump(
+        self,
+        sources: list[str],
+        streamed: set[str],
+        dedup: FillDeduper,
+        implied: _Implied,
+        deliver: _Deliver,
+        queue: asyncio.Queue[SourceFill | AccountState | _Failure],
+    ) -> AsyncIterator[None]:
+        poller = Poller(self.background_info, sources, interval_s=self._poll_interval_s)
+        self.pollers.append(poller)
+        last: dict[str, dict[str, Decimal]] = {}
+        try:
+            async for state in poller.snapshots():
+                queue.put_nowait(state)
+                source = state.address
+                current = {p.coin: p.size for p in state.positions}
+                previous = last.get(source)
+                # A source the websocket does not cover is caught up at its first poll too (fills since
+                # the watch start); after that, whenever its positions moved unexplained by fills.
+                if previous is None:
+                    due = source not in streamed
+                else:
+                    due = bool(_unexplained(previous, current, implied[source]))
+                if due and not await self._catch_up(source, dedup, deliver):
+                    continue  # keep `previous`: the next poll retries the catch-up
+                last[source] = current
+                yield None
+        finally:
+            self.pollers.remove(poller)
+
+    async def _catch_up(self, source: str, dedup: FillDeduper, deliver: _Deliver) -> bool:
+        """Deliver `source`'s fills since its last seen one that no other path delivered."""
+        try:
+            fills = await self._backfill(source, dedup.cursor(source) - BACKFILL_OVERLAP_MS)
+        except Exception as exc:
+            log.warning("catch-up of %s failed: %s: %s", source, type(exc).__name__, exc)
+            return False
+        for fill in fills:
+            if dedup.admit(source, fill):
+                deliver(replace(fill, source=source))
+        return True
+
+    # --- trading ---
+    def _slot(self, account: TradingAccount) -> SignerSlot:
+        return self.exchange.signer(account.signer_key)
+
+    async def place(self, account: TradingAccount, orders: Sequence[OrderRequest]) -> list[OrderResult]:
+        assets = {coin: await self._asset(coin) for coin in {o.coin for o in orders}}
+        return await self.exchange.place(
+            self._slot(account), orders, assets, vault_address=account.vault_address
+        )
+
+    async def cancel(self, account: TradingAccount, coin: str, cloid: str) -> bool:
+        """True if the order was open and is now cancelled; False if the venue says it was not open
+        (filled, cancelled, never placed). Raises `ExchangeRefused` if the request itself was refused
+        and `OutcomeUnknown` if no answer came."""
+        (error,) = await self.exchange.cancel_by_cloid(
+            self._slot(account), [(await self._asset(coin), cloid)], vault_address=account.vault_address
+        )
+        if error is not None:
+            log.info("cancel %s %s: %s", coin, cloid, error)
+        return error is None
+
+    async def order_status(self, account: TradingAccount, cloid: str) -> OrderResult:
+        """Looked up by cloid on the account whose orders they are (`address`: master, sub-account or
+        vault). A fill's average price is read from the account's fills when anything filled."""
+        found = await self.info.order_status(account.address, cloid)
+        avg_px = None
+        if found is not None and (found.order.orig_sz or found.order.sz) > found.order.sz:
+            avg_px = await self._avg_px(account.address, found.order.oid, found.order.timestamp_ms)
+        return result_from_status(found, cloid, avg_px)
+
+    async def _avg_px(self, user: str, oid: int, since_ms: int) -> Decimal | None:
+        fills = [f for f in await self.info.user_fills_by_time(user, since_ms) if f.oid == oid]
+        size = sum((f.sz for f in fills), Decimal(0))
+        return sum((f.px * f.sz for f in fills), Decimal(0)) / size if size else None
+
+    async def schedule_cancel(self, account: TradingAccount, at_ms: int | None) -> None:
+        await self.exchange.schedule_cancel(self._slot(account), at_ms, vault_address=account.vault_address)
+
+    async def update_leverage(self, account: TradingAccount, coin: str, leverage: int, cross: bool) -> None:
+        await self.exchange.update_leverage(
+            self._slot(account), await self._asset(coin), leverage, cross, vault_address=account.vault_address
+        )
+
+    async def approve_agent(self, master_key: str, agent_address: str, name: str | None = None) -> None:
+        """Let `agent_address` (an API wallet) trade for the master account whose key signs this."""
+        await self.exchange.approve_agent(self.exchange.signer(master_key), agent_address, name)
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+        await self._http.aclose()
