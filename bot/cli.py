@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from bot.cli_analytics import register as register_analytics_commands
 from bot.cli_service import register as register_service_commands
 from bot.config import LOCALNET_DEFAULT_PORT, Settings, SettingsError, load_settings
 
@@ -96,6 +97,7 @@ def demo(
 
 
 register_service_commands(app, settings_or_exit)  # keystore, account, follow, status, positions, why
+register_analytics_commands(app, settings_or_exit)  # inspect, backtest
 
 
 def main() -> None:
