@@ -6,8 +6,10 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from pydantic import SecretStr
 
 from bot.cli_analytics import register as register_analytics_commands
+from bot.cli_control import register as register_control_commands
 from bot.cli_service import register as register_service_commands
 from bot.config import LOCALNET_DEFAULT_PORT, Settings, SettingsError, load_settings
 
@@ -96,8 +98,69 @@ def demo(
     raise typer.Exit(run_demo(duration=duration, followers=followers, summary_json=summary_json, port=port))
 
 
+@app.command()
+def run(
+    once: Annotated[
+        bool, typer.Option("--once", help="Start, apply the follows, one reconciliation pass, then stop.")
+    ] = False,
+    duration: Annotated[
+        float | None, typer.Option(help="Stop cleanly after this many seconds (default: until Ctrl-C).")
+    ] = None,
+) -> None:
+    """Run the copy pipeline: watch the sources and mirror them into the followers (SIGINT/SIGTERM stop
+    it cleanly)."""
+    import sys
+
+    from bot.pipeline.runner import main as run_main
+
+    settings = settings_or_exit()
+    if settings.keystore_password is None and sys.stdin.isatty():
+        password = typer.prompt("Keystore password", hide_input=True, default="", show_default=False)
+        if password:
+            settings = settings.model_copy(update={"keystore_password": SecretStr(password)})
+    raise typer.Exit(run_main(settings, once=once, duration_s=duration))
+
+
+@app.command()
+def paper(
+    follower: Annotated[
+        list[str] | None,
+        typer.Option("--follower", help="Register a paper follower, ADDRESS[=USD start equity] (repeatable)"),
+    ] = None,
+    equity: Annotated[str, typer.Option(help="Start equity (USD) of paper followers given none.")] = "10000",
+    database_url: Annotated[
+        str | None, typer.Option("--database-url", help="Paper database (default: MIRROR_DATA_DIR/paper.db).")
+    ] = None,
+    state: Annotated[
+        Path | None, typer.Option(help="Paper accounts' state file (default: MIRROR_DATA_DIR/paper.json).")
+    ] = None,
+    once: Annotated[
+        bool, typer.Option("--once", help="Start, apply the follows, one reconciliation pass, then stop.")
+    ] = False,
+    duration: Annotated[
+        float | None, typer.Option(help="Stop cleanly after this many seconds (default: until Ctrl-C).")
+    ] = None,
+) -> None:
+    """Run the copy pipeline on paper: sources watched live, follower orders filled at the live mids
+    (no keys needed), in a database of its own."""
+    from bot.paper_run import main as paper_main
+
+    raise typer.Exit(
+        paper_main(
+            settings_or_exit(),
+            database_url=database_url,
+            state=state,
+            equity=equity,
+            followers=follower or [],
+            once=once,
+            duration_s=duration,
+        )
+    )
+
+
 register_service_commands(app, settings_or_exit)  # keystore, account, follow, status, positions, why
 register_analytics_commands(app, settings_or_exit)  # inspect, backtest
+register_control_commands(app, settings_or_exit)  # pause resume stop limits alerts pnl history owner telegram
 
 
 def main() -> None:

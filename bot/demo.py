@@ -1,200 +1,303 @@
-"""`mirrorbot demo`: the embedded localnet serving the unmodified hyperliquid SDK.
+"""`mirrorbot demo`: the whole product, live, on the embedded localnet — nothing leaves the machine.
 
-For now (the copy pipeline arrives with a later issue) a leader opens, adds to, cuts, flips and
-closes positions on two coins while the seeded price walk runs, and a live table shows each coin's
-mid, the leader's position and its last fill (pushed over the websocket). Followers are funded and
-listed; nothing copies them yet. The SDK takes floats at its boundary: sizes are written here as
-exact decimals and converted only when handed to it.
+1. The localnet starts on a thread (seeded price walk). A leader and N followers are funded; each
+   follower gets an agent wallet the product's way: a keystore (`keystore new`), approved by the master's
+   signature (`approveAgent`), registered with the venue check (`account add`), then followed
+   (`follow add`) with its own per-token scalings. Everything lives in a temporary data directory and
+   database, so a user's `.mirrorbot/` is never touched.
+2. The real copy pipeline (`bot.pipeline.runner.Runner`, what `mirrorbot run` runs) loads those accounts
+   from their keystores and copies the leader, who opens, adds, cuts, flips and closes on ETH, BTC and
+   SOL through the unmodified hyperliquid SDK, spread over `--duration`.
+3. A live table shows source vs follower per coin (ρ₀, target, venue position, drift, last action, copy
+   latency). At the end the summary (bot/demo_report.py) is printed and, with `--summary-json`, written.
+   The exit code is 0 when every follower ended in sync, 1 otherwise, 2 for bad arguments.
+
+The SDK takes floats at its boundary: leader sizes are exact decimals here, converted only when handed
+to it.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
-import threading
+import logging
+import secrets
+import tempfile
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 import httpx
 from eth_account import Account
+from eth_account.signers.local import LocalAccount
 from hyperliquid.exchange import Exchange
-from hyperliquid.info import Info
-from rich.console import Console, Group
+from rich.console import Console
 from rich.live import Live
-from rich.table import Table
-from rich.text import Text
 
+from adapters.hyperliquid.budget import WeightBudget
+from adapters.hyperliquid.info import InfoClient
+from adapters.hyperliquid.venue import HyperliquidVenue
 from adapters.localnet.server import LocalnetThread
+from bot.alerts import AlertBus
+from bot.config import LogFormat, Settings, load_settings
+from bot.demo_report import DemoReport, Observation, render_summary, render_table
+from bot.ledger import Ledger
+from bot.logs import configure_logging
+from bot.pipeline.runner import Runner, RunnerOptions
+from bot.service import Actor, MirrorService
 
-SEED = 7
-PRICE_WALK_MS = 200
-LEADER_USDC = "100000"
-FOLLOWER_USDC = "10000"
-SLIPPAGE = 0.01
+__all__ = ["COINS", "PROFILES", "SCRIPT", "Profile", "Step", "run_demo"]
+
+log = logging.getLogger(__name__)
+
+D = Decimal
+SEED: Final = 7
+PRICE_WALK_MS: Final = 250
+LEADER_USDC: Final = D(1_000_000)
+LEADER_SLIPPAGE: Final = 0.05  # the SDK's market-order default
+# Throwaway agent keys on a localnet: a cheap scrypt (2^10) keeps start-up under a second. The product's
+# own `keystore new` keeps eth-account's default (2^18); nothing else changes.
+DEMO_KDF_N: Final = 1 << 10
+# The localnet imposes no request-weight limit. The bot's budget is Hyperliquid's (1200/min), which
+# N followers copying a trade every second or so exceed (each copied order costs ~25 weight: its fills
+# and the account are read back), so the demo's run would be paced by the budget, not by the bot. The
+# demo gives its venue ten times the venue's budget; `mirrorbot run` keeps the real one.
+DEMO_WEIGHT_PER_MINUTE: Final = 12_000
+DEMO_WEIGHT_BURST: Final = 2_000
+REFRESH_S: Final = 0.4
+SETTLE_MAX_S: Final = 10.0  # after the script, followers get at most this long to reach their targets
 
 
 @dataclass(frozen=True, slots=True)
 class Step:
     coin: str
     label: str  # open / add / cut / flip / close
-    is_buy: bool
-    size: Decimal | None  # None: close the whole position
+    target: Decimal  # the leader's position in `coin` after the step
 
 
-# Leader script: long ETH and short SOL, each opened, added to, cut, flipped and closed, interleaved.
-SCRIPT: tuple[Step, ...] = (
-    Step("ETH", "open", True, Decimal("0.05")),
-    Step("SOL", "open", False, Decimal("1")),
-    Step("ETH", "add", True, Decimal("0.03")),
-    Step("SOL", "add", False, Decimal("0.5")),
-    Step("ETH", "cut", False, Decimal("0.04")),
-    Step("SOL", "cut", True, Decimal("0.7")),
-    Step("ETH", "flip", False, Decimal("0.08")),
-    Step("SOL", "flip", True, Decimal("1.6")),
-    Step("ETH", "close", True, None),
-    Step("SOL", "close", False, None),
+@dataclass(frozen=True, slots=True)
+class Profile:
+    """A follower: its equity (USDC), default scaling k (%) and per-token scalings."""
+
+    equity: Decimal
+    scaling: int
+    scale: tuple[tuple[str, int], ...] = ()
+
+
+# Interleaved on three coins; BTC ends flipped long and SOL re-opened short, so the final targets are
+# not all zero. Follower orders stay above $10 except for the smallest profile (deferrals, by design).
+SCRIPT: Final[tuple[Step, ...]] = (
+    Step("ETH", "open", D(10)),
+    Step("BTC", "open", D("-0.5")),
+    Step("SOL", "open", D(200)),
+    Step("ETH", "add", D(15)),
+    Step("BTC", "add", D("-0.8")),
+    Step("SOL", "add", D(300)),
+    Step("ETH", "cut", D(6)),
+    Step("BTC", "cut", D("-0.3")),
+    Step("SOL", "cut", D(120)),
+    Step("ETH", "flip", D(-8)),
+    Step("BTC", "flip", D("0.6")),
+    Step("SOL", "flip", D(-150)),
+    Step("ETH", "close", D(0)),
+    Step("SOL", "close", D(0)),
+    Step("SOL", "open", D(-80)),
 )
-COINS = ("ETH", "SOL")
+COINS: Final = ("ETH", "BTC", "SOL")
+PROFILES: Final[tuple[Profile, ...]] = (
+    Profile(D(10_000), 100),
+    Profile(D(25_000), 100, (("ETH", 50), ("BTC", 150))),
+    Profile(D(1_000), 100, (("SOL", 25),)),  # small: some SOL orders fall below $10 and are deferred
+    Profile(D(5_000), 200, (("SOL", 25),)),
+)
+
+
+def profile(index: int) -> Profile:
+    """Follower `index`'s profile: PROFILES in turn, equities doubling with each round."""
+    base = PROFILES[index % len(PROFILES)]
+    return Profile(base.equity * (index // len(PROFILES) + 1), base.scaling, base.scale)
 
 
 @dataclass
-class DemoState:
-    orders: int = 0
+class Follower:
+    master: LocalAccount
+    profile: Profile
+
+    @property
+    def address(self) -> str:
+        return str(self.master.address).lower()
+
+
+@dataclass
+class LeaderLog:
+    """What the scripted leader did (the live table's status line and the summary)."""
+
+    steps_done: int = 0
+    last: str = "starting"
     errors: list[str] = field(default_factory=list)
-    fills: list[dict[str, Any]] = field(default_factory=list)
-    last_fill: dict[str, str] = field(default_factory=dict)
-    last_step: str = "starting"
-    lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def on_user_fills(self, message: Any) -> None:
-        """websocket `userFills` callback (the SDK's thread): note live fills, skip the snapshot."""
-        data = message.get("data", {})
-        if data.get("isSnapshot"):
-            return
-        with self.lock:
-            for fill in data.get("fills", []):
-                self.fills.append(fill)
-                self.last_fill[fill["coin"]] = f"{fill['dir']} {fill['sz']} @ {fill['px']}"
-
-
-def _control(url: str, message: dict[str, Any]) -> dict[str, Any]:
-    response = httpx.post(f"{url}/_localnet", json=message, timeout=10)
-    response.raise_for_status()
-    answer: dict[str, Any] = response.json()
-    return answer
-
-
-def _statuses_errors(response: Any) -> list[str]:
-    if not isinstance(response, dict):
-        return [f"unexpected answer {response!r}"]
-    if response.get("status") != "ok":
-        return [str(response.get("response"))]
-    data = response.get("response", {}).get("data", {})
-    return [s["error"] for s in data.get("statuses", []) if isinstance(s, dict) and "error" in s]
-
-
-def _run_step(exchange: Exchange, step: Step) -> Any:
-    if step.size is None:
-        return exchange.market_close(step.coin, slippage=SLIPPAGE)
-    return exchange.market_open(step.coin, step.is_buy, float(step.size), slippage=SLIPPAGE)
-
-
-def _table(info: Info, leader: str, state: DemoState, url: str, remaining: float) -> Group:
-    mids = info.all_mids()
-    positions = {
-        p["position"]["coin"]: p["position"] for p in info.user_state(leader).get("assetPositions", [])
-    }
-    table = Table(title=f"mirrorbot demo — localnet {url}")
-    for column in ("coin", "mid", "leader position", "entry", "unrealised PnL", "last fill"):
-        table.add_column(column)
-    with state.lock:
-        for coin in COINS:
-            position = positions.get(coin, {})
-            table.add_row(
-                coin,
-                mids.get(coin, "-"),
-                position.get("szi", "0"),
-                position.get("entryPx") or "-",
-                position.get("unrealizedPnl", "-"),
-                state.last_fill.get(coin, "-"),
-            )
-        footer = Text(
-            f"step: {state.last_step}   orders: {state.orders}   fills: {len(state.fills)}   "
-            f"{remaining:.0f}s left"
-        )
-    return Group(table, footer)
 
 
 def run_demo(duration: float, followers: int, summary_json: Path | None, port: int) -> int:
     console = Console()
-    if duration <= 0 or followers < 0:
-        console.print("demo: --duration must be positive and --followers at least 0")
+    if duration <= 0 or followers < 1:
+        console.print("demo: --duration must be positive (seconds) and --followers at least 1")
         return 2
-    with LocalnetThread(port=port, seed=SEED, price_walk_ms=PRICE_WALK_MS) as localnet:
-        url = localnet.url
-        leader = Account.create()
-        follower_wallets = [Account.create() for _ in range(followers)]
-        _control(url, {"type": "fund", "user": leader.address, "usdc": LEADER_USDC})
-        for wallet in follower_wallets:
-            _control(url, {"type": "fund", "user": wallet.address, "usdc": FOLLOWER_USDC})
-        state = DemoState()
-        info = Info(url, skip_ws=False)
-        exchange = Exchange(leader, base_url=url)
+    return asyncio.run(_demo(console, duration, followers, summary_json, port))
+
+
+async def _demo(console: Console, duration: float, count: int, summary_json: Path | None, port: int) -> int:
+    with (
+        tempfile.TemporaryDirectory(prefix="mirrorbot-demo-") as tmp,
+        LocalnetThread(port=port, seed=SEED, price_walk_ms=PRICE_WALK_MS) as net,
+    ):
+        data_dir = Path(tmp)
+        settings = load_settings(
+            network="localnet",
+            hl_api_url=net.url,
+            data_dir=data_dir,
+            database_url=f"sqlite+aiosqlite:///{data_dir / 'demo.db'}",
+            keystore_password=secrets.token_urlsafe(16),
+            log_format=LogFormat.CONSOLE,
+        )
+        leader: LocalAccount = Account.create()
+        followers = [Follower(Account.create(), profile(i)) for i in range(count)]
+        ledger = await Ledger.open(settings.db_url)
+        venue = HyperliquidVenue(
+            net.url,
+            data_dir=data_dir,
+            is_mainnet=False,
+            poll_interval_s=1.0,
+            budget=WeightBudget(DEMO_WEIGHT_PER_MINUTE, burst=DEMO_WEIGHT_BURST),
+        )
+        reads = InfoClient(net.url)  # the table's and the summary's reads: outside the bot's weight budget
         try:
-            info.subscribe({"type": "userFills", "user": leader.address}, state.on_user_fills)
-            _drive(console, info, exchange, leader.address.lower(), state, url, duration)
-            final = info.user_state(leader.address)
-            fills = len(info.user_fills(leader.address))
-            received = _control(url, {"type": "stats"})["count"]
+            await _fund(net.url, leader, followers)
+            await _register(settings, ledger, venue, reads, leader, followers)
+            report = DemoReport(
+                url=net.url,
+                seed=SEED,
+                leader=str(leader.address).lower(),
+                followers={f.address: f.profile for f in followers},
+                coins=COINS,
+                ledger=ledger,
+                reads=reads,
+            )
+            alerts = AlertBus()
+            runner = Runner(
+                settings,
+                venue=venue,
+                ledger=ledger,
+                alerts=alerts,
+                options=RunnerOptions(accounts_refresh_s=5.0, reconcile_s=5.0),
+            )
+            summary = await _play(console, runner, report, leader, duration)
         finally:
-            info.disconnect_websocket()
-            for session in (info.session, exchange.session, exchange.info.session):
-                session.close()
+            await reads.aclose()
+            await venue.close()  # the runner closed it already unless it failed to start
+            await ledger.close()
     console.line()
-    summary = {
-        "localnetUrl": url,
-        "durationS": duration,
-        "leader": leader.address.lower(),
-        "followers": [wallet.address.lower() for wallet in follower_wallets],
-        "orders": state.orders,
-        "fills": fills,
-        "errors": state.errors,
-        "exchangeRequests": received,
-        "leaderAccountValue": final["marginSummary"]["accountValue"],
-    }
-    console.print(
-        f"demo done: {summary['orders']} orders, {summary['fills']} fills, "
-        f"{len(state.errors)} errors; leader account value {summary['leaderAccountValue']} USDC; "
-        f"{followers} followers funded (copying arrives with the copy pipeline); localnet was {url}"
-    )
+    console.print(render_summary(summary))
     if summary_json is not None:
-        summary_json.write_text(json.dumps(summary, indent=2) + "\n")
+        await asyncio.to_thread(summary_json.write_text, json.dumps(summary, indent=2) + "\n")
         console.print(f"summary written to {summary_json}")
-    return 0
+    return 0 if summary["inSync"] else 1
 
 
-def _drive(
-    console: Console, info: Info, exchange: Exchange, leader: str, state: DemoState, url: str, duration: float
+async def _fund(url: str, leader: LocalAccount, followers: Sequence[Follower]) -> None:
+    async with httpx.AsyncClient(timeout=10) as http:
+        grants = [(leader.address, LEADER_USDC), *((f.master.address, f.profile.equity) for f in followers)]
+        for address, usdc in grants:
+            answer = await http.post(
+                f"{url}/_localnet", json={"type": "fund", "user": address, "usdc": str(usdc)}
+            )
+            answer.raise_for_status()
+
+
+async def _register(
+    settings: Settings,
+    ledger: Ledger,
+    venue: HyperliquidVenue,
+    reads: InfoClient,
+    leader: LocalAccount,
+    followers: Sequence[Follower],
 ) -> None:
-    """Play SCRIPT spread over `duration` seconds, refreshing the table as prices walk."""
-    start = time.monotonic()
-    deadline = start + duration
-    gap = duration / (len(SCRIPT) + 1)
-    next_step = 0
+    """Each follower the way a user sets one up: a new agent keystore, approved by the master account on
+    the venue, registered with the venue check, then the follow with its scalings."""
+    service = MirrorService(ledger, reads, kdf_iterations=DEMO_KDF_N)
+    actor = Actor.system("demo")
+    password = settings.keystore_password
+    assert password is not None
+    for number, follower in enumerate(followers, start=1):
+        path = settings.data_dir / "keystores" / f"follower{number}.json"
+        keystore = await service.keystore_new(actor, path, password.get_secret_value())
+        await venue.approve_agent(follower.master.key.hex(), keystore.address, "mirrorbot-demo")
+        await service.account_add(actor, follower.address, path, label=f"follower {number}", check_venue=True)
+        await service.follow_add(
+            actor,
+            follower.address,
+            str(leader.address).lower(),
+            scaling=follower.profile.scaling,
+            scale=dict(follower.profile.scale) or None,
+            check_venue=True,
+        )
+
+
+async def _play(
+    console: Console, runner: Runner, report: DemoReport, leader: LocalAccount, duration: float
+) -> dict[str, Any]:
+    """Run the bot, play the script over `duration`, let the followers settle, stop, summarise."""
+    played = LeaderLog()
+    exchange = await asyncio.to_thread(lambda: Exchange(leader, base_url=report.url))
+    report.attach(runner)
     with Live(console=console, refresh_per_second=4, transient=False) as live:
-        while True:
-            now = time.monotonic()
-            if next_step < len(SCRIPT) and now >= start + gap * (next_step + 1):
-                step = SCRIPT[next_step]
-                response = _run_step(exchange, step)
-                with state.lock:
-                    state.orders += 1
-                    state.last_step = f"{step.label} {step.coin}"
-                    state.errors.extend(f"{step.label} {step.coin}: {e}" for e in _statuses_errors(response))
-                next_step += 1
-            live.update(_table(info, leader, state, url, max(0.0, deadline - now)))
-            if now >= deadline and next_step >= len(SCRIPT):
-                return
-            time.sleep(min(0.25, max(0.0, deadline - now)) or 0.05)
+        handler = configure_logging("WARNING", LogFormat.CONSOLE)  # above the table (rich redirects)
+        try:
+            await runner.start()
+            script = asyncio.ensure_future(_lead(exchange, played, duration))
+            deadline = time.monotonic() + duration + SETTLE_MAX_S
+            observation: Observation | None = None
+            while True:
+                observation = await report.observe()
+                live.update(render_table(observation, played.last, played.steps_done, len(SCRIPT)))
+                if script.done() and (observation.in_sync or time.monotonic() > deadline):
+                    break
+                await asyncio.sleep(REFRESH_S)
+            await script  # re-raise a failure of the leader's script
+        finally:
+            await runner.stop()
+            logging.getLogger().removeHandler(handler)
+            for session in (exchange.session, exchange.info.session):
+                session.close()
+    return await report.summary(played.steps_done, played.errors)
+
+
+async def _lead(exchange: Exchange, played: LeaderLog, duration: float) -> None:
+    """The leader's script, one step every `duration / (len(SCRIPT) + 1)` seconds."""
+    gap = duration / (len(SCRIPT) + 1)
+    start = time.monotonic()
+    held = dict.fromkeys(COINS, D(0))
+    for number, step in enumerate(SCRIPT, start=1):
+        await asyncio.sleep(max(0.0, start + gap * number - time.monotonic()))
+        delta = step.target - held[step.coin]
+        if step.target == 0:
+            answer = await asyncio.to_thread(exchange.market_close, step.coin, None, None, LEADER_SLIPPAGE)
+        else:
+            answer = await asyncio.to_thread(
+                exchange.market_open, step.coin, delta > 0, float(abs(delta)), None, LEADER_SLIPPAGE
+            )
+        held[step.coin] = step.target
+        played.steps_done = number
+        played.last = f"{step.label} {step.coin} → {step.target}"
+        played.errors.extend(f"{played.last}: {e}" for e in _errors(answer))
+
+
+def _errors(answer: Any) -> list[str]:
+    if not isinstance(answer, dict):
+        return [f"unexpected answer {answer!r}"]
+    if answer.get("status") != "ok":
+        return [str(answer.get("response"))]
+    statuses = answer.get("response", {}).get("data", {}).get("statuses", [])
+    return [s["error"] for s in statuses if isinstance(s, dict) and "error" in s]

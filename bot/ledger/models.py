@@ -81,6 +81,9 @@ class Account(LedgerModel, table=True):
     keystore_path: str | None = None
     keystore_json: str | None = None  # an eth-account v3 keystore (encrypted); validated on insert
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    # Who may see and change this account and its follows: `telegram:<user id>` or `telegram-group:<chat
+    # id>` (a DAO treasury). None: the operator's (CLI) account, invisible from Telegram. Revision 0002.
+    owner: str | None = Field(default=None, index=True)
 
 
 class LeaderEvent(LedgerModel, table=True):
@@ -267,6 +270,95 @@ class AuditLog(LedgerModel, table=True):
     details: Any = Field(default=None, sa_type=JSONText, nullable=True)
 
 
+# ---- the control room (Telegram and its CLI twins; revision 0002) ------------------------------------
+
+
+class ControlState(LedgerModel, table=True):
+    """A follower's copying state as its owner set it. Append-only: the latest row is in force.
+    `running`; `paused` (no new exposure, reductions still mirror); `stopped` (the kill switch: our
+    open orders cancelled, mirrored positions closed, copying off until resumed)."""
+
+    __tablename__ = "control_state"
+    __table_args__ = (Index(None, "follower", "id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    follower: str
+    state: str
+    actor: str
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class TelegramMember(LedgerModel, table=True):
+    """A Telegram user an admin invited (the admins themselves come from MIRROR_TELEGRAM_ADMINS)."""
+
+    __tablename__ = "telegram_member"
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(sa_type=BigInteger, unique=True)
+    invited_by: str
+    active: bool = True
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class AlertPreference(LedgerModel, table=True):
+    """How an owner wants one kind of alert pushed: on, silent (no notification sound) or off."""
+
+    __tablename__ = "alert_preference"
+    __table_args__ = (UniqueConstraint("owner", "kind"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    owner: str
+    kind: str
+    mode: str
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class GroupPolicy(LedgerModel, table=True):
+    """A Telegram group that owns follows (a DAO treasury): its admins and the approvals (k of n) a
+    settings change needs."""
+
+    __tablename__ = "group_policy"
+
+    id: int | None = Field(default=None, primary_key=True)
+    chat_id: int = Field(sa_type=BigInteger, unique=True)
+    admins: Any = Field(sa_type=JSONText)  # sorted list of Telegram user ids
+    threshold: int
+    actor: str
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class PendingChange(LedgerModel, table=True):
+    """A group's settings change waiting for its approvals; applied once `threshold` admins approved."""
+
+    __tablename__ = "pending_change"
+
+    id: int | None = Field(default=None, primary_key=True)
+    chat_id: int = Field(sa_type=BigInteger, index=True)
+    action: str
+    payload: Any = Field(sa_type=JSONText)
+    summary: str
+    proposer: str
+    status: str  # pending / applied / rejected / expired / failed
+    result: str | None = None
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    decided_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class Approval(LedgerModel, table=True):
+    """One admin's vote on a pending change (one vote per admin per change)."""
+
+    __tablename__ = "approval"
+    __table_args__ = (UniqueConstraint("change_id", "user_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    change_id: int = Field(foreign_key="pending_change.id", index=True)
+    user_id: int = Field(sa_type=BigInteger)
+    vote: str  # approve / reject
+    time: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+# The lineage and plan tables (the control room's tables above are listed in CONTROL_TABLES).
 TABLES = (
     Account,
     LeaderEvent,
@@ -279,4 +371,5 @@ TABLES = (
     PositionSnapshot,
     AuditLog,
 )
+CONTROL_TABLES = (ControlState, TelegramMember, AlertPreference, GroupPolicy, PendingChange, Approval)
 metadata = ledger_registry.metadata

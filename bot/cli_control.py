@@ -1,0 +1,196 @@
+"""The CLI twins of the control room's service calls: `pause`, `resume`, `stop`, `limits`, `alerts`,
+`pnl`, `history`, `owner` and `telegram` (the control room on its own). Business rules live in
+bot/service/control.py and bot/service/tenancy.py; these commands only parse and print."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from bot.cli_service import AccountOpt, JsonFlag, SettingsLoader, _actor, _call, _fail, _print_json
+
+if TYPE_CHECKING:
+    from bot.service import MirrorService
+
+_load: SettingsLoader
+
+
+def register(app: typer.Typer, load: SettingsLoader) -> None:
+    """Add the control commands to the main `mirrorbot` app."""
+    global _load
+    _load = load
+    for command in (pause, resume, stop, limits, alerts, pnl, history, owner, telegram):
+        app.command()(command)
+
+
+async def _followers(service: MirrorService, account: str | None) -> list[str]:
+    """The named account, or every registered one (the operator acts on all)."""
+    if account is not None:
+        return [await service.resolve_follower(account)]
+    return [row.address for row in await service.ledger.accounts()]
+
+
+def _control(action: str, account: str | None, as_json: bool) -> None:
+    from bot.service.control import Control
+    from bot.telegram import render
+
+    async def body(service: MirrorService) -> object:
+        control = Control(service)
+        followers = await _followers(service, account)
+        call = {"pause": control.pause, "resume": control.resume, "stop": control.stop}[action]
+        return await call(_actor(), followers)
+
+    result = _call(body, _load())
+    if as_json:
+        _print_json(result)
+    else:
+        from bot.service.control import ControlResult
+
+        assert isinstance(result, ControlResult)
+        typer.echo(render.control(result))
+
+
+def pause(account: AccountOpt = None, as_json: JsonFlag = False) -> None:
+    """No new exposure: opens and increases are skipped; reductions and closes still mirror."""
+    _control("pause", account, as_json)
+
+
+def resume(account: AccountOpt = None, as_json: JsonFlag = False) -> None:
+    """Undo pause (after a stop, follow again to copy anew)."""
+    _control("resume", account, as_json)
+
+
+def stop(
+    account: AccountOpt = None,
+    yes: Annotated[bool, typer.Option("--yes", help="Confirm: this closes every mirrored position.")] = False,
+    as_json: JsonFlag = False,
+) -> None:
+    """The kill switch: cancel our orders, close every mirrored position, stop copying."""
+    if not yes:
+        raise _fail("stop closes every mirrored position and stops copying: confirm with --yes", 2)
+    _control("stop", account, as_json)
+
+
+def limits(
+    source: Annotated[str, typer.Argument(help="The followed source's address.")],
+    changes: Annotated[list[str] | None, typer.Argument(help="KEY=VALUE (off removes a cap).")] = None,
+    account: AccountOpt = None,
+    yes: Annotated[bool, typer.Option("--yes", help="Confirm raising (loosening) a limit.")] = False,
+    as_json: JsonFlag = False,
+) -> None:
+    """Show or set a follow's risk limits (max_notional_token, max_notional_total, max_leverage,
+    max_price_deviation, slippage_cap)."""
+    from bot.service.control import Control
+    from bot.telegram.parse import split_options
+
+    _, options = split_options(changes or [])
+
+    async def body(service: MirrorService) -> object:
+        control = Control(service)
+        follower = await service.resolve_follower(account)
+        current = await control.limits(_actor(), follower, source)
+        if not options:
+            return current
+        parsed = control.parse_limits(options)
+        raised = control.raised(current, parsed)
+        if raised and not yes:
+            raise _fail(f"this raises (loosens) {', '.join(raised)}: confirm with --yes", 2)
+        change = await control.set_limits(_actor(), follower, source, parsed)
+        return {key: change.plan.settings.get(key) for key in current}
+
+    result = _call(body, _load())
+    if as_json or not isinstance(result, dict):
+        _print_json(result)
+        return
+    for key, value in result.items():
+        typer.echo(f"{key}: {'off' if value is None else value}")
+
+
+def alerts(
+    owner_id: Annotated[int, typer.Argument(help="The Telegram user (or group) id whose alerts to set.")],
+    kind: Annotated[str | None, typer.Argument(help="An alert kind, or all.")] = None,
+    mode: Annotated[str | None, typer.Argument(help="on, silent or off.")] = None,
+    group: Annotated[bool, typer.Option("--group", help="owner_id is a group chat.")] = False,
+) -> None:
+    """Show or set what Telegram pushes to an owner, per alert kind."""
+    from bot.service.control import Control
+    from bot.service.tenancy import group_owner, user_owner
+
+    who = group_owner(owner_id) if group else user_owner(owner_id)
+
+    async def body(service: MirrorService) -> dict[str, str]:
+        control = Control(service)
+        if kind is None:
+            return await control.alert_modes(who)
+        if mode is None:
+            raise _fail("give the mode too: on, silent or off", 2)
+        return await control.set_alert_mode(_actor(), who, kind, mode)
+
+    for name, value in _call(body, _load()).items():
+        typer.echo(f"{name}: {value}")
+
+
+def pnl(
+    account: AccountOpt = None,
+    days: Annotated[int | None, typer.Option("--days", help="Only the last N days.")] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Realized P&L and fees per coin from the ledger, unrealized from the venue."""
+    from bot.service.control import Control, PnlView
+    from bot.telegram import render
+
+    async def body(service: MirrorService) -> PnlView:
+        return await Control(service).pnl(_actor(), await _followers(service, account), days=days)
+
+    view = _call(body, _load())
+    if as_json:
+        _print_json(view)
+    else:
+        typer.echo(render.pnl(view))
+
+
+def history(
+    account: AccountOpt = None,
+    count: Annotated[int, typer.Option("--count", help="How many fills (1 to 200).")] = 20,
+    as_json: JsonFlag = False,
+) -> None:
+    """The latest fills (explain one with `mirrorbot why <trade id>`)."""
+    from bot.service.control import Control, FillView
+    from bot.telegram import render
+
+    async def body(service: MirrorService) -> tuple[FillView, ...]:
+        return await Control(service).history(_actor(), await _followers(service, account), limit=count)
+
+    fills = _call(body, _load())
+    if as_json:
+        _print_json(fills)
+    else:
+        typer.echo(render.history(fills))
+
+
+def owner(
+    address: Annotated[str, typer.Argument(help="A registered follower account.")],
+    telegram_id: Annotated[int, typer.Argument(help="The Telegram user id (or group chat id) to own it.")],
+    group: Annotated[bool, typer.Option("--group", help="telegram_id is a group chat.")] = False,
+) -> None:
+    """Give an account registered with the CLI (no owner yet) to a Telegram user or group."""
+    from bot.service.tenancy import Tenancy, group_owner, user_owner
+
+    who = group_owner(telegram_id) if group else user_owner(telegram_id)
+
+    async def body(service: MirrorService) -> None:
+        await Tenancy(service.ledger, frozenset()).claim(_actor(), address, who)
+
+    _call(body, _load())
+    typer.echo(f"{address.lower()} now belongs to {who}")
+
+
+def telegram() -> None:
+    """Run the Telegram control room on its own (MIRROR_TELEGRAM_TOKEN; the pipeline: `mirrorbot run`)."""
+    from bot.logs import configure_from_settings
+    from bot.telegram import run_standalone
+
+    settings = _load()
+    configure_from_settings(settings)
+    raise typer.Exit(run_standalone(settings))

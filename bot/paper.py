@@ -1,0 +1,591 @@
+"""`PaperVenue`: a `Venue` whose follower accounts are simulated at the live mids of a real venue.
+
+Every read (instruments, mids, accounts of sources, watch, fills_since) goes to the wrapped venue;
+orders of the *paper accounts* (opened with `open_account(address, equity)`) never leave the process:
+
+- an order fills in full at the wrapped venue's current mid when its limit allows (a buy at or above
+  the mid, a sell at or below); an IOC that cannot fill is refused as the venue refuses it; a GTC rests
+  and fills at its limit price once a later call sees the mid cross it; an ALO that would cross is refused;
+- the venue's rules are enforced first, with the venue's wording (`VenueWords`): lot and price steps,
+  the minimum order value (a reduce-only order that closes the whole position is exempt), reduce-only,
+  duplicate cloids, and initial margin at the coin's leverage;
+- positions (average entry), realised PnL, fees (`fee_rate` of the notional) and equity
+  (start equity + realised − fees + unrealised at the mids) are kept per paper account;
+- `order_status` by cloid, `cancel` of resting orders; `schedule_cancel` does nothing (nothing of
+  ours rests on a venue) and `update_leverage` only records the value (validated as the venue does).
+
+Capabilities are the wrapped venue's (orders execute at once: `two_step_execution` False), so the
+pipeline behaves exactly as it would live. State is kept in memory, and in `state_path` (JSON, rewritten
+atomically after every change) when given, so a restarted paper run finds its positions again.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import time
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from decimal import ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal
+from pathlib import Path
+from typing import Any, Final
+
+from bot.domain import (
+    AccountState,
+    Instrument,
+    OrderRequest,
+    OrderResult,
+    OrderStatus,
+    Position,
+    Side,
+    SourceFill,
+    Tif,
+    TradingAccount,
+    Venue,
+    VenueCapabilities,
+)
+from strategies.num import is_valid_price, plain
+
+__all__ = ["HYPERLIQUID_WORDS", "PaperAccount", "PaperRefused", "PaperVenue", "VenueWords"]
+
+ZERO: Final = Decimal(0)
+USD: Final = Decimal("0.000001")  # USDC precision: fees and realised PnL are rounded to it
+DEFAULT_FEE_RATE: Final = Decimal("0.00045")  # Hyperliquid's base taker fee
+DEFAULT_LEVERAGE: Final = 20  # the venue's default cross leverage (capped at the coin's maximum)
+STATE_VERSION: Final = 1
+MAX_FILLS: Final = 2000  # as many as the venue's userFills answers
+
+
+@dataclass(frozen=True, slots=True)
+class VenueWords:
+    """How the venue words its refusals (templates take `asset`, `min`, `bid`, `ask`, `address`)."""
+
+    size: str
+    price: str
+    duplicate_cloid: str
+    leverage: str
+    min_value: str
+    reduce_only: str
+    ioc: str
+    alo: str
+    margin: str
+    no_user: str
+
+
+# Hyperliquid's texts (as the venue and the localnet answer them; tests/paper compare them live).
+HYPERLIQUID_WORDS: Final = VenueWords(
+    size="Order has invalid size.",
+    price="Order has invalid price.",
+    duplicate_cloid="Duplicate cloid: an order with this cloid was already placed by this user.",
+    leverage="Invalid leverage value.",
+    min_value="Order must have minimum value of ${min}. asset={asset}",
+    reduce_only="Reduce only order would increase position. asset={asset}",
+    ioc="Order could not immediately match against any resting orders. asset={asset}",
+    alo="Post only order would have immediately matched, bbo was {bid}@{ask}. asset={asset}",
+    margin="Insufficient margin to place order. asset={asset}",
+    no_user="User or API Wallet {address} does not exist.",
+)
+
+
+class PaperRefused(Exception):
+    """A paper action refused as a whole (unknown account, invalid leverage); the venue's words."""
+
+
+def _usd(x: Decimal, rounding: str = ROUND_HALF_EVEN) -> Decimal:
+    return x.quantize(USD, rounding=rounding)
+
+
+def direction(old: Decimal, new: Decimal) -> str:
+    """The venue's `dir` of a fill taking a position from `old` to `new`."""
+    if old != 0 and new != 0 and (old > 0) != (new > 0):
+        return "Long > Short" if old > 0 else "Short > Long"
+    long = new > 0 if old == 0 else old > 0
+    opening = abs(new) > abs(old)
+    return f"{'Open' if opening else 'Close'} {'Long' if long else 'Short'}"
+
+
+def _wall_clock_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+@dataclass(slots=True)
+class _Holding:
+    size: Decimal  # signed
+    entry_px: Decimal  # average entry of the open size
+
+
+@dataclass(slots=True)
+class _Order:
+    request: OrderRequest
+    oid: int
+    asset: int
+    result: OrderResult
+
+
+@dataclass(slots=True)
+class PaperAccount:
+    """One simulated account: cash = start equity + realised PnL − fees; positions at average entry."""
+
+    address: str
+    start_equity: Decimal
+    cash: Decimal
+    holdings: dict[str, _Holding] = field(default_factory=dict)
+    leverage: dict[str, int] = field(default_factory=dict)
+    orders: dict[str, _Order] = field(default_factory=dict)  # by cloid (orders without one: not kept)
+    resting: list[_Order] = field(default_factory=list)
+    fills: list[SourceFill] = field(default_factory=list)  # newest last, the last MAX_FILLS kept
+    fees_paid: Decimal = ZERO
+    realised_pnl: Decimal = ZERO
+
+    def size(self, coin: str) -> Decimal:
+        holding = self.holdings.get(coin)
+        return holding.size if holding is not None else ZERO
+
+    def reducible(self, coin: str, is_buy: bool) -> Decimal:
+        """How much of the position an order on this side would close."""
+        size = self.size(coin)
+        return ZERO if size == 0 or (size > 0) == is_buy else abs(size)
+
+    def apply_fill(self, coin: str, signed_sz: Decimal, px: Decimal, fee: Decimal) -> Decimal:
+        """Move the position by `signed_sz` at `px`, paying `fee`; the realised PnL (0 when it adds)."""
+        holding = self.holdings.get(coin) or _Holding(ZERO, ZERO)
+        old = holding.size
+        new = old + signed_sz
+        pnl = ZERO
+        if old == 0 or (old > 0) == (signed_sz > 0):  # open or add: average the entry
+            holding.entry_px = (abs(old) * holding.entry_px + abs(signed_sz) * px) / abs(new)
+        else:  # reduce, close or flip: realise the closed part
+            closed = min(abs(old), abs(signed_sz))
+            pnl = _usd(closed * (px - holding.entry_px) * (1 if old > 0 else -1))
+            self.cash += pnl
+            self.realised_pnl += pnl
+            if abs(signed_sz) > abs(old):
+                holding.entry_px = px
+        holding.size = new
+        self.cash -= fee
+        self.fees_paid += fee
+        if new == 0:
+            self.holdings.pop(coin, None)
+        else:
+            self.holdings[coin] = holding
+        return pnl
+
+    def unrealised(self, coin: str, mid: Decimal) -> Decimal:
+        holding = self.holdings[coin]
+        return _usd(holding.size * (mid - holding.entry_px))
+
+    def equity(self, mids: Mapping[str, Decimal]) -> Decimal:
+        return self.cash + sum(
+            (self.unrealised(c, mids.get(c, h.entry_px)) for c, h in self.holdings.items()), ZERO
+        )
+
+
+class PaperVenue:
+    """See the module docstring. `reads` is the real venue every read goes to."""
+
+    def __init__(
+        self,
+        reads: Venue,
+        *,
+        fee_rate: Decimal = DEFAULT_FEE_RATE,
+        min_notional: Decimal | None = None,
+        words: VenueWords = HYPERLIQUID_WORDS,
+        accounts: Mapping[str, Decimal] | None = None,
+        state_path: Path | None = None,
+        clock_ms: Callable[[], int] = _wall_clock_ms,
+    ) -> None:
+        if fee_rate < 0 or fee_rate >= 1:
+            raise ValueError(f"fee_rate: expected a fraction in [0, 1), got {fee_rate}")
+        self.reads = reads
+        self.capabilities: VenueCapabilities = dataclasses.replace(
+            reads.capabilities, two_step_execution=False
+        )
+        self.fee_rate = fee_rate
+        self.min_notional = self.capabilities.min_notional if min_notional is None else min_notional
+        self.words = words
+        self._clock_ms = clock_ms
+        self._state_path = state_path
+        self._instruments: dict[str, Instrument] = {}
+        self._accounts: dict[str, PaperAccount] = {}
+        # Order and trade ids: from the clock at a fresh start, so that a new paper state never reuses
+        # the ids a ledger already holds from an earlier run (the ledger keys venue orders by oid).
+        self._next_oid = clock_ms()
+        if state_path is not None and state_path.exists():
+            self._load(state_path)
+        for address, equity in (accounts or {}).items():
+            if address.lower() not in self._accounts:
+                self.open_account(address, equity)
+
+    # --- paper accounts ---
+    def open_account(self, address: str, equity: Decimal) -> PaperAccount:
+        """A new paper account holding `equity` USDC and no position."""
+        key = address.lower()
+        if key in self._accounts:
+            raise ValueError(f"address: paper account {address} is already open")
+        if not isinstance(equity, Decimal) or not equity.is_finite() or equity <= 0:
+            raise ValueError(f"equity: expected a positive decimal amount of USDC, got {equity!r}")
+        account = PaperAccount(key, equity, equity)
+        self._accounts[key] = account
+        self._save()
+        return account
+
+    def paper_account(self, address: str) -> PaperAccount | None:
+        return self._accounts.get(address.lower())
+
+    @property
+    def paper_addresses(self) -> list[str]:
+        return list(self._accounts)
+
+    # --- reads: the real venue ---
+    async def instruments(self) -> list[Instrument]:
+        listed = await self.reads.instruments()
+        self._instruments = {i.coin: i for i in listed}
+        return listed
+
+    async def mids(self) -> dict[str, Decimal]:
+        return await self.reads.mids()
+
+    async def account(self, address: str) -> AccountState:
+        paper = self.paper_account(address)
+        if paper is None:
+            return await self.reads.account(address)
+        for coin in paper.holdings:
+            await self._instrument(coin)  # for its default leverage
+        mids = await self._settle(paper)
+        positions = tuple(
+            Position(
+                coin,
+                holding.size,
+                holding.entry_px,
+                self._leverage_now(paper, coin),
+                paper.unrealised(coin, mids.get(coin, holding.entry_px)),
+            )
+            for coin, holding in sorted(paper.holdings.items())
+        )
+        return AccountState(paper.address, paper.equity(mids), positions, self._clock_ms())
+
+    def watch(self, sources: Sequence[str]) -> AsyncIterator[SourceFill]:
+        return self.reads.watch(sources)
+
+    async def fills_since(self, address: str, start_ms: int) -> list[SourceFill]:
+        paper = self.paper_account(address)
+        if paper is None:
+            return await self.reads.fills_since(address, start_ms)
+        return [replace(f, source=address) for f in paper.fills if f.time_ms >= start_ms]
+
+    # --- simulated execution ---
+    async def place(self, account: TradingAccount, orders: Sequence[OrderRequest]) -> list[OrderResult]:
+        paper = self.paper_account(account.address)
+        if paper is None:
+            text = self.words.no_user.format(address=account.address.lower())
+            return [OrderResult(OrderStatus.REJECTED, o.cloid, error=text) for o in orders]
+        for coin in {o.coin for o in orders}:
+            await self._instrument(coin)
+        mids = await self._settle(paper)
+        results = [self._execute(paper, order, mids) for order in orders]
+        self._save()
+        return results
+
+    async def cancel(self, account: TradingAccount, coin: str, cloid: str) -> bool:
+        paper = self._known(account)
+        order = paper.orders.get(cloid.lower())
+        if order is None or order.request.coin != coin or order not in paper.resting:
+            return False
+        await self._settle(paper)  # it may have filled meanwhile
+        if order not in paper.resting:
+            return False
+        paper.resting.remove(order)
+        order.result = dataclasses.replace(order.result, status=OrderStatus.CANCELED)
+        self._save()
+        return True
+
+    async def order_status(self, account: TradingAccount, cloid: str) -> OrderResult:
+        paper = self._known(account)
+        if paper.resting:
+            await self._settle(paper)
+        order = paper.orders.get(cloid.lower())
+        return order.result if order is not None else OrderResult(OrderStatus.NOT_FOUND, cloid)
+
+    async def schedule_cancel(self, account: TradingAccount, at_ms: int | None) -> None:
+        """Nothing to do: no order of a paper account rests on the venue."""
+
+    async def update_leverage(self, account: TradingAccount, coin: str, leverage: int, cross: bool) -> None:
+        paper = self._known(account)
+        instrument = await self._instrument(coin)
+        if not 1 <= leverage <= instrument.max_leverage:
+            raise PaperRefused(self.words.leverage)
+        paper.leverage[coin] = leverage
+        self._save()
+
+    async def close(self) -> None:
+        """Closes the wrapped venue too: it was handed over to this one."""
+        await self.reads.close()
+
+    # --- internals ---
+    def _known(self, account: TradingAccount) -> PaperAccount:
+        paper = self.paper_account(account.address)
+        if paper is None:
+            raise PaperRefused(self.words.no_user.format(address=account.address.lower()))
+        return paper
+
+    async def _instrument(self, coin: str) -> Instrument:
+        if coin not in self._instruments:
+            await self.instruments()  # maybe listed since we last looked
+        instrument = self._instruments.get(coin)
+        if instrument is None:
+            raise ValueError(
+                f"coin: {coin!r} is not listed; the venue lists {', '.join(sorted(self._instruments))}"
+            )
+        return instrument
+
+    def _leverage_now(self, paper: PaperAccount, coin: str) -> int:
+        """The coin's leverage: as set, else the venue's default (the instrument must be cached)."""
+        return paper.leverage.get(coin) or min(DEFAULT_LEVERAGE, self._instruments[coin].max_leverage)
+
+    async def _settle(self, paper: PaperAccount) -> dict[str, Decimal]:
+        """The current mids, after filling the resting orders they cross."""
+        mids = await self.reads.mids()
+        changed = False
+        for order in list(paper.resting):
+            request = order.request
+            mid = mids.get(request.coin)
+            if mid is None or not self._crosses(request, mid):
+                continue
+            paper.resting.remove(order)
+            changed = True
+            size = request.size
+            if request.reduce_only:
+                size = min(size, paper.reducible(request.coin, request.is_buy))
+            if size == 0:
+                order.result = dataclasses.replace(order.result, status=OrderStatus.CANCELED)
+                continue
+            self._fill(paper, order, size, request.limit_px, crossed=False)  # it rested: maker
+        if changed:
+            self._save()
+        return mids
+
+    @staticmethod
+    def _crosses(request: OrderRequest, mid: Decimal) -> bool:
+        return request.limit_px >= mid if request.is_buy else request.limit_px <= mid
+
+    def _fill(self, paper: PaperAccount, order: _Order, size: Decimal, px: Decimal, *, crossed: bool) -> None:
+        request = order.request
+        fee = _usd(size * px * self.fee_rate, ROUND_HALF_UP)
+        start = paper.size(request.coin)
+        signed = size if request.is_buy else -size
+        pnl = paper.apply_fill(request.coin, signed, px, fee)
+        paper.fills.append(
+            SourceFill(
+                coin=request.coin,
+                px=px,
+                sz=size,
+                side=Side.BUY if request.is_buy else Side.SELL,
+                time_ms=self._clock_ms(),
+                oid=order.oid,
+                tid=self._new_id(),
+                start_position=start,
+                dir=direction(start, start + signed),
+                closed_pnl=pnl,
+                fee=fee,
+                crossed=crossed,
+            )
+        )
+        del paper.fills[:-MAX_FILLS]
+        order.result = OrderResult(OrderStatus.FILLED, request.cloid, order.oid, size, px)
+
+    def _new_id(self) -> int:
+        self._next_oid += 1
+        return self._next_oid - 1
+
+    def _refuse(self, template: str, instrument: Instrument, **more: str) -> str:
+        return template.format(asset=instrument.asset, min=plain(self.min_notional), **more)
+
+    def _execute(
+        self, paper: PaperAccount, request: OrderRequest, mids: Mapping[str, Decimal]
+    ) -> OrderResult:
+        """One order, synchronously (no other coroutine interleaves): the venue's checks, then a fill
+        at the mid, a resting order, or the venue's refusal."""
+        words = self.words
+        instrument = self._instruments[request.coin]
+        mid = mids.get(request.coin)
+        if request.size <= 0 or request.size % instrument.lot != 0:
+            return OrderResult(OrderStatus.REJECTED, request.cloid, error=words.size)
+        if not is_valid_price(request.limit_px, instrument.sz_decimals) or mid is None:
+            return OrderResult(OrderStatus.REJECTED, request.cloid, error=words.price)
+        cloid = request.cloid.lower() if request.cloid is not None else None
+        previous = paper.orders.get(cloid) if cloid is not None else None
+        if previous is not None and previous.result.status is not OrderStatus.REJECTED:
+            return OrderResult(OrderStatus.REJECTED, request.cloid, error=words.duplicate_cloid)
+        order = _Order(request, self._new_id(), instrument.asset, OrderResult(OrderStatus.UNKNOWN))
+        if cloid is not None:
+            paper.orders[cloid] = order
+        problem = self._problem(paper, request, instrument, mid, mids)
+        if problem is not None:
+            order.result = OrderResult(OrderStatus.REJECTED, request.cloid, error=problem)
+        elif self._crosses(request, mid):
+            size = request.size
+            if request.reduce_only:
+                size = min(size, paper.reducible(request.coin, request.is_buy))
+            self._fill(paper, order, size, mid, crossed=True)
+        elif request.tif is Tif.IOC:
+            order.result = OrderResult(
+                OrderStatus.REJECTED, request.cloid, error=self._refuse(words.ioc, instrument)
+            )
+        else:
+            paper.resting.append(order)
+            order.result = OrderResult(OrderStatus.RESTING, request.cloid, order.oid)
+        return order.result
+
+    def _problem(
+        self,
+        paper: PaperAccount,
+        request: OrderRequest,
+        instrument: Instrument,
+        mid: Decimal,
+        mids: Mapping[str, Decimal],
+    ) -> str | None:
+        """The venue's refusal of a well-formed order, in its order: reduce-only, minimum value, post-only
+        crossing, margin."""
+        words = self.words
+        reducible = paper.reducible(request.coin, request.is_buy)
+        if request.reduce_only and reducible == 0:
+            return self._refuse(words.reduce_only, instrument)
+        # Valued at the limit, but no worse than the mid: a slippage allowance does not count.
+        reference = min(request.limit_px, mid) if request.is_buy else max(request.limit_px, mid)
+        closes_whole = request.reduce_only and request.size >= reducible
+        if not closes_whole and request.size * reference < self.min_notional:
+            return self._refuse(words.min_value, instrument)
+        if request.tif is Tif.ALO and self._crosses(request, mid):
+            return self._refuse(words.alo, instrument, bid=plain(mid), ask=plain(mid))
+        increase = ZERO if request.reduce_only else request.size - min(request.size, reducible)
+        if increase > 0:
+            used = sum(
+                (abs(h.size) * mids.get(c, h.entry_px) / self._leverage_now(paper, c))
+                for c, h in paper.holdings.items()
+            )
+            required = increase * reference / self._leverage_now(paper, request.coin)
+            if required > paper.equity(mids) - used:
+                return self._refuse(words.margin, instrument)
+        return None
+
+    # --- persistence ---
+    def _save(self) -> None:
+        if self._state_path is None:
+            return
+        state = {
+            "version": STATE_VERSION,
+            "next_oid": self._next_oid,
+            "accounts": [_account_json(a) for a in self._accounts.values()],
+        }
+        temporary = self._state_path.with_suffix(".tmp")
+        temporary.write_text(json.dumps(state, indent=1) + "\n")
+        os.replace(temporary, self._state_path)
+
+    def _load(self, path: Path) -> None:
+        state = json.loads(path.read_text())
+        if state.get("version") != STATE_VERSION:
+            raise ValueError(
+                f"{path}: paper state version {state.get('version')!r}, expected {STATE_VERSION}"
+            )
+        self._next_oid = int(state["next_oid"])
+        for raw in state["accounts"]:
+            account = _account_from_json(raw)
+            self._accounts[account.address] = account
+
+
+def _result_json(result: OrderResult) -> dict[str, Any]:
+    return {
+        "status": result.status.value,
+        "cloid": result.cloid,
+        "oid": result.oid,
+        "filled_sz": str(result.filled_sz),
+        "avg_px": None if result.avg_px is None else str(result.avg_px),
+        "error": result.error,
+    }
+
+
+def _result_from_json(raw: Mapping[str, Any]) -> OrderResult:
+    return OrderResult(
+        OrderStatus(raw["status"]),
+        raw["cloid"],
+        raw["oid"],
+        Decimal(raw["filled_sz"]),
+        None if raw["avg_px"] is None else Decimal(raw["avg_px"]),
+        raw["error"],
+    )
+
+
+def _order_json(order: _Order) -> dict[str, Any]:
+    request = order.request
+    return {
+        "coin": request.coin,
+        "is_buy": request.is_buy,
+        "size": str(request.size),
+        "limit_px": str(request.limit_px),
+        "reduce_only": request.reduce_only,
+        "tif": request.tif.value,
+        "cloid": request.cloid,
+        "oid": order.oid,
+        "asset": order.asset,
+        "result": _result_json(order.result),
+    }
+
+
+def _order_from_json(raw: Mapping[str, Any]) -> _Order:
+    request = OrderRequest(
+        raw["coin"],
+        raw["is_buy"],
+        Decimal(raw["size"]),
+        Decimal(raw["limit_px"]),
+        raw["reduce_only"],
+        Tif(raw["tif"]),
+        raw["cloid"],
+    )
+    return _Order(request, raw["oid"], raw["asset"], _result_from_json(raw["result"]))
+
+
+_FILL_DECIMALS: Final = ("px", "sz", "start_position", "closed_pnl", "fee")
+
+
+def _fill_json(fill: SourceFill) -> dict[str, Any]:
+    raw = {f.name: getattr(fill, f.name) for f in dataclasses.fields(fill)}
+    return raw | {k: str(raw[k]) for k in _FILL_DECIMALS} | {"side": fill.side.value}
+
+
+def _fill_from_json(raw: Mapping[str, Any]) -> SourceFill:
+    return SourceFill(
+        **(dict(raw) | {k: Decimal(raw[k]) for k in _FILL_DECIMALS} | {"side": Side(raw["side"])})
+    )
+
+
+def _account_json(account: PaperAccount) -> dict[str, Any]:
+    resting = {o.oid for o in account.resting}
+    orders = {o.oid: o for o in [*account.orders.values(), *account.resting]}  # cloid-less resting too
+    return {
+        "address": account.address,
+        "start_equity": str(account.start_equity),
+        "cash": str(account.cash),
+        "fees_paid": str(account.fees_paid),
+        "realised_pnl": str(account.realised_pnl),
+        "holdings": {c: [str(h.size), str(h.entry_px)] for c, h in account.holdings.items()},
+        "leverage": account.leverage,
+        "orders": [_order_json(o) | {"resting": oid in resting} for oid, o in sorted(orders.items())],
+        "fills": [_fill_json(f) for f in account.fills],
+    }
+
+
+def _account_from_json(raw: Mapping[str, Any]) -> PaperAccount:
+    orders = [(_order_from_json(o), bool(o["resting"])) for o in raw["orders"]]
+    return PaperAccount(
+        address=raw["address"],
+        start_equity=Decimal(raw["start_equity"]),
+        cash=Decimal(raw["cash"]),
+        holdings={c: _Holding(Decimal(s), Decimal(px)) for c, (s, px) in raw["holdings"].items()},
+        leverage={c: int(v) for c, v in raw["leverage"].items()},
+        orders={o.request.cloid.lower(): o for o, _ in orders if o.request.cloid is not None},
+        resting=[o for o, resting in orders if resting],
+        fills=[_fill_from_json(f) for f in raw["fills"]],
+        fees_paid=Decimal(raw["fees_paid"]),
+        realised_pnl=Decimal(raw["realised_pnl"]),
+    )

@@ -1,0 +1,584 @@
+"""The copier: source changes → each follower's engine → recorded decisions → orders → fills → positions.
+
+Per follower a `strategies.engine.Follower` (in a `Desk`) is fed instruments, mids, equities (source
+and follower, from the venue's account reads), the follower's positions as the venue reports them, and
+source changes. Every decision is recorded (deferred and skipped ones too, with their reason); one
+with an order goes LeaderEvent → CopyInstruction → OrderIntent (persisted before the send) → venue →
+VenueOrder status → Fills → PositionSnapshot. One source change fans out to all its followers
+concurrently; the pairs of one follower are independent (a lock per pair, not per follower).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
+from decimal import Decimal
+
+from bot.alerts import Alert, AlertBus, AlertKind
+from bot.domain import AccountState, OrderRequest, OrderResult, OrderStatus, Side, SourceChange, Tif, Venue
+from bot.ledger import FollowPlan, IntentStatus, Ledger, SnapshotOrigin
+from bot.ledger.ids import normalise_account
+from bot.ledger.types import from_ms
+from bot.logs import log_event
+from bot.pipeline.convert import change_of, delta_of, fill_payload, request_of
+from bot.pipeline.desk import Desk, LoadedPlan
+from bot.pipeline.oms import OrderManager, RetryPolicy, filled_part
+from strategies.engine import AssignmentRefused, Follower
+from strategies.model import SOURCE_EVENTS, Decision, Event, Market, Reason, Status
+
+log = logging.getLogger(__name__)
+
+UNFILLED_IOC = "could not immediately match"  # the venue's words for an IOC that found no liquidity
+_SKIPS = frozenset(
+    {
+        Reason.PAUSED,
+        Reason.LONG_ONLY,
+        Reason.SHORT_ONLY,
+        Reason.SOURCE_LEVERAGE_BELOW_MIN,
+        Reason.PRICE_DEVIATION,
+        Reason.HELD_BY_OTHER_SOURCE,
+        Reason.NO_MID,
+        Reason.NO_SOURCE_EQUITY,
+        Reason.COPY_CURRENT_DEVIATION,
+        Reason.ENTRY_PRICE_UNKNOWN,
+    }
+)
+_TOLD = SOURCE_EVENTS | {Event.COPY_CURRENT, Event.FOLLOW}
+_OPEN_INTENT = frozenset(
+    {IntentStatus.PENDING.value, IntentStatus.SUBMITTED.value, IntentStatus.UNKNOWN.value}
+)
+FILL_LOOKBACK_MS = 10_000  # fills of an order are read from this long before it was sent (clock skew)
+
+
+def now_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+@dataclass(frozen=True, slots=True)
+class DecisionKey:
+    """What makes a decision's instruction id: (follower, coin, source event id, revision)."""
+
+    source: str
+    source_event_id: str
+    revision: int = 0
+    leader_event_id: int | None = None
+    event_kind: str | None = None  # overrides the engine's event (e.g. "retry")
+    event_time_ms: int | None = None  # the source event's time, for the copy latency
+    record_idle: bool = True  # record a decision that sends nothing (False: reconciliation passes)
+
+
+class Copier:
+    def __init__(
+        self,
+        venue: Venue,
+        ledger: Ledger,
+        alerts: AlertBus,
+        markets: dict[str, Market],
+        *,
+        venue_name: str,
+        policy: RetryPolicy | None = None,
+    ) -> None:
+        self.venue = venue
+        self.ledger = ledger
+        self.alerts = alerts
+        self.markets = markets
+        self.venue_name = venue_name
+        self.oms = OrderManager(venue, ledger, policy)
+        self.desks: dict[str, Desk] = {}
+        self.source_states: dict[str, AccountState] = {}
+        self.latencies_ms: list[int] = []  # source event → follower order answered
+        self._busy = 0  # batches of source changes being mirrored
+
+    @property
+    def idle(self) -> bool:
+        """No source change is being mirrored right now (health, tests, shutdown)."""
+        return self._busy == 0
+
+    @property
+    def policy(self) -> RetryPolicy:
+        return self.oms.policy
+
+    # --- followers, plans ------------------------------------------------------------------------
+
+    def add_desk(self, desk: Desk) -> None:
+        self.desks[desk.address] = desk
+
+    def new_engine(self) -> Follower:
+        return Follower(self.markets, min_notional=self.venue.capabilities.min_notional)
+
+    def sources(self) -> list[str]:
+        """Every source some follower actively follows, sorted."""
+        return sorted({s for desk in self.desks.values() for s in desk.active_sources()})
+
+    async def apply_plans(self, plans: Sequence[FollowPlan]) -> None:
+        """Bring each engine to the current plan versions: new follows (Copy Current decides on the
+        source's open positions), settings changes (nothing resized), unfollows (close or keep).
+        Releases go first, so a token handed from one source to another is freed before it is taken."""
+        changed: list[tuple[Desk, LoadedPlan]] = []
+        for plan in plans:
+            desk = self.desks.get(normalise_account(plan.follower))
+            applied = desk.plan_for(plan.source) if desk is not None else None
+            if desk is not None and (applied is None or applied.version != plan.version):
+                changed.append((desk, LoadedPlan.of(plan)))
+        if not changed:
+            return
+        await self.refresh_accounts({plan.plan.source for _, plan in changed})
+        mids = await self._mids()  # a Copy Current join or a close is priced now
+        for desk, _ in changed:
+            for coin, mid in mids.items():
+                if coin in self.markets:
+                    desk.engine.set_mid(coin, mid)
+        # (False, …) sorts first: releases before takes
+        changed.sort(key=lambda item: item[1].settings.active and item[1].settings.release is None)
+        for desk, loaded in changed:
+            await self._apply_plan(desk, loaded)
+
+    async def _apply_plan(self, desk: Desk, loaded: LoadedPlan) -> None:
+        source, version, engine = loaded.plan.source, loaded.version, desk.engine
+        previous = desk.plan_for(source)
+        desk.plans[source] = loaded
+        was_active = source in engine.follows
+        settings = loaded.settings
+        if not settings.active:
+            if not was_active:
+                return
+            decisions = engine.unfollow(source, close=settings.release == "close")
+            event_id = f"unfollow:{source}:v{version}"
+        elif not was_active:
+            try:
+                decisions = engine.follow(source, settings.config)
+            except AssignmentRefused as exc:
+                self._alert(AlertKind.SKIPPED, "held_by_other_source", str(exc), desk, source, exc.coin)
+                desk.plans[source] = previous if previous is not None else loaded
+                return
+            event_id = f"follow:{source}:v{version}"
+        else:
+            decisions = self._release_dropped(desk, source, loaded) + engine.update_config(
+                source, settings.config
+            )
+            event_id = f"plan:{source}:v{version}"
+        log_event(log, "plan_applied", follower=desk.address, source=source, version=version)
+        await asyncio.gather(
+            *(
+                self._locked(desk, d, DecisionKey(source, event_id))
+                for d in decisions
+                if d.coin in self.markets
+            )
+        )
+
+    def _release_dropped(self, desk: Desk, source: str, loaded: LoadedPlan) -> list[Decision]:
+        """Tokens this version stops covering: close them (τ := 0) or detach them, per `release`."""
+        engine, filters = desk.engine, loaded.settings.config.filters
+        out: list[Decision] = []
+        for coin, pair in list(engine.pairs.items()):
+            if pair.source != source or filters.covers(coin):
+                continue
+            if loaded.settings.release == "close":
+                engine.pairs[coin] = replace(pair, status=Status.TRACKING, target=Decimal(0))
+                out.append(engine.check(coin, Event.UNFOLLOW))
+            del engine.pairs[coin]
+        return out
+
+    # --- observations ----------------------------------------------------------------------------
+
+    async def refresh_accounts(self, sources: Iterable[str] | None = None, *, followers: bool = True) -> None:
+        """Read equities and positions from the venue: the given sources (default: every followed one)
+        and every follower. A read that fails leaves the last known state (unknown is not flat)."""
+        wanted = sorted(set(self.sources() if sources is None else sources))
+        desks = list(self.desks.values()) if followers else []
+        epochs = [{coin: desk.epoch(coin) for coin in self.markets} for desk in desks]
+        reads = await asyncio.gather(
+            *(self.venue.account(s) for s in wanted),
+            *(self.venue.account(desk.account.address) for desk in desks),
+            return_exceptions=True,
+        )
+        for source, state in zip(wanted, reads[: len(wanted)], strict=True):
+            if isinstance(state, AccountState):
+                self.observe_source(source, state)
+            else:
+                log_event(
+                    log, "account_read_failed", level=logging.WARNING, address=source, error=repr(state)
+                )
+        for desk, before, state in zip(desks, epochs, reads[len(wanted) :], strict=True):
+            if isinstance(state, AccountState):
+                self._observe_follower(desk, state, [c for c in self.markets if desk.epoch(c) == before[c]])
+            else:
+                log_event(
+                    log, "account_read_failed", level=logging.WARNING, address=desk.address, error=repr(state)
+                )
+
+    def observe_source(self, source: str, state: AccountState) -> None:
+        """A source's equity and open positions (size, entry, leverage) into every engine that follows
+        it — or may follow it next (Copy Current reads the sizes at the moment of the follow)."""
+        self.source_states[source] = state
+        held = {p.coin: p for p in state.positions}
+        for desk in self.desks.values():
+            desk.engine.source_equity[source] = state.equity
+            for coin in self.markets:
+                pos = held.get(coin)
+                desk.engine.observe_source(
+                    source,
+                    coin,
+                    size=pos.size if pos else Decimal(0),
+                    entry_px=pos.entry_px if pos else None,
+                    leverage=Decimal(pos.leverage) if pos and pos.leverage else None,
+                )
+
+    def _observe_follower(self, desk: Desk, state: AccountState, coins: Iterable[str]) -> None:
+        desk.engine.equity = state.equity
+        for coin in coins:
+            desk.engine.set_position(coin, state.size(coin))
+
+    # --- source changes --------------------------------------------------------------------------
+
+    async def on_changes(self, changes: Sequence[SourceChange], leader_ids: dict[str, int]) -> None:
+        """Mirror a batch of source changes: coins concurrently, each coin's changes in order, each
+        change to all its followers concurrently."""
+        if not changes:
+            return
+        self._busy += 1
+        try:
+            await self._mirror(changes, leader_ids)
+        finally:
+            self._busy -= 1
+
+    async def _mirror(self, changes: Sequence[SourceChange], leader_ids: dict[str, int]) -> None:
+        mids = await self._mids()
+        by_coin: dict[str, list[SourceChange]] = {}
+        for change in changes:
+            if change.coin in self.markets:
+                by_coin.setdefault(change.coin, []).append(change)
+
+        async def coin_run(items: list[SourceChange]) -> None:
+            for change in items:
+                key = DecisionKey(
+                    change.source,
+                    change.event_id,
+                    leader_event_id=leader_ids.get(change.event_id),
+                    event_time_ms=change.time_ms,
+                )
+                followers = [d for d in self.desks.values() if change.source in d.engine.follows]
+                await asyncio.gather(
+                    *(self._on_change(d, change, mids.get(change.coin), key) for d in followers)
+                )
+
+        await asyncio.gather(*(coin_run(items) for items in by_coin.values()))
+
+    async def _on_change(
+        self, desk: Desk, change: SourceChange, mid: Decimal | None, key: DecisionKey
+    ) -> None:
+        async with desk.lock(change.coin):
+            if mid is not None:
+                desk.engine.set_mid(change.coin, mid)
+            leverage = desk.engine.source_position(change.source, change.coin).leverage
+            decision = desk.engine.on_change(change_of(change, leverage))
+            await self._carry_out(desk, decision, key)
+
+    async def reconcile(self) -> int:
+        """The reconciliation stub (the full pass is issue 5): re-check every pair at a fresh mid and
+        send what is owed (a deferred residual that became large enough, a waiting Copy Current).
+        Returns the number of orders sent."""
+        await self.refresh_accounts()
+        mids = await self._mids()
+        stamp = now_ms()
+        sent = 0
+
+        async def check(desk: Desk, coin: str) -> None:
+            nonlocal sent
+            async with desk.lock(coin):
+                pair = desk.engine.pairs.get(coin)
+                if pair is None or pair.source is None:
+                    return
+                if coin in mids:
+                    desk.engine.set_mid(coin, mids[coin])
+                decision = desk.engine.check(coin, Event.RECONCILE)
+                if decision.order is not None:
+                    sent += 1
+                key = DecisionKey(pair.source, f"reconcile:{stamp}", record_idle=False)
+                await self._carry_out(desk, decision, key)
+
+        await asyncio.gather(
+            *(check(desk, coin) for desk in self.desks.values() for coin in list(desk.engine.pairs))
+        )
+        return sent
+
+    async def _mids(self) -> dict[str, Decimal]:
+        try:
+            return await self.venue.mids()
+        except Exception as exc:
+            log_event(log, "mids_read_failed", level=logging.WARNING, error=repr(exc))
+            return {}
+
+    # --- carrying out a decision -----------------------------------------------------------------
+
+    async def _locked(self, desk: Desk, decision: Decision, key: DecisionKey) -> None:
+        async with desk.lock(decision.coin):
+            await self._carry_out(desk, decision, key)
+
+    async def _carry_out(self, desk: Desk, decision: Decision, key: DecisionKey) -> None:
+        """Record the decision; send its order (intent persisted first); record what came of it.
+        The caller holds the pair's lock. A failure is alerted and never escapes to the other pairs."""
+        try:
+            await self._execute(desk, decision, key)
+        except Exception as exc:
+            log.exception("decision for %s %s failed", desk.address, decision.coin)
+            desk.out_of_sync.add(decision.coin)
+            self._alert(
+                AlertKind.FAILURE,
+                type(exc).__name__,
+                f"copying {decision.coin} failed: {exc}",
+                desk,
+                key.source,
+                decision.coin,
+            )
+
+    async def _execute(self, desk: Desk, decision: Decision, key: DecisionKey) -> None:
+        if decision.order is None and not key.record_idle:
+            return
+        market = self.markets[decision.coin]
+        plan = desk.plan_for(key.source)
+        recorded = await self.ledger.record_instruction(
+            follower=desk.address,
+            source=key.source,
+            coin=decision.coin,
+            source_event_id=key.source_event_id,
+            revision=key.revision,
+            strategy=plan.strategy if plan else "mirror",
+            event_kind=key.event_kind or decision.event.value,
+            ratio=decision.ratio,
+            target_before=decision.target_before,
+            target_after=decision.target,
+            position=decision.position,
+            delta=delta_of(decision, market.sz_decimals),
+            mid=desk.engine.mids.get(decision.coin),
+            guards=[g.value for g in decision.guards],
+            reason=None if decision.reason is None else decision.reason.value,
+            plan_version=plan.version if plan else None,
+            leader_event_id=key.leader_event_id,
+        )
+        self._tell(desk, decision, key)
+        if decision.order is None:
+            return
+        instruction = recorded.row
+        existing = await self.ledger.get_intent(instruction.cloid)
+        if existing is not None:
+            # This decision was recorded and its order sent before (a restart, a replayed change): the
+            # stored intent is the order; look it up instead of sending anything new.
+            if existing.status not in _OPEN_INTENT:
+                return
+            request = OrderRequest(
+                existing.coin,
+                existing.side == Side.BUY.value,
+                existing.size,
+                existing.limit_px,
+                existing.reduce_only,
+                Tif(existing.tif),
+                existing.cloid,
+            )
+            desk.bump(decision.coin)
+            sent_ms = now_ms()
+            result = await self.oms.resume(desk.account, request)
+        else:
+            request = request_of(decision, instruction.cloid)
+            await self.ledger.record_intent(
+                instruction.id,
+                venue=self.venue_name,
+                side=Side.BUY if request.is_buy else Side.SELL,
+                size=request.size,
+                limit_px=request.limit_px,
+                tif=request.tif.value,
+                reduce_only=request.reduce_only,
+            )
+            desk.bump(decision.coin)
+            sent_ms = now_ms()
+            result = await self.oms.submit(desk.account, request)
+        await self._after_order(desk, decision, key, request, result, sent_ms)
+
+    async def _after_order(
+        self,
+        desk: Desk,
+        decision: Decision,
+        key: DecisionKey,
+        request: OrderRequest,
+        result: OrderResult,
+        sent_ms: int,
+    ) -> None:
+        coin = decision.coin
+        if key.event_time_ms is not None:
+            self.latencies_ms.append(now_ms() - key.event_time_ms)
+        filled = filled_part(result)
+        fill_id = await self._record_fills(desk, result, request, sent_ms) if filled > 0 else None
+        await self._position_after(desk, coin, fill_id)
+        log_event(
+            log,
+            "order_done",
+            follower=desk.address,
+            coin=coin,
+            cloid=request.cloid,
+            status=result.status,
+            size=request.size,
+            filled=filled,
+            avg_px=result.avg_px,
+            error=result.error,
+        )
+        if filled > 0:
+            self._alert(
+                AlertKind.COPIED,
+                decision.event.value,
+                f"{'bought' if request.is_buy else 'sold'} {filled} {coin} at {result.avg_px}",
+                desk,
+                key.source,
+                coin,
+                cloid=request.cloid,
+            )
+        unfilled_ioc = result.status is OrderStatus.REJECTED and UNFILLED_IOC in (result.error or "")
+        if result.status is OrderStatus.REJECTED and not unfilled_ioc:
+            desk.out_of_sync.add(coin)
+            self._alert(
+                AlertKind.REJECTED,
+                "venue_rejected",
+                result.error or "rejected",
+                desk,
+                key.source,
+                coin,
+                cloid=request.cloid,
+            )
+            return
+        if result.status is OrderStatus.UNKNOWN:
+            desk.out_of_sync.add(coin)
+            self._alert(
+                AlertKind.UNKNOWN_OUTCOME,
+                "order_unknown",
+                result.error or "no answer",
+                desk,
+                key.source,
+                coin,
+                cloid=request.cloid,
+            )
+            return
+        if filled >= request.size:
+            desk.out_of_sync.discard(coin)
+            return
+        await self._retry_rest(desk, key, request)
+
+    async def _retry_rest(self, desk: Desk, key: DecisionKey, request: OrderRequest) -> None:
+        """What an IOC left unfilled: a new decision at a fresh mid (revision + 1: a new instruction id
+        and cloid), at most `ioc_retries` times; then the pair is out of sync and the user is told."""
+        coin = request.coin
+        if key.revision >= self.policy.ioc_retries:
+            desk.out_of_sync.add(coin)
+            self._alert(
+                AlertKind.OUT_OF_SYNC,
+                "ioc_unfilled",
+                f"{coin}: the order was not filled in full after {key.revision + 1} attempts",
+                desk,
+                key.source,
+                coin,
+                cloid=request.cloid,
+            )
+            return
+        mid = (await self._mids()).get(coin)
+        if mid is not None:
+            desk.engine.set_mid(coin, mid)
+        retry = desk.engine.check(coin, Event.RECONCILE)
+        if retry.order is None:
+            return  # what is left is below the minimum (deferred) or the target moved: nothing owed now
+        await self._execute(desk, retry, replace(key, revision=key.revision + 1, event_kind="retry"))
+
+    async def _record_fills(
+        self, desk: Desk, result: OrderResult, request: OrderRequest, sent_ms: int
+    ) -> int | None:
+        """The follower's fills of this order, from the venue, into the ledger; the last one's id."""
+        if result.oid is None:
+            return None
+        try:
+            fills = await self.venue.fills_since(desk.account.address, sent_ms - FILL_LOOKBACK_MS)
+        except Exception as exc:
+            log_event(log, "fills_read_failed", level=logging.WARNING, follower=desk.address, error=repr(exc))
+            return None
+        last: int | None = None
+        for fill in sorted((f for f in fills if f.oid == result.oid), key=lambda f: (f.time_ms, f.tid or 0)):
+            row = await self.ledger.record_domain_fill(
+                fill,
+                venue=self.venue_name,
+                account=desk.address,
+                cloid=request.cloid,
+                payload=fill_payload(fill),
+            )
+            last = row.row.id
+        return last
+
+    async def _position_after(self, desk: Desk, coin: str, fill_id: int | None) -> None:
+        """The follower's position in `coin` as the venue reports it now, into the engine and the ledger."""
+        try:
+            state = await self.venue.account(desk.account.address)
+        except Exception as exc:
+            log_event(
+                log, "account_read_failed", level=logging.WARNING, address=desk.address, error=repr(exc)
+            )
+            return
+        self._observe_follower(desk, state, [coin])
+        entry = next((p.entry_px for p in state.positions if p.coin == coin), None)
+        await self.ledger.record_snapshot(
+            venue=self.venue_name,
+            account=desk.address,
+            coin=coin,
+            size=state.size(coin),
+            origin=SnapshotOrigin.VENUE,
+            entry_px=entry,
+            time=from_ms(state.time_ms) if state.time_ms > 0 else None,
+            fill_id=fill_id,
+        )
+
+    # --- telling the user ------------------------------------------------------------------------
+
+    def _tell(self, desk: Desk, decision: Decision, key: DecisionKey) -> None:
+        if decision.event not in _TOLD or key.revision > 0:
+            return
+        reason = decision.reason
+        if decision.order is None and reason is Reason.DEFERRED_MIN_NOTIONAL:
+            self._alert(
+                AlertKind.DEFERRED,
+                reason.value,
+                f"{decision.coin}: target {decision.target} is below the venue's minimum order value; "
+                "it is sent once large enough",
+                desk,
+                key.source,
+                decision.coin,
+            )
+        elif decision.order is None and reason in _SKIPS:
+            assert reason is not None
+            self._alert(
+                AlertKind.SKIPPED,
+                reason.value,
+                f"{decision.coin}: not copied ({reason.value})",
+                desk,
+                key.source,
+                decision.coin,
+            )
+        for guard in decision.guards:
+            self._alert(
+                AlertKind.GUARD,
+                guard.value,
+                f"{decision.coin}: {guard.value} lowered the target",
+                desk,
+                key.source,
+                decision.coin,
+            )
+
+    def _alert(
+        self,
+        kind: AlertKind,
+        reason: str,
+        message: str,
+        desk: Desk | None,
+        source: str | None,
+        coin: str | None,
+        **details: object,
+    ) -> None:
+        self.alerts.publish(
+            Alert(kind, reason, message, desk.address if desk else None, source, coin, dict(details))
+        )

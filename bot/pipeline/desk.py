@@ -1,0 +1,65 @@
+"""One follower as the pipeline holds it: its engine, trading account, loaded plans and per-coin locks."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+
+from bot.domain import TradingAccount
+from bot.ledger import FollowPlan
+from bot.ledger.ids import normalise_account
+from bot.service.settings import FollowSettings, settings_from_json
+from strategies.engine import Follower
+
+
+@dataclass(frozen=True, slots=True)
+class LoadedPlan:
+    plan: FollowPlan
+    settings: FollowSettings
+
+    @classmethod
+    def of(cls, plan: FollowPlan) -> LoadedPlan:
+        return cls(plan, settings_from_json(plan.settings))
+
+    @property
+    def version(self) -> int:
+        return self.plan.version
+
+    @property
+    def strategy(self) -> str:
+        return str(self.plan.settings.get("strategy") or "mirror")
+
+
+@dataclass(eq=False)
+class Desk:
+    """A pair's decide → send → position update runs under the pair's lock, so a second change of the
+    same coin is decided against the position the first one left (never against a stale `p`). Pairs
+    of different coins run concurrently."""
+
+    account: TradingAccount
+    engine: Follower
+    plans: dict[str, LoadedPlan] = field(default_factory=dict)  # by source, the version applied
+    out_of_sync: set[str] = field(default_factory=set)  # coins whose last order left them off target
+    _locks: dict[str, asyncio.Lock] = field(default_factory=dict)
+    _epochs: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def address(self) -> str:
+        return normalise_account(self.account.address)
+
+    def lock(self, coin: str) -> asyncio.Lock:
+        return self._locks.setdefault(coin, asyncio.Lock())
+
+    def epoch(self, coin: str) -> int:
+        """Bumped whenever an order for `coin` is sent: a periodic account read that started before
+        it must not overwrite the position the order left."""
+        return self._epochs.get(coin, 0)
+
+    def bump(self, coin: str) -> None:
+        self._epochs[coin] = self.epoch(coin) + 1
+
+    def active_sources(self) -> set[str]:
+        return set(self.engine.follows)
+
+    def plan_for(self, source: str) -> LoadedPlan | None:
+        return self.plans.get(source)

@@ -1,0 +1,131 @@
+"""The order manager: send one persisted intent and find out, for certain, what became of it.
+
+- The intent (with its cloid) is in the ledger before `submit` is called; `submit` marks it submitted,
+  sends it, and records the venue's answer as a VenueOrder status.
+- An UNKNOWN outcome (timeout, lost connection, 5xx) is never re-sent blindly: the order is looked up by
+  cloid. NOT_FOUND stays "unknown" for a grace window (the venue may not have processed it yet); only
+  after it does the SAME request (same cloid) go out again, at most `max_resends` times. A cloid is never
+  replaced for the same decision.
+- REJECTED is recorded with the venue's words.
+- The fresh-mid retry of an IOC's unfilled rest is a new decision (revision + 1, so a new instruction id
+  and cloid): the copier drives it with `RetryPolicy.ioc_retries`, since only the engine knows the rest.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from bot.domain import OrderRequest, OrderResult, OrderStatus, TradingAccount, Venue
+from bot.ledger import IntentStatus, Ledger
+from bot.logs import log_event
+
+log = logging.getLogger(__name__)
+
+_SETTLED = frozenset({OrderStatus.FILLED, OrderStatus.RESTING, OrderStatus.REJECTED, OrderStatus.CANCELED})
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    """The numbers of SPEC §2's retry policy (docs/decisions/pipeline.md says why these)."""
+
+    ioc_retries: int = 2  # fresh-mid re-sends of an IOC's unfilled rest, then the pair is out of sync
+    not_found_grace_s: float = 5.0  # after an unknown outcome, NOT_FOUND is still unknown this long
+    lookup_interval_s: float = 0.25  # between order-status lookups inside the grace window
+    max_resends: int = 2  # same-cloid re-sends after the grace window found nothing
+
+    def __post_init__(self) -> None:
+        if self.ioc_retries < 0 or self.max_resends < 0:
+            raise ValueError("ioc_retries and max_resends must be >= 0")
+        if self.not_found_grace_s < 0 or self.lookup_interval_s <= 0:
+            raise ValueError("not_found_grace_s must be >= 0 and lookup_interval_s > 0")
+
+
+def _details(result: OrderResult) -> dict[str, Any]:
+    details: dict[str, Any] = {"filled_sz": str(result.filled_sz)}
+    if result.avg_px is not None:
+        details["avg_px"] = str(result.avg_px)
+    if result.error:
+        details["error"] = result.error
+    return details
+
+
+class OrderManager:
+    def __init__(self, venue: Venue, ledger: Ledger, policy: RetryPolicy | None = None) -> None:
+        self.venue = venue
+        self.ledger = ledger
+        self.policy = policy or RetryPolicy()
+        self.sends = 0  # requests sent (tests, status)
+        self.unknown_outcomes = 0  # answers that never came (each was looked up before anything else)
+
+    async def submit(self, account: TradingAccount, request: OrderRequest) -> OrderResult:
+        """Send a persisted intent; return its settled result (UNKNOWN only if nothing could tell)."""
+        assert request.cloid is not None, "an intent has a cloid before it is sent"
+        await self.ledger.mark_intent(request.cloid, IntentStatus.SUBMITTED)
+        result = await self._send(account, request)
+        return await self._settle(account, request, result, resends=0)
+
+    async def resume(self, account: TradingAccount, request: OrderRequest) -> OrderResult:
+        """An intent persisted earlier whose outcome we never learnt (a restart, a replayed change):
+        look it up first; it is sent only if the venue has no trace of it after the grace window."""
+        assert request.cloid is not None
+        unknown = OrderResult(OrderStatus.UNKNOWN, request.cloid, error="resumed: outcome not recorded")
+        return await self._settle(account, request, unknown, resends=0)
+
+    async def _send(self, account: TradingAccount, request: OrderRequest) -> OrderResult:
+        self.sends += 1
+        try:
+            (result,) = await self.venue.place(account, [request])
+        except Exception as exc:  # a venue client must not raise here, but an unknown is an unknown
+            log.exception("place %s raised", request.cloid)
+            result = OrderResult(OrderStatus.UNKNOWN, request.cloid, error=f"{type(exc).__name__}: {exc}")
+        return result
+
+    async def _settle(
+        self, account: TradingAccount, request: OrderRequest, result: OrderResult, *, resends: int
+    ) -> OrderResult:
+        cloid = request.cloid
+        assert cloid is not None
+        while result.status not in _SETTLED:
+            self.unknown_outcomes += 1
+            await self.ledger.mark_intent(cloid, IntentStatus.UNKNOWN, error=result.error)
+            log_event(log, "order_outcome_unknown", level=logging.WARNING, cloid=cloid, error=result.error)
+            result = await self._look_up(account, cloid)
+            if result.status is not OrderStatus.NOT_FOUND:
+                if result.status is OrderStatus.UNKNOWN:
+                    return result  # the venue could not tell us: never re-send on a guess
+                break
+            if resends >= self.policy.max_resends:
+                return OrderResult(
+                    OrderStatus.UNKNOWN, cloid, error=f"not found on the venue after {resends} re-sends"
+                )
+            resends += 1
+            log_event(log, "order_resend", cloid=cloid, attempt=resends)
+            await self.ledger.mark_intent(cloid, IntentStatus.SUBMITTED)
+            result = await self._send(account, request)
+        await self.ledger.record_order_status(
+            cloid, status=result.status.value, oid=result.oid, details=_details(result)
+        )
+        return result
+
+    async def _look_up(self, account: TradingAccount, cloid: str) -> OrderResult:
+        """The order's status by cloid, asked until it is known or the grace window ends."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.policy.not_found_grace_s
+        while True:
+            try:
+                found = await self.venue.order_status(account, cloid)
+            except Exception as exc:  # the lookup itself failed: still unknown
+                found = OrderResult(OrderStatus.UNKNOWN, cloid, error=f"lookup failed: {type(exc).__name__}")
+            if found.status in _SETTLED:
+                return found
+            if loop.time() >= deadline:
+                return found
+            await asyncio.sleep(self.policy.lookup_interval_s)
+
+
+def filled_part(result: OrderResult) -> Decimal:
+    return result.filled_sz if result.status is OrderStatus.FILLED else Decimal(0)

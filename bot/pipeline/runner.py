@@ -1,0 +1,340 @@
+"""`mirrorbot run`: the live copy loop.
+
+Start-up: open the ledger, build the venue from the settings, load the follower accounts (keystores) and
+the current follow plans, read every account, apply the plans (Copy Current decides on open source
+positions), start watching the sources. Then, on APScheduler jobs: re-read the plans (follows added or
+changed while running), refresh equities and positions, the reconciliation pass (a stub: see
+`Copier.reconcile`), and the dead-man switch re-arm. SIGINT/SIGTERM stop it gracefully: intake first,
+in-flight sends finish and are recorded, then the venue and the ledger are closed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import sys
+from collections.abc import Awaitable, Callable, Coroutine
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler  # type: ignore[import-untyped]
+
+from bot.alerts import Alert, AlertBus, AlertKind
+from bot.config import Settings
+from bot.domain import TradingAccount, Venue
+from bot.ledger import AccountKind, Ledger
+from bot.logs import log_event
+from bot.pipeline.convert import market_of
+from bot.pipeline.copier import Copier, now_ms
+from bot.pipeline.desk import Desk
+from bot.pipeline.intake import Intake
+from bot.pipeline.oms import RetryPolicy
+from bot.service import Actor, MirrorService, ServiceError
+
+log = logging.getLogger(__name__)
+
+VENUE_NAME = "hyperliquid"
+RESTART_OVERLAP_MS = 2_000  # a restarted watch re-reads this much before the restart (dedup drops repeats)
+
+
+class RunnerError(Exception):
+    """The bot cannot start: the message says what to fix (no secrets in it)."""
+
+
+@dataclass(frozen=True, slots=True)
+class RunnerOptions:
+    plans_refresh_s: float = 5.0  # follows added or changed while running are picked up this fast
+    accounts_refresh_s: float = 15.0  # equities (ρ(now)) and positions re-read from the venue
+    reconcile_s: float = 60.0
+    dead_man_rearm_s: float = 60.0  # the switch is re-armed this often …
+    dead_man_horizon_s: float = 300.0  # … to cancel every open order this long after the last re-arm
+    watch_restart_s: float = 2.0  # wait after the venue's watch failed, before restarting it
+    fill_window_ms: int = 0  # FillCoalescer window (SPEC §2: configurable)
+    quiet_ms: int = 20  # fills arriving within this of each other form one batch
+    shutdown_timeout_s: float = 30.0  # in-flight sends get this long to finish
+    policy: RetryPolicy = field(default_factory=RetryPolicy)
+
+
+def build_venue(settings: Settings) -> Venue:
+    """The venue client for the configured network (`MIRROR_NETWORK` / `MIRROR_HL_API_URL`)."""
+    from adapters.hyperliquid.venue import HyperliquidVenue
+
+    return HyperliquidVenue(settings.api_url, data_dir=settings.data_dir, is_mainnet=settings.is_mainnet)
+
+
+async def load_accounts(ledger: Ledger, password: str | None) -> list[TradingAccount]:
+    """Every registered follower with its agent key decrypted from its keystore."""
+    rows = [row for row in await ledger.accounts() if row.venue == VENUE_NAME]
+    if rows and not password:
+        raise RunnerError("MIRROR_KEYSTORE_PASSWORD is needed to open the follower accounts' keystores")
+    service = MirrorService(ledger)
+    actor = Actor.system("runner")
+    accounts: list[TradingAccount] = []
+    for row in rows:
+        if not row.keystore_path:
+            raise RunnerError(
+                f"account {row.address} has no keystore: register it with `mirrorbot account add`"
+            )
+        try:
+            key = await service.load_key(actor, row.keystore_path, password or "")
+        except ServiceError as exc:
+            raise RunnerError(f"account {row.address}: {exc}") from None
+        traded_for = (
+            row.address if row.kind in (AccountKind.VAULT.value, AccountKind.SUB_ACCOUNT.value) else None
+        )
+        accounts.append(TradingAccount(row.address, key.key.hex(), vault_address=traded_for))
+    return accounts
+
+
+class Runner:
+    """One bot process. `start()` then `wait()` (or `run()`); `stop()` is graceful and idempotent."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        venue: Venue | None = None,
+        ledger: Ledger | None = None,
+        accounts: list[TradingAccount] | None = None,
+        options: RunnerOptions | None = None,
+        alerts: AlertBus | None = None,
+    ) -> None:
+        self.settings = settings
+        self.options = options or RunnerOptions()
+        self.alerts = alerts or AlertBus()
+        self._venue = venue
+        self._ledger = ledger
+        self._accounts = accounts
+        self._owns_ledger = ledger is None
+        self.copier: Copier | None = None
+        self.intake: Intake | None = None
+        self.scheduler: AsyncIOScheduler | None = None
+        self.ready = asyncio.Event()
+        self.stopped = asyncio.Event()
+        self._watching: list[str] = []
+        self._watch_task: asyncio.Task[None] | None = None
+        self._jobs: set[asyncio.Task[Any]] = set()
+        self._stopping = False
+
+    @property
+    def venue(self) -> Venue:
+        assert self._venue is not None, "start() first"
+        return self._venue
+
+    @property
+    def ledger(self) -> Ledger:
+        assert self._ledger is not None, "start() first"
+        return self._ledger
+
+    # --- life cycle ------------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        if self._ledger is None:
+            self._ledger = await Ledger.open(self.settings.db_url)
+        if self._venue is None:
+            self._venue = build_venue(self.settings)
+        markets = {i.coin: market_of(i) for i in await self.venue.instruments()}
+        self.copier = Copier(
+            self.venue, self.ledger, self.alerts, markets, venue_name=VENUE_NAME, policy=self.options.policy
+        )
+        self.intake = Intake(
+            self.venue,
+            self.ledger,
+            self.alerts,
+            self.copier.on_changes,
+            venue_name=VENUE_NAME,
+            window_ms=self.options.fill_window_ms,
+            quiet_ms=self.options.quiet_ms,
+        )
+        if self._accounts is None:
+            password = self.settings.keystore_password
+            self._accounts = await load_accounts(
+                self.ledger, password.get_secret_value() if password else None
+            )
+        for account in self._accounts:
+            self.copier.add_desk(Desk(account, self.copier.new_engine()))
+        await self.copier.refresh_accounts([])
+        await self.sync_plans()
+        self._schedule()
+        log_event(
+            log,
+            "runner_started",
+            followers=len(self.copier.desks),
+            sources=len(self._watching),
+            venue=self.settings.api_url,
+        )
+        self.ready.set()
+
+    def _schedule(self) -> None:
+        o = self.options
+        self.scheduler = AsyncIOScheduler(timezone="UTC")
+        jobs: list[tuple[str, float, Callable[[], Awaitable[object]]]] = [
+            ("plans", o.plans_refresh_s, self.sync_plans),
+            ("accounts", o.accounts_refresh_s, self.refresh_accounts),
+            ("reconcile", o.reconcile_s, self.reconcile),
+        ]
+        if self.venue.capabilities.schedule_cancel and o.dead_man_rearm_s > 0:
+            jobs.append(("dead_man_switch", o.dead_man_rearm_s, self.arm_dead_man_switch))
+        for name, seconds, job in jobs:
+            if seconds > 0:
+                self.scheduler.add_job(
+                    self._job(name, job), "interval", seconds=seconds, id=name, max_instances=1, coalesce=True
+                )
+        self.scheduler.start()
+        if self.venue.capabilities.schedule_cancel and o.dead_man_rearm_s > 0:
+            self._spawn(self.arm_dead_man_switch())
+
+    def _job(
+        self, name: str, job: Callable[[], Awaitable[object]]
+    ) -> Callable[[], Coroutine[Any, Any, None]]:
+        async def run() -> None:
+            if self._stopping:
+                return
+            task = asyncio.current_task()
+            if task is not None:
+                self._jobs.add(task)
+            try:
+                await job()
+            except Exception as exc:
+                log.exception("job %s failed", name)
+                self.alerts.publish(Alert(AlertKind.FAILURE, f"job_{name}", f"{name} failed: {exc}"))
+            finally:
+                if task is not None:
+                    self._jobs.discard(task)
+
+        return run
+
+    def _spawn(self, coro: Coroutine[Any, Any, object]) -> None:
+        task = asyncio.ensure_future(coro)
+        self._jobs.add(task)
+        task.add_done_callback(self._jobs.discard)
+
+    async def stop(self) -> None:
+        """Stop intake, let in-flight sends finish and be recorded, then close the venue and ledger."""
+        if self._stopping:
+            await self.stopped.wait()
+            return
+        self._stopping = True
+        log_event(log, "runner_stopping")
+        if self.scheduler is not None and self.scheduler.running:
+            self.scheduler.shutdown(wait=False)
+        if self.intake is not None:
+            self.intake.close()
+        pending = [t for t in (self._watch_task, *self._jobs) if t is not None and not t.done()]
+        if pending:
+            _, late = await asyncio.wait(pending, timeout=self.options.shutdown_timeout_s)
+            for task in late:
+                task.cancel()
+            for task in late:
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
+        if self._venue is not None:
+            await self._venue.close()
+        if self._ledger is not None and self._owns_ledger:
+            await self._ledger.close()
+        log_event(log, "runner_stopped")
+        self.stopped.set()
+
+    async def run(self, *, duration_s: float | None = None, once: bool = False) -> None:
+        """Start, run until SIGINT/SIGTERM (or `duration_s`), stop. `once`: one pass of every job."""
+        loop = asyncio.get_running_loop()
+        stop = asyncio.Event()
+        handled: list[signal.Signals] = []
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError, RuntimeError):
+                loop.add_signal_handler(sig, stop.set)
+                handled.append(sig)
+        try:
+            await self.start()
+            if once:
+                await self.reconcile()
+            else:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), duration_s)
+        finally:
+            for sig in handled:
+                loop.remove_signal_handler(sig)
+            await self.stop()
+
+    # --- jobs ------------------------------------------------------------------------------------
+
+    async def sync_plans(self) -> None:
+        """Apply the current plan versions and (re)start the watch if the set of sources changed."""
+        assert self.copier is not None
+        await self.copier.apply_plans(await self.ledger.current_plans())
+        await self._ensure_watch()
+
+    async def refresh_accounts(self) -> None:
+        assert self.copier is not None
+        await self.copier.refresh_accounts()
+
+    async def reconcile(self) -> int:
+        assert self.copier is not None
+        return await self.copier.reconcile()
+
+    async def arm_dead_man_switch(self) -> None:
+        """Re-arm Hyperliquid's scheduleCancel for every follower: if the bot dies, its open orders are
+        cancelled `dead_man_horizon_s` later (IOCs never rest, but trigger orders and manual ones do)."""
+        assert self.copier is not None
+        at = now_ms() + int(self.options.dead_man_horizon_s * 1000)
+        for desk in self.copier.desks.values():
+            try:
+                await self.venue.schedule_cancel(desk.account, at)
+            except Exception as exc:
+                self.alerts.publish(
+                    Alert(AlertKind.FAILURE, "dead_man_switch", f"re-arming failed: {exc}", desk.address)
+                )
+
+    # --- the watch -------------------------------------------------------------------------------
+
+    async def _ensure_watch(self) -> None:
+        assert self.copier is not None and self.intake is not None
+        sources = self.copier.sources()
+        if sources == self._watching and self._watch_task is not None and not self._watch_task.done():
+            return
+        since = now_ms() - RESTART_OVERLAP_MS
+        for source in sources:
+            state = self.copier.source_states.get(source)
+            if source not in self._watching and state is not None:
+                flat = {coin: Decimal(0) for coin in self.copier.markets}
+                self.intake.prime(source, flat | {p.coin: p.size for p in state.positions})
+        if self._watch_task is not None and not self._watch_task.done():
+            self.intake.close()  # the batch in hand is mirrored first, never cut in half
+            await self._watch_task
+        self.intake.reopen()
+        self._watching = sources
+        self._watch_task = asyncio.ensure_future(self._watch(sources, since)) if sources else None
+
+    async def _watch(self, sources: list[str], since_ms: int) -> None:
+        assert self.intake is not None
+        while not self._stopping:
+            try:
+                await self.intake.run(sources, since_ms)
+                return  # closed
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.exception("watch failed")
+                self.alerts.publish(
+                    Alert(AlertKind.FAILURE, "watch_failed", f"watching sources failed: {exc}")
+                )
+                since_ms = now_ms() - RESTART_OVERLAP_MS
+                await asyncio.sleep(self.options.watch_restart_s)
+
+
+def main(settings: Settings, *, once: bool = False, duration_s: float | None = None) -> int:
+    """`mirrorbot run`: 0 after a clean stop, 2 when it cannot start (the message says why)."""
+    from bot.ledger.db import LedgerConfigError
+    from bot.logs import configure_from_settings
+
+    configure_from_settings(settings)
+    try:
+        asyncio.run(Runner(settings).run(duration_s=duration_s, once=once))
+    except (RunnerError, LedgerConfigError) as exc:
+        log_event(log, "runner_refused", level=logging.ERROR, error=str(exc))
+        print(f"mirrorbot run: {exc}", file=sys.stderr)
+        return 2
+    return 0

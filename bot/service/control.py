@@ -1,0 +1,382 @@
+"""Controls and owner-scoped reads (SPEC §4 controls, §8): pause / resume / stop, limits, alert
+preferences, P&L, history, status and lineage restricted to the caller's accounts. The CLI
+(bot/cli_control.py) and Telegram (bot/telegram/) are thin views over these calls.
+
+Pause and stop are recorded durably (ControlState rows; stop also writes an unfollow-with-close plan
+version for every active follow, which the runner already applies); a running pipeline is told at once
+through `ControlHooks` when one is attached, and reads `Control.states()` otherwise.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any, Protocol
+
+from sqlmodel import col, select
+
+from bot.alerts import AlertKind
+from bot.ledger import CopyInstruction, Fill, render_lineages
+from bot.ledger.db import session_factory
+from bot.ledger.models import AlertPreference, ControlState, utcnow
+from bot.ledger.types import decimal_text
+from bot.service import inputs, venue
+from bot.service.actor import Actor
+from bot.service.errors import InvalidInput, NotFound, VenueUnreachable
+from bot.service.service import MirrorService
+from bot.service.settings import settings_from_json
+from bot.service.views import DecisionView, FollowView, PlanChange, WhyView
+
+RUNNING, PAUSED, STOPPED = "running", "paused", "stopped"
+# The follow settings `/limits` shows and sets (SPEC §4 guards and the slippage cap).
+LIMIT_KEYS = (
+    "max_notional_token",
+    "max_notional_total",
+    "max_leverage",
+    "max_price_deviation",
+    "slippage_cap",
+)
+DAILY_SUMMARY = "daily_summary"
+ALERT_KINDS = (*(k.value for k in AlertKind), DAILY_SUMMARY)
+ALERT_MODES = ("on", "silent", "off")
+
+
+class ControlHooks(Protocol):
+    """What a running pipeline does when a control changes (bot/telegram/runner_link.py for the Runner)."""
+
+    async def paused(self, follower: str, paused: bool) -> None: ...
+
+    async def stopped(self, follower: str) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class ControlResult:
+    action: str  # pause / resume / stop
+    followers: tuple[str, ...]
+    changed: tuple[str, ...]  # the followers whose state this call changed
+    released: tuple[FollowView, ...] = ()  # stop: the follows turned off (positions closed)
+    runner_told: bool = False  # a running pipeline acted at once (else it picks the change up itself)
+
+
+@dataclass(frozen=True, slots=True)
+class CoinPnl:
+    coin: str
+    realized: Decimal  # closed P&L of fills, before fees
+    fees: Decimal
+    unrealized: Decimal | None  # from the venue now (None: not asked)
+    fills: int
+
+
+@dataclass(frozen=True, slots=True)
+class PnlView:
+    since: datetime | None  # None: all time
+    coins: tuple[CoinPnl, ...]
+    equity: Mapping[str, Decimal]  # per follower, from the venue now (empty: not asked)
+
+    @property
+    def net(self) -> Decimal:
+        return sum((c.realized - c.fees + (c.unrealized or 0) for c in self.coins), Decimal(0))
+
+
+@dataclass(frozen=True, slots=True)
+class FillView:
+    time: datetime
+    account: str
+    coin: str
+    side: str
+    size: Decimal
+    price: Decimal
+    fee: Decimal
+    closed_pnl: Decimal
+    trade_id: str
+    cloid: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class OwnerStatus:
+    followers: Mapping[str, str]  # address -> running / paused / stopped
+    labels: Mapping[str, str | None]
+    follows: tuple[FollowView, ...]
+    decisions: tuple[DecisionView, ...]
+
+
+class Control:
+    def __init__(self, service: MirrorService, hooks: ControlHooks | None = None) -> None:
+        self.service = service
+        self.ledger = service.ledger
+        self.hooks = hooks
+        self._sessions = session_factory(self.ledger.engine)
+
+    async def _audit(self, actor: Actor, action: str, details: Mapping[str, Any]) -> None:
+        await self.ledger.audit(actor=actor.name, channel=actor.channel, action=action, details=dict(details))
+
+    # ---- pause / resume / stop -------------------------------------------------------------------
+
+    async def states(self, followers: Iterable[str] | None = None) -> dict[str, str]:
+        """Each follower's control state (running when never set). For the runner, too."""
+        wanted = None if followers is None else list(followers)
+        query = select(ControlState).order_by(col(ControlState.id))
+        if wanted is not None:
+            query = query.where(col(ControlState.follower).in_(wanted))
+        async with self._sessions() as session:
+            rows = (await session.exec(query)).all()
+        out = dict.fromkeys(wanted or [], RUNNING)
+        for row in rows:
+            out[row.follower] = row.state
+        return out
+
+    async def _set(self, actor: Actor, followers: Sequence[str], state: str) -> tuple[str, ...]:
+        now = await self.states(followers)
+        changed = tuple(f for f in followers if now.get(f, RUNNING) != state)
+        async with self._sessions() as session, session.begin():
+            for follower in changed:
+                session.add(ControlState(follower=follower, state=state, actor=actor.name))
+        return changed
+
+    async def pause(self, actor: Actor, followers: Sequence[str]) -> ControlResult:
+        """No new exposure: opens, increases and flip-opens are skipped; reductions still mirror."""
+        return await self._pause(actor, followers, True)
+
+    async def resume(self, actor: Actor, followers: Sequence[str]) -> ControlResult:
+        """Back to running. After a stop the follows stay off: copying restarts with a new /follow."""
+        return await self._pause(actor, followers, False)
+
+    async def _pause(self, actor: Actor, followers: Sequence[str], paused: bool) -> ControlResult:
+        action = "pause" if paused else "resume"
+        followers = _required(followers)
+        changed = await self._set(actor, followers, PAUSED if paused else RUNNING)
+        told = False
+        if self.hooks is not None:
+            for follower in followers:
+                await self.hooks.paused(follower, paused)
+            told = True
+        await self._audit(
+            actor, f"control.{action}", {"followers": list(followers), "changed": list(changed)}
+        )
+        return ControlResult(action, tuple(followers), changed, runner_told=told)
+
+    async def stop(self, actor: Actor, followers: Sequence[str]) -> ControlResult:
+        """The kill switch: copying stops for good (every active follow is turned off with its positions
+        closed: a plan version each), the state says stopped, and a running pipeline cancels our open
+        orders and closes the mirrored positions now."""
+        followers = _required(followers)
+        changed = await self._set(actor, followers, STOPPED)
+        released: list[FollowView] = []
+        for plan in await self.ledger.current_plans():
+            if plan.follower in followers and settings_from_json(plan.settings).active:
+                change = await self.service.follow_remove(actor, plan.follower, plan.source, close=True)
+                released.append(change.plan)
+        told = False
+        if self.hooks is not None:
+            for follower in followers:
+                await self.hooks.stopped(follower)
+            told = True
+        await self._audit(
+            actor,
+            "control.stop",
+            {
+                "followers": list(followers),
+                "changed": list(changed),
+                "closed": [f"{v.source} v{v.version}" for v in released],
+            },
+        )
+        return ControlResult("stop", tuple(followers), changed, tuple(released), told)
+
+    # ---- limits ----------------------------------------------------------------------------------
+
+    async def limits(self, actor: Actor, follower: str, source: str) -> dict[str, str | None]:
+        """The follow's limits as stored (decimal strings; None = off)."""
+        plan = await self.ledger.current_plan(follower, inputs.address(source, "source"))
+        if plan is None or not settings_from_json(plan.settings).active:
+            raise NotFound(f"{follower} does not follow {source}")
+        await self._audit(actor, "limits.show", {"follower": follower, "source": plan.source})
+        return {key: plan.settings.get(key) for key in LIMIT_KEYS}
+
+    @staticmethod
+    def parse_limits(changes: Mapping[str, object]) -> dict[str, Decimal | None]:
+        """`off`/`none` turns a cap off; everything else must be an exact decimal (the settings check
+        ranges). Unknown keys are refused, naming the accepted ones."""
+        out: dict[str, Decimal | None] = {}
+        for key, value in changes.items():
+            if key not in LIMIT_KEYS:
+                raise InvalidInput(key, "not a limit", ", ".join(LIMIT_KEYS))
+            if isinstance(value, str) and value.strip().lower() in ("off", "none"):
+                if key == "slippage_cap":
+                    raise InvalidInput(key, "cannot be turned off", "a decimal in (0, 0.5]")
+                out[key] = None
+            else:
+                out[key] = inputs.decimal(value, key)
+        return out
+
+    @staticmethod
+    def raised(current: Mapping[str, str | None], changes: Mapping[str, Decimal | None]) -> tuple[str, ...]:
+        """The limits a change loosens (a cap raised or removed): those need a confirmation."""
+        out = []
+        for key, new in changes.items():
+            old = current.get(key)
+            if old is None:
+                continue  # adding a cap only tightens
+            if new is None or new > Decimal(old):
+                out.append(key)
+        return tuple(out)
+
+    async def set_limits(
+        self, actor: Actor, follower: str, source: str, changes: Mapping[str, Decimal | None]
+    ) -> PlanChange:
+        options: dict[str, Any] = {k: None if v is None else decimal_text(v) for k, v in changes.items()}
+        return await self.service.follow_update(actor, follower, source, **options)
+
+    # ---- alert preferences -----------------------------------------------------------------------
+
+    async def alert_modes(self, owner: str) -> dict[str, str]:
+        async with self._sessions() as session:
+            rows = (await session.exec(select(AlertPreference).where(AlertPreference.owner == owner))).all()
+        modes = dict.fromkeys(ALERT_KINDS, "on")
+        modes.update({row.kind: row.mode for row in rows if row.kind in modes})
+        return modes
+
+    async def set_alert_mode(self, actor: Actor, owner: str, kind: str, mode: str) -> dict[str, str]:
+        """Set one kind (or `all`) to on, silent (pushed without a notification sound) or off."""
+        mode = inputs.choice(mode.strip().lower() if isinstance(mode, str) else mode, "mode", ALERT_MODES)
+        kinds = ALERT_KINDS if kind == "all" else (inputs.choice(kind, "kind", (*ALERT_KINDS, "all")),)
+        async with self._sessions() as session, session.begin():
+            rows = {
+                row.kind: row
+                for row in (
+                    await session.exec(select(AlertPreference).where(AlertPreference.owner == owner))
+                ).all()
+            }
+            for name in kinds:
+                row = rows.get(name) or AlertPreference(owner=owner, kind=name, mode=mode)
+                row.mode, row.updated_at = mode, utcnow()
+                session.add(row)
+        await self._audit(actor, "alerts.set", {"owner": owner, "kinds": list(kinds), "mode": mode})
+        return await self.alert_modes(owner)
+
+    # ---- reads -----------------------------------------------------------------------------------
+
+    async def _fills(self, followers: Sequence[str], since: datetime | None, limit: int | None) -> list[Fill]:
+        query = select(Fill).where(col(Fill.account).in_(list(followers)))
+        if since is not None:
+            query = query.where(Fill.time >= since)
+        query = query.order_by(col(Fill.time).desc(), col(Fill.id).desc())
+        if limit is not None:
+            query = query.limit(limit)
+        async with self._sessions() as session:
+            return list((await session.exec(query)).all())
+
+    async def pnl(self, actor: Actor, followers: Sequence[str], *, days: int | None = None) -> PnlView:
+        """Realized P&L and fees per coin from the ledger's fills (all time, or the last `days`), with
+        the unrealized P&L and equity from the venue when one answers."""
+        if days is not None and (isinstance(days, bool) or not 1 <= days <= 3650):
+            raise InvalidInput("days", f"{inputs.shown(days)}", "1 to 3650")
+        since = None if days is None else utcnow() - timedelta(days=days)
+        fills = await self._fills(followers, since, None)
+        realized: dict[str, Decimal] = {}
+        fees: dict[str, Decimal] = {}
+        counts: dict[str, int] = {}
+        for fill in fills:
+            realized[fill.coin] = realized.get(fill.coin, Decimal(0)) + fill.closed_pnl
+            fees[fill.coin] = fees.get(fill.coin, Decimal(0)) + fill.fee
+            counts[fill.coin] = counts.get(fill.coin, 0) + 1
+        unrealized: dict[str, Decimal] | None = None
+        equity: dict[str, Decimal] = {}
+        if self.service.info is not None and followers:
+            try:
+                states = await venue.account_states(self.service.info, followers)
+            except VenueUnreachable:
+                states = {}
+            if states:
+                unrealized = {}
+                for state in states.values():
+                    equity[state.address] = state.equity
+                    for p in state.positions:
+                        unrealized[p.coin] = unrealized.get(p.coin, Decimal(0)) + p.unrealized_pnl
+        coins = sorted(set(realized) | set(unrealized or {}))
+        rows = tuple(
+            CoinPnl(
+                coin,
+                realized.get(coin, Decimal(0)),
+                fees.get(coin, Decimal(0)),
+                None if unrealized is None else unrealized.get(coin, Decimal(0)),
+                counts.get(coin, 0),
+            )
+            for coin in coins
+        )
+        await self._audit(actor, "pnl", {"followers": list(followers), "days": days})
+        return PnlView(since, rows, equity)
+
+    async def history(
+        self, actor: Actor, followers: Sequence[str], *, limit: int = 20
+    ) -> tuple[FillView, ...]:
+        """The latest fills of the followers, newest first (`/why <trade id>` explains any of them)."""
+        if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= 200:
+            raise InvalidInput("count", f"{inputs.shown(limit)}", "1 to 200")
+        rows = await self._fills(followers, None, limit)
+        await self._audit(actor, "history", {"followers": list(followers), "limit": limit})
+        return tuple(
+            FillView(
+                f.time, f.account, f.coin, f.side, f.size, f.price, f.fee, f.closed_pnl, f.trade_id, f.cloid
+            )
+            for f in rows
+        )
+
+    async def status(self, actor: Actor, followers: Sequence[str], *, decisions: int = 8) -> OwnerStatus:
+        states = await self.states(followers)
+        labels = {a.address: a.label for a in await self.ledger.accounts() if a.address in followers}
+        follows = tuple(
+            FollowView.of(p) for p in await self.ledger.current_plans() if p.follower in followers
+        )
+        query = (
+            select(CopyInstruction)
+            .where(col(CopyInstruction.follower).in_(list(followers)))
+            .order_by(col(CopyInstruction.created_at).desc(), col(CopyInstruction.id))
+            .limit(decisions)
+        )
+        async with self._sessions() as session:
+            latest = tuple(DecisionView.of(row) for row in (await session.exec(query)).all())
+        await self._audit(actor, "status", {"followers": list(followers)})
+        return OwnerStatus(states, labels, follows, latest)
+
+    async def tracking(
+        self, actor: Actor, followers: Sequence[str], coin: str, *, limit: int = 500
+    ) -> list[tuple[datetime, Decimal, Decimal | None]]:
+        """(time, target τ after, position p before) of the latest decisions for one coin, oldest first."""
+        coin = inputs.token(coin, "coin")
+        query = (
+            select(CopyInstruction)
+            .where(col(CopyInstruction.follower).in_(list(followers)), CopyInstruction.coin == coin)
+            .order_by(col(CopyInstruction.created_at).desc())
+            .limit(limit)
+        )
+        async with self._sessions() as session:
+            rows = list((await session.exec(query)).all())
+        await self._audit(actor, "tracking", {"followers": list(followers), "coin": coin})
+        return [(r.created_at, r.target_after, r.position) for r in reversed(rows)]
+
+    async def why(self, actor: Actor, followers: Sequence[str], ref: str) -> WhyView:
+        """`MirrorService.why` restricted to the caller's accounts: another owner's chains are not shown
+        (nor counted)."""
+        ref = ref.strip() if isinstance(ref, str) else ""
+        if not ref:
+            raise InvalidInput(
+                "ref", "empty", "a fill's trade id, a venue order id, a cloid or an instruction id"
+            )
+        mine = set(followers)
+        chains = [
+            chain
+            for chain in await self.ledger.lineage(ref)
+            if (chain.instruction is not None and chain.instruction.follower in mine)
+            or (chain.intent is not None and chain.intent.account in mine)
+            or any(f.account in mine for f in chain.fills)
+        ]
+        await self._audit(actor, "why", {"ref": ref, "chains": len(chains)})
+        return WhyView(ref, len(chains), render_lineages(ref, chains))
+
+
+def _required(followers: Sequence[str]) -> list[str]:
+    if not followers:
+        raise NotFound("no follower account to act on: connect one first")
+    return [inputs.address(f, "account") for f in followers]

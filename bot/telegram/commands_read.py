@@ -1,0 +1,230 @@
+"""Reading commands: /status /positions /pnl /history /why /inspect /alerts /health, all restricted to
+the accounts of the chat's owner (the user, or the group)."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+
+from bot.ledger.db import session_factory
+from bot.service import InvalidInput, NotFound, VenueError, inputs, queries, venue
+from bot.service.control import ALERT_KINDS, ALERT_MODES
+from bot.service.views import PositionRow, PositionsView
+from bot.telegram import render
+from bot.telegram.gate import Access, command
+from bot.telegram.parse import count
+from bot.telegram.room import Ask
+
+REFRESH = "rf:"
+
+
+def refresh_button(what: str) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup([[InlineKeyboardButton("↻ Refresh", callback_data=f"{REFRESH}{what}")]])
+
+
+async def health_map(ask: Ask) -> dict[str, Any]:
+    """What the bot knows about its own health: the pipeline, the venue, the last source event."""
+    room = ask.room
+    runner = room.runner
+    out: dict[str, Any] = {
+        "pipeline": None
+        if runner is None
+        else ("stopped" if runner.stopped.is_set() else "running" if runner.ready.is_set() else "starting"),
+        "last source event": render.when(await queries.last_leader_event_time(room.service.ledger)),
+    }
+    if runner is not None and getattr(runner, "copier", None) is not None:
+        mine = set(await ask.followers())
+        off = sorted(
+            c for addr, desk in runner.copier.desks.items() if addr in mine for c in desk.out_of_sync
+        )
+        out["out of sync"] = ", ".join(off) or "none"
+    return out
+
+
+@command(
+    "status",
+    Access.READ,
+    "/status",
+    "your accounts, follows, controls and latest decisions",
+    "/status",
+    ("s",),
+)
+async def status(ask: Ask) -> None:
+    followers = await ask.followers()
+    if not followers:
+        await ask.reply("No follower account yet. /connect one (private chat), then /follow a source.")
+        return
+    view = await ask.room.control.status(ask.actor, followers)
+    text = render.status(view, await health_map(ask))
+    await ask.reply(f"{text}\nas of {render.when(datetime.now(UTC))}", refresh_button("status"))
+
+
+async def positions_view(ask: Ask) -> PositionsView:
+    rows: list[PositionRow] = []
+    equities: dict[str, Decimal] = {}
+    for follower in await ask.followers():
+        view = await ask.room.service.positions(ask.actor, follower)
+        rows += view.rows
+        equities.update({k: v for k, v in view.equities.items() if k == follower})
+    return PositionsView(tuple(rows), equities)
+
+
+@command(
+    "positions",
+    Access.READ,
+    "/positions",
+    "source vs you per coin, side by side, with the drift",
+    "/positions",
+    ("p", "pos"),
+)
+async def positions(ask: Ask) -> None:
+    if not await ask.followers():
+        raise NotFound("no follower account yet: /connect one first")
+    text = render.positions(await positions_view(ask))
+    await ask.reply(f"{text}\nas of {render.when(datetime.now(UTC))}", refresh_button("positions"))
+
+
+@command("pnl", Access.READ, "/pnl [days]", "realized and unrealized P&L per coin, fees, equity", "/pnl 7")
+async def pnl(ask: Ask) -> None:
+    days = count(ask.args[0], "days", 3650) if ask.args else None
+    view = await ask.room.control.pnl(ask.actor, await ask.followers(), days=days)
+    await ask.reply(render.pnl(view))
+
+
+@command(
+    "history",
+    Access.READ,
+    "/history [count]",
+    "your latest fills (then /why <trade id>)",
+    "/history 10",
+    ("fills",),
+)
+async def history(ask: Ask) -> None:
+    limit = count(ask.args[0], "count", 200) if ask.args else 20
+    await ask.reply(
+        render.history(await ask.room.control.history(ask.actor, await ask.followers(), limit=limit))
+    )
+
+
+@command(
+    "why",
+    Access.READ,
+    "/why <trade id | order id | cloid>",
+    "the lineage of a fill or order: source event → decision → order → fills",
+    "/why 123456789",
+)
+async def why(ask: Ask) -> None:
+    if not ask.args:
+        raise InvalidInput(
+            "ref", "missing", "a fill's trade id, a venue order id, a cloid or an instruction id"
+        )
+    view = await ask.room.control.why(ask.actor, await ask.followers(), " ".join(ask.args))
+    await ask.reply(view.text if view.chains else f"Nothing of yours matches {view.ref}.")
+
+
+@command(
+    "inspect",
+    Access.READ,
+    "/inspect <address>",
+    "a source's record: equity, positions, leverage, fills",
+    "/inspect 0x5e9e…a1b2",
+)
+async def inspect(ask: Ask) -> None:
+    if not ask.args:
+        raise InvalidInput("address", "missing", "a wallet address, 0x + 40 hex digits")
+    address = inputs.address(ask.args[0], "address")
+    info = ask.room.service.info
+    if info is None:
+        raise VenueError("inspect: no venue URL is configured")
+    state = (await venue.account_states(info, [address]))[address]
+    mids = await venue.ask(info, "the mids (allMids)", info.all_mids())
+    fills = await venue.ask(info, f"the fills of {address}", info.user_fills(address))
+    last = max((f.time_ms for f in fills), default=None)
+    moment = None if last is None else datetime.fromtimestamp(last / 1000, UTC)
+    await ask.room.service.ledger.audit(
+        actor=ask.actor.name, channel=ask.actor.channel, action="inspect", details={"address": address}
+    )
+    await ask.reply(render.inspect(state, mids, len(fills), moment))
+
+
+@command(
+    "alerts",
+    Access.CHANGE,
+    "/alerts [kind|all] [on|silent|off]",
+    "what is pushed to you: each kind on, silent (no sound) or off",
+    "/alerts deferred silent",
+    ("notify",),
+)
+async def alerts(ask: Ask) -> None:
+    control = ask.room.control
+    if len(ask.args) >= 2:
+        modes = await control.set_alert_mode(ask.actor, ask.owner, ask.args[0].lower(), ask.args[1])
+    elif ask.args:
+        raise InvalidInput("mode", "missing", ", ".join(ALERT_MODES))
+    else:
+        modes = await control.alert_modes(ask.owner)
+    lines = ["Alerts (/alerts <kind|all> on|silent|off):"] + [f"  {k}: {modes[k]}" for k in ALERT_KINDS]
+    await ask.reply("\n".join(lines))
+
+
+@command(
+    "health", Access.READ, "/health", "is the bot well: pipeline, venue, database, Telegram limits", "/health"
+)
+async def health(ask: Ask) -> None:
+    room = ask.room
+    lines = ["Health"]
+    for key, value in (await health_map(ask)).items():
+        lines.append(f"  {key}: {value if value is not None else 'not running in this process'}")
+    if room.service.info is not None:
+        try:
+            listed = await venue.instruments(room.service.info)
+            lines.append(f"  venue: answering ({len(listed)} markets)")
+        except VenueError as exc:
+            lines.append(f"  venue: NOT answering ({exc})")
+    else:
+        lines.append("  venue: not configured")
+    async with session_factory(room.service.ledger.engine)() as session:
+        await session.connection()
+    lines.append("  database: answering")
+    if room.limiter is not None:
+        lines.append(
+            f"  telegram flood control: waited {room.limiter.waited_s:.1f} s, {room.limiter.retries} retries"
+        )
+    lines.append(f"  up since {render.when(room.started_at)}")
+    await ask.reply("\n".join(lines))
+
+
+@command(
+    "chart",
+    Access.READ,
+    "/chart [exposure | tracking <coin>]",
+    "a PNG: exposure per coin (you vs target), or a coin's target vs position over time",
+    "/chart tracking ETH",
+)
+async def chart(ask: Ask) -> None:
+    from bot.telegram import charts  # matplotlib loads only when a chart is asked for
+
+    kind = ask.args[0].lower() if ask.args else "exposure"
+    if kind == "exposure":
+        view = await positions_view(ask)
+        if not view.rows:
+            raise NotFound("nothing to chart: no positions")
+        png, caption = await asyncio.to_thread(charts.exposure, view.rows), "Exposure per coin"
+    elif kind == "tracking" and len(ask.args) >= 2:
+        points = await ask.room.control.tracking(ask.actor, await ask.followers(), ask.args[1])
+        if not points:
+            raise NotFound(f"no decisions for {ask.args[1]} yet")
+        floats = [(t, float(tau), None if p is None else float(p)) for t, tau, p in points]  # plotting only
+        png, caption = (
+            await asyncio.to_thread(charts.tracking, ask.args[1].upper(), floats),
+            (f"Tracking {ask.args[1].upper()}: {len(points)} decisions"),
+        )
+    else:
+        raise InvalidInput(
+            "chart", f"unknown {inputs.shown(' '.join(ask.args))}", "exposure, tracking <coin>"
+        )
+    await ask.bot.send_photo(ask.chat_id, png, caption=caption)

@@ -1,0 +1,210 @@
+"""Onboarding and membership: /start /help /connect (+ the pasted key) /invite /revoke /group."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+
+from eth_account import Account
+from telegram import Update
+from telegram.error import TelegramError
+
+from bot.service import InvalidInput, ServiceError, inputs
+from bot.service.keystore import parse_private_key
+from bot.service.tenancy import Refused, group_owner, user_owner
+from bot.telegram import render
+from bot.telegram.gate import Access, command, help_text
+from bot.telegram.parse import looks_like_key, split_options
+from bot.telegram.room import Ask, Context
+
+WELCOME = """Welcome to mirrorbot: it copies another wallet's perp positions into your account, scaled
+to your equity.
+
+1. Create an agent (API) wallet on the venue for your account and approve it there.
+2. /connect <your account address> — then paste the agent's private key when I ask (in this private
+   chat; I delete the message at once and keep the key encrypted).
+3. /follow <source address> [tokens] [scaling%] — e.g. /follow 0x… ETH,BTC 50
+4. /status, /positions, /alerts. /stop is the kill switch.
+/help lists every command."""
+
+
+@command("start", Access.OPEN, "/start", "onboarding: how to connect and follow", "/start")
+async def start(ask: Ask) -> None:
+    await ask.reply(WELCOME)
+
+
+@command("help", Access.OPEN, "/help [command]", "every command, or one in detail", "/help follow", ("h",))
+async def help_(ask: Ask) -> None:
+    await ask.reply(help_text(ask.args[0] if ask.args else None))
+
+
+@command(
+    "connect",
+    Access.PRIVATE,
+    "/connect <account address> [vault=<vault or sub-account>] [label=<name>]",
+    "register your follower account and its agent wallet (then paste the agent key)",
+    "/connect 0x1234…abcd label=main",
+)
+async def connect(ask: Ask) -> None:
+    positional, options = split_options(ask.args)
+    if not positional:
+        raise InvalidInput("address", "missing", "your account's (master) address, 0x + 40 hex digits")
+    master = inputs.address(positional[0], "address")
+    vault = inputs.address(options["vault"], "vault") if "vault" in options else None
+    room = ask.room
+    if room.config.keystore_password is None:
+        await ask.reply("The operator has not set MIRROR_KEYSTORE_PASSWORD: keys cannot be stored yet.")
+        return
+    await room.tenancy.check_claimable(vault or master, ask.owner)
+    room.awaiting_key[ask.user_id] = (
+        master,
+        vault,
+        options.get("label"),
+        time.monotonic() + room.config.connect_ttl_s,
+    )
+    await ask.reply(
+        f"Now send the private key of the agent (API) wallet approved for {master}.\n"
+        "I delete your message at once and store the key encrypted. Never send your account's own key: "
+        "an agent wallet can trade but not withdraw."
+    )
+
+
+async def on_text(update: Update, context: Context) -> None:
+    """Any plain message: a private key is deleted from the chat at once, wherever it was posted; in
+    a private chat after /connect it is stored encrypted and the account registered."""
+    message = update.effective_message
+    if (
+        message is None
+        or not message.text
+        or update.effective_user is None
+        or not looks_like_key(message.text)
+    ):
+        return
+    ask = Ask.of(update, context)
+    with contextlib.suppress(TelegramError):
+        await message.delete()
+    text = message.text
+    room = ask.room
+    pending = room.awaiting_key.pop(ask.user_id, None)
+    if not ask.private:
+        await room.tenancy.refuse(ask.actor, "private key posted in a group (deleted)", {"chat": ask.chat_id})
+        await ask.reply(
+            "I deleted a message that looked like a private key. Treat that key as leaked: revoke it."
+        )
+        return
+    if not await room.tenancy.is_member(ask.user_id):
+        await room.tenancy.refuse(ask.actor, "private key from an unknown user (deleted)")
+        await ask.reply(f"I deleted that message. This bot is private: an admin can /invite {ask.user_id}.")
+        return
+    if pending is None or pending[3] < time.monotonic():
+        await ask.reply(
+            "I deleted that message (it looked like a private key). Send /connect <address> first."
+        )
+        return
+    await _register(ask, text, *pending[:3])
+
+
+async def _register(ask: Ask, text: str, master: str, vault: str | None, label: str | None) -> None:
+    room = ask.room
+    password = room.config.keystore_password
+    assert password is not None
+    word = next(w.strip("`'\".,;") for w in text.split() if looks_like_key(w))
+    try:
+        key = parse_private_key(word)
+    except ServiceError as exc:
+        await ask.reply(str(exc))
+        return
+    agent = Account.from_key(key).address.lower()
+    path = room.config.keystore_dir / f"{vault or master}-{agent}.json"
+    created = not path.exists()
+    try:
+        if created:
+            await room.service.keystore_import(ask.actor, path, word, password.get_secret_value())
+        added = await room.service.account_add(ask.actor, master, path, label, vault)
+        await room.tenancy.claim(ask.actor, added.account.address, ask.owner)
+    except ServiceError as exc:
+        if created:
+            await asyncio.to_thread(path.unlink, True)
+        await ask.reply(f"Not connected: {exc}")
+        return
+    checked = "checked on the venue" if added.venue_checked else "NOT checked (no venue answered)"
+    await ask.reply(
+        f"Connected {added.account.address} ({added.account.kind}) with agent {agent}, {checked}. "
+        "The key is stored encrypted.\nNext: /follow <source address> [tokens] [scaling%]"
+    )
+
+
+@command("invite", Access.ADMIN, "/invite <user id>", "let a Telegram user use the bot", "/invite 123456789")
+async def invite(ask: Ask) -> None:
+    if not ask.args:
+        raise InvalidInput("user", "missing", "a numeric Telegram user id")
+    changed = await ask.room.tenancy.invite(ask.actor, ask.user_id, ask.args[0])
+    await ask.reply(f"User {ask.args[0]} {'can now use the bot' if changed else 'was already a member'}.")
+
+
+@command(
+    "revoke", Access.ADMIN, "/revoke <user id>", "take an invited user's access away", "/revoke 123456789"
+)
+async def revoke(ask: Ask) -> None:
+    if not ask.args or not ask.args[0].lstrip("-").isdigit():
+        raise InvalidInput("user", "missing", "a numeric Telegram user id")
+    changed = await ask.room.tenancy.revoke(ask.actor, ask.user_id, int(ask.args[0]))
+    await ask.reply(f"User {ask.args[0]} {'no longer has access' if changed else 'was not a member'}.")
+
+
+@command(
+    "group",
+    Access.READ,
+    "/group | /group admins <id,id,…> <k> | /group adopt <account>",
+    "a group's admins and approvals (k of n); adopt hands one of your accounts to the group",
+    "/group admins 111,222,333 2",
+)
+async def group(ask: Ask) -> None:
+    tenancy = ask.room.tenancy
+    if ask.private:
+        await ask.reply("/group works in a group chat (a DAO treasury's group).")
+        return
+    policy = await tenancy.policy(ask.chat_id)
+    if not ask.args:
+        if policy is None:
+            await ask.reply(
+                "This group has no admins listed yet. A bot admin sets them: /group admins <ids> <k>"
+            )
+            return
+        accounts = [render.short(a.address) for a in await tenancy.accounts_of(group_owner(ask.chat_id))]
+        await ask.reply(
+            f"Admins: {', '.join(map(str, policy.admins))}\nApprovals needed: {policy.threshold} of "
+            f"{len(policy.admins)}\nAccounts: {', '.join(accounts) or 'none (/group adopt <account>)'}"
+        )
+        return
+    sub = ask.args[0].lower()
+    if sub == "admins":
+        # Setting the policy the first time needs a bot admin; changing it, a listed admin of the group.
+        allowed = tenancy.is_admin(ask.user_id) if policy is None else ask.user_id in policy.admins
+        if not allowed:
+            await tenancy.refuse(ask.actor, "group admins: not allowed", {"chat": ask.chat_id})
+            raise Refused("only a bot admin (first time) or a listed group admin may set the group's admins")
+        if len(ask.args) < 3:
+            raise InvalidInput("arguments", "expected the admins' ids and k", "/group admins 111,222,333 2")
+        ids = [i for i in ask.args[1].split(",") if i.strip()]
+        if not ask.args[2].isdigit():
+            raise InvalidInput("k", f"not a number: {inputs.shown(ask.args[2])}", "1 to the number of admins")
+        new = await tenancy.set_policy(ask.actor, ask.chat_id, ids, int(ask.args[2]))
+        await ask.reply(
+            f"Group admins: {', '.join(map(str, new.admins))}; {new.threshold} approval(s) per change."
+        )
+        return
+    if sub == "adopt":
+        if policy is None or ask.user_id not in policy.admins:
+            await tenancy.refuse(ask.actor, "group adopt: not a group admin", {"chat": ask.chat_id})
+            raise Refused("only this group's listed admins may hand it an account")
+        if len(ask.args) < 2:
+            raise InvalidInput("account", "missing", "the address of one of your accounts")
+        mine = await tenancy.follower_for(user_owner(ask.user_id), ask.args[1])
+        await tenancy.claim(ask.actor, mine, group_owner(ask.chat_id), transfer_from=user_owner(ask.user_id))
+        await ask.reply(
+            f"{mine} now belongs to this group: its follows change only with the group's approvals."
+        )
+        return
+    raise InvalidInput("subcommand", f"unknown {inputs.shown(ask.args[0])}", "admins, adopt")

@@ -1,0 +1,134 @@
+"""The control room's shared state and the per-update request object every handler works with.
+
+`Room` holds the service layer (MirrorService, Tenancy, Control, Approvals), pending choices, the
+optional running pipeline and alert bus. `Ask` is one command or button press: who, where, the
+arguments, the owner it acts for (the user in a private chat, the group in a group) and how to answer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from pydantic import SecretStr
+from telegram import Bot, InlineKeyboardMarkup, Message, Update
+from telegram.constants import ChatType
+from telegram.ext import ContextTypes
+
+from bot.alerts import AlertBus
+from bot.service import Actor, MirrorService
+from bot.service.approvals import Approvals, ChangeRequest
+from bot.service.control import Control
+from bot.service.tenancy import Tenancy, group_owner, user_owner
+from bot.telegram.choices import Choices
+from bot.telegram.send import ChatRateLimiter, edit_text, send_text
+
+Context = ContextTypes.DEFAULT_TYPE
+ROOM_KEY = "mirror_room"
+
+
+@dataclass(frozen=True, slots=True)
+class RoomConfig:
+    keystore_password: SecretStr | None
+    keystore_dir: Path
+    confirm_ttl_s: float = 60.0  # a dangerous change's confirm button works this long
+    connect_ttl_s: float = 300.0  # after /connect, the key is expected within this long
+
+
+@dataclass(frozen=True, slots=True)
+class Picked:
+    """A source-picker answer: re-run `command` with `value` as its first argument."""
+
+    command: str
+    args: tuple[str, ...]
+    value: str
+
+
+Pending = ChangeRequest | Picked
+
+
+@dataclass
+class Room:
+    service: MirrorService
+    tenancy: Tenancy
+    control: Control
+    approvals: Approvals
+    config: RoomConfig
+    alerts: AlertBus | None = None
+    runner: Any = None  # bot.pipeline.runner.Runner when started alongside it
+    limiter: ChatRateLimiter | None = None
+    choices: Choices[Pending] = field(default_factory=Choices)
+    awaiting_key: dict[int, tuple[str, str | None, str | None, float]] = field(default_factory=dict)
+    started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+    @classmethod
+    def of(cls, context: Context) -> Room:
+        room = context.bot_data[ROOM_KEY]
+        assert isinstance(room, Room)
+        return room
+
+
+@dataclass
+class Ask:
+    """One command (or button press) in one chat."""
+
+    room: Room
+    bot: Bot
+    user_id: int
+    chat_id: int
+    chat_type: str
+    args: list[str]
+    message_id: int | None = None  # the user's message (None for a button press)
+    edit_message_id: int | None = None  # a button press answers by editing this message
+
+    @classmethod
+    def of(cls, update: Update, context: Context) -> Ask:
+        user, chat = update.effective_user, update.effective_chat
+        assert user is not None and chat is not None
+        query = update.callback_query
+        edit = query.message.message_id if query is not None and query.message is not None else None
+        message = update.effective_message if query is None else None
+        return cls(
+            Room.of(context),
+            context.bot,
+            user.id,
+            chat.id,
+            chat.type,
+            list(context.args or []),
+            message.message_id if message is not None else None,
+            edit,
+        )
+
+    @property
+    def private(self) -> bool:
+        return self.chat_type == ChatType.PRIVATE
+
+    @property
+    def actor(self) -> Actor:
+        return Actor.telegram(self.user_id)
+
+    @property
+    def owner(self) -> str:
+        """Whose accounts this chat acts on: the user's own in private, the group's in a group."""
+        return user_owner(self.user_id) if self.private else group_owner(self.chat_id)
+
+    async def followers(self) -> list[str]:
+        return [a.address for a in await self.room.tenancy.accounts_of(self.owner)]
+
+    async def follower(self, name: str | None) -> str:
+        return await self.room.tenancy.follower_for(self.owner, name)
+
+    async def reply(
+        self, text: str, markup: InlineKeyboardMarkup | None = None, *, silent: bool = False
+    ) -> Message | None:
+        """Answer in the chat: by editing the pressed button's message, else with a new message."""
+        if self.edit_message_id is not None:
+            await edit_text(self.bot, self.chat_id, self.edit_message_id, text, markup)
+            return None
+        return await send_text(self.bot, self.chat_id, text, markup, silent=silent)
+
+
+Handler = Callable[[Ask], Awaitable[None]]

@@ -1,0 +1,50 @@
+"""The control hooks for a pipeline running in this process (bot/pipeline/runner.py's Runner): pause
+and resume reach the follower's engine at once; stop cancels our resting orders (the ones with our
+cloids) and applies the unfollow-with-close plan versions now instead of at the next plan refresh."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from adapters.hyperliquid.info import InfoClient
+from bot.logs import log_event
+from bot.service.control import PAUSED, STOPPED, Control
+
+log = logging.getLogger(__name__)
+
+
+class RunnerHooks:
+    def __init__(self, runner: Any, info: InfoClient | None = None) -> None:
+        self.runner = runner
+        self.info = info  # to list open orders on stop (None: nothing to cancel is looked up)
+
+    def _desk(self, follower: str) -> Any:
+        copier = getattr(self.runner, "copier", None)
+        return None if copier is None else copier.desks.get(follower)
+
+    async def paused(self, follower: str, paused: bool) -> None:
+        desk = self._desk(follower)
+        if desk is not None:
+            desk.engine.set_paused(paused)
+
+    async def stopped(self, follower: str) -> None:
+        desk = self._desk(follower)
+        if desk is None:
+            return
+        if self.info is not None:
+            for order in await self.info.open_orders(follower):
+                if order.cloid:  # ours; a manual order (no cloid) is the user's business
+                    await self.runner.venue.cancel(desk.account, order.coin, order.cloid)
+        await self.runner.sync_plans()  # the follows turned off with release=close: positions closed now
+        desk.engine.set_paused(True)  # nothing new until /resume
+        log_event(log, "stop_applied", follower=follower)
+
+    async def restore(self, control: Control) -> None:
+        """At start: a follower paused (or stopped) before a restart stays paused."""
+        copier = getattr(self.runner, "copier", None)
+        if copier is None:
+            return
+        states = await control.states(list(copier.desks))
+        for follower, state in states.items():
+            copier.desks[follower].engine.set_paused(state in (PAUSED, STOPPED))

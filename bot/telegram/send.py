@@ -1,0 +1,187 @@
+"""Talking to Telegram within its limits: messages chunked under 4096 characters, "message is not
+modified" tolerated on edits, and flood control (a per-chat and a global token bucket on every Bot API
+call, and RetryAfter honoured by waiting the time Telegram asks for, then retrying)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import warnings
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from telegram import Bot, InlineKeyboardMarkup, Message
+from telegram.error import BadRequest, RetryAfter
+from telegram.ext import BaseRateLimiter
+from telegram.warnings import PTBDeprecationWarning
+
+log = logging.getLogger(__name__)
+
+MAX_MESSAGE = 4096
+MAX_CAPTION = 1024
+
+
+def chunks(text: str, limit: int = MAX_MESSAGE) -> list[str]:
+    """Split `text` into pieces of at most `limit` characters, at line breaks where possible (a line
+    longer than the limit is cut). Nothing is lost or reordered; only the line breaks at the cuts and
+    whitespace-only pieces (Telegram refuses blank messages) are dropped."""
+    if len(text) <= limit:
+        return [text]
+    out: list[str] = []
+    current = ""
+    for line in text.split("\n"):
+        while len(line) > limit:
+            if current:
+                out.append(current)
+                current = ""
+            out.append(line[:limit])
+            line = line[limit:]
+        candidate = line if not current else f"{current}\n{line}"
+        if len(candidate) > limit:
+            out.append(current)
+            current = line
+        else:
+            current = candidate
+    out.append(current)
+    return [piece for piece in out if piece.strip()] or [text[:limit]]
+
+
+async def send_text(
+    bot: Bot,
+    chat_id: int,
+    text: str,
+    markup: InlineKeyboardMarkup | None = None,
+    *,
+    silent: bool = False,
+) -> Message:
+    """Send `text` in as many messages as it needs; the keyboard goes under the last. Returns the last."""
+    pieces = chunks(text)
+    message: Message | None = None
+    for i, piece in enumerate(pieces):
+        last = i == len(pieces) - 1
+        message = await bot.send_message(
+            chat_id, piece, reply_markup=markup if last else None, disable_notification=silent
+        )
+    assert message is not None
+    return message
+
+
+def not_modified(exc: BadRequest) -> bool:
+    return "message is not modified" in str(exc).lower()
+
+
+async def edit_text(
+    bot: Bot, chat_id: int, message_id: int, text: str, markup: InlineKeyboardMarkup | None = None
+) -> bool:
+    """Replace a message's text (a refresh button, a confirmation's outcome). Returns False when the
+    content was already the same (Telegram's "message is not modified", which is no error here). Text
+    too long for one message keeps its first chunk in place and sends the rest as new messages."""
+    pieces = chunks(text)
+    try:
+        await bot.edit_message_text(
+            pieces[0],
+            chat_id=chat_id,
+            message_id=message_id,
+            reply_markup=markup if len(pieces) == 1 else None,
+        )
+    except BadRequest as exc:
+        if not_modified(exc):
+            return False
+        raise
+    if len(pieces) > 1:
+        await send_text(bot, chat_id, "\n".join(pieces[1:]), markup)
+    return True
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """Telegram's published flood limits: about one message a second per chat (bursts allowed), 20 a
+    minute in a group, 30 a second overall."""
+
+    private_per_s: float = 1.0
+    group_per_s: float = 20 / 60
+    burst: int = 5
+    global_per_s: float = 30.0
+    global_burst: int = 30
+    max_retries: int = 3
+    max_retry_wait_s: float = 120.0  # a longer RetryAfter fails the call instead of blocking the bot
+
+
+class _Bucket:
+    def __init__(self, rate: float, capacity: int, clock: Callable[[], float]) -> None:
+        self.rate, self.capacity, self.clock = rate, capacity, clock
+        self.tokens = float(capacity)
+        self.stamp = clock()
+
+    def wait_s(self) -> float:
+        """Take a token; the seconds to wait before the request may go (0: at once)."""
+        now = self.clock()
+        self.tokens = min(self.capacity, self.tokens + (now - self.stamp) * self.rate)
+        self.stamp = now
+        self.tokens -= 1
+        return 0.0 if self.tokens >= 0 else -self.tokens / self.rate
+
+
+class ChatRateLimiter(BaseRateLimiter[int]):
+    """python-telegram-bot's rate-limiter hook: every Bot API call passes through here."""
+
+    def __init__(self, limits: Limits | None = None, clock: Callable[[], float] = time.monotonic) -> None:
+        self.limits = limits or Limits()
+        self._clock = clock
+        self._global = _Bucket(self.limits.global_per_s, self.limits.global_burst, clock)
+        self._chats: dict[int, _Bucket] = {}
+        self.waited_s = 0.0  # total time spent waiting (flood control), for /health
+        self.retries = 0
+
+    async def initialize(self) -> None:
+        return None
+
+    async def shutdown(self) -> None:
+        return None
+
+    def _bucket(self, chat_id: int) -> _Bucket:
+        bucket = self._chats.get(chat_id)
+        if bucket is None:
+            rate = self.limits.private_per_s if chat_id > 0 else self.limits.group_per_s
+            bucket = self._chats[chat_id] = _Bucket(rate, self.limits.burst, self._clock)
+        return bucket
+
+    async def process_request(
+        self,
+        callback: Callable[..., Coroutine[Any, Any, bool | dict[str, Any] | list[dict[str, Any]]]],
+        args: Any,
+        kwargs: dict[str, Any],
+        endpoint: str,
+        data: dict[str, Any],
+        rate_limit_args: int | None,
+    ) -> bool | dict[str, Any] | list[dict[str, Any]]:
+        if endpoint != "getUpdates":
+            chat = data.get("chat_id")
+            waits = [self._global.wait_s()]
+            if isinstance(chat, int | str) and str(chat).lstrip("-").isdigit():
+                waits.append(self._bucket(int(chat)).wait_s())
+            delay = max(waits)
+            if delay > 0:
+                self.waited_s += delay
+                await asyncio.sleep(delay)
+        attempt = 0
+        while True:
+            try:
+                return await callback(*args, **kwargs)
+            except RetryAfter as exc:
+                with warnings.catch_warnings():  # PTB 22 warns the type will become timedelta
+                    warnings.simplefilter("ignore", PTBDeprecationWarning)
+                    wait = exc.retry_after
+                seconds = wait.total_seconds() if isinstance(wait, timedelta) else float(wait)
+                if attempt >= self.limits.max_retries or seconds > self.limits.max_retry_wait_s:
+                    raise
+                attempt += 1
+                self.retries += 1
+                self.waited_s += seconds
+                log.warning(
+                    "telegram flood control on %s: waiting %.1f s (attempt %d)", endpoint, seconds, attempt
+                )
+                await asyncio.sleep(seconds)
