@@ -165,12 +165,14 @@ class ScenarioRun:
         if step.copy_current is not None:
             reason = None if step.copy_current else Reason.APPLIES_AT_NEXT_FOLLOW
             note(self.covered(), Event.COPY_CURRENT, reason)
-        if step.pause is not None:
-            note(
-                self.covered(),
-                Event.PAUSE if step.pause else Event.RESUME,
-                Reason.PAUSED if step.pause else None,
-            )
+        if step.pause:
+            note(self.covered(), Event.PAUSE, Reason.PAUSED)
+        elif step.pause is False:
+            # resuming re-examines every pair: a residual withheld while paused (or grown large enough
+            # through a mid move during the pause) is sent now, not left for the next reconciliation
+            if self.following:
+                put(f.check(c, Event.RESUME) for c in self.covered() if c in f.pairs and c not in decided)
+            note(self.covered(), Event.RESUME, None)
         order = {coin: i for i, coin in enumerate(self.scenario.markets)}
         return [
             decision_line(step.index, d, p)

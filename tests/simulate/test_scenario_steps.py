@@ -109,3 +109,24 @@ def test_filters_guards_and_leverage_options_in_the_follow(tmp_path: Path) -> No
         "max_notional_token",
         None,
     ]
+
+
+def test_resume_sends_a_residual_that_a_mid_move_made_large_enough_during_the_pause(tmp_path: Path) -> None:
+    doc: dict[str, Any] = {
+        "instruments": SOL,
+        "steps": [
+            {"source_equity": "100000", "follower_equity": "120", "mids": {"SOL": "150"}},
+            {"source": {"SOL": "50"}},  # τ = 0.06: $9, deferred
+            {"pause": True},
+            {"mids": {"SOL": "170"}},  # $10.2 now, but withheld while paused
+            {"pause": False},  # resuming re-examines the pair: sent
+            {"reconcile": True},  # nothing left
+        ],
+    }
+    assert orders(simulate(doc, tmp_path))[1:] == [
+        (1, None, "deferred_min_notional"),
+        (2, None, "paused"),
+        (3, None, "paused"),
+        (4, "buy", "0.06", False),
+        (5, None, "in_sync"),
+    ]

@@ -92,7 +92,8 @@ def _run(doc: dict[str, Any], *, settled: bool) -> None:
         targets = {coin: pair.target for coin, pair in f.pairs.items()}
         positions = {coin: f.position(coin) for coin in COINS}
         lines = run.run_step(step)
-        only_settings = not (step.source or step.mids or step.reconcile or step.follow or step.copy_current)
+        moves = step.source or step.mids or step.reconcile or step.follow or step.copy_current
+        only_settings = not moves and step.pause is not False  # a resume re-examines every pair
         if step.index > 0 and only_settings:
             # a scaling, equity or pause change alone sends nothing
             assert all(line["order"] is None for line in lines), lines
