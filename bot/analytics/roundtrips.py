@@ -5,7 +5,9 @@ ends when it returns to 0 (a close, or the old side of a flip). A position alrea
 fill of the window is a round trip opened before the window (`open_ms` None); one still held at the
 end is open (`close_ms` None). Fills are attributed by (coin, timestamp): every fill of a block goes to
 the round trip the block belongs to; a flip block's `closedPnl` goes to the trip it closes (the venue
-only books PnL on the closing part) and its fees are split in proportion `|old| : |new|`.
+only books PnL on the closing part) and its fees are split in proportion `|old| : |new|`, the closing
+share rounded to `FEE_QUANTUM` so that the two shares add up to the fill's fee exactly (no 60-digit
+remainders in later sums).
 """
 
 from __future__ import annotations
@@ -16,7 +18,9 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from bot.domain import SourceChange, SourceFill
-from strategies.num import ZERO, add, div, mul, sign, sub
+from strategies.num import CTX, ZERO, add, div, mul, sign, sub
+
+FEE_QUANTUM = Decimal("1E-18")  # far below the venue's fee precision (USDC, 6 decimals)
 
 
 @dataclass(slots=True)
@@ -89,7 +93,8 @@ def lifecycles(fills: Sequence[SourceFill], changes: Sequence[SourceChange]) -> 
             old, new = change.old, change.new
             new_fee = ZERO
             if current is not None and old * new < 0:  # a flip: split the fee |old| : |new|
-                closing_fee = mul(fee, div(abs(old), add(abs(old), abs(new))))
+                share = mul(fee, div(abs(old), add(abs(old), abs(new))))
+                closing_fee = share.quantize(FEE_QUANTUM, context=CTX)
                 new_fee, fee = sub(fee, closing_fee), closing_fee
             if current is not None:
                 current.closed_pnl = add(current.closed_pnl, pnl)
