@@ -299,9 +299,15 @@ def follow_add(
     reassign: ReassignOpt = False,
     check_venue: CheckVenue = None,
     as_json: JsonFlag = False,
+    source_venue: Annotated[
+        str | None,
+        typer.Option("--source-venue", help="Where the source trades: hyperliquid (default) or gmx."),
+    ] = None,
 ) -> None:
     """Follow a source wallet (a new follow plan version)."""
     options = _options(strategy, ratio, notional, exclude, side, reverse, sets)
+    if source_venue is not None:
+        options["source_venue"] = source_venue
     change = _call(
         lambda s: s.follow_add(
             _actor(),
@@ -458,13 +464,56 @@ def _print_status(view: StatusView) -> None:
     console.print(f"Health: {health}")
 
 
-def positions(account: AccountOpt = None, as_json: JsonFlag = False) -> None:
+VenueOpt = Annotated[
+    str,
+    typer.Option(
+        "--venue",
+        help="hyperliquid (followers vs sources, from the ledger) or gmx (any --account's GMX positions, "
+        "read on MIRROR_GMX_NETWORK through MIRROR_GMX_RPC_URL).",
+    ),
+]
+
+
+def positions(account: AccountOpt = None, as_json: JsonFlag = False, venue: VenueOpt = "hyperliquid") -> None:
     """Source vs follower per coin, from the venue now, with the drift from the target."""
+    if venue == "gmx":
+        _gmx_positions(account)
+        return
+    if venue != "hyperliquid":
+        raise _fail(f"--venue: {venue!r} is not a venue (accepted: hyperliquid, gmx)", 2)
     view = _call(lambda s: s.positions(_actor(), account))
     if as_json:
         _print_json(view)
         return
     _print_positions(view)
+
+
+def _gmx_positions(account: str | None) -> None:
+    """`positions --venue gmx --account 0x…`: the account's GMX positions, netted per coin, as JSON."""
+    from eth_utils.address import is_address
+
+    from adapters.gmx.report import positions_report
+    from adapters.gmx.venue import GmxVenue
+
+    settings = _load()
+    if account is None or not is_address(account):
+        raise _fail(f"--account: expected the GMX account's 0x address (got {account!r})", 2)
+    if settings.gmx_rpc_url is None:
+        raise _fail("MIRROR_GMX_RPC_URL: not set; the JSON-RPC URL of the GMX chain is needed", 2)
+    rpc_url = settings.gmx_rpc_url
+
+    async def main() -> dict[str, Any]:
+        venue = GmxVenue.connect(rpc_url, settings.gmx_network.value)
+        try:
+            return await positions_report(venue, account)
+        finally:
+            await venue.close()
+
+    try:
+        report = asyncio.run(main())
+    except Exception as exc:
+        raise _fail(f"gmx: could not read {account} on {settings.gmx_network.value}: {exc}", 1) from None
+    typer.echo(json.dumps(report, indent=2))
 
 
 def _print_positions(view: PositionsView) -> None:

@@ -26,6 +26,11 @@ class Network(StrEnum):
     LOCALNET = "localnet"
 
 
+class GmxNetwork(StrEnum):
+    ARBITRUM = "arbitrum"
+    AVALANCHE = "avalanche"
+
+
 class LogFormat(StrEnum):
     JSON = "json"
     CONSOLE = "console"
@@ -58,6 +63,7 @@ class Settings(BaseSettings):
     telegram_api_url: str = "https://api.telegram.org/bot"
     telegram_admins: str = ""
     gmx_rpc_url: str | None = None
+    gmx_network: GmxNetwork = GmxNetwork.ARBITRUM
 
     @field_validator("hl_api_url", "gmx_rpc_url")
     @classmethod

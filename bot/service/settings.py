@@ -72,7 +72,10 @@ OPTION_KEYS = (
     *DECIMAL_OPTIONS,
     "slippage_cap",
     "out_of_sync",
+    "source_venue",
 )
+# The venue the source trades on (the follower trades on Hyperliquid either way).
+SOURCE_VENUES = ("hyperliquid", "gmx")
 KEYS = (
     "schema",
     "active",
@@ -90,6 +93,7 @@ KEYS = (
     "slippage_cap",
     "out_of_sync",
     "release",
+    "source_venue",
 )
 
 
@@ -99,6 +103,7 @@ class FollowSettings:
     active: bool = True
     out_of_sync: str = "catch_up"
     release: str | None = None  # close / keep: positions this version no longer manages (unfollow)
+    source_venue: str = "hyperliquid"  # where the source trades (SOURCE_VENUES)
 
     def with_config(self, **changes: Any) -> FollowSettings:
         return replace(self, config=replace(self.config, **changes))
@@ -143,6 +148,7 @@ def settings_to_json(settings: FollowSettings) -> dict[str, Any]:
         "slippage_cap": decimal_text(config.slippage_cap),
         "out_of_sync": settings.out_of_sync,
         "release": settings.release,
+        "source_venue": settings.source_venue,
     }
     return {key: doc[key] for key in KEYS}  # one key order everywhere (KEYS)
 
@@ -222,6 +228,7 @@ def settings_from_json(doc: object) -> FollowSettings:
         active=active,
         out_of_sync=inputs.choice(doc.get("out_of_sync", "catch_up"), "out_of_sync", OUT_OF_SYNC),
         release=None if release is None else inputs.choice(release, "release", RELEASE),
+        source_venue=inputs.choice(doc.get("source_venue", "hyperliquid"), "source_venue", SOURCE_VENUES),
     )
 
 

@@ -278,3 +278,12 @@ class HyperliquidHarness:
 
 
 HARNESSES: dict[str, Callable[[Path], Harness]] = {"hyperliquid": HyperliquidHarness}
+
+
+def _register_gmx() -> None:
+    from tests.gmx.harness import GmxHarness  # GMX's doubles on an in-process EVM (tests/gmx)
+
+    HARNESSES["gmx"] = GmxHarness
+
+
+_register_gmx()

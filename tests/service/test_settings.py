@@ -18,7 +18,7 @@ from strategies.config import FollowConfig
 from strategies.mirror import MirrorSizing
 
 COINS = ("BTC", "ETH", "SOL", "kPEPE")
-SERVICE_ONLY = ("schema", "active", "out_of_sync", "release")
+SERVICE_ONLY = ("schema", "active", "out_of_sync", "release", "source_venue")
 
 
 def decimals(low: str, high: str, places: int = 4) -> st.SearchStrategy[str]:

@@ -1,0 +1,83 @@
+"""`mirrorbot positions --venue gmx` and `mirrorbot follow add --source-venue gmx`."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner, Result
+
+from adapters.gmx.report import positions_report
+from adapters.gmx.venue import GmxVenue
+from bot.cli import app
+from bot.domain import OrderRequest, Tif, TradingAccount
+from tests.gmx.evm import new_wallet
+from tests.gmx.harness import shared_chain
+
+SOURCE = "0x" + "5e" * 20
+
+
+def run(tmp_path: Path, *args: str, **env: str) -> Result:
+    base = {
+        "MIRROR_DATA_DIR": str(tmp_path / "data"),
+        "MIRROR_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'ledger.db'}",
+        "MIRROR_HL_API_URL": "http://127.0.0.1:9",  # no venue: refused at once
+    }
+    return CliRunner().invoke(app, list(args), env=base | env)
+
+
+def test_positions_venue_gmx_names_what_is_missing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    no_account = run(tmp_path, "positions", "--venue", "gmx")
+    assert (
+        no_account.exit_code == 2 and "--account: expected the GMX account's 0x address" in no_account.stderr
+    )
+    no_rpc = run(tmp_path, "positions", "--venue", "gmx", "--account", SOURCE)
+    assert no_rpc.exit_code == 2 and "MIRROR_GMX_RPC_URL: not set" in no_rpc.stderr
+    bad_network = run(
+        tmp_path, "positions", "--venue", "gmx", "--account", SOURCE, MIRROR_GMX_NETWORK="solana"
+    )
+    assert bad_network.exit_code != 0 and "MIRROR_GMX_NETWORK" in bad_network.stderr
+    unknown = run(tmp_path, "positions", "--venue", "dydx")
+    assert unknown.exit_code == 2 and "accepted: hyperliquid, gmx" in unknown.stderr
+
+
+def test_follow_add_stores_the_source_venue_in_the_plan(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    from tests.service.support import fixed_key, write_fast_keystore
+
+    keystore, _ = write_fast_keystore(tmp_path / "agent.json", "correct horse")
+    master = fixed_key("gmx-cli-master").address
+    env = {"MIRROR_KEYSTORE_PASSWORD": "correct horse"}
+    added = run(tmp_path, "account", "add", "--address", master, "--keystore", str(keystore), **env)
+    assert added.exit_code == 0, added.stderr
+    followed = run(tmp_path, "follow", "add", SOURCE, "--source-venue", "gmx", "--json", **env)
+    assert followed.exit_code == 0, followed.stderr
+    listed = run(tmp_path, "follow", "list", "--json", **env)
+    assert listed.exit_code == 0, listed.stderr
+    assert '"source_venue": "gmx"' in listed.stdout or '"source_venue":"gmx"' in listed.stdout
+    refused = run(tmp_path, "follow", "add", "0x" + "6f" * 20, "--source-venue", "ftx", **env)
+    assert (
+        refused.exit_code == 2 and "source_venue" in refused.stderr and "hyperliquid, gmx" in refused.stderr
+    )
+
+
+async def test_the_positions_report_is_the_netted_account_as_json(tmp_path: Path) -> None:
+    chain = shared_chain()
+    chain.keeper_auto, chain.cancel_reason, chain.freeze_reason = True, None, None
+    venue = GmxVenue(chain.venue_w3(), chain.deployment, poll_interval_s=0.02, keeper_timeout_s=5)
+    wallet = new_wallet("report")
+    await chain.fund(wallet.address, Decimal(20000))
+    account = TradingAccount(wallet.address, wallet.key.hex())
+    await venue.place(account, [OrderRequest("ETH", True, Decimal("0.5"), Decimal(3030), False, Tif.IOC)])
+    report = json.loads(json.dumps(await positions_report(venue, wallet.address)))
+    assert report["positions"] == [
+        {"coin": "ETH", "size": "0.5", "entry_px": "3000", "leverage": 5, "unrealized_pnl": "0"}
+    ]
+    assert report["equity"] == "19999.25"  # 20000 − the 0.05% fee on $1500
+    (gmx,) = report["gmx_positions"]
+    assert (gmx["market"], gmx["is_long"], gmx["size_usd"]) == ("ETH/USD [WETH-USDC]", True, "1500")
