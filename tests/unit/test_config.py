@@ -92,3 +92,13 @@ def test_cli_config_hides_secrets(monkeypatch: pytest.MonkeyPatch) -> None:
     assert "supersecret" not in result.output
     assert "MIRROR_TELEGRAM_TOKEN=**********" in result.output
     assert load_settings().telegram_admin_ids == frozenset({42})
+
+
+def test_env_example_documents_every_setting() -> None:
+    from bot.config import ENV_PREFIX, Settings
+
+    text = (Path(__file__).resolve().parents[2] / ".env.example").read_text(encoding="utf-8")
+    missing = [
+        ENV_PREFIX + name.upper() for name in Settings.model_fields if ENV_PREFIX + name.upper() not in text
+    ]
+    assert not missing, f".env.example lacks {missing}"
