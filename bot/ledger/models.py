@@ -358,6 +358,24 @@ class Approval(LedgerModel, table=True):
     time: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 
+# ---- equity history (charts: follower vs source equity; revision 0003) ------------------------------
+
+
+class EquitySnapshot(LedgerModel, table=True):
+    """An account's equity (USD) at a moment, as the pipeline read it. At most one row per (address,
+    role, UTC minute): the first reading of a minute is kept, a repeat is ignored (bot/service/equity.py)."""
+
+    __tablename__ = "equity_snapshot"
+    __table_args__ = (UniqueConstraint("address", "role", "minute"), Index(None, "address", "time"))
+
+    id: int | None = Field(default=None, primary_key=True)
+    address: str
+    role: str  # follower / source
+    minute: int = Field(sa_type=BigInteger)  # epoch minutes (UTC) of `time`
+    time: datetime = Field(sa_type=UTCDateTime)
+    equity: Decimal = Field(sa_type=ExactDecimal)
+
+
 # The lineage and plan tables (the control room's tables above are listed in CONTROL_TABLES).
 TABLES = (
     Account,
@@ -372,4 +390,5 @@ TABLES = (
     AuditLog,
 )
 CONTROL_TABLES = (ControlState, TelegramMember, AlertPreference, GroupPolicy, PendingChange, Approval)
+EQUITY_TABLES = (EquitySnapshot,)
 metadata = ledger_registry.metadata

@@ -29,7 +29,7 @@ from bot.service import MirrorService
 from bot.service.approvals import Approvals
 from bot.service.control import Control
 from bot.service.tenancy import Tenancy
-from bot.telegram import buttons, commands_follow, commands_read, commands_setup
+from bot.telegram import buttons, commands_analytics, commands_follow, commands_read, commands_setup
 from bot.telegram.choices import Choices
 from bot.telegram.gate import COMMANDS, handler
 from bot.telegram.push import AlertPusher, daily_summary_job
@@ -38,7 +38,8 @@ from bot.telegram.runner_link import RunnerHooks
 from bot.telegram.send import ChatRateLimiter, Limits
 
 log = logging.getLogger(__name__)
-_ = (commands_follow, commands_read, commands_setup)  # importing them registers their commands
+# Importing the command modules registers their commands.
+_ = (commands_analytics, commands_follow, commands_read, commands_setup)
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,6 +159,7 @@ async def start_telegram(context: AppContext) -> TelegramHandle | None:
             Path(settings.data_dir) / "keystores",
             options.confirm_ttl_s,
             options.connect_ttl_s,
+            settings.api_url,
         ),
         alerts=context.alerts,
         runner=context.runner,

@@ -53,7 +53,7 @@ async def _choice(ask: Ask, data: str) -> str | None:
     value = choice.value
     if isinstance(value, Picked):
         cmd = COMMANDS[value.command]
-        ask.args = [value.value, *value.args]
+        ask.args = value.arguments()
         if await admitted(ask, cmd):
             await run_guarded(ask, cmd)
         return None

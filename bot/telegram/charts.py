@@ -56,3 +56,20 @@ def tracking(coin: str, points: Sequence[tuple[datetime, float, float | None]]) 
     axes.legend()
     figure.tight_layout()
     return _png(figure)
+
+
+def equity(series: Sequence[tuple[str, Sequence[tuple[datetime, float]]]]) -> bytes:
+    """Each account's return since its first recorded equity, in %: a follower that copies well runs
+    close to its sources whatever the accounts' sizes (absolute USD would put them on different scales)."""
+    figure, axes = plt.subplots(figsize=(7, 4))
+    start = min(points[0][0] for _, points in series)
+    for label, points in series:
+        hours = [(t - start).total_seconds() / 3600 for t, _ in points]
+        axes.plot(hours, [v for _, v in points], marker="." if len(points) < 30 else "", label=label)
+    axes.axhline(0, color="grey", linewidth=0.8)
+    axes.set_ylabel("return since the first reading, %")
+    axes.set_xlabel(f"hours since {start:%Y-%m-%d %H:%M} UTC")
+    axes.set_title("Equity: you vs your sources")
+    axes.legend()
+    figure.tight_layout()
+    return _png(figure)

@@ -6,11 +6,14 @@ from __future__ import annotations
 from bot.service import InvalidInput, NotFound, inputs, venue
 from bot.service.approvals import ChangeRequest
 from bot.service.settings import settings_from_json
+from bot.service.views import FollowView
 from bot.telegram import render
 from bot.telegram.changes import submit
 from bot.telegram.choices import Choice
 from bot.telegram.gate import Access, command
 from bot.telegram.parse import exceeds_100, is_number, on_off, percent, split_options, token_spec
+from bot.telegram.pickers import Purpose, offer_percent, offer_tokens
+from bot.telegram.render import short
 from bot.telegram.room import Ask, Pending, Picked
 
 MORE_RISK = "Scaling above 100% copies MORE than the source's own risk proportion."
@@ -144,16 +147,30 @@ async def unfollow(ask: Ask) -> None:
     "scale",
     Access.CHANGE,
     "/scale <address> <token|*> <percent>",
-    "set the scaling k for one token of a follow (or * for its default); applies at the next open",
+    "set the scaling k for one token of a follow (or * for its default); applies at the next open. "
+    "Leave out the source, the token or the percentage to pick it from buttons",
     "/scale 0x5e9e…a1b2 ETH 50",
     ("scaling",),
 )
 async def scale(ask: Ask) -> None:
-    no_source = len(ask.args) == 2 and not ask.args[0].lower().startswith("0x")  # `/scale ETH 50`
-    if no_source and await pick_source(ask, "scale", ask.args):
+    no_source = not ask.args or not ask.args[0].lower().startswith("0x")  # `/scale ETH 50`, `/scale`
+    if no_source and len(ask.args) <= 2 and await pick_source(ask, "scale", ask.args):
         return
-    if len(ask.args) < 3:
-        raise InvalidInput("arguments", "expected a source, a token (or *) and a percentage")
+    if (len(ask.args) == 2 and is_number(ask.args[1])) or len(ask.args) == 1:  # the token left out
+        follower, source = await resolve_source(ask, ask.args[0])
+        given = [percent(k, "percent") for k in ask.args[1:]]  # refused before anything is offered
+        picked = Picked("scale", (source, *given), "", at=1)
+        await offer_tokens(
+            ask, follower, source, Purpose.SCALE, picked, f"/scale {short(source)}: which token?"
+        )
+        return
+    if len(ask.args) == 2:  # the percentage left out
+        _, source = await resolve_source(ask, ask.args[0])
+        if ask.args[1] != "*":
+            await check_tokens(ask, [ask.args[1]], "token")
+        picked = Picked("scale", (source, ask.args[1]), "", at=2)
+        await offer_percent(ask, picked, f"/scale {short(source)} {ask.args[1]}: which percentage?")
+        return
     follower, source = await resolve_source(ask, ask.args[0])
     coin, k = ask.args[1], percent(ask.args[2], "percent")
     args: dict[str, object]
@@ -199,7 +216,7 @@ async def copycurrent(ask: Ask) -> None:
     "tokens",
     Access.CHANGE,
     "/tokens <address> [include ETH,BTC | exclude SOL | all]",
-    "show or change which tokens of a source are copied",
+    "show or change which tokens of a source are copied (leave out the coins to pick one from buttons)",
     "/tokens 0x5e9e…a1b2 exclude DOGE",
 )
 async def tokens(ask: Ask) -> None:
@@ -209,11 +226,21 @@ async def tokens(ask: Ask) -> None:
     if len(ask.args) == 1:
         plan = await ask.room.service.ledger.current_plan(follower, source)
         assert plan is not None
-        from bot.service.views import FollowView
-
-        await ask.reply(f"Tokens copied from {source}: {FollowView.of(plan).tokens}")
+        choices: list[Choice[Pending]] = [
+            Choice(label, Picked("tokens", (source,), mode, at=1))
+            for label, mode in (("Include…", "include"), ("Exclude…", "exclude"), ("All tokens", "all"))
+        ]
+        markup = ask.room.choices.offer(ask.user_id, ask.chat_id, [*choices, Choice("Cancel", None)])
+        await ask.reply(f"Tokens copied from {source}: {FollowView.of(plan).tokens}", markup)
         return
     mode = ask.args[1].lower()
+    if mode in ("include", "only", "exclude") and len(ask.args) == 2:  # the tokens left out
+        purpose = Purpose.EXCLUDE if mode == "exclude" else Purpose.INCLUDE
+        picked = Picked("tokens", (source, mode), "", at=2)
+        await offer_tokens(
+            ask, follower, source, purpose, picked, f"/tokens {short(source)} {mode}: which token?"
+        )
+        return
     args: dict[str, object]
     if mode == "all":
         args = {"tokens": "*", "exclude": None}

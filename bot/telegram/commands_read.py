@@ -13,13 +13,17 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from bot.ledger.db import session_factory
 from bot.service import InvalidInput, NotFound, VenueError, inputs, queries, venue
 from bot.service.control import ALERT_KINDS, ALERT_MODES
+from bot.service.equity import EquityPoint, EquityRole, equity_history
 from bot.service.views import PositionRow, PositionsView
 from bot.telegram import render
 from bot.telegram.gate import Access, command
 from bot.telegram.parse import count
 from bot.telegram.room import Ask
+from bot.telegram.send import MAX_CAPTION
 
 REFRESH = "rf:"
+DEFAULT_EQUITY_DAYS = 30
+MS_PER_DAY = 86_400_000
 
 
 def refresh_button(what: str) -> InlineKeyboardMarkup:
@@ -127,31 +131,6 @@ async def why(ask: Ask) -> None:
 
 
 @command(
-    "inspect",
-    Access.READ,
-    "/inspect <address>",
-    "a source's record: equity, positions, leverage, fills",
-    "/inspect 0x5e9e…a1b2",
-)
-async def inspect(ask: Ask) -> None:
-    if not ask.args:
-        raise InvalidInput("address", "missing", "a wallet address, 0x + 40 hex digits")
-    address = inputs.address(ask.args[0], "address")
-    info = ask.room.service.info
-    if info is None:
-        raise VenueError("inspect: no venue URL is configured")
-    state = (await venue.account_states(info, [address]))[address]
-    mids = await venue.ask(info, "the mids (allMids)", info.all_mids())
-    fills = await venue.ask(info, f"the fills of {address}", info.user_fills(address))
-    last = max((f.time_ms for f in fills), default=None)
-    moment = None if last is None else datetime.fromtimestamp(last / 1000, UTC)
-    await ask.room.service.ledger.audit(
-        actor=ask.actor.name, channel=ask.actor.channel, action="inspect", details={"address": address}
-    )
-    await ask.reply(render.inspect(state, mids, len(fills), moment))
-
-
-@command(
     "alerts",
     Access.CHANGE,
     "/alerts [kind|all] [on|silent|off]",
@@ -198,11 +177,29 @@ async def health(ask: Ask) -> None:
     await ask.reply("\n".join(lines))
 
 
+async def equity_series(ask: Ask, days: int) -> list[tuple[str, list[EquityPoint]]]:
+    """The recorded equity of the owner's followers and of the sources they actively follow."""
+    from bot.telegram.commands_follow import active_follows
+
+    since = int(datetime.now(UTC).timestamp() * 1000) - days * MS_PER_DAY
+    ledger = ask.room.service.ledger
+    wanted = [(f"you {render.short(f)}", f, EquityRole.FOLLOWER) for f in await ask.followers()]
+    sources = sorted({source for _, source in await active_follows(ask)})
+    wanted += [(f"source {render.short(s)}", s, EquityRole.SOURCE) for s in sources]
+    out: list[tuple[str, list[EquityPoint]]] = []
+    for label, address, role in wanted:
+        points = await equity_history(ledger, address=address, role=role, since_ms=since)
+        if points:
+            out.append((label, points))
+    return out
+
+
 @command(
     "chart",
     Access.READ,
-    "/chart [exposure | tracking <coin>]",
-    "a PNG: exposure per coin (you vs target), or a coin's target vs position over time",
+    "/chart [exposure | tracking <coin> | equity [days]]",
+    "a PNG: exposure per coin (you vs target), a coin's target vs position over time, or your equity vs "
+    "your sources' (return since the first reading)",
     "/chart tracking ETH",
 )
 async def chart(ask: Ask) -> None:
@@ -223,8 +220,19 @@ async def chart(ask: Ask) -> None:
             await asyncio.to_thread(charts.tracking, ask.args[1].upper(), floats),
             (f"Tracking {ask.args[1].upper()}: {len(points)} decisions"),
         )
+    elif kind == "equity":
+        days = count(ask.args[1], "days", 3650) if len(ask.args) >= 2 else DEFAULT_EQUITY_DAYS
+        series = await equity_series(ask, days)
+        if not series:
+            raise NotFound(f"no equity recorded in the last {days} days (the running bot records it)")
+        plotted = [(label, [(t, float(r)) for t, r in render.returns(points)]) for label, points in series]
+        plotted = [(label, points) for label, points in plotted if points]  # a zero base has no return
+        if not plotted:
+            raise NotFound("nothing to chart: every recorded equity starts at 0")
+        png = await asyncio.to_thread(charts.equity, plotted)  # floats for plotting only
+        caption = render.equity_caption(series)
     else:
         raise InvalidInput(
-            "chart", f"unknown {inputs.shown(' '.join(ask.args))}", "exposure, tracking <coin>"
+            "chart", f"unknown {inputs.shown(' '.join(ask.args))}", "exposure, tracking <coin>, equity [days]"
         )
-    await ask.bot.send_photo(ask.chat_id, png, caption=caption)
+    await ask.bot.send_photo(ask.chat_id, png, caption=caption[:MAX_CAPTION])

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from decimal import Decimal
 
 from bot.alerts import Alert
-from bot.domain import AccountState
 from bot.ledger.types import decimal_text
 from bot.service.approvals import Outcome, PendingView
 from bot.service.control import ControlResult, OwnerStatus, PnlView
 from bot.service.control import FillView as ControlFill
+from bot.service.equity import EquityPoint
 from bot.service.views import FollowView, PlanChange, PositionsView
 
 
@@ -160,26 +160,6 @@ def history(fills: tuple[ControlFill, ...]) -> str:
     return "\n".join(lines)
 
 
-def inspect(state: AccountState, mids: Mapping[str, Decimal], fills: int, last_fill: datetime | None) -> str:
-    lines = [f"Source {state.address}", f"Equity {usd(state.equity)}"]
-    exposure = Decimal(0)
-    for p in sorted(state.positions, key=lambda p: p.coin):
-        mid = mids.get(p.coin)
-        notional = abs(p.size) * mid if mid is not None else None
-        exposure += notional or 0
-        lev = f" {p.leverage}x" if p.leverage else ""
-        lines.append(
-            f"  {p.coin} {num(p.size, signed=True)} entry {num(p.entry_px)}{lev} "
-            f"notional {usd(notional)} uPnL {usd(p.unrealized_pnl)}"
-        )
-    if not state.positions:
-        lines.append("  no open positions")
-    if state.equity > 0:
-        lines.append(f"Gross leverage {num((exposure / state.equity).quantize(Decimal('0.01')))}x")
-    lines.append(f"Fills on record: {fills}" + (f", last {when(last_fill)}" if last_fill else ""))
-    return "\n".join(lines)
-
-
 def pending(view: PendingView) -> str:
     votes = f"{len(view.approvals)}/{view.needed} approvals"
     if view.rejections:
@@ -198,3 +178,21 @@ def alert(item: Alert) -> str:
     return f"[{title}] {where}{source}: {item.message}" + (
         f"\nreason: {item.reason}" if item.reason and item.reason not in item.message else ""
     )
+
+
+def returns(points: Sequence[EquityPoint]) -> list[tuple[datetime, Decimal]]:
+    """Return since the first point, % (exact); empty when the first equity is 0 (no base to compare)."""
+    if not points or points[0].equity == 0:
+        return []
+    base = points[0].equity
+    return [(p.time, (p.equity / base - 1) * 100) for p in points]
+
+
+def equity_caption(series: Sequence[tuple[str, Sequence[EquityPoint]]]) -> str:
+    lines = ["Equity, return since the first reading:"]
+    for label, points in series:
+        first, last = points[0].equity, points[-1].equity
+        change = returns(points)
+        growth = f" ({num(change[-1][1].quantize(Decimal('0.01')), signed=True)} %)" if change else ""
+        lines.append(f"{label}: {usd(first)} → {usd(last)}{growth}, {len(points)} readings")
+    return "\n".join(lines)

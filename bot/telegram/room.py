@@ -36,15 +36,21 @@ class RoomConfig:
     keystore_dir: Path
     confirm_ttl_s: float = 60.0  # a dangerous change's confirm button works this long
     connect_ttl_s: float = 300.0  # after /connect, the key is expected within this long
+    api_url: str | None = None  # the venue's URL, named in reports ("from venue <url>")
 
 
 @dataclass(frozen=True, slots=True)
 class Picked:
-    """A source-picker answer: re-run `command` with `value` as its first argument."""
+    """A picker's answer (a source, a token, a percentage…): re-run `command` with `value` inserted
+    among `args` at position `at` (0: as the first argument)."""
 
     command: str
     args: tuple[str, ...]
     value: str
+    at: int = 0
+
+    def arguments(self) -> list[str]:
+        return [*self.args[: self.at], self.value, *self.args[self.at :]]
 
 
 Pending = ChangeRequest | Picked

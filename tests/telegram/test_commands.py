@@ -53,8 +53,10 @@ async def test_bad_scale_arguments_are_answered_with_what_was_expected(
     assert "NOPE is not listed by the venue" in unlisted and "ETH" in unlisted
     stranger = await bot.ask(ADMIN, "/scale 0x" + "9" * 40 + " ETH 50", "do not follow")
     assert "you do not follow" in stranger
-    missing = await bot.ask(ADMIN, f"/scale {src} ETH", "expected")
-    assert "expected a source, a token" in missing
+    # A left-out token or percentage is offered as buttons (tests/telegram/test_pickers.py), but what
+    # was given is checked first.
+    assert "NOPE is not listed" in await bot.ask(ADMIN, f"/scale {src} NOPE", "not listed")
+    assert "out of range: 5000" in await bot.ask(ADMIN, f"/scale {src} 5000", "out of range")
     assert await _k(ledger, followed, "ETH") == "100"  # nothing was changed by any of them
     assert "Updated" in await bot.ask(ADMIN, f"/scale {src[:8]} ETH 50", "Updated")
     assert await _k(ledger, followed, "ETH") == "50"
