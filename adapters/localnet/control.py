@@ -169,9 +169,12 @@ def _fault(net: Localnet, msg: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _stats(net: Localnet, msg: Mapping[str, Any]) -> dict[str, Any]:
-    _only(msg, {"since"})
+    _only(msg, {"since", "pushes"})
     since = _int(msg.get("since", 0), "since", low=0, high=2**62)
-    return {"count": len(net.stats), "requests": net.stats.report(since)}
+    answer: dict[str, Any] = {"count": len(net.stats), "requests": net.stats.report(since)}
+    if msg.get("pushes") is True:  # the userFills pushes' send times (latency benchmarks)
+        answer["fillPushes"] = list(net.hub.fill_pushes)
+    return answer
 
 
 def _reset(net: Localnet, msg: Mapping[str, Any]) -> dict[str, Any]:

@@ -192,6 +192,7 @@ class Localnet:
         self.exchange.reset()
         self.nonces.clear()
         self.stats.clear()
+        self.hub.fill_pushes.clear()
         self.clear_faults()
         self.faults.reset()
         self.set_price_walk(self._start_price_walk_ms)

@@ -15,7 +15,8 @@ import json
 import logging
 import re
 import threading
-from collections import defaultdict
+import time
+from collections import defaultdict, deque
 from collections.abc import Callable
 from typing import Any
 
@@ -27,6 +28,7 @@ from adapters.localnet.types import InfoError, LocalEvent
 log = logging.getLogger(__name__)
 
 MAX_QUEUED = 10_000
+MAX_FILL_PUSHES = 100_000  # kept for latency benchmarks (`stats` with `"pushes": true`)
 CONNECTED_TEXT = "Websocket connection established."
 ADDRESS = re.compile(r"^0x[0-9a-fA-F]{40}$")
 
@@ -129,6 +131,9 @@ class WsHub:
         self._subscribers: dict[SubKey, set[WsConnection]] = defaultdict(set)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._loop_thread: int | None = None
+        # when each userFills push was handed to its subscribers' writers (benchmarks: the start of
+        # a copy's latency as the bot can see it)
+        self.fill_pushes: deque[dict[str, Any]] = deque(maxlen=MAX_FILL_PUSHES)
 
     def bind(self, loop: asyncio.AbstractEventLoop) -> None:
         self._loop = loop
@@ -146,6 +151,9 @@ class WsHub:
         text = _dumps({"channel": WIRE_CHANNEL.get(event.channel, event.channel), "data": event.data})
         for connection in tuple(subscribers):
             connection.send(text)
+        if event.channel == "userFills":
+            oids = sorted({fill["oid"] for fill in event.data.get("fills", ())})
+            self.fill_pushes.append({"sentNs": time.time_ns(), "user": event.user, "oids": oids})
 
     def drop_all(self) -> int:
         """Fault: close every connection now. Returns how many were open."""

@@ -1,0 +1,38 @@
+"""Each benchmark runs in a tiny configuration and prints its figures in the expected shape (no timing
+assertions: benchmarks are not tests)."""
+
+from __future__ import annotations
+
+import pytest
+
+from bench import capacity, fanout, latency, signing
+
+
+def test_signing_prints_its_rows(capsys: pytest.CaptureFixture[str]) -> None:
+    assert signing.main(["--n", "100"]) == 0
+    out = capsys.readouterr().out
+    assert "bit-identical" in out and "ours (Signer.sign_l1)" in out
+
+
+def test_capacity_prints_the_budget_table_and_rss(capsys: pytest.CaptureFixture[str]) -> None:
+    assert capacity.main(["--sources", "2", "--followers", "5"]) == 0
+    out = capsys.readouterr().out
+    assert "with 10 on ws" in out and "5 engines over 2 sources" in out
+
+
+def test_polled_sources_grow_with_staleness() -> None:
+    assert capacity.polled_sources(60) > capacity.polled_sources(10) > 0
+
+
+def test_latency_copies_every_trade_and_breaks_it_down(capsys: pytest.CaptureFixture[str]) -> None:
+    assert latency.main(["--trades", "3", "--quiet-ms", "0"]) == 0
+    out = capsys.readouterr().out
+    push_row = next(line for line in out.splitlines() if line.startswith("userFills push sent"))
+    assert push_row.split()[-1] == "3"  # every trade copied and timed
+    assert "ledger writes before the send" in out and "signing (sign_l1_body)" in out
+
+
+def test_fanout_reaches_every_follower(capsys: pytest.CaptureFixture[str]) -> None:
+    assert fanout.main(["--n", "2", "--trades", "1"]) == 0
+    rows = capsys.readouterr().out.splitlines()
+    assert rows[-1].split()[0] == "2" and rows[-1].split()[-2] == "1"
