@@ -18,14 +18,17 @@ from dataclasses import dataclass, replace
 from decimal import Decimal
 
 from bot.alerts import Alert, AlertBus, AlertKind
-from bot.domain import AccountState, OrderRequest, OrderResult, OrderStatus, Side, SourceChange, Tif, Venue
-from bot.ledger import FollowPlan, IntentStatus, Ledger, SnapshotOrigin
+from bot.domain import AccountState, OrderRequest, OrderResult, OrderStatus, Side, SourceChange, Venue
+from bot.ledger import FollowPlan, IntentStatus, Ledger, OrderIntent, SnapshotOrigin
 from bot.ledger.ids import normalise_account
 from bot.ledger.types import from_ms
 from bot.logs import log_event
 from bot.pipeline.convert import change_of, delta_of, fill_payload, request_of
 from bot.pipeline.desk import Desk, LoadedPlan
 from bot.pipeline.oms import OrderManager, RetryPolicy, filled_part
+from bot.pipeline.recovery import PairRecord, request_of_intent
+from bot.risk.book import RiskBook
+from bot.risk.gate import RiskGate
 from strategies.engine import AssignmentRefused, Follower
 from strategies.model import SOURCE_EVENTS, Decision, Event, Market, Reason, Status
 
@@ -80,6 +83,7 @@ class Copier:
         *,
         venue_name: str,
         policy: RetryPolicy | None = None,
+        risk: RiskGate | None = None,
     ) -> None:
         self.venue = venue
         self.ledger = ledger
@@ -87,6 +91,7 @@ class Copier:
         self.markets = markets
         self.venue_name = venue_name
         self.oms = OrderManager(venue, ledger, policy)
+        self.risk = risk if risk is not None else RiskGate(RiskBook(), alerts)  # runtime guards (bot/risk)
         self.desks: dict[str, Desk] = {}
         self.source_states: dict[str, AccountState] = {}
         self.latencies_ms: list[int] = []  # source event → follower order answered
@@ -209,11 +214,28 @@ class Copier:
                 log_event(
                     log, "account_read_failed", level=logging.WARNING, address=desk.address, error=repr(state)
                 )
+        await self.enforce_risk()
+
+    async def enforce_risk(self) -> None:
+        """Carry out the follows a guard ended (max drawdown, a source's drawdown): unfollow, closing
+        or detaching per the setting. Idempotent: a restart meets the same decision ids again."""
+        drops = [(desk, drop) for desk in list(self.desks.values()) for drop in self.risk.drops(desk)]
+        mids = await self._mids() if drops else {}  # the closes are priced now, not at the last change
+        for desk, drop in drops:
+            for coin, mid in mids.items():
+                if coin in self.markets:
+                    desk.engine.set_mid(coin, mid)
+            plan = desk.plan_for(drop.source)
+            decisions = desk.engine.unfollow(drop.source, close=drop.close)
+            version = plan.version if plan else 0
+            key = DecisionKey(drop.source, f"{drop.reason.value}:{drop.source}:v{version}")
+            await asyncio.gather(*(self._locked(desk, d, key) for d in decisions if d.coin in self.markets))
 
     def observe_source(self, source: str, state: AccountState) -> None:
         """A source's equity and open positions (size, entry, leverage) into every engine that follows
         it — or may follow it next (Copy Current reads the sizes at the moment of the follow)."""
         self.source_states[source] = state
+        self.risk.observe_source(self.desks.values(), source, state)
         held = {p.coin: p for p in state.positions}
         for desk in self.desks.values():
             desk.engine.source_equity[source] = state.equity
@@ -229,6 +251,7 @@ class Copier:
 
     def _observe_follower(self, desk: Desk, state: AccountState, coins: Iterable[str]) -> None:
         desk.engine.equity = state.equity
+        self.risk.observe_follower(desk, state)
         for coin in coins:
             desk.engine.set_position(coin, state.size(coin))
 
@@ -305,6 +328,110 @@ class Copier:
         )
         return sent
 
+    # --- start-up recovery (restart safety) --------------------------------------------------------
+
+    async def restore(self, records: Sequence[PairRecord]) -> list[SourceChange]:
+        """Rebuild each engine's follows and pairs from the ledger's latest decisions (before any new
+        change is applied), then read every account. Returns the source changes missed while the bot
+        was down (the venue's `s` differs from the last one mirrored), to be applied as changes."""
+        versions: dict[tuple[str, str], int] = {}
+        for rec in records:
+            if rec.follower in self.desks and rec.plan_version is not None:
+                key = (rec.follower, rec.source)
+                versions[key] = max(versions.get(key, 0), rec.plan_version)
+        for (follower, source), version in versions.items():
+            plan = next(
+                (p for p in await self.ledger.plan_versions(follower, source) if p.version == version), None
+            )
+            loaded = LoadedPlan.of(plan) if plan is not None else None
+            if loaded is not None and loaded.settings.active:
+                self.desks[follower].plans[source] = loaded
+                self.desks[follower].engine.follows[source] = loaded.settings.config
+        await self.refresh_accounts()
+        stamp = now_ms()
+        missed: dict[tuple[str, str], SourceChange] = {}
+        for rec in records:
+            desk = self.desks.get(rec.follower)
+            config = desk.engine.follows.get(rec.source) if desk is not None else None
+            if desk is None or config is None:
+                continue
+            venue_size = desk.engine.source_position(rec.source, rec.coin).size
+            known = rec.source_size if rec.source_size is not None else venue_size
+            desk.engine.pairs[rec.coin] = rec.state(config.filters.effective(known))
+            if rec.source_size is not None and rec.source in self.source_states and known != venue_size:
+                event_id = f"missed:{rec.coin}:{known}>{venue_size}:{stamp}"
+                missed[(rec.source, rec.coin)] = SourceChange(
+                    rec.source, rec.coin, known, venue_size, stamp, event_id
+                )
+        log_event(log, "pairs_restored", pairs=len(records), missed_changes=len(missed))
+        return list(missed.values())
+
+    async def apply_missed(self, changes: Sequence[SourceChange]) -> None:
+        """Source changes that happened while the bot was down, recorded and mirrored as changes."""
+        leader_ids: dict[str, int] = {}
+        for change in changes:
+            recorded = await self.ledger.record_leader_event(
+                change, venue=self.venue_name, payload={"missed": True}
+            )
+            if recorded.row.id is not None:
+                leader_ids[change.event_id] = recorded.row.id
+            self._alert(
+                AlertKind.OUT_OF_SYNC,
+                "missed_source_change",
+                f"{change.coin}: the source went {change.old} → {change.new} while the bot was down",
+                None,
+                change.source,
+                change.coin,
+            )
+        await self.on_changes(changes, leader_ids)
+
+    async def resume_intents(self, intents: Sequence[OrderIntent]) -> None:
+        """Orders persisted before a stop whose outcome was never recorded: each is looked up by cloid
+        and sent only if the venue has no trace of it (a pending one was certainly never sent)."""
+        for intent in intents:
+            desk = self.desks.get(normalise_account(intent.account))
+            if desk is None:
+                continue
+            request = request_of_intent(intent)
+            async with desk.lock(intent.coin):
+                desk.bump(intent.coin)
+                result = await self.oms.resume(
+                    desk.account, request, sent=intent.status != IntentStatus.PENDING.value
+                )
+                await self._settled_after_restart(desk, intent, request, result)
+
+    async def record_missing_fills(self, orders: Sequence[tuple[OrderIntent, int]]) -> None:
+        """Filled orders whose fills a stop kept out of the ledger: read them from the venue by oid."""
+        for intent, oid in orders:
+            desk = self.desks.get(normalise_account(intent.account))
+            if desk is None:
+                continue
+            result = OrderResult(OrderStatus.FILLED, intent.cloid, oid=oid, filled_sz=intent.size)
+            async with desk.lock(intent.coin):
+                await self._settled_after_restart(desk, intent, request_of_intent(intent), result)
+
+    async def _settled_after_restart(
+        self, desk: Desk, intent: OrderIntent, request: OrderRequest, result: OrderResult
+    ) -> None:
+        sent_ms = int(intent.created_at.timestamp() * 1000)
+        fill_id = (
+            await self._record_fills(desk, result, request, sent_ms) if filled_part(result) > 0 else None
+        )
+        await self._position_after(desk, intent.coin, fill_id)
+        log_event(log, "order_resumed", cloid=intent.cloid, status=result.status, error=result.error)
+        if result.status in (OrderStatus.UNKNOWN, OrderStatus.REJECTED):
+            desk.out_of_sync.add(intent.coin)
+            kind = AlertKind.UNKNOWN_OUTCOME if result.status is OrderStatus.UNKNOWN else AlertKind.REJECTED
+            self._alert(kind, "resumed_order", result.error or result.status.value, desk, None, intent.coin)
+
+    async def mids(self) -> dict[str, Decimal]:
+        """Every mid now ({} when the read fails: nothing is priced on a guess)."""
+        return await self._mids()
+
+    async def carry_out(self, desk: Desk, decision: Decision, key: DecisionKey) -> None:
+        """Record and carry out one decision; the caller holds the pair's lock (the reconciliation pass)."""
+        await self._carry_out(desk, decision, key)
+
     async def _mids(self) -> dict[str, Decimal]:
         try:
             return await self.venue.mids()
@@ -336,6 +463,9 @@ class Copier:
             )
 
     async def _execute(self, desk: Desk, decision: Decision, key: DecisionKey) -> None:
+        blocked = self.risk.screen(desk, decision, key.source)  # the runtime guards, before every order
+        if blocked is not None:
+            decision = replace(decision, order=None)
         if decision.order is None and not key.record_idle:
             return
         market = self.markets[decision.coin]
@@ -354,8 +484,8 @@ class Copier:
             position=decision.position,
             delta=delta_of(decision, market.sz_decimals),
             mid=desk.engine.mids.get(decision.coin),
-            guards=[g.value for g in decision.guards],
-            reason=None if decision.reason is None else decision.reason.value,
+            guards=[g.value for g in decision.guards] + ([blocked.value] if blocked else []),
+            reason=blocked.value if blocked else None if decision.reason is None else decision.reason.value,
             plan_version=plan.version if plan else None,
             leader_event_id=key.leader_event_id,
         )
@@ -369,18 +499,12 @@ class Copier:
             # stored intent is the order; look it up instead of sending anything new.
             if existing.status not in _OPEN_INTENT:
                 return
-            request = OrderRequest(
-                existing.coin,
-                existing.side == Side.BUY.value,
-                existing.size,
-                existing.limit_px,
-                existing.reduce_only,
-                Tif(existing.tif),
-                existing.cloid,
-            )
+            request = request_of_intent(existing)
             desk.bump(decision.coin)
             sent_ms = now_ms()
-            result = await self.oms.resume(desk.account, request)
+            result = await self.oms.resume(
+                desk.account, request, sent=existing.status != IntentStatus.PENDING.value
+            )
         else:
             request = request_of(decision, instruction.cloid)
             await self.ledger.record_intent(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
+from decimal import Decimal
 
 from bot.domain import TradingAccount
 from bot.ledger import FollowPlan
@@ -40,6 +41,7 @@ class Desk:
     engine: Follower
     plans: dict[str, LoadedPlan] = field(default_factory=dict)  # by source, the version applied
     out_of_sync: set[str] = field(default_factory=set)  # coins whose last order left them off target
+    sync_score: Decimal | None = None  # 0..100 at the last reconciliation pass (reconcile.sync_score)
     _locks: dict[str, asyncio.Lock] = field(default_factory=dict)
     _epochs: dict[str, int] = field(default_factory=dict)
 

@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import signal
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -25,6 +27,8 @@ from bot.logs import log_event
 
 log = logging.getLogger(__name__)
 
+CRASH_ENV = "MIRROR_TEST_CRASH_AT"  # test-only: see crash_point
+CRASH_POINTS = frozenset({"after_intent", "after_send", "after_ack"})
 _SETTLED = frozenset({OrderStatus.FILLED, OrderStatus.RESTING, OrderStatus.REJECTED, OrderStatus.CANCELED})
 
 
@@ -42,6 +46,15 @@ class RetryPolicy:
             raise ValueError("ioc_retries and max_resends must be >= 0")
         if self.not_found_grace_s < 0 or self.lookup_interval_s <= 0:
             raise ValueError("not_found_grace_s must be >= 0 and lookup_interval_s > 0")
+
+
+def crash_point(name: str) -> None:
+    """Restart tests only: SIGKILL this process at the named point when `MIRROR_TEST_CRASH_AT` names it
+    (`after_intent`: intent persisted, not sent; `after_send`: sent, the answer not read; `after_ack`:
+    the answer recorded, its fills and position not). Inert unless that variable is set."""
+    if os.environ.get(CRASH_ENV) == name:
+        log_event(log, "test_crash_point", level=logging.WARNING, point=name)
+        os.kill(os.getpid(), signal.SIGKILL)
 
 
 def _details(result: OrderResult) -> dict[str, Any]:
@@ -64,16 +77,23 @@ class OrderManager:
     async def submit(self, account: TradingAccount, request: OrderRequest) -> OrderResult:
         """Send a persisted intent; return its settled result (UNKNOWN only if nothing could tell)."""
         assert request.cloid is not None, "an intent has a cloid before it is sent"
+        crash_point("after_intent")
         await self.ledger.mark_intent(request.cloid, IntentStatus.SUBMITTED)
         result = await self._send(account, request)
+        crash_point("after_send")
         return await self._settle(account, request, result, resends=0)
 
-    async def resume(self, account: TradingAccount, request: OrderRequest) -> OrderResult:
+    async def resume(
+        self, account: TradingAccount, request: OrderRequest, *, sent: bool = True
+    ) -> OrderResult:
         """An intent persisted earlier whose outcome we never learnt (a restart, a replayed change):
-        look it up first; it is sent only if the venue has no trace of it after the grace window."""
+        look it up first; it is sent only if the venue has no trace of it after the grace window.
+        `sent=False` (the intent is still pending: it is marked submitted before any send, so it
+        certainly never left) needs no grace window: one lookup, then the one send."""
         assert request.cloid is not None
         unknown = OrderResult(OrderStatus.UNKNOWN, request.cloid, error="resumed: outcome not recorded")
-        return await self._settle(account, request, unknown, resends=0)
+        grace = self.policy.not_found_grace_s if sent else 0.0
+        return await self._settle(account, request, unknown, resends=0, grace_s=grace)
 
     async def _send(self, account: TradingAccount, request: OrderRequest) -> OrderResult:
         self.sends += 1
@@ -85,7 +105,13 @@ class OrderManager:
         return result
 
     async def _settle(
-        self, account: TradingAccount, request: OrderRequest, result: OrderResult, *, resends: int
+        self,
+        account: TradingAccount,
+        request: OrderRequest,
+        result: OrderResult,
+        *,
+        resends: int,
+        grace_s: float | None = None,
     ) -> OrderResult:
         cloid = request.cloid
         assert cloid is not None
@@ -93,7 +119,8 @@ class OrderManager:
             self.unknown_outcomes += 1
             await self.ledger.mark_intent(cloid, IntentStatus.UNKNOWN, error=result.error)
             log_event(log, "order_outcome_unknown", level=logging.WARNING, cloid=cloid, error=result.error)
-            result = await self._look_up(account, cloid)
+            result = await self._look_up(account, cloid, grace_s)
+            grace_s = None  # a re-send gets the full grace window
             if result.status is not OrderStatus.NOT_FOUND:
                 if result.status is OrderStatus.UNKNOWN:
                     return result  # the venue could not tell us: never re-send on a guess
@@ -109,12 +136,13 @@ class OrderManager:
         await self.ledger.record_order_status(
             cloid, status=result.status.value, oid=result.oid, details=_details(result)
         )
+        crash_point("after_ack")
         return result
 
-    async def _look_up(self, account: TradingAccount, cloid: str) -> OrderResult:
+    async def _look_up(self, account: TradingAccount, cloid: str, grace_s: float | None) -> OrderResult:
         """The order's status by cloid, asked until it is known or the grace window ends."""
         loop = asyncio.get_running_loop()
-        deadline = loop.time() + self.policy.not_found_grace_s
+        deadline = loop.time() + (self.policy.not_found_grace_s if grace_s is None else grace_s)
         while True:
             try:
                 found = await self.venue.order_status(account, cloid)

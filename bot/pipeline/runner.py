@@ -24,20 +24,25 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler  # type: ignore[impo
 
 from bot.alerts import Alert, AlertBus, AlertKind
 from bot.config import Settings
-from bot.domain import TradingAccount, Venue
+from bot.domain import SourceChange, TradingAccount, Venue
 from bot.ledger import AccountKind, Ledger
 from bot.logs import log_event
+from bot.pipeline import recovery
 from bot.pipeline.convert import market_of
 from bot.pipeline.copier import Copier, now_ms
 from bot.pipeline.desk import Desk
 from bot.pipeline.intake import Intake
 from bot.pipeline.oms import RetryPolicy
+from bot.pipeline.reconcile import Reconciler
+from bot.risk import RiskBook, RiskStore
+from bot.risk.gate import RiskGate
 from bot.service import Actor, MirrorService, ServiceError
 
 log = logging.getLogger(__name__)
 
 VENUE_NAME = "hyperliquid"
 RESTART_OVERLAP_MS = 2_000  # a restarted watch re-reads this much before the restart (dedup drops repeats)
+RISK_STATE_FILE = "risk_state.json"  # the runtime guards' state (bot/risk), in the data dir
 
 
 class RunnerError(Exception):
@@ -110,6 +115,7 @@ class Runner:
         self._accounts = accounts
         self._owns_ledger = ledger is None
         self.copier: Copier | None = None
+        self.reconciler: Reconciler | None = None
         self.intake: Intake | None = None
         self.scheduler: AsyncIOScheduler | None = None
         self.ready = asyncio.Event()
@@ -137,8 +143,16 @@ class Runner:
         if self._venue is None:
             self._venue = build_venue(self.settings)
         markets = {i.coin: market_of(i) for i in await self.venue.instruments()}
+        # The guards' state (peaks, day start, trips) survives a restart in the data dir.
+        risk = RiskGate(RiskBook.open(RiskStore(self.settings.data_dir / RISK_STATE_FILE)), self.alerts)
         self.copier = Copier(
-            self.venue, self.ledger, self.alerts, markets, venue_name=VENUE_NAME, policy=self.options.policy
+            self.venue,
+            self.ledger,
+            self.alerts,
+            markets,
+            venue_name=VENUE_NAME,
+            policy=self.options.policy,
+            risk=risk,
         )
         self.intake = Intake(
             self.venue,
@@ -156,8 +170,10 @@ class Runner:
             )
         for account in self._accounts:
             self.copier.add_desk(Desk(account, self.copier.new_engine()))
-        await self.copier.refresh_accounts([])
+        missed = await self.recover()
         await self.sync_plans()
+        await self.copier.apply_missed(missed)
+        await self.reconcile()  # SPEC §6: a pass at start-up, then on the schedule
         self._schedule()
         log_event(
             log,
@@ -259,6 +275,18 @@ class Runner:
                 loop.remove_signal_handler(sig)
             await self.stop()
 
+    async def recover(self) -> list[SourceChange]:
+        """Restart safety, before any new change is applied: each pair's state from the ledger, then the
+        orders whose outcome was not recorded (looked up by cloid, sent at most once) and the fills a
+        stop kept out of the ledger. Returns the source changes missed while down (applied after the
+        plans are brought up to date)."""
+        assert self.copier is not None
+        records = await recovery.latest_pairs(self.ledger, set(self.copier.desks))
+        missed = await self.copier.restore(records)
+        await self.copier.resume_intents(await recovery.open_intents(self.ledger))
+        await self.copier.record_missing_fills(await recovery.unrecorded_fill_orders(self.ledger, VENUE_NAME))
+        return missed
+
     # --- jobs ------------------------------------------------------------------------------------
 
     async def sync_plans(self) -> None:
@@ -272,8 +300,11 @@ class Runner:
         await self.copier.refresh_accounts()
 
     async def reconcile(self) -> int:
+        """The reconciliation pass (bot/pipeline/reconcile.py); the number of orders it sent."""
         assert self.copier is not None
-        return await self.copier.reconcile()
+        if self.reconciler is None:
+            self.reconciler = Reconciler(self.copier)
+        return (await self.reconciler.run()).orders
 
     async def arm_dead_man_switch(self) -> None:
         """Re-arm Hyperliquid's scheduleCancel for every follower: if the bot dies, its open orders are

@@ -14,6 +14,7 @@ from decimal import Decimal
 from typing import Any
 
 from bot.ledger.types import decimal_text
+from bot.risk.guards import DRAWDOWN_ACTIONS, RiskLimits
 from bot.service import inputs
 from bot.service.errors import InvalidInput
 from strategies.config import ALL_TOKENS, Filters, FollowConfig, Guards, SideFilter
@@ -49,6 +50,21 @@ def _slippage(value: object, where: str) -> Decimal:
     return inputs.bounded(value, where, low=_ZERO, high=MAX_SLIPPAGE, open_low=True)
 
 
+def _loss_fraction(value: object, where: str) -> Decimal:
+    return inputs.bounded(value, where, low=_ZERO, high=_ONE, open_low=True)
+
+
+# The runtime guards' limits (bot/risk; None = off): fractions of an equity, a USD floor, a leverage.
+RISK_OPTIONS: dict[str, Reader] = {
+    "daily_loss_limit": _loss_fraction,
+    "max_drawdown": _loss_fraction,
+    "equity_floor": _positive,
+    "source_max_drawdown": _loss_fraction,
+    "source_leverage_cap": _positive,
+}
+RISK_KEYS = (*RISK_OPTIONS, "max_drawdown_action")
+
+
 # Optional decimals of the engine config and how each is read (None = off).
 DECIMAL_OPTIONS: dict[str, Reader] = {
     "copy_current_max_deviation": _fraction,
@@ -73,6 +89,7 @@ OPTION_KEYS = (
     "slippage_cap",
     "out_of_sync",
     "source_venue",
+    *RISK_KEYS,
 )
 # The venue the source trades on (the follower trades on Hyperliquid either way).
 SOURCE_VENUES = ("hyperliquid", "gmx")
@@ -94,6 +111,7 @@ KEYS = (
     "out_of_sync",
     "release",
     "source_venue",
+    *RISK_KEYS,
 )
 
 
@@ -104,6 +122,7 @@ class FollowSettings:
     out_of_sync: str = "catch_up"
     release: str | None = None  # close / keep: positions this version no longer manages (unfollow)
     source_venue: str = "hyperliquid"  # where the source trades (SOURCE_VENUES)
+    risk: RiskLimits = field(default_factory=RiskLimits)  # the runtime guards (bot/risk)
 
     def with_config(self, **changes: Any) -> FollowSettings:
         return replace(self, config=replace(self.config, **changes))
@@ -150,6 +169,8 @@ def settings_to_json(settings: FollowSettings) -> dict[str, Any]:
         "release": settings.release,
         "source_venue": settings.source_venue,
     }
+    doc |= {key: _text(getattr(settings.risk, key)) for key in RISK_OPTIONS}
+    doc["max_drawdown_action"] = settings.risk.max_drawdown_action
     return {key: doc[key] for key in KEYS}  # one key order everywhere (KEYS)
 
 
@@ -229,6 +250,22 @@ def settings_from_json(doc: object) -> FollowSettings:
         out_of_sync=inputs.choice(doc.get("out_of_sync", "catch_up"), "out_of_sync", OUT_OF_SYNC),
         release=None if release is None else inputs.choice(release, "release", RELEASE),
         source_venue=inputs.choice(doc.get("source_venue", "hyperliquid"), "source_venue", SOURCE_VENUES),
+        risk=_risk(doc),
+    )
+
+
+def _risk(doc: Mapping[str, Any]) -> RiskLimits:
+    values = {
+        key: None if doc.get(key) is None else read(doc[key], key) for key, read in RISK_OPTIONS.items()
+    }
+    action = doc.get("max_drawdown_action")
+    if action is not None and values["max_drawdown"] is None:
+        raise InvalidInput("max_drawdown_action", "only with max_drawdown set", "set max_drawdown too")
+    return RiskLimits(
+        **values,
+        max_drawdown_action=None
+        if action is None
+        else inputs.choice(action, "max_drawdown_action", DRAWDOWN_ACTIONS),
     )
 
 

@@ -1,0 +1,171 @@
+"""The reconciliation pass (SPEC §6), run at start-up and on the runner's schedule.
+
+1. Every followed source and every follower is read from the venue. A read that fails is UNKNOWN: its
+   pairs are skipped this pass (never taken as flat).
+2. Per source: the venue's `s` vs the `s` each pair last mirrored; a difference is a change we missed
+   and is applied AS a change (recorded as a LeaderEvent `missed:…`, alerted). Skipped while source
+   changes are being mirrored (the intake may be about to deliver it).
+3. Per follower: positions that moved without an order of ours since the last read (no order for that
+   coin in between) were changed by hand on the venue: alerted (`manual_position_change`).
+4. Per pair: `q(τ)` vs the venue's `p`, and the follow's `out_of_sync` policy decides what is sent:
+   `catch_up` sends the difference, `restrict` only a reduction, `pause` nothing (alerted).
+5. Orders whose outcome is still open (unknown after their grace window) are looked up by cloid again.
+The sync score per follower is computed from the positions read (docs/decisions/reconcile.md).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass, field
+from decimal import ROUND_DOWN, Decimal
+
+from bot.alerts import Alert, AlertKind
+from bot.domain import AccountState, SourceChange
+from bot.logs import log_event
+from bot.pipeline import recovery
+from bot.pipeline.copier import Copier, DecisionKey, now_ms
+from bot.pipeline.desk import Desk
+from strategies.model import Event, Status
+from strategies.num import q_lot
+
+log = logging.getLogger(__name__)
+
+HUNDRED = Decimal(100)
+
+
+@dataclass
+class PassReport:
+    at_ms: int
+    orders: int = 0
+    missed_changes: int = 0
+    manual_changes: int = 0
+    held_by_policy: int = 0
+    unknown_reads: list[str] = field(default_factory=list)
+    sync_scores: dict[str, Decimal] = field(default_factory=dict)  # follower → 0..100
+
+
+def sync_score(desk: Desk) -> Decimal:
+    """100 × (1 − Σ|q(τ) − p|·mid / Σ|q(τ)|·mid) over the follower's tracked pairs with a mid, floored at
+    0 and rounded down to 0.01: missing and excess exposure both count against it. With no target
+    notional at all: 100 when the follower holds nothing in those pairs, else 0."""
+    engine = desk.engine
+    target = off = Decimal(0)
+    for coin, pair in engine.pairs.items():
+        mid = engine.mids.get(coin)
+        if mid is None or pair.source is None or pair.status is Status.UNTRACKED:
+            continue
+        q = q_lot(pair.target, engine.markets[coin].sz_decimals)
+        target += abs(q) * mid
+        off += abs(q - engine.position(coin)) * mid
+    if target == 0:
+        return HUNDRED if off == 0 else Decimal(0)
+    return max(Decimal(0), HUNDRED * (1 - off / target)).quantize(Decimal("0.01"), rounding=ROUND_DOWN)
+
+
+class Reconciler:
+    def __init__(self, copier: Copier) -> None:
+        self.copier = copier
+        self.last: PassReport | None = None
+
+    async def run(self) -> PassReport:
+        copier = self.copier
+        report = PassReport(now_ms())
+        sources = copier.sources()
+        desks = list(copier.desks.values())
+        epochs = [{coin: desk.epoch(coin) for coin in copier.markets} for desk in desks]
+        before = [dict(desk.engine.positions) for desk in desks]
+        reads = await asyncio.gather(
+            *(copier.venue.account(s) for s in sources),
+            *(copier.venue.account(desk.account.address) for desk in desks),
+            return_exceptions=True,
+        )
+        known_sources: set[str] = set()
+        for source, state in zip(sources, reads[: len(sources)], strict=True):
+            if isinstance(state, AccountState):
+                copier.observe_source(source, state)
+                known_sources.add(source)
+            else:
+                report.unknown_reads.append(source)
+        readable: list[Desk] = []
+        for desk, epoch, was, state in zip(desks, epochs, before, reads[len(sources) :], strict=True):
+            if not isinstance(state, AccountState):
+                report.unknown_reads.append(desk.address)
+                continue
+            readable.append(desk)
+            desk.engine.equity = state.equity
+            for coin in copier.markets:
+                if desk.epoch(coin) != epoch[coin]:
+                    continue  # an order of ours for this coin since the read began: its own read wins
+                now = state.size(coin)
+                if coin in was and was[coin] != now:
+                    report.manual_changes += 1
+                    self._alert(desk, coin, "manual_position_change", f"{coin}: {was[coin]} → {now} by hand")
+                desk.engine.set_position(coin, now)
+        for who in report.unknown_reads:
+            log_event(log, "reconcile_read_unknown", level=logging.WARNING, address=who)
+        if copier.idle:
+            missed = self._missed(readable, known_sources, report.at_ms)
+            report.missed_changes = len(missed)
+            await copier.apply_missed(missed)
+        await copier.resume_intents(await recovery.open_intents(copier.ledger))
+        mids = await copier.mids()
+        await asyncio.gather(
+            *(
+                self._check(desk, coin, mids, report)
+                for desk in readable
+                for coin, pair in list(desk.engine.pairs.items())
+                if pair.source in known_sources
+            )
+        )
+        for desk in desks:
+            report.sync_scores[desk.address] = sync_score(desk)
+            desk.sync_score = report.sync_scores[desk.address]
+        self.last = report
+        log_event(log, "reconciled", orders=report.orders, missed=report.missed_changes)
+        return report
+
+    def _missed(self, desks: list[Desk], known: set[str], stamp: int) -> list[SourceChange]:
+        found: dict[tuple[str, str], SourceChange] = {}
+        for desk in desks:
+            for coin, pair in desk.engine.pairs.items():
+                config = desk.engine.follows.get(pair.source or "")
+                if pair.source not in known or config is None or (pair.source, coin) in found:
+                    continue
+                assert pair.source is not None
+                old = config.filters.effective(pair.source_size)  # effective is its own inverse
+                new = desk.engine.source_position(pair.source, coin).size
+                if old != new:
+                    found[(pair.source, coin)] = SourceChange(
+                        pair.source, coin, old, new, stamp, f"missed:{coin}:{old}>{new}:{stamp}"
+                    )
+        return list(found.values())
+
+    async def _check(self, desk: Desk, coin: str, mids: dict[str, Decimal], report: PassReport) -> None:
+        async with desk.lock(coin):
+            pair = desk.engine.pairs.get(coin)
+            if pair is None or pair.source is None:
+                return
+            if coin in mids:
+                desk.engine.set_mid(coin, mids[coin])
+            decision = desk.engine.check(coin, Event.RECONCILE)
+            order = decision.order
+            if order is None:
+                return
+            plan = desk.plan_for(pair.source)
+            policy = plan.settings.out_of_sync if plan is not None else "catch_up"
+            p = desk.engine.position(coin)
+            reduces = abs(p + order.signed_size) < abs(p)
+            if policy == "pause" or (policy == "restrict" and not reduces):
+                report.held_by_policy += 1
+                desk.out_of_sync.add(coin)
+                self._alert(
+                    desk, coin, f"policy_{policy}", f"{coin}: off target ({p} held), out_of_sync={policy}"
+                )
+                return
+            report.orders += 1
+            key = DecisionKey(pair.source, f"reconcile:{report.at_ms}", record_idle=False)
+            await self.copier.carry_out(desk, decision, key)
+
+    def _alert(self, desk: Desk, coin: str, reason: str, message: str) -> None:
+        self.copier.alerts.publish(Alert(AlertKind.OUT_OF_SYNC, reason, message, desk.address, None, coin))

@@ -1,0 +1,7 @@
+"""Runtime risk guards (SPEC §4): account-level daily loss, drawdown and equity floor; source-side
+drawdown and leverage. Pure rules in `guards`, per-follower state and its persistence in `book`."""
+
+from bot.risk.book import RiskBook, RiskStore
+from bot.risk.guards import RiskLimits, RiskReason
+
+__all__ = ["RiskBook", "RiskLimits", "RiskReason", "RiskStore"]

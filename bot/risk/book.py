@@ -1,0 +1,169 @@
+"""Every follower's guard state and the sources' peak equities, kept in a JSON state file.
+
+The file is rewritten atomically (temp file + rename) after every change, so a crash leaves either the
+old or the new state — never half of one — and a restart neither forgets a trip nor resets a peak.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from bot.risk.guards import (
+    AccountRisk,
+    RiskLimits,
+    RiskReason,
+    account_block,
+    observe_equity,
+    source_drawdown_trips,
+    source_leverage_blocks,
+)
+
+FORMAT = 1
+
+
+@dataclass(frozen=True, slots=True)
+class RiskStore:
+    """Where the book is kept (None path: in memory only, e.g. tests that do not restart)."""
+
+    path: Path | None = None
+
+    def load(self) -> dict[str, Any]:
+        if self.path is None or not self.path.exists():
+            return {}
+        doc = json.loads(self.path.read_text(encoding="utf-8"))
+        if not isinstance(doc, dict) or doc.get("format") != FORMAT:
+            raise ValueError(f"{self.path}: not a risk state file of format {FORMAT}")
+        return doc
+
+    def save(self, doc: dict[str, Any]) -> None:
+        if self.path is None:
+            return
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.path.with_name(self.path.name + ".tmp")
+        tmp.write_text(json.dumps(doc, sort_keys=True, indent=1), encoding="utf-8")
+        os.replace(tmp, self.path)
+
+
+def _dec(value: object) -> Decimal | None:
+    return None if value is None else Decimal(str(value))
+
+
+def _account_doc(state: AccountRisk) -> dict[str, Any]:
+    return {k: str(v) if isinstance(v, Decimal) else v for k, v in asdict(state).items()}
+
+
+def _account_of(doc: dict[str, Any]) -> AccountRisk:
+    return AccountRisk(
+        day=doc.get("day"),
+        day_start_equity=_dec(doc.get("day_start_equity")),
+        peak_equity=_dec(doc.get("peak_equity")),
+        daily_loss_day=doc.get("daily_loss_day"),
+        stopped=bool(doc.get("stopped", False)),
+        suspended=bool(doc.get("suspended", False)),
+    )
+
+
+@dataclass
+class RiskBook:
+    store: RiskStore = field(default_factory=RiskStore)
+    accounts: dict[str, AccountRisk] = field(default_factory=dict)
+    source_peaks: dict[str, Decimal] = field(default_factory=dict)
+    dropped: set[str] = field(default_factory=set)  # "follower source v<version>": auto-unfollowed
+
+    @classmethod
+    def open(cls, store: RiskStore) -> RiskBook:
+        doc = store.load()
+        return cls(
+            store,
+            {k: _account_of(v) for k, v in doc.get("accounts", {}).items()},
+            {k: Decimal(v) for k, v in doc.get("source_peaks", {}).items()},
+            set(doc.get("dropped", [])),
+        )
+
+    def save(self) -> None:
+        self.store.save(
+            {
+                "format": FORMAT,
+                "accounts": {k: _account_doc(v) for k, v in sorted(self.accounts.items())},
+                "source_peaks": {k: str(v) for k, v in sorted(self.source_peaks.items())},
+                "dropped": sorted(self.dropped),
+            }
+        )
+
+    def account(self, follower: str) -> AccountRisk:
+        return self.accounts.get(follower, AccountRisk())
+
+    def observe_follower(
+        self, follower: str, equity: Decimal, now_ms: int, limits: RiskLimits
+    ) -> list[RiskReason]:
+        """Fold the follower's equity in; the guards that tripped now (saved before returning)."""
+        before = self.account(follower)
+        after, tripped = observe_equity(before, equity, now_ms, limits)
+        if after != before:
+            self.accounts[follower] = after
+            self.save()
+        return tripped
+
+    def observe_source(self, source: str, equity: Decimal) -> Decimal | None:
+        """Track the source's peak equity; returns the peak before this reading (None: first seen)."""
+        peak = self.source_peaks.get(source)
+        if peak is None or equity > peak:
+            self.source_peaks[source] = equity
+            self.save()
+        return peak
+
+    def source_trips(
+        self, follower: str, source: str, version: int, equity: Decimal, limit: Decimal | None
+    ) -> bool:
+        """The source's drawdown went past this follow's limit now: the follow (this plan version) is
+        marked dropped. A new plan version (the user follows again) starts clean."""
+        key = _drop_key(follower, source, version)
+        if key in self.dropped or not source_drawdown_trips(self.source_peaks.get(source), equity, limit):
+            return False
+        self.dropped.add(key)
+        self.save()
+        return True
+
+    def is_dropped(self, follower: str, source: str, version: int) -> bool:
+        return _drop_key(follower, source, version) in self.dropped
+
+    def block(
+        self,
+        follower: str,
+        now_ms: int,
+        *,
+        reduce_only: bool,
+        source: str | None = None,
+        version: int | None = None,
+        source_leverage: Decimal | None = None,
+        limits: RiskLimits | None = None,
+    ) -> RiskReason | None:
+        """The guard that forbids this order now, if any (checked before every order)."""
+        reason = account_block(self.account(follower), now_ms, reduce_only=reduce_only)
+        if reason is not None:
+            return reason
+        if (
+            source is not None
+            and version is not None
+            and not reduce_only
+            and self.is_dropped(follower, source, version)
+        ):
+            return RiskReason.SOURCE_DRAWDOWN
+        cap = limits.source_leverage_cap if limits is not None else None
+        if source_leverage_blocks(source_leverage, cap, reduce_only=reduce_only):
+            return RiskReason.SOURCE_LEVERAGE_CAP
+        return None
+
+    def reset(self, follower: str) -> None:
+        """The user resumed: the follower's trips are cleared and its peak restarts."""
+        self.accounts[follower] = self.account(follower).reset()
+        self.save()
+
+
+def _drop_key(follower: str, source: str, version: int) -> str:
+    return f"{follower} {source} v{version}"
