@@ -61,6 +61,9 @@ class RunnerOptions:
     quiet_ms: int = 20  # fills arriving within this of each other form one batch
     shutdown_timeout_s: float = 30.0  # in-flight sends get this long to finish
     policy: RetryPolicy = field(default_factory=RetryPolicy)
+    # The Telegram control room's options (bot.telegram.TelegramOptions; None: its defaults). It starts
+    # with `run()` whenever MIRROR_TELEGRAM_TOKEN is set.
+    telegram: Any = None
 
 
 def build_venue(settings: Settings) -> Venue:
@@ -263,17 +266,48 @@ class Runner:
             with contextlib.suppress(NotImplementedError, RuntimeError):
                 loop.add_signal_handler(sig, stop.set)
                 handled.append(sig)
+        telegram: Any = None
         try:
             await self.start()
             if once:
                 await self.reconcile()
             else:
+                telegram = await self._start_telegram()
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), duration_s)
         finally:
             for sig in handled:
                 loop.remove_signal_handler(sig)
+            if telegram is not None:
+                await telegram.stop()
             await self.stop()
+
+    async def _start_telegram(self) -> Any:
+        """The control room beside the pipeline (None without a token). Copying matters more than the
+        chat: a control room that cannot start is reported, and the pipeline runs on without it."""
+        token = self.settings.telegram_token
+        if token is None or not token.get_secret_value():
+            return None
+        from bot.telegram import AppContext, TelegramOptions, start_telegram
+
+        options = self.options.telegram or TelegramOptions()
+        context = AppContext(
+            self.settings, ledger=self.ledger, alerts=self.alerts, runner=self, options=options
+        )
+        handle = None
+        try:
+            handle = await start_telegram(context)
+            if handle is not None:
+                await handle.attach_runner(self)
+            return handle
+        except BaseException as exc:
+            if handle is not None:  # started, then failed or cancelled (a stop during start-up): no leak
+                await handle.stop()
+            if not isinstance(exc, Exception):
+                raise
+            log.exception("telegram_start_failed")
+            self.alerts.publish(Alert(AlertKind.FAILURE, "telegram_start_failed", f"Telegram: {exc}"))
+            return None
 
     async def recover(self) -> list[SourceChange]:
         """Restart safety, before any new change is applied: each pair's state from the ledger, then the
@@ -298,6 +332,25 @@ class Runner:
     async def refresh_accounts(self) -> None:
         assert self.copier is not None
         await self.copier.refresh_accounts()
+        await self._record_equity()
+
+    async def _record_equity(self) -> None:
+        """Equity history (`/chart equity`): the readings just taken, at most one per account a minute."""
+        from bot.service.equity import record_equity
+
+        assert self.copier is not None
+        at = now_ms()
+        readings = [(source, state.equity, "source") for source, state in self.copier.source_states.items()]
+        readings += [
+            (d.address, d.engine.equity, "follower") for d in self.copier.desks.values() if d.engine.equity
+        ]
+        for address, equity, role in readings:
+            try:
+                await record_equity(self.ledger, address=address, equity=equity, time_ms=at, role=role)
+            except Exception as exc:  # a chart's history must never stop copying
+                log_event(
+                    log, "equity_record_failed", level=logging.WARNING, address=address, error=repr(exc)
+                )
 
     async def reconcile(self) -> int:
         """The reconciliation pass (bot/pipeline/reconcile.py); the number of orders it sent."""

@@ -168,19 +168,24 @@ async def start_telegram(context: AppContext) -> TelegramHandle | None:
     app = build_application(settings, room, options)
     pusher = AlertPusher(room, app.bot)
     app.bot_data["mirror_pusher"] = pusher
-    await app.initialize()
-    await app.bot.set_my_commands(_commands())
-    if app.job_queue is not None:
-        app.job_queue.run_daily(daily_summary_job, options.daily_summary_at, name="daily_summary")
-    await app.start()
-    assert app.updater is not None
-    await app.updater.start_polling(timeout=options.poll_timeout_s, allowed_updates=Update.ALL_TYPES)
-    if context.alerts is not None:
-        pusher.start(context.alerts)
-    if hooks is not None:
-        await hooks.restore(control)
+    handle = TelegramHandle(app, room, pusher, owned)
+    try:
+        await app.initialize()
+        await app.bot.set_my_commands(_commands())
+        if app.job_queue is not None:
+            app.job_queue.run_daily(daily_summary_job, options.daily_summary_at, name="daily_summary")
+        await app.start()
+        assert app.updater is not None
+        await app.updater.start_polling(timeout=options.poll_timeout_s, allowed_updates=Update.ALL_TYPES)
+        if context.alerts is not None:
+            pusher.start(context.alerts)
+        if hooks is not None:
+            await hooks.restore(control)
+    except BaseException:  # failed or cancelled half-way (a stop during start-up): leave nothing running
+        await handle.stop()
+        raise
     log.info("telegram control room started (%d commands)", len(COMMANDS))
-    return TelegramHandle(app, room, pusher, owned)
+    return handle
 
 
 def run_standalone(settings: Settings) -> int:
