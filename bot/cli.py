@@ -108,8 +108,9 @@ def run(
         float | None, typer.Option(help="Stop cleanly after this many seconds (default: until Ctrl-C).")
     ] = None,
 ) -> None:
-    """Run the copy pipeline: watch the sources and mirror them into the followers (SIGINT/SIGTERM stop
-    it cleanly)."""
+    """Run the copy pipeline: watch the sources and mirror them into the followers.
+
+    SIGINT/SIGTERM stop it cleanly; with MIRROR_TELEGRAM_TOKEN set the Telegram control room runs too."""
     import sys
 
     from bot.pipeline.runner import main as run_main
@@ -142,8 +143,9 @@ def paper(
         float | None, typer.Option(help="Stop cleanly after this many seconds (default: until Ctrl-C).")
     ] = None,
 ) -> None:
-    """Run the copy pipeline on paper: sources watched live, follower orders filled at the live mids
-    (no keys needed), in a database of its own."""
+    """Run the copy pipeline on paper: sources live, follower orders filled at the live mids.
+
+    No keys needed; a database of its own."""
     from bot.paper_run import main as paper_main
 
     raise typer.Exit(
