@@ -31,6 +31,7 @@ from bot.risk.book import RiskBook
 from bot.risk.gate import RiskGate
 from strategies.engine import AssignmentRefused, Follower
 from strategies.model import SOURCE_EVENTS, Decision, Event, Market, Reason, Status
+from strategies.num import plain, q_lot
 
 log = logging.getLogger(__name__)
 
@@ -659,6 +660,11 @@ class Copier:
 
     # --- telling the user ------------------------------------------------------------------------
 
+    def _lots(self, decision: Decision) -> str:
+        """τ as the venue would trade it (whole lots): the exact τ carries up to 60 digits."""
+        market = self.markets.get(decision.coin)
+        return plain(q_lot(decision.target, market.sz_decimals)) if market else plain(decision.target)
+
     def _tell(self, desk: Desk, decision: Decision, key: DecisionKey) -> None:
         if decision.event not in _TOLD or key.revision > 0:
             return
@@ -667,8 +673,8 @@ class Copier:
             self._alert(
                 AlertKind.DEFERRED,
                 reason.value,
-                f"{decision.coin}: target {decision.target} is below the venue's minimum order value; "
-                "it is sent once large enough",
+                f"{decision.coin}: the order to target {self._lots(decision)} is below the venue's minimum "
+                "order value; it is sent once large enough",
                 desk,
                 key.source,
                 decision.coin,
