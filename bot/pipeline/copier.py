@@ -301,34 +301,6 @@ class Copier:
             decision = desk.engine.on_change(change_of(change, leverage))
             await self._carry_out(desk, decision, key)
 
-    async def reconcile(self) -> int:
-        """The reconciliation stub (the full pass is issue 5): re-check every pair at a fresh mid and
-        send what is owed (a deferred residual that became large enough, a waiting Copy Current).
-        Returns the number of orders sent."""
-        await self.refresh_accounts()
-        mids = await self._mids()
-        stamp = now_ms()
-        sent = 0
-
-        async def check(desk: Desk, coin: str) -> None:
-            nonlocal sent
-            async with desk.lock(coin):
-                pair = desk.engine.pairs.get(coin)
-                if pair is None or pair.source is None:
-                    return
-                if coin in mids:
-                    desk.engine.set_mid(coin, mids[coin])
-                decision = desk.engine.check(coin, Event.RECONCILE)
-                if decision.order is not None:
-                    sent += 1
-                key = DecisionKey(pair.source, f"reconcile:{stamp}", record_idle=False)
-                await self._carry_out(desk, decision, key)
-
-        await asyncio.gather(
-            *(check(desk, coin) for desk in self.desks.values() for coin in list(desk.engine.pairs))
-        )
-        return sent
-
     # --- start-up recovery (restart safety) --------------------------------------------------------
 
     async def restore(self, records: Sequence[PairRecord]) -> list[SourceChange]:
