@@ -3,9 +3,9 @@
 Start-up: open the ledger, build the venue from the settings, load the follower accounts (keystores) and
 the current follow plans, read every account, apply the plans (Copy Current decides on open source
 positions), start watching the sources. Then, on APScheduler jobs: re-read the plans (follows added or
-changed while running), refresh equities and positions, the reconciliation pass (a stub: see
-`Copier.reconcile`), and the dead-man switch re-arm. SIGINT/SIGTERM stop it gracefully: intake first,
-in-flight sends finish and are recorded, then the venue and the ledger are closed.
+changed while running), refresh equities and positions, the reconciliation pass
+(`bot/pipeline/reconcile.py`), and the dead-man switch re-arm. SIGINT/SIGTERM stop it gracefully: intake
+first, in-flight sends finish and are recorded, then the venue and the ledger are closed.
 """
 
 from __future__ import annotations
@@ -127,6 +127,7 @@ class Runner:
         self._watch_task: asyncio.Task[None] | None = None
         self._jobs: set[asyncio.Task[Any]] = set()
         self._stopping = False
+        self._equity_minute = -1  # the UTC minute of the last equity readings recorded
 
     @property
     def venue(self) -> Venue:
@@ -336,10 +337,15 @@ class Runner:
 
     async def _record_equity(self) -> None:
         """Equity history (`/chart equity`): the readings just taken, at most one per account a minute."""
-        from bot.service.equity import record_equity
+        from bot.service.equity import MS_PER_MINUTE, record_equity
 
         assert self.copier is not None
         at = now_ms()
+        # The ledger keeps the first reading of a minute; the accounts job runs more often than that, so
+        # a later refresh in the same minute would only make writes the ledger then ignores.
+        if at // MS_PER_MINUTE == self._equity_minute:
+            return
+        self._equity_minute = at // MS_PER_MINUTE
         readings = [(source, state.equity, "source") for source, state in self.copier.source_states.items()]
         readings += [
             (d.address, d.engine.equity, "follower") for d in self.copier.desks.values() if d.engine.equity
