@@ -19,14 +19,14 @@ from decimal import Decimal
 
 from bot.alerts import Alert, AlertBus, AlertKind
 from bot.domain import AccountState, OrderRequest, OrderResult, OrderStatus, Side, SourceChange, Venue
-from bot.ledger import FollowPlan, IntentStatus, Ledger, OrderIntent, SnapshotOrigin
+from bot.ledger import FollowPlan, IntentStatus, Ledger, OrderIntent
 from bot.ledger.ids import normalise_account
-from bot.ledger.types import from_ms
 from bot.logs import log_event
-from bot.pipeline.convert import change_of, delta_of, fill_payload, request_of
+from bot.pipeline.convert import change_of, delta_of, request_of
 from bot.pipeline.desk import Desk, LoadedPlan
 from bot.pipeline.oms import OrderManager, RetryPolicy, filled_part
 from bot.pipeline.recovery import PairRecord, request_of_intent
+from bot.pipeline.settle import Settler
 from bot.risk.book import RiskBook
 from bot.risk.gate import RiskGate
 from strategies.engine import AssignmentRefused, Follower
@@ -54,7 +54,6 @@ _TOLD = SOURCE_EVENTS | {Event.COPY_CURRENT, Event.FOLLOW}
 _OPEN_INTENT = frozenset(
     {IntentStatus.PENDING.value, IntentStatus.SUBMITTED.value, IntentStatus.UNKNOWN.value}
 )
-FILL_LOOKBACK_MS = 10_000  # fills of an order are read from this long before it was sent (clock skew)
 
 
 def now_ms() -> int:
@@ -92,6 +91,7 @@ class Copier:
         self.markets = markets
         self.venue_name = venue_name
         self.oms = OrderManager(venue, ledger, policy)
+        self.settler = Settler(venue, ledger, venue_name, self._observe_follower)  # after each order
         self.risk = risk if risk is not None else RiskGate(RiskBook(), alerts)  # runtime guards (bot/risk)
         self.desks: dict[str, Desk] = {}
         self.source_states: dict[str, AccountState] = {}
@@ -387,10 +387,7 @@ class Copier:
         self, desk: Desk, intent: OrderIntent, request: OrderRequest, result: OrderResult
     ) -> None:
         sent_ms = int(intent.created_at.timestamp() * 1000)
-        fill_id = (
-            await self._record_fills(desk, result, request, sent_ms) if filled_part(result) > 0 else None
-        )
-        await self._position_after(desk, intent.coin, fill_id)
+        await self.settler.settle(desk, request, result, sent_ms)
         log_event(log, "order_resumed", cloid=intent.cloid, status=result.status, error=result.error)
         if result.status in (OrderStatus.UNKNOWN, OrderStatus.REJECTED):
             desk.out_of_sync.add(intent.coin)
@@ -507,8 +504,7 @@ class Copier:
         if key.event_time_ms is not None:
             self.latencies_ms.append(now_ms() - key.event_time_ms)
         filled = filled_part(result)
-        fill_id = await self._record_fills(desk, result, request, sent_ms) if filled > 0 else None
-        await self._position_after(desk, coin, fill_id)
+        await self.settler.settle(desk, request, result, sent_ms)
         log_event(
             log,
             "order_done",
@@ -584,51 +580,6 @@ class Copier:
         if retry.order is None:
             return  # what is left is below the minimum (deferred) or the target moved: nothing owed now
         await self._execute(desk, retry, replace(key, revision=key.revision + 1, event_kind="retry"))
-
-    async def _record_fills(
-        self, desk: Desk, result: OrderResult, request: OrderRequest, sent_ms: int
-    ) -> int | None:
-        """The follower's fills of this order, from the venue, into the ledger; the last one's id."""
-        if result.oid is None:
-            return None
-        try:
-            fills = await self.venue.fills_since(desk.account.address, sent_ms - FILL_LOOKBACK_MS)
-        except Exception as exc:
-            log_event(log, "fills_read_failed", level=logging.WARNING, follower=desk.address, error=repr(exc))
-            return None
-        last: int | None = None
-        for fill in sorted((f for f in fills if f.oid == result.oid), key=lambda f: (f.time_ms, f.tid or 0)):
-            row = await self.ledger.record_domain_fill(
-                fill,
-                venue=self.venue_name,
-                account=desk.address,
-                cloid=request.cloid,
-                payload=fill_payload(fill),
-            )
-            last = row.row.id
-        return last
-
-    async def _position_after(self, desk: Desk, coin: str, fill_id: int | None) -> None:
-        """The follower's position in `coin` as the venue reports it now, into the engine and the ledger."""
-        try:
-            state = await self.venue.account(desk.account.address)
-        except Exception as exc:
-            log_event(
-                log, "account_read_failed", level=logging.WARNING, address=desk.address, error=repr(exc)
-            )
-            return
-        self._observe_follower(desk, state, [coin])
-        entry = next((p.entry_px for p in state.positions if p.coin == coin), None)
-        await self.ledger.record_snapshot(
-            venue=self.venue_name,
-            account=desk.address,
-            coin=coin,
-            size=state.size(coin),
-            origin=SnapshotOrigin.VENUE,
-            entry_px=entry,
-            time=from_ms(state.time_ms) if state.time_ms > 0 else None,
-            fill_id=fill_id,
-        )
 
     # --- telling the user ------------------------------------------------------------------------
 
