@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 
+from bot.cli_service import _fail, _pairs
 from bot.config import Settings
 
 if TYPE_CHECKING:
@@ -47,11 +48,6 @@ def register(app: typer.Typer, load: SettingsLoader) -> None:
     _load = load
     app.command()(inspect)
     app.command()(backtest)
-
-
-def _fail(message: str, code: int) -> typer.Exit:
-    typer.echo(f"mirrorbot: {message}", err=True)
-    return typer.Exit(code)
 
 
 class _Bar:
@@ -106,16 +102,6 @@ def _flagged(exc: InvalidInput) -> str:
 def _check_chart(chart: Path | None) -> None:
     if chart is not None and chart.suffix.lower() != ".png":
         raise _fail(f"--chart: expected a file name ending in .png, got {str(chart)!r}", 2)
-
-
-def _pairs(items: list[str] | None, field: str) -> dict[str, str]:
-    out: dict[str, str] = {}
-    for item in items or []:
-        key, sep, value = item.partition("=")
-        if not sep or not key.strip() or not value.strip():
-            raise _fail(f"{field}: expected KEY=VALUE, got {item!r}", 2)
-        out[key.strip()] = value.strip()
-    return out
 
 
 def _run(call: Callable[[str | None, Report], Coroutine[Any, Any, T]], fills: Path | None) -> T:

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from rich.console import Console
 
     from bot.service import Actor, MirrorService
-    from bot.service.views import FollowView, PlanChange, PositionsView, StatusView
+    from bot.service.views import FollowView, KeystoreView, PlanChange, PositionsView, StatusView
 
 T = TypeVar("T")
 SettingsLoader = Callable[[], Settings]
@@ -140,6 +140,8 @@ def _venue_note(checked: bool, check: bool | None, what: str) -> None:
 
 # ---- keystore ---------------------------------------------------------------------------------------
 
+APPROVE_AGENT_HINT = "Approve this address as an API wallet of your account on the venue, then `account add`."
+
 
 @keystore_app.command("new")
 def keystore_new(
@@ -150,11 +152,7 @@ def keystore_new(
     settings = _load()
     password = _password(settings, new=True)
     view = _call(lambda s: s.keystore_new(_actor(), file, password), settings)
-    if as_json:
-        _print_json(view)
-    else:
-        typer.echo(f"Created {view.path} for agent address {view.address}")
-        typer.echo("Approve this address as an API wallet of your account on the venue, then `account add`.")
+    _created(view, as_json, "agent address", APPROVE_AGENT_HINT)
 
 
 @keystore_app.command("import")
@@ -167,10 +165,16 @@ def keystore_import(
     key: str = typer.prompt("Private key (hex)", hide_input=True)
     password = _password(settings, new=True)
     view = _call(lambda s: s.keystore_import(_actor(), file, key, password), settings)
+    _created(view, as_json, "address")
+
+
+def _created(view: KeystoreView, as_json: bool, what: str, hint: str | None = None) -> None:
     if as_json:
         _print_json(view)
-    else:
-        typer.echo(f"Created {view.path} for address {view.address}")
+        return
+    typer.echo(f"Created {view.path} for {what} {view.address}")
+    if hint:
+        typer.echo(hint)
 
 
 # ---- account ----------------------------------------------------------------------------------------
