@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-BENCHES = ("signing", "latency", "fanout", "capacity")
+BENCHES = ("signing", "latency", "fanout", "capacity", "fidelity")
 
 
 def register(app: typer.Typer) -> None:
