@@ -31,6 +31,7 @@ class AlertKind(StrEnum):
     OUT_OF_SYNC = "out_of_sync"  # a pair could not be brought to its target
     SOURCE_GAP = "source_gap"  # the source's position moved in a way its fills do not explain
     FAILURE = "failure"  # a pipeline stage failed (the venue unreachable, a watcher stopped …)
+    FAULT = "fault"  # a venue or feed fault, handled by its rule (reason: its code, docs/faults.md)
 
 
 @dataclass(frozen=True, slots=True)

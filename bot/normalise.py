@@ -223,8 +223,12 @@ class FillCoalescer:
     older than `now_ms - lateness_ms - window_ms`. `flush()` with no time flushes everything (end of a
     batch). Fed the same fills, the concatenated flushes equal `changes_from_fills`.
 
-    A fill arriving after its timestamp was already flushed is *late*: it becomes its own change
-    (`late:` event id) from the size we knew, and is listed in `late_fills`.
+    A fill arriving after its timestamp was already flushed is *late* (listed in `late_fills`). If a
+    later block was flushed, that block's `startPosition` — the venue's own figure — already counts
+    it: it is *absorbed* (listed in `absorbed_fills`, the position does not move twice). A straggler
+    of the last flushed block that starts at the size we hold becomes its own change (`late:` event
+    id). A fill arriving after a later fill of its coin is listed in `out_of_order` (inside one flush
+    it is simply sorted into place).
     """
 
     def __init__(
@@ -242,11 +246,15 @@ class FillCoalescer:
         self.lateness_ms = window_ms if lateness_ms is None else lateness_ms
         self.gaps: list[PositionGap] = []
         self.late_fills: list[SourceFill] = []
+        self.absorbed_fills: list[SourceFill] = []
+        self.out_of_order: list[SourceFill] = []
+        self.duplicates = 0  # fills delivered again (dropped)
         self._positions: dict[str, Decimal] = dict(initial or {})
         self._seen: dict[FillKey, int] = {}  # key → fill time
         self._pending: dict[str, list[SourceFill]] = {}
         self._late: list[SourceFill] = []
         self._flushed_until: dict[str, int] = {}  # per coin: last timestamp already emitted
+        self._newest: dict[str, int] = {}  # per coin: the newest fill time taken
         self._forgotten_before: int | None = None
 
     def position(self, coin: str) -> Decimal | None:
@@ -264,8 +272,12 @@ class FillCoalescer:
         key = fill_key(fill)
         forgotten = self._forgotten_before is not None and fill.time_ms < self._forgotten_before
         if forgotten or key in self._seen:
+            self.duplicates += 1
             return False
         self._seen[key] = fill.time_ms
+        if fill.time_ms < self._newest.get(fill.coin, fill.time_ms):
+            self.out_of_order.append(fill)
+        self._newest[fill.coin] = max(fill.time_ms, self._newest.get(fill.coin, fill.time_ms))
         flushed = self._flushed_until.get(fill.coin)
         if flushed is not None and fill.time_ms <= flushed:
             self._late.append(fill)
@@ -321,6 +333,9 @@ class FillCoalescer:
         for fill in sorted(self._late, key=_order_key):
             self.late_fills.append(fill)
             old = self._positions.get(fill.coin, fill.start_position)
+            if fill.time_ms < self._flushed_until[fill.coin] or fill.start_position != old:
+                self.absorbed_fills.append(fill)  # a later startPosition already counts it
+                continue
             new = old + fill.signed_sz
             self._positions[fill.coin] = new
             event_id = f"late:{fill.coin}:{fill.oid}:{fill.time_ms}:{_fill_ref(fill)}"

@@ -18,14 +18,19 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any, Final
 
+import httpx
+
 from adapters.hyperliquid.constants import REST_WEIGHT_PER_MINUTE, info_weight
-from adapters.hyperliquid.info import InfoClient, InfoRateLimited
+from adapters.hyperliquid.faults import RATE_LIMITED, VENUE_5XX, VENUE_TIMEOUT, FaultRelay
+from adapters.hyperliquid.info import InfoClient, InfoRateLimited, InfoRequestError
 
 __all__ = [
     "DEFAULT_BURST",
     "BudgetedInfoClient",
+    "ReadRetry",
     "WeightBudget",
     "exchange_weight",
 ]
@@ -70,6 +75,7 @@ class WeightBudget:
         self._stamp = clock_ns()
         self._paused_until = self._stamp
         self.granted = 0  # total weight handed out (acquired + charged), for reports
+        self.pauses = 0  # 429s that paused the budget, for reports
 
     @property
     def available(self) -> int:
@@ -125,6 +131,7 @@ class WeightBudget:
         """The venue answered 429: nothing is granted for `seconds`, and the bucket is emptied."""
         now = self._refill()
         self._paused_until = max(self._paused_until, now + int(seconds * NS_PER_S))
+        self.pauses += 1
         self._tokens = min(self._tokens, 0)
 
     def _take(self, weight: int) -> None:
@@ -132,12 +139,32 @@ class WeightBudget:
         self.granted += weight
 
 
+@dataclass(frozen=True, slots=True)
+class ReadRetry:
+    """How a read (`/info`: idempotent, so safe to repeat) is retried after a 429, a 5xx or a timeout:
+    at most `retries` more times, waiting `min(cap_s, base_s · 2ⁿ)` (a 429's `Retry-After` instead,
+    when the venue gives one)."""
+
+    retries: int = 3
+    base_s: float = 0.5
+    cap_s: float = 10.0
+
+    def wait(self, attempt: int) -> float:
+        return min(self.cap_s, self.base_s * float(2 ** min(attempt, 30)))
+
+
 class BudgetedInfoClient(InfoClient):
     """`InfoClient` whose every request first takes its weight from a shared `WeightBudget`.
 
-    The base weight is taken before sending; what the answer's length adds (fill queries) is charged
-    after. A 429 pauses the whole budget for `rate_limit_pause_s` (every client of the process is over
-    the limit, not only this one) and is re-raised: what to do next is the caller's policy.
+    The base weight is taken before sending (again for each retry: the venue counts refused requests
+    too); what the answer's length adds (fill queries) is charged after. Rules, each reported to
+    `faults` with its code:
+    - 429 (`rate_limited`): the whole budget pauses (`Retry-After`, else the retry's backoff) and is
+      emptied, so every request of the process — orders too — resumes at the venue's sustained rate;
+      then the read is retried.
+    - 5xx (`venue_5xx`) and timeouts (`venue_timeout`): retried after the backoff.
+    After `retry.retries` retries the last error is raised: what then is the caller's policy (a poll is
+    skipped, a lookup stays unknown — never "flat" or "not found").
     """
 
     def __init__(
@@ -146,23 +173,52 @@ class BudgetedInfoClient(InfoClient):
         budget: WeightBudget,
         *,
         reserve: int = 0,
-        rate_limit_pause_s: float = 5.0,
+        retry: ReadRetry | None = None,
+        faults: FaultRelay | None = None,
+        sleep: Callable[[float], Awaitable[Any]] = _sleep,
         **kwargs: Any,
     ) -> None:
         super().__init__(base_url, **kwargs)
         self.budget = budget
         self.reserve = reserve
-        self._rate_limit_pause_s = rate_limit_pause_s
+        self.retry = retry or ReadRetry()
+        self.faults = faults or FaultRelay()
+        self._sleep = sleep
 
     async def post(self, body: dict[str, Any]) -> Any:
         request_type = str(body.get("type"))
         base = info_weight(request_type)
-        await self.budget.acquire(base, reserve=self.reserve)
-        try:
-            payload = await super().post(body)
-        except InfoRateLimited:
-            self.budget.pause(self._rate_limit_pause_s)
-            raise
-        if isinstance(payload, list):
-            self.budget.charge(info_weight(request_type, len(payload)) - base)
-        return payload
+        attempt = 0
+        while True:
+            await self.budget.acquire(base, reserve=self.reserve)
+            try:
+                payload = await super().post(body)
+            except InfoRateLimited as exc:
+                wait = exc.retry_after_s if exc.retry_after_s is not None else self.retry.wait(attempt)
+                self.budget.pause(wait)
+                paused = f"HTTP 429; every request paused {wait:.2f}s"
+                self._report(RATE_LIMITED, request_type, paused, attempt)
+                failure: Exception = exc
+            except InfoRequestError as exc:
+                if exc.status < 500:
+                    raise  # the venue refused the request itself: repeating it changes nothing
+                wait = self.retry.wait(attempt)
+                self._report(VENUE_5XX, request_type, f"HTTP {exc.status}", attempt)
+                failure = exc
+            except httpx.TimeoutException as exc:
+                wait = self.retry.wait(attempt)
+                self._report(VENUE_TIMEOUT, request_type, f"no answer ({type(exc).__name__})", attempt)
+                failure = exc
+            else:
+                if isinstance(payload, list):
+                    self.budget.charge(info_weight(request_type, len(payload)) - base)
+                return payload
+            if attempt >= self.retry.retries:
+                raise failure
+            await self._sleep(wait)
+            attempt += 1
+
+    def _report(self, code: str, request_type: str, what: str, attempt: int) -> None:
+        left = self.retry.retries - attempt
+        then = f"retrying ({left} left)" if left > 0 else "giving up"
+        self.faults(code, f"/info {request_type}: {what}; {then}")

@@ -34,15 +34,25 @@ from typing import Any, Final
 import httpx
 
 from adapters.hyperliquid.budget import WeightBudget, exchange_weight
+from adapters.hyperliquid.faults import (
+    RATE_LIMITED,
+    VENUE_5XX,
+    VENUE_TIMEOUT,
+    VENUE_UNREACHABLE,
+    FaultRelay,
+)
+from adapters.hyperliquid.info import retry_after_s
 from adapters.hyperliquid.nonces import FileNonceStore, NonceManager
 from adapters.hyperliquid.signer import Signer, exchange_body
 from adapters.hyperliquid.wire import (
+    OrderWire,
     cancel_action,
     cancel_by_cloid_action,
     noop_action,
     order_action,
     order_wire,
     schedule_cancel_action,
+    trigger_order_wire,
     update_leverage_action,
 )
 from bot.domain import OrderRequest, OrderResult, OrderStatus
@@ -55,6 +65,7 @@ __all__ = [
     "OutcomeUnknown",
     "SignerSlot",
     "order_results",
+    "request_wire",
 ]
 
 log = logging.getLogger(__name__)
@@ -97,18 +108,6 @@ class SignerSlot:
         return self.signer.address
 
 
-def _retry_after_s(response: httpx.Response) -> float | None:
-    """`Retry-After` in seconds when given as a number (an HTTP date is ignored: we back off anyway)."""
-    value = response.headers.get("Retry-After")
-    if value is None:
-        return None
-    try:
-        seconds = float(value)
-    except ValueError:
-        return None
-    return seconds if seconds >= 0 else None
-
-
 async def _sleep(seconds: float) -> None:
     await asyncio.sleep(seconds)
 
@@ -129,8 +128,10 @@ class ExchangeClient:
         resend_wait_s: float = 0.25,
         max_resend_wait_s: float = 5.0,
         sleep: Callable[[float], Awaitable[Any]] = _sleep,
+        faults: FaultRelay | None = None,
     ) -> None:
         self._url = base_url.rstrip("/") + EXCHANGE_PATH
+        self.faults = faults or FaultRelay()  # every 429, 5xx, timeout and failed connection, reported
         self._client = client
         self._budget = budget
         self._is_mainnet = is_mainnet
@@ -187,15 +188,21 @@ class ExchangeClient:
             except _NOT_SENT_ERRORS as exc:
                 reason = f"connection failed ({type(exc).__name__})"
                 wait = None
+                self.faults(VENUE_UNREACHABLE, f"/exchange {action_type}: {reason}; not sent")
             except httpx.HTTPError as exc:  # sent, or partly: the venue may have executed it
-                raise OutcomeUnknown(
-                    f"/exchange {action_type} by {signer}: no answer ({type(exc).__name__}); "
-                    "look the order up before resending"
-                ) from None
+                detail = f"/exchange {action_type} by {signer}: no answer ({type(exc).__name__})"
+                self.faults(VENUE_TIMEOUT, f"{detail}; the order is looked up by cloid, not resent")
+                raise OutcomeUnknown(f"{detail}; look the order up before resending") from None
             else:
+                if response.status_code >= 500:
+                    self.faults(
+                        VENUE_5XX,
+                        f"/exchange {action_type}: HTTP {response.status_code}; "
+                        "the order is looked up by cloid before anything is resent",
+                    )
                 if response.status_code != 429:
                     return self._answer(response, action_type, signer)
-                reason, wait = "HTTP 429 (rate limited)", _retry_after_s(response)
+                reason, wait = "HTTP 429 (rate limited)", retry_after_s(response)
             if resends >= self._max_resends:
                 raise NotSent(
                     f"/exchange {action_type} by {signer}: not sent after {resends} resends: {reason}"
@@ -205,6 +212,11 @@ class ExchangeClient:
             )
             if reason.startswith("HTTP 429"):
                 self._budget.pause(wait)  # every request of this IP is over the limit, not only this one
+                self.faults(
+                    RATE_LIMITED,
+                    f"/exchange {action_type}: HTTP 429 (not executed); every request paused {wait:.2f}s, "
+                    "then the same signed request is resent",
+                )
             log.warning(
                 "/exchange %s by %s: %s; resending the same request in %.2fs",
                 action_type,
@@ -248,10 +260,7 @@ class ExchangeClient:
     ) -> list[OrderResult]:
         """One `order` action for the batch; one result per order, in order. Never raises for the
         venue's answers: a refusal is REJECTED, no answer is UNKNOWN, not sent is REJECTED with why."""
-        wires = [
-            order_wire(assets[o.coin], o.is_buy, o.limit_px, o.size, o.reduce_only, o.tif.value, o.cloid)
-            for o in orders
-        ]
+        wires = [request_wire(o, assets[o.coin]) for o in orders]
         try:
             response = await self.post_l1(
                 slot, order_action(wires), vault_address=vault_address, weight=exchange_weight(len(wires))
@@ -307,6 +316,26 @@ class ExchangeClient:
         nonce = master.nonces.next()
         action, signature = master.signer.sign_approve_agent(agent_address, nonce, name)
         await self._post(exchange_body(action, signature, nonce), "approveAgent", master.address, 1)
+
+
+def request_wire(order: OrderRequest, asset: int) -> OrderWire:
+    """One request's wire form: a limit order, or a trigger order when `order.trigger` is set."""
+    trigger = order.trigger
+    if trigger is None:
+        return order_wire(
+            asset, order.is_buy, order.limit_px, order.size, order.reduce_only, order.tif.value, order.cloid
+        )
+    return trigger_order_wire(
+        asset,
+        order.is_buy,
+        order.limit_px,
+        order.size,
+        order.reduce_only,
+        trigger.trigger_px,
+        trigger.tpsl.value,
+        trigger.is_market,
+        order.cloid,
+    )
 
 
 def _statuses(response: Any, expected: int) -> list[Any] | None:

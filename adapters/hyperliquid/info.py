@@ -45,7 +45,22 @@ class InfoRequestError(Exception):
 
 
 class InfoRateLimited(InfoRequestError):
-    """HTTP 429: the IP's weight budget is spent."""
+    """HTTP 429: the IP's weight budget is spent. `retry_after_s`: the venue's `Retry-After`, if given
+    in seconds."""
+
+    def __init__(self, request_type: str, detail: str, retry_after_s: float | None = None) -> None:
+        super().__init__(request_type, 429, detail)
+        self.retry_after_s = retry_after_s
+
+
+def retry_after_s(response: httpx.Response) -> float | None:
+    """`Retry-After` in seconds when given as a number (an HTTP date is ignored: we back off anyway)."""
+    value = response.headers.get("Retry-After")
+    try:
+        seconds = float(value) if value is not None else None
+    except ValueError:
+        return None
+    return seconds if seconds is not None and 0 <= seconds < 3600 else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,7 +103,7 @@ class InfoClient:
         request_type = str(body.get("type"))
         response = await self._client.post(self._url, json=body)
         if response.status_code == 429:
-            raise InfoRateLimited(request_type, 429, response.text)
+            raise InfoRateLimited(request_type, response.text, retry_after_s(response))
         if response.status_code != 200:
             raise InfoRequestError(request_type, response.status_code, response.text)
         try:

@@ -6,6 +6,8 @@ users per IP). It pings every `ping_interval_s` (the venue drops a connection it
 jittered exponential backoff, resubscribes every source, and backfills each source's gap with
 `userFillsByTime` from its last seen fill time minus `overlap_ms`. Every fill — from the subscription
 snapshot, a live push or a backfill — passes one `FillDeduper`, so each is delivered exactly once.
+Each loss is reported to `faults` as `ws_dropped`, and a live push repeating a fill already delivered
+as `duplicate_fill` (dropped here; the snapshot's and the backfill's overlaps are expected, not faults).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from typing import Any, Final
 
 import aiohttp
 
+from adapters.hyperliquid.faults import DUPLICATE_FILL, WS_DROPPED, FaultRelay
 from adapters.hyperliquid.parsing import ParseError, parse_user_fills
 from bot.domain import SourceFill
 
@@ -165,6 +168,7 @@ class UserFillsSocket:
         overlap_ms: int = BACKFILL_OVERLAP_MS,
         backoff: Backoff | None = None,
         sleep: Sleep = _sleep,
+        faults: FaultRelay | None = None,
     ) -> None:
         if len(sources) > max_users:
             raise ValueError(
@@ -180,11 +184,16 @@ class UserFillsSocket:
         self._overlap_ms = overlap_ms
         self._backoff = backoff or Backoff()
         self._sleep = sleep
+        self.faults = faults or FaultRelay()
         self.connects = 0
         self.backfills = 0
         self.pings = 0
         self._heard = False  # the venue sent something on the current connection
         self.connected = asyncio.Event()  # set while subscribed
+        self.acknowledged = asyncio.Event()  # set once the venue acknowledged every subscription
+        self._acks = 0
+        # This connection's backfilled fills: pushes queued meanwhile repeat them by design, not by fault.
+        self._backfilled: set[Hashable] = set()
 
     @property
     def sources(self) -> list[str]:
@@ -207,15 +216,23 @@ class UserFillsSocket:
                         yield fill
                     async for fill in self._read(ws):
                         yield fill
-                    log.info("websocket %s closed by the venue (code %s)", self._url, ws.close_code)
+                    lost = f"closed by the venue (code {ws.close_code})"
             except (aiohttp.ClientError, TimeoutError, OSError, _Stale, _BackfillFailed) as exc:
-                log.warning("websocket %s lost: %s: %s", self._url, type(exc).__name__, exc)
+                lost = f"{type(exc).__name__}: {exc}"
             finally:
                 self.connected.clear()
+                self.acknowledged.clear()
+                self._acks = 0
+                self._backfilled.clear()
             # A connection the venue spoke on worked: the next loss starts the backoff afresh.
             attempt = 0 if self._heard else attempt
             self._heard = False
             delay = self._backoff.delay(attempt)
+            self.faults(
+                WS_DROPPED,
+                f"fills websocket lost ({lost}); reconnecting in {delay:.2f}s, then resubscribing and "
+                "backfilling from the last seen fill",
+            )
             attempt += 1
             await self._sleep(delay)
 
@@ -230,6 +247,7 @@ class UserFillsSocket:
             except Exception as exc:
                 raise _BackfillFailed(f"backfill of {source} failed: {type(exc).__name__}: {exc}") from exc
             self.backfills += 1
+            self._backfilled.update(fill_identity(f) for f in fills)
             new.extend(replace(f, source=source) for f in fills if self._dedup.admit(source, f))
         return new
 
@@ -269,6 +287,11 @@ class UserFillsSocket:
         except ValueError:
             log.warning("websocket %s: a message that is not JSON: %.100s", self._url, text)
             return []
+        if message.get("channel") == "subscriptionResponse":
+            self._acks += 1
+            if self._acks >= len(self._sources):
+                self.acknowledged.set()  # pushes of every source reach us from now on
+            return []
         if message.get("channel") != "userFills":
             if message.get("channel") == "error":
                 log.warning("websocket %s: venue error: %.300s", self._url, message.get("data"))
@@ -283,4 +306,16 @@ class UserFillsSocket:
             # One bad message must not kill the stream; the next backfill or poll recovers its fills.
             log.error("websocket %s: unreadable userFills for %s: %s", self._url, source, exc)
             return []
-        return [replace(f, source=source) for f in fills if self._dedup.admit(source, f)]
+        fresh: list[SourceFill] = []
+        repeated = 0
+        for fill in fills:
+            if self._dedup.admit(source, fill):
+                fresh.append(replace(fill, source=source))
+            elif fill_identity(fill) not in self._backfilled:
+                repeated += 1
+        if repeated and data.get("isSnapshot") is not True:
+            self.faults(
+                DUPLICATE_FILL,
+                f"{source}: a live push repeated {repeated} fill(s) already delivered; dropped by (tid, oid)",
+            )
+        return fresh

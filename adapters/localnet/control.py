@@ -113,6 +113,10 @@ FAULT_FIELDS = {
     "rejectNext",
     "rejectMessage",
     "partialFillRatio",
+    "duplicateWsFills",
+    "reorderWsFills",
+    "holdWsFills",
+    "releaseWsFills",
 }
 
 
@@ -161,11 +165,22 @@ def _fault(net: Localnet, msg: Mapping[str, Any]) -> dict[str, Any]:
         raw = msg["partialFillRatio"]
         ratio = None if raw is None else _decimal(raw, "partialFillRatio", positive=False, at_most=Decimal(1))
         updates.append(lambda: setattr(net.exchange, "partial_fill_ratio", ratio))
+    if "duplicateWsFills" in msg:
+        duplicate = _rate(msg["duplicateWsFills"], "duplicateWsFills")
+        updates.append(lambda: setattr(net.faults.settings, "duplicate_ws_fills", duplicate))
+    if "reorderWsFills" in msg:
+        reorder = _bool(msg["reorderWsFills"], "reorderWsFills")
+        updates.append(lambda: setattr(net.faults.settings, "reorder_ws_fills", reorder))
+    if "holdWsFills" in msg:
+        hold = _int(msg["holdWsFills"], "holdWsFills", low=0, high=1_000_000)
+        updates.append(lambda: setattr(net.faults.settings, "hold_ws_fills", hold))
     drop_now = "dropWsNow" in msg and _bool(msg["dropWsNow"], "dropWsNow")
+    release = "releaseWsFills" in msg and _bool(msg["releaseWsFills"], "releaseWsFills")
     for update in updates:
         update()
     dropped = net.hub.drop_all() if drop_now else 0
-    return {"faults": net.fault_report(), "droppedWs": dropped}
+    released = net.hub.release_held() if release else 0
+    return {"faults": net.fault_report(), "droppedWs": dropped, "releasedWsFills": released}
 
 
 def _stats(net: Localnet, msg: Mapping[str, Any]) -> dict[str, Any]:

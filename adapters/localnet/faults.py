@@ -1,4 +1,6 @@
-"""Injected faults for the wire layer: HTTP 429 / 5xx answers, added latency, dropped websockets.
+"""Injected faults for the wire layer: HTTP 429 / 5xx answers, added latency, dropped websockets, and
+`userFills` pushes duplicated, reordered or held back (a fill the websocket delivers twice, late, or
+not until told).
 
 (Rejected orders and partial fills are the exchange core's attributes; the control endpoint sets
 those directly.) Every random draw comes from one `random.Random(seed)`, so a run with the same seed
@@ -29,6 +31,9 @@ class HttpFaults:
     latency_ms: float = 0.0
     scope: FaultScope = "all"
     drop_ws_rate: float = 0.0
+    duplicate_ws_fills: float = 0.0  # chance that a userFills push is sent twice
+    reorder_ws_fills: bool = False  # each userFills push waits for the user's next one, then follows it
+    hold_ws_fills: int = 0  # the next N userFills pushes are held until released (or the faults cleared)
 
 
 class Faults:
@@ -59,6 +64,11 @@ class Faults:
         rate = self.settings.drop_ws_rate
         return rate > 0 and self._rng.random() < rate
 
+    def draw_ws_duplicate(self) -> bool:
+        """Whether to send a userFills push a second time (drawn only while the rate is set)."""
+        rate = self.settings.duplicate_ws_fills
+        return rate > 0 and self._rng.random() < rate
+
     def clear(self) -> None:
         self.settings = HttpFaults()
 
@@ -76,4 +86,7 @@ class Faults:
             "latencyMs": s.latency_ms,
             "scope": s.scope,
             "dropWsRate": s.drop_ws_rate,
+            "duplicateWsFills": s.duplicate_ws_fills,
+            "reorderWsFills": s.reorder_ws_fills,
+            "holdWsFills": s.hold_ws_fills,
         }

@@ -85,6 +85,14 @@ def _json_response(payload: Any, status: int = 200) -> web.Response:
     )
 
 
+def _note_refused(raw: bytes, record: ExchangeRecord) -> None:
+    """A request answered with an injected HTTP error still shows its action, nonce and cloids in
+    `stats` (a client resending the same request is visible as such); nothing of it was executed."""
+    with contextlib.suppress(ValueError, TypeError, AttributeError):
+        request = parse_signed_request(json.loads(raw))
+        record.action, record.nonce = request.action, request.nonce
+
+
 def _decimal_default(value: Any) -> Any:
     if isinstance(value, Decimal):
         return str(value)
@@ -172,7 +180,9 @@ class Localnet:
             self._walker = asyncio.create_task(self._walk(interval_ms / 1000))
 
     def clear_faults(self) -> None:
+        """Every fault off; userFills pushes held back by a fault are sent now (late, not lost)."""
         self.faults.clear()
+        self.hub.release_held()
         self.exchange.reject_next_orders = 0
         self.exchange.reject_message = self._default_reject_message
         self.exchange.partial_fill_ratio = None
@@ -184,6 +194,7 @@ class Localnet:
             "rejectNext": self.exchange.reject_next_orders,
             "rejectMessage": self.exchange.reject_message,
             "partialFillRatio": None if ratio is None else str(ratio),
+            "heldWsFills": self.hub.held_fill_pushes,
         }
 
     def reset(self) -> None:
@@ -193,6 +204,7 @@ class Localnet:
         self.nonces.clear()
         self.stats.clear()
         self.hub.fill_pushes.clear()
+        self.hub.forget_held()
         self.clear_faults()
         self.faults.reset()
         self.set_price_walk(self._start_price_walk_ms)
@@ -259,6 +271,7 @@ class Localnet:
         faulty = self.faults.active and self.faults.applies_to("exchange")
         fault = self.faults.draw_http_error() if faulty else None
         if fault is not None:  # refused before execution: the order did not reach the book
+            _note_refused(raw, record)
             record.http_status = fault
             record.response = TOO_MANY_REQUESTS if fault == 429 else SERVER_ERROR
             return self._fault_response(fault)

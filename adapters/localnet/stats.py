@@ -32,6 +32,12 @@ class ExchangeRecord:
             "nonce": self.nonce,
             "httpStatus": self.http_status,
             **outcome_of(self.http_status, self.response),
+            # scheduleCancel: the time asked for (None unsets), so tests can check the dead-man switch
+            **(
+                {"scheduleCancelMs": (self.action or {}).get("time")}
+                if action_type == "scheduleCancel"
+                else {}
+            ),
         }
 
 

@@ -5,6 +5,10 @@ The exchange core calls `WsHub.publish` synchronously while it handles a request
 serialises the message once and puts it on each subscriber's queue, and one writer task per
 connection sends it, so a slow client never slows the request path. A client that falls
 `MAX_QUEUED` messages behind is disconnected, as a real venue drops a consumer that cannot keep up.
+
+Injected fill faults (`adapters/localnet/faults.py`) act on live `userFills` pushes that have a
+subscriber, never on the subscription snapshot: a push can be held back (until released or the faults
+are cleared), held until the same user's next push and sent after it (reordered), or sent twice.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ import threading
 import time
 from collections import defaultdict, deque
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from aiohttp import WSMsgType, web
@@ -79,6 +84,14 @@ def event_key(event: LocalEvent) -> SubKey:
     return (event.channel, (event.user or "").lower())
 
 
+@dataclass(frozen=True, slots=True)
+class _FillPush:
+    key: SubKey
+    user: str | None
+    oids: list[int]
+    text: str
+
+
 class WsConnection:
     def __init__(self, ws: web.WebSocketResponse, faults: Faults) -> None:
         self.ws = ws
@@ -134,6 +147,7 @@ class WsHub:
         # when each userFills push was handed to its subscribers' writers (benchmarks: the start of
         # a copy's latency as the bot can see it)
         self.fill_pushes: deque[dict[str, Any]] = deque(maxlen=MAX_FILL_PUSHES)
+        self._held: list[_FillPush] = []  # userFills pushes held back by an injected fault
 
     def bind(self, loop: asyncio.AbstractEventLoop) -> None:
         self._loop = loop
@@ -145,15 +159,54 @@ class WsHub:
             # the core was driven from another thread (e.g. a test): hop onto the loop first
             self._loop.call_soon_threadsafe(self.publish, event)
             return
-        subscribers = self._subscribers.get(event_key(event))
-        if not subscribers:
+        key = event_key(event)
+        if not self._subscribers.get(key):
             return
         text = _dumps({"channel": WIRE_CHANNEL.get(event.channel, event.channel), "data": event.data})
-        for connection in tuple(subscribers):
+        if event.channel != "userFills":
+            self._send(key, text)
+            return
+        oids = sorted({fill["oid"] for fill in event.data.get("fills", ())})
+        self._publish_fills(_FillPush(key, event.user, oids, text))
+
+    def _send(self, key: SubKey, text: str) -> None:
+        for connection in tuple(self._subscribers.get(key, ())):
             connection.send(text)
-        if event.channel == "userFills":
-            oids = sorted({fill["oid"] for fill in event.data.get("fills", ())})
-            self.fill_pushes.append({"sentNs": time.time_ns(), "user": event.user, "oids": oids})
+
+    def _publish_fills(self, push: _FillPush) -> None:
+        """A live userFills push, through the injected fill faults."""
+        settings = self._faults.settings
+        if settings.hold_ws_fills > 0:
+            settings.hold_ws_fills -= 1
+            self._held.append(push)
+            return
+        if settings.reorder_ws_fills and not any(held.key == push.key for held in self._held):
+            self._held.append(push)  # waits for this user's next push
+            return
+        self._push_fill(push)
+        if settings.reorder_ws_fills:
+            self.release_held(push.key)
+
+    def _push_fill(self, push: _FillPush) -> None:
+        self._send(push.key, push.text)
+        if self._faults.draw_ws_duplicate():
+            self._send(push.key, push.text)
+        self.fill_pushes.append({"sentNs": time.time_ns(), "user": push.user, "oids": push.oids})
+
+    @property
+    def held_fill_pushes(self) -> int:
+        return len(self._held)
+
+    def release_held(self, key: SubKey | None = None) -> int:
+        """Send the held userFills pushes (of one subscription, or all), oldest first; how many."""
+        released = [push for push in self._held if key is None or push.key == key]
+        self._held = [push for push in self._held if key is not None and push.key != key]
+        for push in released:
+            self._push_fill(push)
+        return len(released)
+
+    def forget_held(self) -> None:
+        self._held.clear()
 
     def drop_all(self) -> int:
         """Fault: close every connection now. Returns how many were open."""

@@ -88,7 +88,8 @@ async def test_a_429_resends_the_same_signed_bytes_and_executes_once(harness: Hy
     assert result.status is OrderStatus.FILLED and result.filled_sz == D("0.1")
     assert len(recorder.bodies) == 2 and recorder.bodies[0] == recorder.bodies[1]
     assert waits == [0.01]
-    assert [r["outcome"] for r in await received(harness, order.cloid or "")] == ["ok"]
+    # The refused request shows its cloid in stats too: the same order, answered 429, then executed once.
+    assert [r["outcome"] for r in await received(harness, order.cloid or "")] == ["http429", "ok"]
     assert (await harness.make_venue().account(account.address)).size("ETH") == D("0.1")
 
 

@@ -11,6 +11,8 @@ from typing import Any
 import pytest
 import requests
 import websocket
+from eth_account import Account
+from hyperliquid.exchange import Exchange
 from hyperliquid.info import Info
 from hyperliquid.utils.error import ClientError, ServerError
 
@@ -114,6 +116,98 @@ def test_partial_fill_ratio(control: Control, wallet: MakeWallet, exchange: Make
     assert Decimal(only_status(ex.market_open("ETH", True, 0.2))["filled"]["totalSz"]) == Decimal("0.2")
 
 
+def fill_pushes(conn: websocket.WebSocket, count: int) -> list[int]:
+    """The next `count` live userFills pushes (each as its newest fill's tid), skipping the rest."""
+    pushes: list[int] = []
+    while len(pushes) < count:
+        message = json.loads(conn.recv())
+        if message.get("channel") == "userFills" and not message["data"].get("isSnapshot"):
+            pushes.append(max(fill["tid"] for fill in message["data"]["fills"]))
+    return pushes
+
+
+def fills_socket(url: str, user: str) -> websocket.WebSocket:
+    conn = raw_connection(url)
+    conn.send(json.dumps({"method": "subscribe", "subscription": {"type": "userFills", "user": user}}))
+    while json.loads(conn.recv()).get("data", {}).get("isSnapshot") is not True:
+        pass  # the ack, then the (empty) snapshot
+    return conn
+
+
+def trade_tids(ex: Any, times: int) -> list[int]:
+    """`times` market buys; each one's fill tids, in execution order."""
+    tids: list[int] = []
+    for _ in range(times):
+        only_status(ex.market_open("ETH", True, 0.01))
+        tids.append(max(fill["tid"] for fill in ex.info.user_fills(ex.wallet.address)))
+    return tids
+
+
+def test_held_fill_pushes_wait_for_release(
+    control: Control, url: str, wallet: MakeWallet, exchange: MakeExchange
+) -> None:
+    trader = wallet()
+    ex = exchange(trader)
+    conn = fills_socket(url, trader.address)
+    assert control({"type": "fault", "holdWsFills": 1})["faults"]["holdWsFills"] == 1
+    first, second = trade_tids(ex, 2)
+    assert fill_pushes(conn, 1) == [second]  # the first is held: the client sees a gap
+    answer = control({"type": "fault", "releaseWsFills": True})
+    assert answer["releasedWsFills"] == 1 and answer["faults"]["heldWsFills"] == 0
+    assert fill_pushes(conn, 1) == [first]
+    conn.close()
+
+
+def test_reordered_fill_pushes_come_newest_first(
+    control: Control, url: str, wallet: MakeWallet, exchange: MakeExchange
+) -> None:
+    trader = wallet()
+    ex = exchange(trader)
+    conn = fills_socket(url, trader.address)
+    control({"type": "fault", "reorderWsFills": True})
+    tids = trade_tids(ex, 4)
+    assert fill_pushes(conn, 4) == [tids[1], tids[0], tids[3], tids[2]]
+    conn.close()
+
+
+def test_clearing_the_faults_sends_what_was_held(
+    control: Control, url: str, wallet: MakeWallet, exchange: MakeExchange
+) -> None:
+    trader = wallet()
+    ex = exchange(trader)
+    conn = fills_socket(url, trader.address)
+    control({"type": "fault", "reorderWsFills": True})
+    (tid,) = trade_tids(ex, 1)
+    assert control({"type": "fault", "clear": True})["faults"]["heldWsFills"] == 0
+    assert fill_pushes(conn, 1) == [tid]
+    conn.close()
+
+
+def test_duplicated_fill_pushes_are_seeded() -> None:
+    def pattern(seed: int) -> list[int]:
+        with LocalnetThread(seed=seed) as net:
+            post_control(net.url, {"type": "fault", "duplicateWsFills": "0.5"})
+            trader = Account.create()
+            post_control(net.url, {"type": "fund", "user": trader.address, "usdc": "10000"})
+            ex = Exchange(trader, base_url=net.url)
+            conn = fills_socket(net.url, trader.address)
+            trade_tids(ex, 6)
+            post_control(net.url, {"type": "fault", "duplicateWsFills": 0})
+            (marker,) = trade_tids(ex, 1)  # sent once, after every earlier push
+            pushes: list[int] = []
+            while marker not in pushes:
+                pushes += fill_pushes(conn, 1)
+            conn.close()
+            ex.session.close()
+            ex.info.session.close()
+            return pushes
+
+    first = pattern(3)
+    assert first == pattern(3)
+    assert 7 < len(first) < 13  # some pushes came twice, not all
+    assert {first.count(tid) for tid in first} == {1, 2} and first == sorted(first)
+
+
 @pytest.mark.parametrize(
     ("message", "named"),
     [
@@ -127,6 +221,9 @@ def test_partial_fill_ratio(control: Control, wallet: MakeWallet, exchange: Make
         ({"type": "fault", "status5xx": 404}, "status5xx: expected one of 500, 502, 503, 504"),
         ({"type": "fault", "scope": "ws"}, "scope: expected one of all, exchange, info"),
         ({"type": "fault"}, "fault: give at least one of"),
+        ({"type": "fault", "holdWsFills": -1}, "holdWsFills: expected an integer from 0"),
+        ({"type": "fault", "reorderWsFills": "yes"}, "reorderWsFills: expected true or false"),
+        ({"type": "fault", "duplicateWsFills": "1.5"}, "duplicateWsFills: expected a number at most 1"),
         ({"type": "priceWalk", "intervalMs": -1}, "intervalMs: expected an integer from 0"),
         ({"type": "stats", "since": "x"}, "since: expected an integer"),
     ],
