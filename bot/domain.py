@@ -132,6 +132,24 @@ class VenueCapabilities:
     weight_budget_per_minute: int  # request-weight budget (0 = none known)
 
 
+class Tpsl(StrEnum):
+    """What a trigger order is for (the venue's `tpsl`)."""
+
+    STOP_LOSS = "sl"
+    TAKE_PROFIT = "tp"
+
+
+@dataclass(frozen=True, slots=True)
+class Trigger:
+    """A venue-side trigger (stop-loss / take-profit): the order rests until the mark crosses
+    `trigger_px`, then executes — at market (`is_market`, `limit_px` bounding the slippage) or as a
+    limit order at `limit_px`. Venues with `capabilities.trigger_orders` False refuse it."""
+
+    trigger_px: Decimal
+    tpsl: Tpsl
+    is_market: bool = True
+
+
 @dataclass(frozen=True, slots=True)
 class OrderRequest:
     coin: str
@@ -139,8 +157,23 @@ class OrderRequest:
     size: Decimal  # unsigned, a whole number of lots
     limit_px: Decimal
     reduce_only: bool
-    tif: Tif = Tif.IOC
+    tif: Tif = Tif.IOC  # ignored for a trigger order (the venue's wire has no tif for it)
     cloid: str | None = None  # "0x" + 32 hex, derived from the CopyInstruction id
+    trigger: Trigger | None = None  # set: a stop-loss / take-profit trigger order
+
+
+@dataclass(frozen=True, slots=True)
+class OpenOrder:
+    """An order of ours still open on the venue (resting limit, or trigger waiting for its price)."""
+
+    coin: str
+    is_buy: bool
+    size: Decimal  # what is left
+    limit_px: Decimal
+    reduce_only: bool
+    oid: int | None
+    cloid: str | None
+    trigger: Trigger | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,6 +223,10 @@ class Venue(Protocol):
     async def cancel(self, account: TradingAccount, coin: str, cloid: str) -> bool: ...
 
     async def order_status(self, account: TradingAccount, cloid: str) -> OrderResult: ...
+
+    async def open_orders(self, account: TradingAccount) -> list[OpenOrder]:
+        """The account's open orders (trigger orders included, with their trigger)."""
+        ...
 
     async def schedule_cancel(self, account: TradingAccount, at_ms: int | None) -> None: ...
 

@@ -34,6 +34,7 @@ from typing import Any, Final
 from bot.domain import (
     AccountState,
     Instrument,
+    OpenOrder,
     OrderRequest,
     OrderResult,
     OrderStatus,
@@ -55,6 +56,7 @@ DEFAULT_FEE_RATE: Final = Decimal("0.00045")  # Hyperliquid's base taker fee
 DEFAULT_LEVERAGE: Final = 20  # the venue's default cross leverage (capped at the coin's maximum)
 STATE_VERSION: Final = 1
 MAX_FILLS: Final = 2000  # as many as the venue's userFills answers
+NO_TRIGGERS: Final = "paper: trigger orders (stop-loss / take-profit) are not simulated"
 
 
 @dataclass(frozen=True, slots=True)
@@ -198,8 +200,9 @@ class PaperVenue:
         if fee_rate < 0 or fee_rate >= 1:
             raise ValueError(f"fee_rate: expected a fraction in [0, 1), got {fee_rate}")
         self.reads = reads
+        # Trigger orders are not simulated: the protection (bot/pipeline/protect.py) skips, saying why.
         self.capabilities: VenueCapabilities = dataclasses.replace(
-            reads.capabilities, two_step_execution=False
+            reads.capabilities, two_step_execution=False, trigger_orders=False
         )
         self.fee_rate = fee_rate
         self.min_notional = self.capabilities.min_notional if min_notional is None else min_notional
@@ -283,7 +286,12 @@ class PaperVenue:
         for coin in {o.coin for o in orders}:
             await self._instrument(coin)
         mids = await self._settle(paper)
-        results = [self._execute(paper, order, mids) for order in orders]
+        results = [
+            OrderResult(OrderStatus.REJECTED, order.cloid, error=NO_TRIGGERS)
+            if order.trigger is not None
+            else self._execute(paper, order, mids)
+            for order in orders
+        ]
         self._save()
         return results
 
@@ -306,6 +314,24 @@ class PaperVenue:
             await self._settle(paper)
         order = paper.orders.get(cloid.lower())
         return order.result if order is not None else OrderResult(OrderStatus.NOT_FOUND, cloid)
+
+    async def open_orders(self, account: TradingAccount) -> list[OpenOrder]:
+        """The paper account's resting (GTC) orders, oldest first."""
+        paper = self._known(account)
+        if paper.resting:
+            await self._settle(paper)
+        return [
+            OpenOrder(
+                o.request.coin,
+                o.request.is_buy,
+                o.request.size - o.result.filled_sz,
+                o.request.limit_px,
+                o.request.reduce_only,
+                o.oid,
+                o.request.cloid,
+            )
+            for o in paper.resting
+        ]
 
     async def schedule_cancel(self, account: TradingAccount, at_ms: int | None) -> None:
         """Nothing to do: no order of a paper account rests on the venue."""

@@ -21,14 +21,17 @@ __all__ = [
     "order_action",
     "order_wire",
     "schedule_cancel_action",
+    "trigger_order_wire",
     "update_leverage_action",
 ]
 
 MAX_WIRE_DECIMALS: Final = 8
 Tif = Literal["Alo", "Ioc", "Gtc"]
+Tpsl = Literal["tp", "sl"]
 Grouping = Literal["na", "normalTpsl", "positionTpsl"]
 _TIFS: Final[tuple[str, ...]] = get_args(Tif)
 _GROUPINGS: Final[tuple[str, ...]] = get_args(Grouping)
+_TPSLS: Final[tuple[str, ...]] = get_args(Tpsl)
 _CLOID_RE: Final = re.compile(r"0x[0-9a-fA-F]{32}")
 
 
@@ -36,8 +39,15 @@ class LimitWire(TypedDict):
     tif: Tif
 
 
-class OrderTypeWire(TypedDict):
-    limit: LimitWire
+class TriggerWire(TypedDict):
+    isMarket: bool
+    triggerPx: str
+    tpsl: Tpsl
+
+
+class OrderTypeWire(TypedDict, total=False):
+    limit: LimitWire  # exactly one of limit / trigger
+    trigger: TriggerWire
 
 
 class OrderWire(TypedDict):
@@ -149,6 +159,40 @@ def order_wire(
         "s": decimal_to_wire(sz, "sz"),
         "r": bool(reduce_only),
         "t": {"limit": {"tif": tif}},
+    }
+    if cloid is not None:
+        wire["c"] = _check_cloid(cloid)
+    return wire
+
+
+def trigger_order_wire(
+    asset: int,
+    is_buy: bool,
+    px: Decimal,
+    sz: Decimal,
+    reduce_only: bool,
+    trigger_px: Decimal,
+    tpsl: Tpsl,
+    is_market: bool = True,
+    cloid: str | None = None,
+) -> OrderWire:
+    """The SDK's `order_request_to_order_wire` for a trigger order (`order_type_to_wire`'s trigger
+    branch: keys isMarket, triggerPx, tpsl in that order). `px` is the limit price once triggered."""
+    if tpsl not in _TPSLS:
+        raise ValueError(f"tpsl must be one of {', '.join(_TPSLS)}, got {tpsl!r}")
+    wire: OrderWire = {
+        "a": _check_asset(asset),
+        "b": bool(is_buy),
+        "p": decimal_to_wire(px, "px"),
+        "s": decimal_to_wire(sz, "sz"),
+        "r": bool(reduce_only),
+        "t": {
+            "trigger": {
+                "isMarket": bool(is_market),
+                "triggerPx": decimal_to_wire(trigger_px, "trigger_px"),
+                "tpsl": tpsl,
+            }
+        },
     }
     if cloid is not None:
         wire["c"] = _check_cloid(cloid)

@@ -65,6 +65,28 @@ RISK_OPTIONS: dict[str, Reader] = {
 RISK_KEYS = (*RISK_OPTIONS, "max_drawdown_action")
 
 
+# Per-position protection placed as venue trigger orders (bot/pipeline/protect.py): percent of the
+# position's entry price. A stop-loss of 100 % or more could never trigger before liquidation.
+PROTECTION_RANGES: dict[str, tuple[Decimal, Decimal | None]] = {
+    "stop_loss_pct": (_ZERO, Decimal(100)),
+    "take_profit_pct": (_ZERO, None),
+}
+_OFF = ("off", "none")
+
+
+def _protection(doc: Mapping[str, Any], key: str) -> Decimal | None:
+    """`stop_loss_pct` in (0, 100), `take_profit_pct` > 0; null (or "off") turns it off."""
+    value = doc.get(key)
+    if value is None or (isinstance(value, str) and value.strip().lower() in _OFF):
+        return None
+    low, high = PROTECTION_RANGES[key]
+    out = inputs.decimal(value, key)
+    if out <= low or (high is not None and out >= high):
+        accepted = f"a percent in ({decimal_text(low)}, {decimal_text(high) if high else '∞'}), or off"
+        raise InvalidInput(key, f"out of range: {decimal_text(out)}", accepted)
+    return out
+
+
 # Optional decimals of the engine config and how each is read (None = off).
 DECIMAL_OPTIONS: dict[str, Reader] = {
     "copy_current_max_deviation": _fraction,
@@ -90,6 +112,7 @@ OPTION_KEYS = (
     "out_of_sync",
     "source_venue",
     *RISK_KEYS,
+    *PROTECTION_RANGES,
 )
 # The venue the source trades on (the follower trades on Hyperliquid either way).
 SOURCE_VENUES = ("hyperliquid", "gmx")
@@ -112,6 +135,7 @@ KEYS = (
     "release",
     "source_venue",
     *RISK_KEYS,
+    *PROTECTION_RANGES,
 )
 
 
@@ -123,6 +147,8 @@ class FollowSettings:
     release: str | None = None  # close / keep: positions this version no longer manages (unfollow)
     source_venue: str = "hyperliquid"  # where the source trades (SOURCE_VENUES)
     risk: RiskLimits = field(default_factory=RiskLimits)  # the runtime guards (bot/risk)
+    stop_loss_pct: Decimal | None = None  # venue trigger orders per position (bot/pipeline/protect.py)
+    take_profit_pct: Decimal | None = None
 
     def with_config(self, **changes: Any) -> FollowSettings:
         return replace(self, config=replace(self.config, **changes))
@@ -171,6 +197,7 @@ def settings_to_json(settings: FollowSettings) -> dict[str, Any]:
     }
     doc |= {key: _text(getattr(settings.risk, key)) for key in RISK_OPTIONS}
     doc["max_drawdown_action"] = settings.risk.max_drawdown_action
+    doc |= {key: _text(getattr(settings, key)) for key in PROTECTION_RANGES}
     return {key: doc[key] for key in KEYS}  # one key order everywhere (KEYS)
 
 
@@ -251,6 +278,8 @@ def settings_from_json(doc: object) -> FollowSettings:
         release=None if release is None else inputs.choice(release, "release", RELEASE),
         source_venue=inputs.choice(doc.get("source_venue", "hyperliquid"), "source_venue", SOURCE_VENUES),
         risk=_risk(doc),
+        stop_loss_pct=_protection(doc, "stop_loss_pct"),
+        take_profit_pct=_protection(doc, "take_profit_pct"),
     )
 
 

@@ -270,7 +270,10 @@ async def test_reads_are_the_real_venues(net: Net, paper: PaperVenue) -> None:
     assert dataclasses.replace(mirrored, time_ms=0) == dataclasses.replace(real, time_ms=0)
     assert mirrored.size("ETH") == D("0.3")
     assert await paper.fills_since(leader.address, 0) == await net.venue.fills_since(leader.address, 0)
-    assert paper.capabilities == dataclasses.replace(net.venue.capabilities, two_step_execution=False)
+    # Trigger orders are not simulated (bot/pipeline/protect.py skips them on paper).
+    assert paper.capabilities == dataclasses.replace(
+        net.venue.capabilities, two_step_execution=False, trigger_orders=False
+    )
     assert paper.min_notional == net.venue.capabilities.min_notional
 
 

@@ -1,0 +1,555 @@
+"""Per-position stop-loss / take-profit as venue trigger orders (SPEC §4, issue #5).
+
+For each (follower, coin) with a non-zero position whose follow sets `stop_loss_pct` and/or
+`take_profit_pct`, the `Protector` keeps exactly one reduce-only trigger order of each kind on the venue,
+sized |position| and priced from the position's entry price (long: SL at entry·(1 − x %), TP at
+entry·(1 + x %); short mirrored; rounded to the venue's price rules toward the entry). It is run after a
+follower's position is known to have changed (`Settler.after_position`) and on every accounts refresh and
+reconciliation pass (`sweep`), always under the pair's lock.
+
+- A change of size or entry places the new trigger first, then cancels the old one by cloid: the position
+  is never unprotected, and two reduce-only triggers can never together trade more than it holds.
+- Cloids are derived from (follower, coin, "protect:<sl|tp>:<size>@<trigger px>", revision) like every
+  decision's; a revision is skipped once the ledger has used its cloid. A restart loads the triggers the
+  ledger saw resting and looks them up once; one placed but never recorded is refused by the venue as a
+  duplicate when sent again, and the lookup that follows adopts it: one order per cloid, ever.
+- Every placement is a CopyInstruction (`event_kind` "protect", the pair's τ and ρ₀ unchanged, `delta` the
+  trade the trigger makes when it fires) → OrderIntent → VenueOrder; cancels and fires are VenueOrder
+  statuses, a fire's fills are Fills. The intent is recorded once the venue has answered, so that a
+  restart never resends a trigger as a plain order (docs/decisions/protect.md).
+- A trigger that fired (looked up by cloid whenever the position no longer matches what the triggers
+  protect, and on every reconciliation pass; its status shows a fill): its fills and the
+  position are recorded, the pair is left `untracked` with τ = 0 — so neither the reconciliation pass nor
+  the source's later increases re-open what the trigger closed, until the source's next open or flip —
+  recorded as an instruction (`event_kind` stop_loss / take_profit, reason untracked), and the user is
+  alerted (AlertKind.GUARD, reason stop_loss / take_profit).
+- Flat, follow removed (unfollow, `stop`), or the setting switched off: both triggers are cancelled.
+- A venue without trigger orders (`capabilities.trigger_orders` False: paper, GMX) is skipped with a
+  logged reason, once per follow.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Coroutine
+from dataclasses import dataclass, replace
+from decimal import Decimal
+from typing import Any, Final
+
+from sqlmodel import col, select
+
+from bot.alerts import Alert, AlertKind
+from bot.domain import (
+    AccountState,
+    OrderRequest,
+    OrderResult,
+    OrderStatus,
+    Side,
+    Tif,
+    Tpsl,
+    Trigger,
+)
+from bot.ledger import CopyInstruction, OrderIntent, cloid_for, instruction_id
+from bot.ledger.db import session_factory
+from bot.ledger.models import VenueOrder
+from bot.logs import log_event
+from bot.pipeline.copier import Copier, now_ms
+from bot.pipeline.desk import Desk, LoadedPlan
+from bot.pipeline.oms import filled_part
+from strategies.model import PairState, Reason, Status
+from strategies.num import HUNDRED, ZERO, mul, plain, round_price, sub
+from strategies.orders import limit_price
+
+__all__ = ["EVENT_KIND", "REASONS", "Protector", "Wanted", "trigger_prices"]
+
+log = logging.getLogger(__name__)
+
+EVENT_KIND: Final = "protect"
+REASONS: Final = {Tpsl.STOP_LOSS: "stop_loss", Tpsl.TAKE_PROFIT: "take_profit"}
+LABELS: Final = {Tpsl.STOP_LOSS: "stop-loss", Tpsl.TAKE_PROFIT: "take-profit"}
+# Worst price of a market trigger once it fires, as a fraction of the trigger price: the venue executes
+# market triggers with a 10 % slippage tolerance, and so do we rather than leave a stop unfilled.
+MARKET_TRIGGER_SLIPPAGE: Final = Decimal("0.1")
+CLOSE_TIMEOUT_S: Final = 30.0
+# What a lookup can find of a cloid the venue refused as a duplicate: an order of ours placed before.
+_HELD: Final = frozenset({OrderStatus.RESTING, OrderStatus.FILLED, OrderStatus.CANCELED})
+
+
+def trigger_prices(
+    entry_px: Decimal,
+    size: Decimal,
+    *,
+    sz_decimals: int,
+    stop_loss_pct: Decimal | None,
+    take_profit_pct: Decimal | None,
+) -> dict[Tpsl, Decimal]:
+    """The trigger prices for a position of signed `size` entered at `entry_px`, rounded to the venue's
+    price rules toward the entry (a stop never looser, a target never further than asked). A short's
+    take-profit at 100 % or more would be at or below zero: none."""
+    long = size > 0
+    out: dict[Tpsl, Decimal] = {}
+    if stop_loss_pct is not None:
+        move = mul(entry_px, stop_loss_pct) / HUNDRED
+        out[Tpsl.STOP_LOSS] = round_price(
+            sub(entry_px, move) if long else entry_px + move, sz_decimals, up=long
+        )
+    if take_profit_pct is not None:
+        move = mul(entry_px, take_profit_pct) / HUNDRED
+        raw = entry_px + move if long else sub(entry_px, move)
+        if raw > 0:
+            out[Tpsl.TAKE_PROFIT] = round_price(raw, sz_decimals, up=not long)
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class Wanted:
+    """One trigger order as it should stand on the venue."""
+
+    coin: str
+    tpsl: Tpsl
+    is_buy: bool  # closes the position: a sell protects a long
+    size: Decimal
+    trigger_px: Decimal
+    limit_px: Decimal
+
+    @property
+    def source_event_id(self) -> str:
+        return f"{EVENT_KIND}:{self.tpsl.value}:{plain(self.size)}@{plain(self.trigger_px)}"
+
+    def request(self, cloid: str) -> OrderRequest:
+        trigger = Trigger(self.trigger_px, self.tpsl, is_market=True)
+        return OrderRequest(self.coin, self.is_buy, self.size, self.limit_px, True, Tif.GTC, cloid, trigger)
+
+
+@dataclass(frozen=True, slots=True)
+class Live:
+    """A trigger order of ours believed open on the venue."""
+
+    cloid: str
+    wanted: Wanted
+    placed_ms: int
+    oid: int | None = None
+    checked: bool = True  # False: known from the ledger only (a restart), not yet looked up
+
+
+def _parse_event_id(coin: str, event_id: str, is_buy: bool, limit_px: Decimal) -> Wanted | None:
+    """`protect:<sl|tp>:<size>@<px>` back into what was wanted (None: not a protect id)."""
+    parts = event_id.split(":")
+    if len(parts) != 3 or parts[0] != EVENT_KIND or "@" not in parts[2]:
+        return None
+    size, px = parts[2].split("@")
+    return Wanted(coin, Tpsl(parts[1]), is_buy, Decimal(size), Decimal(px), limit_px)
+
+
+def _pair_reason(pair: PairState) -> str | None:
+    """The reason that makes start-up recovery restore `pair` as it stands (bot/pipeline/recovery.py):
+    a protect instruction is the pair's latest decision and must not change its state."""
+    if pair.waiting_join:
+        return Reason.COPY_CURRENT_DEVIATION.value
+    if pair.status is Status.UNTRACKED:
+        return Reason.UNTRACKED.value
+    return None
+
+
+class Protector:
+    def __init__(self, copier: Copier) -> None:
+        self.copier = copier
+        self.live: dict[tuple[str, str], dict[Tpsl, Live]] = {}
+        self._loaded: set[str] = set()  # followers whose ledger-known triggers were adopted
+        self._pending: set[tuple[str, str]] = set()
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._told_skip: set[tuple[str, str]] = set()
+        copier.settler.after_position.append(self.on_position)
+
+    @property
+    def idle(self) -> bool:
+        """No protection pass is queued or running (tests, shutdown)."""
+        return not self._tasks
+
+    # --- entry points ------------------------------------------------------------------------------
+
+    def on_position(self, desk: Desk, coin: str) -> None:
+        """The settle hook: the follower's position in `coin` changed. The pass runs in its own task once
+        the copier releases the pair's lock (the copy path never waits for it); hooks that come while
+        one is queued join it. The pass reads the account itself: the entry price is the venue's."""
+        key = (desk.address, coin)
+        if key not in self._pending:
+            self._pending.add(key)
+            self._spawn(self._queued(desk, coin))
+
+    async def sweep(self, *, verify: bool = False) -> None:
+        """Every follower that may hold protection: read its account, protect every coin that needs it.
+        `verify` also looks up triggers whose position did not move (one cancelled behind our back by the
+        dead-man switch or by hand is replaced); the reconciliation pass asks for it."""
+        for desk in list(self.copier.desks.values()):
+            await self._load_known(desk)
+            if not self._concerns(desk):
+                continue
+            epochs = {coin: desk.epoch(coin) for coin in self.copier.markets}
+            try:
+                state = await self.copier.venue.account(desk.account.address)
+            except Exception as exc:
+                log_event(
+                    log, "protect_read_failed", level=logging.WARNING, address=desk.address, error=repr(exc)
+                )
+                continue
+            held = {p.coin for p in state.positions if p.size != 0}
+            mine = {coin for (address, coin), live in self.live.items() if address == desk.address and live}
+            for coin in sorted((held | mine) & set(self.copier.markets)):
+                async with desk.lock(coin):
+                    fresh = state if desk.epoch(coin) == epochs[coin] else None  # an order moved it since
+                    await self._guarded(desk, coin, fresh, verify=verify)
+
+    async def wait_idle(self) -> None:
+        """Until no pass is queued or running (tests; a pass may queue another, which is awaited too)."""
+        while self._tasks:
+            await asyncio.wait(set(self._tasks))
+
+    async def close(self) -> None:
+        """Let queued passes finish (bounded), then cancel what is left."""
+        if self._tasks:
+            _, late = await asyncio.wait(set(self._tasks), timeout=CLOSE_TIMEOUT_S)
+            for task in late:
+                task.cancel()
+            for task in late:
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
+
+    # --- one pair ----------------------------------------------------------------------------------
+
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _queued(self, desk: Desk, coin: str) -> None:
+        async with desk.lock(coin):
+            self._pending.discard((desk.address, coin))
+            await self._load_known(desk)
+            if self._concerns(desk):  # else no request at all: most followers set no protection
+                await self._guarded(desk, coin, None)
+
+    async def _guarded(
+        self, desk: Desk, coin: str, state: AccountState | None, *, verify: bool = False
+    ) -> None:
+        """One pass for one pair (the caller holds its lock); a failure is alerted, never raised."""
+        try:
+            if state is None:
+                state = await self.copier.venue.account(desk.account.address)
+            await self._protect(desk, coin, state, verify)
+        except Exception as exc:
+            log.exception("protecting %s %s failed", desk.address, coin)
+            self._alert(
+                AlertKind.FAILURE, "protect_failed", f"{coin}: stop-loss / take-profit: {exc}", desk, coin
+            )
+
+    async def _protect(self, desk: Desk, coin: str, state: AccountState, verify: bool) -> None:
+        live = self.live.setdefault((desk.address, coin), {})
+        wanted = self._wanted(desk, coin, state)
+        moved = any(_wanted_of(live.get(tpsl)) != wanted.get(tpsl) for tpsl in Tpsl)
+        if not moved and not verify and all(item.checked for item in live.values()):
+            return  # the position is what the triggers protect: nothing can have fired (no request)
+        if await self._gone(desk, live):
+            state = await self.copier.venue.account(desk.account.address)
+            wanted = self._wanted(desk, coin, state)
+        for tpsl in Tpsl:
+            have, want = live.get(tpsl), wanted.get(tpsl)
+            if _wanted_of(have) == want:
+                continue  # as it should be (or nothing wanted and nothing there)
+            if want is not None:
+                placed = await self._place(desk, want)
+                if placed is None:
+                    # Refused, unknown, or it fired at once (the position moved: a new pass is queued).
+                    # The old one (if any) stays until a pass places its replacement.
+                    continue
+                live[tpsl] = placed
+            else:
+                del live[tpsl]
+            if have is not None:
+                await self._cancel(desk, have)
+
+    def _wanted(self, desk: Desk, coin: str, state: AccountState) -> dict[Tpsl, Wanted]:
+        """The triggers the pair should have now (none: flat, not followed, off, or not supported)."""
+        position = next((p for p in state.positions if p.coin == coin and p.size != 0), None)
+        pair = desk.engine.pairs.get(coin)
+        if position is None or pair is None or pair.source not in desk.engine.follows:
+            return {}
+        plan = desk.plan_for(pair.source)
+        if plan is None or (plan.settings.stop_loss_pct is None and plan.settings.take_profit_pct is None):
+            return {}
+        if not self.copier.venue.capabilities.trigger_orders:
+            if (desk.address, pair.source) not in self._told_skip:
+                self._told_skip.add((desk.address, pair.source))
+                log_event(
+                    log,
+                    "protect_skipped",
+                    level=logging.WARNING,
+                    follower=desk.address,
+                    source=pair.source,
+                    reason="venue_has_no_trigger_orders",
+                    venue=self.copier.venue.capabilities.name,
+                )
+            return {}
+        if position.entry_px is None or position.entry_px <= 0:
+            log_event(log, "protect_waiting", follower=desk.address, coin=coin, reason="entry_price_unknown")
+            return {}
+        sz_decimals = self.copier.markets[coin].sz_decimals
+        prices = trigger_prices(
+            position.entry_px,
+            position.size,
+            sz_decimals=sz_decimals,
+            stop_loss_pct=plan.settings.stop_loss_pct,
+            take_profit_pct=plan.settings.take_profit_pct,
+        )
+        is_buy = position.size < 0
+        size = abs(position.size)
+        slip = MARKET_TRIGGER_SLIPPAGE  # the limit of a market trigger once fired
+        return {
+            tpsl: Wanted(
+                coin,
+                tpsl,
+                is_buy,
+                size,
+                px,
+                limit_price(px, is_buy=is_buy, slippage_cap=slip, sz_decimals=sz_decimals),
+            )
+            for tpsl, px in prices.items()
+        }
+
+    async def _gone(self, desk: Desk, live: dict[Tpsl, Live]) -> bool:
+        """Look our triggers up by cloid: those no longer open fired (recorded, acted on) or were cancelled
+        elsewhere (the dead-man switch, the user) and are forgotten. True if one fired."""
+        fired = False
+        for tpsl, item in sorted(live.items()):
+            result = await self.copier.venue.order_status(desk.account, item.cloid)
+            if result.status is OrderStatus.RESTING:  # waiting (or triggered and still executing)
+                live[tpsl] = replace(item, checked=True)
+                continue
+            del live[tpsl]
+            if filled_part(result) > 0:
+                await self._on_fired(desk, item, result)
+                fired = True
+            elif result.status in (OrderStatus.CANCELED, OrderStatus.REJECTED, OrderStatus.FILLED):
+                await self._record_status(item.cloid, result)
+        return fired
+
+    # --- venue actions -----------------------------------------------------------------------------
+
+    async def _place(self, desk: Desk, want: Wanted) -> Live | None:
+        """Place `want` under its deterministic cloid. The first revision the ledger has not used is the
+        cloid; if the venue already knows it (placed before a stop cut the recording short, or an answer
+        was lost), the venue refuses the duplicate and the lookup adopts what it holds."""
+        revision = 0
+        while True:
+            ident = instruction_id(desk.address, want.coin, want.source_event_id, revision)
+            if await self.copier.ledger.get_instruction(ident) is None:
+                break
+            revision += 1  # that cloid was used (cancelled, fired): the venue would refuse it again
+        cloid = cloid_for(ident)
+        request = want.request(cloid)
+        sent_ms = now_ms()
+        try:
+            (result,) = await self.copier.venue.place(desk.account, [request])
+        except Exception as exc:
+            result = OrderResult(OrderStatus.UNKNOWN, cloid, error=f"{type(exc).__name__}: {exc}")
+        if result.status in (OrderStatus.UNKNOWN, OrderStatus.REJECTED):
+            found = await self.copier.venue.order_status(desk.account, cloid)
+            if found.status in _HELD or result.status is OrderStatus.UNKNOWN:
+                result = found
+        if result.status in (OrderStatus.UNKNOWN, OrderStatus.NOT_FOUND):
+            # Nothing is recorded: the next pass places the same cloid (a duplicate is refused, then adopted).
+            log_event(log, "protect_unknown", level=logging.WARNING, cloid=cloid, error=result.error)
+            return None
+        await self._record_placement(desk, want, revision, request, result)
+        item = Live(cloid, want, sent_ms, result.oid)
+        if result.status is OrderStatus.REJECTED:
+            self._alert(
+                AlertKind.REJECTED,
+                "protect_rejected",
+                f"{want.coin}: the {LABELS[want.tpsl]} at {plain(want.trigger_px)} was refused: "
+                f"{result.error}",
+                desk,
+                want.coin,
+                desk.engine.pairs[want.coin].source if want.coin in desk.engine.pairs else None,
+                cloid=cloid,
+            )
+            return None
+        if filled_part(result) > 0:  # the price was already past the trigger: it fired at once
+            await self._on_fired(desk, item, result)
+            return None
+        if result.status is not OrderStatus.RESTING:  # cancelled before we saw it: the next pass re-places
+            return None
+        log_event(
+            log,
+            "protect_placed",
+            follower=desk.address,
+            coin=want.coin,
+            kind=want.tpsl.value,
+            size=want.size,
+            trigger_px=want.trigger_px,
+            cloid=cloid,
+        )
+        return item
+
+    async def _cancel(self, desk: Desk, item: Live) -> None:
+        cancelled = await self.copier.venue.cancel(desk.account, item.wanted.coin, item.cloid)
+        result = (
+            OrderResult(OrderStatus.CANCELED, item.cloid, item.oid)
+            if cancelled
+            else await self.copier.venue.order_status(desk.account, item.cloid)
+        )
+        if not cancelled and filled_part(result) > 0:
+            await self._on_fired(desk, item, result)
+            return
+        await self._record_status(item.cloid, result)
+        log_event(log, "protect_cancelled", follower=desk.address, coin=item.wanted.coin, cloid=item.cloid)
+
+    # --- the ledger, the engine, the user ----------------------------------------------------------
+
+    async def _record_placement(
+        self, desk: Desk, want: Wanted, revision: int, request: OrderRequest, result: OrderResult
+    ) -> None:
+        pair = desk.engine.pairs.get(want.coin) or PairState(want.coin)
+        plan = desk.plan_for(pair.source) if pair.source else None
+        instruction = await self.copier.ledger.record_instruction(
+            follower=desk.address,
+            source=pair.source or "",
+            coin=want.coin,
+            source_event_id=want.source_event_id,
+            revision=revision,
+            strategy=_strategy(plan),
+            event_kind=EVENT_KIND,
+            ratio=pair.ratio,
+            target_before=pair.target,
+            target_after=pair.target,
+            position=desk.engine.position(want.coin),
+            delta=want.size if want.is_buy else -want.size,
+            mid=desk.engine.mids.get(want.coin),
+            reason=_pair_reason(pair),
+            plan_version=plan.version if plan else None,
+        )
+        await self.copier.ledger.record_intent(
+            instruction.row.id,
+            venue=self.copier.venue_name,
+            side=Side.BUY if request.is_buy else Side.SELL,
+            size=request.size,
+            limit_px=request.limit_px,
+            tif=request.tif.value,
+            reduce_only=True,
+        )
+        await self._record_status(request.cloid or "", result)
+
+    async def _record_status(self, cloid: str, result: OrderResult) -> None:
+        if await self.copier.ledger.get_intent(cloid) is None:
+            return  # never recorded (an unknown placement): nothing to attach the status to
+        details: dict[str, str] = {"filled_sz": str(result.filled_sz)}
+        if result.error:
+            details["error"] = result.error
+        await self.copier.ledger.record_order_status(
+            cloid, status=result.status.value, oid=result.oid, details=details
+        )
+
+    async def _on_fired(self, desk: Desk, item: Live, result: OrderResult) -> None:
+        """A trigger fired: record its fills and the position, leave the pair untracked with τ = 0 (no
+        re-open), record that decision and tell the user."""
+        want, coin = item.wanted, item.wanted.coin
+        reason = REASONS[want.tpsl]
+        await self._record_status(item.cloid, result)
+        # Its fills into the ledger (by oid) and the position the venue reports now into the engine.
+        await self.copier.settler.settle_from_venue(desk, want.request(item.cloid), result, item.placed_ms)
+        pair = desk.engine.pairs.get(coin)
+        if pair is not None and pair.source is not None and pair.status is Status.TRACKING:
+            desk.engine.pairs[coin] = replace(pair, status=Status.UNTRACKED, ratio=None, target=ZERO)
+            plan = desk.plan_for(pair.source)
+            await self.copier.ledger.record_instruction(
+                follower=desk.address,
+                source=pair.source,
+                coin=coin,
+                source_event_id=f"{reason}:{item.cloid}",
+                strategy=_strategy(plan),
+                event_kind=reason,
+                ratio=None,
+                target_before=pair.target,
+                target_after=ZERO,
+                position=desk.engine.position(coin),
+                delta=ZERO,
+                mid=desk.engine.mids.get(coin),
+                guards=[reason],
+                reason=Reason.UNTRACKED.value,
+                plan_version=plan.version if plan else None,
+            )
+            desk.out_of_sync.discard(coin)
+        side = "bought" if want.is_buy else "sold"
+        self._alert(
+            AlertKind.GUARD,
+            reason,
+            f"{coin}: the {LABELS[want.tpsl]} at {plain(want.trigger_px)} fired: {side} "
+            f"{plain(filled_part(result))}; not re-opened until the source opens or flips again",
+            desk,
+            coin,
+            pair.source if pair is not None else None,
+            cloid=item.cloid,
+        )
+
+    def _alert(
+        self,
+        kind: AlertKind,
+        reason: str,
+        message: str,
+        desk: Desk,
+        coin: str,
+        source: str | None = None,
+        **details: Any,
+    ) -> None:
+        self.copier.alerts.publish(Alert(kind, reason, message, desk.address, source, coin, dict(details)))
+
+    # --- restart -----------------------------------------------------------------------------------
+
+    def _concerns(self, desk: Desk) -> bool:
+        """A follower needs a sweep if a follow of it asks for protection, or triggers of ours may stand."""
+        asks = any(
+            p.settings.active
+            and (p.settings.stop_loss_pct is not None or p.settings.take_profit_pct is not None)
+            for p in desk.plans.values()
+        )
+        return asks or any(live for (address, _), live in self.live.items() if address == desk.address)
+
+    async def _load_known(self, desk: Desk) -> None:
+        """Once per follower (after a restart): the triggers the ledger last saw resting are ours to
+        watch — one that fired while the bot was down is found (and acted on) by the next pass."""
+        if desk.address in self._loaded:
+            return
+        self._loaded.add(desk.address)
+        query = (
+            select(OrderIntent, CopyInstruction.source_event_id, VenueOrder.oid)
+            .join(CopyInstruction, col(CopyInstruction.id) == col(OrderIntent.instruction_id))
+            .join(VenueOrder, col(VenueOrder.intent_id) == col(OrderIntent.id))
+            .where(
+                CopyInstruction.follower == desk.address,
+                CopyInstruction.event_kind == EVENT_KIND,
+                VenueOrder.status == OrderStatus.RESTING.value,
+            )
+            .order_by(col(OrderIntent.created_at))
+        )
+        async with session_factory(self.copier.ledger.engine)() as session:
+            rows = (await session.exec(query)).all()
+        for intent, event_id, oid in rows:
+            want = _parse_event_id(intent.coin, event_id, intent.side == Side.BUY.value, intent.limit_px)
+            if want is None:
+                continue
+            live = self.live.setdefault((desk.address, intent.coin), {})
+            older = live.get(want.tpsl)
+            placed_ms = int(intent.created_at.timestamp() * 1000)
+            live[want.tpsl] = Live(intent.cloid, want, placed_ms, oid, checked=False)
+            if older is not None:  # a replacement whose cancel a stop cut short: cancel it now
+                await self._cancel(desk, older)
+
+
+def _wanted_of(item: Live | None) -> Wanted | None:
+    return item.wanted if item is not None else None
+
+
+def _strategy(plan: LoadedPlan | None) -> str:
+    return plan.strategy if plan else "mirror"
