@@ -79,9 +79,8 @@ def limits(
     yes: Annotated[bool, typer.Option("--yes", help="Confirm raising (loosening) a limit.")] = False,
     as_json: JsonFlag = False,
 ) -> None:
-    """Show or set a follow's risk limits (max_notional_token, max_notional_total, max_leverage,
-    max_price_deviation, slippage_cap)."""
-    from bot.service.control import Control
+    """Show or set a follow's risk limits (every key with its unit; `limits SOURCE` lists them)."""
+    from bot.service.control import Control, limit_lines
     from bot.telegram.parse import split_options
 
     _, options = split_options(changes or [])
@@ -95,7 +94,7 @@ def limits(
         parsed = control.parse_limits(options)
         raised = control.raised(current, parsed)
         if raised and not yes:
-            raise _fail(f"this raises (loosens) {', '.join(raised)}: confirm with --yes", 2)
+            raise _fail(f"this loosens {', '.join(raised)}: confirm with --yes", 2)
         change = await control.set_limits(_actor(), follower, source, parsed)
         return {key: change.plan.settings.get(key) for key in current}
 
@@ -103,8 +102,8 @@ def limits(
     if as_json or not isinstance(result, dict):
         _print_json(result)
         return
-    for key, value in result.items():
-        typer.echo(f"{key}: {'off' if value is None else value}")
+    for line in limit_lines(result):
+        typer.echo(line)
 
 
 def alerts(

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
@@ -464,8 +464,34 @@ def _print_status(view: StatusView) -> None:
     if view.decisions:
         console.print(decisions)
     console.print("Ledger: " + ", ".join(f"{name} {count}" for name, count in view.counts.items()))
-    health = ", ".join(f"{k} {'unknown' if v is None else v}" for k, v in view.health.items())
-    console.print(f"Health: {health}")
+    for line in _health_lines(view.health):
+        console.print(line, markup=False)
+
+
+def _health_lines(health: Mapping[str, Any]) -> list[str]:
+    """The runner's health as `mirrorbot status` prints it (docs/operations.md)."""
+    from bot.service.queries import runner_line
+
+    def pairs(value: Mapping[str, Any] | None) -> str:
+        if value is None:
+            return "unknown"
+        return ", ".join(f"{k} {v}" for k, v in value.items()) or "none"
+
+    last = health.get("last_reconcile")
+    lines = [
+        f"Runner: {runner_line(health.get('runner'))}",
+        "Last reconcile: "
+        + (f"{last['at']}, {last['orders']} order(s) sent" if last else "unknown")
+        + (f", unknown reads: {', '.join(last['unknown_reads'])}" if last and last["unknown_reads"] else ""),
+        f"Sync score: {pairs(health.get('sync_score'))}",
+        f"Dead-man switch armed until: {pairs(health.get('dead_man_switch'))}",
+        f"Alerts (last hour): {pairs(health.get('alerts_last_hour'))}",
+    ]
+    moment = health.get("last_leader_event_at")
+    lines.append(
+        f"Last source event: {moment:%Y-%m-%d %H:%M:%S} UTC" if moment else "Last source event: none"
+    )
+    return lines
 
 
 VenueOpt = Annotated[
@@ -507,7 +533,9 @@ def _gmx_positions(account: str | None) -> None:
     rpc_url = settings.gmx_rpc_url
 
     async def main() -> dict[str, Any]:
-        venue = GmxVenue.connect(rpc_url, settings.gmx_network.value)
+        venue = GmxVenue.connect(
+            rpc_url, settings.gmx_network.value, deployment_file=settings.gmx_deployment_file
+        )
         try:
             return await positions_report(venue, account)
         finally:

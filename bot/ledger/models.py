@@ -56,6 +56,7 @@ class IntentStatus(StrEnum):
 class SnapshotOrigin(StrEnum):
     VENUE = "venue"  # read from the venue (clearinghouseState)
     FILL = "fill"  # derived from a fill (start position + size)
+    DERIVED = "derived"  # the position before an order ± the filled size its answer reported
     RECONCILE = "reconcile"  # taken by the reconciliation pass
     PAPER = "paper"  # simulated execution
 
@@ -376,6 +377,22 @@ class EquitySnapshot(LedgerModel, table=True):
     equity: Decimal = Field(sa_type=ExactDecimal)
 
 
+# ---- the running bot's health (`mirrorbot status`; revision 0004) ------------------------------------
+
+
+class RunnerHealth(LedgerModel, table=True):
+    """What the running bot last said about itself (bot/pipeline/health.py): one row per runner name,
+    rewritten in place at every heartbeat (a heartbeat, not history; the alert counts are its own)."""
+
+    __tablename__ = "runner_health"
+
+    name: str = Field(primary_key=True)
+    started_at: datetime = Field(sa_type=UTCDateTime)
+    heartbeat_at: datetime = Field(sa_type=UTCDateTime)
+    stopped_at: datetime | None = Field(default=None, sa_type=UTCDateTime, nullable=True)
+    doc: Any = Field(default_factory=dict, sa_type=JSONText)  # last pass, scores, dead-man, alert counts
+
+
 # The lineage and plan tables (the control room's tables above are listed in CONTROL_TABLES).
 TABLES = (
     Account,
@@ -391,4 +408,5 @@ TABLES = (
 )
 CONTROL_TABLES = (ControlState, TelegramMember, AlertPreference, GroupPolicy, PendingChange, Approval)
 EQUITY_TABLES = (EquitySnapshot,)
+HEALTH_TABLES = (RunnerHealth,)
 metadata = ledger_registry.metadata

@@ -9,7 +9,9 @@
    coin in between) were changed by hand on the venue: alerted (`manual_position_change`).
 4. Per pair: `q(τ)` vs the venue's `p`, and the follow's `out_of_sync` policy decides what is sent:
    `catch_up` sends the difference, `restrict` only a reduction, `pause` nothing (alerted).
-5. Orders whose outcome is still open (unknown after their grace window) are looked up by cloid again.
+5. Orders whose outcome is still open (unknown after their grace window) are looked up by cloid again
+   (NOT_FOUND is unknown for the grace window, then the SAME cloid is re-sent); a pair whose order is
+   still unknown after that gets no new order this pass.
 The sync score per follower is computed from the positions read (docs/decisions/reconcile.md).
 """
 
@@ -37,10 +39,11 @@ HUNDRED = Decimal(100)
 @dataclass
 class PassReport:
     at_ms: int
-    orders: int = 0
+    orders: int = 0  # orders sent (a runtime guard's refusal is not counted)
     missed_changes: int = 0
     manual_changes: int = 0
     held_by_policy: int = 0
+    unresolved_orders: int = 0  # pairs held: an order of theirs is still unknown after its lookups
     unknown_reads: list[str] = field(default_factory=list)
     sync_scores: dict[str, Decimal] = field(default_factory=dict)  # follower → 0..100
 
@@ -76,7 +79,7 @@ class Reconciler:
         epochs = [{coin: desk.epoch(coin) for coin in copier.markets} for desk in desks]
         before = [dict(desk.engine.positions) for desk in desks]
         reads = await asyncio.gather(
-            *(copier.venue.account(s) for s in sources),
+            *(copier.source_venue(s).account(s) for s in sources),
             *(copier.venue.account(desk.account.address) for desk in desks),
             return_exceptions=True,
         )
@@ -109,13 +112,16 @@ class Reconciler:
             report.missed_changes = len(missed)
             await copier.apply_missed(missed)
         await copier.resume_intents(await recovery.open_intents(copier.ledger))
+        # An order whose outcome is still unknown after its lookups may yet land: its pair gets no new
+        # order this pass (a second cloid for the same difference could double it).
+        unresolved = {(i.account, i.coin) for i in await recovery.open_intents(copier.ledger)}
         mids = await copier.mids()
         await asyncio.gather(
             *(
                 self._check(desk, coin, mids, report)
                 for desk in readable
                 for coin, pair in list(desk.engine.pairs.items())
-                if pair.source in known_sources
+                if pair.source in known_sources and not self._unresolved(desk, coin, unresolved, report)
             )
         )
         for desk in desks:
@@ -124,6 +130,16 @@ class Reconciler:
         self.last = report
         log_event(log, "reconciled", orders=report.orders, missed=report.missed_changes)
         return report
+
+    def _unresolved(
+        self, desk: Desk, coin: str, open_pairs: set[tuple[str, str]], report: PassReport
+    ) -> bool:
+        if (desk.address, coin) not in open_pairs:
+            return False
+        report.unresolved_orders += 1
+        desk.out_of_sync.add(coin)
+        self._alert(desk, coin, "order_outcome_unknown", f"{coin}: an order's outcome is still unknown: held")
+        return True
 
     def _missed(self, desks: list[Desk], known: set[str], stamp: int) -> list[SourceChange]:
         found: dict[tuple[str, str], SourceChange] = {}
@@ -163,9 +179,10 @@ class Reconciler:
                     desk, coin, f"policy_{policy}", f"{coin}: off target ({p} held), out_of_sync={policy}"
                 )
                 return
-            report.orders += 1
             key = DecisionKey(pair.source, f"reconcile:{report.at_ms}", record_idle=False)
+            sent = desk.epoch(coin)
             await self.copier.carry_out(desk, decision, key)
+            report.orders += desk.epoch(coin) != sent  # sent, not refused by a runtime guard
 
     def _alert(self, desk: Desk, coin: str, reason: str, message: str) -> None:
         self.copier.alerts.publish(Alert(AlertKind.OUT_OF_SYNC, reason, message, desk.address, None, coin))

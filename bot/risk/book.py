@@ -19,8 +19,8 @@ from bot.risk.guards import (
     RiskReason,
     account_block,
     observe_equity,
+    resume_account,
     source_drawdown_trips,
-    source_leverage_blocks,
 )
 
 FORMAT = 1
@@ -73,7 +73,9 @@ class RiskBook:
     store: RiskStore = field(default_factory=RiskStore)
     accounts: dict[str, AccountRisk] = field(default_factory=dict)
     source_peaks: dict[str, Decimal] = field(default_factory=dict)
-    dropped: set[str] = field(default_factory=set)  # "follower source v<version>": auto-unfollowed
+    # "follower source v<version>" → the source guard that auto-unfollowed it (a RiskReason value)
+    dropped: dict[str, str] = field(default_factory=dict)
+    controls: dict[str, int] = field(default_factory=dict)  # follower → the ControlState row carried out
 
     @classmethod
     def open(cls, store: RiskStore) -> RiskBook:
@@ -82,7 +84,8 @@ class RiskBook:
             store,
             {k: _account_of(v) for k, v in doc.get("accounts", {}).items()},
             {k: Decimal(v) for k, v in doc.get("source_peaks", {}).items()},
-            set(doc.get("dropped", [])),
+            _dropped_of(doc),
+            {k: int(v) for k, v in doc.get("controls", {}).items()},
         )
 
     def save(self) -> None:
@@ -92,6 +95,8 @@ class RiskBook:
                 "accounts": {k: _account_doc(v) for k, v in sorted(self.accounts.items())},
                 "source_peaks": {k: str(v) for k, v in sorted(self.source_peaks.items())},
                 "dropped": sorted(self.dropped),
+                "dropped_reasons": dict(sorted(self.dropped.items())),
+                "controls": dict(sorted(self.controls.items())),
             }
         )
 
@@ -122,15 +127,25 @@ class RiskBook:
     ) -> bool:
         """The source's drawdown went past this follow's limit now: the follow (this plan version) is
         marked dropped. A new plan version (the user follows again) starts clean."""
-        key = _drop_key(follower, source, version)
-        if key in self.dropped or not source_drawdown_trips(self.source_peaks.get(source), equity, limit):
+        if not source_drawdown_trips(self.source_peaks.get(source), equity, limit):
             return False
-        self.dropped.add(key)
+        return self.drop(follower, source, version, RiskReason.SOURCE_DRAWDOWN)
+
+    def drop(self, follower: str, source: str, version: int, reason: RiskReason) -> bool:
+        """Mark the follow (this plan version) ended by a source guard; False when it already was."""
+        key = _drop_key(follower, source, version)
+        if key in self.dropped:
+            return False
+        self.dropped[key] = reason.value
         self.save()
         return True
 
     def is_dropped(self, follower: str, source: str, version: int) -> bool:
         return _drop_key(follower, source, version) in self.dropped
+
+    def drop_reason(self, follower: str, source: str, version: int) -> RiskReason | None:
+        reason = self.dropped.get(_drop_key(follower, source, version))
+        return None if reason is None else RiskReason(reason)
 
     def block(
         self,
@@ -140,29 +155,43 @@ class RiskBook:
         reduce_only: bool,
         source: str | None = None,
         version: int | None = None,
-        source_leverage: Decimal | None = None,
-        limits: RiskLimits | None = None,
     ) -> RiskReason | None:
-        """The guard that forbids this order now, if any (checked before every order)."""
+        """The guard that forbids this order now, if any (checked before every order). A follow a
+        source guard dropped sends reductions only (its unfollow's closes)."""
         reason = account_block(self.account(follower), now_ms, reduce_only=reduce_only)
-        if reason is not None:
+        if reason is not None or reduce_only or source is None or version is None:
             return reason
-        if (
-            source is not None
-            and version is not None
-            and not reduce_only
-            and self.is_dropped(follower, source, version)
-        ):
-            return RiskReason.SOURCE_DRAWDOWN
-        cap = limits.source_leverage_cap if limits is not None else None
-        if source_leverage_blocks(source_leverage, cap, reduce_only=reduce_only):
-            return RiskReason.SOURCE_LEVERAGE_CAP
-        return None
+        return self.drop_reason(follower, source, version)
+
+    def control_applied(self, follower: str) -> int | None:
+        return self.controls.get(follower)
+
+    def set_control_applied(self, follower: str, row_id: int) -> None:
+        if self.controls.get(follower) != row_id:
+            self.controls[follower] = row_id
+            self.save()
 
     def reset(self, follower: str) -> None:
-        """The user resumed: the follower's trips are cleared and its peak restarts."""
+        """Trips cleared and the peak restarted, with no equity to rebase on (tests, tools)."""
         self.accounts[follower] = self.account(follower).reset()
         self.save()
+
+    def resume(
+        self, follower: str, equity: Decimal | None, now_ms: int, limits: RiskLimits
+    ) -> list[RiskReason]:
+        """The user resumed: see `guards.resume_account`. Returns the guards still holding."""
+        state, holding = resume_account(self.account(follower), equity, now_ms, limits)
+        self.accounts[follower] = state
+        self.save()
+        return holding
+
+
+def _dropped_of(doc: dict[str, Any]) -> dict[str, str]:
+    """Format 1 files written before the reasons were kept list drawdown drops only."""
+    reasons = doc.get("dropped_reasons")
+    if isinstance(reasons, dict):
+        return {str(k): str(v) for k, v in reasons.items()}
+    return dict.fromkeys(doc.get("dropped", []), RiskReason.SOURCE_DRAWDOWN.value)
 
 
 def _drop_key(follower: str, source: str, version: int) -> str:

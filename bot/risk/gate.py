@@ -4,7 +4,8 @@ follows a guard drops (a max-drawdown stop, a source's drawdown) for the copier 
 A trip is alerted once (kind `guard`, the reason code) and recorded in the book before anything acts
 on it. The daily loss limit also pauses the follower's engine for the rest of the UTC day, so skipped
 opens and increases are skipped the SPEC §4 way (τ unchanged) rather than owed; the check before every
-order stays the backstop for every guard.
+order stays the backstop for every guard. The user's pause (pause, stop) is kept apart from the
+daily-loss pause: the engine is paused while either holds, and a new UTC day lifts only the guard's.
 """
 
 from __future__ import annotations
@@ -12,12 +13,13 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from decimal import Decimal
 
 from bot.alerts import Alert, AlertBus, AlertKind
 from bot.domain import AccountState
 from bot.pipeline.desk import Desk
 from bot.risk.book import RiskBook
-from bot.risk.guards import RiskLimits, RiskReason, utc_day
+from bot.risk.guards import RiskLimits, RiskReason, source_leverage_trips, utc_day
 from strategies.model import Decision
 
 
@@ -40,6 +42,7 @@ class RiskGate:
     alerts: AlertBus
     clock: Callable[[], int] = wall_ms
     _paused: set[str] = field(default_factory=set)  # followers whose engine the daily limit paused
+    _manual: set[str] = field(default_factory=set)  # followers the user paused (pause, stop)
 
     @staticmethod
     def limits(desk: Desk) -> RiskLimits:
@@ -51,20 +54,44 @@ class RiskGate:
         limits = self.limits(desk)
         for reason in self.book.observe_follower(desk.address, state.equity, now, limits):
             self._alert(reason, _TRIPPED[reason].format(equity=state.equity), desk.address)
-        paused = self.book.account(desk.address).paused_on(utc_day(now))
-        if paused and not desk.engine.paused:
-            desk.engine.set_paused(True)
+        if self.book.account(desk.address).paused_on(utc_day(now)):
             self._paused.add(desk.address)
-        elif not paused and desk.address in self._paused:
-            self._paused.discard(desk.address)  # a new UTC day: the pause this guard set is lifted
-            desk.engine.set_paused(False)
+        else:
+            self._paused.discard(desk.address)  # a new UTC day: only the pause this guard set is lifted
+        self._apply_pause(desk)
+
+    def set_paused(self, desk: Desk, paused: bool) -> None:
+        """The user's pause (or stop), kept apart from the daily-loss pause: neither lifts the other."""
+        if paused:
+            self._manual.add(desk.address)
+        else:
+            self._manual.discard(desk.address)
+        self._apply_pause(desk)
+
+    def resume(self, desk: Desk) -> list[RiskReason]:
+        """The user resumed: their pause is lifted and the account guards' trips with it — the losses
+        so far are acknowledged, the equity floor is re-checked against the last equity read (still
+        below: the suspension stays, and is returned and alerted)."""
+        now = self.clock()
+        equity = desk.engine.equity or None
+        holding = self.book.resume(desk.address, equity, now, self.limits(desk))
+        self._paused.discard(desk.address)
+        self.set_paused(desk, False)
+        for reason in holding:
+            self._alert(reason, f"resumed, but {_HOLDING[reason].format(equity=equity)}", desk.address)
+        return holding
+
+    def _apply_pause(self, desk: Desk) -> None:
+        desk.engine.set_paused(desk.address in self._manual or desk.address in self._paused)
 
     def observe_source(self, desks: Iterable[Desk], source: str, state: AccountState) -> None:
-        """Track the source's peak; a follow whose source drawdown limit is passed is marked dropped."""
+        """Track the source's peak; a follow whose source drawdown limit or leverage cap is passed is
+        marked dropped (carried out by `drops`)."""
         self.book.observe_source(source, state.equity)
         for desk in desks:
             plan = desk.plan_for(source)
-            if plan is None or source not in desk.engine.follows:
+            config = desk.engine.follows.get(source)
+            if plan is None or config is None:
                 continue
             limit = plan.settings.risk.source_max_drawdown
             if self.book.source_trips(desk.address, source, plan.version, state.equity, limit):
@@ -75,6 +102,24 @@ class RiskGate:
                     desk.address,
                     source,
                 )
+            for p in state.positions:
+                if config.filters.covers(p.coin) and p.leverage:
+                    self._leverage_trip(desk, source, p.coin, Decimal(p.leverage))
+
+    def _leverage_trip(self, desk: Desk, source: str, coin: str, leverage: Decimal | None) -> None:
+        """The source runs `coin` above this follow's leverage cap: the follow is dropped (once)."""
+        plan = desk.plan_for(source)
+        cap = None if plan is None else plan.settings.risk.source_leverage_cap
+        if plan is None or not source_leverage_trips([leverage], cap):
+            return
+        if self.book.drop(desk.address, source, plan.version, RiskReason.SOURCE_LEVERAGE_CAP):
+            self._alert(
+                RiskReason.SOURCE_LEVERAGE_CAP,
+                f"source {source} runs {coin} at {leverage}x, above the cap {cap}x: unfollowed",
+                desk.address,
+                source,
+                coin,
+            )
 
     def drops(self, desk: Desk) -> list[Drop]:
         """The follows a guard has ended that the engine still holds (also after a restart)."""
@@ -83,28 +128,31 @@ class RiskGate:
         out: list[Drop] = []
         for source in sorted(desk.engine.follows):
             plan = desk.plan_for(source)
+            reason = None if plan is None else self.book.drop_reason(desk.address, source, plan.version)
             if stopped:
                 out.append(Drop(source, close, RiskReason.MAX_DRAWDOWN))
-            elif plan is not None and self.book.is_dropped(desk.address, source, plan.version):
-                out.append(
-                    Drop(source, plan.settings.risk.max_drawdown_action != "keep", RiskReason.SOURCE_DRAWDOWN)
-                )
+            elif plan is not None and reason is not None:
+                out.append(Drop(source, plan.settings.risk.max_drawdown_action != "keep", reason))
         return out
 
     def screen(self, desk: Desk, decision: Decision, source: str) -> RiskReason | None:
-        """The guard that forbids this decision's order now (None: send it). Alerted when it acts."""
+        """The guard that forbids this decision's order now (None: send it). Alerted when it acts.
+        New exposure while the source runs above the follow's leverage cap drops the follow here and
+        now (its unfollow then closes or detaches the pair, so no skipped growth stays in τ)."""
         order = decision.order
         if order is None:
             return None
         plan = desk.plan_for(source)
+        if not order.reduce_only:
+            self._leverage_trip(
+                desk, source, decision.coin, desk.engine.source_position(source, decision.coin).leverage
+            )
         reason = self.book.block(
             desk.address,
             self.clock(),
             reduce_only=order.reduce_only,
             source=source,
             version=plan.version if plan else None,
-            source_leverage=desk.engine.source_position(source, decision.coin).leverage,
-            limits=plan.settings.risk if plan else None,
         )
         if reason is not None:
             self._alert(
@@ -117,9 +165,10 @@ class RiskGate:
         return reason
 
     def reset(self, desk: Desk) -> None:
-        """The user resumed after a trip: the follower's trips are cleared (its peak restarts)."""
+        """Trips cleared with no equity to rebase on (tools, tests); a resume calls `resume`."""
         self.book.reset(desk.address)
         self._paused.discard(desk.address)
+        self._apply_pause(desk)
 
     def _alert(
         self,
@@ -137,3 +186,4 @@ _TRIPPED = {
     RiskReason.MAX_DRAWDOWN: "max drawdown from peak equity reached (equity {equity}): copying stopped",
     RiskReason.EQUITY_FLOOR: "equity {equity} is below the floor: mirroring suspended",
 }
+_HOLDING = {RiskReason.EQUITY_FLOOR: "equity {equity} is still below the floor: mirroring stays suspended"}

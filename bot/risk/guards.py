@@ -4,8 +4,9 @@ Account guards watch the follower's equity (the venue's account value: realised 
 both move it): a **daily loss limit** measured from the UTC day's start equity pauses new exposure for
 the rest of the day; a **max drawdown** from the peak equity stops copying (latched until reset); an
 **equity floor** suspends every order (latched until reset). Source guards: a source whose equity
-falls more than a fraction below its peak is dropped (auto-unfollow), and new exposure is skipped
-while the source's leverage in the coin is above a cap.
+falls more than a fraction below its peak, or whose leverage in a followed coin goes above a cap, is
+dropped (auto-unfollow with an alert). The per-follow filter "maximum source leverage to copy" is a
+different thing: it lowers τ in the engine (strategies/config.py), it never unfollows.
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ class RiskLimits:
     max_drawdown_action: str | None = None  # close (default) / keep
     equity_floor: Decimal | None = None  # USD
     source_max_drawdown: Decimal | None = None  # of the source's peak equity → auto-unfollow
-    source_leverage_cap: Decimal | None = None  # skip new exposure while the source is above it
+    source_leverage_cap: Decimal | None = None  # the source above it in a followed coin → auto-unfollow
 
     @property
     def closes_on_drawdown(self) -> bool:
@@ -82,8 +83,14 @@ class AccountRisk:
         return self.daily_loss_day == day
 
     def reset(self) -> AccountRisk:
-        """After the user has looked (resume): trips cleared, the peak restarts from the next reading."""
+        """Trips cleared, the peak restarts from the next reading (no equity known to rebase on)."""
         return replace(self, daily_loss_day=None, stopped=False, suspended=False, peak_equity=None)
+
+    def tripped(self, day: str) -> list[RiskReason]:
+        """The account guards holding now (for a resume's answer and status)."""
+        held = [RiskReason.EQUITY_FLOOR] if self.suspended else []
+        held += [RiskReason.MAX_DRAWDOWN] if self.stopped else []
+        return held + ([RiskReason.DAILY_LOSS_LIMIT] if self.paused_on(day) else [])
 
 
 def utc_day(now_ms: int) -> str:
@@ -120,6 +127,29 @@ def observe_equity(
     return state, tripped
 
 
+def resume_account(
+    state: AccountRisk, equity: Decimal | None, now_ms: int, limits: RiskLimits
+) -> tuple[AccountRisk, list[RiskReason]]:
+    """The user resumed: the losses so far are acknowledged (the day's start and the peak restart from
+    the equity now), so the daily-loss pause and the drawdown stop are lifted; the equity floor is
+    re-checked, never lifted blindly (an unknown equity keeps a suspension). Returns the new state and
+    the guards still holding."""
+    if equity is None:
+        kept = replace(state, daily_loss_day=None, stopped=False, peak_equity=None)
+        return kept, [RiskReason.EQUITY_FLOOR] if kept.suspended else []
+    below = limits.equity_floor is not None and equity < limits.equity_floor
+    state = replace(
+        state,
+        day=utc_day(now_ms),
+        day_start_equity=equity,
+        peak_equity=equity,
+        daily_loss_day=None,
+        stopped=False,
+        suspended=below,
+    )
+    return state, [RiskReason.EQUITY_FLOOR] if below else []
+
+
 def account_block(state: AccountRisk, now_ms: int, *, reduce_only: bool) -> RiskReason | None:
     """Why an order may not be sent now (None = it may). Reductions and closes pass a daily-loss
     pause and a drawdown stop (the stop's own closes are reductions); the equity floor stops all."""
@@ -134,9 +164,9 @@ def account_block(state: AccountRisk, now_ms: int, *, reduce_only: bool) -> Risk
     return None
 
 
-def source_leverage_blocks(leverage: Decimal | None, cap: Decimal | None, *, reduce_only: bool) -> bool:
-    """New exposure while the source runs above the leverage cap is skipped (unknown leverage passes)."""
-    return not reduce_only and cap is not None and leverage is not None and leverage > cap
+def source_leverage_trips(leverages: Iterable[Decimal | None], cap: Decimal | None) -> bool:
+    """The source runs above the leverage cap in some coin the follow covers (unknown leverage passes)."""
+    return cap is not None and any(lev is not None and lev > cap for lev in leverages)
 
 
 def source_drawdown_trips(peak: Decimal | None, equity: Decimal, limit: Decimal | None) -> bool:

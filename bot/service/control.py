@@ -22,6 +22,7 @@ from bot.ledger import CopyInstruction, Fill, render_lineages
 from bot.ledger.db import session_factory
 from bot.ledger.models import AlertPreference, ControlState, utcnow
 from bot.ledger.types import decimal_text
+from bot.risk.guards import DRAWDOWN_ACTIONS
 from bot.service import inputs, venue
 from bot.service.actor import Actor
 from bot.service.errors import InvalidInput, NotFound, VenueUnreachable
@@ -30,17 +31,40 @@ from bot.service.settings import settings_from_json
 from bot.service.views import DecisionView, FollowView, PlanChange, WhyView
 
 RUNNING, PAUSED, STOPPED = "running", "paused", "stopped"
-# The follow settings `/limits` shows and sets (SPEC §4 guards and the slippage cap).
-LIMIT_KEYS = (
-    "max_notional_token",
-    "max_notional_total",
-    "max_leverage",
-    "max_price_deviation",
-    "slippage_cap",
-)
+
+
+@dataclass(frozen=True, slots=True)
+class LimitKey:
+    """One follow setting `/limits` shows and sets: its unit, and which way it loosens."""
+
+    unit: str
+    looser: str  # "higher": a higher value loosens (a cap); "lower": a lower one does (a floor)
+    choices: tuple[str, ...] = ()  # a word setting (max_drawdown_action); the LAST choice is the looser
+    required: bool = False  # cannot be turned off
+
+
+# The follow settings `/limits` shows and sets: SPEC §4 guards, the slippage cap, the runtime guards.
+# Turning a limit off always loosens it; adding one where there was none only tightens.
+LIMITS: dict[str, LimitKey] = {
+    "max_notional_token": LimitKey("USD", "higher"),
+    "max_notional_total": LimitKey("USD", "higher"),
+    "max_leverage": LimitKey("x equity", "higher"),
+    "max_price_deviation": LimitKey("fraction of the source's fill price", "higher"),
+    "slippage_cap": LimitKey("fraction of the mid", "higher", required=True),
+    "daily_loss_limit": LimitKey("fraction of the UTC day's start equity", "higher"),
+    "max_drawdown": LimitKey("fraction of the peak equity", "higher"),
+    "max_drawdown_action": LimitKey("close or keep the positions", "higher", DRAWDOWN_ACTIONS),
+    "equity_floor": LimitKey("USD", "lower"),
+    "source_leverage_cap": LimitKey("x (source leverage: above it, unfollow)", "higher"),
+    "source_max_drawdown": LimitKey("fraction of the source's peak equity (past it, unfollow)", "higher"),
+}
+LIMIT_KEYS = tuple(LIMITS)
 DAILY_SUMMARY = "daily_summary"
 ALERT_KINDS = (*(k.value for k in AlertKind), DAILY_SUMMARY)
 ALERT_MODES = ("on", "silent", "off")
+# A fault the bot handled by its rule (a 429 backed off, a dropped websocket reconnected) is worth a
+# record, not a notification sound: silent until the owner asks for more (`/alerts fault on`).
+DEFAULT_ALERT_MODES = {kind: "on" for kind in ALERT_KINDS} | {AlertKind.FAULT.value: "silent"}
 
 
 class ControlHooks(Protocol):
@@ -116,22 +140,19 @@ class Control:
 
     async def states(self, followers: Iterable[str] | None = None) -> dict[str, str]:
         """Each follower's control state (running when never set). For the runner, too."""
-        wanted = None if followers is None else list(followers)
-        query = select(ControlState).order_by(col(ControlState.id))
-        if wanted is not None:
-            query = query.where(col(ControlState.follower).in_(wanted))
-        async with self._sessions() as session:
-            rows = (await session.exec(query)).all()
-        out = dict.fromkeys(wanted or [], RUNNING)
-        for row in rows:
-            out[row.follower] = row.state
-        return out
+        from bot.risk.controls import control_states  # the runner reads them the same way
+
+        return await control_states(self.ledger, followers)
 
     async def _set(self, actor: Actor, followers: Sequence[str], state: str) -> tuple[str, ...]:
+        """Record the state; returns the followers it changed. A resume is recorded even when already
+        running: the runner carries each resume row out once, lifting the guards' trips
+        (bot/risk/controls.py)."""
         now = await self.states(followers)
         changed = tuple(f for f in followers if now.get(f, RUNNING) != state)
+        written = followers if state == RUNNING else changed
         async with self._sessions() as session, session.begin():
-            for follower in changed:
+            for follower in written:
                 session.add(ControlState(follower=follower, state=state, actor=actor.name))
         return changed
 
@@ -195,37 +216,40 @@ class Control:
         return {key: plan.settings.get(key) for key in LIMIT_KEYS}
 
     @staticmethod
-    def parse_limits(changes: Mapping[str, object]) -> dict[str, Decimal | None]:
-        """`off`/`none` turns a cap off; everything else must be an exact decimal (the settings check
-        ranges). Unknown keys are refused, naming the accepted ones."""
-        out: dict[str, Decimal | None] = {}
+    def parse_limits(changes: Mapping[str, object]) -> dict[str, Decimal | str | None]:
+        """`off`/`none` turns a limit off; a word setting takes one of its choices; everything else must
+        be an exact decimal (the settings check ranges). Unknown keys are refused, naming the accepted
+        ones."""
+        out: dict[str, Decimal | str | None] = {}
         for key, value in changes.items():
-            if key not in LIMIT_KEYS:
+            spec = LIMITS.get(key)
+            if spec is None:
                 raise InvalidInput(key, "not a limit", ", ".join(LIMIT_KEYS))
             if isinstance(value, str) and value.strip().lower() in ("off", "none"):
-                if key == "slippage_cap":
+                if spec.required:
                     raise InvalidInput(key, "cannot be turned off", "a decimal in (0, 0.5]")
                 out[key] = None
+            elif spec.choices:
+                word = value.strip().lower() if isinstance(value, str) else value
+                out[key] = inputs.choice(word, key, spec.choices)
             else:
                 out[key] = inputs.decimal(value, key)
         return out
 
     @staticmethod
-    def raised(current: Mapping[str, str | None], changes: Mapping[str, Decimal | None]) -> tuple[str, ...]:
-        """The limits a change loosens (a cap raised or removed): those need a confirmation."""
-        out = []
-        for key, new in changes.items():
-            old = current.get(key)
-            if old is None:
-                continue  # adding a cap only tightens
-            if new is None or new > Decimal(old):
-                out.append(key)
-        return tuple(out)
+    def raised(
+        current: Mapping[str, str | None], changes: Mapping[str, Decimal | str | None]
+    ) -> tuple[str, ...]:
+        """The limits a change loosens, per key (a cap raised, a floor lowered, `keep` instead of
+        `close`, any limit turned off): those need a confirmation (and a group's approval)."""
+        return tuple(key for key, new in changes.items() if _loosens(LIMITS[key], current.get(key), new))
 
     async def set_limits(
-        self, actor: Actor, follower: str, source: str, changes: Mapping[str, Decimal | None]
+        self, actor: Actor, follower: str, source: str, changes: Mapping[str, Decimal | str | None]
     ) -> PlanChange:
-        options: dict[str, Any] = {k: None if v is None else decimal_text(v) for k, v in changes.items()}
+        options: dict[str, Any] = {
+            k: decimal_text(v) if isinstance(v, Decimal) else v for k, v in changes.items()
+        }
         return await self.service.follow_update(actor, follower, source, **options)
 
     # ---- alert preferences -----------------------------------------------------------------------
@@ -233,7 +257,7 @@ class Control:
     async def alert_modes(self, owner: str) -> dict[str, str]:
         async with self._sessions() as session:
             rows = (await session.exec(select(AlertPreference).where(AlertPreference.owner == owner))).all()
-        modes = dict.fromkeys(ALERT_KINDS, "on")
+        modes = dict(DEFAULT_ALERT_MODES)
         modes.update({row.kind: row.mode for row in rows if row.kind in modes})
         return modes
 
@@ -374,6 +398,31 @@ class Control:
         ]
         await self._audit(actor, "why", {"ref": ref, "chains": len(chains)})
         return WhyView(ref, len(chains), render_lineages(ref, chains))
+
+
+def limit_lines(values: Mapping[str, str | None]) -> list[str]:
+    """`key: value unit` per limit (`off` when unset), for the CLI and Telegram."""
+    lines = []
+    for key, value in values.items():
+        spec = LIMITS.get(key)
+        if value is None:
+            shown = "close (default)" if spec is not None and spec.choices else "off"
+        else:
+            shown = value if spec is None or spec.choices else f"{value} {spec.unit}"
+        unit = f" ({spec.unit})" if spec is not None and (value is None or spec.choices) else ""
+        lines.append(f"{key}: {shown}{unit}")
+    return lines
+
+
+def _loosens(spec: LimitKey, old: str | None, new: Decimal | str | None) -> bool:
+    if spec.choices:  # unset is the first (strictest) choice: close
+        return spec.choices.index(str(new or spec.choices[0])) > spec.choices.index(old or spec.choices[0])
+    if old is None:
+        return False  # adding a limit only tightens
+    if new is None:
+        return True  # turning one off always loosens
+    before, after = Decimal(old), Decimal(str(new))
+    return after > before if spec.looser == "higher" else after < before
 
 
 def _required(followers: Sequence[str]) -> list[str]:

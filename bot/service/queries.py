@@ -1,4 +1,5 @@
-"""Read-only ledger queries the Ledger API does not offer (counts, latest decisions, latest targets).
+"""Read-only ledger queries the Ledger API does not offer (counts, latest decisions, latest targets,
+the running bot's health).
 
 Thin helpers over the ledger's own tables and session factory; they belong here rather than in
 bot/ledger (another owner) and could move there unchanged.
@@ -6,13 +7,16 @@ bot/ledger (another owner) and could move there unchanged.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import func
 from sqlmodel import col, select
 
 from bot.ledger import CopyInstruction, Fill, IntentStatus, LeaderEvent, Ledger, OrderIntent
 from bot.ledger.db import session_factory
+from bot.ledger.models import RunnerHealth
 from strategies.model import Reason
 
 
@@ -64,3 +68,42 @@ async def latest_target(ledger: Ledger, follower: str, source: str, coin: str) -
     )
     async with session_factory(ledger.engine)() as session:
         return (await session.exec(query)).first()
+
+
+STALE_BEATS = 3  # a heartbeat older than this many heartbeats (and STALE_GRACE_S): the runner is gone
+STALE_GRACE_S = 5.0
+
+
+async def runner_health(ledger: Ledger, now: datetime, name: str = "runner") -> dict[str, Any]:
+    """The running bot's health as it last wrote it (bot/pipeline/health.py), judged at `now`:
+    `runner` is None when no runner ever wrote here, else its state (`running` / `not running`) with
+    the times; the other keys are the runner's own (None when unknown)."""
+    async with session_factory(ledger.engine)() as session:
+        row = await session.get(RunnerHealth, name)
+    if row is None:
+        return {"runner": None, "last_reconcile": None, "sync_score": None, "dead_man_switch": None}
+    doc: dict[str, Any] = row.doc or {}
+    stale_s = STALE_BEATS * float(doc.get("heartbeat_s", 5.0)) + STALE_GRACE_S
+    alive = row.stopped_at is None and (now - row.heartbeat_at).total_seconds() <= stale_s
+    return {
+        "runner": {
+            "state": "running" if alive else "not running",
+            "last_seen": row.heartbeat_at,
+            "started_at": row.started_at,
+            "stopped_at": row.stopped_at,
+        },
+        "last_reconcile": doc.get("last_reconcile"),
+        "sync_score": doc.get("sync_score"),
+        "dead_man_switch": doc.get("dead_man_switch"),
+        "alerts_last_hour": doc.get("alerts_last_hour", {}),
+    }
+
+
+def runner_line(runner: Mapping[str, Any] | None) -> str:
+    """`running (heartbeat …)`, `not running (last seen …)` or `never started`, for text views."""
+    if runner is None:
+        return "never started (no heartbeat in this ledger)"
+    seen = runner["last_seen"].strftime("%Y-%m-%d %H:%M:%S UTC")
+    if runner["state"] == "running":
+        return f"running (heartbeat {seen})"
+    return f"not running (last seen {seen})"

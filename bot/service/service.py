@@ -15,6 +15,7 @@ from eth_account.signers.local import LocalAccount
 
 from adapters.hyperliquid.info import InfoClient
 from bot.ledger import AccountKind, FollowPlan, Ledger, render_lineages
+from bot.ledger.models import utcnow
 from bot.service import inputs, queries, venue
 from bot.service.actor import Actor
 from bot.service.coverage import Coverage
@@ -487,10 +488,8 @@ class MirrorService:
         latest = tuple(DecisionView.of(row) for row in await queries.last_decisions(self.ledger, decisions))
         counts = await queries.counts(self.ledger)
         health: dict[str, Any] = {
-            "runner": None,
+            **await queries.runner_health(self.ledger, utcnow()),
             "last_leader_event_at": await queries.last_leader_event_time(self.ledger),
-            "sync_score": None,
-            "dead_man_switch": None,
         }
         await self._audit(actor, "status", {})
         return StatusView(accounts, follows, latest, counts, health)

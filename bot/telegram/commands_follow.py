@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from bot.service import InvalidInput, NotFound, inputs, venue
 from bot.service.approvals import ChangeRequest
+from bot.service.control import limit_lines
 from bot.service.settings import settings_from_json
 from bot.service.views import FollowView
 from bot.telegram import render
@@ -261,9 +262,10 @@ async def tokens(ask: Ask) -> None:
 @command(
     "limits",
     Access.CHANGE,
-    "/limits <address> [max_notional_token=5000] [max_notional_total=…] [max_leverage=…] "
-    "[max_price_deviation=0.02] [slippage_cap=0.01] (off removes a cap)",
-    "show or set a follow's risk limits; raising one asks for a confirmation",
+    "/limits <address> [max_notional_token=5000] [max_leverage=…] [daily_loss_limit=0.05] "
+    "[max_drawdown=0.2] [max_drawdown_action=keep] [equity_floor=500] [source_leverage_cap=20] … "
+    "(off removes a limit)",
+    "show or set a follow's risk limits; loosening one asks for a confirmation",
     "/limits 0x5e9e…a1b2 max_notional_token=2500 max_leverage=5",
 )
 async def limits(ask: Ask) -> None:
@@ -277,7 +279,7 @@ async def limits(ask: Ask) -> None:
     control = ask.room.control
     current = await control.limits(ask.actor, follower, source)
     if not options:
-        shown = "\n".join(f"  {k}: {v if v is not None else 'off'}" for k, v in current.items())
+        shown = "\n".join(f"  {line}" for line in limit_lines(current))
         await ask.reply(f"Limits of {source}:\n{shown}\nChange: /limits {render.short(source)} key=value")
         return
     changes = control.parse_limits(options)
@@ -285,7 +287,8 @@ async def limits(ask: Ask) -> None:
     text = ", ".join(f"{k}={'off' if v is None else v}" for k, v in changes.items())
     args = {k: None if v is None else str(v) for k, v in changes.items()}
     request = ChangeRequest("follow.update", follower, source, args, f"limits of {source}: {text}")
-    danger = f"This RAISES (loosens) {', '.join(raised)}." if raised else None
+    loosened = ", ".join(raised)
+    danger = f"This LOOSENS {loosened} (a cap raised, a floor lowered or a limit off)." if raised else None
     await submit(ask, request, danger=danger)
 
 

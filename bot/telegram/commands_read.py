@@ -40,12 +40,22 @@ async def health_map(ask: Ask) -> dict[str, Any]:
         else ("stopped" if runner.stopped.is_set() else "running" if runner.ready.is_set() else "starting"),
         "last source event": render.when(await queries.last_leader_event_time(room.service.ledger)),
     }
+    mine = set(await ask.followers())
     if runner is not None and getattr(runner, "copier", None) is not None:
-        mine = set(await ask.followers())
         off = sorted(
             c for addr, desk in runner.copier.desks.items() if addr in mine for c in desk.out_of_sync
         )
         out["out of sync"] = ", ".join(off) or "none"
+    # What the runner persisted (it may run in another process): bot/pipeline/health.py.
+    health = await queries.runner_health(room.service.ledger, datetime.now(UTC))
+    out["runner"] = queries.runner_line(health["runner"])
+    last = health["last_reconcile"]
+    out["last reconcile"] = None if last is None else f"{last['at']} ({last['orders']} order(s))"
+    for key, name in (("sync_score", "sync score"), ("dead_man_switch", "dead-man switch until")):
+        values = {a: v for a, v in (health[key] or {}).items() if a in mine}
+        out[name] = ", ".join(f"{render.short(a)} {v}" for a, v in values.items()) or None
+    counts = health.get("alerts_last_hour") or {}
+    out["alerts (1h)"] = ", ".join(f"{k} {n}" for k, n in counts.items()) or "none"
     return out
 
 

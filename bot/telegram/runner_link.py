@@ -24,6 +24,10 @@ class RunnerHooks:
         return None if copier is None else copier.desks.get(follower)
 
     async def paused(self, follower: str, paused: bool) -> None:
+        controls = getattr(self.runner, "controls", None)  # bot/risk/controls.py: guards kept apart
+        if controls is not None:
+            await controls.sync([follower])  # the row Control just wrote
+            return
         desk = self._desk(follower)
         if desk is not None:
             desk.engine.set_paused(paused)
@@ -32,7 +36,10 @@ class RunnerHooks:
         desk = self._desk(follower)
         if desk is None:
             return
-        if self.info is not None:
+        controls = getattr(self.runner, "controls", None)
+        if controls is not None:  # cancels our open orders and pauses; the plans sync closes
+            await controls.sync([follower])
+        elif self.info is not None:
             for order in await self.info.open_orders(follower):
                 if order.cloid:  # ours; a manual order (no cloid) is the user's business
                     await self.runner.venue.cancel(desk.account, order.coin, order.cloid)
@@ -44,6 +51,9 @@ class RunnerHooks:
         """At start: a follower paused (or stopped) before a restart stays paused."""
         copier = getattr(self.runner, "copier", None)
         if copier is None:
+            return
+        if getattr(self.runner, "controls", None) is not None:
+            await self.runner.controls.sync()  # the guards' own pause is not lifted here
             return
         states = await control.states(list(copier.desks))
         for follower, state in states.items():

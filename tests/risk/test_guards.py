@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bot.risk import RiskBook, RiskLimits, RiskReason, RiskStore
-from bot.risk.guards import AccountRisk, account_block, observe_equity
+from bot.risk.guards import AccountRisk, account_block, observe_equity, resume_account, source_leverage_trips
 
 D = Decimal
 DAY1 = int(datetime(2026, 3, 2, 9, 0, tzinfo=UTC).timestamp() * 1000)
@@ -110,22 +110,18 @@ def test_source_guards() -> None:
     assert book.block("0xf", DAY1, reduce_only=False, source="0xs", version=1) is RiskReason.SOURCE_DRAWDOWN
     assert book.block("0xf", DAY1, reduce_only=True, source="0xs", version=1) is None
     assert book.block("0xf", DAY1, reduce_only=False, source="0xs", version=2) is None  # followed again
-    capped = RiskLimits(source_leverage_cap=D("10"))
 
-    def lever(leverage: Decimal | None, reduce_only: bool = False) -> RiskReason | None:
-        return book.block(
-            "0xf",
-            DAY1,
-            reduce_only=reduce_only,
-            source="0xt",
-            version=1,
-            source_leverage=leverage,
-            limits=capped,
-        )
 
-    assert lever(D("10")) is None and lever(None) is None  # at the cap, or unknown: copied
-    assert lever(D("10.5")) is RiskReason.SOURCE_LEVERAGE_CAP
-    assert lever(D("10.5"), reduce_only=True) is None
+def test_source_leverage_cap_trips_only_above_the_cap() -> None:
+    assert not source_leverage_trips([D("10"), None], D("10"))  # at the cap, or unknown: copied
+    assert not source_leverage_trips([D("50")], None)  # no cap: never
+    assert source_leverage_trips([D("3"), D("10.5")], D("10"))
+    book = RiskBook()
+    assert book.drop("0xf", "0xt", 1, RiskReason.SOURCE_LEVERAGE_CAP)
+    assert not book.drop("0xf", "0xt", 1, RiskReason.SOURCE_LEVERAGE_CAP)  # once
+    blocked = book.block("0xf", DAY1, reduce_only=False, source="0xt", version=1)
+    assert blocked is RiskReason.SOURCE_LEVERAGE_CAP
+    assert book.block("0xf", DAY1, reduce_only=True, source="0xt", version=1) is None  # its closes
 
 
 def test_the_book_survives_a_restart(tmp_path: Path) -> None:
@@ -143,3 +139,36 @@ def test_the_book_survives_a_restart(tmp_path: Path) -> None:
     assert again.observe_follower("0xf", D("850"), DAY1, limits) == []  # not tripped twice
     again.reset("0xf")
     assert RiskBook.open(store).block("0xf", DAY1, reduce_only=False) is None
+
+
+def test_the_drop_reasons_survive_a_restart_and_old_files_read_as_drawdowns(tmp_path: Path) -> None:
+    store = RiskStore(tmp_path / "risk.json")
+    book = RiskBook.open(store)
+    book.drop("0xf", "0xs", 2, RiskReason.SOURCE_LEVERAGE_CAP)
+    assert RiskBook.open(store).drop_reason("0xf", "0xs", 2) is RiskReason.SOURCE_LEVERAGE_CAP
+    store.save({"format": 1, "dropped": ["0xf 0xs v4"]})  # written before the reasons were kept
+    assert RiskBook.open(store).drop_reason("0xf", "0xs", 4) is RiskReason.SOURCE_DRAWDOWN
+
+
+def test_resume_lifts_the_trips_and_rebases_on_the_equity_now() -> None:
+    limits = RiskLimits(daily_loss_limit=D("0.05"), max_drawdown=D("0.1"))
+    state, trips = run([("1000", DAY1), ("850", DAY1)], limits)
+    assert trips == [RiskReason.DAILY_LOSS_LIMIT, RiskReason.MAX_DRAWDOWN]
+    resumed, holding = resume_account(state, D("850"), DAY1, limits)
+    assert holding == [] and account_block(resumed, DAY1, reduce_only=False) is None
+    assert resumed.day_start_equity == D("850") and resumed.peak_equity == D("850")
+    again, trips = run_from(resumed, [("840", DAY1)], limits)  # −1.2 % since the resume: not again
+    assert trips == [] and account_block(again, DAY1, reduce_only=False) is None
+
+
+def test_resume_rechecks_the_equity_floor_instead_of_lifting_it() -> None:
+    limits = RiskLimits(equity_floor=D("900"))
+    state, trips = run([("1000", DAY1), ("899.99", DAY1)], limits)
+    assert trips == [RiskReason.EQUITY_FLOOR]
+    still, holding = resume_account(state, D("899.99"), DAY1, limits)
+    assert holding == [RiskReason.EQUITY_FLOOR]
+    assert account_block(still, DAY1, reduce_only=True) is RiskReason.EQUITY_FLOOR
+    unknown, holding = resume_account(state, None, DAY1, limits)  # no reading: not lifted blindly
+    assert holding == [RiskReason.EQUITY_FLOOR] and unknown.suspended
+    lifted, holding = resume_account(state, D("900"), DAY1, limits)  # back at the floor: lifted
+    assert holding == [] and account_block(lifted, DAY1, reduce_only=False) is None

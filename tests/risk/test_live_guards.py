@@ -96,7 +96,7 @@ async def test_source_drawdown_unfollows_with_an_alert(world: World) -> None:
     await no_cloid_twice(world)
 
 
-async def test_source_leverage_cap_skips_growth_above_it(world: World) -> None:
+async def test_source_leverage_cap_unfollows_when_the_source_runs_above_it(world: World) -> None:
     await world.set_mids(ETH="3000")
     leader = await world.leader("100000")
     follower = await world.master_follower("1000")
@@ -105,18 +105,28 @@ async def test_source_leverage_cap_skips_growth_above_it(world: World) -> None:
     await world.leader_to(leader, "ETH", "10")  # the venue's default 20x: at the cap, copied
     await world.follower_at(follower, "ETH", "0.1")
     await refresh(world, runner)
+    await world.leader_to(leader, "ETH", "12")  # still at the cap: the increase is copied
+    await world.follower_at(follower, "ETH", "0.12")
+    assert guard_alerts(world, RiskReason.SOURCE_LEVERAGE_CAP) == 0
     assert world.service is not None
     await world.service.follow_update(ACTOR, follower, leader.address, source_leverage_cap="10")
     await runner.sync_plans()
-    await world.leader_to(leader, "ETH", "15")  # 20x is above the cap now: skipped
-    await eventually(lambda: _count(world, RiskReason.SOURCE_LEVERAGE_CAP), 1, what="leverage cap alert")
-    await world.settle()
-    assert await world.position(follower, "ETH") == Decimal("0.1")
-    # Reductions mirror. This guard acts on the order, not in the engine: τ kept the skipped growth
-    # (0.15), so the decrease scales it (0.15 × 5 / 15) — docs/decisions/risk.md.
-    await world.leader_to(leader, "ETH", "5")
-    await world.follower_at(follower, "ETH", "0.05")
+    await world.leader_to(leader, "ETH", "15")  # 20x is above the cap now: not copied, the follow ends
+    await eventually(lambda: _unfollowed(world, RiskReason.SOURCE_LEVERAGE_CAP), 1, what="the trip alert")
+    await refresh(world, runner)  # the drop is carried out: unfollowed with a close (τ := 0)
+    await world.follower_at(follower, "ETH", "0", what="the unfollow's close")
+    assert runner.copier is not None and leader.address.lower() not in runner.copier.sources()
+    assert await _unfollowed(world, RiskReason.SOURCE_LEVERAGE_CAP) == 1  # alerted once
+    buys = [r for r in await world.stats() if r["action"] == "order" and r["user"] == follower.lower()]
+    assert len(buys) == 3  # 0.1, +0.02 and the close: the growth above the cap was never sent
     await no_cloid_twice(world)
+
+
+async def _unfollowed(world: World, reason: RiskReason) -> int:
+    """The trip alerts of a source guard (the order it refused is alerted apart)."""
+    return sum(
+        1 for a in world.alerts.of_kind(AlertKind.GUARD) if a.reason == reason and "unfollowed" in a.message
+    )
 
 
 async def _count(world: World, reason: RiskReason) -> int:

@@ -108,7 +108,7 @@ async def test_limits_show_set_and_raising_asks_first(bot: Bot, followed: Setup,
     assert "Updated" in text  # adding a cap only tightens: no question
     mark = await bot.say(ADMIN, f"/limits {followed.source} max_notional_token=5000")
     question = await bot.api.reply_to(ADMIN, "Confirm within", after=mark)
-    assert "RAISES (loosens) max_notional_token" in question.text
+    assert "LOOSENS max_notional_token" in question.text
     plan = await ledger.current_plan(followed.follower, followed.source)
     assert plan is not None and plan.settings["max_notional_token"] == "1000"
     bad = await bot.ask(ADMIN, f"/limits {followed.source} max_fun=3", "not a limit")

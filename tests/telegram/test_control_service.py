@@ -71,6 +71,10 @@ async def test_ownership_stop_and_preferences(ledger: Ledger, tmp_path: Path) ->
     modes = await control.set_alert_mode(Actor.telegram(ALICE), user_owner(ALICE), "deferred", "off")
     assert modes["deferred"] == "off" and modes["copied"] == "on"
     assert (await control.alert_modes(user_owner(BOB)))["deferred"] == "on"
+    # A handled fault (429 backed off, websocket reconnected) is pushed without a sound by default.
+    assert (await control.alert_modes(user_owner(BOB)))["fault"] == "silent"
+    modes = await control.set_alert_mode(Actor.telegram(BOB), user_owner(BOB), "fault", "on")
+    assert modes["fault"] == "on" and modes["failure"] == "on"
 
 
 async def test_two_simultaneous_final_approvals_apply_once(ledger: Ledger, tmp_path: Path) -> None:

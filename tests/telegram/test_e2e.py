@@ -86,6 +86,9 @@ async def test_connect_follow_copy_alert_positions_and_stop(
         # Someone else sees none of it.
         await bot.ask(ADMIN, f"/invite {OTHER}", "can now")
         assert "no follower account" in await bot.ask(OTHER, "/positions", "no follower account")
+        # The copy's fills reach the ledger in the follower's next batched read (bot/pipeline/fills.py).
+        assert runner.copier is not None
+        await asyncio.wait_for(runner.copier.settler.fills.wait_idle(), 30)
         history = await bot.ask(ADMIN, "/history", "Latest fills")
         trade_id = history.rsplit("tid ", 1)[1].strip()
         assert "Nothing of yours" in await bot.ask(OTHER, f"/why {trade_id}", "Nothing")

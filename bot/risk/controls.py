@@ -1,0 +1,115 @@
+"""The owner's controls (SPEC §4: pause, resume, stop) carried out by the running pipeline.
+
+The CLI and Telegram write `ControlState` rows (bot/service/control.py), possibly from another process;
+the runner reads them on every plans sync (and a Telegram room in the same process calls `sync` at
+once). Each row is carried out once (its id is kept in the risk book). What each state means here:
+- `paused`: the follower's engine skips new exposure (opens, increases, flip-opens); reductions and
+  closes still mirror. Kept apart from the daily-loss pause (bot/risk/gate.py), so neither lifts the
+  other.
+- `running` (a resume, written even when nothing was paused): `RiskGate.resume` — the account guards'
+  trips are lifted with the losses so far acknowledged, the equity floor re-checked. Nothing is caught
+  up here: τ did not take the skipped growth, and the next reconciliation pass acts on any other
+  difference under the follow's out-of-sync policy (docs/decisions/risk.md).
+- `stopped` (the kill switch): our open orders are cancelled (those with a cloid: a manual order is the
+  user's), the engine is paused, and the unfollow-with-close plan versions the stop wrote are applied
+  by the plans sync that follows (their closes are reductions, sent while paused).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Iterable
+
+from sqlmodel import col, select
+
+from bot.domain import TradingAccount, Venue
+from bot.ledger import Ledger
+from bot.ledger.db import session_factory
+from bot.ledger.models import ControlState
+from bot.logs import log_event
+from bot.pipeline.desk import Desk
+from bot.risk.gate import RiskGate
+from bot.service.control import RUNNING, STOPPED
+
+log = logging.getLogger(__name__)
+
+OpenOrders = Callable[[TradingAccount], Awaitable[list[tuple[str, str]]]]  # → [(coin, cloid)] of ours
+
+
+async def latest_controls(ledger: Ledger, followers: Iterable[str] | None = None) -> dict[str, ControlState]:
+    """Each follower's latest ControlState row (the one in force); followers never set are absent."""
+    query = select(ControlState).order_by(col(ControlState.id))
+    if followers is not None:
+        query = query.where(col(ControlState.follower).in_(list(followers)))
+    async with session_factory(ledger.engine)() as session:
+        return {row.follower: row for row in (await session.exec(query)).all()}
+
+
+async def control_states(ledger: Ledger, followers: Iterable[str] | None = None) -> dict[str, str]:
+    """Each follower's control state (running when never set)."""
+    wanted = None if followers is None else list(followers)
+    out = dict.fromkeys(wanted or [], RUNNING)
+    out.update({f: row.state for f, row in (await latest_controls(ledger, wanted)).items()})
+    return out
+
+
+def venue_open_orders(venue: Venue) -> OpenOrders:
+    """Our open orders as the venue lists them (those with a cloid); a venue that cannot list them
+    has nothing of ours resting to cancel."""
+    listing = getattr(venue, "open_orders", None)
+
+    async def listed(account: TradingAccount) -> list[tuple[str, str]]:
+        if listing is None:
+            return []
+        return [(o.coin, o.cloid) for o in await listing(account) if o.cloid]
+
+    return listed
+
+
+class Controls:
+    def __init__(
+        self,
+        ledger: Ledger,
+        venue: Venue,
+        risk: RiskGate,
+        desks: dict[str, Desk],
+        open_orders: OpenOrders | None = None,
+    ) -> None:
+        self.ledger = ledger
+        self.venue = venue
+        self.risk = risk
+        self.desks = desks  # the copier's, by address
+        self.open_orders = open_orders or venue_open_orders(venue)
+        self.seen: dict[str, int] = {}  # follower → the ControlState row carried out in this process
+
+    async def sync(self, followers: Iterable[str] | None = None) -> None:
+        """Carry out every control row not yet carried out in this process (at start: the ones in
+        force). A `running` row is an explicit resume — `Control.resume` writes one even when the state
+        was already running, to lift a guard's trip — carried out once: the row id is kept in the risk
+        book, so a restart does not resume (and lift trips) again."""
+        wanted = list(self.desks) if followers is None else [f for f in followers if f in self.desks]
+        for follower, row in (await latest_controls(self.ledger, wanted)).items():
+            assert row.id is not None
+            if self.seen.get(follower) != row.id:
+                self.seen[follower] = row.id
+                await self._apply(self.desks[follower], row.id, row.state)
+
+    async def _apply(self, desk: Desk, row_id: int, state: str) -> None:
+        book = self.risk.book
+        if state == RUNNING:
+            if book.control_applied(desk.address) == row_id:
+                self.risk.set_paused(desk, False)  # a restart: that resume was carried out before
+                return
+            holding = self.risk.resume(desk)
+            log_event(log, "control_resumed", follower=desk.address, holding=[r.value for r in holding])
+        else:
+            self.risk.set_paused(desk, True)
+            cancelled = await self._cancel_ours(desk) if state == STOPPED else 0
+            log_event(log, f"control_{state}", follower=desk.address, cancelled=cancelled)
+        book.set_control_applied(desk.address, row_id)
+
+    async def _cancel_ours(self, desk: Desk) -> int:
+        cancelled = 0
+        for coin, cloid in await self.open_orders(desk.account):
+            cancelled += int(await self.venue.cancel(desk.account, coin, cloid))
+        return cancelled
