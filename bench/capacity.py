@@ -5,7 +5,11 @@
 Capacity is computed from the adapter's own weights (`adapters.hyperliquid.constants.info_weight`, the
 poller's per-source requests) and capabilities (`max_ws_users`): a polled source costs one
 `clearinghouseState` + one `spotClearinghouseState` per round, so at staleness S seconds one process
-keeps ⌊(budget − reserve) × S / 60 / cost⌋ sources fresh; websocket sources cost no weight. Memory: the
+keeps ⌊(budget − reserve − orders' weight) × S / 60 / cost⌋ sources fresh; websocket sources cost no
+weight. Orders' weight: until issue #7 every order was followed by a fills read-back (`userFillsByTime`)
+and an account read (`clearinghouseState` + `spotClearinghouseState`); now the answer moves the position
+and each follower's fills come in one batched read per `FillReaderOptions.min_interval_s` at most
+(`bot/pipeline/fills.py`), plus one weight per 20 fills in the answer. Memory: the
 engines (`strategies.engine.Follower`, one per follower, each following one of the sources with every
 market's pair tracked) built in this process; ru_maxrss before and after.
 """
@@ -21,18 +25,48 @@ from adapters.hyperliquid.constants import REST_WEIGHT_PER_MINUTE, info_weight
 from adapters.hyperliquid.venue import POLLER_RESERVE, HyperliquidVenue
 from adapters.localnet.instruments import DEFAULT_INSTRUMENTS
 from bench.rig import machine
+from bot.pipeline.fills import FillReaderOptions
 from strategies.config import FollowConfig
 from strategies.engine import Follower
 from strategies.model import Market
 
 POLL_COST = info_weight("clearinghouseState") + info_weight("spotClearinghouseState")
 STALENESS_S = (1, 2, 5, 10, 30, 60)
+FILLS_READ = info_weight("userFillsByTime")
+READBACK_PER_ORDER = FILLS_READ + POLL_COST  # what each order cost before issue #7: 20 + 4
+ORDER_LOADS = ((10, 1), (40, 1), (40, 10), (120, 10), (300, 10), (300, 100))  # (orders/min, followers)
 
 
-def polled_sources(staleness_s: float, budget_per_minute: int = REST_WEIGHT_PER_MINUTE) -> int:
-    """Sources one process can poll every `staleness_s` seconds, leaving the poller's reserve."""
-    per_minute = budget_per_minute - POLLER_RESERVE
+def polled_sources(
+    staleness_s: float, budget_per_minute: int = REST_WEIGHT_PER_MINUTE, orders_weight: int = 0
+) -> int:
+    """Sources one process can poll every `staleness_s` seconds, leaving the poller's reserve and what
+    the orders' reads take."""
+    per_minute = max(0, budget_per_minute - POLLER_RESERVE - orders_weight)
     return int(per_minute * staleness_s / 60 // POLL_COST)
+
+
+def orders_weight_before(orders_per_minute: int) -> int:
+    """Weight a minute the orders' read-backs cost before issue #7 (a fills and an account read each)."""
+    return orders_per_minute * READBACK_PER_ORDER
+
+
+def orders_weight_now(
+    orders_per_minute: int, followers: int, options: FillReaderOptions | None = None, fills_per_order: int = 1
+) -> int:
+    """Weight a minute the batched fills reads cost, orders spread evenly over `followers`: a follower
+    is read once per order while its orders are sparser than the interval, else once per interval;
+    each read's answer holds the fills since just before its oldest awaited order (the interval plus
+    the look-back), one extra weight per 20 of them."""
+    options = options or FillReaderOptions()
+    if orders_per_minute <= 0 or followers <= 0:
+        return 0
+    rate = Decimal(orders_per_minute) / followers  # per follower a minute
+    cap = Decimal(60) / Decimal(str(options.min_interval_s)) if options.min_interval_s > 0 else rate
+    reads = min(rate, cap)
+    window_s = Decimal(60) / reads + Decimal(options.lookback_ms) / 1000  # covered by one read
+    items = int(rate * fills_per_order * window_s / 60)
+    return int(followers * reads * info_weight("userFillsByTime", items))
 
 
 def rss_mib() -> float:
@@ -67,6 +101,22 @@ def main(argv: list[str] | None = None) -> int:
     for staleness in STALENESS_S:
         polled = polled_sources(staleness)
         print(f"{staleness:>12}{polled:>14}{polled + ws:>18}")
+    interval = FillReaderOptions().min_interval_s
+    print(
+        f"orders' weight/min: before {READBACK_PER_ORDER} per order; now one fills read "
+        f"({FILLS_READ}+) per follower per order, at most one per {interval:g} s"
+    )
+    print(
+        f"{'orders/min':>11}{'followers':>10}{'weight before':>15}{'weight now':>12}"
+        f"{'polled @1s before':>19}{'now':>5}{'polled @5s before':>19}{'now':>5}"
+    )
+    for orders, followers in ORDER_LOADS:
+        old, new = orders_weight_before(orders), orders_weight_now(orders, followers)
+        print(
+            f"{orders:>11}{followers:>10}{old:>15}{new:>12}"
+            f"{polled_sources(1, orders_weight=old):>19}{polled_sources(1, orders_weight=new):>5}"
+            f"{polled_sources(5, orders_weight=old):>19}{polled_sources(5, orders_weight=new):>5}"
+        )
     before = rss_mib()
     built = engines(max(args.sources, 1), max(args.followers, 0))
     after = rss_mib()

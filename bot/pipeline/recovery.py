@@ -160,7 +160,8 @@ def request_of_intent(intent: OrderIntent) -> OrderRequest:
 
 async def unrecorded_fill_orders(ledger: Ledger, venue: str) -> list[tuple[OrderIntent, int]]:
     """Intents the venue answered as filled whose fills are not in the ledger (a stop between the
-    answer and the fills read), oldest first, each with its venue oid."""
+    answer and the follower's batched fills read, `bot/pipeline/fills.py`), oldest first, each with its
+    venue oid."""
     async with session_factory(ledger.engine)() as session:
         query = (
             select(OrderIntent, VenueOrder.oid)
