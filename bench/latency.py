@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from bench.rig import DB_CHOICES, Bench, Rig, machine, percentile
-from bench.stages import LEDGER_WRITES, StageClock, instrument, stage_sums
+from bench.stages import StageClock, instrument, stage_sums
 from bot.pipeline.runner import RunnerOptions
 
 COIN = "ETH"
@@ -140,13 +140,10 @@ def _add_stages(into: dict[str, list[float]], clock: StageClock, sent_ns: int, r
     ms = 1e-6
     stages = {
         "push -> intake hand-off (ws + quiet window)": (intake[0].start_ns - sent_ns) * ms,
-        "leader event write (ledger)": sums.get("ledger.record_leader_event", 0) * ms,
-        "mids read (HTTP)": sums.get("venue.mids", 0) * ms,
+        "mids (allMids feed; HTTP if stale)": sums.get("venue.mids", 0) * ms,
         "decision (engine.on_change)": sums.get("engine.on_change", 0) * ms,
-        "ledger writes before the send": sum(
-            sums.get(f"ledger.{m}", 0) for m in LEDGER_WRITES if m != "record_leader_event"
-        )
-        * ms,
+        "ledger: event+decision+intent (1 tx)": sums.get("ledger.record_decisions", 0) * ms,
+        "ledger: intent submitted (1 tx)": sums.get("ledger.mark_intents", 0) * ms,
         "signing (sign_l1_body)": sums.get("sign", 0) * ms,
         "place -> venue receipt, less signing": (recv_ns - places[0].start_ns - sums.get("sign", 0)) * ms,
     }

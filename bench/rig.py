@@ -167,35 +167,41 @@ class Rig:
         copier = self.runner.copier
         assert copier is not None
         deadline = time.monotonic() + timeout_s
-        while copier.oms.sends < sends or not copier.idle:
+        while copier.oms.sends < sends or not copier.idle or not self._protector_idle():
             if time.monotonic() > deadline:
                 return False
             await asyncio.sleep(0.001)
         return True
+
+    def _protector_idle(self) -> bool:
+        """The stop-loss / take-profit passes a copy queues (`bot/pipeline/protect.py`) hold pair locks:
+        the next trade is timed only once they are done too."""
+        protector = getattr(self.runner, "protector", None)
+        return protector is None or bool(protector.idle)
 
     async def stats_count(self) -> int:
         count: int = (await self.control({"type": "stats", "since": 2**62}))["count"]
         return count
 
 
-DB_CHOICES = ("sqlite", "sqlite-normal")  # or a database URL (PostgreSQL: postgresql+asyncpg://…)
+DB_CHOICES = ("sqlite", "sqlite-full")  # or a database URL (PostgreSQL: postgresql+asyncpg://…)
 
 
 async def open_ledger(db: str, tmp: Path) -> Ledger:
-    """The bench's ledger: `sqlite` as `mirrorbot run` opens it (WAL, synchronous=FULL), `sqlite-normal`
-    the same with synchronous=NORMAL (an experiment: a commit is not fsynced), or any ledger URL."""
+    """The bench's ledger: `sqlite` as `mirrorbot run` opens it (WAL, synchronous=NORMAL), `sqlite-full`
+    the same with synchronous=FULL (an experiment: an fsync per commit), or any ledger URL."""
     if db not in DB_CHOICES:
         return await Ledger.open(db)
     ledger = await Ledger.open(f"sqlite+aiosqlite:///{tmp / 'bench.db'}")
-    if db == "sqlite-normal":
+    if db == "sqlite-full":
 
-        def normal(connection: Any, _record: Any) -> None:
+        def full(connection: Any, _record: Any) -> None:
             cursor = connection.cursor()
-            cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.execute("PRAGMA synchronous=FULL")
             cursor.close()
 
-        event.listen(ledger.engine.sync_engine, "connect", normal)
-        await ledger.engine.dispose()  # connections opened from now on get the pragma
+        for engine in ledger.sync_engines:  # nothing has connected yet: every connection gets it
+            event.listen(engine, "connect", full)
     return ledger
 
 

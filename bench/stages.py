@@ -69,13 +69,13 @@ def _is_async(fn: Any) -> bool:
     return inspect.iscoroutinefunction(fn)
 
 
-# What a copied order goes through before the venue receives it, in order.
-LEDGER_WRITES = ("record_leader_event", "record_instruction", "get_intent", "record_intent", "mark_intent")
+# The ledger's transactions before a copied order is sent, in order (bot/pipeline/copier.py `_run`).
+LEDGER_WRITES = ("record_decisions", "mark_intents")
 
 
 def instrument(runner: Runner) -> StageClock:
-    """Time the stages of a copy: intake hand-off, the mids read, the ledger writes before the send,
-    the decision (engine), signing, and the venue's `place` (signing + HTTP)."""
+    """Time the stages of a copy: intake hand-off, the mids read (feed or HTTP), the ledger writes
+    before the send, the decision (engine), signing, and the venue's `place` (signing + HTTP)."""
     clock = StageClock()
     assert runner.intake is not None and runner.copier is not None
     clock.wrap(runner.intake, "process", "intake.process")

@@ -24,18 +24,20 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncGenerator, AsyncIterator, Callable, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from decimal import Decimal
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 
 import aiohttp
 import httpx
 from hyperliquid.utils.constants import MAINNET_API_URL
 
-from adapters.hyperliquid.budget import BudgetedInfoClient, WeightBudget
+from adapters.hyperliquid.budget import BudgetedInfoClient, ReadRetry, WeightBudget
 from adapters.hyperliquid.exchange import ExchangeClient, SignerSlot
+from adapters.hyperliquid.faults import FaultHook, FaultRelay
+from adapters.hyperliquid.mids import MidsFeed
 from adapters.hyperliquid.nonces import wall_clock_ms
 from adapters.hyperliquid.parsing import OrderStatus as VenueOrderStatus
 from adapters.hyperliquid.poller import DEFAULT_POLL_INTERVAL_S, Poller
@@ -43,15 +45,24 @@ from adapters.hyperliquid.ws import BACKFILL_OVERLAP_MS, Backoff, FillDeduper, U
 from bot.domain import (
     AccountState,
     Instrument,
+    OpenOrder,
     OrderRequest,
     OrderResult,
     OrderStatus,
     SourceFill,
+    Tpsl,
     TradingAccount,
+    Trigger,
     VenueCapabilities,
 )
 
-__all__ = ["HYPERLIQUID_CAPABILITIES", "POLLER_RESERVE", "HyperliquidVenue", "result_from_status"]
+__all__ = [
+    "HYPERLIQUID_CAPABILITIES",
+    "POLLER_RESERVE",
+    "HyperliquidVenue",
+    "frontend_open_order",
+    "result_from_status",
+]
 
 log = logging.getLogger(__name__)
 
@@ -103,6 +114,27 @@ def result_from_status(
     return OrderResult(status, cloid, order.oid, filled, avg_px if filled > 0 else None)
 
 
+def frontend_open_order(raw: Mapping[str, Any]) -> OpenOrder:
+    """One `frontendOpenOrders` row. A trigger row has `isTrigger`, `triggerPx` and an `orderType` such
+    as "Stop Market" / "Take Profit Limit" (the venue's words: "Take Profit…" is tp, "Stop…" is sl)."""
+    trigger = None
+    if raw.get("isTrigger"):
+        order_type = str(raw.get("orderType") or "")
+        tpsl = Tpsl.TAKE_PROFIT if order_type.startswith("Take Profit") else Tpsl.STOP_LOSS
+        trigger = Trigger(Decimal(str(raw["triggerPx"])), tpsl, is_market=order_type.endswith("Market"))
+    cloid = raw.get("cloid")
+    return OpenOrder(
+        coin=str(raw["coin"]),
+        is_buy=raw["side"] == "B",
+        size=Decimal(str(raw["sz"])),
+        limit_px=Decimal(str(raw["limitPx"])),
+        reduce_only=bool(raw.get("reduceOnly", False)),
+        oid=int(raw["oid"]),
+        cloid=None if cloid is None else str(cloid),
+        trigger=trigger,
+    )
+
+
 def _unexplained(
     previous: dict[str, Decimal],
     current: dict[str, Decimal],
@@ -135,17 +167,26 @@ class HyperliquidVenue:
         poll_interval_s: float = DEFAULT_POLL_INTERVAL_S,
         ping_interval_s: float = 50.0,
         backoff: Backoff | None = None,
+        read_retry: ReadRetry | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
+        self.faults = FaultRelay()  # 429s, 5xx, timeouts, websocket losses: see `on_fault`
         self.is_mainnet = base_url == MAINNET_API_URL if is_mainnet is None else is_mainnet
         self.budget = budget or WeightBudget(self.capabilities.weight_budget_per_minute)
         self._http = httpx.AsyncClient(
             timeout=info_timeout_s, limits=httpx.Limits(max_connections=32, max_keepalive_connections=16)
         )
-        self.info = BudgetedInfoClient(self.base_url, self.budget, client=self._http)
+        self.info = BudgetedInfoClient(
+            self.base_url, self.budget, client=self._http, retry=read_retry, faults=self.faults
+        )
         # Background reads (polls, backfills) leave a reserve in the budget for orders.
         self.background_info = BudgetedInfoClient(
-            self.base_url, self.budget, reserve=POLLER_RESERVE, client=self._http
+            self.base_url,
+            self.budget,
+            reserve=POLLER_RESERVE,
+            client=self._http,
+            retry=read_retry,
+            faults=self.faults,
         )
         self.exchange = ExchangeClient(
             self.base_url,
@@ -154,14 +195,26 @@ class HyperliquidVenue:
             is_mainnet=self.is_mainnet,
             nonce_dir=None if data_dir is None else data_dir / "nonces",
             timeout_s=timeout_s,
+            faults=self.faults,
         )
         self._poll_interval_s = poll_interval_s
         self._ping_interval_s = ping_interval_s
         self._backoff = backoff
         self._instruments: dict[str, Instrument] = {}
         self._session: aiohttp.ClientSession | None = None
+        self.mids_feed: MidsFeed | None = None  # started by the first `mids()`
         self.sockets: list[UserFillsSocket] = []  # the live watches' websockets (health, tests)
         self.pollers: list[Poller] = []
+
+    @property
+    def on_fault(self) -> FaultHook | None:
+        """Called with (reason code, detail) for each fault only this client sees (the runner publishes
+        them as alerts); see `adapters/hyperliquid/faults.py`."""
+        return self.faults.hook
+
+    @on_fault.setter
+    def on_fault(self, hook: FaultHook | None) -> None:
+        self.faults.hook = hook
 
     # --- market data and accounts ---
     async def instruments(self) -> list[Instrument]:
@@ -180,6 +233,20 @@ class HyperliquidVenue:
         return instrument.asset
 
     async def mids(self) -> dict[str, Decimal]:
+        """While a watch is live (the running bot), from the websocket `allMids` feed — started by the
+        first call, stopped by the first call without a watch and by `close` — whenever the feed is live
+        (adapters/hyperliquid/mids.py: what that means); else over HTTP. Outside a watch (one-off reads,
+        tools, paper fills right after a price change) a read is always the venue's current answer."""
+        watching = bool(self.pollers or self.sockets)
+        if self.mids_feed is None and watching:
+            self.mids_feed = MidsFeed(ws_url(self.base_url), backoff=self._backoff)
+        if self.mids_feed is not None and watching:
+            self.mids_feed.start()
+            live = self.mids_feed.mids()
+            if live is not None:
+                return dict(live)
+        elif self.mids_feed is not None and self.mids_feed.running:
+            await self.mids_feed.close()
         return await self.info.all_mids()
 
     async def account(self, address: str) -> AccountState:
@@ -267,6 +334,7 @@ class HyperliquidVenue:
             max_users=self.capabilities.max_ws_users,
             ping_interval_s=self._ping_interval_s,
             backoff=self._backoff,
+            faults=self.faults,
         )
 
     @staticmethod
@@ -353,6 +421,14 @@ class HyperliquidVenue:
         size = sum((f.sz for f in fills), Decimal(0))
         return sum((f.px * f.sz for f in fills), Decimal(0)) / size if size else None
 
+    async def open_orders(self, account: TradingAccount) -> list[OpenOrder]:
+        """`frontendOpenOrders` of the account whose orders they are: like `openOrders`, plus each
+        trigger order's trigger (price, tp/sl, market or limit)."""
+        payload = await self.info.post({"type": "frontendOpenOrders", "user": account.address})
+        if not isinstance(payload, list):
+            raise ValueError(f"frontendOpenOrders: expected a list, got {str(payload)[:200]}")
+        return [frontend_open_order(raw) for raw in payload]
+
     async def schedule_cancel(self, account: TradingAccount, at_ms: int | None) -> None:
         await self.exchange.schedule_cancel(self._slot(account), at_ms, vault_address=account.vault_address)
 
@@ -366,6 +442,8 @@ class HyperliquidVenue:
         await self.exchange.approve_agent(self.exchange.signer(master_key), agent_address, name)
 
     async def close(self) -> None:
+        if self.mids_feed is not None:
+            await self.mids_feed.close()
         if self._session is not None:
             await self._session.close()
             self._session = None

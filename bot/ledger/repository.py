@@ -9,8 +9,10 @@ by a read, so two concurrent writers of the same record never collide.
 
 from __future__ import annotations
 
+import asyncio
 import json
-from collections.abc import AsyncIterator, Iterable, Mapping
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -18,16 +20,18 @@ from decimal import Decimal
 from types import TracebackType
 from typing import Any, Generic, Self, TypeVar
 
-from sqlalchemy import func
+from sqlalchemy import Table, bindparam, func, update
+from sqlalchemy import select as core_select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from sqlmodel.sql.expression import SelectOfScalar
 
 from bot.domain import Side, SourceChange, SourceFill
-from bot.ledger.db import create_engine, init_db, session_factory
+from bot.ledger.db import create_engine, init_db, session_factory, sync_twin
 from bot.ledger.ids import cloid_for, instruction_id, normalise_account
 from bot.ledger.lineage import Lineage, find_lineages
 from bot.ledger.models import (
@@ -51,6 +55,8 @@ from bot.ledger.models import (
 from bot.ledger.types import as_utc, canonical_decimal, from_ms
 
 T = TypeVar("T", bound=LedgerModel)
+U = TypeVar("U")
+R = TypeVar("R")
 
 TIME_IN_FORCE = ("Ioc", "Gtc", "Alo")  # Hyperliquid's spelling, kept venue-wide
 _PLAN_VERSION_ATTEMPTS = 5
@@ -120,12 +126,184 @@ def check_keystore(keystore_json: str) -> None:
         raise LedgerError("keystore_json: the crypto section needs ciphertext, cipher and kdf")
 
 
+def instruction_values(
+    *,
+    follower: str,
+    source: str,
+    coin: str,
+    source_event_id: str,
+    strategy: str,
+    target_before: Decimal,
+    target_after: Decimal,
+    delta: Decimal,
+    revision: int = 0,
+    ratio: Decimal | None = None,
+    position: Decimal | None = None,
+    mid: Decimal | None = None,
+    event_kind: str | None = None,
+    guards: Iterable[str] = (),
+    reason: str | None = None,
+    plan_version: int | None = None,
+    leader_event_id: int | None = None,
+    created_at: datetime | None = None,
+) -> dict[str, Any]:
+    """A decision's column values, validated, not yet stored (see `Ledger.record_instruction`). Plain
+    values, not a model: building a SQLModel row costs ~100 µs, a fan-out to 1,000 followers builds 2,000."""
+    try:
+        ident = instruction_id(follower, coin, source_event_id, revision)
+    except ValueError as exc:
+        raise LedgerError(str(exc)) from None
+    return dict(
+        id=ident,
+        cloid=cloid_for(ident),
+        follower=normalise_account(follower),
+        source=normalise_account(source),
+        coin=coin,
+        source_event_id=source_event_id,
+        revision=revision,
+        leader_event_id=leader_event_id,
+        plan_version=plan_version,
+        strategy=strategy,
+        event_kind=event_kind,
+        ratio=_optional_decimal("ratio", ratio),
+        target_before=_decimal("target_before", target_before),
+        target_after=_decimal("target_after", target_after),
+        position=_optional_decimal("position", position),
+        delta=_decimal("delta", delta),
+        mid=_optional_decimal("mid", mid),
+        guards=list(guards),
+        reason=reason,
+        created_at=_time("created_at", created_at),
+    )
+
+
+def leader_event_row(
+    change: SourceChange, *, venue: str, payload: Any = None, received_at: datetime | None = None
+) -> LeaderEvent:
+    """A source change's row, validated, not yet stored (see `Ledger.record_leader_event`)."""
+    return LeaderEvent(
+        venue=venue,
+        source=normalise_account(change.source),
+        coin=change.coin,
+        event_id=change.event_id,
+        old_size=_decimal("old", change.old),
+        new_size=_decimal("new", change.new),
+        avg_px=_optional_decimal("avg_px", change.avg_px),
+        time=from_ms(change.time_ms),
+        received_at=_time("received_at", received_at),
+        payload=payload,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class IntentDraft:
+    """The order meant for a decision, before it is stored (see `Ledger.record_intent`)."""
+
+    side: Side
+    size: Decimal
+    limit_px: Decimal
+    tif: str = "Ioc"
+    reduce_only: bool = False
+
+    def checked(self) -> IntentDraft:
+        side = Side(_choice("side", str(self.side), (s.value for s in Side)))
+        _choice("tif", self.tif, TIME_IN_FORCE)
+        size, limit_px = _decimal("size", self.size), _decimal("limit_px", self.limit_px)
+        if size <= 0 or limit_px <= 0:
+            raise LedgerError(f"size and limit_px must be positive, got size {size}, limit_px {limit_px}")
+        return IntentDraft(side, size, limit_px, self.tif, self.reduce_only)
+
+    def values(self, decision: Mapping[str, Any], venue: str) -> dict[str, Any]:
+        """The intent's column values for the stored `decision` (its columns); the side must be its."""
+        order = self.checked()
+        delta = decision["delta"]
+        if delta == 0 or order.side is not (Side.BUY if delta > 0 else Side.SELL):
+            raise LedgerError(
+                f"a {order.side.value} order contradicts instruction {decision['id']} (delta {delta})"
+            )
+        now = utcnow()
+        return dict(
+            instruction_id=decision["id"],
+            cloid=decision["cloid"],
+            venue=venue,
+            account=decision["follower"],
+            coin=decision["coin"],
+            side=order.side.value,
+            size=order.size,
+            limit_px=order.limit_px,
+            tif=order.tif,
+            reduce_only=order.reduce_only,
+            created_at=now,
+            updated_at=now,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class DecisionDraft:
+    """A decision to record (`instruction_values`) and, when it sends an order, that order's intent."""
+
+    instruction: dict[str, Any]
+    intent: IntentDraft | None = None
+
+    @property
+    def cloid(self) -> str:
+        return str(self.instruction["cloid"])
+
+
+@dataclass(frozen=True, slots=True)
+class RecordedDecision:
+    """What `record_decisions` did with one draft. `intent_created`: its order's intent was recorded by
+    this call (a fresh order, send it). `earlier_intent`: the intent recorded before for the same
+    decision (a restart, a replayed change), as stored: that order may have been sent."""
+
+    instruction_id: str
+    cloid: str
+    intent_created: bool = False
+    earlier_intent: OrderIntent | None = None
+
+
+def _table(model: type[LedgerModel]) -> Table:
+    return LedgerModel.metadata.tables[str(getattr(model, "__tablename__", ""))]
+
+
+def _in_transaction(engine: Engine, work: Callable[[Connection], R]) -> R:
+    with engine.begin() as conn:
+        return work(conn)
+
+
+def _where(conn: Connection, model: type[T], clause: Any) -> list[T]:
+    return [model(**row._mapping) for row in conn.execute(core_select(_table(model)).where(clause))]
+
+
+def _where_in(conn: Connection, model: type[T], column: str, keys: Sequence[str]) -> list[T]:
+    found: list[T] = []
+    for chunk in _chunks(keys):
+        if chunk:
+            found += _where(conn, model, col(getattr(model, column)).in_(chunk))
+    return found
+
+
+def _chunks(items: Sequence[U], size: int = 500) -> list[Sequence[U]]:
+    return [items[i : i + size] for i in range(0, len(items), size)] or [items[:0]]
+
+
 class Ledger:
     """The ledger over one database (SQLite or PostgreSQL)."""
 
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
         self._sessions = session_factory(engine)
+        twin = sync_twin(engine)  # the hot path's writes (`_write`), SQLite files only
+        self._serial = asyncio.Lock() if engine.dialect.name == "sqlite" else None
+        self._writer = (
+            None if twin is None else (twin, ThreadPoolExecutor(1, thread_name_prefix="ledger-writer"))
+        )
+
+    @property
+    def sync_engines(self) -> list[Engine]:
+        """The synchronous engines under this ledger (the async engine's, the writer thread's if any):
+        for tools that set connection options on every connection."""
+        return [self.engine.sync_engine] + ([self._writer[0]] if self._writer is not None else [])
 
     @classmethod
     async def open(cls, url: str, *, migrate: bool = True) -> Ledger:
@@ -135,6 +313,10 @@ class Ledger:
         return cls(create_engine(url))
 
     async def close(self) -> None:
+        if self._writer is not None:
+            engine, pool = self._writer
+            pool.shutdown(wait=True)
+            engine.dispose()
         await self.engine.dispose()
 
     async def __aenter__(self) -> Self:
@@ -147,8 +329,19 @@ class Ledger:
 
     @asynccontextmanager
     async def _tx(self) -> AsyncIterator[AsyncSession]:
-        async with self._sessions() as session, session.begin():
+        async with self._turn(), self._sessions() as session, session.begin():
             yield session
+
+    @asynccontextmanager
+    async def _turn(self) -> AsyncIterator[None]:
+        """SQLite has one writer at a time: this process's transactions take turns here (first come,
+        first served) instead of in SQLite's busy handler, whose sleeps are unfair — with 1,000
+        followers settling at once some waited past `busy_timeout` ("database is locked")."""
+        if self._serial is None:
+            yield
+            return
+        async with self._serial:
+            yield
 
     async def _insert_ignore(self, session: AsyncSession, row: LedgerModel) -> bool:
         """Insert unless a unique key is already taken; True when a row was inserted."""
@@ -218,27 +411,20 @@ class Ledger:
         received_at: datetime | None = None,
     ) -> Recorded[LeaderEvent]:
         """Record a normalised source change and the raw venue payload it came from (idempotent)."""
-        row = LeaderEvent(
-            venue=venue,
-            source=normalise_account(change.source),
-            coin=change.coin,
-            event_id=change.event_id,
-            old_size=_decimal("old", change.old),
-            new_size=_decimal("new", change.new),
-            avg_px=_optional_decimal("avg_px", change.avg_px),
-            time=from_ms(change.time_ms),
-            received_at=_time("received_at", received_at),
-            payload=payload,
-        )
+        row = leader_event_row(change, venue=venue, payload=payload, received_at=received_at)
         async with self._tx() as session:
             created = await self._insert_ignore(session, row)
-            query = select(LeaderEvent).where(
-                LeaderEvent.venue == venue,
-                LeaderEvent.source == row.source,
-                LeaderEvent.event_id == row.event_id,
-            )
-            stored = (await session.exec(query)).one()
+            stored = await self._leader_event(session, row)
         return Recorded(stored, created)
+
+    @staticmethod
+    async def _leader_event(session: AsyncSession, row: LeaderEvent) -> LeaderEvent:
+        query = select(LeaderEvent).where(
+            LeaderEvent.venue == row.venue,
+            LeaderEvent.source == row.source,
+            LeaderEvent.event_id == row.event_id,
+        )
+        return (await session.exec(query)).one()
 
     # ---- instructions ---------------------------------------------------------------------------
 
@@ -266,32 +452,29 @@ class Ledger:
     ) -> Recorded[CopyInstruction]:
         """Record a decision. The same (follower, coin, source event, revision) twice returns the first
         row unchanged (`created=False`) with the same id and cloid: a decision is placed at most once."""
-        try:
-            ident = instruction_id(follower, coin, source_event_id, revision)
-        except ValueError as exc:
-            raise LedgerError(str(exc)) from None
         row = CopyInstruction(
-            id=ident,
-            cloid=cloid_for(ident),
-            follower=normalise_account(follower),
-            source=normalise_account(source),
-            coin=coin,
-            source_event_id=source_event_id,
-            revision=revision,
-            leader_event_id=leader_event_id,
-            plan_version=plan_version,
-            strategy=strategy,
-            event_kind=event_kind,
-            ratio=_optional_decimal("ratio", ratio),
-            target_before=_decimal("target_before", target_before),
-            target_after=_decimal("target_after", target_after),
-            position=_optional_decimal("position", position),
-            delta=_decimal("delta", delta),
-            mid=_optional_decimal("mid", mid),
-            guards=list(guards),
-            reason=reason,
-            created_at=_time("created_at", created_at),
+            **instruction_values(
+                follower=follower,
+                source=source,
+                coin=coin,
+                source_event_id=source_event_id,
+                strategy=strategy,
+                target_before=target_before,
+                target_after=target_after,
+                delta=delta,
+                revision=revision,
+                ratio=ratio,
+                position=position,
+                mid=mid,
+                event_kind=event_kind,
+                guards=guards,
+                reason=reason,
+                plan_version=plan_version,
+                leader_event_id=leader_event_id,
+                created_at=created_at,
+            )
         )
+        ident = row.id
         async with self._tx() as session:
             created = await self._insert_ignore(session, row)
             stored = await session.get(CopyInstruction, ident)
@@ -318,36 +501,12 @@ class Ledger:
         reduce_only: bool = False,
     ) -> Recorded[OrderIntent]:
         """Record the order meant for an instruction (one per instruction; a repeat returns the first)."""
-        side = Side(_choice("side", str(side), (s.value for s in Side)))
-        _choice("tif", tif, TIME_IN_FORCE)
-        size = _decimal("size", size)
-        limit_px = _decimal("limit_px", limit_px)
-        if size <= 0 or limit_px <= 0:
-            raise LedgerError(f"size and limit_px must be positive, got size {size}, limit_px {limit_px}")
+        order = IntentDraft(side, size, limit_px, tif, reduce_only).checked()
         async with self._tx() as session:
             decision = await session.get(CopyInstruction, instruction)
             if decision is None:
                 raise LedgerError(f"no instruction {instruction}: record the decision before its order")
-            wanted = Side.BUY if decision.delta > 0 else Side.SELL
-            if decision.delta == 0 or side is not wanted:
-                raise LedgerError(
-                    f"a {side.value} order contradicts instruction {instruction} (delta {decision.delta})"
-                )
-            now = utcnow()
-            row = OrderIntent(
-                instruction_id=decision.id,
-                cloid=decision.cloid,
-                venue=venue,
-                account=decision.follower,
-                coin=decision.coin,
-                side=side.value,
-                size=size,
-                limit_px=limit_px,
-                tif=tif,
-                reduce_only=reduce_only,
-                created_at=now,
-                updated_at=now,
-            )
+            row = OrderIntent(**order.values(decision.model_dump(), venue))
             created = await self._insert_ignore(session, row)
             stored = await self._intent(session, decision.cloid)
         if stored is None:
@@ -367,6 +526,106 @@ class Ledger:
         if intent is None:
             raise LedgerError(f"no order intent with cloid {cloid}")
         return intent
+
+    async def record_decisions(
+        self, decisions: Sequence[DecisionDraft], *, venue: str, leader_event: LeaderEvent | None = None
+    ) -> tuple[LeaderEvent | None, list[RecordedDecision]]:
+        """Record a source change's leader event, and the decisions it led to with their orders' intents,
+        in ONE transaction (what `record_leader_event`, `record_instruction` and `record_intent` do one
+        at a time; the same idempotency: a decision or intent already stored is returned unchanged, and
+        `intent_created` says whether its order is new). A decision without `leader_event_id` is linked
+        to `leader_event`. All or nothing: an invalid intent fails the whole batch.
+
+        The copy's hot path (docs/decisions/hotpath.md): a few Core statements (one per table for the
+        whole batch) in one `_write`; rows this call inserted are returned as built, only rows that
+        were already there are read back."""
+        return await self._write(lambda conn: self._record_decisions(conn, decisions, venue, leader_event))
+
+    def _record_decisions(
+        self,
+        conn: Connection,
+        decisions: Sequence[DecisionDraft],
+        venue: str,
+        leader_event: LeaderEvent | None,
+    ) -> tuple[LeaderEvent | None, list[RecordedDecision]]:
+        rows = [d.instruction for d in decisions]
+        event: LeaderEvent | None = None
+        if leader_event is not None:
+            event = leader_event
+            values = leader_event.model_dump(exclude={"id"})
+            created = self._insert_new(conn, LeaderEvent, [values], "event_id")
+            if created:
+                event.id = created[leader_event.event_id]
+            else:
+                (event,) = _where(
+                    conn,
+                    LeaderEvent,
+                    (LeaderEvent.venue == leader_event.venue)
+                    & (LeaderEvent.source == leader_event.source)
+                    & (LeaderEvent.event_id == leader_event.event_id),
+                )
+        for row in rows:
+            if row["leader_event_id"] is None and event is not None:
+                row["leader_event_id"] = event.id
+        new_ids = self._insert_new(conn, CopyInstruction, rows, "id")
+        # A decision recorded before is read back: its intent must match the stored one.
+        stored = {r["id"]: r for r in rows if r["id"] in new_ids}
+        known = [r["id"] for r in rows if r["id"] not in new_ids]
+        stored.update((i.id, i.model_dump()) for i in _where_in(conn, CopyInstruction, "id", known))
+        for row in rows:
+            if row["id"] not in stored:
+                # Only a cloid collision with another decision could get here (2^-128): refuse loudly.
+                raise LedgerError(f"instruction {row['id']} conflicts with an existing cloid {row['cloid']}")
+        ordered = [(d, stored[d.instruction["id"]]) for d in decisions]
+        built = [d.intent.values(i, venue) for d, i in ordered if d.intent is not None]
+        new_cloids = self._insert_new(conn, OrderIntent, built, "cloid")
+        known = [r["cloid"] for r in built if r["cloid"] not in new_cloids]
+        earlier = {i.cloid: i for i in _where_in(conn, OrderIntent, "cloid", known)}
+        out = [
+            RecordedDecision(i["id"], i["cloid"], i["cloid"] in new_cloids, earlier.get(i["cloid"]))
+            for _, i in ordered
+        ]
+        return event, out
+
+    async def mark_intents(self, cloids: Sequence[str], status: IntentStatus) -> None:
+        """`mark_intent` for many intents in one transaction (a fan-out's orders, about to be sent)."""
+        _choice("status", str(status), (s.value for s in IntentStatus))
+        table = _table(OrderIntent)
+        query = (
+            update(table)
+            .where(table.c.cloid.in_(bindparam("cloids", expanding=True)))
+            .values(status=IntentStatus(status).value, error=None, updated_at=bindparam("now"))
+        )
+
+        def mark(conn: Connection) -> None:
+            for chunk in _chunks([c.lower() for c in cloids]):
+                conn.execute(query, {"cloids": list(chunk), "now": utcnow()})
+
+        await self._write(mark)
+
+    async def _write(self, work: Callable[[Connection], R]) -> R:
+        """Run `work` in one transaction on a plain (synchronous) connection. SQLite (a file): on the
+        ledger's writer thread, so the whole transaction is one hand-off to a thread instead of one per
+        statement through aiosqlite (a few per statement: cursor, execute, fetch, close); otherwise
+        through the async engine (`run_sync`: asyncpg has no thread to hop to)."""
+        async with self._turn():
+            if self._writer is not None:
+                engine, pool = self._writer
+                return await asyncio.get_running_loop().run_in_executor(pool, _in_transaction, engine, work)
+            async with self.engine.begin() as conn:
+                return await conn.run_sync(work)
+
+    def _insert_new(
+        self, conn: Connection, model: type[LedgerModel], rows: Sequence[Mapping[str, Any]], key: str
+    ) -> dict[Any, int]:
+        """Insert rows (column values) of one table unless their unique keys are taken, in one cached
+        statement; for each row inserted, its `key` column's value → the id the database gave it."""
+        if not rows:
+            return {}
+        table = _table(model)
+        insert = pg_insert if self.engine.dialect.name == "postgresql" else sqlite_insert
+        query = insert(table).on_conflict_do_nothing().returning(table.c[key], table.c.id)
+        return {value: ident for value, ident in conn.execute(query, list(rows)).all()}
 
     async def mark_intent(self, cloid: str, status: IntentStatus, *, error: str | None = None) -> OrderIntent:
         """Move an intent along pending → submitted → accepted / rejected / unknown / failed."""

@@ -4,8 +4,14 @@ Per follower a `strategies.engine.Follower` (in a `Desk`) is fed instruments, mi
 and follower, from the venue's account reads), the follower's positions as the venue reports them, and
 source changes. Every decision is recorded (deferred and skipped ones too, with their reason); one
 with an order goes LeaderEvent → CopyInstruction → OrderIntent (persisted before the send) → venue →
-VenueOrder status → Fills → PositionSnapshot. One source change fans out to all its followers
-concurrently; the pairs of one follower are independent (a lock per pair, not per follower).
+VenueOrder status → Fills → PositionSnapshot. The pairs of one follower are independent (a lock per
+pair, not per follower).
+
+The hot path (docs/decisions/hotpath.md): one source change is decided for ALL its followers first;
+their decisions and orders' intents are written with the change's leader event in one transaction,
+the intents marked submitted in a second, then every order is signed and sent concurrently (each
+follower is its own account: one `place` each), and only then are the answers recorded and settled,
+with bounded concurrency. Two transactions before the send, whatever the number of followers.
 """
 
 from __future__ import annotations
@@ -13,18 +19,28 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from contextlib import AsyncExitStack
 from dataclasses import dataclass, replace
 from decimal import Decimal
+from typing import TypeVar
 
 from bot.alerts import Alert, AlertBus, AlertKind
 from bot.domain import AccountState, OrderRequest, OrderResult, OrderStatus, Side, SourceChange, Venue
-from bot.ledger import FollowPlan, IntentStatus, Ledger, OrderIntent
+from bot.faults import IOC_PARTIAL, rejection_code
+from bot.ledger import FollowPlan, IntentStatus, LeaderEvent, Ledger, OrderIntent
 from bot.ledger.ids import normalise_account
+from bot.ledger.repository import (
+    DecisionDraft,
+    IntentDraft,
+    RecordedDecision,
+    instruction_values,
+    leader_event_row,
+)
 from bot.logs import log_event
 from bot.pipeline.convert import change_of, delta_of, request_of
 from bot.pipeline.desk import Desk, LoadedPlan
-from bot.pipeline.oms import OrderManager, RetryPolicy, filled_part
+from bot.pipeline.oms import OrderManager, RetryPolicy, crash_point, filled_part
 from bot.pipeline.recovery import PairRecord, request_of_intent
 from bot.pipeline.settle import Settler
 from bot.risk.book import RiskBook
@@ -54,10 +70,32 @@ _TOLD = SOURCE_EVENTS | {Event.COPY_CURRENT, Event.FOLLOW}
 _OPEN_INTENT = frozenset(
     {IntentStatus.PENDING.value, IntentStatus.SUBMITTED.value, IntentStatus.UNKNOWN.value}
 )
+# Requests in flight at once, under the venue client's HTTP pool (32 connections; an account read takes
+# two): 1,000 followers queue here rather than time out in the pool, and the pool's own queue stays
+# short (httpcore rescans its whole queue on every request: 1,000 queued cost more CPU than the sends).
+SEND_CONCURRENCY = 16
+READ_CONCURRENCY = 16
+SETTLE_CONCURRENCY = 16
+
+R = TypeVar("R")
 
 
 def now_ms() -> int:
     return time.time_ns() // 1_000_000
+
+
+async def gather_bounded(aws: Iterable[Awaitable[R]], limit: int) -> list[R | Exception]:
+    """`asyncio.gather(..., return_exceptions=True)` with at most `limit` awaited at once."""
+    gate = asyncio.Semaphore(limit)
+
+    async def one(aw: Awaitable[R]) -> R | Exception:
+        async with gate:
+            try:
+                return await aw
+            except Exception as exc:
+                return exc
+
+    return await asyncio.gather(*(one(aw) for aw in aws))
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +109,20 @@ class DecisionKey:
     event_kind: str | None = None  # overrides the engine's event (e.g. "retry")
     event_time_ms: int | None = None  # the source event's time, for the copy latency
     record_idle: bool = True  # record a decision that sends nothing (False: reconciliation passes)
+
+
+@dataclass(slots=True)
+class _Step:
+    """One follower's decision on its way through the hot path: prepared, recorded, maybe sent."""
+
+    desk: Desk
+    decision: Decision
+    key: DecisionKey
+    draft: DecisionDraft
+    request: OrderRequest | None = None  # the order to send (or resume), once recorded
+    resume_sent: bool | None = None  # None: a fresh order; else resumed (True: it may have been sent)
+    sent_ms: int = 0
+    result: OrderResult | None = None  # a fresh order's answer
 
 
 class Copier:
@@ -91,10 +143,13 @@ class Copier:
         self.markets = markets
         self.venue_name = venue_name
         self.oms = OrderManager(venue, ledger, policy)
-        self.settler = Settler(venue, ledger, venue_name, self._observe_follower)  # after each order
+        self.settler = Settler(venue, ledger, venue_name, self._observe_follower, alerts)  # after each order
         self.risk = risk if risk is not None else RiskGate(RiskBook(), alerts)  # runtime guards (bot/risk)
         self.desks: dict[str, Desk] = {}
         self.source_states: dict[str, AccountState] = {}
+        # The venue a source trades on (the runner routes GMX sources: bot/pipeline/sources.py); its
+        # `capabilities.name` is the source's venue in the ledger. Followers always trade on `venue`.
+        self.source_venue: Callable[[str], Venue] = lambda _source: venue
         self.latencies_ms: list[int] = []  # source event → follower order answered
         self._busy = 0  # batches of source changes being mirrored
 
@@ -196,10 +251,12 @@ class Copier:
         wanted = sorted(set(self.sources() if sources is None else sources))
         desks = list(self.desks.values()) if followers else []
         epochs = [{coin: desk.epoch(coin) for coin in self.markets} for desk in desks]
-        reads = await asyncio.gather(
-            *(self.venue.account(s) for s in wanted),
-            *(self.venue.account(desk.account.address) for desk in desks),
-            return_exceptions=True,
+        reads = await gather_bounded(
+            [
+                *(self.source_venue(s).account(s) for s in wanted),
+                *(self.venue.account(desk.account.address) for desk in desks),
+            ],
+            READ_CONCURRENCY,
         )
         for source, state in zip(wanted, reads[: len(wanted)], strict=True):
             if isinstance(state, AccountState):
@@ -258,48 +315,61 @@ class Copier:
 
     # --- source changes --------------------------------------------------------------------------
 
-    async def on_changes(self, changes: Sequence[SourceChange], leader_ids: dict[str, int]) -> None:
+    async def on_changes(self, changes: Sequence[SourceChange], events: Mapping[str, LeaderEvent]) -> None:
         """Mirror a batch of source changes: coins concurrently, each coin's changes in order, each
-        change to all its followers concurrently."""
+        change to all its followers at once. Each change's leader event (`events[event_id]`, the
+        intake's row with the raw fills) is recorded in the transaction that records its decisions."""
         if not changes:
             return
         self._busy += 1
         try:
-            await self._mirror(changes, leader_ids)
+            await self._mirror(changes, events)
         finally:
             self._busy -= 1
 
-    async def _mirror(self, changes: Sequence[SourceChange], leader_ids: dict[str, int]) -> None:
+    def source_venue_name(self, source: str) -> str:
+        """The venue a source trades on, as its leader events record it (a GMX source: `gmx`)."""
+        return self.source_venue(source).capabilities.name
+
+    async def _mirror(self, changes: Sequence[SourceChange], events: Mapping[str, LeaderEvent]) -> None:
         mids = await self._mids()
         by_coin: dict[str, list[SourceChange]] = {}
         for change in changes:
-            if change.coin in self.markets:
-                by_coin.setdefault(change.coin, []).append(change)
+            by_coin.setdefault(change.coin, []).append(change)
 
         async def coin_run(items: list[SourceChange]) -> None:
             for change in items:
-                key = DecisionKey(
-                    change.source,
-                    change.event_id,
-                    leader_event_id=leader_ids.get(change.event_id),
-                    event_time_ms=change.time_ms,
+                event = events.get(change.event_id) or leader_event_row(
+                    change, venue=self.source_venue_name(change.source)
                 )
-                followers = [d for d in self.desks.values() if change.source in d.engine.follows]
-                await asyncio.gather(
-                    *(self._on_change(d, change, mids.get(change.coin), key) for d in followers)
-                )
+                await self._fan_out(change, event, mids.get(change.coin))
 
         await asyncio.gather(*(coin_run(items) for items in by_coin.values()))
 
-    async def _on_change(
-        self, desk: Desk, change: SourceChange, mid: Decimal | None, key: DecisionKey
-    ) -> None:
-        async with desk.lock(change.coin):
-            if mid is not None:
-                desk.engine.set_mid(change.coin, mid)
-            leverage = desk.engine.source_position(change.source, change.coin).leverage
-            decision = desk.engine.on_change(change_of(change, leverage))
-            await self._carry_out(desk, decision, key)
+    async def _fan_out(self, change: SourceChange, event: LeaderEvent, mid: Decimal | None) -> None:
+        """Decide `change` for every follower of its source (each pair's lock held throughout), then
+        record, send and settle it all as one batch (`_run`)."""
+        if change.coin not in self.markets:
+            await self._run([], event)  # not tradable here: recorded, nothing decided
+            return
+        key = DecisionKey(change.source, change.event_id, event_time_ms=change.time_ms)
+        followers = [d for d in self.desks.values() if change.source in d.engine.follows]
+        async with AsyncExitStack() as locks:
+            for desk in followers:  # always in the desks' order: two batches never wait on each other
+                await locks.enter_async_context(desk.lock(change.coin))
+            steps: list[_Step] = []
+            for desk in followers:
+                try:
+                    if mid is not None:
+                        desk.engine.set_mid(change.coin, mid)
+                    leverage = desk.engine.source_position(change.source, change.coin).leverage
+                    step = self._prepare(desk, desk.engine.on_change(change_of(change, leverage)), key)
+                except Exception as exc:
+                    self._failed(desk, change.coin, key, exc)
+                    continue
+                if step is not None:
+                    steps.append(step)
+            await self._run(steps, event)
 
     # --- start-up recovery (restart safety) --------------------------------------------------------
 
@@ -341,13 +411,7 @@ class Copier:
 
     async def apply_missed(self, changes: Sequence[SourceChange]) -> None:
         """Source changes that happened while the bot was down, recorded and mirrored as changes."""
-        leader_ids: dict[str, int] = {}
         for change in changes:
-            recorded = await self.ledger.record_leader_event(
-                change, venue=self.venue_name, payload={"missed": True}
-            )
-            if recorded.row.id is not None:
-                leader_ids[change.event_id] = recorded.row.id
             self._alert(
                 AlertKind.OUT_OF_SYNC,
                 "missed_source_change",
@@ -356,7 +420,11 @@ class Copier:
                 change.source,
                 change.coin,
             )
-        await self.on_changes(changes, leader_ids)
+        events = {
+            c.event_id: leader_event_row(c, venue=self.source_venue_name(c.source), payload={"missed": True})
+            for c in changes
+        }
+        await self.on_changes(changes, events)
 
     async def resume_intents(self, intents: Sequence[OrderIntent]) -> None:
         """Orders persisted before a stop whose outcome was never recorded: each is looked up by cloid
@@ -387,7 +455,7 @@ class Copier:
         self, desk: Desk, intent: OrderIntent, request: OrderRequest, result: OrderResult
     ) -> None:
         sent_ms = int(intent.created_at.timestamp() * 1000)
-        await self.settler.settle(desk, request, result, sent_ms)
+        await self.settler.settle_from_venue(desk, request, result, sent_ms)  # start-up read may hold it
         log_event(log, "order_resumed", cloid=intent.cloid, status=result.status, error=result.error)
         if result.status in (OrderStatus.UNKNOWN, OrderStatus.REJECTED):
             desk.out_of_sync.add(intent.coin)
@@ -421,26 +489,30 @@ class Copier:
         try:
             await self._execute(desk, decision, key)
         except Exception as exc:
-            log.exception("decision for %s %s failed", desk.address, decision.coin)
-            desk.out_of_sync.add(decision.coin)
-            self._alert(
-                AlertKind.FAILURE,
-                type(exc).__name__,
-                f"copying {decision.coin} failed: {exc}",
-                desk,
-                key.source,
-                decision.coin,
-            )
+            self._failed(desk, decision.coin, key, exc)
 
     async def _execute(self, desk: Desk, decision: Decision, key: DecisionKey) -> None:
+        step = self._prepare(desk, decision, key)
+        if step is not None:
+            await self._run([step])
+
+    def _failed(self, desk: Desk, coin: str, key: DecisionKey, exc: Exception) -> None:
+        log.error("decision for %s %s failed", desk.address, coin, exc_info=exc)
+        desk.out_of_sync.add(coin)
+        self._alert(
+            AlertKind.FAILURE, type(exc).__name__, f"copying {coin} failed: {exc}", desk, key.source, coin
+        )
+
+    def _prepare(self, desk: Desk, decision: Decision, key: DecisionKey) -> _Step | None:
+        """The runtime guards' screen, then the rows to record (None: nothing to record)."""
         blocked = self.risk.screen(desk, decision, key.source)  # the runtime guards, before every order
         if blocked is not None:
             decision = replace(decision, order=None)
         if decision.order is None and not key.record_idle:
-            return
+            return None
         market = self.markets[decision.coin]
         plan = desk.plan_for(key.source)
-        recorded = await self.ledger.record_instruction(
+        row = instruction_values(
             follower=desk.address,
             source=key.source,
             coin=decision.coin,
@@ -459,37 +531,82 @@ class Copier:
             plan_version=plan.version if plan else None,
             leader_event_id=key.leader_event_id,
         )
-        self._tell(desk, decision, key)
-        if decision.order is None:
+        intent = None
+        if decision.order is not None:
+            request = request_of(decision, row["cloid"])
+            side = Side.BUY if request.is_buy else Side.SELL
+            intent = IntentDraft(side, request.size, request.limit_px, request.tif.value, request.reduce_only)
+        return _Step(desk, decision, key, DecisionDraft(row, intent))
+
+    async def _run(self, steps: Sequence[_Step], event: LeaderEvent | None = None) -> None:
+        """Record the steps (and the change's leader event) in one transaction, mark the new orders
+        submitted in a second, send every order at once, then record each answer and settle it.
+        The caller holds every step's pair lock. Failures are alerted per pair."""
+        try:
+            stored, recorded = await self.ledger.record_decisions(
+                [s.draft for s in steps], venue=self.venue_name, leader_event=event
+            )
+        except Exception as exc:
+            if not steps:
+                raise  # a change no follower acts on: its leader event is the intake's to retry
+            for step in steps:
+                self._failed(step.desk, step.decision.coin, step.key, exc)
             return
-        instruction = recorded.row
-        existing = await self.ledger.get_intent(instruction.cloid)
-        if existing is not None:
-            # This decision was recorded and its order sent before (a restart, a replayed change): the
-            # stored intent is the order; look it up instead of sending anything new.
-            if existing.status not in _OPEN_INTENT:
-                return
-            request = request_of_intent(existing)
-            desk.bump(decision.coin)
-            sent_ms = now_ms()
-            result = await self.oms.resume(
-                desk.account, request, sent=existing.status != IntentStatus.PENDING.value
-            )
+        orders = [s for s, r in zip(steps, recorded, strict=True) if self._order_of(s, r, stored)]
+        fresh = [s for s in orders if s.resume_sent is None]
+        if fresh:
+            crash_point("after_intent")  # the intents are durable and pending: certainly not sent
+            try:
+                await self.ledger.mark_intents([s.draft.cloid for s in fresh], IntentStatus.SUBMITTED)
+            except Exception as exc:
+                for step in fresh:
+                    self._failed(step.desk, step.decision.coin, step.key, exc)
+                orders = [s for s in orders if s.resume_sent is not None]
+                fresh = []
+        for step in orders:
+            step.desk.bump(step.decision.coin)
+            step.sent_ms = now_ms()
+        results = await gather_bounded([self._send(s) for s in fresh], SEND_CONCURRENCY)
+        for step, result in zip(fresh, results, strict=True):
+            step.result = result if isinstance(result, OrderResult) else None  # `send` never raises
+        outcomes = await gather_bounded([self._answered(s) for s in orders], SETTLE_CONCURRENCY)
+        for step, outcome in zip(orders, outcomes, strict=True):
+            if isinstance(outcome, Exception):
+                self._failed(step.desk, step.decision.coin, step.key, outcome)
+
+    def _order_of(self, step: _Step, recorded: RecordedDecision, event: LeaderEvent | None) -> bool:
+        """Tell the user about the decision; True when it has an order to send or to resume."""
+        if event is not None and step.key.leader_event_id is None:
+            step.key = replace(step.key, leader_event_id=event.id)  # its retries link to the event too
+        self._tell(step.desk, step.decision, step.key)
+        if step.decision.order is None:
+            return False
+        if recorded.intent_created:
+            step.request = request_of(step.decision, recorded.cloid)
+            return True
+        intent = recorded.earlier_intent
+        if intent is None:
+            return False
+        # This decision was recorded and its order sent before (a restart, a replayed change): the
+        # stored intent is the order; look it up instead of sending anything new.
+        if intent.status not in _OPEN_INTENT:
+            return False
+        step.request = request_of_intent(intent)
+        step.resume_sent = intent.status != IntentStatus.PENDING.value
+        return True
+
+    async def _send(self, step: _Step) -> OrderResult:
+        assert step.request is not None
+        return await self.oms.send(step.desk.account, step.request)
+
+    async def _answered(self, step: _Step) -> None:
+        desk, request = step.desk, step.request
+        assert request is not None
+        if step.result is not None:
+            result = await self.oms.answered(desk.account, request, step.result)
         else:
-            request = request_of(decision, instruction.cloid)
-            await self.ledger.record_intent(
-                instruction.id,
-                venue=self.venue_name,
-                side=Side.BUY if request.is_buy else Side.SELL,
-                size=request.size,
-                limit_px=request.limit_px,
-                tif=request.tif.value,
-                reduce_only=request.reduce_only,
-            )
-            desk.bump(decision.coin)
-            sent_ms = now_ms()
-            result = await self.oms.submit(desk.account, request)
-        await self._after_order(desk, decision, key, request, result, sent_ms)
+            result = await self.oms.resume(desk.account, request, sent=bool(step.resume_sent))
+        await self._after_order(desk, step.decision, step.key, request, result, step.sent_ms)
 
     async def _after_order(
         self,
@@ -504,7 +621,7 @@ class Copier:
         if key.event_time_ms is not None:
             self.latencies_ms.append(now_ms() - key.event_time_ms)
         filled = filled_part(result)
-        await self.settler.settle(desk, request, result, sent_ms)
+        await self.settler.settle(desk, request, result, sent_ms, before=decision.position)
         log_event(
             log,
             "order_done",
@@ -532,7 +649,7 @@ class Copier:
             desk.out_of_sync.add(coin)
             self._alert(
                 AlertKind.REJECTED,
-                "venue_rejected",
+                rejection_code(result.error),  # docs/faults.md: margin, tick, reduce-only …
                 result.error or "rejected",
                 desk,
                 key.source,
@@ -561,6 +678,9 @@ class Copier:
         """What an IOC left unfilled: a new decision at a fresh mid (revision + 1: a new instruction id
         and cloid), at most `ioc_retries` times; then the pair is out of sync and the user is told."""
         coin = request.coin
+        then = "retried at a fresh mid" if key.revision < self.policy.ioc_retries else "not retried again"
+        told = f"{coin}: the IOC left part unfilled; {then}"
+        self._alert(AlertKind.FAULT, IOC_PARTIAL, told, desk, key.source, coin, cloid=request.cloid)
         if key.revision >= self.policy.ioc_retries:
             desk.out_of_sync.add(coin)
             self._alert(

@@ -1,10 +1,14 @@
-"""Intake: the venue's source fills → one `FillCoalescer` per source → batches of `SourceChange`s, each
-recorded as a LeaderEvent (normalised change + the raw fills) before the copier sees it.
+"""Intake: the venue's source fills → one `FillCoalescer` per source → batches of `SourceChange`s, handed
+to the copier with their raw fills (it records each as a LeaderEvent with the decisions it leads to,
+in one transaction, before any order is sent).
 
-Fills arriving together (one websocket message, a backfill page) are taken as one batch: after a fill,
-the intake waits `quiet_ms` for more before flushing, so the fills of one block are coalesced into one
-change even when they are delivered one by one. The coalescers outlive a restart of the watch (a new
-source set), so a fill delivered twice — websocket, backfill, our own catch-up — is mirrored once.
+Fills arriving together (one websocket message, a backfill page) are taken as one batch: everything
+already queued is taken at once (the fills of one message are queued in one go), so the fills of one
+block are coalesced into one change without waiting. `quiet_ms` > 0 also waits that long after the last
+fill for more (SPEC §2: the window is configurable), for a venue that delivers one block's fills in
+several messages; the default is no wait (docs/decisions/hotpath.md). The coalescers outlive a restart
+of the watch (a new source set), so a fill delivered twice — websocket, backfill, our own catch-up — is
+mirrored once.
 """
 
 from __future__ import annotations
@@ -18,14 +22,16 @@ from decimal import Decimal
 
 from bot.alerts import Alert, AlertBus, AlertKind
 from bot.domain import SourceChange, SourceFill, Venue
-from bot.ledger import Ledger
+from bot.faults import SOURCE_GAP, out_of_order_alert
+from bot.ledger import LeaderEvent, Ledger
+from bot.ledger.repository import leader_event_row
 from bot.logs import log_event
 from bot.normalise import FillCoalescer
 from bot.pipeline.convert import fill_payload
 
 log = logging.getLogger(__name__)
 
-Handler = Callable[[list[SourceChange], dict[str, int]], Awaitable[None]]
+Handler = Callable[[list[SourceChange], Mapping[str, LeaderEvent]], Awaitable[None]]  # rows by event id
 
 
 class WatchStopped(Exception):
@@ -42,7 +48,7 @@ class Intake:
         *,
         venue_name: str,
         window_ms: int = 0,
-        quiet_ms: int = 20,
+        quiet_ms: int = 0,
     ) -> None:
         self.venue = venue
         self.ledger = ledger
@@ -53,6 +59,7 @@ class Intake:
         self.quiet_s = quiet_ms / 1000
         self.coalescers: dict[str, FillCoalescer] = {}
         self._gaps_told: dict[str, int] = {}
+        self._disorder_told: dict[str, int] = {}  # out-of-order fills alerted, per source
         self._closing = asyncio.Event()
         self.batches = 0  # processed (tests, health)
 
@@ -61,6 +68,7 @@ class Intake:
         source that is not being watched, whose last known sizes may be stale."""
         self.coalescers[source] = FillCoalescer(source, initial=positions, window_ms=self.window_ms)
         self._gaps_told[source] = 0
+        self._disorder_told[source] = 0
 
     def close(self) -> None:
         """Stop taking fills: `run` returns after the batch in hand is mirrored (never cut in half)."""
@@ -108,6 +116,8 @@ class Intake:
                 await task
 
     async def _next_batch(self, queue: asyncio.Queue[SourceFill | BaseException]) -> list[SourceFill]:
+        """The next fill and every fill queued with it; with `quiet_ms` > 0, also those that follow
+        within that window of the last one."""
         batch: list[SourceFill] = []
         item = await queue.get()
         while True:
@@ -117,13 +127,24 @@ class Intake:
                     return batch
                 raise WatchStopped(f"watch failed: {type(item).__name__}: {item}") from item
             batch.append(item)
+            if not queue.empty():
+                item = queue.get_nowait()
+                continue
+            if self.quiet_s <= 0:
+                # One loop turn: a message's fills pass through the venue's own queue first, so the
+                # rest of them may be one hop behind this one. Costs microseconds, never a wait.
+                await asyncio.sleep(0)
+                if queue.empty():
+                    return batch
+                item = queue.get_nowait()
+                continue
             try:
                 item = await asyncio.wait_for(queue.get(), self.quiet_s)
             except TimeoutError:
                 return batch
 
     async def process(self, fills: Sequence[SourceFill]) -> list[SourceChange]:
-        """Coalesce a batch into changes, record their leader events, hand them to the copier."""
+        """Coalesce a batch into changes; hand them and their leader events to the copier."""
         by_source: dict[str, list[SourceFill]] = {}
         for fill in fills:
             by_source.setdefault(fill.source, []).append(fill)
@@ -136,12 +157,12 @@ class Intake:
             self._tell_gaps(coalescer)
         if not changes:
             return []
-        leader_ids: dict[str, int] = {}
+        # The copier records each change's leader event in the transaction that records its decisions
+        # (one write before the send, not two).
+        events: dict[str, LeaderEvent] = {}
         for change in changes:
             payload = {"fills": [fill_payload(f) for f in _fills_of(change, changes, fills)]}
-            recorded = await self.ledger.record_leader_event(change, venue=self.venue_name, payload=payload)
-            if recorded.row.id is not None:
-                leader_ids[change.event_id] = recorded.row.id
+            events[change.event_id] = leader_event_row(change, venue=self.venue_name, payload=payload)
             log_event(
                 log,
                 "source_change",
@@ -152,7 +173,7 @@ class Intake:
                 event_id=change.event_id,
             )
         self.batches += 1
-        await self.handler(changes, leader_ids)
+        await self.handler(changes, events)
         return changes
 
     def _tell_gaps(self, coalescer: FillCoalescer) -> None:
@@ -161,14 +182,20 @@ class Intake:
             self.alerts.publish(
                 Alert(
                     AlertKind.SOURCE_GAP,
-                    "missed_event",
-                    f"{gap.coin}: the source held {gap.reported}, we last knew {gap.expected}",
+                    SOURCE_GAP,
+                    f"{gap.coin}: the source held {gap.reported}, we last knew {gap.expected}; "
+                    "the change is applied from the venue's figure",
                     source=gap.source,
                     coin=gap.coin,
                     details={"event_id": gap.event_id},
                 )
             )
         self._gaps_told[coalescer.source] = len(coalescer.gaps)
+        told = self._disorder_told.get(coalescer.source, 0)
+        for fill in coalescer.out_of_order[told:]:
+            absorbed = fill in coalescer.absorbed_fills
+            self.alerts.publish(out_of_order_alert(coalescer.source, fill, absorbed))
+        self._disorder_told[coalescer.source] = len(coalescer.out_of_order)
 
 
 def _fills_of(

@@ -79,8 +79,19 @@ class OrderManager:
         assert request.cloid is not None, "an intent has a cloid before it is sent"
         crash_point("after_intent")
         await self.ledger.mark_intent(request.cloid, IntentStatus.SUBMITTED)
+        return await self.answered(account, request, await self.send(account, request))
+
+    async def send(self, account: TradingAccount, request: OrderRequest) -> OrderResult:
+        """`submit`'s send alone, for an intent the caller already marked submitted (a fan-out marks
+        all its intents in one transaction, sends them all, then has each answer `answered`)."""
         result = await self._send(account, request)
         crash_point("after_send")
+        return result
+
+    async def answered(
+        self, account: TradingAccount, request: OrderRequest, result: OrderResult
+    ) -> OrderResult:
+        """`submit`'s second half: record the answer to a `send`, looking up an unknown outcome."""
         return await self._settle(account, request, result, resends=0)
 
     async def resume(

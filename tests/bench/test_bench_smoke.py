@@ -29,7 +29,7 @@ def test_latency_copies_every_trade_and_breaks_it_down(capsys: pytest.CaptureFix
     out = capsys.readouterr().out
     push_row = next(line for line in out.splitlines() if line.startswith("userFills push sent"))
     assert push_row.split()[-1] == "3"  # every trade copied and timed
-    assert "ledger writes before the send" in out and "signing (sign_l1_body)" in out
+    assert "ledger: event+decision+intent (1 tx)" in out and "signing (sign_l1_body)" in out
 
 
 def test_fanout_reaches_every_follower(capsys: pytest.CaptureFixture[str]) -> None:
