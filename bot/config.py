@@ -64,6 +64,8 @@ class Settings(BaseSettings):
     telegram_admins: str = ""
     gmx_rpc_url: str | None = None
     gmx_network: GmxNetwork = GmxNetwork.ARBITRUM
+    gmx_deployment_file: Path | None = None  # replaces the packaged deployment (a fork, a testnet)
+    gmx_poll_interval_s: float = Field(default=1.0, gt=0)  # how often a GMX source's watch polls
 
     @field_validator("hl_api_url", "gmx_rpc_url")
     @classmethod

@@ -139,14 +139,18 @@ class FillTracker:
     def net(self, coin: str) -> Decimal:
         total = Decimal(0)
         for (market, _, is_long), tokens in self._sizes.items():
-            found = self.deployment.market(market)
-            if found.coin == coin:
+            found = self.deployment.find_market(market)
+            if found is not None and found.coin == coin:
                 amount = from_units(tokens, found.index_decimals)
                 total += amount if is_long else -amount
         return total
 
-    def fill(self, event: PositionEvent, time_ms: int) -> SourceFill:
-        market = self.deployment.market(event.market)  # UnmappedMarket names the mapped ones
+    def fill(self, event: PositionEvent, time_ms: int) -> SourceFill | None:
+        """The fill `event` means for its coin; None for a market the data does not map (no coin to
+        mirror it to: the venue logs it, the pipeline never sees it)."""
+        market = self.deployment.find_market(event.market)
+        if market is None:
+            return None
         others = self.net(market.coin) - self._signed(event.key, self._sizes.get(event.key, 0))
         start = others + self._signed(event.key, event.size_before)
         self._sizes[event.key] = event.size_in_tokens
@@ -174,6 +178,8 @@ class FillTracker:
 def sizes_by_coin(positions: Iterable[GmxPosition], deployment: Deployment) -> Mapping[str, Decimal]:
     out: dict[str, Decimal] = {}
     for p in positions:
-        market = deployment.market(p.market)
+        market = deployment.find_market(p.market)
+        if market is None:
+            continue
         out[market.coin] = out.get(market.coin, Decimal(0)) + signed_tokens(p, market)
     return out

@@ -76,11 +76,15 @@ class Deployment:
 
     def market(self, address: str) -> Market:
         """The market at `address`; `UnmappedMarket` (naming the mapped ones) if the data lacks it."""
-        wanted = address.lower()
-        for market in self.markets:
-            if market.address.lower() == wanted:
-                return market
+        found = self.find_market(address)
+        if found is not None:
+            return found
         raise UnmappedMarket(address, self.network, [f"{m.name} ({m.address})" for m in self.markets])
+
+    def find_market(self, address: str) -> Market | None:
+        """The market at `address`, or None when the data does not map it."""
+        wanted = address.lower()
+        return next((m for m in self.markets if m.address.lower() == wanted), None)
 
     def markets_of(self, coin: str) -> list[Market]:
         return [m for m in self.markets if m.coin == coin]
@@ -152,6 +156,61 @@ def deployment_from_dict(data: dict[str, Any]) -> Deployment:
         markets=markets,
         default_max_leverage=int(data.get("defaults", {}).get("max_leverage", 100)),
     )
+
+
+def deployment_to_dict(deployment: Deployment) -> dict[str, Any]:
+    """The data file's form of `deployment` (what `deployment_from_dict` reads back)."""
+    c = deployment.contracts
+
+    def token(t: Token) -> dict[str, Any]:
+        return {"address": t.address, "decimals": t.decimals}
+
+    return {
+        "network": deployment.network,
+        "chain_id": deployment.chain_id,
+        "contracts": {
+            "Reader": c.reader,
+            "DataStore": c.data_store,
+            "ExchangeRouter": c.exchange_router,
+            "Router": c.router,
+            "OrderVault": c.order_vault,
+            "EventEmitter": c.event_emitter,
+        },
+        "tokens": {"USDC": token(deployment.usdc), "WNT": token(deployment.wnt)},
+        "price_feeds": {
+            s: {"address": f.address, "decimals": f.decimals} for s, f in deployment.price_feeds.items()
+        },
+        "markets": [
+            {
+                "address": m.address,
+                "name": m.name,
+                "coin": m.coin,
+                "index_token": m.index_token,
+                "index_decimals": m.index_decimals,
+                "sz_decimals": m.sz_decimals,
+                "long_token": token(m.long_token),
+            }
+            for m in deployment.markets
+        ],
+        "defaults": {"max_leverage": deployment.default_max_leverage},
+    }
+
+
+def load_deployment_file(path: Path) -> Deployment:
+    """A deployment file of one's own (a fork, a testnet): the packaged files' format. A missing file or a
+    bad entry is an error naming the file and the entry."""
+    try:
+        with path.open(encoding="utf-8") as handle:
+            data = json.load(handle)
+        return deployment_from_dict(data)
+    except OSError as exc:
+        raise ValueError(f"GMX deployment file {path}: cannot be read ({exc.strerror})") from None
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"GMX deployment file {path}: not JSON ({exc.msg}, line {exc.lineno})") from None
+    except KeyError as exc:
+        raise ValueError(f"GMX deployment file {path}: missing entry {exc}") from None
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"GMX deployment file {path}: {exc}") from None
 
 
 @cache

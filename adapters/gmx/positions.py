@@ -130,6 +130,11 @@ def net_positions(valued: Sequence[ValuedPosition]) -> tuple[Position, ...]:
     return tuple(out)
 
 
+def unmapped(positions: Sequence[GmxPosition], deployment: Deployment) -> list[GmxPosition]:
+    """The open positions in markets the deployment data does not map to a coin."""
+    return [p for p in positions if p.size_in_tokens and deployment.find_market(p.market) is None]
+
+
 def account_state(
     address: str,
     positions: Sequence[GmxPosition],
@@ -138,7 +143,21 @@ def account_state(
     wallet_usdc: Decimal,
     time_ms: int,
 ) -> AccountState:
+    """The netted account. A position in an unmapped market is not a position the bot can mirror: it is
+    left out of `positions`; its USDC collateral still counts in the equity (its value is known exactly),
+    its PnL does not (the market has no price feed in the data)."""
+    open_ = [p for p in positions if p.size_in_tokens or p.size_in_usd]
+    skipped = unmapped(open_, deployment)
     with localcontext(EXACT):
-        valued = [_value(p, deployment, mids) for p in positions if p.size_in_tokens or p.size_in_usd]
+        valued = [_value(p, deployment, mids) for p in open_ if p not in skipped]
         equity = wallet_usdc + sum((v.collateral_usd + v.unrealized_pnl for v in valued), _ZERO)
+        usdc = deployment.usdc
+        equity += sum(
+            (
+                from_units(p.collateral_amount, usdc.decimals)
+                for p in skipped
+                if p.collateral_token == usdc.address.lower()
+            ),
+            _ZERO,
+        )
         return AccountState(address, equity, net_positions(valued), time_ms)

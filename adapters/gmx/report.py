@@ -1,12 +1,14 @@
 """A GMX account as JSON-ready data (the `mirrorbot positions --venue gmx` output): the normalised
-per-coin positions the engine sees, and the GMX positions (per market, collateral and side) they net."""
+per-coin positions the engine sees, the GMX positions (per market, collateral and side) they net, and the
+positions in markets the deployment data does not map (shown, never mirrored)."""
 
 from __future__ import annotations
 
 from decimal import Decimal
 from typing import Any
 
-from adapters.gmx.positions import value_position
+from adapters.gmx.positions import unmapped, value_position
+from adapters.gmx.units import usd
 from adapters.gmx.venue import GmxVenue
 
 
@@ -25,6 +27,7 @@ async def positions_report(venue: GmxVenue, address: str) -> dict[str, Any]:
     state = await venue.state_at(address, head)
     mids = await venue.mids()
     raw = await venue.chain.positions(address, head)
+    skipped = unmapped(raw, venue.deployment)
     return {
         "venue": "gmx",
         "network": venue.deployment.network,
@@ -53,6 +56,19 @@ async def positions_report(venue: GmxVenue, address: str) -> dict[str, Any]:
                 "collateral_usd": decimal_text(v.collateral_usd),
                 "unrealized_pnl": decimal_text(v.unrealized_pnl),
             }
-            for v in (value_position(p, venue.deployment, mids) for p in raw if p.size_in_tokens)
+            for v in (
+                value_position(p, venue.deployment, mids)
+                for p in raw
+                if p.size_in_tokens and p not in skipped
+            )
+        ],
+        "unmapped_positions": [
+            {
+                "market_address": p.market,
+                "collateral_token": p.collateral_token,
+                "is_long": p.is_long,
+                "size_usd": decimal_text(usd(p.size_in_usd)),
+            }
+            for p in skipped
         ],
     }

@@ -46,13 +46,14 @@ from adapters.gmx.events import (
     parse_log,
 )
 from adapters.gmx.journal import JournalEntry, OrderJournal
-from adapters.gmx.network import Deployment, load_deployment
+from adapters.gmx.network import Deployment, load_deployment, load_deployment_file
 from adapters.gmx.orders import OrderRefused, min_execution_fee, multicall, plan
-from adapters.gmx.positions import GmxPosition, account_state
+from adapters.gmx.positions import GmxPosition, account_state, unmapped
 from adapters.gmx.units import from_units, price
 from bot.domain import (
     AccountState,
     Instrument,
+    OpenOrder,
     OrderRequest,
     OrderResult,
     OrderStatus,
@@ -128,12 +129,17 @@ class GmxVenue:
         self.confirmations = confirmations
         self._leverage: dict[tuple[str, str], int] = {}
         self._max_leverage: dict[str, int] = {}
+        self.unmapped_markets: set[str] = set()  # seen in an account or its events (logged once each)
 
     @classmethod
-    def connect(cls, rpc_url: str, network: str, **options: Any) -> GmxVenue:
-        """A venue on `network`'s packaged deployment through the JSON-RPC endpoint `rpc_url`."""
+    def connect(
+        cls, rpc_url: str, network: str, *, deployment_file: Path | None = None, **options: Any
+    ) -> GmxVenue:
+        """A venue on `network`'s packaged deployment (or the one in `deployment_file`: a fork, a testnet)
+        through the JSON-RPC endpoint `rpc_url`."""
+        deployment = load_deployment_file(deployment_file) if deployment_file else load_deployment(network)
         w3 = AsyncWeb3(AsyncWeb3.AsyncHTTPProvider(rpc_url))
-        return cls(w3, load_deployment(network), **options)
+        return cls(w3, deployment, **options)
 
     # --- market data and accounts ---
     def _coins(self) -> list[str]:
@@ -160,7 +166,21 @@ class GmxVenue:
             self.mids(),
             self.chain.block_time_ms(block),
         )
+        for position in unmapped(positions, self.deployment):
+            self._tell_unmapped(address, position.market)
         return account_state(address, positions, self.deployment, mids, wallet, time_ms)
+
+    def _tell_unmapped(self, address: str, market: str) -> None:
+        """A market the data does not map is left out (nothing to mirror it to), and said once."""
+        if market.lower() in self.unmapped_markets:
+            return
+        self.unmapped_markets.add(market.lower())
+        log.warning(
+            "gmx: %s holds a position in market %s, which %s's data maps to no coin: not mirrored",
+            address,
+            market,
+            self.deployment.network,
+        )
 
     async def account(self, address: str) -> AccountState:
         return await self.state_at(address, await self.chain.head())
@@ -195,7 +215,11 @@ class GmxVenue:
             event = parse_log(raw)
             if isinstance(event, PositionEvent) and event.account in trackers:
                 time_ms = await self.chain.block_time_ms(event.block_number)
-                fills.append(trackers[event.account].fill(event, time_ms))
+                fill = trackers[event.account].fill(event, time_ms)
+                if fill is None:
+                    self._tell_unmapped(event.account, event.market)
+                else:
+                    fills.append(fill)
         return fills
 
     # --- watching ---
@@ -248,6 +272,10 @@ class GmxVenue:
         return [await self._place_one(account, order) for order in orders]
 
     async def _place_one(self, account: TradingAccount, order: OrderRequest) -> OrderResult:
+        if order.trigger is not None:  # capabilities.trigger_orders is False
+            return OrderResult(
+                OrderStatus.REJECTED, order.cloid, error="gmx: trigger orders are not supported"
+            )
         signer = local_account(account.signer_key)
         if signer.address.lower() != account.address.lower() or account.vault_address:
             return OrderResult(
@@ -335,9 +363,11 @@ class GmxVenue:
         # A reduce-only order that closes the opposite side exactly is always allowed (as on Hyperliquid).
         opposite = sum(
             (
-                from_units(p.size_in_tokens, self.deployment.market(p.market).index_decimals)
+                from_units(p.size_in_tokens, m.index_decimals)
                 for p in positions
-                if p.is_long != order.is_buy and self.deployment.market(p.market).coin == order.coin
+                if p.is_long != order.is_buy
+                and (m := self.deployment.find_market(p.market)) is not None
+                and m.coin == order.coin
             ),
             Decimal(0),
         )
@@ -443,6 +473,11 @@ class GmxVenue:
         if entry is None:
             return OrderResult(OrderStatus.NOT_FOUND, cloid)
         return await self._follow(account.address, cloid, entry.tx_hash, wait=False)
+
+    async def open_orders(self, account: TradingAccount) -> list[OpenOrder]:
+        """Not supported: GMX keeps no resting orders of ours (no trigger orders, `trigger_orders`
+        False); a pending market order is followed by cloid (`order_status`) instead."""
+        raise NotImplementedError("gmx: open orders are not listed (trigger_orders is False)")
 
     async def cancel(self, account: TradingAccount, coin: str, cloid: str) -> bool:
         """Cancel the still-pending GMX orders of `cloid` (`ExchangeRouter.cancelOrder`). False when none

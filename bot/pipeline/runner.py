@@ -2,8 +2,10 @@
 
 Start-up: open the ledger, build the venue from the settings, load the follower accounts (keystores) and
 the current follow plans, read every account, apply the plans (Copy Current decides on open source
-positions), start watching the sources. Then, on APScheduler jobs: re-read the plans (follows added or
-changed while running), refresh equities and positions, the reconciliation pass
+positions), start watching the sources. Followers trade on the venue; each source is read and watched on
+the venue its plan names (`source_venue`: a GMX source through a `GmxVenue` built from MIRROR_GMX_*, one
+intake per source venue — bot/pipeline/sources.py). Then, on APScheduler jobs: re-read the plans
+(follows added or changed while running), refresh equities and positions, the reconciliation pass
 (`bot/pipeline/reconcile.py`), and the dead-man switch re-arm. SIGINT/SIGTERM stop it gracefully: intake
 first, in-flight sends finish and are recorded, then the venue and the ledger are closed.
 """
@@ -25,16 +27,22 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler  # type: ignore[impo
 from bot.alerts import Alert, AlertBus, AlertKind
 from bot.config import Settings
 from bot.domain import SourceChange, TradingAccount, Venue
+from bot.faults import fault_alert
 from bot.ledger import AccountKind, Ledger
 from bot.logs import log_event
 from bot.pipeline import recovery
 from bot.pipeline.convert import market_of
 from bot.pipeline.copier import Copier, now_ms
 from bot.pipeline.desk import Desk
+from bot.pipeline.fills import FillReaderOptions
+from bot.pipeline.health import HealthRecorder
 from bot.pipeline.intake import Intake
 from bot.pipeline.oms import RetryPolicy
+from bot.pipeline.protect import Protector
 from bot.pipeline.reconcile import Reconciler
+from bot.pipeline.sources import PRIMARY, SourceRoutes, SourceVenueError, SourceWatch, guard_markets
 from bot.risk import RiskBook, RiskStore
+from bot.risk.controls import Controls
 from bot.risk.gate import RiskGate
 from bot.service import Actor, MirrorService, ServiceError
 
@@ -58,9 +66,11 @@ class RunnerOptions:
     dead_man_horizon_s: float = 300.0  # … to cancel every open order this long after the last re-arm
     watch_restart_s: float = 2.0  # wait after the venue's watch failed, before restarting it
     fill_window_ms: int = 0  # FillCoalescer window (SPEC §2: configurable)
-    quiet_ms: int = 20  # fills arriving within this of each other form one batch
+    quiet_ms: int = 0  # > 0: also wait this long after a fill for more (0: take what is queued, no wait)
     shutdown_timeout_s: float = 30.0  # in-flight sends get this long to finish
+    heartbeat_s: float = 5.0  # the health row (`mirrorbot status`) is rewritten this often
     policy: RetryPolicy = field(default_factory=RetryPolicy)
+    fills: FillReaderOptions = field(default_factory=FillReaderOptions)  # batched fills reads (issue #7)
     # The Telegram control room's options (bot.telegram.TelegramOptions; None: its defaults). It starts
     # with `run()` whenever MIRROR_TELEGRAM_TOKEN is set.
     telegram: Any = None
@@ -119,12 +129,15 @@ class Runner:
         self._owns_ledger = ledger is None
         self.copier: Copier | None = None
         self.reconciler: Reconciler | None = None
+        self.protector: Protector | None = None  # stop-loss / take-profit trigger orders
+        self.controls: Controls | None = None  # pause / resume / stop as the owner set them (bot/risk)
+        self.health: HealthRecorder | None = None  # persisted for `mirrorbot status`
         self.intake: Intake | None = None
         self.scheduler: AsyncIOScheduler | None = None
         self.ready = asyncio.Event()
         self.stopped = asyncio.Event()
-        self._watching: list[str] = []
-        self._watch_task: asyncio.Task[None] | None = None
+        self.sources: SourceRoutes | None = None  # source → the venue it trades on (bot/pipeline/sources.py)
+        self.watches: dict[str, SourceWatch] = {}  # one per source venue; the primary's intake is `intake`
         self._jobs: set[asyncio.Task[Any]] = set()
         self._stopping = False
         self._equity_minute = -1  # the UTC minute of the last equity readings recorded
@@ -146,6 +159,8 @@ class Runner:
             self._ledger = await Ledger.open(self.settings.db_url)
         if self._venue is None:
             self._venue = build_venue(self.settings)
+        if hasattr(self._venue, "on_fault"):  # faults only the venue client sees become alerts too
+            self._venue.on_fault = lambda code, detail: self.alerts.publish(fault_alert(code, detail))
         markets = {i.coin: market_of(i) for i in await self.venue.instruments()}
         # The guards' state (peaks, day start, trips) survives a restart in the data dir.
         risk = RiskGate(RiskBook.open(RiskStore(self.settings.data_dir / RISK_STATE_FILE)), self.alerts)
@@ -158,15 +173,15 @@ class Runner:
             policy=self.options.policy,
             risk=risk,
         )
-        self.intake = Intake(
-            self.venue,
-            self.ledger,
-            self.alerts,
-            self.copier.on_changes,
-            venue_name=VENUE_NAME,
-            window_ms=self.options.fill_window_ms,
-            quiet_ms=self.options.quiet_ms,
-        )
+        self.copier.settler.fills.options = self.options.fills
+        self.protector = Protector(self.copier)  # hooks itself after every settled position change
+        self.sources = SourceRoutes.of_settings(self.venue, self.alerts, self.settings)
+        self.copier.source_venue = self.sources.venue
+        try:  # before recovery: restored follows read their sources through their own venues
+            self.sources.route(await self.ledger.current_plans(), strict=True)
+        except SourceVenueError as exc:
+            raise RunnerError(str(exc)) from None
+        self.intake = self._watch_of(PRIMARY).intake
         if self._accounts is None:
             password = self.settings.keystore_password
             self._accounts = await load_accounts(
@@ -174,16 +189,25 @@ class Runner:
             )
         for account in self._accounts:
             self.copier.add_desk(Desk(account, self.copier.new_engine()))
+        self.controls = Controls(self.ledger, self.venue, risk, self.copier.desks)
         missed = await self.recover()
         await self.sync_plans()
         await self.copier.apply_missed(missed)
+        copier = self.copier
+        self.health = HealthRecorder(
+            self.ledger,
+            self.alerts,
+            lambda: {a: d.sync_score for a, d in copier.desks.items()},
+            heartbeat_s=self.options.heartbeat_s,
+        )
         await self.reconcile()  # SPEC §6: a pass at start-up, then on the schedule
+        await self.health.start()
         self._schedule()
         log_event(
             log,
             "runner_started",
             followers=len(self.copier.desks),
-            sources=len(self._watching),
+            sources=len(self.copier.sources()),
             venue=self.settings.api_url,
         )
         self.ready.set()
@@ -241,9 +265,10 @@ class Runner:
         log_event(log, "runner_stopping")
         if self.scheduler is not None and self.scheduler.running:
             self.scheduler.shutdown(wait=False)
-        if self.intake is not None:
-            self.intake.close()
-        pending = [t for t in (self._watch_task, *self._jobs) if t is not None and not t.done()]
+        for watch in self.watches.values():
+            watch.close()
+        tasks = [w.task for w in self.watches.values()]
+        pending = [t for t in (*tasks, *self._jobs) if t is not None and not t.done()]
         if pending:
             _, late = await asyncio.wait(pending, timeout=self.options.shutdown_timeout_s)
             for task in late:
@@ -251,6 +276,14 @@ class Runner:
             for task in late:
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await task
+        if self.protector is not None:  # queued stop-loss / take-profit passes finish first
+            await self.protector.close()
+        if self.copier is not None:  # the fills of orders answered so far, before the ledger closes
+            await self.copier.settler.close()
+        if self.health is not None:
+            await self.health.stop()
+        if self.sources is not None:
+            await self.sources.close()
         if self._venue is not None:
             await self._venue.close()
         if self._ledger is not None and self._owns_ledger:
@@ -327,12 +360,18 @@ class Runner:
     async def sync_plans(self) -> None:
         """Apply the current plan versions and (re)start the watch if the set of sources changed."""
         assert self.copier is not None
-        await self.copier.apply_plans(await self.ledger.current_plans())
+        if self.controls is not None:
+            await self.controls.sync()  # paused first: a plan applied now opens nothing while paused
+        assert self.sources is not None
+        await self.copier.apply_plans(self.sources.route(await self.ledger.current_plans()))
         await self._ensure_watch()
 
     async def refresh_accounts(self) -> None:
         assert self.copier is not None
+        await self.copier.settler.fills.flush()  # the ledger's fills up to date with the positions read
         await self.copier.refresh_accounts()
+        if self.protector is not None:
+            await self.protector.sweep()  # a trigger that fired is acted on before any re-open
         await self._record_equity()
 
     async def _record_equity(self) -> None:
@@ -363,7 +402,12 @@ class Runner:
         assert self.copier is not None
         if self.reconciler is None:
             self.reconciler = Reconciler(self.copier)
-        return (await self.reconciler.run()).orders
+        if self.protector is not None:
+            await self.protector.sweep(verify=True)  # a fired trigger leaves its pair untracked
+        report = await self.reconciler.run()
+        if self.health is not None:
+            self.health.reconciled(report)
+        return report.orders
 
     async def arm_dead_man_switch(self) -> None:
         """Re-arm Hyperliquid's scheduleCancel for every follower: if the bot dies, its open orders are
@@ -373,6 +417,8 @@ class Runner:
         for desk in self.copier.desks.values():
             try:
                 await self.venue.schedule_cancel(desk.account, at)
+                if self.health is not None:
+                    self.health.armed(desk.address, at)
             except Exception as exc:
                 self.alerts.publish(
                     Alert(AlertKind.FAILURE, "dead_man_switch", f"re-arming failed: {exc}", desk.address)
@@ -380,39 +426,39 @@ class Runner:
 
     # --- the watch -------------------------------------------------------------------------------
 
-    async def _ensure_watch(self) -> None:
-        assert self.copier is not None and self.intake is not None
-        sources = self.copier.sources()
-        if sources == self._watching and self._watch_task is not None and not self._watch_task.done():
-            return
-        since = now_ms() - RESTART_OVERLAP_MS
-        for source in sources:
-            state = self.copier.source_states.get(source)
-            if source not in self._watching and state is not None:
-                flat = {coin: Decimal(0) for coin in self.copier.markets}
-                self.intake.prime(source, flat | {p.coin: p.size for p in state.positions})
-        if self._watch_task is not None and not self._watch_task.done():
-            self.intake.close()  # the batch in hand is mirrored first, never cut in half
-            await self._watch_task
-        self.intake.reopen()
-        self._watching = sources
-        self._watch_task = asyncio.ensure_future(self._watch(sources, since)) if sources else None
+    def _watch_of(self, name: str) -> SourceWatch:
+        """The watch of source venue `name` (its intake records changes under that venue's name)."""
+        assert self.copier is not None and self.sources is not None
+        if name not in self.watches:
+            intake = Intake(
+                self.sources.open(name),
+                self.ledger,
+                self.alerts,
+                guard_markets(self.copier.on_changes, self.copier.markets, self.alerts, name),
+                venue_name=name,
+                window_ms=self.options.fill_window_ms,
+                quiet_ms=self.options.quiet_ms,
+            )
+            self.watches[name] = SourceWatch(
+                intake, self.alerts, restart_s=self.options.watch_restart_s, overlap_ms=RESTART_OVERLAP_MS
+            )
+        return self.watches[name]
 
-    async def _watch(self, sources: list[str], since_ms: int) -> None:
-        assert self.intake is not None
-        while not self._stopping:
-            try:
-                await self.intake.run(sources, since_ms)
-                return  # closed
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                log.exception("watch failed")
-                self.alerts.publish(
-                    Alert(AlertKind.FAILURE, "watch_failed", f"watching sources failed: {exc}")
-                )
-                since_ms = now_ms() - RESTART_OVERLAP_MS
-                await asyncio.sleep(self.options.watch_restart_s)
+    async def _ensure_watch(self) -> None:
+        """Each source venue watches exactly its followed sources (restarted when that set changed)."""
+        assert self.copier is not None and self.sources is not None
+        groups = self.sources.groups(self.copier.sources())
+        since = now_ms() - RESTART_OVERLAP_MS
+        for name in sorted(set(groups) | set(self.watches)):
+            await self._watch_of(name).ensure(groups.get(name, []), since, self._snapshot)
+
+    def _snapshot(self, source: str) -> dict[str, Decimal] | None:
+        """`source`'s complete positions as last read (a coin it lacks is flat); None when never read."""
+        assert self.copier is not None
+        state = self.copier.source_states.get(source)
+        if state is None:
+            return None
+        return {coin: Decimal(0) for coin in self.copier.markets} | {p.coin: p.size for p in state.positions}
 
 
 def main(settings: Settings, *, once: bool = False, duration_s: float | None = None) -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from decimal import Decimal
 from pathlib import Path
@@ -13,8 +14,9 @@ from adapters.gmx.report import positions_report
 from adapters.gmx.venue import GmxVenue
 from bot.cli import app
 from bot.domain import OrderRequest, Tif, TradingAccount
-from tests.gmx.evm import new_wallet
+from tests.gmx.evm import GmxChainDouble, new_wallet
 from tests.gmx.harness import shared_chain
+from tests.gmx.rpc import RpcBridge, write_deployment
 
 SOURCE = "0x" + "5e" * 20
 
@@ -40,6 +42,17 @@ def test_positions_venue_gmx_names_what_is_missing(tmp_path: Path, monkeypatch: 
         tmp_path, "positions", "--venue", "gmx", "--account", SOURCE, MIRROR_GMX_NETWORK="solana"
     )
     assert bad_network.exit_code != 0 and "MIRROR_GMX_NETWORK" in bad_network.stderr
+    missing_file = run(
+        tmp_path,
+        "positions",
+        "--venue",
+        "gmx",
+        "--account",
+        SOURCE,
+        MIRROR_GMX_RPC_URL="http://127.0.0.1:9",
+        MIRROR_GMX_DEPLOYMENT_FILE=str(tmp_path / "nowhere.json"),
+    )
+    assert missing_file.exit_code == 1 and "nowhere.json: cannot be read" in missing_file.stderr
     unknown = run(tmp_path, "positions", "--venue", "dydx")
     assert unknown.exit_code == 2 and "accepted: hyperliquid, gmx" in unknown.stderr
 
@@ -81,3 +94,41 @@ async def test_the_positions_report_is_the_netted_account_as_json(tmp_path: Path
     assert report["equity"] == "19999.25"  # 20000 − the 0.05% fee on $1500
     (gmx,) = report["gmx_positions"]
     assert (gmx["market"], gmx["is_long"], gmx["size_usd"]) == ("ETH/USD [WETH-USDC]", True, "1500")
+
+
+async def test_positions_venue_gmx_prints_the_netted_and_the_gmx_positions(
+    chain: GmxChainDouble, bridge: RpcBridge, tmp_path: Path
+) -> None:
+    """The success path, end to end: the CLI reads the account over HTTP JSON-RPC (the double's bridge)."""
+    trader = GmxVenue(chain.venue_w3(), chain.deployment, poll_interval_s=0.02, keeper_timeout_s=5)
+    wallet = new_wallet("cli-positions")
+    await chain.fund(wallet.address, Decimal(20000))
+    account = TradingAccount(wallet.address, wallet.key.hex())
+    for is_buy, size, px in [(True, "2", 3030), (False, "0.5", 2970)]:  # a long, then a partial close
+        await trader.place(account, [OrderRequest("ETH", is_buy, Decimal(size), Decimal(px), False, Tif.IOC)])
+    await chain.set_price("WETH", Decimal(3100))
+    env = {
+        "MIRROR_GMX_RPC_URL": bridge.url,
+        "MIRROR_GMX_DEPLOYMENT_FILE": str(write_deployment(chain, tmp_path / "gmx.json")),
+    }
+    # The CLI runs its own event loop: on a worker thread, while the bridge serves on this one.
+    shown = await asyncio.to_thread(
+        run, tmp_path, "positions", "--venue", "gmx", "--account", wallet.address, **env
+    )
+    assert shown.exit_code == 0, shown.stderr
+    report = json.loads(shown.stdout)
+    assert (report["venue"], report["network"], report["account"]) == ("gmx", "arbitrum", wallet.address)
+    assert report["positions"] == [
+        {"coin": "ETH", "size": "1.5", "entry_px": "3000", "leverage": 5, "unrealized_pnl": "150"}
+    ]
+    (gmx,) = report["gmx_positions"]
+    assert (gmx["market"], gmx["is_long"], gmx["size"], gmx["size_usd"]) == (
+        "ETH/USD [WETH-USDC]",
+        True,
+        "1.5",
+        "4500",
+    )
+    # 20000 − fees (0.05% of $6000 and of $1500) + uPnL 1.5 × 100
+    assert report["equity"] == "20146.25"
+    assert report["unmapped_positions"] == []
+    assert report["block"] > 0 and bridge.requests > 0

@@ -6,6 +6,7 @@ wrong type string, selector or item key in the adapter fails here.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from decimal import Decimal
 
 import pytest
@@ -91,11 +92,16 @@ def test_reader_output_decodes_and_nets_per_coin_with_exact_1e30_values() -> Non
     assert (eth.leverage, btc.leverage) == (5, 10)  # $7500 / $1500, $6000 / $600
 
 
-def test_an_unmapped_market_is_a_clear_error() -> None:
+def test_an_unmapped_market_is_left_out_of_the_positions_but_its_usdc_collateral_counts() -> None:
     stranger = "0x" + "12" * 20
-    positions = decode_positions([props(stranger, True, E30, 10**18, 10**6)])
+    positions = decode_positions(
+        [props(stranger, True, E30, 10**18, 10**6), props(ETH_MARKET, True, 3000 * E30, 10**18, 600_000_000)]
+    )
+    state = account_state(TRADER, positions, ARB, {"ETH": D(3100)}, D(5), 0)
+    assert [(p.coin, p.size) for p in state.positions] == [("ETH", D(1))]
+    assert state.equity == D(5) + D(1) + D(600) + D(100)  # wallet + the unmapped one's $1 + ETH's + uPnL
     with pytest.raises(UnmappedMarket, match=r"has no coin mapping; mapped markets: ETH/USD"):
-        account_state(TRADER, positions, ARB, {"ETH": D(1)}, D(0), 0)
+        ARB.market(stranger)
     with pytest.raises(ValueError, match="accepted values are arbitrum, avalanche"):
         load_deployment("mainnet")
 
@@ -178,7 +184,9 @@ def test_increase_decrease_and_a_flip_in_one_block_from_logs() -> None:
     assert all(isinstance(e, PositionEvent) for e in events)
     tracker = FillTracker(TRADER, ARB)
     times = {10: 1000, 11: 2000, 12: 3000, 13: 4000}
-    fills = [tracker.fill(e, times[e.block_number]) for e in events if isinstance(e, PositionEvent)]
+    made = [tracker.fill(e, times[e.block_number]) for e in events if isinstance(e, PositionEvent)]
+    fills = [f for f in made if f is not None]
+    assert len(fills) == len(made) == 5
     assert [(f.side, f.sz, f.start_position, f.dir) for f in fills] == [
         (Side.BUY, D(2), D(0), "Open Long"),
         (Side.BUY, D(1), D(2), "Open Long"),
@@ -187,6 +195,10 @@ def test_increase_decrease_and_a_flip_in_one_block_from_logs() -> None:
         (Side.SELL, D("0.5"), D(0), "Open Short"),
     ]
     assert fills[0].oid == order_id(k1) < 2**63 and fills[0].px == D(3000)
+    first = events[0]
+    assert isinstance(first, PositionEvent)
+    assert tracker.fill(replace(first, market="0x" + "12" * 20), 5000) is None  # unmapped: nothing to mirror
+    assert tracker.net("ETH") == D("-0.5")  # and the ETH positions it tracks are untouched
     changes = changes_from_fills(TRADER, fills, initial={"ETH": D(0)})
     assert [(c.old, c.new) for c in changes] == [
         (D(0), D(2)),

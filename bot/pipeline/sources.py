@@ -1,0 +1,256 @@
+"""Where each followed source trades, and watching it there.
+
+Followers trade on the runner's venue (Hyperliquid). A source trades on the venue its follow plan names
+(`source_venue`, bot/service/settings.py): `hyperliquid` — the runner's venue — or `gmx`, a `GmxVenue`
+built from the MIRROR_GMX_* settings the first time a plan needs it. `SourceRoutes` maps each source
+address to its venue: the copier reads sources through it (`Copier.source_venue`), and so does the
+reconciliation pass. One address has one source venue: a plan naming another venue for an address
+already routed elsewhere is held back (alerted once), since the engine keys sources by address.
+
+Watching: one `Intake` per source venue (`SourceWatch`), each with its own coalescers and the venue's
+name, all handing their changes to the copier. A GMX watch polls the chain (no websocket); a Hyperliquid
+one streams. A source change in a coin the follower's venue does not list is alerted
+(`no_follower_market`) and recorded, never mirrored.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from decimal import Decimal
+from typing import Any
+
+from bot.alerts import Alert, AlertBus, AlertKind
+from bot.config import Settings
+from bot.domain import SourceChange, Venue
+from bot.ledger import FollowPlan
+from bot.ledger.ids import normalise_account
+from bot.logs import log_event
+from bot.pipeline.intake import Intake
+from bot.service.settings import settings_from_json
+
+log = logging.getLogger(__name__)
+
+PRIMARY = "hyperliquid"  # the runner's own venue: followers, and sources by default
+
+
+class SourceVenueError(Exception):
+    """A source venue cannot be opened (a setting is missing or wrong): the message names the setting."""
+
+
+class _Conflict(Exception):
+    """A plan names a second source venue for an address already routed to another."""
+
+
+def build_gmx_venue(settings: Settings) -> Venue:
+    """The GMX venue of the settings: MIRROR_GMX_RPC_URL, _NETWORK, _DEPLOYMENT_FILE, _POLL_INTERVAL_S."""
+    if settings.gmx_rpc_url is None:
+        raise SourceVenueError(
+            "MIRROR_GMX_RPC_URL: not set; a follow plan has source_venue gmx, and its source is read "
+            "and watched through this JSON-RPC URL (an Arbitrum or Avalanche node)"
+        )
+    from adapters.gmx.venue import GmxVenue
+
+    try:
+        return GmxVenue.connect(
+            settings.gmx_rpc_url,
+            settings.gmx_network.value,
+            deployment_file=settings.gmx_deployment_file,
+            poll_interval_s=settings.gmx_poll_interval_s,
+        )
+    except ValueError as exc:
+        raise SourceVenueError(f"MIRROR_GMX_DEPLOYMENT_FILE / MIRROR_GMX_NETWORK: {exc}") from None
+
+
+class SourceRoutes:
+    """Source address → the name and venue it trades on. Other venues are built on first need by
+    `factories` (default: GMX from the settings) and closed with `close()`."""
+
+    def __init__(
+        self,
+        primary: Venue,
+        alerts: AlertBus,
+        factories: Mapping[str, Callable[[], Venue]],
+    ) -> None:
+        self.primary = primary
+        self.alerts = alerts
+        self.factories = factories
+        self.venues: dict[str, Venue] = {PRIMARY: primary}
+        self.routes: dict[str, str] = {}  # normalised source → venue name
+        self._told: set[tuple[str, str]] = set()  # (source, reason) alerted once
+
+    @classmethod
+    def of_settings(cls, primary: Venue, alerts: AlertBus, settings: Settings) -> SourceRoutes:
+        return cls(primary, alerts, {"gmx": lambda: build_gmx_venue(settings)})
+
+    def name(self, source: str) -> str:
+        return self.routes.get(normalise_account(source), PRIMARY)
+
+    def venue(self, source: str) -> Venue:
+        """The venue `source` is read and watched on (the copier's `source_venue`)."""
+        return self.venues[self.name(source)]
+
+    def open(self, name: str) -> Venue:
+        """The venue `name`, built now if it is not yet; `SourceVenueError` if it cannot be."""
+        if name not in self.venues:
+            factory = self.factories.get(name)
+            if factory is None:
+                raise SourceVenueError(f"source_venue: {name!r} is not a venue (accepted: {self.accepted})")
+            self.venues[name] = factory()
+            log_event(log, "source_venue_opened", venue=name)
+        return self.venues[name]
+
+    @property
+    def accepted(self) -> str:
+        return ", ".join([PRIMARY, *self.factories])
+
+    def route(self, plans: Sequence[FollowPlan], *, strict: bool = False) -> list[FollowPlan]:
+        """Learn each active plan's source venue, opening it if needed; returns the plans that can be
+        applied. An active plan whose venue cannot be opened, or which names a second venue for a routed
+        address, is held back and alerted once — with `strict` (start-up) an unavailable venue raises
+        instead. An inactive plan (an unfollow) reads nothing from its source venue: it is always applied,
+        and routed only when its venue is open and the address free."""
+        usable: list[FollowPlan] = []
+        loaded = [(plan, settings_from_json(plan.settings)) for plan in plans]
+        # Active plans first: an address's route comes from the follows in force, not an old unfollow.
+        for plan, settings in sorted(loaded, key=lambda item: not item[1].active):
+            source, wanted = normalise_account(plan.source), settings.source_venue
+            routed = self.routes.get(source)
+            try:
+                if routed is not None and routed != wanted:
+                    raise _Conflict(
+                        f"{source} is followed on {routed} already: following it on {wanted} too "
+                        "is not supported (one address, one source venue)"
+                    )
+                self.open(wanted)
+            except (SourceVenueError, _Conflict) as exc:
+                if not settings.active:
+                    usable.append(plan)
+                elif strict and isinstance(exc, SourceVenueError):
+                    raise
+                else:
+                    reason = (
+                        "source_venue_conflict" if isinstance(exc, _Conflict) else "source_venue_unavailable"
+                    )
+                    self._hold(plan, str(exc), reason)
+                continue
+            self.routes[source] = wanted
+            usable.append(plan)
+        return usable
+
+    def _hold(self, plan: FollowPlan, message: str, reason: str) -> None:
+        """Said once per source and reason (the plans are re-synced every few seconds)."""
+        source = normalise_account(plan.source)
+        if (source, reason) in self._told:
+            return
+        self._told.add((source, reason))
+        log_event(log, reason, level=logging.WARNING, follower=plan.follower, source=source, error=message)
+        self.alerts.publish(
+            Alert(AlertKind.FAILURE, reason, f"not following {source}: {message}", plan.follower, source)
+        )
+
+    def groups(self, sources: Sequence[str]) -> dict[str, list[str]]:
+        """`sources` by the venue they are watched on (each list in the given order)."""
+        out: dict[str, list[str]] = {}
+        for source in sources:
+            out.setdefault(self.name(source), []).append(source)
+        return out
+
+    async def close(self) -> None:
+        """Close the venues this built (the primary is the runner's to close)."""
+        for name, venue in list(self.venues.items()):
+            if name != PRIMARY:
+                with contextlib.suppress(Exception):
+                    await venue.close()
+
+
+def guard_markets(
+    handler: Callable[..., Awaitable[None]], markets: Mapping[str, Any], alerts: AlertBus, venue_name: str
+) -> Callable[..., Awaitable[None]]:
+    """`handler`, alerting first each change in a coin the follower's venue does not list (a GMX market
+    mapped to a coin Hyperliquid lacks): it reaches the copier — and the ledger — but is not mirrored."""
+
+    async def checked(changes: Sequence[SourceChange], payloads: Any) -> None:
+        for change in changes:
+            if change.coin not in markets:
+                log_event(
+                    log, "no_follower_market", level=logging.WARNING, source=change.source, coin=change.coin
+                )
+                alerts.publish(
+                    Alert(
+                        AlertKind.SKIPPED,
+                        "no_follower_market",
+                        f"{change.coin} ({venue_name}) is not listed on the follower's venue: not copied",
+                        source=change.source,
+                        coin=change.coin,
+                        details={"event_id": change.event_id, "source_venue": venue_name},
+                    )
+                )
+        await handler(changes, payloads)
+
+    return checked
+
+
+class SourceWatch:
+    """One source venue's watch: its intake, the sources watched, and the task running it (restarted
+    `restart_s` after a failure, from `overlap_ms` before the failure)."""
+
+    def __init__(self, intake: Intake, alerts: AlertBus, *, restart_s: float, overlap_ms: int) -> None:
+        self.intake = intake
+        self.alerts = alerts
+        self.restart_s = restart_s
+        self.overlap_ms = overlap_ms
+        self.watching: list[str] = []
+        self.task: asyncio.Task[None] | None = None
+        self._stopping = False
+
+    @property
+    def running(self) -> bool:
+        return self.task is not None and not self.task.done()
+
+    async def ensure(
+        self, sources: list[str], since_ms: int, snapshot: Callable[[str], Mapping[str, Decimal] | None]
+    ) -> None:
+        """Watch exactly `sources` (from `since_ms`); a source not watched so far is primed from
+        `snapshot` (its complete positions, None when unknown). No-op when nothing changed."""
+        if sources == self.watching and self.running:
+            return
+        for source in sources:
+            known = snapshot(source)
+            if source not in self.watching and known is not None:
+                self.intake.prime(source, known)
+        await self._halt()
+        self.intake.reopen()
+        self.watching = sources
+        self.task = asyncio.ensure_future(self._run(sources, since_ms)) if sources else None
+
+    async def _halt(self) -> None:
+        if self.running:
+            assert self.task is not None
+            self.intake.close()  # the batch in hand is mirrored first, never cut in half
+            await self.task
+
+    async def _run(self, sources: list[str], since_ms: int) -> None:
+        from bot.pipeline.copier import now_ms
+
+        venue = self.intake.venue_name
+        while not self._stopping:
+            try:
+                await self.intake.run(sources, since_ms)
+                return  # closed
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.exception("watch failed (%s)", venue)
+                self.alerts.publish(
+                    Alert(AlertKind.FAILURE, "watch_failed", f"watching sources failed ({venue}): {exc}")
+                )
+                since_ms = now_ms() - self.overlap_ms
+                await asyncio.sleep(self.restart_s)
+
+    def close(self) -> None:
+        """Stop taking fills (`task` ends after the batch in hand)."""
+        self._stopping = True
+        self.intake.close()
