@@ -165,6 +165,7 @@ class UserFillsSocket:
         backfill: Backfill,
         max_users: int = 10,
         ping_interval_s: float = PING_INTERVAL_S,
+        max_silence_s: float | None = None,
         overlap_ms: int = BACKFILL_OVERLAP_MS,
         backoff: Backoff | None = None,
         sleep: Sleep = _sleep,
@@ -181,6 +182,8 @@ class UserFillsSocket:
         self._dedup = dedup
         self._backfill = backfill
         self._ping_interval_s = ping_interval_s
+        # Silence longer than this (default two ping intervals, each ping unanswered) is a dead connection.
+        self._max_silence_s = 2 * ping_interval_s if max_silence_s is None else max_silence_s
         self._overlap_ms = overlap_ms
         self._backoff = backoff or Backoff()
         self._sleep = sleep
@@ -188,6 +191,7 @@ class UserFillsSocket:
         self.connects = 0
         self.backfills = 0
         self.pings = 0
+        self.pongs = 0
         self._heard = False  # the venue sent something on the current connection
         self.connected = asyncio.Event()  # set while subscribed
         self.acknowledged = asyncio.Event()  # set once the venue acknowledged every subscription
@@ -259,7 +263,7 @@ class UserFillsSocket:
             try:
                 message = await ws.receive(timeout=max(0.0, next_ping - loop.time()))
             except TimeoutError:
-                if loop.time() - last_heard > 2 * self._ping_interval_s:
+                if loop.time() - last_heard > self._max_silence_s:
                     raise _Stale from None
                 await ws.send_str(PING_TEXT)
                 self.pings += 1
@@ -284,6 +288,9 @@ class UserFillsSocket:
             return []
         try:
             message = json.loads(text, parse_float=Decimal)
+            if message.get("channel") == "pong":
+                self.pongs += 1
+                return []
         except ValueError:
             log.warning("websocket %s: a message that is not JSON: %.100s", self._url, text)
             return []
