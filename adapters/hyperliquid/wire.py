@@ -152,17 +152,7 @@ def order_wire(
     """The SDK's `order_request_to_order_wire` for a limit order."""
     if tif not in _TIFS:
         raise ValueError(f"tif must be one of {', '.join(_TIFS)}, got {tif!r}")
-    wire: OrderWire = {
-        "a": _check_asset(asset),
-        "b": bool(is_buy),
-        "p": decimal_to_wire(px, "px"),
-        "s": decimal_to_wire(sz, "sz"),
-        "r": bool(reduce_only),
-        "t": {"limit": {"tif": tif}},
-    }
-    if cloid is not None:
-        wire["c"] = _check_cloid(cloid)
-    return wire
+    return _wire(asset, is_buy, px, sz, reduce_only, OrderTypeWire(limit={"tif": tif}), cloid)
 
 
 def trigger_order_wire(
@@ -180,19 +170,31 @@ def trigger_order_wire(
     branch: keys isMarket, triggerPx, tpsl in that order). `px` is the limit price once triggered."""
     if tpsl not in _TPSLS:
         raise ValueError(f"tpsl must be one of {', '.join(_TPSLS)}, got {tpsl!r}")
+    trigger: TriggerWire = {
+        "isMarket": bool(is_market),
+        "triggerPx": decimal_to_wire(trigger_px, "trigger_px"),
+        "tpsl": tpsl,
+    }
+    return _wire(asset, is_buy, px, sz, reduce_only, OrderTypeWire(trigger=trigger), cloid)
+
+
+def _wire(
+    asset: int,
+    is_buy: bool,
+    px: Decimal,
+    sz: Decimal,
+    reduce_only: bool,
+    kind: OrderTypeWire,
+    cloid: str | None,
+) -> OrderWire:
+    """The keys every order has, in the SDK's order (msgpack hashes them in insertion order)."""
     wire: OrderWire = {
         "a": _check_asset(asset),
         "b": bool(is_buy),
         "p": decimal_to_wire(px, "px"),
         "s": decimal_to_wire(sz, "sz"),
         "r": bool(reduce_only),
-        "t": {
-            "trigger": {
-                "isMarket": bool(is_market),
-                "triggerPx": decimal_to_wire(trigger_px, "trigger_px"),
-                "tpsl": tpsl,
-            }
-        },
+        "t": kind,
     }
     if cloid is not None:
         wire["c"] = _check_cloid(cloid)
