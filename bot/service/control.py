@@ -57,6 +57,9 @@ LIMITS: dict[str, LimitKey] = {
     "equity_floor": LimitKey("USD", "lower"),
     "source_leverage_cap": LimitKey("x (source leverage: above it, unfollow)", "higher"),
     "source_max_drawdown": LimitKey("fraction of the source's peak equity (past it, unfollow)", "higher"),
+    # Per position, kept on the venue as reduce-only trigger orders (bot/pipeline/protect.py).
+    "stop_loss_pct": LimitKey("% of the entry price (a venue stop-loss trigger)", "higher"),
+    "take_profit_pct": LimitKey("% of the entry price (a venue take-profit trigger)", "higher"),
 }
 LIMIT_KEYS = tuple(LIMITS)
 DAILY_SUMMARY = "daily_summary"

@@ -60,6 +60,7 @@ async def test_the_cli_shows_every_key_and_asks_before_lowering_the_floor(world:
     assert shown.exit_code == 0, shown.output
     assert [line.split(":")[0] for line in shown.output.splitlines()] == list(LIMIT_KEYS)
     assert "equity_floor: 500 USD" in shown.output
+    assert "stop_loss_pct: off (% of the entry price (a venue stop-loss trigger))" in shown.output
 
     tighter = await cli(world, "limits", leader.address, "equity_floor=600", "daily_loss_limit=0.04")
     assert tighter.exit_code == 0, tighter.output
@@ -73,3 +74,15 @@ async def test_the_cli_shows_every_key_and_asks_before_lowering_the_floor(world:
     plan = await world.ledger.current_plan(follower, leader.address)
     assert plan is not None and plan.settings["equity_floor"] == "400"
     assert plan.settings["daily_loss_limit"] == "0.04"
+
+    # The per-position stop-loss is a limit like the others: a wider stop loosens it.
+    stop = await cli(world, "limits", leader.address, "stop_loss_pct=5", "--json")
+    assert stop.exit_code == 0, stop.output
+    wider = await cli(world, "limits", leader.address, "stop_loss_pct=8")
+    assert wider.exit_code == 2 and "loosens stop_loss_pct: confirm with --yes" in wider.output
+    bad = await cli(world, "limits", leader.address, "stop_loss_pct=100")
+    assert bad.exit_code == 2 and "stop_loss_pct" in bad.output
+    off = await cli(world, "limits", leader.address, "stop_loss_pct=off", "--yes")
+    assert off.exit_code == 0, off.output
+    plan = await world.ledger.current_plan(follower, leader.address)
+    assert plan is not None and plan.settings.get("stop_loss_pct") is None
