@@ -76,11 +76,13 @@ def _call(body: Callable[[MirrorService], Awaitable[T]], settings: Settings | No
     """Run one service call on the configured ledger and venue; service refusals become exit codes."""
     from bot.ledger import LedgerError
     from bot.service import Conflict, InvalidInput, MirrorService, ServiceError, VenueUnreachable
+    from bot.service.venue import gmx_factory
 
     settings = settings or _load()
 
     async def main() -> T:
-        async with MirrorService.connect(settings.db_url, settings.api_url) as service:
+        gmx = gmx_factory(settings)  # GMX sources and followers are read there (MIRROR_GMX_*)
+        async with MirrorService.connect(settings.db_url, settings.api_url, gmx=gmx) as service:
             return await body(service)
 
     try:
@@ -183,16 +185,27 @@ def _created(view: KeystoreView, as_json: bool, what: str, hint: str | None = No
 @account_app.command("add")
 def account_add(
     address: Annotated[str, typer.Option("--address", help="The follower's master account, 0x…")],
-    keystore: Annotated[Path, typer.Option("--keystore", help="The agent wallet's keystore file.")],
+    keystore: Annotated[
+        Path,
+        typer.Option("--keystore", help="The agent wallet's keystore file (on GMX: the account's own key)."),
+    ],
     vault: Annotated[str | None, typer.Option("--vault", help="Trade for this vault/sub-account.")] = None,
     label: Annotated[str | None, typer.Option("--label", help="A name for the account.")] = None,
     check_venue: CheckVenue = None,
     as_json: JsonFlag = False,
+    venue: Annotated[
+        str,
+        typer.Option(
+            "--venue",
+            help="Where the follower trades: hyperliquid (default) or gmx (copied by `mirrorbot run` with "
+            "MIRROR_FOLLOWER_VENUE=gmx; no agent wallets, no vaults).",
+        ),
+    ] = "hyperliquid",
 ) -> None:
     """Register a follower account and the agent wallet that signs for it."""
     added = _call(
         lambda s: s.account_add(
-            _actor(), address, keystore, label=label, vault=vault, check_venue=check_venue
+            _actor(), address, keystore, label=label, vault=vault, check_venue=check_venue, venue_name=venue
         )
     )
     if as_json:

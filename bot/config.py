@@ -31,6 +31,13 @@ class GmxNetwork(StrEnum):
     AVALANCHE = "avalanche"
 
 
+class FollowerVenue(StrEnum):
+    """Where `mirrorbot run`'s followers trade (one process per follower venue)."""
+
+    HYPERLIQUID = "hyperliquid"
+    GMX = "gmx"
+
+
 class LogFormat(StrEnum):
     JSON = "json"
     CONSOLE = "console"
@@ -66,6 +73,7 @@ class Settings(BaseSettings):
     gmx_network: GmxNetwork = GmxNetwork.ARBITRUM
     gmx_deployment_file: Path | None = None  # replaces the packaged deployment (a fork, a testnet)
     gmx_poll_interval_s: float = Field(default=1.0, gt=0)  # how often a GMX source's watch polls
+    follower_venue: FollowerVenue = FollowerVenue.HYPERLIQUID  # the venue `mirrorbot run` trades on
 
     @field_validator("hl_api_url", "gmx_rpc_url")
     @classmethod

@@ -23,13 +23,14 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncGenerator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import ROUND_CEILING, Decimal
 from pathlib import Path
 from typing import Any, Final
 
+from eth_utils.address import to_checksum_address
 from web3 import AsyncWeb3
-from web3.exceptions import ContractLogicError, Web3RPCError
+from web3.exceptions import BadFunctionCallOutput, ContractLogicError, Web3RPCError
 
 from adapters.gmx.chain import MAX_UINT, GmxChain, local_account
 from adapters.gmx.contracts import calldata, name_hash
@@ -116,6 +117,7 @@ class GmxVenue:
         fee_multiplier: Decimal = Decimal("1.2"),
         default_leverage: int = DEFAULT_LEVERAGE,
         confirmations: int = 0,
+        pending_status: OrderStatus = OrderStatus.RESTING,
     ) -> None:
         self.w3 = w3
         self.deployment = deployment
@@ -127,6 +129,12 @@ class GmxVenue:
         self.fee_multiplier = fee_multiplier
         self.default_leverage = default_leverage
         self.confirmations = confirmations
+        # What an order the keeper has not acted on yet is answered with (place after `keeper_timeout_s`,
+        # order_status): RESTING (it is pending and cancellable), or UNKNOWN for a caller whose market
+        # orders must not count as settled before they executed (the live pipeline: its pair then waits,
+        # and the lookups of unknown outcomes settle it once the keeper acted).
+        self.pending_status = pending_status
+        self._first_of: dict[int, int] = {}  # an order's oid → the oid of its transaction's first order
         self._leverage: dict[tuple[str, str], int] = {}
         self._max_leverage: dict[str, int] = {}
         self.unmapped_markets: set[str] = set()  # seen in an account or its events (logged once each)
@@ -201,9 +209,26 @@ class GmxVenue:
         first = await self._first_block_at(start_ms, head)
         if first > head:
             return []
-        before = await self.chain.positions(address, first - 1) if first > 0 else []
-        tracker = FillTracker(address, self.deployment, before)
-        return await self._fills(tracker, [address], first, head)
+        tracker = FillTracker(address, self.deployment, await self._positions_before(address, first))
+        fills = await self._fills(tracker, [address], first, head)
+        # Our own orders' fills under the oid their placing was answered with (a flip's two orders share
+        # one answer): what the fill reader matches them by. A watch reports the chain's own order ids.
+        return [replace(f, oid=self._first_of.get(f.oid, f.oid)) for f in fills]
+
+    async def _positions_before(self, address: str, first: int) -> list[GmxPosition]:
+        """`address`'s positions just before block `first`: none before the deployment's Reader existed
+        (a read from shortly after it was deployed, as on a fresh chain, asks for such a block)."""
+        if first == 0:
+            return []
+        try:
+            return await self.chain.positions(address, first - 1)
+        except BadFunctionCallOutput:
+            code = await self.w3.eth.get_code(
+                to_checksum_address(self.deployment.contracts.reader), block_identifier=first - 1
+            )
+            if len(code) == 0:
+                return []
+            raise
 
     async def _fills(
         self, tracker: FillTracker | dict[str, FillTracker], sources: list[str], first: int, last: int
@@ -411,12 +436,14 @@ class GmxVenue:
         )
         if receipt is None:
             pending = await self._is_pending(tx_hash)
-            return OrderResult(OrderStatus.RESTING if pending else OrderStatus.NOT_FOUND, cloid)
+            return OrderResult(self.pending_status if pending else OrderStatus.NOT_FOUND, cloid)
         if int(receipt["status"]) != 1:
             return OrderResult(OrderStatus.REJECTED, cloid, error=f"transaction {tx_hash} reverted")
         sent = self._created(receipt)
         if not sent.keys:
             return OrderResult(OrderStatus.REJECTED, cloid, error=f"transaction {tx_hash} created no order")
+        # One answer (one oid) per transaction: a flip's two orders' fills are reported under the first's.
+        self._first_of.update(dict.fromkeys(map(order_id, sent.keys), order_id(sent.keys[0])))
         loop = asyncio.get_running_loop()
         deadline = loop.time() + (self.keeper_timeout_s if wait else 0)
         while True:
@@ -463,7 +490,7 @@ class GmxVenue:
         if filled > 0:
             return OrderResult(OrderStatus.FILLED, cloid, oid, filled, notional / filled, error)
         if len(outcomes) < len(sent.keys):
-            return OrderResult(OrderStatus.RESTING, cloid, oid, error=error)  # the keeper has not acted yet
+            return OrderResult(self.pending_status, cloid, oid, error=error)  # the keeper has not acted yet
         if any(e.name == ORDER_FROZEN for e in outcomes.values()):
             return OrderResult(OrderStatus.REJECTED, cloid, oid, error=error)
         return OrderResult(OrderStatus.CANCELED, cloid, oid, error=error)

@@ -2,12 +2,14 @@
 
 Start-up: open the ledger, build the venue from the settings, load the follower accounts (keystores) and
 the current follow plans, read every account, apply the plans (Copy Current decides on open source
-positions), start watching the sources. Followers trade on the venue; each source is read and watched on
-the venue its plan names (`source_venue`: a GMX source through a `GmxVenue` built from MIRROR_GMX_*, one
-intake per source venue — bot/pipeline/sources.py). Then, on APScheduler jobs: re-read the plans
-(follows added or changed while running), refresh equities and positions, the reconciliation pass
-(`bot/pipeline/reconcile.py`), and the dead-man switch re-arm. SIGINT/SIGTERM stop it gracefully: intake
-first, in-flight sends finish and are recorded, then the venue and the ledger are closed.
+positions), start watching the sources. Followers trade on the venue MIRROR_FOLLOWER_VENUE names
+(Hyperliquid, or GMX with the followers registered for GMX: one process per follower venue); each source
+is read and watched on the venue its plan names (`source_venue`: a GMX source through a `GmxVenue` built
+from MIRROR_GMX_*, one intake per source venue — bot/pipeline/sources.py). Then, on APScheduler jobs:
+re-read the plans (follows added or changed while running), refresh equities and positions, the
+reconciliation pass (`bot/pipeline/reconcile.py`), and the dead-man switch re-arm (only on a venue with
+`schedule_cancel`). SIGINT/SIGTERM stop it gracefully: intake first, in-flight sends finish and are
+recorded, then the venue and the ledger are closed.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from typing import Any
 from apscheduler.schedulers.asyncio import AsyncIOScheduler  # type: ignore[import-untyped]
 
 from bot.alerts import Alert, AlertBus, AlertKind
-from bot.config import Settings
+from bot.config import FollowerVenue, Settings
 from bot.domain import SourceChange, TradingAccount, Venue
 from bot.faults import fault_alert
 from bot.ledger import AccountKind, Ledger
@@ -40,15 +42,22 @@ from bot.pipeline.intake import Intake
 from bot.pipeline.oms import RetryPolicy
 from bot.pipeline.protect import Protector
 from bot.pipeline.reconcile import Reconciler
-from bot.pipeline.sources import PRIMARY, SourceRoutes, SourceVenueError, SourceWatch, guard_markets
+from bot.pipeline.sources import (
+    SourceRoutes,
+    SourceVenueError,
+    SourceWatch,
+    build_gmx_venue,
+    build_hyperliquid_venue,
+    guard_markets,
+)
 from bot.risk import RiskBook, RiskStore
-from bot.risk.controls import Controls
+from bot.risk.controls import Controls, OpenOrders, venue_open_orders
 from bot.risk.gate import RiskGate
 from bot.service import Actor, MirrorService, ServiceError
 
 log = logging.getLogger(__name__)
 
-VENUE_NAME = "hyperliquid"
+VENUE_NAME = "hyperliquid"  # the default follower venue (MIRROR_FOLLOWER_VENUE)
 RESTART_OVERLAP_MS = 2_000  # a restarted watch re-reads this much before the restart (dedup drops repeats)
 RISK_STATE_FILE = "risk_state.json"  # the runtime guards' state (bot/risk), in the data dir
 
@@ -77,15 +86,22 @@ class RunnerOptions:
 
 
 def build_venue(settings: Settings) -> Venue:
-    """The venue client for the configured network (`MIRROR_NETWORK` / `MIRROR_HL_API_URL`)."""
-    from adapters.hyperliquid.venue import HyperliquidVenue
+    """The followers' venue client: MIRROR_FOLLOWER_VENUE — Hyperliquid on the configured network
+    (`MIRROR_NETWORK` / `MIRROR_HL_API_URL`), or GMX through MIRROR_GMX_* (cloid journal in the data dir)."""
+    if settings.follower_venue is FollowerVenue.GMX:
+        try:
+            return build_gmx_venue(settings, why="MIRROR_FOLLOWER_VENUE is gmx")
+        except SourceVenueError as exc:
+            raise RunnerError(str(exc)) from None
+    return build_hyperliquid_venue(settings)
 
-    return HyperliquidVenue(settings.api_url, data_dir=settings.data_dir, is_mainnet=settings.is_mainnet)
 
-
-async def load_accounts(ledger: Ledger, password: str | None) -> list[TradingAccount]:
-    """Every registered follower with its agent key decrypted from its keystore."""
-    rows = [row for row in await ledger.accounts() if row.venue == VENUE_NAME]
+async def load_accounts(
+    ledger: Ledger, password: str | None, venue_name: str = VENUE_NAME
+) -> list[TradingAccount]:
+    """Every follower registered for `venue_name` with its signing key decrypted from its keystore (an
+    agent wallet's on Hyperliquid; on GMX, which has no agents, the account's own key)."""
+    rows = [row for row in await ledger.accounts() if row.venue == venue_name]
     if rows and not password:
         raise RunnerError("MIRROR_KEYSTORE_PASSWORD is needed to open the follower accounts' keystores")
     service = MirrorService(ledger)
@@ -100,6 +116,11 @@ async def load_accounts(ledger: Ledger, password: str | None) -> list[TradingAcc
             key = await service.load_key(actor, row.keystore_path, password or "")
         except ServiceError as exc:
             raise RunnerError(f"account {row.address}: {exc}") from None
+        if venue_name == FollowerVenue.GMX.value and key.address.lower() != row.address.lower():
+            raise RunnerError(
+                f"account {row.address} (gmx): its keystore holds the key of {key.address.lower()}; GMX has "
+                "no agent wallets, so the keystore must hold the account's own key"
+            )
         traded_for = (
             row.address if row.kind in (AccountKind.VAULT.value, AccountKind.SUB_ACCOUNT.value) else None
         )
@@ -140,6 +161,7 @@ class Runner:
         self.watches: dict[str, SourceWatch] = {}  # one per source venue; the primary's intake is `intake`
         self._jobs: set[asyncio.Task[Any]] = set()
         self._stopping = False
+        self.venue_name = settings.follower_venue.value  # followers' orders and fills are recorded under it
         self._equity_minute = -1  # the UTC minute of the last equity readings recorded
 
     @property
@@ -169,7 +191,7 @@ class Runner:
             self.ledger,
             self.alerts,
             markets,
-            venue_name=VENUE_NAME,
+            venue_name=self.venue_name,
             policy=self.options.policy,
             risk=risk,
         )
@@ -181,15 +203,15 @@ class Runner:
             self.sources.route(await self.ledger.current_plans(), strict=True)
         except SourceVenueError as exc:
             raise RunnerError(str(exc)) from None
-        self.intake = self._watch_of(PRIMARY).intake
+        self.intake = self._watch_of(self.sources.primary_name).intake
         if self._accounts is None:
             password = self.settings.keystore_password
             self._accounts = await load_accounts(
-                self.ledger, password.get_secret_value() if password else None
+                self.ledger, password.get_secret_value() if password else None, self.venue_name
             )
         for account in self._accounts:
             self.copier.add_desk(Desk(account, self.copier.new_engine()))
-        self.controls = Controls(self.ledger, self.venue, risk, self.copier.desks)
+        self.controls = Controls(self.ledger, self.venue, risk, self.copier.desks, _open_orders(self.venue))
         missed = await self.recover()
         await self.sync_plans()
         await self.copier.apply_missed(missed)
@@ -208,7 +230,7 @@ class Runner:
             "runner_started",
             followers=len(self.copier.desks),
             sources=len(self.copier.sources()),
-            venue=self.settings.api_url,
+            venue=self.venue_name,
         )
         self.ready.set()
 
@@ -352,7 +374,8 @@ class Runner:
         records = await recovery.latest_pairs(self.ledger, set(self.copier.desks))
         missed = await self.copier.restore(records)
         await self.copier.resume_intents(await recovery.open_intents(self.ledger))
-        await self.copier.record_missing_fills(await recovery.unrecorded_fill_orders(self.ledger, VENUE_NAME))
+        unrecorded = await recovery.unrecorded_fill_orders(self.ledger, self.venue_name)
+        await self.copier.record_missing_fills(unrecorded)
         return missed
 
     # --- jobs ------------------------------------------------------------------------------------
@@ -459,6 +482,21 @@ class Runner:
         if state is None:
             return None
         return {coin: Decimal(0) for coin in self.copier.markets} | {p.coin: p.size for p in state.positions}
+
+
+def _open_orders(venue: Venue) -> OpenOrders:
+    """What the kill switch cancels: our open orders as the venue lists them; none on a venue that cannot
+    list them (GMX: no trigger orders, and market orders are answered once the keeper acted, so nothing
+    of ours rests there)."""
+    listed = venue_open_orders(venue)
+
+    async def ours(account: TradingAccount) -> list[tuple[str, str]]:
+        try:
+            return await listed(account)
+        except NotImplementedError:
+            return []
+
+    return ours
 
 
 def main(settings: Settings, *, once: bool = False, duration_s: float | None = None) -> int:

@@ -1,8 +1,9 @@
 """Where each followed source trades, and watching it there.
 
-Followers trade on the runner's venue (Hyperliquid). A source trades on the venue its follow plan names
-(`source_venue`, bot/service/settings.py): `hyperliquid` — the runner's venue — or `gmx`, a `GmxVenue`
-built from the MIRROR_GMX_* settings the first time a plan needs it. `SourceRoutes` maps each source
+Followers trade on the runner's venue (MIRROR_FOLLOWER_VENUE: Hyperliquid by default, or GMX). A source
+trades on the venue its follow plan names (`source_venue`, bot/service/settings.py): the runner's own
+venue when it is that one, else a client built from the settings the first time a plan needs it (GMX
+from MIRROR_GMX_*, Hyperliquid from MIRROR_NETWORK / MIRROR_HL_API_URL). `SourceRoutes` maps each source
 address to its venue: the copier reads sources through it (`Copier.source_venue`), and so does the
 reconciliation pass. One address has one source venue: a plan naming another venue for an address
 already routed elsewhere is held back (alerted once), since the engine keys sources by address.
@@ -24,7 +25,7 @@ from typing import Any
 
 from bot.alerts import Alert, AlertBus, AlertKind
 from bot.config import Settings
-from bot.domain import SourceChange, Venue
+from bot.domain import OrderStatus, SourceChange, Venue
 from bot.ledger import FollowPlan
 from bot.ledger.ids import normalise_account
 from bot.logs import log_event
@@ -33,7 +34,7 @@ from bot.service.settings import settings_from_json
 
 log = logging.getLogger(__name__)
 
-PRIMARY = "hyperliquid"  # the runner's own venue: followers, and sources by default
+PRIMARY = "hyperliquid"  # the default follower venue, and every plan's default source venue
 
 
 class SourceVenueError(Exception):
@@ -44,12 +45,13 @@ class _Conflict(Exception):
     """A plan names a second source venue for an address already routed to another."""
 
 
-def build_gmx_venue(settings: Settings) -> Venue:
-    """The GMX venue of the settings: MIRROR_GMX_RPC_URL, _NETWORK, _DEPLOYMENT_FILE, _POLL_INTERVAL_S."""
+def build_gmx_venue(settings: Settings, *, why: str = "a follow plan has source_venue gmx") -> Venue:
+    """The GMX venue of the settings: MIRROR_GMX_RPC_URL, _NETWORK, _DEPLOYMENT_FILE, _POLL_INTERVAL_S.
+    Its cloid journal (`gmx-orders.json`) lives in MIRROR_DATA_DIR."""
     if settings.gmx_rpc_url is None:
         raise SourceVenueError(
-            "MIRROR_GMX_RPC_URL: not set; a follow plan has source_venue gmx, and its source is read "
-            "and watched through this JSON-RPC URL (an Arbitrum or Avalanche node)"
+            f"MIRROR_GMX_RPC_URL: not set; {why}, and GMX is read and traded through this JSON-RPC URL "
+            "(an Arbitrum or Avalanche node)"
         )
     from adapters.gmx.venue import GmxVenue
 
@@ -59,34 +61,53 @@ def build_gmx_venue(settings: Settings) -> Venue:
             settings.gmx_network.value,
             deployment_file=settings.gmx_deployment_file,
             poll_interval_s=settings.gmx_poll_interval_s,
+            data_dir=settings.data_dir,
+            # A market order the keeper has not executed yet is an open outcome, not a resting order:
+            # its pair waits and the unknown-outcome lookups settle it once the keeper acted.
+            pending_status=OrderStatus.UNKNOWN,
         )
     except ValueError as exc:
         raise SourceVenueError(f"MIRROR_GMX_DEPLOYMENT_FILE / MIRROR_GMX_NETWORK: {exc}") from None
 
 
+def build_hyperliquid_venue(settings: Settings) -> Venue:
+    """The Hyperliquid venue of the settings (MIRROR_NETWORK / MIRROR_HL_API_URL)."""
+    from adapters.hyperliquid.venue import HyperliquidVenue
+
+    return HyperliquidVenue(settings.api_url, data_dir=settings.data_dir, is_mainnet=settings.is_mainnet)
+
+
 class SourceRoutes:
-    """Source address → the name and venue it trades on. Other venues are built on first need by
-    `factories` (default: GMX from the settings) and closed with `close()`."""
+    """Source address → the name and venue it trades on. `primary` is the runner's (followers') venue,
+    named `primary_name`; other venues are built on first need by `factories` (default: the settings'
+    GMX or Hyperliquid, whichever is not the primary) and closed with `close()`."""
 
     def __init__(
         self,
         primary: Venue,
         alerts: AlertBus,
         factories: Mapping[str, Callable[[], Venue]],
+        *,
+        primary_name: str = PRIMARY,
     ) -> None:
         self.primary = primary
+        self.primary_name = primary_name
         self.alerts = alerts
-        self.factories = factories
-        self.venues: dict[str, Venue] = {PRIMARY: primary}
+        self.factories = {n: f for n, f in factories.items() if n != primary_name}
+        self.venues: dict[str, Venue] = {primary_name: primary}
         self.routes: dict[str, str] = {}  # normalised source → venue name
         self._told: set[tuple[str, str]] = set()  # (source, reason) alerted once
 
     @classmethod
     def of_settings(cls, primary: Venue, alerts: AlertBus, settings: Settings) -> SourceRoutes:
-        return cls(primary, alerts, {"gmx": lambda: build_gmx_venue(settings)})
+        factories: dict[str, Callable[[], Venue]] = {
+            "hyperliquid": lambda: build_hyperliquid_venue(settings),
+            "gmx": lambda: build_gmx_venue(settings),
+        }
+        return cls(primary, alerts, factories, primary_name=settings.follower_venue.value)
 
     def name(self, source: str) -> str:
-        return self.routes.get(normalise_account(source), PRIMARY)
+        return self.routes.get(normalise_account(source), self.primary_name)
 
     def venue(self, source: str) -> Venue:
         """The venue `source` is read and watched on (the copier's `source_venue`)."""
@@ -104,7 +125,7 @@ class SourceRoutes:
 
     @property
     def accepted(self) -> str:
-        return ", ".join([PRIMARY, *self.factories])
+        return ", ".join([self.primary_name, *self.factories])
 
     def route(self, plans: Sequence[FollowPlan], *, strict: bool = False) -> list[FollowPlan]:
         """Learn each active plan's source venue, opening it if needed; returns the plans that can be
@@ -161,7 +182,7 @@ class SourceRoutes:
     async def close(self) -> None:
         """Close the venues this built (the primary is the runner's to close)."""
         for name, venue in list(self.venues.items()):
-            if name != PRIMARY:
+            if name != self.primary_name:
                 with contextlib.suppress(Exception):
                     await venue.close()
 

@@ -23,7 +23,7 @@ from bot.ledger.db import session_factory
 from bot.ledger.models import AlertPreference, ControlState, utcnow
 from bot.ledger.types import decimal_text
 from bot.risk.guards import DRAWDOWN_ACTIONS
-from bot.service import inputs, venue
+from bot.service import inputs
 from bot.service.actor import Actor
 from bot.service.errors import InvalidInput, NotFound, VenueUnreachable
 from bot.service.service import MirrorService
@@ -312,7 +312,7 @@ class Control:
         equity: dict[str, Decimal] = {}
         if self.service.info is not None and followers:
             try:
-                states = await venue.account_states(self.service.info, followers)
+                states = await self.service.follower_states(followers)
             except VenueUnreachable:
                 states = {}
             if states:

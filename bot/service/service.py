@@ -5,7 +5,7 @@ thin views over these calls; each takes the `Actor` who asked and writes the aud
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -14,6 +14,7 @@ from typing import Any
 from eth_account.signers.local import LocalAccount
 
 from adapters.hyperliquid.info import InfoClient
+from bot.domain import AccountState, Venue
 from bot.ledger import AccountKind, FollowPlan, Ledger, render_lineages
 from bot.ledger.models import utcnow
 from bot.service import inputs, queries, venue
@@ -44,6 +45,8 @@ from bot.service.views import (
 from strategies.config import ALL_TOKENS
 
 VENUE = "hyperliquid"
+GMX = "gmx"
+FOLLOWER_VENUES = (VENUE, GMX)  # `account add --venue`: where a follower trades (MIRROR_FOLLOWER_VENUE)
 MAX_LABEL = 64
 
 
@@ -65,23 +68,34 @@ def _settings_of(plan: FollowPlan) -> FollowSettings:
 
 class MirrorService:
     def __init__(
-        self, ledger: Ledger, info: InfoClient | None = None, *, kdf_iterations: int | None = None
+        self,
+        ledger: Ledger,
+        info: InfoClient | None = None,
+        *,
+        kdf_iterations: int | None = None,
+        gmx: Callable[[], Venue] | None = None,
     ) -> None:
         self.ledger = ledger
         self.info = info  # None: no venue configured; calls that need one say so
+        self.gmx = gmx  # builds a GMX client (MIRROR_GMX_*) for GMX sources and followers; None: not set
         self._kdf_iterations = kdf_iterations  # scrypt n for new keystores (None: eth-account's 2^18)
         self._plans_lock = asyncio.Lock()  # plan writes check-then-write; one at a time per process
 
     @classmethod
     @asynccontextmanager
     async def connect(
-        cls, db_url: str, api_url: str | None = None, *, kdf_iterations: int | None = None
+        cls,
+        db_url: str,
+        api_url: str | None = None,
+        *,
+        kdf_iterations: int | None = None,
+        gmx: Callable[[], Venue] | None = None,
     ) -> AsyncIterator[MirrorService]:
         """Open the ledger (migrating it) and, when `api_url` is given, a venue client."""
         ledger = await Ledger.open(db_url)
         info = InfoClient(api_url) if api_url else None
         try:
-            yield cls(ledger, info, kdf_iterations=kdf_iterations)
+            yield cls(ledger, info, kdf_iterations=kdf_iterations, gmx=gmx)
         finally:
             await ledger.close()
             if info is not None:
@@ -154,14 +168,19 @@ class MirrorService:
         vault: str | None = None,
         *,
         check_venue: bool | None = None,
+        venue_name: str = VENUE,
     ) -> AccountAdded:
         """Register a follower: the master account `address` (or the `vault` / sub-account it trades
-        for) and the agent wallet whose encrypted key is in `keystore_path`."""
+        for) and the agent wallet whose encrypted key is in `keystore_path`. On GMX (`venue_name`
+        "gmx") there are no agent wallets or vaults: the keystore holds the account's own key, and no
+        venue check is made (nothing to approve)."""
         async with self._refusals(actor, "account.add"):
+            on = inputs.choice(venue_name, "venue", FOLLOWER_VENUES)
+            if on == GMX:
+                return await self._gmx_account_add(actor, address, keystore_path, label, vault)
             master = inputs.address(address, "address")
             traded = inputs.address(vault, "vault") if vault is not None else None
-            if label is not None and (len(label) > MAX_LABEL or not label.isprintable() or not label.strip()):
-                raise InvalidInput("label", "not a usable label", f"1 to {MAX_LABEL} printable characters")
+            _check_label(label)
             keystore = _local_path(keystore_path)
             agent = keystore_address(keystore)
             kind = AccountKind.VAULT if traded else AccountKind.MASTER
@@ -175,35 +194,70 @@ class MirrorService:
                     if check_venue:
                         raise
             follower = traded or master
-            existing = await self.ledger.get_account(VENUE, follower)
-            if existing is not None and (existing.agent_address, existing.keystore_path) != (
-                agent,
-                str(keystore),
-            ):
-                raise Conflict(
-                    f"account {follower} is already registered with agent {existing.agent_address} "
-                    f"(keystore {existing.keystore_path})"
-                )
-            recorded = await self.ledger.add_account(
-                venue=VENUE,
-                address=follower,
-                kind=kind,
-                label=label.strip() if label else None,
-                agent_address=agent,
-                keystore_path=str(keystore),
+            return await self._register(actor, VENUE, follower, master, kind, agent, keystore, label, checked)
+
+    async def _gmx_account_add(
+        self, actor: Actor, address: str, keystore_path: Path | str, label: str | None, vault: str | None
+    ) -> AccountAdded:
+        """A GMX follower: the key that signs is the account (GMX has no agent wallets, no vaults)."""
+        account = inputs.address(address, "address")
+        if vault is not None:
+            raise InvalidInput("vault", "GMX has no vaults or sub-accounts", "none with --venue gmx")
+        _check_label(label)
+        keystore = _local_path(keystore_path)
+        signer = keystore_address(keystore)
+        if signer != account:
+            raise InvalidInput(
+                "keystore",
+                f"it holds the key of {signer}, not of {account}; GMX has no agent wallets",
+                "a keystore of the account's own key with --venue gmx",
             )
-            details = {
-                "address": follower,
-                "master": master,
-                "kind": kind.value,
-                "agent": agent,
-                "keystore": str(keystore),
-                "label": label,
-                "venue_checked": checked,
-                "created": recorded.created,
-            }
-            await self._audit(actor, "account.add", details)
-            return AccountAdded(AccountView.of(recorded.row), recorded.created, checked)
+        return await self._register(
+            actor, GMX, account, account, AccountKind.MASTER, signer, keystore, label, False
+        )
+
+    async def _register(
+        self,
+        actor: Actor,
+        on: str,
+        follower: str,
+        master: str,
+        kind: AccountKind,
+        agent: str,
+        keystore: Path,
+        label: str | None,
+        checked: bool,
+    ) -> AccountAdded:
+        existing = await self.ledger.get_account(on, follower)
+        if existing is not None and (existing.agent_address, existing.keystore_path) != (
+            agent,
+            str(keystore),
+        ):
+            raise Conflict(
+                f"account {follower} is already registered with agent {existing.agent_address} "
+                f"(keystore {existing.keystore_path})"
+            )
+        recorded = await self.ledger.add_account(
+            venue=on,
+            address=follower,
+            kind=kind,
+            label=label.strip() if label else None,
+            agent_address=agent,
+            keystore_path=str(keystore),
+        )
+        details = {
+            "venue": on,
+            "address": follower,
+            "master": master,
+            "kind": kind.value,
+            "agent": agent,
+            "keystore": str(keystore),
+            "label": label,
+            "venue_checked": checked,
+            "created": recorded.created,
+        }
+        await self._audit(actor, "account.add", details)
+        return AccountAdded(AccountView.of(recorded.row), recorded.created, checked)
 
     async def account_list(self, actor: Actor) -> tuple[AccountView, ...]:
         accounts = tuple(AccountView.of(row) for row in await self.ledger.accounts())
@@ -473,8 +527,9 @@ class MirrorService:
 
     async def _flat_in(self, follower: str, contested: list[Coverage]) -> bool:
         assert self.info is not None
+        on = next((row.venue for row in await self.ledger.accounts() if row.address == follower), VENUE)
         try:
-            state = (await venue.account_states(self.info, [follower]))[follower]
+            state = (await self._states(self.info, [(on, follower)]))[follower]
         except VenueUnreachable:
             return False
         return not any(c.covers(p.coin) for p in state.positions for c in contested)
@@ -494,15 +549,31 @@ class MirrorService:
         await self._audit(actor, "status", {})
         return StatusView(accounts, follows, latest, counts, health)
 
+    async def follower_states(self, addresses: Sequence[str]) -> dict[str, AccountState]:
+        """Each follower account's state, read on the venue it is registered for (pnl, equity)."""
+        assert self.info is not None
+        venues = {row.address: row.venue for row in await self.ledger.accounts()}
+        return await self._states(self.info, [(venues.get(a, "hyperliquid"), a) for a in addresses])
+
+    async def _states(self, info: InfoClient, wanted: Sequence[tuple[str, str]]) -> dict[str, AccountState]:
+        """Each (venue, address)'s state, read on that venue (GMX through `self.gmx`, opened for this
+        read and closed after)."""
+        states = await venue.account_states(info, [a for v, a in wanted if v != GMX])
+        on_gmx = list(dict.fromkeys(a for v, a in wanted if v == GMX))
+        if on_gmx:
+            states |= await venue.gmx_states(self.gmx, on_gmx)
+        return states
+
     async def positions(self, actor: Actor, follower: str | None = None) -> PositionsView:
         """Source vs follower per coin, read from the venue now, with the drift from the target."""
         async with self._refusals(actor, "positions"):
             info = await self._venue(True, "positions")
             assert info is not None
+            rows_by_address = {row.address: row.venue for row in await self.ledger.accounts()}
             if follower is not None:
                 followers = [await self.resolve_follower(follower)]
             else:
-                followers = [row.address for row in await self.ledger.accounts()]
+                followers = list(rows_by_address)
             plans = [
                 p
                 for p in await self.ledger.current_plans()
@@ -510,7 +581,11 @@ class MirrorService:
             ]
             instruments = await venue.instruments(info)
             mids = await venue.ask(info, "the mids (allMids)", info.all_mids())
-            states = await venue.account_states(info, [*followers, *(p.source for p in plans)])
+            # Each account on its own venue: a follower on the one it is registered for, a source on the
+            # one its plan names (`source_venue`), as the runner reads them.
+            wanted = [(rows_by_address.get(f, VENUE), f) for f in followers]
+            wanted += [(_settings_of(p).source_venue, p.source) for p in plans]
+            states = await self._states(info, wanted)
             rows: list[PositionRow] = []
             for address in followers:
                 managed: set[str] = set()
@@ -557,6 +632,11 @@ def _respell(doc: dict[str, Any], listed: list[str]) -> None:
         else inputs.venue_tokens([inputs.token(coin, "scale")], listed, "scale")[0]: k
         for coin, k in (doc.get("scaling") or {}).items()
     }
+
+
+def _check_label(label: str | None) -> None:
+    if label is not None and (len(label) > MAX_LABEL or not label.isprintable() or not label.strip()):
+        raise InvalidInput("label", "not a usable label", f"1 to {MAX_LABEL} printable characters")
 
 
 def _local_path(path: Path | str) -> Path:

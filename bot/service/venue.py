@@ -1,18 +1,23 @@
 """What the service asks the venue (read-only, via the async InfoClient): listed tokens, whether an
-agent wallet may trade for an account, and account states. Venue trouble becomes a VenueError."""
+agent wallet may trade for an account, and account states — those of GMX accounts through a `GmxVenue`
+built from MIRROR_GMX_* (`gmx_factory`). Venue trouble becomes a VenueError."""
 
 from __future__ import annotations
 
+import contextlib
 import time
-from collections.abc import Awaitable, Iterable
-from typing import Any, TypeVar
+from collections.abc import Awaitable, Callable, Iterable
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import httpx
 
 from adapters.hyperliquid.info import InfoClient, InfoRequestError
-from bot.domain import AccountState, Instrument
+from bot.domain import AccountState, Instrument, Venue
 from bot.ledger import AccountKind
 from bot.service.errors import VenueError, VenueUnreachable
+
+if TYPE_CHECKING:
+    from bot.config import Settings
 
 T = TypeVar("T")
 
@@ -39,6 +44,49 @@ async def account_states(info: InfoClient, addresses: Iterable[str]) -> dict[str
     out: dict[str, AccountState] = {}
     for address in dict.fromkeys(addresses):
         out[address] = await ask(info, f"the account state of {address}", info.account_state(address))
+    return out
+
+
+def gmx_factory(settings: Settings) -> Callable[[], Venue] | None:
+    """Builds the GMX client of the settings (None when MIRROR_GMX_RPC_URL is not set)."""
+    rpc_url = settings.gmx_rpc_url
+    if rpc_url is None:
+        return None
+
+    def build() -> Venue:
+        from adapters.gmx.venue import GmxVenue
+
+        return GmxVenue.connect(
+            rpc_url, settings.gmx_network.value, deployment_file=settings.gmx_deployment_file
+        )
+
+    return build
+
+
+async def gmx_states(gmx: Callable[[], Venue] | None, addresses: Iterable[str]) -> dict[str, AccountState]:
+    """GMX accounts' positions (netted per coin) and equity, read on a client opened for this and closed."""
+    wanted = list(dict.fromkeys(addresses))
+    if gmx is None:
+        raise VenueError(
+            f"reading {', '.join(wanted)} on GMX: MIRROR_GMX_RPC_URL is not set "
+            "(the JSON-RPC URL of the chain)"
+        )
+    try:
+        client = gmx()
+    except ValueError as exc:  # the deployment file cannot be read
+        raise VenueError(f"MIRROR_GMX_DEPLOYMENT_FILE / MIRROR_GMX_NETWORK: {exc}") from None
+    out: dict[str, AccountState] = {}
+    try:
+        for address in wanted:
+            try:
+                out[address] = await client.account(address)
+            except Exception as exc:  # a node that is down or refuses: said, without the URL
+                raise VenueUnreachable(
+                    f"GMX could not be read for the account state of {address} ({type(exc).__name__})"
+                ) from None
+    finally:
+        with contextlib.suppress(Exception):
+            await client.close()
     return out
 
 

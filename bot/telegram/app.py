@@ -29,6 +29,7 @@ from bot.service import MirrorService
 from bot.service.approvals import Approvals
 from bot.service.control import Control
 from bot.service.tenancy import Tenancy
+from bot.service.venue import gmx_factory
 from bot.telegram import buttons, commands_analytics, commands_follow, commands_read, commands_setup
 from bot.telegram.choices import Choices
 from bot.telegram.gate import COMMANDS, handler
@@ -145,7 +146,8 @@ async def start_telegram(context: AppContext) -> TelegramHandle | None:
         owned.append(ledger)
     info = InfoClient(settings.api_url)
     owned.append(info)
-    service = MirrorService(ledger, info, kdf_iterations=options.kdf_iterations)
+    # A GMX source or follower is read on GMX (None without MIRROR_GMX_RPC_URL: such reads are refused).
+    service = MirrorService(ledger, info, kdf_iterations=options.kdf_iterations, gmx=gmx_factory(settings))
     tenancy = Tenancy(ledger, settings.telegram_admin_ids)
     hooks = RunnerHooks(context.runner, info) if context.runner is not None else None
     control = Control(service, hooks)

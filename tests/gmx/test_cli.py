@@ -14,6 +14,7 @@ from adapters.gmx.report import positions_report
 from adapters.gmx.venue import GmxVenue
 from bot.cli import app
 from bot.domain import OrderRequest, Tif, TradingAccount
+from bot.ledger import Ledger
 from tests.gmx.evm import GmxChainDouble, new_wallet
 from tests.gmx.harness import shared_chain
 from tests.gmx.rpc import RpcBridge, write_deployment
@@ -132,3 +133,56 @@ async def test_positions_venue_gmx_prints_the_netted_and_the_gmx_positions(
     assert report["equity"] == "20146.25"
     assert report["unmapped_positions"] == []
     assert report["block"] > 0 and bridge.requests > 0
+
+
+def test_a_bad_follower_venue_stops_with_exit_2_naming_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    refused = run(tmp_path, "run", "--once", MIRROR_FOLLOWER_VENUE="dydx")
+    assert refused.exit_code == 2
+    assert "MIRROR_FOLLOWER_VENUE" in refused.stderr and "'hyperliquid' or 'gmx'" in refused.stderr
+
+
+def test_account_add_venue_gmx_registers_the_key_owner_without_a_venue_check(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    owner, other = new_wallet("cli-gmx-owner"), new_wallet("cli-gmx-other")
+    env = {"MIRROR_KEYSTORE_PASSWORD": "gmx-cli-password"}
+    for name, wallet in (("own.json", owner), ("other.json", other)):
+        made = CliRunner().invoke(
+            app,
+            ["keystore", "import", str(tmp_path / name)],
+            input=f"{wallet.key.hex()}\n",
+            env={"MIRROR_DATA_DIR": str(tmp_path / "data")} | env,
+        )
+        assert made.exit_code == 0, made.output
+    agent = run(
+        tmp_path, "account", "add", "--venue", "gmx", "--address", owner.address, "--keystore", "other.json"
+    )
+    assert agent.exit_code == 2 and "GMX has no agent wallets" in agent.stderr
+    added = run(
+        tmp_path,
+        "account",
+        "add",
+        "--venue",
+        "gmx",
+        "--address",
+        owner.address,
+        "--keystore",
+        "own.json",
+        "--json",
+    )
+    assert added.exit_code == 0, added.stderr
+    shown = json.loads(added.stdout)
+    assert (shown["account"]["address"], shown["venue_checked"]) == (owner.address.lower(), False)
+
+    async def registered() -> list[tuple[str, str]]:
+        ledger = await Ledger.open(f"sqlite+aiosqlite:///{tmp_path / 'ledger.db'}")
+        try:
+            return [(row.venue, row.address) for row in await ledger.accounts()]
+        finally:
+            await ledger.close()
+
+    assert asyncio.run(registered()) == [("gmx", owner.address.lower())]
