@@ -38,10 +38,15 @@ class FillReaderOptions:
     min_interval_s: float = 15.0  # at most one read per follower this often: the weight orders cost
     window_s: float = 60.0  # an order whose fills are not all in this long after its answer is alerted
     lookback_ms: int = 10_000  # read from this long before the order was sent (clock skew)
+    # Reads in flight at once: 1,000 followers answered together must not open 1,000 requests (the
+    # HTTP pool's bookkeeping then costs more than the reads, and the orders' budget is shared).
+    max_concurrent_reads: int = 16
 
     def __post_init__(self) -> None:
         if self.gather_s < 0 or self.min_interval_s < 0 or self.lookback_ms < 0:
             raise ValueError("gather_s, min_interval_s and lookback_ms must be >= 0")
+        if self.max_concurrent_reads < 1:
+            raise ValueError("max_concurrent_reads must be >= 1")
         if self.window_s <= 0:
             raise ValueError("window_s must be > 0")
 
@@ -91,6 +96,7 @@ class FillReader:
         self._idle = asyncio.Event()
         self._idle.set()
         self._closed = False
+        self._slots = asyncio.Semaphore(self.options.max_concurrent_reads)
 
     @property
     def pending(self) -> int:
@@ -159,7 +165,8 @@ class FillReader:
             follower.last_read = loop.time()
             self.reads += 1
             try:
-                fills = await self.venue.fills_since(address, start)
+                async with self._slots:
+                    fills = await self.venue.fills_since(address, start)
             except Exception as exc:
                 log_event(log, "fills_read_failed", level=logging.WARNING, follower=address, error=repr(exc))
                 fills = []

@@ -15,6 +15,7 @@ import pytest
 from sqlmodel import col, select
 
 from bot.alerts import AlertKind
+from bot.domain import SourceFill
 from bot.ledger import Fill, PositionSnapshot, SnapshotOrigin
 from bot.ledger.db import session_factory
 from bot.pipeline.fills import FillReader, FillReaderOptions
@@ -236,3 +237,39 @@ async def test_fills_that_never_show_up_are_alerted(world: World) -> None:
 
 async def alerts_of(world: World, kind: AlertKind) -> int:
     return len(world.alerts.of_kind(kind))
+
+
+async def test_fill_reads_of_many_followers_are_bounded_in_flight(world: World) -> None:
+    """1,000 followers answered together must not open 1,000 reads at once: at most
+    `max_concurrent_reads` are in flight, and every follower is still read."""
+    assert world.ledger is not None
+    venue = world.venue()
+    in_flight, peak, asked = 0, 0, []
+    real_read = venue.fills_since
+
+    async def counted(address: str, start_ms: int) -> list[SourceFill]:
+        nonlocal in_flight, peak
+        in_flight += 1
+        peak = max(peak, in_flight)
+        try:
+            asked.append(address)
+            return await real_read(address, start_ms)  # the real read, on the localnet
+        finally:
+            in_flight -= 1
+
+    venue.fills_since = counted  # type: ignore[method-assign]
+    followers = [f"0x{n:040x}" for n in range(1, 9)]
+    try:
+        options = FillReaderOptions(gather_s=0, min_interval_s=60, window_s=60, max_concurrent_reads=3)
+        reader = FillReader(venue, world.ledger, "hyperliquid", world.alerts, options)
+        for n, follower in enumerate(followers):
+            reader.expect(follower, ETH, 1_000 + n, None, Decimal("0.1"), 0)
+        await reader.flush()
+        assert sorted(set(asked)) == followers  # every follower read …
+        assert 1 < peak <= 3  # … concurrently, but never more than the bound at once
+        assert reader.pending == len(followers)  # no fills yet: still awaited, nothing alerted
+        await reader.close()
+    finally:
+        await venue.close()
+    with pytest.raises(ValueError, match="max_concurrent_reads"):
+        FillReaderOptions(max_concurrent_reads=0)
