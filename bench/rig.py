@@ -92,6 +92,11 @@ class LocalnetProcess:
                 time.sleep(0.1)
         raise RuntimeError("the localnet did not start")
 
+    def cpu_s(self) -> float:
+        """CPU seconds (user + system) the localnet process has used so far (Linux `/proc`)."""
+        fields = Path(f"/proc/{self._process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
     def stop(self) -> None:
         self._process.terminate()
         try:
@@ -115,6 +120,7 @@ class Rig:
     leader: LocalAccount
     sdk: Exchange
     followers: list[str] = field(default_factory=list)
+    net: LocalnetProcess | None = None  # the venue's process, when the bench started it
 
     @property
     def leader_address(self) -> str:
@@ -291,6 +297,7 @@ class Bench:
                 follower_usdc=follower_usdc,
                 db=self._db,
             )
+            self._rig.net = self._net
         except BaseException:
             self._net.stop()
             self._tmp.cleanup()

@@ -1,4 +1,9 @@
-"""Async client for Hyperliquid's `POST /exchange`: signed actions over one shared `httpx.AsyncClient`.
+"""Async client for Hyperliquid's `POST /exchange`: signed actions over a keep-alive HTTP transport.
+
+The transport is its own aiohttp connection pool (`KeepAlivePost`), not the venue's shared httpx client:
+httpcore's pool rescans every pooled connection on every request (a `poll` and a `getpeername` each),
+~3 ms of CPU per order with 16 in flight — it dominated a fan-out to 1,000 followers
+(docs/decisions/hotpath.md §5). An httpx client can still be given (`client=`: tests observe its bytes).
 
 What an answer means, and what we do (the contract the OMS relies on):
 
@@ -29,8 +34,9 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, Protocol
 
+import aiohttp
 import httpx
 
 from adapters.hyperliquid.budget import WeightBudget, exchange_weight
@@ -41,7 +47,7 @@ from adapters.hyperliquid.faults import (
     VENUE_UNREACHABLE,
     FaultRelay,
 )
-from adapters.hyperliquid.info import retry_after_s
+from adapters.hyperliquid.info import parse_retry_after
 from adapters.hyperliquid.nonces import FileNonceStore, NonceManager
 from adapters.hyperliquid.signer import Signer, exchange_body
 from adapters.hyperliquid.wire import (
@@ -61,8 +67,12 @@ __all__ = [
     "EXCHANGE_PATH",
     "ExchangeClient",
     "ExchangeRefused",
+    "HttpAnswer",
+    "HttpxPost",
+    "KeepAlivePost",
     "NotSent",
     "OutcomeUnknown",
+    "PostTransport",
     "SignerSlot",
     "order_results",
     "request_wire",
@@ -72,7 +82,10 @@ log = logging.getLogger(__name__)
 
 EXCHANGE_PATH: Final = "/exchange"
 _JSON_HEADERS: Final = {"Content-Type": "application/json"}
-_NOT_SENT_ERRORS: Final = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+_HTTPX_NOT_SENT: Final = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+# Connection refused / unresolvable, or no connection within the connect timeout (that timeout also
+# covers waiting for a free connection of the pool): the request never left.
+_AIOHTTP_NOT_SENT: Final = (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError)
 
 
 class ExchangeError(Exception):
@@ -108,18 +121,117 @@ class SignerSlot:
         return self.signer.address
 
 
+@dataclass(frozen=True, slots=True)
+class HttpAnswer:
+    """An HTTP answer as the exchange client reads it, whatever the transport."""
+
+    status: int
+    content: bytes
+    retry_after: str | None = None  # the `Retry-After` header
+
+    @property
+    def text(self) -> str:
+        return self.content.decode("utf-8", "replace")
+
+
+class ConnectFailed(Exception):
+    """The transport certainly did not send the request (`str(exc)`: the underlying error's name)."""
+
+
+class NoAnswer(Exception):
+    """The request may have reached the venue, but no answer came (`str(exc)`: the error's name)."""
+
+
+class PostTransport(Protocol):
+    """POSTs a JSON body; raises `ConnectFailed` (never sent) or `NoAnswer` (maybe sent), else answers."""
+
+    async def post(self, url: str, content: bytes, timeout_s: float) -> HttpAnswer: ...
+
+    async def aclose(self) -> None: ...
+
+
+class KeepAlivePost:
+    """The order path's transport: aiohttp keep-alive connections, at most `max_connections` at once.
+
+    aiohttp keeps idle connections in a per-host list and hands the newest out without scanning the
+    others, so the CPU per request does not grow with the pool. Built on first use (a session belongs
+    to the event loop it was created in: a new loop gets a new session)."""
+
+    def __init__(self, max_connections: int = 32, keepalive_s: float = 15.0) -> None:
+        self._max_connections = max_connections
+        self._keepalive_s = keepalive_s
+        self._session: aiohttp.ClientSession | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    def _session_now(self) -> aiohttp.ClientSession:
+        loop = asyncio.get_running_loop()
+        if self._session is None or self._session.closed or self._loop is not loop:
+            connector = aiohttp.TCPConnector(
+                limit=self._max_connections, limit_per_host=0, keepalive_timeout=self._keepalive_s
+            )
+            # No cookies: the venue sets none, and the jar's per-request filtering costs CPU.
+            self._session = aiohttp.ClientSession(connector=connector, cookie_jar=aiohttp.DummyCookieJar())
+            self._loop = loop
+        return self._session
+
+    async def post(self, url: str, content: bytes, timeout_s: float) -> HttpAnswer:
+        # `connect` bounds the wait for a pooled connection plus a new connection's set-up; `sock_read`
+        # the wait for the answer; `total` is a safety net for a write that never completes.
+        timeout = aiohttp.ClientTimeout(total=3 * timeout_s, connect=timeout_s, sock_read=timeout_s)
+        try:
+            async with self._session_now().post(
+                url, data=content, headers=_JSON_HEADERS, timeout=timeout
+            ) as response:
+                body = await response.read()
+                return HttpAnswer(response.status, body, response.headers.get("Retry-After"))
+        except _AIOHTTP_NOT_SENT as exc:
+            raise ConnectFailed(type(exc).__name__) from None
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            raise NoAnswer(type(exc).__name__) from None
+
+    async def aclose(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+
+class HttpxPost:
+    """An httpx client as the transport (the caller owns it and closes it)."""
+
+    def __init__(self, client: httpx.AsyncClient) -> None:
+        self._client = client
+
+    async def post(self, url: str, content: bytes, timeout_s: float) -> HttpAnswer:
+        try:
+            response = await self._client.post(
+                url, content=content, headers=_JSON_HEADERS, timeout=httpx.Timeout(timeout_s)
+            )
+        except _HTTPX_NOT_SENT as exc:
+            raise ConnectFailed(type(exc).__name__) from None
+        except httpx.HTTPError as exc:
+            raise NoAnswer(type(exc).__name__) from None
+        return HttpAnswer(response.status_code, response.content, response.headers.get("Retry-After"))
+
+    async def aclose(self) -> None:
+        """Nothing: the client is the caller's."""
+
+
 async def _sleep(seconds: float) -> None:
     await asyncio.sleep(seconds)
 
 
 class ExchangeClient:
-    """Signs and posts actions. `nonce_dir=None` keeps nonces in memory only (tests, throwaway keys)."""
+    """Signs and posts actions. `nonce_dir=None` keeps nonces in memory only (tests, throwaway keys).
+    The transport: `transport` if given, else `client` (an httpx client) if given, else its own
+    `KeepAlivePost` with `max_connections`, closed by `aclose`."""
 
     def __init__(
         self,
         base_url: str,
         *,
-        client: httpx.AsyncClient,
+        client: httpx.AsyncClient | None = None,
+        transport: PostTransport | None = None,
+        max_connections: int = 32,
         budget: WeightBudget,
         is_mainnet: bool,
         nonce_dir: Path | None,
@@ -132,11 +244,13 @@ class ExchangeClient:
     ) -> None:
         self._url = base_url.rstrip("/") + EXCHANGE_PATH
         self.faults = faults or FaultRelay()  # every 429, 5xx, timeout and failed connection, reported
-        self._client = client
+        if transport is None:
+            transport = HttpxPost(client) if client is not None else KeepAlivePost(max_connections)
+        self.transport = transport
         self._budget = budget
         self._is_mainnet = is_mainnet
         self._nonce_dir = nonce_dir
-        self._timeout = httpx.Timeout(timeout_s)
+        self._timeout_s = timeout_s
         self._max_resends = max_resends
         self._resend_wait_s = resend_wait_s
         self._max_resend_wait_s = max_resend_wait_s
@@ -182,27 +296,25 @@ class ExchangeClient:
         resends = 0
         while True:
             try:
-                response = await self._client.post(
-                    self._url, content=content, headers=_JSON_HEADERS, timeout=self._timeout
-                )
-            except _NOT_SENT_ERRORS as exc:
-                reason = f"connection failed ({type(exc).__name__})"
+                answer = await self.transport.post(self._url, content, self._timeout_s)
+            except ConnectFailed as exc:
+                reason = f"connection failed ({exc})"
                 wait = None
                 self.faults(VENUE_UNREACHABLE, f"/exchange {action_type}: {reason}; not sent")
-            except httpx.HTTPError as exc:  # sent, or partly: the venue may have executed it
-                detail = f"/exchange {action_type} by {signer}: no answer ({type(exc).__name__})"
+            except NoAnswer as exc:  # sent, or partly: the venue may have executed it
+                detail = f"/exchange {action_type} by {signer}: no answer ({exc})"
                 self.faults(VENUE_TIMEOUT, f"{detail}; the order is looked up by cloid, not resent")
                 raise OutcomeUnknown(f"{detail}; look the order up before resending") from None
             else:
-                if response.status_code >= 500:
+                if answer.status >= 500:
                     self.faults(
                         VENUE_5XX,
-                        f"/exchange {action_type}: HTTP {response.status_code}; "
+                        f"/exchange {action_type}: HTTP {answer.status}; "
                         "the order is looked up by cloid before anything is resent",
                     )
-                if response.status_code != 429:
-                    return self._answer(response, action_type, signer)
-                reason, wait = "HTTP 429 (rate limited)", retry_after_s(response)
+                if answer.status != 429:
+                    return self._answer(answer, action_type, signer)
+                reason, wait = "HTTP 429 (rate limited)", parse_retry_after(answer.retry_after)
             if resends >= self._max_resends:
                 raise NotSent(
                     f"/exchange {action_type} by {signer}: not sent after {resends} resends: {reason}"
@@ -227,20 +339,24 @@ class ExchangeClient:
             await self._sleep(wait)
             resends += 1
 
+    async def aclose(self) -> None:
+        """Close the transport (its own connections; an httpx client given is the caller's)."""
+        await self.transport.aclose()
+
     @staticmethod
-    def _answer(response: httpx.Response, action_type: str, signer: str) -> Any:
-        if response.status_code >= 500:
+    def _answer(answer: HttpAnswer, action_type: str, signer: str) -> Any:
+        if answer.status >= 500:
             raise OutcomeUnknown(
-                f"/exchange {action_type} by {signer}: HTTP {response.status_code}; "
+                f"/exchange {action_type} by {signer}: HTTP {answer.status}; "
                 "look the order up before resending"
             )
         try:
-            payload = json.loads(response.content, parse_float=Decimal)
+            payload = json.loads(answer.content, parse_float=Decimal)
         except ValueError:
             payload = None
-        if response.status_code != 200 or not isinstance(payload, dict):
+        if answer.status != 200 or not isinstance(payload, dict):
             # A 4xx other than 429 is the venue refusing the request's shape: it did not execute.
-            raise ExchangeRefused(action_type, f"HTTP {response.status_code}: {response.text[:300]}")
+            raise ExchangeRefused(action_type, f"HTTP {answer.status}: {answer.text[:300]}")
         if payload.get("status") == "err":
             raise ExchangeRefused(action_type, str(payload.get("response")))
         if payload.get("status") != "ok":

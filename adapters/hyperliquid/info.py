@@ -54,8 +54,11 @@ class InfoRateLimited(InfoRequestError):
 
 
 def retry_after_s(response: httpx.Response) -> float | None:
+    return parse_retry_after(response.headers.get("Retry-After"))
+
+
+def parse_retry_after(value: str | None) -> float | None:
     """`Retry-After` in seconds when given as a number (an HTTP date is ignored: we back off anyway)."""
-    value = response.headers.get("Retry-After")
     try:
         seconds = float(value) if value is not None else None
     except ValueError:

@@ -1,6 +1,6 @@
 """`HyperliquidVenue`: the `Venue` protocol over Hyperliquid's HTTP API and websocket.
 
-One `httpx.AsyncClient` (one connection pool) serves /info and /exchange; one `WeightBudget` paces
+One `httpx.AsyncClient` serves /info, an aiohttp keep-alive pool /exchange; one `WeightBudget` paces
 every request of the venue against the 1200-weight-per-minute limit.
 
 Watching sources (read this, pipeline):
@@ -188,9 +188,8 @@ class HyperliquidVenue:
             retry=read_retry,
             faults=self.faults,
         )
-        self.exchange = ExchangeClient(
+        self.exchange = ExchangeClient(  # its own keep-alive pool (exchange.py says why)
             self.base_url,
-            client=self._http,
             budget=self.budget,
             is_mainnet=self.is_mainnet,
             nonce_dir=None if data_dir is None else data_dir / "nonces",
@@ -447,4 +446,5 @@ class HyperliquidVenue:
         if self._session is not None:
             await self._session.close()
             self._session = None
+        await self.exchange.aclose()
         await self._http.aclose()

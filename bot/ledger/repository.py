@@ -275,12 +275,28 @@ def _where(conn: Connection, model: type[T], clause: Any) -> list[T]:
     return [model(**row._mapping) for row in conn.execute(core_select(_table(model)).where(clause))]
 
 
-def _where_in(conn: Connection, model: type[T], column: str, keys: Sequence[str]) -> list[T]:
+def _where_in(conn: Connection, model: type[T], column: str, keys: Sequence[Any]) -> list[T]:
     found: list[T] = []
     for chunk in _chunks(keys):
         if chunk:
             found += _where(conn, model, col(getattr(model, column)).in_(chunk))
     return found
+
+
+def _intent_status_after(order_status: str) -> str:
+    """The intent's status once the venue has reported on its order."""
+    rejected = order_status.lower().endswith("rejected")
+    return (IntentStatus.REJECTED if rejected else IntentStatus.ACCEPTED).value
+
+
+@dataclass(frozen=True, slots=True)
+class OrderAnswer:
+    """One order's status as the venue answered it (`record_order_statuses`)."""
+
+    cloid: str
+    status: str
+    oid: int | None = None
+    details: Any = None
 
 
 def _chunks(items: Sequence[U], size: int = 500) -> list[Sequence[U]]:
@@ -686,11 +702,99 @@ class Ledger:
                 )
                 order.status = status
                 order.updated_at = moment
-            rejected = status.lower().endswith("rejected")
-            intent.status = (IntentStatus.REJECTED if rejected else IntentStatus.ACCEPTED).value
+            intent.status = _intent_status_after(status)
             intent.updated_at = moment
             session.add_all([order, intent])
         return order
+
+    async def record_order_statuses(self, answers: Sequence[OrderAnswer]) -> None:
+        """`record_order_status` for many orders in ONE transaction (a fan-out's answers), with the
+        same rules: the VenueOrder is created on the first report, a status equal to the last one
+        is not appended again, a venue id never changes. All or nothing: an unknown cloid or a
+        conflicting venue id fails the whole batch. A cloid appears at most once."""
+        for answer in answers:
+            if not answer.status:
+                raise LedgerError(f"status must not be empty (order {answer.cloid})")
+        if len({a.cloid.lower() for a in answers}) != len(answers):
+            raise LedgerError("record_order_statuses: a cloid appears twice; record them one at a time")
+        if answers:
+            await self._write(lambda conn: self._record_order_statuses(conn, answers, utcnow()))
+
+    def _record_order_statuses(self, conn: Connection, answers: Sequence[OrderAnswer], now: datetime) -> None:
+        cloids = [a.cloid.lower() for a in answers]
+        intents = {i.cloid: i for i in _where_in(conn, OrderIntent, "cloid", cloids)}
+        missing = [c for c in cloids if c not in intents]
+        if missing:
+            raise LedgerError(f"no order intent with cloid {missing[0]} ({len(missing)} unknown)")
+        by_intent = {intents[c].id or 0: a for c, a in zip(cloids, answers, strict=True)}
+        fresh = [
+            {
+                "intent_id": intents[c].id or 0,
+                "venue": intents[c].venue,
+                "oid": a.oid,
+                "status": a.status,
+                "created_at": now,
+                "updated_at": now,
+            }
+            for c, a in zip(cloids, answers, strict=True)
+        ]
+        created = self._insert_new(conn, VenueOrder, fresh, "intent_id")
+        # Orders reported before (or whose venue id another order holds) are read back and checked.
+        known = [i for i in by_intent if i not in created]
+        orders = {o.intent_id: o for o in _where_in(conn, VenueOrder, "intent_id", known)}
+        last: dict[int, tuple[str, Any]] = {}
+        order_ids = [o.id for o in orders.values() if o.id is not None]
+        history = _table(VenueOrderStatus)
+        for chunk in _chunks(order_ids):
+            rows = conn.execute(
+                core_select(history.c.venue_order_id, history.c.status, history.c.details)
+                .where(history.c.venue_order_id.in_(chunk))
+                .order_by(history.c.id)
+            )
+            last.update((row.venue_order_id, (row.status, row.details)) for row in rows)
+        statuses: list[dict[str, Any]] = []
+        changed: list[dict[str, Any]] = []
+        for intent_id, answer in by_intent.items():
+            if intent_id in created:
+                order_id = created[intent_id]
+            else:
+                order = orders.get(intent_id)
+                if order is None or order.id is None:
+                    raise LedgerError(f"venue order id {answer.oid} already belongs to another order")
+                if answer.oid is not None and order.oid is not None and order.oid != answer.oid:
+                    taken = f"order {answer.cloid} already has venue id {order.oid}, not {answer.oid}"
+                    raise LedgerError(taken)
+                order_id = order.id
+                repeated = last.get(order_id) == (answer.status, answer.details)
+                oid = order.oid if order.oid is not None else answer.oid
+                if not repeated or oid != order.oid:
+                    status = answer.status if not repeated else order.status
+                    changed.append({"b_id": order_id, "b_oid": oid, "b_status": status, "b_now": now})
+                if repeated:
+                    continue  # the same report again (REST answer and websocket): not appended
+            statuses.append(
+                {"venue_order_id": order_id, "status": answer.status, "time": now, "details": answer.details}
+            )
+        if statuses:
+            conn.execute(history.insert(), statuses)
+        if changed:
+            table = _table(VenueOrder)
+            conn.execute(
+                update(table)
+                .where(table.c.id == bindparam("b_id"))
+                .values(oid=bindparam("b_oid"), status=bindparam("b_status"), updated_at=bindparam("b_now")),
+                changed,
+            )
+        intent_table = _table(OrderIntent)
+        conn.execute(
+            update(intent_table)
+            .where(intent_table.c.id == bindparam("b_id"))
+            .values(status=bindparam("b_status"), updated_at=bindparam("b_now")),
+            [
+                {"b_id": i, "b_status": _intent_status_after(a.status), "b_now": now}
+                for i, a in by_intent.items()
+            ],
+        )
 
     # ---- fills and positions --------------------------------------------------------------------
 

@@ -70,9 +70,10 @@ _TOLD = SOURCE_EVENTS | {Event.COPY_CURRENT, Event.FOLLOW}
 _OPEN_INTENT = frozenset(
     {IntentStatus.PENDING.value, IntentStatus.SUBMITTED.value, IntentStatus.UNKNOWN.value}
 )
-# Requests in flight at once, under the venue client's HTTP pool (32 connections; an account read takes
-# two): 1,000 followers queue here rather than time out in the pool, and the pool's own queue stays
-# short (httpcore rescans its whole queue on every request: 1,000 queued cost more CPU than the sends).
+# Requests in flight at once, under the venue clients' pools (32 connections each; an account read takes
+# two): 1,000 followers queue here rather than time out in a pool. Reads go through httpx, whose pool
+# rescans its whole queue on every request (1,000 queued cost more CPU than the requests); orders have
+# their own keep-alive pool, where 16 in flight already keep the venue busy (docs/benchmarks.md).
 SEND_CONCURRENCY = 16
 READ_CONCURRENCY = 16
 SETTLE_CONCURRENCY = 16
@@ -123,6 +124,7 @@ class _Step:
     resume_sent: bool | None = None  # None: a fresh order; else resumed (True: it may have been sent)
     sent_ms: int = 0
     result: OrderResult | None = None  # a fresh order's answer
+    recorded: bool = False  # its answer is in the ledger (the batch's `record_answers`)
 
 
 class Copier:
@@ -569,6 +571,7 @@ class Copier:
         results = await gather_bounded([self._send(s) for s in fresh], SEND_CONCURRENCY)
         for step, result in zip(fresh, results, strict=True):
             step.result = result if isinstance(result, OrderResult) else None  # `send` never raises
+        await self._record_answers(fresh)
         outcomes = await gather_bounded([self._answered(s) for s in orders], SETTLE_CONCURRENCY)
         for step, outcome in zip(orders, outcomes, strict=True):
             if isinstance(outcome, Exception):
@@ -599,10 +602,28 @@ class Copier:
         assert step.request is not None
         return await self.oms.send(step.desk.account, step.request)
 
+    async def _record_answers(self, steps: Sequence[_Step]) -> None:
+        """Every settled answer of the batch into the ledger in one transaction (one per order cost
+        ~2 ms each, serialised, with the pairs' locks held). If that fails, each is recorded on its
+        own by `oms.answered` (which alerts a pair whose write fails): nothing is half-written."""
+        answered = [s for s in steps if s.result is not None and self.oms.settled(s.result)]
+        if not answered:
+            return
+        pairs = [(s.request, s.result) for s in answered if s.request is not None and s.result is not None]
+        try:
+            await self.oms.record_answers(pairs)
+        except Exception:
+            log.exception("recording %d answers at once failed; recording each on its own", len(answered))
+            return
+        for step in answered:
+            step.recorded = True
+
     async def _answered(self, step: _Step) -> None:
         desk, request = step.desk, step.request
         assert request is not None
-        if step.result is not None:
+        if step.result is not None and step.recorded:
+            result = step.result
+        elif step.result is not None:
             result = await self.oms.answered(desk.account, request, step.result)
         else:
             result = await self.oms.resume(desk.account, request, sent=bool(step.resume_sent))

@@ -17,12 +17,14 @@ import asyncio
 import logging
 import os
 import signal
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
 from bot.domain import OrderRequest, OrderResult, OrderStatus, TradingAccount, Venue
 from bot.ledger import IntentStatus, Ledger
+from bot.ledger.repository import OrderAnswer
 from bot.logs import log_event
 
 log = logging.getLogger(__name__)
@@ -93,6 +95,23 @@ class OrderManager:
     ) -> OrderResult:
         """`submit`'s second half: record the answer to a `send`, looking up an unknown outcome."""
         return await self._settle(account, request, result, resends=0)
+
+    @staticmethod
+    def settled(result: OrderResult) -> bool:
+        """The venue said what became of the order (no lookup needed)."""
+        return result.status in _SETTLED
+
+    async def record_answers(self, answers: Sequence[tuple[OrderRequest, OrderResult]]) -> None:
+        """`answered` for many settled answers at once (a fan-out's): their statuses in ONE ledger
+        transaction instead of one each. Only settled answers: an unknown outcome needs `answered`'s
+        lookup. Raises if the ledger refuses; then nothing was recorded."""
+        rows: list[OrderAnswer] = []
+        for request, result in answers:
+            assert request.cloid is not None and result.status in _SETTLED, "a settled, persisted order"
+            rows.append(OrderAnswer(request.cloid, result.status.value, result.oid, _details(result)))
+        await self.ledger.record_order_statuses(rows)
+        if rows:
+            crash_point("after_ack")
 
     async def resume(
         self, account: TradingAccount, request: OrderRequest, *, sent: bool = True
