@@ -5,7 +5,7 @@ Adapters import this module only. Sizes and money are `Decimal`; times are UTC m
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import StrEnum
@@ -29,6 +29,14 @@ class Instrument:
     @property
     def lot(self) -> Decimal:
         return Decimal(1).scaleb(-self.sz_decimals)
+
+
+def listed_instrument(instruments: Mapping[str, Instrument], coin: str) -> Instrument:
+    """`coin`'s instrument, or a ValueError naming the coins the venue lists."""
+    instrument = instruments.get(coin)
+    if instrument is None:
+        raise ValueError(f"coin: {coin!r} is not listed; the venue lists {', '.join(sorted(instruments))}")
+    return instrument
 
 
 @dataclass(frozen=True, slots=True)

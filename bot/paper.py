@@ -45,6 +45,7 @@ from bot.domain import (
     TradingAccount,
     Venue,
     VenueCapabilities,
+    listed_instrument,
 )
 from strategies.num import is_valid_price, plain
 
@@ -358,12 +359,7 @@ class PaperVenue:
     async def _instrument(self, coin: str) -> Instrument:
         if coin not in self._instruments:
             await self.instruments()  # maybe listed since we last looked
-        instrument = self._instruments.get(coin)
-        if instrument is None:
-            raise ValueError(
-                f"coin: {coin!r} is not listed; the venue lists {', '.join(sorted(self._instruments))}"
-            )
-        return instrument
+        return listed_instrument(self._instruments, coin)
 
     def _leverage_now(self, paper: PaperAccount, coin: str) -> int:
         """The coin's leverage: as set, else the venue's default (the instrument must be cached)."""

@@ -54,6 +54,7 @@ from bot.domain import (
     TradingAccount,
     Trigger,
     VenueCapabilities,
+    listed_instrument,
 )
 
 __all__ = [
@@ -224,12 +225,7 @@ class HyperliquidVenue:
     async def _asset(self, coin: str) -> int:
         if coin not in self._instruments:
             await self.instruments()  # maybe listed since we last looked
-        instrument = self._instruments.get(coin)
-        if instrument is None:
-            raise ValueError(
-                f"coin: {coin!r} is not listed; the venue lists {', '.join(sorted(self._instruments))}"
-            )
-        return instrument.asset
+        return listed_instrument(self._instruments, coin).asset
 
     async def mids(self) -> dict[str, Decimal]:
         """While a watch is live (the running bot), from the websocket `allMids` feed — started by the

@@ -238,8 +238,11 @@ async def test_unknown_cloids_and_unknown_accounts(net: Net, paper: PaperVenue) 
         await paper.order_status(stranger, cloid())
     with pytest.raises(ValueError, match="already open"):
         paper.open_account(account.address.upper().replace("0X", "0x"), D(1))
-    with pytest.raises(ValueError, match="coin: 'NOPE' is not listed"):
+    with pytest.raises(ValueError, match=r"coin: 'NOPE' is not listed; the venue lists .*ETH"):
         await paper.place(account, [order("NOPE", True, "1", "1")])
+    # The venue it reads from refuses the coin in the same words, before signing anything.
+    with pytest.raises(ValueError, match=r"coin: 'NOPE' is not listed; the venue lists .*ETH"):
+        await net.venue.place(stranger, [order("NOPE", True, "1", "1")])
 
 
 async def test_leverage_is_validated_as_on_the_venue_and_sets_the_margin(net: Net, paper: PaperVenue) -> None:
