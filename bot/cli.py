@@ -35,12 +35,15 @@ def settings_or_exit() -> Settings:
 @app.command()
 def config() -> None:
     """Check the settings and print the effective values (secrets hidden)."""
+    from bot.redaction import redact_text
+
     settings = settings_or_exit()
     for name, value in settings.model_dump().items():
         secret = ("token" in name or "password" in name) and value is not None
-        typer.echo(f"MIRROR_{name.upper()}={'**********' if secret else value}")
-    typer.echo(f"# venue URL: {settings.api_url}")
-    typer.echo(f"# database:  {settings.db_url}")
+        # URLs keep their shape, without their password or API key (bot/redaction.py).
+        typer.echo(f"MIRROR_{name.upper()}={'**********' if secret else redact_text(str(value))}")
+    typer.echo(f"# venue URL: {redact_text(settings.api_url)}")
+    typer.echo(f"# database:  {redact_text(settings.db_url)}")
 
 
 @app.command()

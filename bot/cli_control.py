@@ -126,7 +126,7 @@ def alerts(
             raise _fail("give the mode too: on, silent or off", 2)
         return await control.set_alert_mode(_actor(), who, kind, mode)
 
-    for name, value in _call(body, _load()).items():
+    for name, value in _call(body, _load(), read_only=kind is None).items():
         typer.echo(f"{name}: {value}")
 
 
@@ -142,7 +142,7 @@ def pnl(
     async def body(service: MirrorService) -> PnlView:
         return await Control(service).pnl(_actor(), await _followers(service, account), days=days)
 
-    view = _call(body, _load())
+    view = _call(body, _load(), read_only=True)
     if as_json:
         _print_json(view)
     else:
@@ -161,7 +161,7 @@ def history(
     async def body(service: MirrorService) -> tuple[FillView, ...]:
         return await Control(service).history(_actor(), await _followers(service, account), limit=count)
 
-    fills = _call(body, _load())
+    fills = _call(body, _load(), read_only=True)
     if as_json:
         _print_json(fills)
     else:

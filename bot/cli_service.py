@@ -72,9 +72,16 @@ def _fail(message: str, code: int) -> typer.Exit:
     return typer.Exit(code)
 
 
-def _call(body: Callable[[MirrorService], Awaitable[T]], settings: Settings | None = None) -> T:
-    """Run one service call on the configured ledger and venue; service refusals become exit codes."""
+def _call(
+    body: Callable[[MirrorService], Awaitable[T]],
+    settings: Settings | None = None,
+    *,
+    read_only: bool = False,
+) -> T:
+    """Run one service call on the configured ledger and venue; service refusals become exit codes.
+    `read_only`: a ledger that does not exist is reported in one line, never created."""
     from bot.ledger import LedgerError
+    from bot.ledger.db import LedgerConfigError, LedgerMissing, LedgerUnavailable
     from bot.service import Conflict, InvalidInput, MirrorService, ServiceError, VenueUnreachable
     from bot.service.venue import gmx_factory
 
@@ -82,11 +89,17 @@ def _call(body: Callable[[MirrorService], Awaitable[T]], settings: Settings | No
 
     async def main() -> T:
         gmx = gmx_factory(settings)  # GMX sources and followers are read there (MIRROR_GMX_*)
-        async with MirrorService.connect(settings.db_url, settings.api_url, gmx=gmx) as service:
+        async with MirrorService.connect(
+            settings.db_url, settings.api_url, gmx=gmx, create=not read_only
+        ) as service:
             return await body(service)
 
     try:
         return asyncio.run(main())
+    except (LedgerMissing, LedgerUnavailable) as exc:
+        raise _fail(str(exc), 1) from None
+    except LedgerConfigError as exc:
+        raise _fail(str(exc), 2) from None
     except InvalidInput as exc:
         raise _fail(str(exc), 2) from None
     except Conflict as exc:
@@ -224,7 +237,7 @@ def account_list(as_json: JsonFlag = False) -> None:
     """The registered follower accounts."""
     from rich.table import Table
 
-    accounts = _call(lambda s: s.account_list(_actor()))
+    accounts = _call(lambda s: s.account_list(_actor()), read_only=True)
     if as_json:
         _print_json(accounts)
         return
@@ -419,7 +432,7 @@ def follow_remove(
 @follow_app.command("list")
 def follow_list(account: AccountOpt = None, as_json: JsonFlag = False) -> None:
     """Every follow with its current plan version."""
-    follows = _call(lambda s: s.follow_list(_actor(), account))
+    follows = _call(lambda s: s.follow_list(_actor(), account), read_only=True)
     if as_json:
         _print_json(follows)
         return
@@ -444,7 +457,7 @@ def _follows_table(follows: tuple[FollowView, ...]) -> Any:
 
 def status(as_json: JsonFlag = False) -> None:
     """Accounts, follows, the latest decisions and what the ledger holds."""
-    view = _call(lambda s: s.status(_actor()))
+    view = _call(lambda s: s.status(_actor()), read_only=True)
     if as_json:
         _print_json(view)
         return
@@ -524,7 +537,7 @@ def positions(account: AccountOpt = None, as_json: JsonFlag = False, venue: Venu
         return
     if venue != "hyperliquid":
         raise _fail(f"--venue: {venue!r} is not a venue (accepted: hyperliquid, gmx)", 2)
-    view = _call(lambda s: s.positions(_actor(), account))
+    view = _call(lambda s: s.positions(_actor(), account), read_only=True)
     if as_json:
         _print_json(view)
         return
@@ -599,7 +612,7 @@ def why(
     as_json: JsonFlag = False,
 ) -> None:
     """Why did my account do this? The ledger's lineage for a fill or an order."""
-    view = _call(lambda s: s.why(_actor(), ref))
+    view = _call(lambda s: s.why(_actor(), ref), read_only=True)
     if as_json:
         _print_json(view)
     else:

@@ -13,6 +13,8 @@ from pathlib import Path
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from bot.redaction import redact_text
+
 ENV_PREFIX = "MIRROR_"
 
 MAINNET_API_URL = "https://api.hyperliquid.xyz"
@@ -81,8 +83,22 @@ class Settings(BaseSettings):
         if value is None or value == "":
             return None
         if not value.startswith(("http://", "https://")):
-            raise ValueError("must start with http:// or https://")
+            raise ValueError("must start with http:// or https://")  # `load_settings` redacts the input
         return value.rstrip("/")
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_url(cls, value: str | None) -> str | None:
+        """The common spellings (`sqlite:///…`, `postgresql://…`, `postgres://…`) in the ledger's
+        driver spelling; anything else refused in one line naming the accepted forms."""
+        if value is None or not value.strip():
+            return None
+        from bot.ledger.db import LedgerConfigError, ledger_url
+
+        try:
+            return ledger_url(value)
+        except LedgerConfigError as exc:
+            raise ValueError(str(exc).removeprefix("MIRROR_DATABASE_URL: ")) from None
 
     @field_validator("log_level")
     @classmethod
@@ -140,5 +156,7 @@ def load_settings(**overrides: object) -> Settings:
             if err["type"] == "enum":
                 expected = err.get("ctx", {}).get("expected", "")
                 message = f"accepted values are {expected}"
-            problems.append(f"{name}: {message} (got {err.get('input')!r})")
-        raise SettingsError("invalid setting " + "; ".join(problems)) from None
+            got = "" if "(got " in message else f" (got {err.get('input')!r})"
+            problems.append(f"{name}: {message}{got}")
+        # A URL's password or API key, a key pasted into the wrong variable: never echoed.
+        raise SettingsError(redact_text("invalid setting " + "; ".join(problems))) from None

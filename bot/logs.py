@@ -3,10 +3,12 @@
 - `MIRROR_LOG_FORMAT=json`: one JSON object per line — `ts` (UTC ISO-8601, ms), `level`, `logger`,
   `msg`, then every `extra` field (Decimals as exact strings, enums as their value, times ISO-8601).
 - `MIRROR_LOG_FORMAT=console`: the same facts on one readable line (`key=value` after the message).
-- Every record is redacted before it is formatted, whoever logged it (our code, httpx, the SDK):
-  anything that looks like a private key (64 hex digits, with or without `0x`), a Telegram bot token,
-  or a secret registered with `configure_logging(secrets=...)` is masked in the message, the fields and
-  the traceback; a field whose *name* says it is secret (`key`, `password`, `token`, …) is masked whole.
+- Every record is redacted before it is formatted, whoever logged it (our code, httpx, the SDK), by
+  bot/redaction.py: a private key (64 hex digits, with or without `0x`), a Telegram bot token, a URL's
+  password or API key, or a secret registered with `configure_logging(secrets=...)` is masked in the
+  message, the fields and the traceback; a field whose *name* says it is secret (`key`, `password`,
+  `token`, …) is masked whole. The product's own ids stay readable: `instruction:<id>` in a text, and a
+  decision id in a field named as an id (`decision_id`, `instruction_id`, `id`).
 - `log_event(logger, "order_placed", coin="ETH", size=Decimal("0.1"))` logs one event with its fields.
 """
 
@@ -25,6 +27,7 @@ from pathlib import PurePath
 from typing import Any, Final, TextIO
 
 from bot.config import LogFormat, Settings
+from bot.redaction import MASK, redact_text
 
 __all__ = [
     "MASK",
@@ -37,19 +40,16 @@ __all__ = [
     "redact_text",
 ]
 
-MASK: Final = "[REDACTED]"
 FIELDS_ATTR: Final = "mirror_fields"  # where `log_event` puts its fields (no clash with LogRecord's own)
 REDACTED_ATTR: Final = "_mirror_redacted"  # a record already redacted (several handlers)
 
-# A private key: 64 hex digits not inside a longer hex run (a signature or a hash *prefix* of one is not
-# masked; a tx hash is, as it cannot be told apart from a key). The SDK's `key.hex()` has no `0x`.
-_PRIVATE_KEY = re.compile(r"(?<![0-9A-Fa-fxX])(?:0[xX])?[0-9A-Fa-f]{64}(?![0-9A-Fa-f])")
-# A Telegram bot token: `<bot id>:<35 url-safe characters>` (also inside `.../bot<token>/getMe`).
-_BOT_TOKEN = re.compile(r"(?<![0-9])[0-9]{6,12}:[A-Za-z0-9_-]{30,}")
 _SECRET_NAME = re.compile(
     r"(?:^|_)(?:key|private_?key|secret|password|passphrase|token|mnemonic|seed_phrase)$", re.I
 )
 _NOT_SECRET_NAME = re.compile(r"(?:^|_)(?:public_key|key_id|token_count|tokens)$", re.I)
+# A field named as an id keeps a 64-hex value: a decision id the product emits (`why instruction:<id>`).
+_ID_NAME = re.compile(r"(?:^|_)(?:id|ids)$", re.I)
+_PRODUCT_ID = re.compile(r"^[0-9a-f]{64}$")
 
 # LogRecord attributes: everything else on a record came from `extra`.
 _STANDARD_ATTRS: Final = frozenset(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {
@@ -69,15 +69,6 @@ _QUIET_LIBRARIES: Final = (
     "apscheduler",
     "alembic",
 )
-
-
-def redact_text(text: str, secrets: Iterable[str] = ()) -> str:
-    """`text` with private keys, bot tokens and the given literal secrets masked."""
-    for secret in secrets:
-        if secret:
-            text = text.replace(secret, MASK)
-    text = _PRIVATE_KEY.sub(MASK, text)
-    return _BOT_TOKEN.sub(MASK, text)
 
 
 def _is_secret_name(name: str) -> bool:
@@ -107,17 +98,20 @@ def _plain(value: Any) -> Any:
     return str(value)
 
 
-def _redact_value(value: Any, secrets: tuple[str, ...]) -> Any:
-    """A plain value with secrets masked, recursively; secret-named keys masked whole."""
+def _redact_value(value: Any, secrets: tuple[str, ...], *, is_id: bool = False) -> Any:
+    """A plain value with secrets masked, recursively; secret-named keys masked whole; an id-named key
+    keeps a decision id (64 lower-case hex digits, exactly what `instruction_id` makes)."""
     if isinstance(value, str):
-        return redact_text(value, secrets)
+        return value if is_id and _PRODUCT_ID.match(value) else redact_text(value, secrets)
     if isinstance(value, dict):
         return {
-            k: MASK if _is_secret_name(k) and v is not None else _redact_value(v, secrets)
+            k: MASK
+            if _is_secret_name(k) and v is not None
+            else _redact_value(v, secrets, is_id=bool(_ID_NAME.search(k)))
             for k, v in value.items()
         }
     if isinstance(value, list):
-        return [_redact_value(v, secrets) for v in value]
+        return [_redact_value(v, secrets, is_id=is_id) for v in value]
     return value
 
 

@@ -6,39 +6,74 @@ No alembic.ini is needed at run time: the configuration is built here and points
 
 from __future__ import annotations
 
+import contextlib
+import os
 from pathlib import Path
 from typing import Any
 
+import asyncpg  # type: ignore[import-untyped]
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import create_engine as sa_create_engine
-from sqlalchemy import event
+from sqlalchemy import event, inspect
 from sqlalchemy.engine import Connection, Engine, make_url
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlalchemy.pool import StaticPool
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from bot.redaction import redact_text, redact_url
+
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 SUPPORTED_DRIVERS = ("sqlite+aiosqlite", "postgresql+asyncpg")
+# The spellings MIRROR_DATABASE_URL accepts, and the driver each one means.
+_SCHEMES = {
+    "sqlite": "sqlite+aiosqlite",
+    "sqlite+aiosqlite": "sqlite+aiosqlite",
+    "postgresql": "postgresql+asyncpg",
+    "postgres": "postgresql+asyncpg",
+    "postgresql+asyncpg": "postgresql+asyncpg",
+}
+ACCEPTED_URLS = (
+    "accepted: sqlite:///path/to/mirrorbot.db or postgresql://user:password@host:5432/dbname "
+    "(also spelled sqlite+aiosqlite://, postgres://, postgresql+asyncpg://)"
+)
+PG_CONNECT_TIMEOUT_S = 15  # an unreachable PostgreSQL is reported after this long, not asyncpg's 60 s
+PRIVATE_FILE = 0o600  # the ledger file (and SQLite's -wal/-shm, which SQLite creates with its mode)
+PRIVATE_DIR = 0o700  # the folders created for it
 
 
 class LedgerConfigError(ValueError):
     """The database URL cannot be used by the ledger; the message says which forms are accepted."""
 
 
-def _check_url(url: str) -> None:
+class LedgerMissing(LedgerConfigError):
+    """A read-only command was pointed at a ledger that does not exist (it never creates one)."""
+
+
+class LedgerUnavailable(LedgerConfigError):
+    """The ledger's database cannot be reached or opened; the message says where (password hidden)."""
+
+
+def ledger_url(url: str) -> str:
+    """`url` in the ledger's driver spelling: `sqlite:///…` → aiosqlite, `postgresql://` and
+    `postgres://` → asyncpg. Anything else is refused in one line naming the accepted forms (the URL's
+    password is never repeated)."""
+    shown = redact_url(url.strip())
+    scheme, sep, rest = url.strip().partition("://")
+    driver = _SCHEMES.get(scheme.lower()) if sep else None
+    if driver is None:
+        what = f"unsupported database URL scheme {scheme + sep!r}" if sep else "not a database URL"
+        raise LedgerConfigError(f"MIRROR_DATABASE_URL: {what} (got {shown!r}); {ACCEPTED_URLS}")
+    normalised = f"{driver}://{rest}"
     try:
-        parsed = make_url(url)
+        parsed = make_url(normalised)
     except Exception:
-        raise LedgerConfigError(
-            "invalid MIRROR_DATABASE_URL: expected e.g. sqlite+aiosqlite:///path/to/mirrorbot.db "
-            "or postgresql+asyncpg://user@host:port/dbname"
-        ) from None
-    if parsed.drivername not in SUPPORTED_DRIVERS:
-        raise LedgerConfigError(
-            f"unsupported database driver {parsed.drivername!r} in MIRROR_DATABASE_URL; "
-            f"accepted: {', '.join(SUPPORTED_DRIVERS)}"
-        )
+        problem = f"MIRROR_DATABASE_URL: malformed URL (got {shown!r}); {ACCEPTED_URLS}"
+        raise LedgerConfigError(problem) from None
+    if driver.startswith("postgresql") and not parsed.database:
+        raise LedgerConfigError(f"MIRROR_DATABASE_URL: no database name (got {shown!r}); {ACCEPTED_URLS}")
+    return normalised
 
 
 def _is_sqlite_memory(url: str) -> bool:
@@ -59,15 +94,40 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def _ensure_sqlite_dir(url: str) -> None:
+def _sqlite_path(url: str) -> Path | None:
+    """The file of a SQLite ledger URL (None: PostgreSQL or in-memory)."""
     parsed = make_url(url)
-    if parsed.get_backend_name() == "sqlite" and not _is_sqlite_memory(url) and parsed.database:
-        Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+    if parsed.get_backend_name() != "sqlite" or _is_sqlite_memory(url) or not parsed.database:
+        return None
+    return Path(parsed.database).expanduser()
+
+
+def _private_sqlite_file(path: Path) -> None:
+    """Create the ledger file 0600 in folders created 0700 before SQLite opens it (SQLite gives its
+    -wal/-shm files the database file's mode). An existing ledger of ours is tightened to 0600 too."""
+    missing = [p for p in (path.parent, *path.parent.parents) if not p.exists()]
+    for folder in reversed(missing):
+        folder.mkdir(mode=PRIVATE_DIR, exist_ok=True)
+    with contextlib.suppress(FileExistsError):
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE))
+    for file in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        with contextlib.suppress(OSError):  # not ours, or not there: left as it is
+            if file.stat().st_uid == os.getuid() and file.stat().st_mode & 0o077:
+                file.chmod(PRIVATE_FILE)
+
+
+def _unavailable(url: str, exc: BaseException) -> LedgerUnavailable:
+    orig = getattr(exc, "orig", None) or exc
+    first = (str(orig).strip().splitlines() or [""])[0][:200]
+    reason = f"{type(orig).__name__}: {first}" if first else type(orig).__name__
+    return LedgerUnavailable(f"cannot open the ledger at {redact_url(url)}: {redact_text(reason)}")
 
 
 def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
     """An async engine for the ledger (aiosqlite or asyncpg), with SQLite set up to behave."""
-    _check_url(url)
+    url = ledger_url(url)
+    if make_url(url).get_backend_name() == "postgresql":
+        kwargs.setdefault("connect_args", {"timeout": PG_CONNECT_TIMEOUT_S})
     if _is_sqlite_memory(url):
         # One shared connection, or every session would see its own empty in-memory database.
         kwargs.setdefault("poolclass", StaticPool)
@@ -112,15 +172,44 @@ def _upgrade(connection: Connection, revision: str) -> None:
     command.upgrade(config, revision)
 
 
-async def init_db(url: str, revision: str = "head") -> None:
-    """Create or upgrade the ledger schema at `url` (idempotent: an up-to-date database is untouched)."""
-    _check_url(url)
-    _ensure_sqlite_dir(url)
-    # A plain engine: migrations must be free to toggle SQLite pragmas the ledger engine sets.
-    kwargs: dict[str, Any] = {"poolclass": StaticPool} if _is_sqlite_memory(url) else {}
-    engine = create_async_engine(url, **kwargs)
+async def _has_schema(url: str) -> bool:
+    engine = create_async_engine(url, connect_args={"timeout": PG_CONNECT_TIMEOUT_S})
     try:
-        async with engine.begin() as connection:
-            await connection.run_sync(_upgrade, revision)
+        async with engine.connect() as connection:
+            return await connection.run_sync(lambda c: inspect(c).has_table("alembic_version"))
     finally:
         await engine.dispose()
+
+
+async def init_db(url: str, revision: str = "head", *, create: bool = True) -> None:
+    """Create or upgrade the ledger schema at `url` (idempotent: an up-to-date database is untouched).
+
+    `create=False` (the read-only commands): a ledger that does not exist is not created — `LedgerMissing`
+    says so in one line. A database that cannot be reached is `LedgerUnavailable` (one line, no
+    traceback, the URL's password hidden)."""
+    url = ledger_url(url)
+    path = _sqlite_path(url)
+    try:
+        exists = path.is_file() if path is not None else _is_sqlite_memory(url) or await _has_schema(url)
+        if not create and not exists:
+            where = str(path) if path is not None else redact_url(url)
+            raise LedgerMissing(
+                f"no ledger at {where} (MIRROR_DATABASE_URL / MIRROR_DATA_DIR): nothing recorded there "
+                "yet; `mirrorbot account add` or `mirrorbot run` creates it"
+            )
+        if path is not None:
+            _private_sqlite_file(path)
+        # A plain engine: migrations must be free to toggle SQLite pragmas the ledger engine sets.
+        kwargs: dict[str, Any] = {"poolclass": StaticPool} if _is_sqlite_memory(url) else {}
+        if path is None and not _is_sqlite_memory(url):
+            kwargs["connect_args"] = {"timeout": PG_CONNECT_TIMEOUT_S}
+        engine = create_async_engine(url, **kwargs)
+        try:
+            async with engine.begin() as connection:
+                await connection.run_sync(_upgrade, revision)
+        finally:
+            await engine.dispose()
+    except LedgerConfigError:
+        raise
+    except (OSError, TimeoutError, SQLAlchemyError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+        raise _unavailable(url, exc) from None

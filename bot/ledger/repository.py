@@ -322,10 +322,11 @@ class Ledger:
         return [self.engine.sync_engine] + ([self._writer[0]] if self._writer is not None else [])
 
     @classmethod
-    async def open(cls, url: str, *, migrate: bool = True) -> Ledger:
-        """Connect to `url`, upgrading the schema to the latest revision first (unless told not to)."""
+    async def open(cls, url: str, *, migrate: bool = True, create: bool = True) -> Ledger:
+        """Connect to `url`, upgrading the schema to the latest revision first (unless told not to).
+        `create=False`: refuse (`LedgerMissing`) rather than create a ledger that does not exist."""
         if migrate:
-            await init_db(url)
+            await init_db(url, create=create)
         return cls(create_engine(url))
 
     async def close(self) -> None:

@@ -90,9 +90,11 @@ class MirrorService:
         *,
         kdf_iterations: int | None = None,
         gmx: Callable[[], Venue] | None = None,
+        create: bool = True,
     ) -> AsyncIterator[MirrorService]:
-        """Open the ledger (migrating it) and, when `api_url` is given, a venue client."""
-        ledger = await Ledger.open(db_url)
+        """Open the ledger (migrating it; `create=False`: never creating it) and, when `api_url` is
+        given, a venue client."""
+        ledger = await Ledger.open(db_url, create=create)
         info = InfoClient(api_url) if api_url else None
         try:
             yield cls(ledger, info, kdf_iterations=kdf_iterations, gmx=gmx)
