@@ -76,6 +76,9 @@ class Settings(BaseSettings):
     gmx_deployment_file: Path | None = None  # replaces the packaged deployment (a fork, a testnet)
     gmx_poll_interval_s: float = Field(default=1.0, gt=0)  # how often a GMX source's watch polls
     follower_venue: FollowerVenue = FollowerVenue.HYPERLIQUID  # the venue `mirrorbot run` trades on
+    # One `mirrorbot run` per follower venue on a ledger (bot/ledger/lease.py): a runner silent this long
+    # is presumed dead and replaced. Above the hosts' clock skew when several share a PostgreSQL ledger.
+    lease_stale_s: float = Field(default=30.0, ge=2, le=3600)
 
     @field_validator("hl_api_url", "gmx_rpc_url")
     @classmethod

@@ -393,6 +393,27 @@ class RunnerHealth(LedgerModel, table=True):
     doc: Any = Field(default_factory=dict, sa_type=JSONText)  # last pass, scores, dead-man, alert counts
 
 
+# ---- one runner per follower venue (bot/ledger/lease.py; revision 0005) ------------------------------
+
+
+class RunnerLease(LedgerModel, table=True):
+    """Who runs the copy loop for a scope (`follower_venue:<venue>`): the holder's identity, its
+    heartbeat, and the fencing epoch, raised at every acquisition. A row, not a file lock, because the
+    ledger may be PostgreSQL shared by several hosts."""
+
+    __tablename__ = "runner_lease"
+
+    scope: str = Field(primary_key=True)
+    epoch: int = Field(sa_type=BigInteger)
+    token: str  # the holding Runner's random id: only it renews or releases the lease
+    pid: int = Field(sa_type=BigInteger)
+    host: str
+    node: str  # boot id + pid namespace: where `pid` names this very process (empty: unknown)
+    acquired_at: datetime = Field(sa_type=UTCDateTime)
+    heartbeat_at: datetime = Field(sa_type=UTCDateTime)
+    released_at: datetime | None = Field(default=None, sa_type=UTCDateTime, nullable=True)
+
+
 # The lineage and plan tables (the control room's tables above are listed in CONTROL_TABLES).
 TABLES = (
     Account,
@@ -409,4 +430,5 @@ TABLES = (
 CONTROL_TABLES = (ControlState, TelegramMember, AlertPreference, GroupPolicy, PendingChange, Approval)
 EQUITY_TABLES = (EquitySnapshot,)
 HEALTH_TABLES = (RunnerHealth,)
+LEASE_TABLES = (RunnerLease,)
 metadata = ledger_registry.metadata

@@ -30,7 +30,8 @@ from bot.alerts import Alert, AlertBus, AlertKind
 from bot.config import FollowerVenue, Settings
 from bot.domain import SourceChange, TradingAccount, Venue
 from bot.faults import fault_alert
-from bot.ledger import AccountKind, Ledger
+from bot.ledger import Account, AccountKind, Ledger
+from bot.ledger.lease import RENEWALS_PER_STALE, Lease, LeaseHeld, lease_scope
 from bot.logs import log_event
 from bot.pipeline import recovery
 from bot.pipeline.convert import market_of
@@ -78,6 +79,9 @@ class RunnerOptions:
     quiet_ms: int = 0  # > 0: also wait this long after a fill for more (0: take what is queued, no wait)
     shutdown_timeout_s: float = 30.0  # in-flight sends get this long to finish
     heartbeat_s: float = 5.0  # the health row (`mirrorbot status`) is rewritten this often
+    # One runner per follower venue (bot/ledger/lease.py): a silent holder's lease is taken over after
+    # `lease_stale_s` (None: MIRROR_LEASE_STALE_S); it is renewed `RENEWALS_PER_STALE` times within that.
+    lease_stale_s: float | None = None
     policy: RetryPolicy = field(default_factory=RetryPolicy)
     fills: FillReaderOptions = field(default_factory=FillReaderOptions)  # batched fills reads (issue #7)
     # The Telegram control room's options (bot.telegram.TelegramOptions; None: its defaults). It starts
@@ -97,35 +101,51 @@ def build_venue(settings: Settings) -> Venue:
 
 
 async def load_accounts(
-    ledger: Ledger, password: str | None, venue_name: str = VENUE_NAME
+    ledger: Ledger, password: str | None, venue_name: str = VENUE_NAME, alerts: AlertBus | None = None
 ) -> list[TradingAccount]:
     """Every follower registered for `venue_name` with its signing key decrypted from its keystore (an
-    agent wallet's on Hyperliquid; on GMX, which has no agents, the account's own key)."""
+    agent wallet's on Hyperliquid; on GMX, which has no agents, the account's own key).
+
+    An account whose keystore cannot be opened (wrong password, file gone, the wrong key) is skipped
+    with a log line and an alert naming the account, never the key: the others are copied. Only when
+    no account at all can be opened does the runner refuse to start."""
     rows = [row for row in await ledger.accounts() if row.venue == venue_name]
     if rows and not password:
         raise RunnerError("MIRROR_KEYSTORE_PASSWORD is needed to open the follower accounts' keystores")
     service = MirrorService(ledger)
     actor = Actor.system("runner")
     accounts: list[TradingAccount] = []
+    skipped: list[str] = []
     for row in rows:
-        if not row.keystore_path:
-            raise RunnerError(
-                f"account {row.address} has no keystore: register it with `mirrorbot account add`"
-            )
         try:
-            key = await service.load_key(actor, row.keystore_path, password or "")
-        except ServiceError as exc:
-            raise RunnerError(f"account {row.address}: {exc}") from None
-        if venue_name == FollowerVenue.GMX.value and key.address.lower() != row.address.lower():
-            raise RunnerError(
-                f"account {row.address} (gmx): its keystore holds the key of {key.address.lower()}; GMX has "
-                "no agent wallets, so the keystore must hold the account's own key"
-            )
-        traded_for = (
-            row.address if row.kind in (AccountKind.VAULT.value, AccountKind.SUB_ACCOUNT.value) else None
-        )
-        accounts.append(TradingAccount(row.address, key.key.hex(), vault_address=traded_for))
+            accounts.append(await _open_account(service, actor, row, password or "", venue_name))
+        except RunnerError as exc:
+            skipped.append(str(exc))
+            log_event(log, "account_skipped", level=logging.ERROR, account=row.address, reason=str(exc))
+            if alerts is not None:
+                message = f"not copied: {exc}"
+                alerts.publish(Alert(AlertKind.FAILURE, "account_skipped", message, row.address))
+    if rows and not accounts:
+        raise RunnerError("; ".join(skipped))
     return accounts
+
+
+async def _open_account(
+    service: MirrorService, actor: Actor, row: Account, password: str, venue_name: str
+) -> TradingAccount:
+    if not row.keystore_path:
+        raise RunnerError(f"account {row.address} has no keystore: register it with `mirrorbot account add`")
+    try:
+        key = await service.load_key(actor, row.keystore_path, password)
+    except ServiceError as exc:
+        raise RunnerError(f"account {row.address}: {exc}") from None
+    if venue_name == FollowerVenue.GMX.value and key.address.lower() != row.address.lower():
+        raise RunnerError(
+            f"account {row.address} (gmx): its keystore holds the key of {key.address.lower()}; GMX has "
+            "no agent wallets, so the keystore must hold the account's own key"
+        )
+    traded_for = row.address if row.kind in (AccountKind.VAULT.value, AccountKind.SUB_ACCOUNT.value) else None
+    return TradingAccount(row.address, key.key.hex(), vault_address=traded_for)
 
 
 class Runner:
@@ -163,6 +183,9 @@ class Runner:
         self._stopping = False
         self.venue_name = settings.follower_venue.value  # followers' orders and fills are recorded under it
         self._equity_minute = -1  # the UTC minute of the last equity readings recorded
+        self.lease: Lease | None = None  # this ledger's one runner for `venue_name` (bot/ledger/lease.py)
+        self._halt = asyncio.Event()  # `run()` stops when set (a signal, or the lease lost)
+        self._lost_stop: asyncio.Future[None] | None = None
 
     @property
     def venue(self) -> Venue:
@@ -177,8 +200,34 @@ class Runner:
     # --- life cycle ------------------------------------------------------------------------------
 
     async def start(self) -> None:
+        """Hold this ledger's lease for the follower venue (or refuse: another runner has it), then
+        start; a start that fails gives the lease back."""
         if self._ledger is None:
             self._ledger = await Ledger.open(self.settings.db_url)
+        stale_s = self.options.lease_stale_s or self.settings.lease_stale_s
+        scope = lease_scope(self.venue_name)
+        lease = Lease(self.ledger.engine, scope, stale_s=stale_s, renew_s=stale_s / RENEWALS_PER_STALE)
+        try:
+            epoch = await lease.acquire()
+        except LeaseHeld as exc:
+            raise RunnerError(str(exc)) from None
+        self.lease = lease
+        log_event(log, "runner_lease_held", scope=lease.scope, epoch=epoch, pid=lease.holder.pid)
+        lease.start(self._lease_lost)
+        try:
+            await self._start()
+        except BaseException:
+            await lease.release()
+            raise
+
+    def _lease_lost(self, why: str) -> None:
+        """Another runner may be sending now: stop sending, stop."""
+        log_event(log, "runner_lease_lost", level=logging.ERROR, reason=why)
+        self.alerts.publish(Alert(AlertKind.FAILURE, "lease_lost", f"runner stopping: {why}"))
+        self._halt.set()
+        self._lost_stop = asyncio.ensure_future(self.stop())  # not a job: `stop()` waits for the jobs
+
+    async def _start(self) -> None:
         if self._venue is None:
             self._venue = build_venue(self.settings)
         if hasattr(self._venue, "on_fault"):  # faults only the venue client sees become alerts too
@@ -207,7 +256,7 @@ class Runner:
         if self._accounts is None:
             password = self.settings.keystore_password
             self._accounts = await load_accounts(
-                self.ledger, password.get_secret_value() if password else None, self.venue_name
+                self.ledger, password.get_secret_value() if password else None, self.venue_name, self.alerts
             )
         for account in self._accounts:
             self.copier.add_desk(Desk(account, self.copier.new_engine()))
@@ -308,6 +357,8 @@ class Runner:
             await self.sources.close()
         if self._venue is not None:
             await self._venue.close()
+        if self.lease is not None:  # the last send is recorded: another runner may take over now
+            await self.lease.release()
         if self._ledger is not None and self._owns_ledger:
             await self._ledger.close()
         log_event(log, "runner_stopped")
@@ -316,7 +367,7 @@ class Runner:
     async def run(self, *, duration_s: float | None = None, once: bool = False) -> None:
         """Start, run until SIGINT/SIGTERM (or `duration_s`), stop. `once`: one pass of every job."""
         loop = asyncio.get_running_loop()
-        stop = asyncio.Event()
+        stop = self._halt
         handled: list[signal.Signals] = []
         for sig in (signal.SIGINT, signal.SIGTERM):
             with contextlib.suppress(NotImplementedError, RuntimeError):
@@ -505,10 +556,14 @@ def main(settings: Settings, *, once: bool = False, duration_s: float | None = N
     from bot.logs import configure_from_settings
 
     configure_from_settings(settings)
+    runner = Runner(settings)
     try:
-        asyncio.run(Runner(settings).run(duration_s=duration_s, once=once))
+        asyncio.run(runner.run(duration_s=duration_s, once=once))
     except (RunnerError, LedgerConfigError) as exc:
         log_event(log, "runner_refused", level=logging.ERROR, error=str(exc))
         print(f"mirrorbot run: {exc}", file=sys.stderr)
         return 2
+    if runner.lease is not None and runner.lease.lost:
+        print(f"mirrorbot run: stopped: {runner.lease.lost}", file=sys.stderr)
+        return 1
     return 0

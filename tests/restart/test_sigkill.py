@@ -21,8 +21,10 @@ from tests.pipeline.test_run_command import MIRRORBOT, environment, events
 AT_DEATH = {"after_intent": "pending", "after_send": "submitted", "after_ack": "accepted"}
 
 
-async def launch(world: World, crash_at: str | None = None) -> asyncio.subprocess.Process:
-    env = environment(world)
+async def launch(
+    world: World, crash_at: str | None = None, env: dict[str, str] | None = None
+) -> asyncio.subprocess.Process:
+    env = environment(world) | (env or {})
     if crash_at is not None:
         env[CRASH_ENV] = crash_at
     process = await asyncio.create_subprocess_exec(
