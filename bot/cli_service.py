@@ -215,11 +215,30 @@ def account_add(
         ),
     ] = "hyperliquid",
 ) -> None:
-    """Register a follower account and the agent wallet that signs for it."""
+    """Register a follower account and the agent wallet that signs for it. The keystore must open with
+    MIRROR_KEYSTORE_PASSWORD (asked for when unset): the password `mirrorbot run` opens it with."""
+    import sys
+
+    settings = _load()
+    if settings.keystore_password is None and not sys.stdin.isatty():
+        raise _fail(
+            "MIRROR_KEYSTORE_PASSWORD: not set; `account add` checks that the keystore opens with the "
+            "password `mirrorbot run` will use",
+            2,
+        )
+    password = _password(settings, new=False)
     added = _call(
         lambda s: s.account_add(
-            _actor(), address, keystore, label=label, vault=vault, check_venue=check_venue, venue_name=venue
-        )
+            _actor(),
+            address,
+            keystore,
+            label=label,
+            vault=vault,
+            check_venue=check_venue,
+            venue_name=venue,
+            password=password,
+        ),
+        settings,
     )
     if as_json:
         _print_json(added)
@@ -230,6 +249,37 @@ def account_add(
     if added.venue_checked:
         typer.echo("The venue confirms the agent may trade for it.")
     _venue_note(added.venue_checked, check_venue, "the agent's approval was")
+
+
+@account_app.command("remove")
+def account_remove(
+    address: Annotated[str, typer.Argument(help="The follower account to unregister, 0x…")],
+    keep_positions: Annotated[
+        bool,
+        typer.Option(
+            "--keep-positions",
+            help="Unfollow its sources first, keeping its positions on the venue (detached, unmanaged). "
+            "To close them instead: `follow remove SOURCE --close` while the bot runs, then remove.",
+        ),
+    ] = False,
+    venue: Annotated[str, typer.Option("--venue", help="hyperliquid (default) or gmx.")] = "hyperliquid",
+    as_json: JsonFlag = False,
+) -> None:
+    """Unregister a follower (audited). Its history stays in the ledger; its keystore file is kept."""
+    removed = _call(
+        lambda s: s.account_remove(_actor(), address, keep_positions=keep_positions, venue_name=venue)
+    )
+    if as_json:
+        _print_json(removed)
+        return
+    typer.echo(f"Removed {removed.account.kind} account {removed.account.address}.")
+    if removed.unfollowed:
+        typer.echo(f"Unfollowed {', '.join(removed.unfollowed)}; its positions are kept, detached.")
+    if removed.keystore:
+        typer.echo(
+            f"Its keystore {removed.keystore} is kept (not deleted): delete it yourself once the key is no "
+            "longer needed, or revoke the agent on the venue."
+        )
 
 
 @account_app.command("list")

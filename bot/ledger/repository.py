@@ -408,6 +408,15 @@ class Ledger:
         async with self._tx() as session:
             return await self._account(session, venue, normalise_account(address))
 
+    async def remove_account(self, venue: str, address: str) -> Account | None:
+        """Delete an account's row (its history stays: plans, decisions, orders and fills are keyed by
+        address). The removed row, or None when there was none."""
+        async with self._tx() as session:
+            row = await self._account(session, venue, normalise_account(address))
+            if row is not None:
+                await session.delete(row)
+            return row
+
     async def accounts(self) -> list[Account]:
         async with self._tx() as session:
             return list((await session.exec(select(Account).order_by(col(Account.id)))).all())

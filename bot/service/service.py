@@ -20,7 +20,15 @@ from bot.ledger.models import utcnow
 from bot.service import inputs, queries, venue
 from bot.service.actor import Actor
 from bot.service.coverage import Coverage
-from bot.service.errors import Conflict, InvalidInput, NotFound, ServiceError, VenueError, VenueUnreachable
+from bot.service.errors import (
+    Conflict,
+    InvalidInput,
+    KeystoreError,
+    NotFound,
+    ServiceError,
+    VenueError,
+    VenueUnreachable,
+)
 from bot.service.keystore import keystore_address, open_keystore, parse_private_key, write_keystore
 from bot.service.positions import FollowState, follow_rows, unmanaged_rows
 from bot.service.settings import (
@@ -32,6 +40,7 @@ from bot.service.settings import (
 )
 from bot.service.views import (
     AccountAdded,
+    AccountRemoved,
     AccountView,
     DecisionView,
     FollowView,
@@ -171,15 +180,18 @@ class MirrorService:
         *,
         check_venue: bool | None = None,
         venue_name: str = VENUE,
+        password: str | None = None,
     ) -> AccountAdded:
         """Register a follower: the master account `address` (or the `vault` / sub-account it trades
         for) and the agent wallet whose encrypted key is in `keystore_path`. On GMX (`venue_name`
         "gmx") there are no agent wallets or vaults: the keystore holds the account's own key, and no
-        venue check is made (nothing to approve)."""
+        venue check is made (nothing to approve). With `password` (the CLI passes
+        MIRROR_KEYSTORE_PASSWORD, the one `mirrorbot run` opens keystores with) the keystore must open
+        with it, or nothing is registered."""
         async with self._refusals(actor, "account.add"):
             on = inputs.choice(venue_name, "venue", FOLLOWER_VENUES)
             if on == GMX:
-                return await self._gmx_account_add(actor, address, keystore_path, label, vault)
+                return await self._gmx_account_add(actor, address, keystore_path, label, vault, password)
             master = inputs.address(address, "address")
             traded = inputs.address(vault, "vault") if vault is not None else None
             _check_label(label)
@@ -196,10 +208,18 @@ class MirrorService:
                     if check_venue:
                         raise
             follower = traded or master
-            return await self._register(actor, VENUE, follower, master, kind, agent, keystore, label, checked)
+            return await self._register(
+                actor, VENUE, follower, master, kind, agent, keystore, label, checked, password
+            )
 
     async def _gmx_account_add(
-        self, actor: Actor, address: str, keystore_path: Path | str, label: str | None, vault: str | None
+        self,
+        actor: Actor,
+        address: str,
+        keystore_path: Path | str,
+        label: str | None,
+        vault: str | None,
+        password: str | None,
     ) -> AccountAdded:
         """A GMX follower: the key that signs is the account (GMX has no agent wallets, no vaults)."""
         account = inputs.address(address, "address")
@@ -215,7 +235,7 @@ class MirrorService:
                 "a keystore of the account's own key with --venue gmx",
             )
         return await self._register(
-            actor, GMX, account, account, AccountKind.MASTER, signer, keystore, label, False
+            actor, GMX, account, account, AccountKind.MASTER, signer, keystore, label, False, password
         )
 
     async def _register(
@@ -229,7 +249,10 @@ class MirrorService:
         keystore: Path,
         label: str | None,
         checked: bool,
+        password: str | None = None,
     ) -> AccountAdded:
+        if password is not None:  # last of the checks: opening a keystore takes ~1 s of scrypt
+            await self._opens(keystore, password)
         existing = await self.ledger.get_account(on, follower)
         if existing is not None and (existing.agent_address, existing.keystore_path) != (
             agent,
@@ -260,6 +283,43 @@ class MirrorService:
         }
         await self._audit(actor, "account.add", details)
         return AccountAdded(AccountView.of(recorded.row), recorded.created, checked)
+
+    async def _opens(self, keystore_path: Path | str, password: str) -> None:
+        try:
+            await asyncio.to_thread(open_keystore, _local_path(keystore_path), password)
+        except KeystoreError as exc:
+            raise KeystoreError(
+                f"{exc}: it must open with MIRROR_KEYSTORE_PASSWORD (`mirrorbot run` uses it)"
+            ) from None
+
+    async def account_remove(
+        self, actor: Actor, address: str, *, keep_positions: bool = False, venue_name: str = VENUE
+    ) -> AccountRemoved:
+        """Unregister a follower. Refused while it follows a source, unless `keep_positions`: then each
+        follow is removed first with its positions kept, detached (closing them needs the running bot and
+        the account's key: `follow remove --close` first). The keystore file is never deleted: the
+        caller is told where it is."""
+        async with self._refusals(actor, "account.remove"):
+            on = inputs.choice(venue_name, "venue", FOLLOWER_VENUES)
+            follower = inputs.address(address, "address")
+            row = await self.ledger.get_account(on, follower)
+            if row is None:
+                raise NotFound(f"account {follower} is not registered on {on} (see `mirrorbot account list`)")
+            active = [p.source for p in await self.ledger.current_plans(follower) if _settings_of(p).active]
+            if active and not keep_positions:
+                raise Conflict(
+                    f"account {follower} still follows {', '.join(active)}: unfollow first "
+                    "(`mirrorbot follow remove SOURCE --close|--keep`) or pass --keep-positions"
+                )
+            for source in active:
+                await self.follow_remove(actor, follower, source, close=False)
+            await self.ledger.remove_account(on, follower)
+            await self._audit(
+                actor,
+                "account.remove",
+                {"address": follower, "venue": on, "unfollowed": active, "keystore_kept": row.keystore_path},
+            )
+            return AccountRemoved(AccountView.of(row), tuple(active), row.keystore_path)
 
     async def account_list(self, actor: Actor) -> tuple[AccountView, ...]:
         accounts = tuple(AccountView.of(row) for row in await self.ledger.accounts())

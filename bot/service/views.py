@@ -172,6 +172,13 @@ def jsonable(value: Any) -> Any:
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
+class AccountRemoved:
+    account: AccountView
+    unfollowed: tuple[str, ...]  # the sources it followed, unfollowed with their positions kept
+    keystore: str | None  # the keystore file, left in place (never deleted by `account remove`)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
 class AccountAdded:
     account: AccountView
     created: bool  # False: it was already registered with the same agent and keystore

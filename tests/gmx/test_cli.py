@@ -159,7 +159,16 @@ def test_account_add_venue_gmx_registers_the_key_owner_without_a_venue_check(
         )
         assert made.exit_code == 0, made.output
     agent = run(
-        tmp_path, "account", "add", "--venue", "gmx", "--address", owner.address, "--keystore", "other.json"
+        tmp_path,
+        "account",
+        "add",
+        "--venue",
+        "gmx",
+        "--address",
+        owner.address,
+        "--keystore",
+        "other.json",
+        **env,  # `account add` opens the keystore with it (issue #14)
     )
     assert agent.exit_code == 2 and "GMX has no agent wallets" in agent.stderr
     added = run(
@@ -173,6 +182,7 @@ def test_account_add_venue_gmx_registers_the_key_owner_without_a_venue_check(
         "--keystore",
         "own.json",
         "--json",
+        **env,
     )
     assert added.exit_code == 0, added.stderr
     shown = json.loads(added.stdout)
