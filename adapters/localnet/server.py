@@ -28,6 +28,7 @@ from contextlib import asynccontextmanager
 from decimal import Decimal
 from types import TracebackType
 from typing import Any, Literal, TypeVar
+from urllib.parse import urlsplit
 
 from aiohttp import web
 
@@ -57,6 +58,10 @@ T = TypeVar("T")
 JSON = "application/json"
 ACTION_EXPIRED = "Action already expired"
 FORBIDDEN = "The localnet serves loopback clients only (start it with --allow-remote to serve others)"
+# A browser names the page that sent a request in `Origin`: a web page open on the operator's machine
+# (or one reaching 127.0.0.1 by DNS rebinding) must not fund, reset or inject faults (docs/localnet.md).
+FOREIGN_ORIGIN = "The localnet refuses requests sent by web pages whose Origin is not on this machine"
+NOT_JSON = "Content-Type: expected application/json"
 SERVE_PRICE_WALK_MS = 1000  # `mirrorbot localnet` moves prices by itself; embedded uses start still
 HOUSEKEEPING_S = 0.5  # how often due scheduleCancel deadlines are enforced without a request
 SHUTDOWN_GRACE_S = 0.5  # in-flight requests (e.g. held by an injected latency) get this long at stop
@@ -77,6 +82,22 @@ def is_loopback(remote: str | None) -> bool:
     if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
         return address.ipv4_mapped.is_loopback
     return address.is_loopback
+
+
+def is_loopback_origin(origin: str | None) -> bool:
+    """Whether a request's `Origin` header is absent (not a browser) or a page served from this machine."""
+    if origin is None:
+        return True
+    try:
+        host = urlsplit(origin).hostname
+    except ValueError:
+        return False
+    return host is not None and (host == "localhost" or host.endswith(".localhost") or is_loopback(host))
+
+
+def _bound_address(sockaddr: Any) -> str:
+    host, port = sockaddr[0], sockaddr[1]
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
 
 def _json_response(payload: Any, status: int = 200) -> web.Response:
@@ -129,7 +150,8 @@ class Localnet:
         self._walker: asyncio.Task[None] | None = None
         self._housekeeper: asyncio.Task[None] | None = None
         self._runner: web.AppRunner | None = None
-        self.url = ""
+        self.url = ""  # how clients on this machine reach it
+        self.bound: list[str] = []  # the addresses actually listened on (0.0.0.0:8787: every interface)
 
     # --- lifecycle ---
     def app(self) -> web.Application:
@@ -148,6 +170,7 @@ class Localnet:
         await self._runner.setup()
         site = web.TCPSite(self._runner, host, port)
         await site.start()
+        self.bound = [_bound_address(a) for a in self._runner.addresses]
         bound_port = self._runner.addresses[0][1]
         url_host = "127.0.0.1" if host in ("", "0.0.0.0") else "[::1]" if host == "::" else host
         if ":" in url_host and not url_host.startswith("["):
@@ -226,8 +249,14 @@ class Localnet:
                 log.exception("localnet: scheduled cancel failed")
 
     # --- HTTP handlers ---
-    def _refused(self, request: web.Request) -> bool:
-        return not self.allow_remote and not is_loopback(request.remote)
+    def _refused(self, request: web.Request) -> str | None:
+        """Why a request is refused (403), or None: a client off this machine unless allowed, and any
+        request from a web page not served from this machine (even with --allow-remote)."""
+        if not self.allow_remote and not is_loopback(request.remote):
+            return FORBIDDEN
+        if not is_loopback_origin(request.headers.get("Origin")):
+            return FOREIGN_ORIGIN
+        return None
 
     async def _injected_fault(self, endpoint: Literal["exchange", "info"]) -> int | None:
         """Sleep the added latency, then draw an HTTP error to answer instead (None: serve)."""
@@ -243,8 +272,8 @@ class Localnet:
         return web.Response(status=status, text=TOO_MANY_REQUESTS if status == 429 else SERVER_ERROR)
 
     async def _handle_info(self, request: web.Request) -> web.Response:
-        if self._refused(request):
-            return web.Response(status=403, text=FORBIDDEN)
+        if refusal := self._refused(request):
+            return web.Response(status=403, text=refusal)
         fault = await self._injected_fault("info")
         if fault is not None:
             return self._fault_response(fault)
@@ -262,9 +291,9 @@ class Localnet:
 
     async def _handle_exchange(self, request: web.Request) -> web.Response:
         record = self.stats.open(time.time_ns())  # first: the receive time precedes all processing
-        if self._refused(request):
-            record.http_status, record.response = 403, FORBIDDEN
-            return web.Response(status=403, text=FORBIDDEN)
+        if refusal := self._refused(request):
+            record.http_status, record.response = 403, refusal
+            return web.Response(status=403, text=refusal)
         # The body is read before any fault: a client that times out during the added latency has still
         # delivered its order, as on the real venue (the answer is lost, the order is not).
         raw = await request.read()
@@ -333,13 +362,15 @@ class Localnet:
         raise first_refusal
 
     async def _handle_ws(self, request: web.Request) -> web.StreamResponse:
-        if self._refused(request):
-            return web.Response(status=403, text=FORBIDDEN)
+        if refusal := self._refused(request):
+            return web.Response(status=403, text=refusal)
         return await self.hub.handle(request)
 
     async def _handle_control(self, request: web.Request) -> web.Response:
-        if self._refused(request):
-            return web.Response(status=403, text=FORBIDDEN)
+        if refusal := self._refused(request):
+            return web.Response(status=403, text=refusal)
+        if request.content_type != JSON:  # a page may POST text/plain cross-site without asking first
+            return _json_response({"error": NOT_JSON}, status=415)
         try:
             message = json.loads(await request.read(), parse_float=Decimal)
         except ValueError:
@@ -498,8 +529,10 @@ async def _serve_until_stopped(
         host, port, seed, signatures, allow_remote, price_walk_ms=SERVE_PRICE_WALK_MS
     ) as net:
         remote = "any client" if allow_remote else "loopback clients only"
+        bound = ", ".join(net.bound)
+        where = net.url if net.url.endswith(f"//{bound}") else f"{bound} (from this machine: {net.url})"
         print(
-            f"localnet serving on {net.url} (seed {seed}, signatures {signatures}, {remote}); "
+            f"localnet serving on {where} (seed {seed}, signatures {signatures}, {remote}); "
             f"control: POST {net.url}/_localnet; Ctrl-C stops",
             flush=True,
         )
