@@ -123,6 +123,7 @@ class Lease:
         self.lost: str | None = None  # why it was lost
         self._renewed = self.clock()
         self._task: asyncio.Task[None] | None = None
+        self._on_lost: Callable[[str], None] | None = None
 
     # --- the row ---------------------------------------------------------------------------------
 
@@ -221,24 +222,41 @@ class Lease:
 
     def start(self, on_lost: Callable[[str], None]) -> None:
         """Renew every `renew_s`; call `on_lost(why)` once if the lease is lost."""
-        self._task = asyncio.ensure_future(self._renew_loop(on_lost))
+        self._on_lost = on_lost
+        self._task = asyncio.ensure_future(self._renew_loop())
 
-    async def _renew_loop(self, on_lost: Callable[[str], None]) -> None:
+    async def still_held(self) -> bool:
+        """Before acting on a change or a job: True while the lease is ours. Asked of the ledger only
+        when the last renewal is older than 1.5 intervals — this process was frozen or starved, and
+        another runner may have taken over meanwhile; otherwise free (no round trip)."""
+        if self.epoch is None:
+            return False
+        if (self.clock() - self._renewed).total_seconds() < 1.5 * self.renew_s:
+            return True
+        return await self._check()
+
+    async def _check(self) -> bool:
+        try:
+            if await self.renew():
+                return True
+            why = "the lease was taken over by another runner (this one was silent too long)"
+        except Exception as exc:
+            silent = (self.clock() - self._renewed).total_seconds()
+            if silent <= self.stale_s - self.renew_s:
+                log.warning("runner_lease_renew_failed", extra={"error": repr(exc)})
+                return True
+            why = f"the lease could not be renewed for {int(silent)} s ({type(exc).__name__})"
+        if self.epoch is not None:  # once: the renewal loop and a check may find it together
+            self.lost, self.epoch = why, None
+            if self._on_lost is not None:
+                self._on_lost(why)
+        return False
+
+    async def _renew_loop(self) -> None:
         while True:
             await asyncio.sleep(self.renew_s)
-            try:
-                if await self.renew():
-                    continue
-                why = "the lease was taken over by another runner (this one was silent too long)"
-            except Exception as exc:
-                silent = (self.clock() - self._renewed).total_seconds()
-                if silent <= self.stale_s - self.renew_s:
-                    log.warning("runner_lease_renew_failed", extra={"error": repr(exc)})
-                    continue
-                why = f"the lease could not be renewed for {int(silent)} s ({type(exc).__name__})"
-            self.lost, self.epoch = why, None
-            on_lost(why)
-            return
+            if not await self._check():
+                return
 
     async def _stop_renewing(self) -> None:
         task, self._task = self._task, None

@@ -312,6 +312,8 @@ class Runner:
             if task is not None:
                 self._jobs.add(task)
             try:
+                if self.lease is not None and not await self.lease.still_held():
+                    return  # another runner has this ledger now: `_lease_lost` stops this one
                 await job()
             except Exception as exc:
                 log.exception("job %s failed", name)
@@ -508,7 +510,7 @@ class Runner:
                 self.sources.open(name),
                 self.ledger,
                 self.alerts,
-                guard_markets(self.copier.on_changes, self.copier.markets, self.alerts, name),
+                guard_markets(self._leased(self.copier.on_changes), self.copier.markets, self.alerts, name),
                 venue_name=name,
                 window_ms=self.options.fill_window_ms,
                 quiet_ms=self.options.quiet_ms,
@@ -525,6 +527,16 @@ class Runner:
         since = now_ms() - RESTART_OVERLAP_MS
         for name in sorted(set(groups) | set(self.watches)):
             await self._watch_of(name).ensure(groups.get(name, []), since, self._snapshot)
+
+    def _leased(self, on_changes: Callable[..., Awaitable[None]]) -> Callable[..., Awaitable[None]]:
+        """Source changes are acted on only while this runner holds the lease (after a freeze, the
+        first change asks the ledger; a runner replaced meanwhile drops it and stops)."""
+
+        async def leased(*args: Any) -> None:
+            if self.lease is None or await self.lease.still_held():
+                await on_changes(*args)
+
+        return leased
 
     def _snapshot(self, source: str) -> dict[str, Decimal] | None:
         """`source`'s complete positions as last read (a coin it lacks is flat); None when never read."""

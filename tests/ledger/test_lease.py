@@ -131,3 +131,30 @@ async def test_the_renewal_loop_reports_a_lost_lease_once(ledger: Ledger) -> Non
     assert len(lost) == 1 and "taken over" in lost[0]
     assert holder.lost is not None and holder.epoch is None
     await holder.release()
+
+
+async def test_after_a_freeze_the_first_action_asks_the_ledger_and_a_replaced_holder_stops(
+    ledger: Ledger,
+) -> None:
+    clock = Clock()
+    holder = lease(ledger, clock, Holder(node="frozen-host"))
+    await holder.acquire()
+    lost: list[str] = []
+    holder.start(lost.append)
+    clock.now += timedelta(seconds=3)
+    assert await holder.still_held() and lost == []  # renewed 3 s ago (< 1.5 intervals): no round trip
+    clock.now += timedelta(seconds=60)  # frozen for a minute: the renewal loop never ran meanwhile
+    assert await lease(ledger, clock).acquire() == 2  # another runner took over
+    assert not await holder.still_held()
+    assert len(lost) == 1 and "taken over" in lost[0]
+    assert not await holder.still_held() and len(lost) == 1  # reported once
+    await holder.release()
+
+
+async def test_a_freeze_without_a_takeover_keeps_the_lease(ledger: Ledger) -> None:
+    clock = Clock()
+    holder = lease(ledger, clock)
+    await holder.acquire()
+    clock.now += timedelta(seconds=60)
+    assert await holder.still_held()  # nobody took it: renewed, still ours
+    assert holder.lost is None and holder.epoch == 1

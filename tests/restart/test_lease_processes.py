@@ -83,13 +83,19 @@ async def test_a_runner_killed_with_sigkill_is_replaced(world: World) -> None:
 
 async def test_a_frozen_runner_is_replaced_once_stale_and_stops_when_it_wakes(world: World) -> None:
     await setup(world)
-    stale = {"MIRROR_LEASE_STALE_S": "2"}
+    # The bound must exceed a `mirrorbot run` start-up (imports, ledger) on a loaded machine, for the
+    # second runner to meet the frozen one's lease still fresh.
+    stale_s = 10.0
+    stale = {"MIRROR_LEASE_STALE_S": str(stale_s)}
     first = await launch(world, env=stale)
+    loop = asyncio.get_running_loop()
     first.send_signal(signal.SIGSTOP)  # alive, silent: only the heartbeat's age can tell
+    frozen_at = loop.time()
     try:
         code, stderr = await second(world, **stale)
+        assert loop.time() - frozen_at < stale_s, "the machine is too slow for this bound"
         assert code == 2 and f"pid {first.pid}" in stderr, stderr
-        await asyncio.sleep(2.5)  # > MIRROR_LEASE_STALE_S since its last renewal
+        await asyncio.sleep(stale_s + 0.5 - (loop.time() - frozen_at))  # its heartbeat is stale now
         replacement = await launch(world, env=stale)
     finally:
         first.send_signal(signal.SIGCONT)
