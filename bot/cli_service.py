@@ -68,7 +68,10 @@ def register(app: typer.Typer, load: SettingsLoader) -> None:
 
 
 def _fail(message: str, code: int) -> typer.Exit:
-    typer.echo(f"mirrorbot: {message}", err=True)
+    from bot.redaction import redact_text
+
+    # An error may quote a URL (an RPC provider's API key, a database password) or a pasted key.
+    typer.echo(f"mirrorbot: {redact_text(message)}", err=True)
     return typer.Exit(code)
 
 

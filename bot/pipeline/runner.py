@@ -566,6 +566,7 @@ def main(settings: Settings, *, once: bool = False, duration_s: float | None = N
     """`mirrorbot run`: 0 after a clean stop, 2 when it cannot start (the message says why)."""
     from bot.ledger.db import LedgerConfigError
     from bot.logs import configure_from_settings
+    from bot.redaction import redact_text
 
     configure_from_settings(settings)
     runner = Runner(settings)
@@ -573,7 +574,7 @@ def main(settings: Settings, *, once: bool = False, duration_s: float | None = N
         asyncio.run(runner.run(duration_s=duration_s, once=once))
     except (RunnerError, LedgerConfigError) as exc:
         log_event(log, "runner_refused", level=logging.ERROR, error=str(exc))
-        print(f"mirrorbot run: {exc}", file=sys.stderr)
+        print(f"mirrorbot run: {redact_text(str(exc))}", file=sys.stderr)
         return 2
     if runner.lease is not None and runner.lease.lost:
         print(f"mirrorbot run: stopped: {runner.lease.lost}", file=sys.stderr)

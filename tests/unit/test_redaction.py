@@ -7,6 +7,7 @@ import io
 import json
 import logging
 from collections.abc import Iterator
+from pathlib import Path
 from urllib.parse import quote
 
 import pytest
@@ -122,3 +123,22 @@ def test_a_refused_setting_never_echoes_a_password(monkeypatch: pytest.MonkeyPat
         load_settings()
     assert PG_PASSWORD not in str(info.value)
     assert "MIRROR_DATABASE_URL" in str(info.value) and "postgresql://" in str(info.value)
+
+
+def test_a_cli_error_quoting_the_venue_url_hides_its_api_key(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.service.support import fixed_key, write_fast_keystore
+
+    monkeypatch.chdir(tmp_path)
+    keystore, _ = write_fast_keystore(tmp_path / "agent.json", "correct horse")
+    env = {
+        "MIRROR_DATABASE_URL": f"sqlite:///{tmp_path / 'ledger.db'}",
+        "MIRROR_HL_API_URL": f"http://127.0.0.1:9/{ALCHEMY_KEY}",  # a provider URL carrying its key
+        "MIRROR_KEYSTORE_PASSWORD": "correct horse",
+    }
+    master = fixed_key("url-in-error").address
+    args = ["account", "add", "--address", master, "--keystore", str(keystore), "--check-venue"]
+    result = CliRunner().invoke(app, args, env=env)
+    assert result.exit_code == 1
+    assert f"venue URL http://127.0.0.1:9/{MASK}" in result.stderr and ALCHEMY_KEY not in result.stderr
