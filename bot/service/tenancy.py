@@ -243,7 +243,8 @@ def _user_id(value: object, field: str) -> int:
     if isinstance(value, bool):
         raise InvalidInput(field, "not a user id", "a numeric Telegram user id")
     digits = value.strip().lstrip("-") if isinstance(value, str) else ""
-    if isinstance(value, str) and digits.isascii() and digits.isdigit():  # not "²": int() refuses it
+    # ASCII digits only ("²" is a digit int() refuses), and few enough for int() (at most 4300).
+    if isinstance(value, str) and digits.isascii() and digits.isdigit() and len(digits) <= 20:
         value = int(value.strip())
     if not isinstance(value, int) or value == 0 or abs(value) >= 2**53:
         raise InvalidInput(field, f"not a user id: {inputs.shown(value)}", "a numeric Telegram user id")
