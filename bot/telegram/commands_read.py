@@ -198,6 +198,9 @@ async def health(ask: Ask) -> None:
         lines.append(
             f"  telegram flood control: waited {room.limiter.waited_s:.1f} s, {room.limiter.retries} retries"
         )
+    if room.doorman is not None:
+        door = room.doorman
+        lines.append(f"  strangers: {door.let_through} refused, {door.dropped} ignored (over their budget)")
     lines.append(f"  up since {render.when(room.started_at)}")
     await ask.reply("\n".join(lines))
 

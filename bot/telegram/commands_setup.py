@@ -15,7 +15,7 @@ from bot.service.keystore import key_in, looks_like_key, parse_private_key
 from bot.service.tenancy import Refused, group_owner, user_owner
 from bot.telegram import render
 from bot.telegram.gate import Access, command, help_text, refuse_stranger
-from bot.telegram.parse import arguments
+from bot.telegram.parse import arguments, count
 from bot.telegram.room import Ask, Context
 
 WELCOME = """Welcome to mirrorbot: it copies another wallet's perp positions into your account, scaled
@@ -208,9 +208,10 @@ async def group(ask: Ask) -> None:
         if len(ask.args) < 3:
             raise InvalidInput("arguments", "expected the admins' ids and k", "/group admins 111,222,333 2")
         ids = [i for i in ask.args[1].split(",") if i.strip()]
-        if not ask.args[2].isdigit():
-            raise InvalidInput("k", f"not a number: {inputs.shown(ask.args[2])}", "1 to the number of admins")
-        new = await tenancy.set_policy(ask.actor, ask.chat_id, ids, int(ask.args[2]))
+        new = await tenancy.set_policy(ask.actor, ask.chat_id, ids, count(ask.args[2], "k", len(ids) or 1))
+        if ask.room.doorman is not None:
+            for admin in new.admins:
+                ask.room.doorman.admit(admin)  # listed admins may vote at once (bot.telegram.intake)
         await ask.reply(
             f"Group admins: {', '.join(map(str, new.admins))}; {new.threshold} approval(s) per change."
         )

@@ -84,7 +84,8 @@ def on_off(text: str, field: str) -> bool:
 
 
 def count(text: str, field: str, high: int) -> int:
-    if not text.strip().isdigit() or not 1 <= int(text) <= high:
+    digits = text.strip()
+    if not (digits.isascii() and digits.isdigit() and len(digits) <= 12) or not 1 <= int(digits) <= high:
         raise InvalidInput(field, f"not a count: {shown(text)}", f"a whole number from 1 to {high}")
     return int(text)
 
