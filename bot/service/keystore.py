@@ -23,8 +23,8 @@ from bot.service.errors import Conflict, InvalidInput, KeystoreError, NotFound
 
 MIN_PASSWORD_LENGTH = 8
 _PRIVATE_KEY = re.compile(r"^(0x)?[0-9a-fA-F]{64}$")
-# 64 hex digits (optional 0x) standing alone in a text: between non-alphanumerics (`label=0x…`, `tid:…`).
-_KEY_IN_TEXT = re.compile(r"(?<![0-9A-Za-z])(?:0x)?[0-9a-fA-F]{64}(?![0-9A-Za-z])")
+# A run of exactly 64 hex digits anywhere in a text (`label=0x…`, `/follow0x…`, `tid:…`), with its 0x.
+_KEY_IN_TEXT = re.compile(r"(?:0x)?(?<![0-9a-fA-F])[0-9a-fA-F]{64}(?![0-9a-fA-F])")
 _SECP256K1_ORDER = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
 
 

@@ -32,7 +32,7 @@ from bot.service.tenancy import Tenancy
 from bot.service.venue import gmx_factory
 from bot.telegram import buttons, commands_analytics, commands_follow, commands_read, commands_setup
 from bot.telegram.choices import Choices
-from bot.telegram.gate import COMMANDS, answering, handler
+from bot.telegram.gate import COMMANDS, answering, handler, unknown_command
 from bot.telegram.intake import ChatQueues, DoorLimits, Doorman, spare_delete
 from bot.telegram.push import AlertPusher, daily_summary_job
 from bot.telegram.room import ROOM_KEY, Context, Room, RoomConfig
@@ -129,9 +129,10 @@ def build_application(
     for cmd in COMMANDS.values():
         app.add_handler(CommandHandler([cmd.name, *cmd.aliases], handler(cmd)))
     app.add_handler(CallbackQueryHandler(answering("button", buttons.on_button)))
-    app.add_handler(
-        MessageHandler(filters.TEXT & ~filters.COMMAND, answering("message", commands_setup.on_text))
-    )
+    plain = (filters.TEXT | filters.CAPTION) & ~filters.COMMAND
+    app.add_handler(MessageHandler(plain, answering("message", commands_setup.on_text)))
+    # Last in its group: only a command none of the above took.
+    app.add_handler(MessageHandler(filters.COMMAND, answering("command", unknown_command)))
     app.add_error_handler(_on_error)
     return app
 

@@ -76,17 +76,12 @@ async def on_text(update: Update, context: Context) -> None:
     """Any plain message: a private key is deleted from the chat at once, wherever it was posted; in
     a private chat after /connect it is stored encrypted and the account registered."""
     message = update.effective_message
-    if (
-        message is None
-        or not message.text
-        or update.effective_user is None
-        or not looks_like_key(message.text)
-    ):
+    text = (message.text or message.caption or "") if message is not None else ""
+    if message is None or update.effective_user is None or not looks_like_key(text):
         return
     ask = Ask.of(update, context)
     with contextlib.suppress(TelegramError):
         await message.delete()
-    text = message.text
     room = ask.room
     pending = room.awaiting_key.pop(ask.user_id, None)
     if not ask.private:

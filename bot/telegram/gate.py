@@ -195,6 +195,30 @@ def handler(cmd: Command) -> PtbCallback:
     return answering(f"/{cmd.name}", callback)
 
 
+async def unknown_command(update: Update, context: Context) -> None:
+    """A command no handler took (`/foo`, a typo): a key in it is deleted all the same; in a private
+    chat it is answered (in a group it may be another bot's)."""
+    message = update.effective_message
+    if message is None or update.effective_user is None or update.effective_chat is None:
+        return
+    ask = Ask.of(update, context)
+    text = message.text or message.caption or ""
+    keyed = looks_like_key(text)
+    if keyed:
+        await ask.delete_message()
+    if not await ask.room.tenancy.is_member(ask.user_id):
+        if ask.private or keyed:
+            await refuse_stranger(ask, "unknown command" + (" with a private key (deleted)" if keyed else ""))
+        return
+    if keyed:
+        await ask.room.tenancy.refuse(ask.actor, "unknown command with a private key (deleted)")
+        await ask.reply(KEY_IN_COMMAND)
+    elif ask.private:
+        await ask.reply(
+            f"Unknown command {shown(text.split()[0] if text.split() else text)}. /help lists them."
+        )
+
+
 def help_text(name: str | None = None) -> str:
     if name:
         cmd = COMMANDS.get(name.lstrip("/").lower()) or next(

@@ -56,6 +56,8 @@ async def _deleted_before_any_reply(bot: Bot, chat: int, text: str, user: int | 
         f"/why instruction:{KEY}",
         f"/help {KEY}",
         f"/scale {ADDRESS} ETH 50 key={KEY}",
+        f"/nosuchcommand {KEY}",
+        f"/follow0x{KEY}",
     ],
 )
 async def test_a_key_inside_any_command_is_deleted_first_never_echoed_recorded_or_logged(
