@@ -115,3 +115,21 @@ async def test_words_a_command_does_not_take_are_refused_with_its_form_and_chang
     assert [await _plan(ledger, f, src) for f in (two.a, two.b)] == before
     assert await control.states([two.a, two.b]) == states
     assert await control.alert_modes(user_owner(ADMIN)) == modes
+
+
+async def test_a_picker_over_several_accounts_names_each_and_acts_on_the_one_pressed(
+    bot: Bot, two: Two, ledger: Ledger
+) -> None:
+    mark = await bot.say(ADMIN, "/unfollow")
+    picker = await bot.api.reply_to(ADMIN, "which source?", after=mark)
+    labels = [label for label, _ in picker.buttons]
+    assert len(labels) == 3 and all(" on 0x" in label for label in labels[:2]) and labels[2] == "Cancel"
+    on_b = next(data for label, data in picker.buttons if two.b[-4:] in label)
+    mark = len(bot.api.calls)
+    bot.api.push_callback(ADMIN, picker, on_b)
+    question = await bot.api.reply_to(ADMIN, "close the positions", after=mark)
+    mark = len(bot.api.calls)
+    bot.api.push_callback(ADMIN, question, question.buttons[1][1])  # keep
+    await bot.api.reply_to(ADMIN, "Unfollowed", after=mark)
+    assert (await _plan(ledger, two.b, two.source))["active"] is False
+    assert (await _plan(ledger, two.a, two.source))["active"] is True
