@@ -163,10 +163,11 @@ def answering(where: str, callback: PtbCallback) -> PtbCallback:
     return guarded
 
 
-async def key_in_command(ask: Ask, cmd: Command, member: bool) -> bool:
-    """A command with something key-shaped in it: deleted before anything is said; for a member, not
-    run and answered (True). `/why` from a member runs: it looks the 64 hex digits up as an id first."""
-    if ask.message_id is None or not looks_like_key(" ".join(ask.args)):
+async def key_in_command(ask: Ask, cmd: Command, member: bool, text: str) -> bool:
+    """A command (its message's `text`) with something key-shaped in it: deleted before anything is
+    said; for a member, not run and answered (True). `/why` from a member runs: it looks the 64 hex
+    digits up as an id first."""
+    if ask.message_id is None or not looks_like_key(text):
         return False
     if member and cmd.name == "why":
         return False
@@ -187,7 +188,9 @@ def handler(cmd: Command) -> PtbCallback:
             return
         ask = Ask.of(update, context)
         member = await ask.room.tenancy.is_member(ask.user_id)
-        if await key_in_command(ask, cmd, member):
+        message = update.effective_message
+        text = (message.text or message.caption or "") if message is not None else ""
+        if await key_in_command(ask, cmd, member, text):
             return
         if await admitted(ask, cmd, member):
             await run_guarded(ask, cmd)
@@ -225,7 +228,7 @@ def help_text(name: str | None = None) -> str:
             (c for c in COMMANDS.values() if name.lstrip("/").lower() in c.aliases), None
         )
         if cmd is None:
-            return f"No command /{name.lstrip('/')}. /help lists them all."
+            return f"No command {shown('/' + name.lstrip('/'))}. /help lists them all."
         aliases = f"\nAlso: {', '.join('/' + a for a in cmd.aliases)}" if cmd.aliases else ""
         where = {
             Access.PRIVATE: "\nPrivate chat only.",
