@@ -18,7 +18,7 @@ from typing import Any, Protocol
 from sqlmodel import col, select
 
 from bot.alerts import AlertKind
-from bot.ledger import CopyInstruction, Fill, render_lineages
+from bot.ledger import CopyInstruction, Fill, Lineage
 from bot.ledger.db import session_factory
 from bot.ledger.models import AlertPreference, ControlState, utcnow
 from bot.ledger.types import decimal_text
@@ -29,6 +29,7 @@ from bot.service.errors import InvalidInput, NotFound, VenueUnreachable
 from bot.service.service import MirrorService
 from bot.service.settings import settings_from_json
 from bot.service.views import DecisionView, FollowView, PlanChange, WhyView
+from bot.service.why import lookup as why_lookup
 
 RUNNING, PAUSED, STOPPED = "running", "paused", "stopped"
 
@@ -386,21 +387,18 @@ class Control:
     async def why(self, actor: Actor, followers: Sequence[str], ref: str) -> WhyView:
         """`MirrorService.why` restricted to the caller's accounts: another owner's chains are not shown
         (nor counted)."""
-        ref = ref.strip() if isinstance(ref, str) else ""
-        if not ref:
-            raise InvalidInput(
-                "ref", "empty", "a fill's trade id, a venue order id, a cloid or an instruction id"
-            )
         mine = set(followers)
-        chains = [
-            chain
-            for chain in await self.ledger.lineage(ref)
-            if (chain.instruction is not None and chain.instruction.follower in mine)
-            or (chain.intent is not None and chain.intent.account in mine)
-            or any(f.account in mine for f in chain.fills)
-        ]
-        await self._audit(actor, "why", {"ref": ref, "chains": len(chains)})
-        return WhyView(ref, len(chains), render_lineages(ref, chains))
+
+        def owned(chain: Lineage) -> bool:
+            return (
+                (chain.instruction is not None and chain.instruction.follower in mine)
+                or (chain.intent is not None and chain.intent.account in mine)
+                or any(f.account in mine for f in chain.fills)
+            )
+
+        view, recorded = await why_lookup(self.ledger, ref, owned)
+        await self._audit(actor, "why", {"ref": recorded, "chains": view.chains})
+        return view
 
 
 def limit_lines(values: Mapping[str, str | None]) -> list[str]:

@@ -15,7 +15,7 @@ from eth_account.signers.local import LocalAccount
 
 from adapters.hyperliquid.info import InfoClient
 from bot.domain import AccountState, Venue
-from bot.ledger import AccountKind, FollowPlan, Ledger, render_lineages
+from bot.ledger import AccountKind, FollowPlan, Ledger
 from bot.ledger.models import utcnow
 from bot.service import inputs, queries, venue
 from bot.service.actor import Actor
@@ -51,6 +51,7 @@ from bot.service.views import (
     StatusView,
     WhyView,
 )
+from bot.service.why import lookup as why_lookup
 from strategies.config import ALL_TOKENS
 
 VENUE = "hyperliquid"
@@ -670,14 +671,9 @@ class MirrorService:
     async def why(self, actor: Actor, ref: str) -> WhyView:
         """The lineage of a fill, an order (oid or cloid) or a decision, read from the ledger alone."""
         async with self._refusals(actor, "why"):
-            ref = ref.strip() if isinstance(ref, str) else ""
-            if not ref:
-                raise InvalidInput(
-                    "ref", "empty", "a fill's trade id, a venue order id, a cloid or an instruction id"
-                )
-            chains = await self.ledger.lineage(ref)
-            await self._audit(actor, "why", {"ref": ref, "chains": len(chains)})
-            return WhyView(ref, len(chains), render_lineages(ref, chains))
+            view, recorded = await why_lookup(self.ledger, ref)
+            await self._audit(actor, "why", {"ref": recorded, "chains": view.chains})
+            return view
 
 
 def _respell(doc: dict[str, Any], listed: list[str]) -> None:

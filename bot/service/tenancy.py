@@ -84,6 +84,15 @@ class Tenancy:
             ).first()
         return row is not None and row.active
 
+    async def known_users(self) -> frozenset[int]:
+        """Everyone the bot answers: its admins, active members and the groups' listed admins (who may
+        vote without being members)."""
+        async with self._sessions() as session:
+            members = (await session.exec(select(TelegramMember))).all()
+            policies = (await session.exec(select(GroupPolicy))).all()
+        known = {m.user_id for m in members if m.active} | {int(a) for p in policies for a in p.admins}
+        return frozenset(known | self.admins)
+
     async def refuse(self, actor: Actor, what: str, details: Mapping[str, Any] | None = None) -> None:
         """Log a refused request (unknown user, a group member who is not an admin, …)."""
         await self._audit(actor, "telegram.refused", {"refused": what, **(details or {})})
@@ -233,7 +242,9 @@ class Tenancy:
 def _user_id(value: object, field: str) -> int:
     if isinstance(value, bool):
         raise InvalidInput(field, "not a user id", "a numeric Telegram user id")
-    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+    digits = value.strip().lstrip("-") if isinstance(value, str) else ""
+    # ASCII digits only ("²" is a digit int() refuses), and few enough for int() (at most 4300).
+    if isinstance(value, str) and digits.isascii() and digits.isdigit() and len(digits) <= 20:
         value = int(value.strip())
     if not isinstance(value, int) or value == 0 or abs(value) >= 2**53:
         raise InvalidInput(field, f"not a user id: {inputs.shown(value)}", "a numeric Telegram user id")

@@ -149,6 +149,7 @@ class WhyView:
     ref: str
     chains: int
     text: str
+    redacted: bool = False  # the reference looked like a private key and named nothing: not shown
 
 
 def jsonable(value: Any) -> Any:

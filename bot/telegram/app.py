@@ -32,7 +32,8 @@ from bot.service.tenancy import Tenancy
 from bot.service.venue import gmx_factory
 from bot.telegram import buttons, commands_analytics, commands_follow, commands_read, commands_setup
 from bot.telegram.choices import Choices
-from bot.telegram.gate import COMMANDS, handler
+from bot.telegram.gate import COMMANDS, answering, handler, unknown_command
+from bot.telegram.intake import ChatQueues, DoorLimits, Doorman, spare_delete
 from bot.telegram.push import AlertPusher, daily_summary_job
 from bot.telegram.room import ROOM_KEY, Context, Room, RoomConfig
 from bot.telegram.runner_link import RunnerHooks
@@ -47,6 +48,7 @@ _ = (commands_analytics, commands_follow, commands_read, commands_setup)
 class TelegramOptions:
     poll_timeout_s: int = 10  # getUpdates long-poll
     limits: Limits = field(default_factory=Limits)
+    door: DoorLimits = field(default_factory=DoorLimits)  # what strangers may cost
     confirm_ttl_s: float = 60.0
     connect_ttl_s: float = 300.0
     kdf_iterations: int | None = None  # scrypt n for keystores written from /connect (None: eth-account's)
@@ -110,6 +112,8 @@ def build_application(
     assert settings.telegram_token is not None
     limiter = ChatRateLimiter(options.limits)
     room.limiter = limiter
+    room.doorman = Doorman(room.tenancy, options.door)
+    queues = ChatQueues(room.doorman)
     base = settings.telegram_api_url.rstrip("/")
     app = (
         Application.builder()
@@ -117,13 +121,18 @@ def build_application(
         .base_url(base)
         .base_file_url(base.removesuffix("/bot") + "/file/bot")
         .rate_limiter(limiter)
+        .concurrent_updates(queues)
         .build()
     )
+    queues.delete = spare_delete(app.bot)
     app.bot_data[ROOM_KEY] = room
     for cmd in COMMANDS.values():
-        app.add_handler(CommandHandler([cmd.name, *cmd.aliases], handler(cmd)))  # type: ignore[arg-type]
-    app.add_handler(CallbackQueryHandler(buttons.on_button))
-    app.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND, commands_setup.on_text))
+        app.add_handler(CommandHandler([cmd.name, *cmd.aliases], handler(cmd)))
+    app.add_handler(CallbackQueryHandler(answering("button", buttons.on_button)))
+    plain = (filters.TEXT | filters.CAPTION) & ~filters.COMMAND
+    app.add_handler(MessageHandler(plain, answering("message", commands_setup.on_text)))
+    # Last in its group: only a command none of the above took.
+    app.add_handler(MessageHandler(filters.COMMAND, answering("command", unknown_command)))
     app.add_error_handler(_on_error)
     return app
 

@@ -18,6 +18,9 @@ from bot.telegram.commands_read import REFRESH
 from bot.telegram.gate import COMMANDS, Access, admitted, run_guarded
 from bot.telegram.room import Ask, Context, Picked
 
+UNKNOWN = "unknown button"
+MAX_ID_DIGITS = 18  # change ids are database ids
+
 
 async def on_button(update: Update, context: Context) -> None:
     query = update.callback_query
@@ -29,12 +32,14 @@ async def on_button(update: Update, context: Context) -> None:
     try:
         if data.startswith(CHOICE):
             note = await _choice(ask, data)
-        elif data.startswith(REFRESH):
-            cmd = COMMANDS.get(data.removeprefix(REFRESH))
-            if cmd is not None and await admitted(ask, cmd):
+        elif data.startswith(REFRESH) and data.removeprefix(REFRESH) in COMMANDS:
+            cmd = COMMANDS[data.removeprefix(REFRESH)]
+            if await admitted(ask, cmd):
                 await run_guarded(ask, cmd)
         elif data.startswith(APPROVE):
             note = await _vote(ask, data)
+        else:
+            note = UNKNOWN
     finally:
         with contextlib.suppress(TelegramError):
             await query.answer(note)
@@ -70,6 +75,8 @@ async def _choice(ask: Ask, data: str) -> str | None:
 
 async def _vote(ask: Ask, data: str) -> str | None:
     change, _, vote = data.removeprefix(APPROVE).partition(":")
+    if not (change.isascii() and change.isdigit() and len(change) <= MAX_ID_DIGITS and vote in ("y", "n")):
+        return UNKNOWN  # not a button the bot made (a forged or garbled press)
     room = ask.room
     if not await room.tenancy.is_member(ask.user_id) and not await room.tenancy.is_group_admin(
         ask.chat_id, ask.user_id

@@ -11,7 +11,7 @@ from adapters.hyperliquid.info import InfoClient
 from bot.analytics import backtest_inputs, backtest_source, inspect_source
 from bot.service import InvalidInput, VenueError, inputs
 from bot.telegram.gate import Access, command
-from bot.telegram.parse import is_number, percent, split_options, token_spec
+from bot.telegram.parse import arguments, is_number, percent, token_spec
 from bot.telegram.room import Ask
 from bot.telegram.send import MAX_CAPTION
 
@@ -59,7 +59,7 @@ async def _audit(ask: Ask, action: str, details: dict[str, object]) -> None:
     "/inspect 0x5e9e…a1b2 14",
 )
 async def inspect(ask: Ask) -> None:
-    positional, options = split_options(ask.args)
+    positional, options = arguments(ask.args, 2, ("days",))
     address, days = _address_and_days(positional, options)
     info = _info(ask, "inspect")
     report = await inspect_source(address, days=days, info=info, api_url=ask.room.config.api_url)
@@ -86,10 +86,7 @@ def _scales(text: str) -> dict[str, str]:
     ("bt", "whatif"),
 )
 async def backtest(ask: Ask) -> None:
-    positional, options = split_options(ask.args)
-    unknown = sorted(set(options) - set(BACKTEST_OPTIONS))
-    if unknown:
-        raise InvalidInput("option", f"unknown {', '.join(unknown)}", ", ".join(BACKTEST_OPTIONS))
+    positional, options = arguments(ask.args, 2, BACKTEST_OPTIONS)
     address, days = _address_and_days(positional, options)
     scaling = options.get("scaling")
     if scaling is not None and not is_number(scaling.removesuffix("%")):

@@ -12,12 +12,14 @@ from bot.telegram import render
 from bot.telegram.changes import submit
 from bot.telegram.choices import Choice
 from bot.telegram.gate import Access, command
-from bot.telegram.parse import exceeds_100, is_number, on_off, percent, split_options, token_spec
+from bot.telegram.parse import ON_OFF, arguments, exceeds_100, is_number, on_off, percent, token_spec
 from bot.telegram.pickers import Purpose, offer_percent, offer_tokens
 from bot.telegram.render import short
 from bot.telegram.room import Ask, Pending, Picked
 
 MORE_RISK = "Scaling above 100% copies MORE than the source's own risk proportion."
+COPY_WORDS = ("copy", "copycurrent", "current")
+MAX_COIN_WORDS = 50  # `/tokens 0x… include ETH, BTC, SOL` may spread its coins over words
 
 
 async def check_tokens(ask: Ask, coins: list[str] | tuple[str, ...], field: str) -> None:
@@ -29,9 +31,10 @@ async def check_tokens(ask: Ask, coins: list[str] | tuple[str, ...], field: str)
     inputs.venue_tokens([inputs.token(c, field) for c in coins], listed, field)
 
 
-async def active_follows(ask: Ask) -> list[tuple[str, str]]:
-    """(follower, source) of the owner's active follows."""
-    mine = set(await ask.followers())
+async def active_follows(ask: Ask, on: str | None = None) -> list[tuple[str, str]]:
+    """(follower, source) of the owner's active follows; with `on`, of that account only (one the
+    owner does not have is refused)."""
+    mine = {await ask.follower(on)} if on is not None else set(await ask.followers())
     return [
         (plan.follower, plan.source)
         for plan in await ask.room.service.ledger.current_plans()
@@ -39,9 +42,10 @@ async def active_follows(ask: Ask) -> list[tuple[str, str]]:
     ]
 
 
-async def resolve_source(ask: Ask, name: str) -> tuple[str, str]:
-    """An active follow of the owner, by the source's address or a unique prefix of it (≥ 6 chars)."""
-    follows = await active_follows(ask)
+async def resolve_source(ask: Ask, name: str, on: str | None = None) -> tuple[str, str]:
+    """An active follow of the owner (of account `on` when given), by the source's address or a unique
+    prefix of it (≥ 6 chars)."""
+    follows = await active_follows(ask, on)
     wanted = name.strip().lower()
     found = [(f, s) for f, s in follows if s == wanted or (len(wanted) >= 6 and s.startswith(wanted))]
     if len(found) == 1:
@@ -53,23 +57,52 @@ async def resolve_source(ask: Ask, name: str) -> tuple[str, str]:
         raise InvalidInput(
             "source", f"no followed source matches {inputs.shown(name)}", "an address you follow"
         )
-    raise InvalidInput("source", f"{name} matches several follows", ", ".join(s for _, s in found))
+    if len({f for f, _ in found}) > 1:  # one source followed by several of the owner's accounts
+        accounts = ", ".join(render.short(f) for f, _ in found)
+        raise InvalidInput(
+            "account", f"several of your accounts follow {found[0][1]}", f"on=… one of {accounts}"
+        )
+    raise InvalidInput(
+        "source", f"{inputs.shown(name)} matches several follows", ", ".join(s for _, s in found)
+    )
 
 
-async def pick_source(ask: Ask, cmd: str, rest: list[str]) -> bool:
-    """With no source named: the only follow, or a picker. Returns True when a picker was sent."""
-    follows = await active_follows(ask)
+def on_option(on: str | None) -> list[str]:
+    """The `on=` option to carry into a re-run command (a picker's answer)."""
+    return [] if on is None else [f"on={on}"]
+
+
+async def pick_source(ask: Ask, cmd: str, rest: list[str], on: str | None) -> tuple[str, str] | None:
+    """With no source named: the only follow, or a picker (then None). `rest` is the rest of the command
+    line, to re-run it with the source picked."""
+    follows = await active_follows(ask, on)
     if not follows:
         raise NotFound("you follow no source yet: /follow <address>")
     if len(follows) == 1:
-        ask.args = [follows[0][1], *rest]
-        return False
+        return follows[0]
+    several = len({f for f, _ in follows}) > 1 and on is None
     choices: list[Choice[Pending]] = [
-        Choice(render.short(source), Picked(cmd, tuple(rest), source)) for _, source in follows
+        Choice(
+            f"{render.short(source)} on {render.short(follower)}" if several else render.short(source),
+            Picked(cmd, (*rest, *on_option(on if not several else follower)), source),
+        )
+        for follower, source in follows
     ]
     choices.append(Choice("Cancel", None))
     await ask.reply(f"/{cmd}: which source?", ask.room.choices.offer(ask.user_id, ask.chat_id, choices))
-    return True
+    return None
+
+
+async def named_follow(
+    ask: Ask, cmd: str, positional: list[str], on: str | None, *, pick_when: bool
+) -> tuple[str, str, list[str]] | None:
+    """(follower, source, the remaining positional words) of the follow a command names first; with
+    `pick_when` (no source named) the only follow or a picker (None: a picker was sent)."""
+    if pick_when:
+        picked = await pick_source(ask, cmd, [*positional, *on_option(on)], on)
+        return None if picked is None else (*picked, positional)
+    follower, source = await resolve_source(ask, positional[0], on)
+    return follower, source, positional[1:]
 
 
 @command(
@@ -81,17 +114,24 @@ async def pick_source(ask: Ask, cmd: str, rest: list[str]) -> bool:
     ("copy_trader",),
 )
 async def follow(ask: Ask) -> None:
-    positional, options = split_options(ask.args)
+    positional, options = arguments(ask.args, 4, ("on",))
     if not positional:
         raise InvalidInput("address", "missing", "the source wallet's address, 0x + 40 hex digits")
     source = inputs.address(positional[0], "source")
     tokens: list[str] | None = None
     scale: dict[str, str] = {}
     scaling, copy = "100", False
+    seen: set[str] = set()
     for word in positional[1:]:
-        if word.lower() in ("copy", "copycurrent", "current"):
+        kind = "copy" if word.lower() in COPY_WORDS else "scaling" if is_number(word) else "tokens"
+        if kind in seen:
+            raise InvalidInput(
+                kind, f"given twice: {inputs.shown(word)}", "each of tokens, scaling%, copy once"
+            )
+        seen.add(kind)
+        if kind == "copy":
             copy = True
-        elif is_number(word):
+        elif kind == "scaling":
             scaling = percent(word, "scaling")
         else:
             tokens, scale = token_spec(word)
@@ -114,16 +154,18 @@ async def follow(ask: Ask) -> None:
 @command(
     "unfollow",
     Access.CHANGE,
-    "/unfollow <address> [close|keep]",
+    "/unfollow <address> [close|keep] [on=<account>]",
     "stop copying a source; close its mirrored positions or keep them (no longer managed)",
     "/unfollow 0x5e9e…a1b2 close",
 )
 async def unfollow(ask: Ask) -> None:
-    if not ask.args and await pick_source(ask, "unfollow", []):
+    positional, options = arguments(ask.args, 2, ("on",), "<address> [close|keep] [on=<account>]")
+    named = await named_follow(ask, "unfollow", positional, options.get("on"), pick_when=not positional)
+    if named is None:
         return
-    follower, source = await resolve_source(ask, ask.args[0])
+    follower, source, rest = named
     base = ChangeRequest("follow.remove", follower, source, {}, f"unfollow {source}")
-    if len(ask.args) < 2:
+    if not rest:
         choices: list[Choice[Pending]] = [
             Choice("Close positions", base.with_args(close=True)),
             Choice("Keep positions", base.with_args(close=False)),
@@ -132,9 +174,9 @@ async def unfollow(ask: Ask) -> None:
         markup = ask.room.choices.offer(ask.user_id, ask.chat_id, choices, columns=3)
         await ask.reply(f"Unfollow {source}: close the positions copied from it, or keep them?", markup)
         return
-    choice = ask.args[1].lower()
+    choice = rest[0].lower()
     if choice not in ("close", "keep"):
-        raise InvalidInput("choice", f"unknown {inputs.shown(ask.args[1])}", "close, keep")
+        raise InvalidInput("choice", f"unknown {inputs.shown(rest[0])}", "close, keep")
     close = choice == "close"
     request = ChangeRequest(
         "follow.remove", follower, source, {"close": close}, f"unfollow {source} and {choice} its positions"
@@ -147,33 +189,35 @@ async def unfollow(ask: Ask) -> None:
 @command(
     "scale",
     Access.CHANGE,
-    "/scale <address> <token|*> <percent>",
+    "/scale <address> <token|*> <percent> [on=<account>]",
     "set the scaling k for one token of a follow (or * for its default); applies at the next open. "
     "Leave out the source, the token or the percentage to pick it from buttons",
     "/scale 0x5e9e…a1b2 ETH 50",
     ("scaling",),
 )
 async def scale(ask: Ask) -> None:
-    no_source = not ask.args or not ask.args[0].lower().startswith("0x")  # `/scale ETH 50`, `/scale`
-    if no_source and len(ask.args) <= 2 and await pick_source(ask, "scale", ask.args):
+    positional, options = arguments(ask.args, 3, ("on",), "<address> <token|*> <percent> [on=<account>]")
+    on = options.get("on")
+    no_source = not positional or not positional[0].lower().startswith("0x")  # `/scale ETH 50`, `/scale`
+    named = await named_follow(ask, "scale", positional, on, pick_when=no_source and len(positional) <= 2)
+    if named is None:
         return
-    if (len(ask.args) == 2 and is_number(ask.args[1])) or len(ask.args) == 1:  # the token left out
-        follower, source = await resolve_source(ask, ask.args[0])
-        given = [percent(k, "percent") for k in ask.args[1:]]  # refused before anything is offered
-        picked = Picked("scale", (source, *given), "", at=1)
+    follower, source, rest = named
+    keep = tuple(on_option(on))
+    if not rest or (len(rest) == 1 and is_number(rest[0])):  # the token left out
+        given = [percent(k, "percent") for k in rest]  # refused before anything is offered
+        picked = Picked("scale", (source, *given, *keep), "", at=1)
         await offer_tokens(
             ask, follower, source, Purpose.SCALE, picked, f"/scale {short(source)}: which token?"
         )
         return
-    if len(ask.args) == 2:  # the percentage left out
-        _, source = await resolve_source(ask, ask.args[0])
-        if ask.args[1] != "*":
-            await check_tokens(ask, [ask.args[1]], "token")
-        picked = Picked("scale", (source, ask.args[1]), "", at=2)
-        await offer_percent(ask, picked, f"/scale {short(source)} {ask.args[1]}: which percentage?")
+    if len(rest) == 1:  # the percentage left out
+        if rest[0] != "*":
+            await check_tokens(ask, [rest[0]], "token")
+        picked = Picked("scale", (source, rest[0], *keep), "", at=2)
+        await offer_percent(ask, picked, f"/scale {short(source)} {rest[0]}: which percentage?")
         return
-    follower, source = await resolve_source(ask, ask.args[0])
-    coin, k = ask.args[1], percent(ask.args[2], "percent")
+    coin, k = rest[0], percent(rest[1], "percent")
     args: dict[str, object]
     if coin == "*":
         args = {"scaling": k}
@@ -187,22 +231,21 @@ async def scale(ask: Ask) -> None:
 @command(
     "copycurrent",
     Access.CHANGE,
-    "/copycurrent <address> on|off",
+    "/copycurrent <address> on|off [on=<account>]",
     "join (on) or ignore (off) the positions a source already holds when the follow starts",
     "/copycurrent 0x5e9e…a1b2 on",
     ("cc",),
 )
 async def copycurrent(ask: Ask) -> None:
-    if (
-        len(ask.args) == 1
-        and ask.args[0].lower() in ("on", "off")
-        and await pick_source(ask, "copycurrent", ask.args)
-    ):
+    positional, options = arguments(ask.args, 2, ("on",), "<address> on|off [on=<account>]")
+    bare = len(positional) == 1 and positional[0].lower() in ON_OFF
+    named = await named_follow(ask, "copycurrent", positional, options.get("on"), pick_when=bare)
+    if named is None:
         return
-    if len(ask.args) < 2:
-        raise InvalidInput("arguments", "expected a source and on or off")
-    follower, source = await resolve_source(ask, ask.args[0])
-    value = on_off(ask.args[1], "copy current")
+    follower, source, rest = named
+    if len(rest) != 1:
+        raise InvalidInput("arguments", "expected a source and on or off", "<address> on|off")
+    value = on_off(rest[0], "copy current")
     request = ChangeRequest(
         "follow.update",
         follower,
@@ -213,50 +256,60 @@ async def copycurrent(ask: Ask) -> None:
     await submit(ask, request)
 
 
+TOKENS_FORM = "<address> [include <coins> | exclude <coins> | all] [on=<account>]"
+
+
 @command(
     "tokens",
     Access.CHANGE,
-    "/tokens <address> [include ETH,BTC | exclude SOL | all]",
+    "/tokens <address> [include ETH,BTC | exclude SOL | all] [on=<account>]",
     "show or change which tokens of a source are copied (leave out the coins to pick one from buttons)",
     "/tokens 0x5e9e…a1b2 exclude DOGE",
 )
 async def tokens(ask: Ask) -> None:
-    if not ask.args and await pick_source(ask, "tokens", []):
+    positional, options = arguments(ask.args, MAX_COIN_WORDS + 2, ("on",), TOKENS_FORM)
+    on = options.get("on")
+    named = await named_follow(ask, "tokens", positional, on, pick_when=not positional)
+    if named is None:
         return
-    follower, source = await resolve_source(ask, ask.args[0])
-    if len(ask.args) == 1:
+    follower, source, rest = named
+    keep = tuple(on_option(on))
+    if not rest:
         plan = await ask.room.service.ledger.current_plan(follower, source)
         assert plan is not None
         choices: list[Choice[Pending]] = [
-            Choice(label, Picked("tokens", (source,), mode, at=1))
+            Choice(label, Picked("tokens", (source, *keep), mode, at=1))
             for label, mode in (("Include…", "include"), ("Exclude…", "exclude"), ("All tokens", "all"))
         ]
         markup = ask.room.choices.offer(ask.user_id, ask.chat_id, [*choices, Choice("Cancel", None)])
         await ask.reply(f"Tokens copied from {source}: {FollowView.of(plan).tokens}", markup)
         return
-    mode = ask.args[1].lower()
-    if mode in ("include", "only", "exclude") and len(ask.args) == 2:  # the tokens left out
+    mode = rest[0].lower()
+    if mode in ("include", "only", "exclude") and len(rest) == 1:  # the tokens left out
         purpose = Purpose.EXCLUDE if mode == "exclude" else Purpose.INCLUDE
-        picked = Picked("tokens", (source, mode), "", at=2)
+        picked = Picked("tokens", (source, mode, *keep), "", at=2)
         await offer_tokens(
             ask, follower, source, purpose, picked, f"/tokens {short(source)} {mode}: which token?"
         )
         return
     args: dict[str, object]
-    if mode == "all":
+    if mode == "all" and len(rest) == 1:
         args = {"tokens": "*", "exclude": None}
-    elif mode in ("include", "only", "exclude") and len(ask.args) >= 3:
-        coins = [c for c in ",".join(ask.args[2:]).split(",") if c.strip()]
+    elif mode in ("include", "only", "exclude"):
+        coins = [c for c in ",".join(rest[1:]).split(",") if c.strip()]
+        if not coins:
+            raise InvalidInput("tokens", "empty list of coins", "e.g. ETH,BTC")
         await check_tokens(ask, coins, mode)
         args = {"exclude": coins} if mode == "exclude" else {"tokens": coins}
     else:
         raise InvalidInput(
-            "mode", f"unknown {inputs.shown(ask.args[1])}", "include <coins>, exclude <coins>, all"
+            "mode", f"unknown {inputs.shown(' '.join(rest))}", "include <coins>, exclude <coins>, all"
         )
-    request = ChangeRequest(
-        "follow.update", follower, source, args, f"tokens of {source}: {' '.join(ask.args[1:])}"
-    )
+    request = ChangeRequest("follow.update", follower, source, args, f"tokens of {source}: {' '.join(rest)}")
     await submit(ask, request)
+
+
+LIMITS_FORM = "<address> [key=value …] [on=<account>], e.g. max_leverage=5 (off removes one)"
 
 
 @command(
@@ -264,18 +317,21 @@ async def tokens(ask: Ask) -> None:
     Access.CHANGE,
     "/limits <address> [max_notional_token=5000] [max_leverage=…] [daily_loss_limit=0.05] "
     "[max_drawdown=0.2] [max_drawdown_action=keep] [equity_floor=500] [source_leverage_cap=20] … "
-    "(off removes a limit)",
+    "[on=<account>] (off removes a limit)",
     "show or set a follow's risk limits; loosening one asks for a confirmation",
     "/limits 0x5e9e…a1b2 max_notional_token=2500 max_leverage=5",
 )
 async def limits(ask: Ask) -> None:
-    positional, options = split_options(ask.args)
-    if not positional:
-        ask.args = positional
-        if await pick_source(ask, "limits", [f"{k}={v}" for k, v in options.items()]):
+    positional, options = arguments(ask.args, 1, None, LIMITS_FORM)  # unknown keys: parse_limits
+    on = options.pop("on", None)
+    if positional:
+        follower, source = await resolve_source(ask, positional[0], on)
+    else:
+        rest = [f"{k}={v}" for k, v in options.items()]
+        picked = await pick_source(ask, "limits", [*rest, *on_option(on)], on)
+        if picked is None:
             return
-        positional, options = split_options(ask.args)
-    follower, source = await resolve_source(ask, positional[0])
+        follower, source = picked
     control = ask.room.control
     current = await control.limits(ask.actor, follower, source)
     if not options:
@@ -293,7 +349,11 @@ async def limits(ask: Ask) -> None:
 
 
 async def _control(ask: Ask, action: str) -> None:
-    name = ask.args[0] if ask.args and ask.args[0].lower() != "all" else None
+    positional, options = arguments(ask.args, 1, ("on",), "[account|all] (or on=<account>)")
+    if positional and "on" in options:
+        raise InvalidInput("account", "named twice", "[account|all] or on=<account>")
+    name = positional[0] if positional else options.get("on")
+    name = None if name is not None and name.lower() == "all" else name
     followers = [await ask.follower(name)] if name else await ask.followers()
     if not followers:
         raise NotFound("you have no follower account yet: /connect")

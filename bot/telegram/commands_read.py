@@ -66,6 +66,7 @@ async def health_map(ask: Ask) -> dict[str, Any]:
     "your accounts, follows, controls and latest decisions",
     "/status",
     ("s",),
+    most=0,
 )
 async def status(ask: Ask) -> None:
     followers = await ask.followers()
@@ -94,6 +95,7 @@ async def positions_view(ask: Ask) -> PositionsView:
     "source vs you per coin, side by side, with the drift",
     "/positions",
     ("p", "pos"),
+    most=0,
 )
 async def positions(ask: Ask) -> None:
     if not await ask.followers():
@@ -102,7 +104,9 @@ async def positions(ask: Ask) -> None:
     await ask.reply(f"{text}\nas of {render.when(datetime.now(UTC))}", refresh_button("positions"))
 
 
-@command("pnl", Access.READ, "/pnl [days]", "realized and unrealized P&L per coin, fees, equity", "/pnl 7")
+@command(
+    "pnl", Access.READ, "/pnl [days]", "realized and unrealized P&L per coin, fees, equity", "/pnl 7", most=1
+)
 async def pnl(ask: Ask) -> None:
     days = count(ask.args[0], "days", 3650) if ask.args else None
     view = await ask.room.control.pnl(ask.actor, await ask.followers(), days=days)
@@ -116,6 +120,7 @@ async def pnl(ask: Ask) -> None:
     "your latest fills (then /why <trade id>)",
     "/history 10",
     ("fills",),
+    most=1,
 )
 async def history(ask: Ask) -> None:
     limit = count(ask.args[0], "count", 200) if ask.args else 20
@@ -137,6 +142,10 @@ async def why(ask: Ask) -> None:
             "ref", "missing", "a fill's trade id, a venue order id, a cloid or an instruction id"
         )
     view = await ask.room.control.why(ask.actor, await ask.followers(), " ".join(ask.args))
+    if view.redacted:  # 64 hex digits that name nothing: maybe a key (docs/telegram.md)
+        await ask.delete_message()
+        await ask.reply(f"{view.text}\nI deleted your message.")
+        return
     await ask.reply(view.text if view.chains else f"Nothing of yours matches {view.ref}.")
 
 
@@ -147,6 +156,7 @@ async def why(ask: Ask) -> None:
     "what is pushed to you: each kind on, silent (no sound) or off",
     "/alerts deferred silent",
     ("notify",),
+    most=2,
 )
 async def alerts(ask: Ask) -> None:
     control = ask.room.control
@@ -161,7 +171,12 @@ async def alerts(ask: Ask) -> None:
 
 
 @command(
-    "health", Access.READ, "/health", "is the bot well: pipeline, venue, database, Telegram limits", "/health"
+    "health",
+    Access.READ,
+    "/health",
+    "is the bot well: pipeline, venue, database, Telegram limits",
+    "/health",
+    most=0,
 )
 async def health(ask: Ask) -> None:
     room = ask.room
@@ -183,6 +198,9 @@ async def health(ask: Ask) -> None:
         lines.append(
             f"  telegram flood control: waited {room.limiter.waited_s:.1f} s, {room.limiter.retries} retries"
         )
+    if room.doorman is not None:
+        door = room.doorman
+        lines.append(f"  strangers: {door.let_through} refused, {door.dropped} ignored (over their budget)")
     lines.append(f"  up since {render.when(room.started_at)}")
     await ask.reply("\n".join(lines))
 
@@ -211,6 +229,7 @@ async def equity_series(ask: Ask, days: int) -> list[tuple[str, list[EquityPoint
     "a PNG: exposure per coin (you vs target), a coin's target vs position over time, or your equity vs "
     "your sources' (return since the first reading)",
     "/chart tracking ETH",
+    most=2,
 )
 async def chart(ask: Ask) -> None:
     from bot.telegram import charts  # matplotlib loads only when a chart is asked for

@@ -11,11 +11,11 @@ from telegram import Update
 from telegram.error import TelegramError
 
 from bot.service import InvalidInput, ServiceError, inputs
-from bot.service.keystore import parse_private_key
+from bot.service.keystore import key_in, looks_like_key, parse_private_key
 from bot.service.tenancy import Refused, group_owner, user_owner
 from bot.telegram import render
-from bot.telegram.gate import Access, command, help_text
-from bot.telegram.parse import looks_like_key, split_options
+from bot.telegram.gate import Access, command, help_text, refuse_stranger
+from bot.telegram.parse import arguments, count
 from bot.telegram.room import Ask, Context
 
 WELCOME = """Welcome to mirrorbot: it copies another wallet's perp positions into your account, scaled
@@ -29,12 +29,14 @@ to your equity.
 /help lists every command."""
 
 
-@command("start", Access.OPEN, "/start", "onboarding: how to connect and follow", "/start")
+@command("start", Access.OPEN, "/start", "onboarding: how to connect and follow", "/start", most=0)
 async def start(ask: Ask) -> None:
     await ask.reply(WELCOME)
 
 
-@command("help", Access.OPEN, "/help [command]", "every command, or one in detail", "/help follow", ("h",))
+@command(
+    "help", Access.OPEN, "/help [command]", "every command, or one in detail", "/help follow", ("h",), most=1
+)
 async def help_(ask: Ask) -> None:
     await ask.reply(help_text(ask.args[0] if ask.args else None))
 
@@ -47,7 +49,7 @@ async def help_(ask: Ask) -> None:
     "/connect 0x1234…abcd label=main",
 )
 async def connect(ask: Ask) -> None:
-    positional, options = split_options(ask.args)
+    positional, options = arguments(ask.args, 1, ("vault", "label"))
     if not positional:
         raise InvalidInput("address", "missing", "your account's (master) address, 0x + 40 hex digits")
     master = inputs.address(positional[0], "address")
@@ -74,17 +76,12 @@ async def on_text(update: Update, context: Context) -> None:
     """Any plain message: a private key is deleted from the chat at once, wherever it was posted; in
     a private chat after /connect it is stored encrypted and the account registered."""
     message = update.effective_message
-    if (
-        message is None
-        or not message.text
-        or update.effective_user is None
-        or not looks_like_key(message.text)
-    ):
+    text = (message.text or message.caption or "") if message is not None else ""
+    if message is None or update.effective_user is None or not looks_like_key(text):
         return
     ask = Ask.of(update, context)
     with contextlib.suppress(TelegramError):
         await message.delete()
-    text = message.text
     room = ask.room
     pending = room.awaiting_key.pop(ask.user_id, None)
     if not ask.private:
@@ -94,8 +91,7 @@ async def on_text(update: Update, context: Context) -> None:
         )
         return
     if not await room.tenancy.is_member(ask.user_id):
-        await room.tenancy.refuse(ask.actor, "private key from an unknown user (deleted)")
-        await ask.reply(f"I deleted that message. This bot is private: an admin can /invite {ask.user_id}.")
+        await refuse_stranger(ask, "private key from an unknown user (deleted)")
         return
     if pending is None or pending[3] < time.monotonic():
         await ask.reply(
@@ -109,7 +105,8 @@ async def _register(ask: Ask, text: str, master: str, vault: str | None, label: 
     room = ask.room
     password = room.config.keystore_password
     assert password is not None
-    word = next(w.strip("`'\".,;") for w in text.split() if looks_like_key(w))
+    word = key_in(text)
+    assert word is not None  # on_text only calls this for a message with a key in it
     try:
         key = parse_private_key(word)
     except ServiceError as exc:
@@ -135,21 +132,38 @@ async def _register(ask: Ask, text: str, master: str, vault: str | None, label: 
     )
 
 
-@command("invite", Access.ADMIN, "/invite <user id>", "let a Telegram user use the bot", "/invite 123456789")
+@command(
+    "invite",
+    Access.ADMIN,
+    "/invite <user id>",
+    "let a Telegram user use the bot",
+    "/invite 123456789",
+    most=1,
+)
 async def invite(ask: Ask) -> None:
     if not ask.args:
         raise InvalidInput("user", "missing", "a numeric Telegram user id")
     changed = await ask.room.tenancy.invite(ask.actor, ask.user_id, ask.args[0])
+    if ask.room.doorman is not None:
+        ask.room.doorman.admit(int(ask.args[0]))  # a valid id: `invite` checked it
     await ask.reply(f"User {ask.args[0]} {'can now use the bot' if changed else 'was already a member'}.")
 
 
 @command(
-    "revoke", Access.ADMIN, "/revoke <user id>", "take an invited user's access away", "/revoke 123456789"
+    "revoke",
+    Access.ADMIN,
+    "/revoke <user id>",
+    "take an invited user's access away",
+    "/revoke 123456789",
+    most=1,
 )
 async def revoke(ask: Ask) -> None:
-    if not ask.args or not ask.args[0].lstrip("-").isdigit():
-        raise InvalidInput("user", "missing", "a numeric Telegram user id")
+    digits = ask.args[0].lstrip("-") if ask.args else ""
+    if not (digits.isascii() and digits.isdigit()):
+        raise InvalidInput("user", "missing or not a number", "a numeric Telegram user id")
     changed = await ask.room.tenancy.revoke(ask.actor, ask.user_id, int(ask.args[0]))
+    if ask.room.doorman is not None:
+        ask.room.doorman.forget(int(ask.args[0]))
     await ask.reply(f"User {ask.args[0]} {'no longer has access' if changed else 'was not a member'}.")
 
 
@@ -159,6 +173,7 @@ async def revoke(ask: Ask) -> None:
     "/group | /group admins <id,id,…> <k> | /group adopt <account>",
     "a group's admins and approvals (k of n); adopt hands one of your accounts to the group",
     "/group admins 111,222,333 2",
+    most=3,
 )
 async def group(ask: Ask) -> None:
     tenancy = ask.room.tenancy
@@ -188,9 +203,10 @@ async def group(ask: Ask) -> None:
         if len(ask.args) < 3:
             raise InvalidInput("arguments", "expected the admins' ids and k", "/group admins 111,222,333 2")
         ids = [i for i in ask.args[1].split(",") if i.strip()]
-        if not ask.args[2].isdigit():
-            raise InvalidInput("k", f"not a number: {inputs.shown(ask.args[2])}", "1 to the number of admins")
-        new = await tenancy.set_policy(ask.actor, ask.chat_id, ids, int(ask.args[2]))
+        new = await tenancy.set_policy(ask.actor, ask.chat_id, ids, count(ask.args[2], "k", len(ids) or 1))
+        if ask.room.doorman is not None:
+            for admin in new.admins:
+                ask.room.doorman.admit(admin)  # listed admins may vote at once (bot.telegram.intake)
         await ask.reply(
             f"Group admins: {', '.join(map(str, new.admins))}; {new.threshold} approval(s) per change."
         )

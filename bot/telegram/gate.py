@@ -5,22 +5,42 @@ Access: every command needs a member (an admin from MIRROR_TELEGRAM_ADMINS or an
 everyone else is refused and the refusal is written to the AuditLog. `change` commands in a group
 need one of the group's listed admins; `private` commands work only in a private chat; `admin`
 commands only for the bot's admins.
+
+A command whose arguments look like a private key is deleted from the chat before anything is said and
+not run (`/why` first looks a 64-hex reference up as a decision id: see commands_read.why). Whatever a
+handler raises, the user gets an answer: service refusals their message, anything else a one-line
+apology (the failure is logged by type and place only: its message may quote the input).
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
-from collections.abc import Callable
+import traceback
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from enum import StrEnum
+from pathlib import Path
+from typing import Any
 
 from telegram import Update
+from telegram.error import TelegramError
 
 from bot.ledger import LedgerError
 from bot.service import InvalidInput, ServiceError, VenueUnreachable
+from bot.service.inputs import shown
+from bot.service.keystore import looks_like_key
 from bot.telegram.room import Ask, Context, Handler
+from bot.telegram.send import Throttled, send_text
 
 log = logging.getLogger(__name__)
+
+APOLOGY = "Sorry, something went wrong on my side (it is logged). Please try again, or see /help."
+KEY_IN_COMMAND = (
+    "I deleted your message: it contained something that looks like a private key, and I never take "
+    "keys inside a command. Nothing was done. If it was a real key, treat it as leaked.\n"
+    "To connect an account: /connect <address>, then paste the agent key on its own."
+)
 
 
 class Access(StrEnum):
@@ -40,30 +60,45 @@ class Command:
     example: str
     run: Handler
     aliases: tuple[str, ...] = ()
+    most: int | None = None  # words it takes at most (None: it checks its arguments itself)
 
 
 COMMANDS: dict[str, Command] = {}
 
 
 def command(
-    name: str, access: Access, usage: str, summary: str, example: str, aliases: tuple[str, ...] = ()
+    name: str,
+    access: Access,
+    usage: str,
+    summary: str,
+    example: str,
+    aliases: tuple[str, ...] = (),
+    *,
+    most: int | None = None,
 ) -> Callable[[Handler], Handler]:
     def register(run: Handler) -> Handler:
-        COMMANDS[name] = Command(name, access, usage, summary, example, run, aliases)
+        COMMANDS[name] = Command(name, access, usage, summary, example, run, aliases, most)
         return run
 
     return register
 
 
-async def admitted(ask: Ask, cmd: Command) -> bool:
-    """Whether `ask` may run `cmd`; a refusal is answered and audited."""
-    tenancy = ask.room.tenancy
-    if not await tenancy.is_member(ask.user_id):
-        await tenancy.refuse(ask.actor, f"/{cmd.name}: unknown user", {"chat": ask.chat_id})
+async def refuse_stranger(ask: Ask, what: str) -> None:
+    """Audit and answer a stranger, with spare capacity only (never delays a member's answer)."""
+    await ask.room.tenancy.refuse(ask.actor, what, {"chat": ask.chat_id})
+    with contextlib.suppress(Throttled):
         await ask.reply(
             f"Sorry, this bot is private. An admin can let you in with /invite {ask.user_id} "
-            f"(your Telegram id is {ask.user_id})."
+            f"(your Telegram id is {ask.user_id}).",
+            spare=True,
         )
+
+
+async def admitted(ask: Ask, cmd: Command, member: bool | None = None) -> bool:
+    """Whether `ask` may run `cmd`; a refusal is answered and audited."""
+    tenancy = ask.room.tenancy
+    if not (await tenancy.is_member(ask.user_id) if member is None else member):
+        await refuse_stranger(ask, f"/{cmd.name}: unknown user")
         return False
     if cmd.access is Access.PRIVATE and not ask.private:
         await tenancy.refuse(ask.actor, f"/{cmd.name}: not in a private chat", {"chat": ask.chat_id})
@@ -87,6 +122,8 @@ async def admitted(ask: Ask, cmd: Command) -> bool:
 async def run_guarded(ask: Ask, cmd: Command) -> None:
     """Run a command for an admitted user; service refusals become answers."""
     try:
+        if cmd.most is not None and len(ask.args) > cmd.most:
+            raise InvalidInput("arguments", f"unexpected {shown(ask.args[cmd.most])}", "see the usage below")
         await cmd.run(ask)
     except InvalidInput as exc:
         await ask.reply(f"{exc}\nUsage: {cmd.usage}\nExample: {cmd.example}")
@@ -98,17 +135,91 @@ async def run_guarded(ask: Ask, cmd: Command) -> None:
         await ask.reply(f"The ledger refused: {exc}")
 
 
-def handler(cmd: Command) -> Callable[[Update, Context], object]:
+PtbCallback = Callable[[Update, Context], Coroutine[Any, Any, None]]
+
+
+def log_failure(where: str, exc: BaseException) -> None:
+    """Log an unexpected failure by its type and the places it passed: never its message or the
+    update (either may carry a pasted key)."""
+    frames = traceback.extract_tb(exc.__traceback__)[-6:]
+    path = " > ".join(f"{Path(f.filename).name}:{f.lineno}" for f in frames)
+    log.error("telegram %s failed: %s at %s", where, type(exc).__name__, path)
+
+
+def answering(where: str, callback: PtbCallback) -> PtbCallback:
+    """`callback` that never fails silently: an unexpected exception is logged and answered with
+    APOLOGY (no traceback, no internals)."""
+
+    async def guarded(update: Update, context: Context) -> None:
+        try:
+            await callback(update, context)
+        except Exception as exc:
+            log_failure(where, exc)
+            chat = update.effective_chat
+            if chat is not None:
+                with contextlib.suppress(TelegramError):
+                    await send_text(context.bot, chat.id, APOLOGY)
+
+    return guarded
+
+
+async def key_in_command(ask: Ask, cmd: Command, member: bool, text: str) -> bool:
+    """A command (its message's `text`) with something key-shaped in it: deleted before anything is
+    said; for a member, not run and answered (True). `/why` from a member runs: it looks the 64 hex
+    digits up as an id first."""
+    if ask.message_id is None or not looks_like_key(text):
+        return False
+    if member and cmd.name == "why":
+        return False
+    await ask.delete_message()
+    if not member:
+        return False  # refused by `admitted`, which answers strangers
+    what = f"/{cmd.name}: private key inside the command (deleted, not run)"
+    await ask.room.tenancy.refuse(ask.actor, what, {"chat": ask.chat_id})
+    await ask.reply(KEY_IN_COMMAND)
+    return True
+
+
+def handler(cmd: Command) -> PtbCallback:
     """The python-telegram-bot callback for one command."""
 
     async def callback(update: Update, context: Context) -> None:
         if update.effective_user is None or update.effective_chat is None:
             return
         ask = Ask.of(update, context)
-        if await admitted(ask, cmd):
+        member = await ask.room.tenancy.is_member(ask.user_id)
+        message = update.effective_message
+        text = (message.text or message.caption or "") if message is not None else ""
+        if await key_in_command(ask, cmd, member, text):
+            return
+        if await admitted(ask, cmd, member):
             await run_guarded(ask, cmd)
 
-    return callback
+    return answering(f"/{cmd.name}", callback)
+
+
+async def unknown_command(update: Update, context: Context) -> None:
+    """A command no handler took (`/foo`, a typo): a key in it is deleted all the same; in a private
+    chat it is answered (in a group it may be another bot's)."""
+    message = update.effective_message
+    if message is None or update.effective_user is None or update.effective_chat is None:
+        return
+    ask = Ask.of(update, context)
+    text = message.text or message.caption or ""
+    keyed = looks_like_key(text)
+    if keyed:
+        await ask.delete_message()
+    if not await ask.room.tenancy.is_member(ask.user_id):
+        if ask.private or keyed:
+            await refuse_stranger(ask, "unknown command" + (" with a private key (deleted)" if keyed else ""))
+        return
+    if keyed:
+        await ask.room.tenancy.refuse(ask.actor, "unknown command with a private key (deleted)")
+        await ask.reply(KEY_IN_COMMAND)
+    elif ask.private:
+        await ask.reply(
+            f"Unknown command {shown(text.split()[0] if text.split() else text)}. /help lists them."
+        )
 
 
 def help_text(name: str | None = None) -> str:
@@ -117,7 +228,7 @@ def help_text(name: str | None = None) -> str:
             (c for c in COMMANDS.values() if name.lstrip("/").lower() in c.aliases), None
         )
         if cmd is None:
-            return f"No command /{name.lstrip('/')}. /help lists them all."
+            return f"No command {shown('/' + name.lstrip('/'))}. /help lists them all."
         aliases = f"\nAlso: {', '.join('/' + a for a in cmd.aliases)}" if cmd.aliases else ""
         where = {
             Access.PRIVATE: "\nPrivate chat only.",

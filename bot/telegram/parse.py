@@ -11,14 +11,8 @@ from bot.service import InvalidInput
 from bot.service.inputs import scaling, shown
 from strategies.config import ALL_TOKENS
 
-_KEY_LIKE = re.compile(r"(0x)?[0-9a-fA-F]{64}")
 _NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)%?$")
 ON_OFF = {"on": True, "yes": True, "true": True, "off": False, "no": False, "false": False}
-
-
-def looks_like_key(text: str) -> bool:
-    """Whether a message contains something shaped like a private key (64 hex digits)."""
-    return any(_KEY_LIKE.fullmatch(word.strip("`'\".,;")) for word in text.split())
 
 
 def split_options(args: list[str]) -> tuple[list[str], dict[str, str]]:
@@ -32,6 +26,25 @@ def split_options(args: list[str]) -> tuple[list[str], dict[str, str]]:
         else:
             positional.append(arg)
     return positional, options
+
+
+def arguments(
+    args: list[str], most: int, options: tuple[str, ...] | None = (), form: str = "see the usage below"
+) -> tuple[list[str], dict[str, str]]:
+    """`split_options`, refusing what a command does not take: more than `most` positional words, or an
+    option not in `options` (None: the command checks its options itself). Nothing is applied when a
+    word is left over."""
+    positional, named = split_options(args)
+    if len(positional) > most:
+        raise InvalidInput("arguments", f"unexpected {shown(positional[most])}", form)
+    unknown = [key for key in named if options is not None and key not in options]
+    if unknown:
+        accepted = ", ".join(f"{k}=…" for k in options or ()) or "none"
+        key = unknown[0]
+        raise InvalidInput(
+            "option", f"unknown {key if key.isidentifier() and len(key) <= 40 else shown(key)}", accepted
+        )
+    return positional, named
 
 
 def is_number(text: str) -> bool:
@@ -71,7 +84,8 @@ def on_off(text: str, field: str) -> bool:
 
 
 def count(text: str, field: str, high: int) -> int:
-    if not text.strip().isdigit() or not 1 <= int(text) <= high:
+    digits = text.strip()
+    if not (digits.isascii() and digits.isdigit() and len(digits) <= 12) or not 1 <= int(digits) <= high:
         raise InvalidInput(field, f"not a count: {shown(text)}", f"a whole number from 1 to {high}")
     return int(text)
 

@@ -7,6 +7,7 @@ arguments, the owner it acts for (the user in a private chat, the group in a gro
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -16,6 +17,7 @@ from typing import Any
 from pydantic import SecretStr
 from telegram import Bot, InlineKeyboardMarkup, Message, Update
 from telegram.constants import ChatType
+from telegram.error import TelegramError
 from telegram.ext import ContextTypes
 
 from bot.alerts import AlertBus
@@ -24,6 +26,7 @@ from bot.service.approvals import Approvals, ChangeRequest
 from bot.service.control import Control
 from bot.service.tenancy import Tenancy, group_owner, user_owner
 from bot.telegram.choices import Choices
+from bot.telegram.intake import Doorman
 from bot.telegram.send import ChatRateLimiter, edit_text, send_text
 
 Context = ContextTypes.DEFAULT_TYPE
@@ -66,6 +69,7 @@ class Room:
     alerts: AlertBus | None = None
     runner: Any = None  # bot.pipeline.runner.Runner when started alongside it
     limiter: ChatRateLimiter | None = None
+    doorman: Doorman | None = None  # who is known, in memory (bot.telegram.intake)
     choices: Choices[Pending] = field(default_factory=Choices)
     awaiting_key: dict[int, tuple[str, str | None, str | None, float]] = field(default_factory=dict)
     started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
@@ -128,13 +132,25 @@ class Ask:
         return await self.room.tenancy.follower_for(self.owner, name)
 
     async def reply(
-        self, text: str, markup: InlineKeyboardMarkup | None = None, *, silent: bool = False
+        self,
+        text: str,
+        markup: InlineKeyboardMarkup | None = None,
+        *,
+        silent: bool = False,
+        spare: bool = False,
     ) -> Message | None:
-        """Answer in the chat: by editing the pressed button's message, else with a new message."""
+        """Answer in the chat: by editing the pressed button's message, else with a new message.
+        `spare`: only with spare capacity, else `Throttled` (what strangers are told)."""
         if self.edit_message_id is not None:
-            await edit_text(self.bot, self.chat_id, self.edit_message_id, text, markup)
+            await edit_text(self.bot, self.chat_id, self.edit_message_id, text, markup, spare=spare)
             return None
-        return await send_text(self.bot, self.chat_id, text, markup, silent=silent)
+        return await send_text(self.bot, self.chat_id, text, markup, silent=silent, spare=spare)
+
+    async def delete_message(self) -> None:
+        """Delete the user's message (one that carried a key) before anything is said about it."""
+        if self.message_id is not None:
+            with contextlib.suppress(TelegramError):
+                await self.bot.delete_message(self.chat_id, self.message_id)
 
 
 Handler = Callable[[Ask], Awaitable[None]]

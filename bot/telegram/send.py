@@ -1,6 +1,9 @@
 """Talking to Telegram within its limits: messages chunked under 4096 characters, "message is not
 modified" tolerated on edits, and flood control (a per-chat and a global token bucket on every Bot API
-call, and RetryAfter honoured by waiting the time Telegram asks for, then retrying)."""
+call, and RetryAfter honoured by waiting the time Telegram asks for, then retrying).
+
+A call made with `spare=True` (what the bot says to strangers) never waits: it goes only when its chat
+has a token and the global bucket keeps a reserve for members, else it raises `Throttled` at once."""
 
 from __future__ import annotations
 
@@ -14,14 +17,26 @@ from datetime import timedelta
 from typing import Any
 
 from telegram import Bot, InlineKeyboardMarkup, Message
-from telegram.error import BadRequest, RetryAfter
-from telegram.ext import BaseRateLimiter
+from telegram.error import BadRequest, RetryAfter, TelegramError
+from telegram.ext import BaseRateLimiter, ExtBot
 from telegram.warnings import PTBDeprecationWarning
 
 log = logging.getLogger(__name__)
 
 MAX_MESSAGE = 4096
 MAX_CAPTION = 1024
+SPARE = "spare"  # rate_limit_args of a call that may only use spare capacity (never waits)
+
+
+class Throttled(TelegramError):
+    """A `spare` call found no spare capacity: it was not sent."""
+
+
+def _spare(bot: Bot, spare: bool) -> dict[str, Any]:
+    if not spare:
+        return {}
+    assert isinstance(bot, ExtBot), "spare calls need the Application's bot (it has the rate limiter)"
+    return {"rate_limit_args": SPARE}
 
 
 def chunks(text: str, limit: int = MAX_MESSAGE) -> list[str]:
@@ -56,6 +71,7 @@ async def send_text(
     markup: InlineKeyboardMarkup | None = None,
     *,
     silent: bool = False,
+    spare: bool = False,
 ) -> Message:
     """Send `text` in as many messages as it needs; the keyboard goes under the last. Returns the last."""
     pieces = chunks(text)
@@ -63,7 +79,11 @@ async def send_text(
     for i, piece in enumerate(pieces):
         last = i == len(pieces) - 1
         message = await bot.send_message(
-            chat_id, piece, reply_markup=markup if last else None, disable_notification=silent
+            chat_id,
+            piece,
+            reply_markup=markup if last else None,
+            disable_notification=silent,
+            **_spare(bot, spare),
         )
     assert message is not None
     return message
@@ -74,7 +94,13 @@ def not_modified(exc: BadRequest) -> bool:
 
 
 async def edit_text(
-    bot: Bot, chat_id: int, message_id: int, text: str, markup: InlineKeyboardMarkup | None = None
+    bot: Bot,
+    chat_id: int,
+    message_id: int,
+    text: str,
+    markup: InlineKeyboardMarkup | None = None,
+    *,
+    spare: bool = False,
 ) -> bool:
     """Replace a message's text (a refresh button, a confirmation's outcome). Returns False when the
     content was already the same (Telegram's "message is not modified", which is no error here). Text
@@ -86,13 +112,14 @@ async def edit_text(
             chat_id=chat_id,
             message_id=message_id,
             reply_markup=markup if len(pieces) == 1 else None,
+            **_spare(bot, spare),
         )
     except BadRequest as exc:
         if not_modified(exc):
             return False
         raise
     if len(pieces) > 1:
-        await send_text(bot, chat_id, "\n".join(pieces[1:]), markup)
+        await send_text(bot, chat_id, "\n".join(pieces[1:]), markup, spare=spare)
     return True
 
 
@@ -110,31 +137,52 @@ class Limits:
     max_retry_wait_s: float = 120.0  # a longer RetryAfter fails the call instead of blocking the bot
 
 
-class _Bucket:
+class TokenBucket:
     def __init__(self, rate: float, capacity: int, clock: Callable[[], float]) -> None:
         self.rate, self.capacity, self.clock = rate, capacity, clock
         self.tokens = float(capacity)
         self.stamp = clock()
 
-    def wait_s(self) -> float:
-        """Take a token; the seconds to wait before the request may go (0: at once)."""
+    def _refill(self) -> None:
         now = self.clock()
         self.tokens = min(self.capacity, self.tokens + (now - self.stamp) * self.rate)
         self.stamp = now
+
+    def wait_s(self) -> float:
+        """Take a token; the seconds to wait before the request may go (0: at once)."""
+        self._refill()
         self.tokens -= 1
         return 0.0 if self.tokens >= 0 else -self.tokens / self.rate
 
+    def spare(self, reserve: float = 0.0) -> bool:
+        """Whether a token can be taken now leaving `reserve` tokens (nothing is taken)."""
+        self._refill()
+        return self.tokens - 1 >= reserve
 
-class ChatRateLimiter(BaseRateLimiter[int]):
+    def take(self) -> bool:
+        """Take a token if one is there now (never waits)."""
+        if not self.spare():
+            return False
+        self.tokens -= 1
+        return True
+
+    @property
+    def full(self) -> bool:
+        self._refill()
+        return self.tokens >= self.capacity
+
+
+class ChatRateLimiter(BaseRateLimiter[str]):
     """python-telegram-bot's rate-limiter hook: every Bot API call passes through here."""
 
     def __init__(self, limits: Limits | None = None, clock: Callable[[], float] = time.monotonic) -> None:
         self.limits = limits or Limits()
         self._clock = clock
-        self._global = _Bucket(self.limits.global_per_s, self.limits.global_burst, clock)
-        self._chats: dict[int, _Bucket] = {}
+        self._global = TokenBucket(self.limits.global_per_s, self.limits.global_burst, clock)
+        self._chats: dict[int, TokenBucket] = {}
         self.waited_s = 0.0  # total time spent waiting (flood control), for /health
         self.retries = 0
+        self.spared = 0  # spare calls not sent (no spare capacity)
 
     async def initialize(self) -> None:
         return None
@@ -142,11 +190,11 @@ class ChatRateLimiter(BaseRateLimiter[int]):
     async def shutdown(self) -> None:
         return None
 
-    def _bucket(self, chat_id: int) -> _Bucket:
+    def _bucket(self, chat_id: int) -> TokenBucket:
         bucket = self._chats.get(chat_id)
         if bucket is None:
             rate = self.limits.private_per_s if chat_id > 0 else self.limits.group_per_s
-            bucket = self._chats[chat_id] = _Bucket(rate, self.limits.burst, self._clock)
+            bucket = self._chats[chat_id] = TokenBucket(rate, self.limits.burst, self._clock)
         return bucket
 
     async def process_request(
@@ -156,14 +204,20 @@ class ChatRateLimiter(BaseRateLimiter[int]):
         kwargs: dict[str, Any],
         endpoint: str,
         data: dict[str, Any],
-        rate_limit_args: int | None,
+        rate_limit_args: str | None,
     ) -> bool | dict[str, Any] | list[dict[str, Any]]:
         if endpoint != "getUpdates":
             chat = data.get("chat_id")
-            waits = [self._global.wait_s()]
+            buckets = [self._global]
             if isinstance(chat, int | str) and str(chat).lstrip("-").isdigit():
-                waits.append(self._bucket(int(chat)).wait_s())
-            delay = max(waits)
+                buckets.append(self._bucket(int(chat)))
+            # A spare call leaves half the global burst for members: strangers never make them wait.
+            if rate_limit_args == SPARE and not all(
+                b.spare(b.capacity / 2 if b is self._global else 0) for b in buckets
+            ):
+                self.spared += 1
+                raise Throttled(f"{endpoint}: no spare capacity")
+            delay = max(b.wait_s() for b in buckets)
             if delay > 0:
                 self.waited_s += delay
                 await asyncio.sleep(delay)
@@ -176,7 +230,11 @@ class ChatRateLimiter(BaseRateLimiter[int]):
                     warnings.simplefilter("ignore", PTBDeprecationWarning)
                     wait = exc.retry_after
                 seconds = wait.total_seconds() if isinstance(wait, timedelta) else float(wait)
-                if attempt >= self.limits.max_retries or seconds > self.limits.max_retry_wait_s:
+                if (
+                    rate_limit_args == SPARE
+                    or attempt >= self.limits.max_retries
+                    or seconds > self.limits.max_retry_wait_s
+                ):
                     raise
                 attempt += 1
                 self.retries += 1

@@ -109,9 +109,13 @@ class Bot:
 
 
 @pytest.fixture
-async def bot(fake_api: FakeBotApi, settings: Settings, ledger: Ledger) -> AsyncIterator[Bot]:
+async def bot(
+    fake_api: FakeBotApi, settings: Settings, ledger: Ledger, request: pytest.FixtureRequest
+) -> AsyncIterator[Bot]:
+    # A test module may run the control room with other options (BOT_OPTIONS: Telegram's real limits).
+    options = getattr(request.module, "BOT_OPTIONS", OPTIONS)
     alerts = AlertBus()
-    handle = await start_telegram(AppContext(settings, ledger=ledger, alerts=alerts, options=OPTIONS))
+    handle = await start_telegram(AppContext(settings, ledger=ledger, alerts=alerts, options=options))
     assert handle is not None
     try:
         yield Bot(fake_api, handle, alerts)

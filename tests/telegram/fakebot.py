@@ -70,6 +70,8 @@ class FakeBotApi:
         self.messages: dict[tuple[int, int], StoredMessage] = {}
         self.deleted: set[tuple[int, int]] = set()
         self.retry_after: dict[str, int] = {}  # method -> times to answer 429 before serving it
+        self.delivered: dict[tuple[int, int], float] = {}  # (chat, message id) -> when getUpdates gave it
+        self.batches: list[list[tuple[int, int]]] = []  # the messages of each getUpdates answer
         self._updates: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
         self._update_ids = itertools.count(1)
         self._message_ids = itertools.count(1000)
@@ -256,6 +258,10 @@ class FakeBotApi:
             return self._ok([])
         while not self._updates.empty():
             updates.append(self._updates.get_nowait())
+        now = time.monotonic()
+        batch = [(u["message"]["chat"]["id"], u["message"]["message_id"]) for u in updates if "message" in u]
+        self.batches.append(batch)
+        self.delivered.update(dict.fromkeys(batch, now))
         return self._ok(updates)
 
     def _message(self, chat_id: int, text: str, markup: Any) -> dict[str, Any]:
