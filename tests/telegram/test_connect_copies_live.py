@@ -16,6 +16,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from sqlmodel import col, delete
 from typer.testing import CliRunner
 
 from adapters.hyperliquid.info import InfoClient
@@ -23,6 +24,9 @@ from adapters.localnet.server import LocalnetThread
 from bot.alerts import Alert, AlertKind
 from bot.cli import app
 from bot.config import Settings
+from bot.ledger import Ledger
+from bot.ledger.db import session_factory
+from bot.ledger.models import Account
 from bot.pipeline.runner import Runner, RunnerOptions
 from tests.service.support import funded, market_open, sdk_exchange, write_fast_keystore
 from tests.telegram.conftest import ADMIN, OPTIONS, PASSWORD, Bot
@@ -190,3 +194,81 @@ async def _next(queue: asyncio.Queue[Alert], wanted: Callable[[Alert], bool], wa
         return await asyncio.wait_for(first(), wait_s)
     except TimeoutError:
         pytest.fail("timed out waiting for an alert")
+
+
+async def _remove_account(ledger: Ledger, address: str) -> None:
+    """The account's row deleted, as removing the account from the ledger does (its history stays)."""
+    async with session_factory(ledger.engine)() as session:
+        await session.exec(delete(Account).where(col(Account.address) == address))
+        await session.commit()
+
+
+async def test_a_removed_account_is_dropped_and_re_added_it_is_recovered_without_a_second_order(
+    fake_api: FakeBotApi, settings: Settings, localnet: LocalnetThread, info: InfoClient, tmp_path: Path
+) -> None:
+    url = localnet.url
+    leader = await asyncio.to_thread(funded, url, "rm-leader", "100000")
+    stays = await _agent_keystore(url, "rm-stays", tmp_path / "stays.json", PASSWORD)
+    leaves = await _agent_keystore(url, "rm-leaves", tmp_path / "leaves.json", PASSWORD)
+    for address, keystore in ((stays, "stays.json"), (leaves, "leaves.json")):
+        await asyncio.to_thread(
+            _cli,
+            settings,
+            url,
+            "account",
+            "add",
+            "--address",
+            address,
+            "--keystore",
+            str(tmp_path / keystore),
+        )
+        await asyncio.to_thread(_cli, settings, url, "follow", "add", leader.address, "--account", address)
+    trade = sdk_exchange(url, leader)
+    async with running(settings, fake_api) as live:
+        runner = live.runner
+        assert runner.copier is not None
+        alerts = runner.alerts.subscribe()
+        await asyncio.to_thread(market_open, trade, "ETH", True, Decimal(2))
+        copied = {(await _next(alerts, _copied)).follower for _ in range(2)}
+        assert copied == {stays, leaves}
+
+        await _remove_account(runner.ledger, leaves)
+
+        async def dropped() -> bool:
+            return leaves not in runner.copier.desks  # type: ignore[union-attr]
+
+        await eventually(dropped, "the removed account to be dropped")
+        await asyncio.to_thread(market_open, trade, "ETH", True, Decimal(2))  # the leader: 2 → 4 ETH
+        after = await _next(alerts, _copied)
+        assert after.follower == stays and "bought 0.2 ETH" in after.message
+        assert await _position(info, leaves, "ETH") == Decimal("0.2")  # not traded once removed
+
+        # Registered again: recovered like at a restart — its pair from the ledger (τ 0.2 at s = 2), the
+        # move it missed (2 → 4) mirrored once as a change; its plan (already applied) is not re-joined.
+        await asyncio.to_thread(
+            _cli,
+            settings,
+            url,
+            "account",
+            "add",
+            "--address",
+            leaves,
+            "--keystore",
+            str(tmp_path / "leaves.json"),
+        )
+        missed = await _next(alerts, lambda a: a.reason == "missed_source_change")
+        assert "2 → 4" in missed.message
+        back = await _next(alerts, _copied)
+        assert back.follower == leaves and "bought 0.2 ETH" in back.message
+        for _ in range(3):  # further plans syncs and account reads send nothing more
+            await runner.sync_plans()
+        await runner.refresh_accounts()
+        assert not [
+            a for a in runner.alerts.recent if a.reason == "copying_started" and a.follower == leaves
+        ][1:]
+    assert await _position(info, leaves, "ETH") == Decimal("0.4")
+    assert await _position(info, stays, "ETH") == Decimal("0.4")
+
+
+def _copied(alert: Alert) -> bool:
+    return alert.kind is AlertKind.COPIED
