@@ -154,8 +154,8 @@ class Runner:
         # Accounts the runner loads itself follow the ledger while running (added: loaded and recovered;
         # removed: dropped); accounts handed in (tests, benchmarks) are the whole set.
         self._follows_ledger = accounts is None
-        self._unloadable: dict[str, str | None] = {}
-        self._accounts_lock = asyncio.Lock()  # address → the keystore path that failed to open
+        self._unloadable: dict[str, str | None] = {}  # address → the keystore path that failed to open
+        self._accounts_lock = asyncio.Lock()
         self.telegram: Any = None  # the control room started by `run()` (bot.telegram.TelegramHandle)
         self._owns_ledger = ledger is None
         self.copier: Copier | None = None
@@ -402,8 +402,14 @@ class Runner:
         and (re)start the watch if the set of sources changed."""
         assert self.copier is not None
         if self._follows_ledger and self.ready.is_set():  # at start-up, start() has just loaded them
-            async with self._accounts_lock:  # a control room's /stop syncs too: each account loads once
-                missed = [*missed, *await self.sync_accounts()]
+            try:
+                async with self._accounts_lock:  # a control room's /stop syncs too: each loads once
+                    missed = [*missed, *await self.sync_accounts()]
+            except Exception as exc:  # the accounts already running keep their plans applied
+                log.exception("account sync failed")
+                self.alerts.publish(
+                    Alert(AlertKind.FAILURE, "account_sync_failed", f"loading new accounts failed: {exc}")
+                )
         if self.controls is not None:
             await self.controls.sync()  # paused first: a plan applied now opens nothing while paused
         assert self.sources is not None
@@ -439,8 +445,11 @@ class Runner:
                     self.venue_name,
                     only={address},
                 )
-            except RunnerError as exc:
+            except RunnerError as exc:  # its message names what to fix, never a secret
                 loaded, error = [], str(exc)
+            except Exception as exc:
+                log.exception("loading account %s failed", address)
+                loaded, error = [], f"its keystore could not be opened ({type(exc).__name__})"
             else:
                 error = "its keystore could not be opened"
             if not loaded:  # retried once its row names another keystore
