@@ -23,13 +23,13 @@ from adapters.hyperliquid.info import InfoClient
 from adapters.localnet.server import LocalnetThread
 from bot.alerts import Alert, AlertKind
 from bot.cli import app
-from bot.config import Settings
+from bot.config import Settings, load_settings
 from bot.ledger import Ledger
 from bot.ledger.db import session_factory
 from bot.ledger.models import Account
 from bot.pipeline.runner import Runner, RunnerOptions
 from tests.service.support import funded, market_open, sdk_exchange, write_fast_keystore
-from tests.telegram.conftest import ADMIN, OPTIONS, PASSWORD, Bot
+from tests.telegram.conftest import ADMIN, OPTIONS, PASSWORD, TOKEN, Bot
 from tests.telegram.fakebot import FakeBotApi
 from tests.telegram.support import connect, eventually
 
@@ -38,6 +38,21 @@ QUICK = RunnerOptions(
     plans_refresh_s=0.3, accounts_refresh_s=1.0, reconcile_s=0, dead_man_rearm_s=0, telegram=OPTIONS
 )
 PUSH_BOUND_S = 10.0  # the leader's fill → the follower's copied fill pushed to the chat
+
+
+@pytest.fixture
+def settings(fake_api: FakeBotApi, localnet: LocalnetThread, tmp_path: Path, db_url: str) -> Settings:
+    """As the Telegram tests' settings, on SQLite and on PostgreSQL (recovery reads the ledger)."""
+    return load_settings(
+        network="localnet",
+        hl_api_url=localnet.url,
+        data_dir=tmp_path,
+        database_url=db_url,
+        keystore_password=PASSWORD,
+        telegram_token=TOKEN,
+        telegram_api_url=fake_api.url,
+        telegram_admins=str(ADMIN),
+    )
 
 
 @dataclass
