@@ -176,10 +176,12 @@ class Copier:
         """Every source some follower actively follows, sorted."""
         return sorted({s for desk in self.desks.values() for s in desk.active_sources()})
 
-    async def apply_plans(self, plans: Sequence[FollowPlan]) -> None:
+    async def apply_plans(self, plans: Sequence[FollowPlan]) -> list[Alert]:
         """Bring each engine to the current plan versions: new follows (Copy Current decides on the
         source's open positions), settings changes (nothing resized), unfollows (close or keep).
-        Releases go first, so a token handed from one source to another is freed before it is taken."""
+        Releases go first, so a token handed from one source to another is freed before it is taken.
+        Returns the `following` alerts (copying started / stopped) for the caller to publish once the
+        sources' watch matches: "started" must mean the source's trades are being copied."""
         changed: list[tuple[Desk, LoadedPlan]] = []
         for plan in plans:
             desk = self.desks.get(normalise_account(plan.follower))
@@ -187,7 +189,7 @@ class Copier:
             if desk is not None and (applied is None or applied.version != plan.version):
                 changed.append((desk, LoadedPlan.of(plan)))
         if not changed:
-            return
+            return []
         await self.refresh_accounts({plan.plan.source for _, plan in changed})
         mids = await self._mids()  # a Copy Current join or a close is priced now
         for desk, _ in changed:
@@ -196,34 +198,45 @@ class Copier:
                     desk.engine.set_mid(coin, mid)
         # (False, …) sorts first: releases before takes
         changed.sort(key=lambda item: item[1].settings.active and item[1].settings.release is None)
-        for desk, loaded in changed:
-            await self._apply_plan(desk, loaded)
+        told = [await self._apply_plan(desk, loaded) for desk, loaded in changed]
+        return [alert for alert in told if alert is not None]
 
-    async def _apply_plan(self, desk: Desk, loaded: LoadedPlan) -> None:
+    async def _apply_plan(self, desk: Desk, loaded: LoadedPlan) -> Alert | None:
         source, version, engine = loaded.plan.source, loaded.version, desk.engine
         previous = desk.plan_for(source)
         desk.plans[source] = loaded
         was_active = source in engine.follows
         settings = loaded.settings
+        told: Alert | None = None
         if not settings.active:
             if not was_active:
-                return
+                return None
             decisions = engine.unfollow(source, close=settings.release == "close")
             event_id = f"unfollow:{source}:v{version}"
             kept = "closed" if settings.release == "close" else "kept, no longer managed"
-            told = f"Copying stopped: {desk.address} no longer follows {source} (its positions are {kept})"
-            self._alert(AlertKind.FOLLOWING, "copying_stopped", told, desk, source, None, version=version)
+            told = _following(
+                "copying_stopped",
+                f"Copying stopped: {desk.address} no longer follows {source} (its positions are {kept})",
+                desk,
+                source,
+                version,
+            )
         elif not was_active:
             try:
                 decisions = engine.follow(source, settings.config)
             except AssignmentRefused as exc:
                 self._alert(AlertKind.SKIPPED, "held_by_other_source", str(exc), desk, source, exc.coin)
                 desk.plans[source] = previous if previous is not None else loaded
-                return
+                return None
             event_id = f"follow:{source}:v{version}"
-            # Said once the running pipeline has the account and the plan, before any Copy Current order.
-            told = f"Copying started: {desk.address} follows {source} (plan v{version})"
-            self._alert(AlertKind.FOLLOWING, "copying_started", told, desk, source, None, version=version)
+            told = _following(
+                "copying_started",
+                f"Copying started: {desk.address} follows {source} (plan v{version}); its trades are "
+                "copied from now on",
+                desk,
+                source,
+                version,
+            )
         else:
             decisions = self._release_dropped(desk, source, loaded) + engine.update_config(
                 source, settings.config
@@ -237,6 +250,7 @@ class Copier:
                 if d.coin in self.markets
             )
         )
+        return told
 
     def _release_dropped(self, desk: Desk, source: str, loaded: LoadedPlan) -> list[Decision]:
         """Tokens this version stops covering: close them (τ := 0) or detach them, per `release`."""
@@ -802,3 +816,7 @@ class Copier:
         self.alerts.publish(
             Alert(kind, reason, message, desk.address if desk else None, source, coin, dict(details))
         )
+
+
+def _following(reason: str, message: str, desk: Desk, source: str, version: int) -> Alert:
+    return Alert(AlertKind.FOLLOWING, reason, message, desk.address, source, None, {"version": version})

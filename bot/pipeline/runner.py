@@ -413,8 +413,10 @@ class Runner:
         if self.controls is not None:
             await self.controls.sync()  # paused first: a plan applied now opens nothing while paused
         assert self.sources is not None
-        await self.copier.apply_plans(self.sources.route(await self.ledger.current_plans()))
+        told = await self.copier.apply_plans(self.sources.route(await self.ledger.current_plans()))
         await self._ensure_watch()
+        for alert in told:  # "copying started" once the source is watched, not merely applied
+            self.alerts.publish(alert)
         await self.copier.apply_missed(missed)
 
     async def sync_accounts(self) -> list[SourceChange]:

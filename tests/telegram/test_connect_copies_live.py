@@ -94,11 +94,12 @@ async def test_connect_follow_then_the_first_copied_fill_is_pushed_without_a_res
         assert "Welcome to mirrorbot" in await bot.ask(ADMIN, "/start", "Welcome")
         master, _ = await connect(bot, localnet, ADMIN, "live")
         follower = master.address.lower()
-        mark = len(bot.api.calls)
-        answer = await bot.ask(ADMIN, f"/follow {leader.address.lower()} ETH 100", "Following")
-        assert "Copying starts within seconds: you are told here once it has." in answer
+        mark = await bot.say(ADMIN, f"/follow {leader.address.lower()} ETH 100")
+        answer = await bot.api.reply_to(ADMIN, "Following", after=mark)
+        assert "Copying starts within seconds: you are told here once it has." in answer.text
         # The running pipeline has the account and the plan: said once, before any trade.
         started = await bot.api.reply_to(ADMIN, "Copying started", after=mark, wait_s=30)
+        assert started.at - answer.at < PUSH_BOUND_S  # the next plans sync (0.3 s here), not a restart
         assert follower in started.text and leader.address.lower() in started.text
         assert follower in live.runner.copier.desks  # type: ignore[union-attr]
 
@@ -121,7 +122,12 @@ async def test_a_follow_made_with_no_runner_says_so_and_the_start_up_copies_are_
     leader = await asyncio.to_thread(funded, localnet.url, "cc-leader", "100000")
     await asyncio.to_thread(market_open, sdk_exchange(localnet.url, leader), "ETH", True, Decimal(2))
     master, _ = await connect(bot, localnet, ADMIN, "cc")
-    answer = await bot.ask(ADMIN, f"/follow {leader.address.lower()} ETH 100 copy", "Following")
+    # Scaling above 100% asks for a confirmation; the reply to Confirm must not imply it is copying.
+    mark = await bot.say(ADMIN, f"/follow {leader.address.lower()} ETH 200 copy")
+    question = await bot.api.reply_to(ADMIN, "Confirm within", after=mark)
+    mark = len(bot.api.calls)
+    bot.api.push_callback(ADMIN, question, dict(question.buttons)["Confirm"])
+    answer = (await bot.api.reply_to(ADMIN, "Following", after=mark)).text
     assert "Not copying yet: no bot is running. Copying starts when `mirrorbot run` runs." in answer
     await bot.handle.stop()
 
@@ -129,9 +135,10 @@ async def test_a_follow_made_with_no_runner_says_so_and_the_start_up_copies_are_
     async with running(settings, fake_api):
         started = await fake_api.reply_to(ADMIN, "Copying started", after=mark, wait_s=30)
         copied = await fake_api.reply_to(ADMIN, "[copied]", after=mark, wait_s=30)
-        assert "bought 0.2 ETH" in copied.text
-        assert fake_api.calls.index(started) < fake_api.calls.index(copied)
-    assert await _position(info, master.address.lower(), "ETH") == Decimal("0.2")
+        # Copy Current at 200%: ρ = 10,000 / 100,000 × 200% = 0.2 of the leader's open 2 ETH.
+        assert "bought 0.4 ETH" in copied.text
+        assert master.address.lower() in started.text
+    assert await _position(info, master.address.lower(), "ETH") == Decimal("0.4")
 
 
 def _cli(settings: Settings, url: str, *args: str, password: str = PASSWORD) -> None:
