@@ -21,13 +21,14 @@ from typer.testing import CliRunner
 
 from adapters.hyperliquid.info import InfoClient
 from adapters.localnet.server import LocalnetThread
-from bot.alerts import Alert, AlertKind
+from bot.alerts import Alert, AlertBus, AlertKind
 from bot.cli import app
 from bot.config import Settings, load_settings
 from bot.ledger import Ledger
 from bot.ledger.db import session_factory
 from bot.ledger.models import Account
 from bot.pipeline.runner import Runner, RunnerOptions
+from bot.telegram import AppContext, start_telegram
 from tests.service.support import funded, market_open, sdk_exchange, write_fast_keystore
 from tests.telegram.conftest import ADMIN, OPTIONS, PASSWORD, TOKEN, Bot
 from tests.telegram.fakebot import FakeBotApi
@@ -294,3 +295,25 @@ async def test_a_removed_account_is_dropped_and_re_added_it_is_recovered_without
 
 def _copied(alert: Alert) -> bool:
     return alert.kind is AlertKind.COPIED
+
+
+async def test_alerts_published_before_the_control_room_started_are_pushed_once(
+    fake_api: FakeBotApi, settings: Settings
+) -> None:
+    """`mirrorbot run` starts its control room after its start-up: what the start-up published is pushed
+    when the chat starts, each alert once, before what is published afterwards."""
+    bus = AlertBus()
+    bus.publish(Alert(AlertKind.FAILURE, "early", "published before the chat started"))
+    handle = await start_telegram(AppContext(settings, alerts=bus, options=OPTIONS))
+    assert handle is not None
+    try:
+        mark = len(fake_api.calls)
+        bus.publish(Alert(AlertKind.FAILURE, "late", "published after the chat started"))
+        late = await fake_api.reply_to(ADMIN, "published after", after=0, wait_s=30)
+        early = [c for c in fake_api.sent_to(ADMIN) if "published before" in c.text]
+        # Delivered in order (the backlog, then the live queue): once `late` is here, so is every copy
+        # of `early` there will ever be.
+        assert len(early) == 1 and fake_api.calls.index(early[0]) < fake_api.calls.index(late)
+        assert fake_api.calls.index(late) >= mark
+    finally:
+        await handle.stop()
