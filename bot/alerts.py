@@ -32,6 +32,7 @@ class AlertKind(StrEnum):
     SOURCE_GAP = "source_gap"  # the source's position moved in a way its fills do not explain
     FAILURE = "failure"  # a pipeline stage failed (the venue unreachable, a watcher stopped …)
     FAULT = "fault"  # a venue or feed fault, handled by its rule (reason: its code, docs/faults.md)
+    FOLLOWING = "following"  # a follow took effect in the running pipeline (copying started / stopped)
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,7 +70,7 @@ class AlertBus:
             log,
             "alert",
             level=logging.WARNING
-            if alert.kind not in (AlertKind.COPIED, AlertKind.DEFERRED)
+            if alert.kind not in (AlertKind.COPIED, AlertKind.DEFERRED, AlertKind.FOLLOWING)
             else logging.INFO,
             kind=alert.kind,
             reason=alert.reason,

@@ -176,10 +176,12 @@ class Copier:
         """Every source some follower actively follows, sorted."""
         return sorted({s for desk in self.desks.values() for s in desk.active_sources()})
 
-    async def apply_plans(self, plans: Sequence[FollowPlan]) -> None:
+    async def apply_plans(self, plans: Sequence[FollowPlan]) -> list[Alert]:
         """Bring each engine to the current plan versions: new follows (Copy Current decides on the
         source's open positions), settings changes (nothing resized), unfollows (close or keep).
-        Releases go first, so a token handed from one source to another is freed before it is taken."""
+        Releases go first, so a token handed from one source to another is freed before it is taken.
+        Returns the `following` alerts (copying started / stopped) for the caller to publish once the
+        sources' watch matches: "started" must mean the source's trades are being copied."""
         changed: list[tuple[Desk, LoadedPlan]] = []
         for plan in plans:
             desk = self.desks.get(normalise_account(plan.follower))
@@ -187,7 +189,7 @@ class Copier:
             if desk is not None and (applied is None or applied.version != plan.version):
                 changed.append((desk, LoadedPlan.of(plan)))
         if not changed:
-            return
+            return []
         await self.refresh_accounts({plan.plan.source for _, plan in changed})
         mids = await self._mids()  # a Copy Current join or a close is priced now
         for desk, _ in changed:
@@ -196,28 +198,45 @@ class Copier:
                     desk.engine.set_mid(coin, mid)
         # (False, …) sorts first: releases before takes
         changed.sort(key=lambda item: item[1].settings.active and item[1].settings.release is None)
-        for desk, loaded in changed:
-            await self._apply_plan(desk, loaded)
+        told = [await self._apply_plan(desk, loaded) for desk, loaded in changed]
+        return [alert for alert in told if alert is not None]
 
-    async def _apply_plan(self, desk: Desk, loaded: LoadedPlan) -> None:
+    async def _apply_plan(self, desk: Desk, loaded: LoadedPlan) -> Alert | None:
         source, version, engine = loaded.plan.source, loaded.version, desk.engine
         previous = desk.plan_for(source)
         desk.plans[source] = loaded
         was_active = source in engine.follows
         settings = loaded.settings
+        told: Alert | None = None
         if not settings.active:
             if not was_active:
-                return
+                return None
             decisions = engine.unfollow(source, close=settings.release == "close")
             event_id = f"unfollow:{source}:v{version}"
+            kept = "closed" if settings.release == "close" else "kept, no longer managed"
+            told = _following(
+                "copying_stopped",
+                f"Copying stopped: {desk.address} no longer follows {source} (its positions are {kept})",
+                desk,
+                source,
+                version,
+            )
         elif not was_active:
             try:
                 decisions = engine.follow(source, settings.config)
             except AssignmentRefused as exc:
                 self._alert(AlertKind.SKIPPED, "held_by_other_source", str(exc), desk, source, exc.coin)
                 desk.plans[source] = previous if previous is not None else loaded
-                return
+                return None
             event_id = f"follow:{source}:v{version}"
+            told = _following(
+                "copying_started",
+                f"Copying started: {desk.address} follows {source} (plan v{version}); its trades are "
+                "copied from now on",
+                desk,
+                source,
+                version,
+            )
         else:
             decisions = self._release_dropped(desk, source, loaded) + engine.update_config(
                 source, settings.config
@@ -231,6 +250,7 @@ class Copier:
                 if d.coin in self.markets
             )
         )
+        return told
 
     def _release_dropped(self, desk: Desk, source: str, loaded: LoadedPlan) -> list[Decision]:
         """Tokens this version stops covering: close them (τ := 0) or detach them, per `release`."""
@@ -247,11 +267,19 @@ class Copier:
 
     # --- observations ----------------------------------------------------------------------------
 
-    async def refresh_accounts(self, sources: Iterable[str] | None = None, *, followers: bool = True) -> None:
+    async def refresh_accounts(
+        self,
+        sources: Iterable[str] | None = None,
+        *,
+        followers: bool = True,
+        staged: Sequence[Desk] = (),
+    ) -> None:
         """Read equities and positions from the venue: the given sources (default: every followed one)
-        and every follower. A read that fails leaves the last known state (unknown is not flat)."""
+        and every follower. A read that fails leaves the last known state (unknown is not flat).
+        `staged`: followers being loaded while running (not in `desks` yet): read instead of the
+        others, and told the sources' states too."""
         wanted = sorted(set(self.sources() if sources is None else sources))
-        desks = list(self.desks.values()) if followers else []
+        desks = list(staged) if staged else list(self.desks.values()) if followers else []
         epochs = [{coin: desk.epoch(coin) for coin in self.markets} for desk in desks]
         reads = await gather_bounded(
             [
@@ -262,7 +290,7 @@ class Copier:
         )
         for source, state in zip(wanted, reads[: len(wanted)], strict=True):
             if isinstance(state, AccountState):
-                self.observe_source(source, state)
+                self.observe_source(source, state, staged)
             else:
                 log_event(
                     log, "account_read_failed", level=logging.WARNING, address=source, error=repr(state)
@@ -274,7 +302,8 @@ class Copier:
                 log_event(
                     log, "account_read_failed", level=logging.WARNING, address=desk.address, error=repr(state)
                 )
-        await self.enforce_risk()
+        if not staged:  # a staged follower's guards act once it is restored and in `desks`
+            await self.enforce_risk()
 
     async def enforce_risk(self) -> None:
         """Carry out the follows a guard ended (max drawdown, a source's drawdown): unfollow, closing
@@ -291,13 +320,14 @@ class Copier:
             key = DecisionKey(drop.source, f"{drop.reason.value}:{drop.source}:v{version}")
             await asyncio.gather(*(self._locked(desk, d, key) for d in decisions if d.coin in self.markets))
 
-    def observe_source(self, source: str, state: AccountState) -> None:
+    def observe_source(self, source: str, state: AccountState, staged: Sequence[Desk] = ()) -> None:
         """A source's equity and open positions (size, entry, leverage) into every engine that follows
         it — or may follow it next (Copy Current reads the sizes at the moment of the follow)."""
         self.source_states[source] = state
-        self.risk.observe_source(self.desks.values(), source, state)
+        desks = [*self.desks.values(), *staged]
+        self.risk.observe_source(desks, source, state)
         held = {p.coin: p for p in state.positions}
-        for desk in self.desks.values():
+        for desk in desks:
             desk.engine.source_equity[source] = state.equity
             for coin in self.markets:
                 pos = held.get(coin)
@@ -375,13 +405,16 @@ class Copier:
 
     # --- start-up recovery (restart safety) --------------------------------------------------------
 
-    async def restore(self, records: Sequence[PairRecord]) -> list[SourceChange]:
+    async def restore(self, records: Sequence[PairRecord], staged: Sequence[Desk] = ()) -> list[SourceChange]:
         """Rebuild each engine's follows and pairs from the ledger's latest decisions (before any new
         change is applied), then read every account. Returns the source changes missed while the bot
-        was down (the venue's `s` differs from the last one mirrored), to be applied as changes."""
+        was down (the venue's `s` differs from the last one mirrored), to be applied as changes.
+        `staged`: followers loaded while running (`records` are theirs): restored apart from `desks`,
+        then added to them — no source change meets a half-restored follower."""
+        book = {d.address: d for d in staged} if staged else self.desks
         versions: dict[tuple[str, str], int] = {}
         for rec in records:
-            if rec.follower in self.desks and rec.plan_version is not None:
+            if rec.follower in book and rec.plan_version is not None:
                 key = (rec.follower, rec.source)
                 versions[key] = max(versions.get(key, 0), rec.plan_version)
         for (follower, source), version in versions.items():
@@ -390,13 +423,17 @@ class Copier:
             )
             loaded = LoadedPlan.of(plan) if plan is not None else None
             if loaded is not None and loaded.settings.active:
-                self.desks[follower].plans[source] = loaded
-                self.desks[follower].engine.follows[source] = loaded.settings.config
-        await self.refresh_accounts()
+                book[follower].plans[source] = loaded
+                book[follower].engine.follows[source] = loaded.settings.config
+        if staged:
+            followed = {s for d in staged for s in d.active_sources()}
+            await self.refresh_accounts(followed, staged=staged)
+        else:
+            await self.refresh_accounts()
         stamp = now_ms()
         missed: dict[tuple[str, str], SourceChange] = {}
         for rec in records:
-            desk = self.desks.get(rec.follower)
+            desk = book.get(rec.follower)
             config = desk.engine.follows.get(rec.source) if desk is not None else None
             if desk is None or config is None:
                 continue
@@ -408,6 +445,9 @@ class Copier:
                 missed[(rec.source, rec.coin)] = SourceChange(
                     rec.source, rec.coin, known, venue_size, stamp, event_id
                 )
+        if staged:
+            self.desks.update(book)
+            await self.enforce_risk()
         log_event(log, "pairs_restored", pairs=len(records), missed_changes=len(missed))
         return list(missed.values())
 
@@ -776,3 +816,7 @@ class Copier:
         self.alerts.publish(
             Alert(kind, reason, message, desk.address if desk else None, source, coin, dict(details))
         )
+
+
+def _following(reason: str, message: str, desk: Desk, source: str, version: int) -> Alert:
+    return Alert(AlertKind.FOLLOWING, reason, message, desk.address, source, None, {"version": version})

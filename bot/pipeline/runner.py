@@ -19,7 +19,7 @@ import contextlib
 import logging
 import signal
 import sys
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable, Collection, Coroutine, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -31,6 +31,7 @@ from bot.config import FollowerVenue, Settings
 from bot.domain import SourceChange, TradingAccount, Venue
 from bot.faults import fault_alert
 from bot.ledger import Account, AccountKind, Ledger
+from bot.ledger.ids import normalise_account
 from bot.ledger.lease import RENEWALS_PER_STALE, Lease, LeaseHeld, lease_scope
 from bot.logs import log_event
 from bot.pipeline import recovery
@@ -101,15 +102,23 @@ def build_venue(settings: Settings) -> Venue:
 
 
 async def load_accounts(
-    ledger: Ledger, password: str | None, venue_name: str = VENUE_NAME, alerts: AlertBus | None = None
+    ledger: Ledger,
+    password: str | None,
+    venue_name: str = VENUE_NAME,
+    alerts: AlertBus | None = None,
+    *,
+    only: Collection[str] | None = None,
 ) -> list[TradingAccount]:
     """Every follower registered for `venue_name` with its signing key decrypted from its keystore (an
-    agent wallet's on Hyperliquid; on GMX, which has no agents, the account's own key).
+    agent wallet's on Hyperliquid; on GMX, which has no agents, the account's own key). `only`: just
+    these addresses (an account registered while running).
 
     An account whose keystore cannot be opened (wrong password, file gone, the wrong key) is skipped
     with a log line and an alert naming the account, never the key: the others are copied. Only when
-    no account at all can be opened does the runner refuse to start."""
+    no account at all can be opened at start-up (`only` unset) does the runner refuse to start."""
     rows = [row for row in await ledger.accounts() if row.venue == venue_name]
+    if only is not None:
+        rows = [row for row in rows if normalise_account(row.address) in only]
     if rows and not password:
         raise RunnerError("MIRROR_KEYSTORE_PASSWORD is needed to open the follower accounts' keystores")
     service = MirrorService(ledger)
@@ -125,7 +134,7 @@ async def load_accounts(
             if alerts is not None:
                 message = f"not copied: {exc}"
                 alerts.publish(Alert(AlertKind.FAILURE, "account_skipped", message, row.address))
-    if rows and not accounts:
+    if rows and not accounts and only is None:
         raise RunnerError("; ".join(skipped))
     return accounts
 
@@ -167,6 +176,12 @@ class Runner:
         self._venue = venue
         self._ledger = ledger
         self._accounts = accounts
+        # Accounts the runner loads itself follow the ledger while running (added: loaded and recovered;
+        # removed: dropped); accounts handed in (tests, benchmarks) are the whole set.
+        self._follows_ledger = accounts is None
+        self._unloadable: dict[str, str | None] = {}  # address → the keystore path that failed to open
+        self._accounts_lock = asyncio.Lock()
+        self.telegram: Any = None  # the control room started by `run()` (bot.telegram.TelegramHandle)
         self._owns_ledger = ledger is None
         self.copier: Copier | None = None
         self.reconciler: Reconciler | None = None
@@ -258,12 +273,12 @@ class Runner:
             self._accounts = await load_accounts(
                 self.ledger, password.get_secret_value() if password else None, self.venue_name, self.alerts
             )
+            await self._note_unloaded()
         for account in self._accounts:
             self.copier.add_desk(Desk(account, self.copier.new_engine()))
         self.controls = Controls(self.ledger, self.venue, risk, self.copier.desks, _open_orders(self.venue))
         missed = await self.recover()
-        await self.sync_plans()
-        await self.copier.apply_missed(missed)
+        await self.sync_plans(missed)
         copier = self.copier
         self.health = HealthRecorder(
             self.ledger,
@@ -381,7 +396,8 @@ class Runner:
             if once:
                 await self.reconcile()
             else:
-                telegram = await self._start_telegram()
+                # Its pushes begin with the alerts start() published (Copy Current fills, missed changes).
+                telegram = self.telegram = await self._start_telegram()
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), duration_s)
         finally:
@@ -418,29 +434,115 @@ class Runner:
             self.alerts.publish(Alert(AlertKind.FAILURE, "telegram_start_failed", f"Telegram: {exc}"))
             return None
 
-    async def recover(self) -> list[SourceChange]:
+    async def recover(self, staged: Sequence[Desk] = ()) -> list[SourceChange]:
         """Restart safety, before any new change is applied: each pair's state from the ledger, then the
         orders whose outcome was not recorded (looked up by cloid, sent at most once) and the fills a
         stop kept out of the ledger. Returns the source changes missed while down (applied after the
-        plans are brought up to date)."""
+        plans are brought up to date). `staged`: followers loaded while running, recovered the same way
+        (only theirs: the others' orders are in flight, not lost) and added to the copier."""
         assert self.copier is not None
-        records = await recovery.latest_pairs(self.ledger, set(self.copier.desks))
-        missed = await self.copier.restore(records)
-        await self.copier.resume_intents(await recovery.open_intents(self.ledger))
+        mine = {d.address for d in staged} if staged else set(self.copier.desks)
+        records = await recovery.latest_pairs(self.ledger, mine)
+        missed = await self.copier.restore(records, staged)
+        intents = await recovery.open_intents(self.ledger)
+        await self.copier.resume_intents([i for i in intents if normalise_account(i.account) in mine])
         unrecorded = await recovery.unrecorded_fill_orders(self.ledger, self.venue_name)
-        await self.copier.record_missing_fills(unrecorded)
+        await self.copier.record_missing_fills(
+            [(i, oid) for i, oid in unrecorded if normalise_account(i.account) in mine]
+        )
         return missed
 
     # --- jobs ------------------------------------------------------------------------------------
 
-    async def sync_plans(self) -> None:
-        """Apply the current plan versions and (re)start the watch if the set of sources changed."""
+    async def sync_plans(self, missed: Sequence[SourceChange] = ()) -> None:
+        """Bring the accounts up to date with the ledger (`sync_accounts`), apply the current plan
+        versions, mirror the source changes `missed` while down (start-up, or a newly loaded account's),
+        and (re)start the watch if the set of sources changed."""
         assert self.copier is not None
+        if self._follows_ledger and self.ready.is_set():  # at start-up, start() has just loaded them
+            try:
+                async with self._accounts_lock:  # a control room's /stop syncs too: each loads once
+                    missed = [*missed, *await self.sync_accounts()]
+            except Exception as exc:  # the accounts already running keep their plans applied
+                log.exception("account sync failed")
+                self.alerts.publish(
+                    Alert(AlertKind.FAILURE, "account_sync_failed", f"loading new accounts failed: {exc}")
+                )
         if self.controls is not None:
             await self.controls.sync()  # paused first: a plan applied now opens nothing while paused
         assert self.sources is not None
-        await self.copier.apply_plans(self.sources.route(await self.ledger.current_plans()))
+        told = await self.copier.apply_plans(self.sources.route(await self.ledger.current_plans()))
         await self._ensure_watch()
+        for alert in told:  # "copying started" once the source is watched, not merely applied
+            self.alerts.publish(alert)
+        await self.copier.apply_missed(missed)
+
+    async def sync_accounts(self) -> list[SourceChange]:
+        """The follower accounts the ledger lists now, while running (`/connect`, `mirrorbot account
+        add`, a removal): a new one is loaded with `load_accounts` and recovered like at start-up, then
+        its plans apply with the others' (Copy Current); one no longer listed is dropped (its in-flight
+        orders finish first). Returns the new accounts' missed source changes."""
+        assert self.copier is not None
+        listed = await self.ledger.accounts()
+        rows = {normalise_account(r.address): r for r in listed if r.venue == self.venue_name}
+        for address in [a for a in self.copier.desks if a not in rows]:
+            await self._drop(address)
+        self._unloadable = {a: p for a, p in self._unloadable.items() if a in rows}
+        fresh = [
+            row
+            for address, row in rows.items()
+            if address not in self.copier.desks
+            and not (address in self._unloadable and self._unloadable[address] == row.keystore_path)
+        ]
+        accounts: list[TradingAccount] = []
+        password = self.settings.keystore_password
+        for row in fresh:  # one at a time: a keystore that cannot be opened never stops the others
+            address = normalise_account(row.address)
+            try:  # a keystore that does not open is skipped and alerted by load_accounts itself
+                loaded = await load_accounts(
+                    self.ledger,
+                    password.get_secret_value() if password else None,
+                    self.venue_name,
+                    self.alerts,
+                    only={address},
+                )
+            except Exception as exc:  # no password at all, or the ledger read failed: name the type only
+                log.exception("loading account %s failed", address)
+                loaded, why = [], exc if isinstance(exc, RunnerError) else type(exc).__name__
+                self.alerts.publish(
+                    Alert(AlertKind.FAILURE, "account_skipped", f"not copied: {why}", address)
+                )
+            if not loaded:  # retried once its row names another keystore
+                self._unloadable[address] = row.keystore_path
+            accounts += loaded
+        if not accounts:
+            return []
+        staged = [Desk(account, self.copier.new_engine()) for account in accounts]
+        missed = await self.recover(staged)
+        if self._accounts is not None:
+            self._accounts += accounts
+        log_event(log, "accounts_loaded", followers=[d.address for d in staged])
+        return missed
+
+    async def _drop(self, address: str) -> None:
+        """Stop trading an account the ledger no longer lists: its pairs' in-flight work ends first."""
+        assert self.copier is not None
+        desk = self.copier.desks[address]
+        async with contextlib.AsyncExitStack() as locks:
+            for coin in sorted(self.copier.markets):
+                await locks.enter_async_context(desk.lock(coin))
+            del self.copier.desks[address]
+        if self._accounts is not None:
+            self._accounts = [a for a in self._accounts if normalise_account(a.address) != address]
+        log_event(log, "account_dropped", follower=address)
+
+    async def _note_unloaded(self) -> None:
+        """Accounts start-up could not load are not retried every plans sync, only once their row changes."""
+        loaded = {normalise_account(a.address) for a in self._accounts or []}
+        for row in await self.ledger.accounts():
+            address = normalise_account(row.address)
+            if row.venue == self.venue_name and address not in loaded:
+                self._unloadable[address] = row.keystore_path
 
     async def refresh_accounts(self) -> None:
         assert self.copier is not None

@@ -11,6 +11,7 @@ from bot.service.approvals import ChangeRequest, PendingView, execute
 from bot.telegram import render
 from bot.telegram.choices import Choice
 from bot.telegram.room import Ask, Pending
+from bot.telegram.runner_link import copying_note
 
 APPROVE = "ap:"
 VERBS = {"follow.add": "Following", "follow.update": "Updated"}
@@ -81,7 +82,10 @@ async def run(ask: Ask, request: ChangeRequest) -> None:
         markup = room.choices.offer(ask.user_id, ask.chat_id, choices, columns=3)
         await ask.reply(f"{exc.args[0].split(': ', 1)[-1]}", markup)
         return
-    await ask.reply(render.outcome(result, VERBS.get(request.action, "Done")))
+    text = render.outcome(result, VERBS.get(request.action, "Done"))
+    if request.action.startswith("follow."):  # whether it is copied yet (issue #19)
+        text += "\n" + await copying_note(room.runner, room.service.ledger, request.action)
+    await ask.reply(text)
 
 
 async def apply_approved(ask: Ask, change_id: int) -> str:

@@ -32,8 +32,12 @@ class AlertPusher:
         self._queue: asyncio.Queue[Alert] | None = None
 
     def start(self, bus: AlertBus) -> None:
+        """Push the bus's alerts from now on, after those it published before this started (the runner
+        starts first: its start-up's Copy Current fills and missed changes are in `recent`). Both are
+        taken at once, so none is pushed twice or missed."""
+        backlog = list(bus.recent)
         self._bus, self._queue = bus, bus.subscribe()
-        self._task = asyncio.ensure_future(self._run(self._queue))
+        self._task = asyncio.ensure_future(self._run(self._queue, backlog))
 
     async def stop(self) -> None:
         if self._bus is not None and self._queue is not None:
@@ -43,13 +47,17 @@ class AlertPusher:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
 
-    async def _run(self, queue: asyncio.Queue[Alert]) -> None:
+    async def _run(self, queue: asyncio.Queue[Alert], backlog: list[Alert]) -> None:
+        for alert in backlog:
+            await self._deliver(alert)
         while True:
-            alert = await queue.get()
-            try:
-                await self.push(alert)
-            except Exception:  # one alert that cannot be delivered never stops the others
-                log.exception("pushing an alert failed")
+            await self._deliver(await queue.get())
+
+    async def _deliver(self, alert: Alert) -> None:
+        try:
+            await self.push(alert)
+        except Exception:  # one alert that cannot be delivered never stops the others
+            log.exception("pushing an alert failed")
 
     async def _targets(self, alert: Alert) -> list[tuple[int, str]]:
         """(chat, owner) to tell: the follower's owner; with no follower (a pipeline failure), the admins."""

@@ -5,10 +5,13 @@ cloids) and applies the unfollow-with-close plan versions now instead of at the 
 from __future__ import annotations
 
 import logging
+from datetime import UTC, datetime
 from typing import Any
 
 from adapters.hyperliquid.info import InfoClient
+from bot.ledger import Ledger
 from bot.logs import log_event
+from bot.service import queries
 from bot.service.control import PAUSED, STOPPED, Control
 
 log = logging.getLogger(__name__)
@@ -58,3 +61,21 @@ class RunnerHooks:
         states = await control.states(list(copier.desks))
         for follower, state in states.items():
             copier.desks[follower].engine.set_paused(state in (PAUSED, STOPPED))
+
+
+async def copying_note(runner: Any, ledger: Ledger, action: str) -> str:
+    """What a follow change written from the chat does now: a runner in this process applies it at its
+    next plans sync (and says "Copying started" here once it has); one in another process applies it
+    too, but its pushes do not reach this chat; with none running, nothing is copied yet."""
+    starting = action == "follow.add"
+    ready = getattr(runner, "ready", None)  # bot.pipeline.runner.Runner: set once it has started
+    if ready is not None and ready.is_set():
+        if starting:
+            return "Copying starts within seconds: you are told here once it has."
+        return "The running bot applies this within seconds."
+    health = await queries.runner_health(ledger, datetime.now(UTC))
+    if health["runner"] is not None and health["runner"]["state"] == "running":
+        return "The running bot (`mirrorbot run`) applies this within seconds."
+    if starting:
+        return "Not copying yet: no bot is running. Copying starts when `mirrorbot run` runs."
+    return "No bot is running: this applies when `mirrorbot run` runs."
