@@ -58,7 +58,8 @@ def plan_order(
             return Planned(None, Reason.DEFERRED_MIN_NOTIONAL)
         # a flip too small to send: still close the old side (always sent), defer the new side, so the
         # follower never stays on the side the source has left
-        delta, reduce_only, reason = -position, True, Reason.DEFERRED_MIN_NOTIONAL
+        delta, reduce_only, reason = position.copy_negate(), True, Reason.DEFERRED_MIN_NOTIONAL
     is_buy = delta > 0
     px = limit_price(mid, is_buy=is_buy, slippage_cap=slippage_cap, sz_decimals=market.sz_decimals)
-    return Planned(OrderPlan(market.coin, is_buy, abs(delta), px, reduce_only), reason)
+    # copy_abs is exact; abs() would round to the thread's context (28 digits by default)
+    return Planned(OrderPlan(market.coin, is_buy, delta.copy_abs(), px, reduce_only), reason)
