@@ -21,7 +21,7 @@ from strategies.config import ALL_TOKENS, FollowConfig
 from strategies.engine import Follower
 from strategies.mirror import classify
 from strategies.model import Change, Decision, Event, Market, Reason
-from strategies.num import ZERO, add, div, floor_lot, mul, plain, sub
+from strategies.num import ZERO, add, div, floor_lot, mag, mul, neg, plain, sub
 
 SOURCE = "source"  # the scenario's one source wallet
 SIMULATE_USAGE = "use --scenario FILE, or --fills FILE --equity E --source-equity E"
@@ -54,7 +54,7 @@ def fill_fraction(follower: Follower, decision: Decision, fraction: Decimal) -> 
     if decision.order is not None:
         market = follower.markets[decision.coin]
         filled = floor_lot(mul(decision.order.size, fraction), market.sz_decimals)
-        position = add(position, filled if decision.order.is_buy else filled.copy_negate())
+        position = add(position, filled if decision.order.is_buy else neg(filled))
         follower.set_position(decision.coin, position)
     return position
 
@@ -73,7 +73,7 @@ class _SourceBook:
             self.entries[coin] = px
         elif event is Event.INCREASE:
             entry = self.entries.get(coin, px)
-            self.entries[coin] = div(add(mul(entry, abs(old)), mul(px, abs(sub(new, old)))), abs(new))
+            self.entries[coin] = div(add(mul(entry, mag(old)), mul(px, mag(sub(new, old)))), mag(new))
         elif event is Event.CLOSE:
             self.entries.pop(coin, None)
         self.sizes[coin] = new

@@ -339,6 +339,16 @@ def test_an_order_is_exactly_its_delta_beyond_28_digits() -> None:
     assert planned.order is not None and planned.order.size == target
 
 
+def test_increase_or_decrease_is_decided_exactly_beyond_28_digits() -> None:
+    """Both sizes rounded to 28 digits (abs()) were equal, so an increase was called a decrease."""
+    from strategies.mirror import classify
+    from strategies.model import Event
+
+    old, new = Decimal("1234567890123456789012345678.1"), Decimal("1234567890123456789012345678.2")
+    assert classify(old, new) is Event.INCREASE
+    assert classify(old.copy_negate(), new.copy_negate()) is Event.INCREASE
+
+
 # --- the ranges table -------------------------------------------------------------------------------
 
 
