@@ -354,6 +354,8 @@ def test_increase_or_decrease_is_decided_exactly_beyond_28_digits() -> None:
 
 def test_the_docs_table_is_the_code() -> None:
     """docs/inputs.md lists every range of RANGES (and the scenario's), with the same interval."""
+    from bot.analytics.service import BACKTEST_RANGES, MAX_DAYS, MAX_DELAY_MS
+    from bot.fills_file import MAX_ID, MAX_TIME_MS
     from bot.scenario import SCENARIO_RANGES
     from bot.service.settings import RANGES
 
@@ -361,6 +363,13 @@ def test_the_docs_table_is_the_code() -> None:
     rows = dict(re.findall(r"^\| `([a-z_.]+)` \| `([^`]+)` \|", text, re.MULTILINE))
     code = {key: r.text() for key, r in RANGES.items()} | {
         f"scenario.{key}": r.text() for key, r in SCENARIO_RANGES.items()
+    }
+    code |= {f"backtest.{key}": r.text() for key, r in BACKTEST_RANGES.items()}
+    code |= {
+        "backtest.days": f"[1, {MAX_DAYS}]",
+        "backtest.delay_ms": f"[0, {MAX_DELAY_MS}]",
+        "fills.time": f"[0, {MAX_TIME_MS}]",
+        "fills.oid": f"[0, {MAX_ID}]",
     }
     assert rows == code
 
