@@ -524,3 +524,31 @@ def test_fill_positions_and_prices_are_exact_beyond_28_digits() -> None:
     assert (change.old, change.new) == (start, Decimal("123456789012348.000000000000000001"))
     notional = add(mul(Decimal("3000.5"), tiny), mul(Decimal("3000.25"), Decimal(3)))
     assert change.avg_px == div(notional, add(tiny, Decimal(3)))  # the one 60-digit context
+
+
+ADDRESS_TEXT = st.one_of(
+    st.text(max_size=50),
+    st.text("0123456789abcdefABCDEF", min_size=40, max_size=40).map(lambda h: "0x" + h),
+    st.sampled_from(["0x" + "0" * 40, CHECKSUMMED[:-1] + "e", "0x" + "5e" * 19, "0x" + "5e" * 21]),
+)
+
+
+@CLI_SETTINGS
+@given(address=ADDRESS_TEXT, number=st.integers(-(10**30), 10**30).map(str))
+def test_generated_addresses_and_counts_of_other_commands_never_escape(
+    world: World, address: str, number: str
+) -> None:
+    """The other commands that take an address or a number: refused in one line, nothing changed."""
+    fills = _fills(world.tmp, "fine.json", json.dumps([FILL]))
+    for args in (
+        ("follow", "remove", address, "--keep"),
+        ("follow", "update", address, "--scaling", "50"),
+        ("limits", address, "max_leverage=3"),
+        ("inspect", address, "--fills", str(fills), "--days", number),
+        ("backtest", address, "--fills", str(fills), "--source-equity", "1000", "--delay-ms", number),
+        ("pnl", "--account", address, "--days", number),
+        ("history", "--account", address, "--count", number),
+    ):
+        result = _outcome(world, *args)
+        if address.strip().lower() != SOURCE and args[0] in ("follow", "limits"):
+            assert result.exit_code != 0, args
