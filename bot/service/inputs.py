@@ -38,6 +38,7 @@ _LIMIT = Decimal(10) ** MAX_INTEGER_DIGITS
 _ZERO = Decimal(0)
 _ADDRESS = re.compile(r"^0x[0-9a-fA-F]{40}$")
 _KEY_LIKE = re.compile(r"^(0x)?[0-9a-fA-F]{64}$")
+MAX_TOKENS = 512  # coins in one list: Hyperliquid lists ~200 perps; more is not a real list
 _TOKEN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9:@/_.-]{0,31}$")
 _TRUE = ("true", "yes", "on", "1")
 _FALSE = ("false", "no", "off", "0")
@@ -308,6 +309,8 @@ def tokens(value: object, field: str) -> tuple[str, ...]:
         items = sorted(value) if isinstance(value, set | frozenset) else list(value)
     else:
         raise InvalidInput(field, f"expected a list of coins, got {shown(value)}", "e.g. ETH,BTC")
+    if len(items) > MAX_TOKENS:
+        raise InvalidInput(field, f"{len(items)} coins", f"at most {MAX_TOKENS} (a venue lists fewer)")
     out = [token(item, f"{field}[{i}]") for i, item in enumerate(items)]
     if not out:
         raise InvalidInput(field, "empty list of coins", "e.g. ETH,BTC")

@@ -169,6 +169,14 @@ def test_a_follow_excluding_all_its_tokens_is_refused(world: World) -> None:
     assert "exclude: excludes every token the follow copies (ETH, SOL)" in err
 
 
+def test_a_huge_token_list_is_refused(world: World) -> None:
+    """Unchecked by an unreachable venue, 100,000 coin names were stored in the plan."""
+    coins = ",".join(f"C{i}" for i in range(100_000))
+    assert "tokens: 100000 coins (accepted: at most 512" in world.refused(
+        "follow", "add", OTHER, "--tokens", coins
+    )
+
+
 CHECKSUMMED = "0x52908400098527886E0F7030069857D2E4169EE7"  # EIP-55's own example
 
 
