@@ -87,11 +87,11 @@ def limits(
 
     async def body(service: MirrorService) -> object:
         control = Control(service)
+        parsed = control.parse_limits(options)  # refused input: before anything is read or recorded
         follower = await service.resolve_follower(account)
         current = await control.limits(_actor(), follower, source)
         if not options:
             return current
-        parsed = control.parse_limits(options)
         raised = control.raised(current, parsed)
         if raised and not yes:
             raise _fail(f"this loosens {', '.join(raised)}: confirm with --yes", 2)

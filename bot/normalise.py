@@ -22,12 +22,12 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from decimal import Context, Decimal
+from decimal import Decimal
 
 from bot.domain import SourceChange, SourceFill
+from strategies.num import add, div, mul
 
 _ZERO = Decimal(0)
-_AVG_CONTEXT = Context(prec=28)  # fixed, so avg_px never depends on the caller's decimal context
 
 
 @dataclass(frozen=True, slots=True)
@@ -204,15 +204,15 @@ def _block_start(block: list[SourceFill], known: Decimal | None) -> Decimal:
         return feasible[0]
     if known is not None and known in starts:
         return known
-    unmatched = Counter(starts) - Counter(f.start_position + f.signed_sz for f in block)
+    unmatched = Counter(starts) - Counter(add(f.start_position, f.signed_sz) for f in block)
     return next((s for s in starts if unmatched[s] > 0), starts[0])
 
 
 def _avg_px(group: _Group) -> Decimal:
     fills = [f for block in group.blocks for f in block]
-    notional = sum((f.px * f.sz for f in fills), _ZERO)
-    volume = sum((f.sz for f in fills), _ZERO)
-    return _AVG_CONTEXT.divide(notional, volume)
+    notional = add(*(mul(f.px, f.sz) for f in fills))
+    volume = add(*(f.sz for f in fills))
+    return div(notional, volume)
 
 
 class FillCoalescer:
@@ -322,7 +322,7 @@ class FillCoalescer:
             start = _block_start(block, position)
             if start != position:
                 self.gaps.append(PositionGap(self.source, coin, position, start, block[0].time_ms, event_id))
-            position = start + sum((f.signed_sz for f in block), _ZERO)
+            position = add(start, *(f.signed_sz for f in block))
         self._positions[coin] = position
         if position == old:
             return None  # e.g. a self-trade: the position did not move
@@ -336,7 +336,7 @@ class FillCoalescer:
             if fill.time_ms < self._flushed_until[fill.coin] or fill.start_position != old:
                 self.absorbed_fills.append(fill)  # a later startPosition already counts it
                 continue
-            new = old + fill.signed_sz
+            new = add(old, fill.signed_sz)
             self._positions[fill.coin] = new
             event_id = f"late:{fill.coin}:{fill.oid}:{fill.time_ms}:{_fill_ref(fill)}"
             changes.append(SourceChange(self.source, fill.coin, old, new, fill.time_ms, event_id, fill.px))

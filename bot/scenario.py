@@ -10,10 +10,13 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from pathlib import Path
 from typing import Any, TypeVar
 
+from bot.service import inputs
+from bot.service.errors import InvalidInput
+from bot.service.settings import MAX_VENUE_LEVERAGE, RANGES, USD_CAP
 from strategies.config import ALL_TOKENS, Filters, FollowConfig, Guards, SideFilter
 from strategies.fixed_notional import FixedNotionalSizing
 from strategies.fixed_ratio import FixedRatioSizing
@@ -24,6 +27,9 @@ from strategies.sizing import Sizing
 
 T = TypeVar("T")
 
+# A scenario is validated whole before it runs, so all of it is in memory: 4 MiB (~70,000 steps)
+# keeps that near 230 MB (measured); a longer history belongs in a fills file (`--fills`).
+MAX_SCENARIO_BYTES = 4 * 1024 * 1024
 MAX_SZ_DECIMALS = 6  # a perp price may carry 6 - szDecimals decimals
 STRATEGIES = ("mirror", "fixed_ratio", "fixed_notional")
 UNFOLLOW_MODES = ("keep", "close")
@@ -68,41 +74,34 @@ def _type_name(value: object) -> str:
     return names.get(type(value), "a number")
 
 
-def _decimal(value: object, where: str) -> Decimal:
-    if isinstance(value, bool) or not isinstance(value, str | Decimal | int):
-        raise ScenarioError(
-            f'{where}: expected a decimal (a string like "0.5" or a number), got {_type_name(value)}'
-        )
-    try:
-        out = Decimal(value.strip()) if isinstance(value, str) else Decimal(value)
-    except InvalidOperation:
-        raise ScenarioError(f"{where}: not a decimal: {value!r}") from None
-    if not out.is_finite():
-        raise ScenarioError(f"{where}: must be a finite decimal, got {value!r}")
-    return out
+def _guard(read: Callable[[object, str], T]) -> Callable[[object, str], T]:
+    """A reader of the input boundary (bot/service/inputs.py) whose refusals are ScenarioErrors."""
+
+    def checked(value: object, where: str) -> T:
+        try:
+            return read(value, where)
+        except InvalidInput as exc:
+            raise ScenarioError(str(exc)) from None
+
+    return checked
 
 
-def _positive(value: object, where: str) -> Decimal:
-    out = _decimal(value, where)
-    if out <= 0:
-        raise ScenarioError(f"{where}: must be > 0, got {value}")
-    return out
+# What only a scenario has (its follow object's keys are the settings' RANGES, docs/inputs.md).
+SCENARIO_RANGES: dict[str, inputs.Range] = {
+    "source_equity": inputs.Range(Decimal(0), USD_CAP, "USD", open_low=True),
+    "follower_equity": inputs.Range(Decimal(0), USD_CAP, "USD"),
+    "min_notional": inputs.Range(Decimal(0), USD_CAP, "USD"),
+    # 0 is allowed here (a coin silenced for a step); a live follow excludes the token instead
+    "set_scaling": inputs.Range(Decimal(0), inputs.MAX_SCALING, "percent"),
+    "source_leverage": inputs.Range(Decimal(0), MAX_VENUE_LEVERAGE, "x", open_low=True),
+    "fill": inputs.Range(Decimal(0), Decimal(1), "fraction of the order filled"),
+}
+_decimal = _guard(inputs.decimal)
+_positive = _guard(inputs.positive)
 
 
-def _non_negative(value: object, where: str) -> Decimal:
-    out = _decimal(value, where)
-    if out < 0:
-        raise ScenarioError(f"{where}: must be >= 0, got {value}")
-    return out
-
-
-def _fraction(value: object, where: str, *, below_one: bool = False) -> Decimal:
-    out = _non_negative(value, where)
-    if below_one and out >= 1:
-        raise ScenarioError(f"{where}: must be a fraction in [0, 1), got {value}")
-    if out > 1:
-        raise ScenarioError(f"{where}: must be a fraction in [0, 1], got {value}")
-    return out
+def _ranged(key: str) -> Callable[[object, str], Decimal]:
+    return _guard((SCENARIO_RANGES.get(key) or RANGES[key]).read)
 
 
 def _bool(value: object, where: str) -> bool:
@@ -112,11 +111,7 @@ def _bool(value: object, where: str) -> bool:
 
 
 def _int(value: object, where: str, low: int, high: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int | Decimal) or value != int(value):
-        raise ScenarioError(f"{where}: expected a whole number, got {value!r}")
-    if not low <= int(value) <= high:
-        raise ScenarioError(f"{where}: must be between {low} and {high}, got {value}")
-    return int(value)
+    return _guard(lambda v, w: inputs.whole(v, w, low, high))(value, where)
 
 
 def _choice(value: object, where: str, choices: tuple[str, ...]) -> str:
@@ -136,7 +131,7 @@ def _check_keys(obj: Mapping[str, Any], allowed: tuple[str, ...], where: str) ->
     for key in obj:
         if key not in allowed:
             prefix = f"{where}: " if where else ""
-            raise ScenarioError(f"{prefix}{key}: unknown key (accepted: {', '.join(allowed)})")
+            raise ScenarioError(f"{prefix}{inputs.name(key)}: unknown key (accepted: {', '.join(allowed)})")
 
 
 def _per_coin(
@@ -151,7 +146,7 @@ def _per_coin(
     for coin, raw in _object(value, where).items():
         if coin not in coins and not (star and coin == ALL_TOKENS):
             known = ", ".join(coins) + (", *" if star else "")
-            raise ScenarioError(f"{where}.{coin}: unknown coin (instruments: {known})")
+            raise ScenarioError(f"{where}.{inputs.name(coin)}: unknown coin (instruments: {known})")
         out[coin] = read(raw, f"{where}.{coin}")
     return out
 
@@ -160,7 +155,7 @@ def _coin_list(value: object, where: str, coins: Mapping[str, Market]) -> frozen
     if not isinstance(value, list):
         raise ScenarioError(f"{where}: expected a list of coins, got {_type_name(value)}")
     for i, coin in enumerate(value):
-        if coin not in coins:
+        if not isinstance(coin, str) or coin not in coins:
             raise ScenarioError(f"{where}[{i}]: unknown coin {coin!r} (instruments: {', '.join(coins)})")
     return frozenset(value)
 
@@ -222,22 +217,23 @@ def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 
 
 def load_scenario(path: Path) -> Scenario:
+    """Read (at most MAX_SCENARIO_BYTES, nested at most inputs.MAX_NESTING deep) and validate."""
     try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ScenarioError(f"cannot read the scenario: {exc.strerror}") from None
-    except UnicodeDecodeError:
-        raise ScenarioError("the scenario is not UTF-8 text") from None
-    try:
+        text = inputs.read_text(path, "scenario", what="the scenario", limit=MAX_SCENARIO_BYTES)
         doc = json.loads(
-            text,
-            parse_float=Decimal,
-            parse_int=Decimal,
+            inputs.text_nesting(text, "scenario"),
+            parse_float=inputs.json_number,
+            parse_int=inputs.json_number,
             parse_constant=_reject_constant,
             object_pairs_hook=_no_duplicates,
         )
+        inputs.nesting(doc, "scenario")
+    except InvalidInput as exc:
+        raise ScenarioError(str(exc)) from None
     except json.JSONDecodeError as exc:
         raise ScenarioError(f"not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})") from None
+    except RecursionError:
+        raise ScenarioError(f"scenario: nested more than {inputs.MAX_NESTING} levels deep") from None
     return parse_scenario(doc)
 
 
@@ -247,7 +243,7 @@ def parse_scenario(doc: object) -> Scenario:
     if "instruments" not in top:
         raise ScenarioError('instruments: missing (e.g. {"ETH": {"sz_decimals": 4}})')
     markets = _markets(top["instruments"])
-    min_notional = _non_negative(top.get("min_notional", DEFAULT_MIN_NOTIONAL), "min_notional")
+    min_notional = _ranged("min_notional")(top.get("min_notional", DEFAULT_MIN_NOTIONAL), "min_notional")
     follow = _follow(top.get("follow", {}), markets)
     raw_steps = top.get("steps")
     if not isinstance(raw_steps, list) or not raw_steps:
@@ -274,7 +270,7 @@ def _markets(value: object) -> dict[str, Market]:
     if not instruments:
         raise ScenarioError("instruments: at least one coin is needed")
     for coin, raw in instruments.items():
-        where = f"instruments.{coin}"
+        where = f"instruments.{inputs.name(coin)}"
         spec = _object(raw, where)
         _check_keys(spec, INSTRUMENT_KEYS, where)
         if "sz_decimals" not in spec:
@@ -297,9 +293,9 @@ def _sizing(follow: Mapping[str, Any]) -> Sizing:
     if needs is not None and needs not in follow:
         raise ScenarioError(f"follow.{needs}: missing (strategy {strategy} needs it)")
     if strategy == "fixed_ratio":
-        return FixedRatioSizing(_positive(follow["ratio"], "follow.ratio"))
+        return FixedRatioSizing(_ranged("ratio")(follow["ratio"], "follow.ratio"))
     if strategy == "fixed_notional":
-        return FixedNotionalSizing(_positive(follow["notional"], "follow.notional"))
+        return FixedNotionalSizing(_ranged("notional")(follow["notional"], "follow.notional"))
     return MirrorSizing()
 
 
@@ -307,8 +303,8 @@ def _follow(value: object, markets: Mapping[str, Market]) -> FollowConfig:
     follow = _object(value, "follow")
     _check_keys(follow, FOLLOW_KEYS, "follow")
 
-    def opt(key: str, read: Callable[[object, str], Decimal]) -> Decimal | None:
-        return None if follow.get(key) is None else read(follow[key], f"follow.{key}")
+    def opt(key: str) -> Decimal | None:
+        return None if follow.get(key) is None else _ranged(key)(follow[key], f"follow.{key}")
 
     include = follow.get("include")
     filters = Filters(
@@ -318,26 +314,28 @@ def _follow(value: object, markets: Mapping[str, Market]) -> FollowConfig:
             _choice(follow.get("side", "both"), "follow.side", tuple(s.value for s in SideFilter))
         ),
         reverse=_bool(follow.get("reverse", False), "follow.reverse"),
-        min_source_leverage=opt("min_source_leverage", _positive),
-        max_source_leverage=opt("max_source_leverage", _positive),
+        min_source_leverage=opt("min_source_leverage"),
+        max_source_leverage=opt("max_source_leverage"),
     )
     guards = Guards(
-        max_notional_token=opt("max_notional_token", _non_negative),
-        max_notional_total=opt("max_notional_total", _non_negative),
-        max_leverage=opt("max_leverage", _positive),
-        max_price_deviation=opt("max_price_deviation", _non_negative),
+        max_notional_token=opt("max_notional_token"),
+        max_notional_total=opt("max_notional_total"),
+        max_leverage=opt("max_leverage"),
+        max_price_deviation=opt("max_price_deviation"),
     )
     return FollowConfig(
         sizing=_sizing(follow),
-        scaling=_per_coin(follow.get("scaling", {}), "follow.scaling", markets, _non_negative, star=True),
+        scaling=_per_coin(
+            follow.get("scaling", {}), "follow.scaling", markets, _ranged("set_scaling"), star=True
+        ),
         copy_current=_bool(follow.get("copy_current", False), "follow.copy_current"),
-        copy_current_max_deviation=opt("copy_current_max_deviation", _non_negative),
+        copy_current_max_deviation=opt("copy_current_max_deviation"),
         copy_increase_as_open=_bool(
             follow.get("copy_increase_as_open", False), "follow.copy_increase_as_open"
         ),
         filters=filters,
         guards=guards,
-        slippage_cap=_fraction(follow.get("slippage_cap", "0.01"), "follow.slippage_cap", below_one=True),
+        slippage_cap=_ranged("slippage_cap")(follow.get("slippage_cap", "0.01"), "follow.slippage_cap"),
     )
 
 
@@ -360,21 +358,25 @@ def _step(index: int, value: object, markets: Mapping[str, Market], known_mids: 
         index=index,
         source_equity=None
         if "source_equity" not in raw
-        else _positive(raw["source_equity"], "source_equity"),
+        else _ranged("source_equity")(raw["source_equity"], "source_equity"),
         follower_equity=None
         if "follower_equity" not in raw
-        else _non_negative(raw["follower_equity"], "follower_equity"),
+        else _ranged("follower_equity")(raw["follower_equity"], "follower_equity"),
         mids=mids,
         source=source,
         source_px=_per_coin(raw.get("source_px", {}), "source_px", markets, _positive),
         source_entry=_per_coin(raw.get("source_entry", {}), "source_entry", markets, _positive),
-        source_leverage=_per_coin(raw.get("source_leverage", {}), "source_leverage", markets, _positive),
-        set_scaling=_per_coin(raw.get("set_scaling", {}), "set_scaling", markets, _non_negative, star=True),
+        source_leverage=_per_coin(
+            raw.get("source_leverage", {}), "source_leverage", markets, _ranged("source_leverage")
+        ),
+        set_scaling=_per_coin(
+            raw.get("set_scaling", {}), "set_scaling", markets, _ranged("set_scaling"), star=True
+        ),
         follow=follow,
         unfollow=_choice(raw.get("unfollow", "keep"), "unfollow", UNFOLLOW_MODES),
         copy_current=None if "copy_current" not in raw else _bool(raw["copy_current"], "copy_current"),
         pause=None if "pause" not in raw else _bool(raw["pause"], "pause"),
         reconcile=_bool(raw.get("reconcile", False), "reconcile"),
-        fill=_fraction(raw.get("fill", 1), "fill"),
+        fill=_ranged("fill")(raw.get("fill", 1), "fill"),
     )
     return step

@@ -8,19 +8,20 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from pathlib import Path
 from typing import TextIO
 
 from bot.domain import SourceChange, SourceFill
-from bot.scenario import Scenario, ScenarioError, Step, load_scenario
+from bot.scenario import SCENARIO_RANGES, Scenario, ScenarioError, Step, load_scenario
+from bot.service.errors import InvalidInput
 from strategies.config import ALL_TOKENS, FollowConfig
 from strategies.engine import Follower
 from strategies.mirror import classify
 from strategies.model import Change, Decision, Event, Market, Reason
-from strategies.num import ZERO, add, div, floor_lot, mul, plain, sub
+from strategies.num import ZERO, add, div, floor_lot, mag, mul, neg, plain, sub
 
 SOURCE = "source"  # the scenario's one source wallet
 SIMULATE_USAGE = "use --scenario FILE, or --fills FILE --equity E --source-equity E"
@@ -53,7 +54,7 @@ def fill_fraction(follower: Follower, decision: Decision, fraction: Decimal) -> 
     if decision.order is not None:
         market = follower.markets[decision.coin]
         filled = floor_lot(mul(decision.order.size, fraction), market.sz_decimals)
-        position = add(position, filled if decision.order.is_buy else -filled)
+        position = add(position, filled if decision.order.is_buy else neg(filled))
         follower.set_position(decision.coin, position)
     return position
 
@@ -72,7 +73,7 @@ class _SourceBook:
             self.entries[coin] = px
         elif event is Event.INCREASE:
             entry = self.entries.get(coin, px)
-            self.entries[coin] = div(add(mul(entry, abs(old)), mul(px, abs(sub(new, old)))), abs(new))
+            self.entries[coin] = div(add(mul(entry, mag(old)), mul(px, mag(sub(new, old)))), mag(new))
         elif event is Event.CLOSE:
             self.entries.pop(coin, None)
         self.sizes[coin] = new
@@ -264,9 +265,13 @@ class FillReplay:
         return line
 
     def run(self) -> list[dict[str, object]]:
-        lines = self.start()
-        lines.extend(self.apply(i, change) for i, change in enumerate(self.changes, start=1))
-        return lines
+        return list(self.lines())
+
+    def lines(self) -> Iterator[dict[str, object]]:
+        """The output lines, each computed when it is asked for."""
+        yield from self.start()
+        for i, change in enumerate(self.changes, start=1):
+            yield self.apply(i, change)
 
 
 # --- the command ------------------------------------------------------------------------------------
@@ -276,36 +281,38 @@ def _decimal_option(value: str | None, flag: str) -> Decimal:
     if value is None:
         raise UsageError(f"{flag} is needed with --fills")
     try:
-        out = Decimal(value)
-    except InvalidOperation:
-        raise UsageError(f"{flag}: not a decimal: {value!r}") from None
-    if not out.is_finite() or out <= 0:
-        raise UsageError(f"{flag}: must be a decimal > 0, got {value!r}")
-    return out
+        return SCENARIO_RANGES["source_equity"].read(value, flag)
+    except InvalidInput as exc:
+        raise UsageError(str(exc)) from None
 
 
 def _emit(lines: Iterable[dict[str, object]], out: TextIO) -> None:
+    """Line by line as they are decided: a long run never holds its output in memory."""
     for line in lines:
         out.write(json.dumps(line, separators=(", ", ": ")) + "\n")
 
 
-def _fills_lines(fills: Path, equity: str | None, source_equity: str | None) -> list[dict[str, object]]:
-    from adapters.hyperliquid.parsing import ParseError, load_fills_file
+def _fills_run(fills: Path, equity: str | None, source_equity: str | None) -> FillReplay:
+    from bot.fills_file import load_fills
     from bot.normalise import changes_from_fills
 
     follower_equity = _decimal_option(equity, "--equity")
     source_eq = _decimal_option(source_equity, "--source-equity")
     try:
-        history = load_fills_file(fills)
-    except OSError as exc:
-        raise UsageError(f"--fills: cannot read {fills}: {exc.strerror}") from None
-    except ParseError as exc:
-        raise UsageError(f"--fills: {exc}") from None
+        history = load_fills(fills)
+    except InvalidInput as exc:
+        raise UsageError(str(exc)) from None
     changes = changes_from_fills(SOURCE, history)
-    return FillReplay(changes, infer_markets(history), equity=follower_equity, source_equity=source_eq).run()
+    return FillReplay(changes, infer_markets(history), equity=follower_equity, source_equity=source_eq)
 
 
-def main(scenario: Path | None, fills: Path | None, equity: str | None, source_equity: str | None) -> int:
+def main(
+    scenario: Path | None,
+    fills: Path | None,
+    equity: str | None,
+    source_equity: str | None,
+    out: TextIO | None = None,
+) -> int:
     """Exit 0 on success, 2 on a bad scenario or bad options (message on stderr, nothing on stdout)."""
     try:
         if (scenario is None) == (fills is None):
@@ -319,12 +326,13 @@ def main(scenario: Path | None, fills: Path | None, equity: str | None, source_e
                 parsed = load_scenario(scenario)
             except ScenarioError as exc:
                 raise UsageError(f"{scenario}: {exc}") from None
-            lines = list(ScenarioRun(parsed).run())  # run fully first: nothing half-written
+            # everything is validated before the first step runs, so streaming never half-writes a run
+            lines: Iterable[dict[str, object]] = ScenarioRun(parsed).run()
         else:
             assert fills is not None
-            lines = _fills_lines(fills, equity, source_equity)
+            lines = _fills_run(fills, equity, source_equity).lines()
     except UsageError as exc:
         print(f"mirrorbot simulate: {exc}", file=sys.stderr)
         return 2
-    _emit(lines, sys.stdout)
+    _emit(lines, out or sys.stdout)
     return 0

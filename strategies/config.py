@@ -13,7 +13,7 @@ from types import MappingProxyType
 
 from strategies.mirror import MirrorSizing
 from strategies.model import Reason
-from strategies.num import HUNDRED, ONE, div, mul
+from strategies.num import HUNDRED, ONE, div, mul, neg
 from strategies.sizing import Sizing
 
 DEFAULT_SCALING = HUNDRED  # the default of defaults (SPEC §1)
@@ -40,7 +40,7 @@ class Filters:
 
     def effective(self, size: Decimal) -> Decimal:
         """The size to mirror: the source's, or its opposite under reverse copy."""
-        return -size if self.reverse else size
+        return neg(size) if self.reverse else size
 
     def blocks_open(self, follower_size: Decimal, source_leverage: Decimal | None) -> Reason | None:
         """Whether an open of the follower's side `follower_size` (signed) is filtered out."""

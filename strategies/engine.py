@@ -16,7 +16,7 @@ from strategies.config import FollowConfig
 from strategies.guards import cap_target, price_deviation_blocks
 from strategies.mirror import Growth, Transition, advance, classify, join, skip
 from strategies.model import Change, Decision, Event, Market, PairState, Reason, Status
-from strategies.num import ONE, ZERO, add, mul, q_lot, sub
+from strategies.num import ONE, ZERO, add, mag, mul, q_lot, sub
 from strategies.orders import DEFAULT_MIN_NOTIONAL, plan_order
 from strategies.sizing import SizingInputs
 
@@ -210,7 +210,7 @@ class Follower:
             mid = self.mids.get(coin)
             if coin == excluding or mid is None or pair.status is not Status.TRACKING:
                 continue
-            total = add(total, mul(abs(q_lot(pair.target, self.markets[coin].sz_decimals)), mid))
+            total = add(total, mul(mag(q_lot(pair.target, self.markets[coin].sz_decimals)), mid))
         return total
 
     # --- internals --------------------------------------------------------------------------------
@@ -270,7 +270,7 @@ class Follower:
             return Reason.ENTRY_PRICE_UNKNOWN
         if mid is None:
             return Reason.NO_MID
-        return Reason.COPY_CURRENT_DEVIATION if abs(sub(mid, entry_px)) > mul(dev, entry_px) else None
+        return Reason.COPY_CURRENT_DEVIATION if mag(sub(mid, entry_px)) > mul(dev, entry_px) else None
 
     def _screen(
         self, tr: Transition, config: FollowConfig, fill_px: Decimal | None

@@ -12,7 +12,7 @@ from decimal import Decimal
 
 from strategies.config import Guards
 from strategies.model import Market, Reason
-from strategies.num import ONE, ZERO, add, div, floor_lot, mul, sign, sub
+from strategies.num import ONE, ZERO, add, div, floor_lot, mag, mul, sign, sub
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,10 +50,10 @@ def cap_target(
     """Lower a grown target `after` to every binding limit; report each limit that bound."""
     if mid is None or mid <= 0 or after == 0:
         return Capped(after, ())
-    floor = abs(before) if sign(before) == sign(after) else ZERO
-    if abs(after) <= floor:
+    floor = mag(before) if sign(before) == sign(after) else ZERO
+    if mag(after) <= floor:
         return Capped(after, ())
-    size = abs(after)
+    size = mag(after)
     reasons: list[Reason] = []
     limits = notional_limits(guards, market, follower_equity=follower_equity, other_notional=other_notional)
     for limit, reason in limits:

@@ -13,7 +13,7 @@ from decimal import Decimal
 from enum import Enum
 
 from strategies.model import Event, PairState, Reason, Status
-from strategies.num import HUNDRED, ZERO, add, div, mul, sign, sub
+from strategies.num import HUNDRED, ZERO, add, div, mag, mul, sign, sub
 from strategies.sizing import Sized, Sizing, SizingInputs, SizingUnavailable
 
 
@@ -63,7 +63,7 @@ def classify(old: Decimal, new: Decimal) -> Event:
         return Event.CLOSE
     if sign(old) != sign(new):
         return Event.FLIP
-    return Event.INCREASE if abs(new) > abs(old) else Event.DECREASE
+    return Event.INCREASE if mag(new) > mag(old) else Event.DECREASE
 
 
 def _opened(before: PairState, event: Event, size: Decimal, sized: Sized) -> Transition:

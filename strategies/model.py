@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
 
-from strategies.num import ZERO, lot_of
+from strategies.num import ZERO, lot_of, neg
 
 
 class Status(StrEnum):
@@ -123,7 +123,7 @@ class OrderPlan:
 
     @property
     def signed_size(self) -> Decimal:
-        return self.size if self.is_buy else -self.size
+        return self.size if self.is_buy else neg(self.size)
 
 
 @dataclass(frozen=True, slots=True)

@@ -53,6 +53,16 @@ def sub(a: Decimal, b: Decimal) -> Decimal:
     return CTX.subtract(a, b)
 
 
+def mag(x: Decimal) -> Decimal:
+    """|x|, exactly: `abs()` and unary minus round to the thread's context (28 digits by default)."""
+    return x.copy_abs()
+
+
+def neg(x: Decimal) -> Decimal:
+    """-x, exactly (see `mag`)."""
+    return x.copy_negate()
+
+
 def sign(x: Decimal) -> int:
     return (x > 0) - (x < 0)
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from strategies.model import Market, OrderPlan, Reason
-from strategies.num import ONE, add, mul, q_lot, round_price, sign, sub
+from strategies.num import ONE, add, mag, mul, neg, q_lot, round_price, sign, sub
 
 DEFAULT_MIN_NOTIONAL = Decimal(10)  # Hyperliquid's minimum order value, USD
 
@@ -53,12 +53,12 @@ def plan_order(
     reduce_only = is_reduce_only(position, delta)
     full_close = reduce_only and add(position, delta) == 0
     reason = None
-    if mul(abs(delta), mid) < min_notional and not full_close:
+    if mul(mag(delta), mid) < min_notional and not full_close:
         if position == 0 or sign(add(position, delta)) == sign(position):
             return Planned(None, Reason.DEFERRED_MIN_NOTIONAL)
         # a flip too small to send: still close the old side (always sent), defer the new side, so the
         # follower never stays on the side the source has left
-        delta, reduce_only, reason = -position, True, Reason.DEFERRED_MIN_NOTIONAL
+        delta, reduce_only, reason = neg(position), True, Reason.DEFERRED_MIN_NOTIONAL
     is_buy = delta > 0
     px = limit_price(mid, is_buy=is_buy, slippage_cap=slippage_cap, sz_decimals=market.sz_decimals)
-    return Planned(OrderPlan(market.coin, is_buy, abs(delta), px, reduce_only), reason)
+    return Planned(OrderPlan(market.coin, is_buy, mag(delta), px, reduce_only), reason)

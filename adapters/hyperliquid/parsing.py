@@ -142,7 +142,7 @@ def _bool(obj: Mapping[str, Any], key: str, where: str, default: bool) -> bool:
 
 def _side(obj: Mapping[str, Any], where: str) -> Side:
     value = _field(obj, "side", where)
-    if value not in _SIDES:
+    if not isinstance(value, str) or value not in _SIDES:
         raise ParseError(f"{where}.side: expected 'B' (buy) or 'A' (sell), got {value!r}")
     return _SIDES[value]
 
@@ -178,10 +178,13 @@ def parse_fill(raw: Mapping[str, Any], where: str = "fill") -> SourceFill:
 def parse_user_fills(payload: list[dict[str, Any]]) -> list[SourceFill]:
     """A `userFills` / `userFillsByTime` answer (newest first on the venue); order is kept."""
     items = _list(payload, "userFills")
+    for i, raw in enumerate(items):
+        if not isinstance(raw, Mapping):
+            raise ParseError(f"userFills[{i}]: expected an object, got {type(raw).__name__}")
     return [parse_fill(raw, f"userFills[{i}]") for i, raw in enumerate(items)]
 
 
-def _fills_in_message(payload: Any) -> list[SourceFill]:
+def fills_in_message(payload: Any) -> list[SourceFill]:
     """A list of fills, `{"fills": [...]}` (the `data` of a websocket `userFills` message) or the
     whole message `{"channel": "userFills", "data": {...}}`."""
     if isinstance(payload, Mapping) and "channel" in payload:
@@ -195,15 +198,20 @@ def _fills_in_message(payload: Any) -> list[SourceFill]:
 
 def read_cassette(path: Path) -> list[tuple[dict[str, Any], Any]]:
     """The (request body, response body) pairs of a vcrpy cassette, both JSON-decoded with Decimals."""
-    doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+    return cassette_pairs(yaml.safe_load(path.read_text(encoding="utf-8")), path.name)
+
+
+def cassette_pairs(doc: Any, name: str) -> list[tuple[dict[str, Any], Any]]:
+    """`read_cassette` of an already loaded (safe_load) YAML document."""
     pairs: list[tuple[dict[str, Any], Any]] = []
-    for i, interaction in enumerate(
-        _list(_field(doc, "interactions", path.name), f"{path.name}.interactions")
-    ):
-        where = f"{path.name}.interactions[{i}]"
+    for i, interaction in enumerate(_list(_field(doc, "interactions", name), f"{name}.interactions")):
+        where = f"{name}.interactions[{i}]"
         request = _field(interaction, "request", where)
         body = _field(_field(_field(interaction, "response", where), "body", where), "string", where)
-        pairs.append((_json(request.get("body") or "{}", f"{where}.request.body"), _json(body, where)))
+        request_body = _json(request.get("body") or "{}", f"{where}.request.body")
+        if not isinstance(request_body, Mapping):
+            raise ParseError(f"{where}.request.body: expected a JSON object")
+        pairs.append((dict(request_body), _json(body, where)))
     return pairs
 
 
@@ -222,15 +230,19 @@ def load_fills_file(path: Path) -> list[SourceFill]:
     """Fills from a file: the venue's JSON (a list, or a websocket `userFills` message) or a vcrpy
     YAML cassette of `userFills`/`userFillsByTime` requests (their answers are concatenated)."""
     if path.suffix.lower() in {".yaml", ".yml"}:
-        fills: list[SourceFill] = []
-        pairs = read_cassette(path)
-        for request, response in pairs:
-            if request.get("type") in FILL_REQUEST_TYPES:
-                fills.extend(parse_user_fills(response))
-        if not fills and not any(req.get("type") in FILL_REQUEST_TYPES for req, _ in pairs):
-            raise ParseError(f"{path.name}: no userFills or userFillsByTime request in the cassette")
-        return fills
-    return _fills_in_message(_json(path.read_text(encoding="utf-8"), path.name))
+        return fills_in_cassette(read_cassette(path), path.name)
+    return fills_in_message(_json(path.read_text(encoding="utf-8"), path.name))
+
+
+def fills_in_cassette(pairs: Sequence[tuple[dict[str, Any], Any]], name: str) -> list[SourceFill]:
+    """The answers of a cassette's `userFills`/`userFillsByTime` requests, concatenated."""
+    fills: list[SourceFill] = []
+    for request, response in pairs:
+        if request.get("type") in FILL_REQUEST_TYPES:
+            fills.extend(parse_user_fills(response))
+    if not fills and not any(req.get("type") in FILL_REQUEST_TYPES for req, _ in pairs):
+        raise ParseError(f"{name}: no userFills or userFillsByTime request in the cassette")
+    return fills
 
 
 # --- account, market data -------------------------------------------------------------------------

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from strategies.num import ZERO, add, div, mul, sign, sub
+from strategies.num import ZERO, add, div, mag, mul, sign, sub
 
 
 @dataclass(slots=True)
@@ -31,14 +31,14 @@ class Account:
         """Apply one fill; returns the PnL it closed (the venue's `closedPnl` for it)."""
         h = self.holdings.setdefault(coin, Holding())
         self.fees = add(self.fees, fee)
-        self.volume = add(self.volume, mul(abs(signed_size), px))
+        self.volume = add(self.volume, mul(mag(signed_size), px))
         closed_pnl = ZERO
         if h.size == 0 or sign(h.size) == sign(signed_size):
             total = add(h.size, signed_size)
-            h.entry_px = div(add(mul(abs(h.size), h.entry_px), mul(abs(signed_size), px)), abs(total))
+            h.entry_px = div(add(mul(mag(h.size), h.entry_px), mul(mag(signed_size), px)), mag(total))
             h.size = total
             return closed_pnl
-        closing = min(abs(signed_size), abs(h.size))
+        closing = min(mag(signed_size), mag(h.size))
         closed_pnl = mul(closing, sub(px, h.entry_px), Decimal(sign(h.size)))
         self.realised = add(self.realised, closed_pnl)
         after = add(h.size, signed_size)

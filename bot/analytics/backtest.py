@@ -36,7 +36,7 @@ from bot.domain import SourceChange, SourceFill
 from strategies.config import FollowConfig
 from strategies.engine import Follower
 from strategies.model import Change, Decision, Event, Market, Reason
-from strategies.num import CTX, HUNDRED, ZERO, add, div, mul, sub
+from strategies.num import CTX, HUNDRED, ZERO, add, div, mag, mul, neg, sub
 from strategies.orders import DEFAULT_MIN_NOTIONAL
 
 Block = tuple[int, str, list[SourceFill]]  # (time, coin, the source's fills in it at that time)
@@ -205,7 +205,7 @@ class Backtest:
             executions.append(ex)
             if ex.avg_px is not None:
                 fee = mul(ex.notional, self.params.taker_fee)
-                self.account.trade(coin, ex.size if order.is_buy else -ex.size, ex.avg_px, fee)
+                self.account.trade(coin, ex.size if order.is_buy else neg(ex.size), ex.avg_px, fee)
                 self.follower.set_position(coin, self.account.size(coin))
                 self.slippage_paid = add(self.slippage_paid, ex.slippage_cost)
             if ex.size == order.size:
@@ -327,7 +327,7 @@ class Backtest:
             source_fees=add(*(fl.fee for fl in h.fills)),
             ideal_pnl=ideal[-1].value,
             tracking_error=CTX.sqrt(mean_square),
-            max_tracking_gap=max(abs(g) for g in gaps),
+            max_tracking_gap=max(mag(g) for g in gaps),
             end_positions=tuple(
                 (coin, holding.size)
                 for coin, holding in sorted(self.account.holdings.items())

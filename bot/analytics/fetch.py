@@ -18,10 +18,11 @@ from typing import Any, TypeVar
 import httpx
 
 from adapters.hyperliquid.info import InfoClient, InfoRateLimited, InfoRequestError
-from adapters.hyperliquid.parsing import ParseError, load_fills_file, parse_l2_book
+from adapters.hyperliquid.parsing import ParseError, parse_l2_book
 from bot.analytics.funding import FUNDING_PAGE_LIMIT, parse_user_funding
 from bot.analytics.history import DAY_MS, FundingEvent, History, make_history
-from bot.service.errors import InvalidInput, VenueError, VenueUnreachable
+from bot.fills_file import load_fills
+from bot.service.errors import VenueError, VenueUnreachable
 from bot.simulate import infer_markets
 from strategies.model import Market
 from strategies.num import add, div, mul, sub
@@ -148,13 +149,7 @@ async def fetch_history(
 def read_history(path: Path, address: str, *, days: int | None) -> History:
     """A recording's fills (venue JSON or vcrpy YAML); with `days`, only the last `days` before its
     last fill. Refusals name `--fills`."""
-    try:
-        fills = load_fills_file(path)
-    except OSError as exc:
-        raise InvalidInput("--fills", f"cannot read {path}: {exc.strerror or exc}") from None
-    except (ParseError, UnicodeDecodeError) as exc:
-        accepted = "the venue's userFills JSON or a vcrpy cassette"
-        raise InvalidInput("--fills", f"{path.name}: {exc}", accepted) from None
+    fills = load_fills(path)
     end = max((f.time_ms for f in fills), default=None)
     start = None if days is None or end is None else end - days * DAY_MS
     history = make_history(address, fills, start_ms=start, end_ms=end)

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from bot.domain import SourceFill
-from strategies.num import ONE, ZERO, add, div, floor_lot, mul, sub
+from strategies.num import ONE, ZERO, add, div, floor_lot, mag, mul, sub
 
 PERCENT = Decimal("0.01")
 HALF_PERCENT = Decimal("0.005")
@@ -76,7 +76,7 @@ class Execution:
     @property
     def slippage_cost(self) -> Decimal:
         """What the fill paid against the mid, USD (≥ 0)."""
-        return ZERO if self.avg_px is None else mul(self.size, abs(sub(self.avg_px, self.mid)))
+        return ZERO if self.avg_px is None else mul(self.size, mag(sub(self.avg_px, self.mid)))
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from bot.domain import SourceChange, SourceFill
-from strategies.num import CTX, ZERO, add, div, mul, sign, sub
+from strategies.num import CTX, ZERO, add, div, mag, mul, sign, sub
 
 FEE_QUANTUM = Decimal("1E-18")  # far below the venue's fee precision (USDC, 6 decimals)
 
@@ -80,7 +80,7 @@ def lifecycles(fills: Sequence[SourceFill], changes: Sequence[SourceChange]) -> 
             if current is None:
                 start = change.old if change is not None else block[0].start_position
                 if start != 0:  # held before the window (or before a gap we jumped over)
-                    current = RoundTrip(coin, sign(start), None, peak_size=abs(start))
+                    current = RoundTrip(coin, sign(start), None, peak_size=mag(start))
                     out.trips.append(current)
             if change is None:  # the size did not move (e.g. a self-trade): the fills still count
                 if current is None:
@@ -93,19 +93,19 @@ def lifecycles(fills: Sequence[SourceFill], changes: Sequence[SourceChange]) -> 
             old, new = change.old, change.new
             new_fee = ZERO
             if current is not None and old * new < 0:  # a flip: split the fee |old| : |new|
-                share = mul(fee, div(abs(old), add(abs(old), abs(new))))
+                share = mul(fee, div(mag(old), add(mag(old), mag(new))))
                 closing_fee = share.quantize(FEE_QUANTUM, context=CTX)
                 new_fee, fee = sub(fee, closing_fee), closing_fee
             if current is not None:
                 current.closed_pnl = add(current.closed_pnl, pnl)
                 current.fees = add(current.fees, fee)
-                current.peak_size = max(current.peak_size, abs(new))
+                current.peak_size = max(current.peak_size, mag(new))
                 pnl = fee = ZERO
                 if new == 0 or old * new < 0:
                     current.close_ms = time_ms
                     current = None
             if new != 0 and current is None:
-                current = RoundTrip(coin, sign(new), time_ms, fees=add(new_fee, fee), peak_size=abs(new))
+                current = RoundTrip(coin, sign(new), time_ms, fees=add(new_fee, fee), peak_size=mag(new))
                 current.closed_pnl = pnl
                 out.trips.append(current)
     return out

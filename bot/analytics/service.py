@@ -27,7 +27,7 @@ from bot.analytics.market import (
 from bot.analytics.stats import SourceStats, compute_stats
 from bot.service import inputs
 from bot.service.errors import InvalidInput
-from bot.service.settings import settings_from_json
+from bot.service.settings import USD_CAP, settings_from_json
 from strategies.config import ALL_TOKENS, FollowConfig
 
 DEFAULT_DAYS = 30
@@ -139,14 +139,22 @@ def _int(value: object, field: str, high: int) -> int:
     return out
 
 
+# The backtest's own inputs (its follow options are the settings' RANGES): docs/inputs.md.
+BACKTEST_RANGES: dict[str, inputs.Range] = {
+    "equity": inputs.Range(_ZERO, USD_CAP, "USD", open_low=True),
+    "source_equity": inputs.Range(_ZERO, USD_CAP, "USD", open_low=True),
+    "taker_fee": inputs.Range(_ZERO, _FRACTION_CAP, "fraction of the notional"),
+    "half_spread": inputs.Range(_ZERO, _FRACTION_CAP, "fraction of the mid"),
+    "depth": inputs.Range(_ZERO, USD_CAP, "USD per 1 % of price a side (or inf)", open_low=True),
+}
+
+
 def _fraction(value: object | None, field: str, default: Decimal) -> Decimal:
-    if value is None:
-        return default
-    return inputs.bounded(value, field, low=_ZERO, high=_FRACTION_CAP, open_low=False)
+    return default if value is None else BACKTEST_RANGES[field].read(value, field)
 
 
 def _positive(value: object, field: str) -> Decimal:
-    return inputs.bounded(value, field, low=_ZERO, open_low=True)
+    return BACKTEST_RANGES[field].read(value, field)
 
 
 @dataclass(frozen=True, slots=True)

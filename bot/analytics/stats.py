@@ -14,7 +14,7 @@ from bot.analytics.curve import Drawdown, Point, cumulative, max_drawdown, time_
 from bot.analytics.history import DAY_MS, History
 from bot.analytics.roundtrips import Lifecycles, RoundTrip, lifecycles
 from bot.domain import Position, SourceFill
-from strategies.num import ZERO, add, div, mul, sign, sub
+from strategies.num import ZERO, add, div, mag, mul, neg, sign, sub
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,7 +85,7 @@ def closing_share(fill: SourceFill) -> Decimal:
     start = fill.start_position
     if start == 0 or sign(fill.signed_sz) == sign(start):
         return ZERO
-    return div(min(fill.sz, abs(start)), fill.sz)
+    return div(min(fill.sz, mag(start)), fill.sz)
 
 
 def _closing_fills(fills: tuple[SourceFill, ...]) -> tuple[int, int]:
@@ -110,7 +110,7 @@ def _exposure(history: History) -> list[Point]:
             prices[change.coin] = change.avg_px
 
     def gross() -> Decimal:
-        return add(*(mul(abs(size), prices[coin]) for coin, size in sizes.items()))
+        return add(*(mul(mag(size), prices[coin]) for coin, size in sizes.items()))
 
     points = [Point(history.start_ms, gross())]
     for change in history.changes:
@@ -183,7 +183,7 @@ def compute_stats(history: History) -> SourceStats:
     fees = add(*(f.fee for f in fills))
     funding = add(*(e.usdc for e in history.funding_events))
     gross_profit = add(*(t.net_pnl for t in closed if t.net_pnl > 0))
-    gross_loss = -add(*(t.net_pnl for t in closed if t.net_pnl < 0))
+    gross_loss = neg(add(*(t.net_pnl for t in closed if t.net_pnl < 0)))
     closing, closing_wins = _closing_fills(fills)
 
     deltas = [(f.time_ms, sub(f.closed_pnl, f.fee)) for f in fills]
@@ -204,7 +204,7 @@ def compute_stats(history: History) -> SourceStats:
     current_notional = None
     if account is not None:
         current_notional = add(
-            *(mul(abs(p.size), history.mids.get(p.coin) or p.entry_px or ZERO) for p in account.positions)
+            *(mul(mag(p.size), history.mids.get(p.coin) or p.entry_px or ZERO) for p in account.positions)
         )
     holding = [t.holding_ms for t in complete if t.holding_ms is not None]
     changes = len(history.changes)

@@ -27,7 +27,7 @@ from bot.service import inputs
 from bot.service.actor import Actor
 from bot.service.errors import InvalidInput, NotFound, VenueUnreachable
 from bot.service.service import MirrorService
-from bot.service.settings import settings_from_json
+from bot.service.settings import read_setting, settings_from_json
 from bot.service.views import DecisionView, FollowView, PlanChange, WhyView
 from bot.service.why import lookup as why_lookup
 
@@ -228,7 +228,7 @@ class Control:
         for key, value in changes.items():
             spec = LIMITS.get(key)
             if spec is None:
-                raise InvalidInput(key, "not a limit", ", ".join(LIMIT_KEYS))
+                raise InvalidInput(inputs.name(key), "not a limit", ", ".join(LIMIT_KEYS))
             if isinstance(value, str) and value.strip().lower() in ("off", "none"):
                 if spec.required:
                     raise InvalidInput(key, "cannot be turned off", "a decimal in (0, 0.5]")
@@ -237,7 +237,7 @@ class Control:
                 word = value.strip().lower() if isinstance(value, str) else value
                 out[key] = inputs.choice(word, key, spec.choices)
             else:
-                out[key] = inputs.decimal(value, key)
+                out[key] = read_setting(key, value)  # its documented range (docs/inputs.md)
         return out
 
     @staticmethod

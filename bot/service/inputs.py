@@ -1,22 +1,44 @@
-"""Reading user input (CLI flags, Telegram arguments, settings JSON) into exact values.
+"""Reading user input (CLI flags, Telegram arguments, settings JSON, scenario and fills files) into exact
+values: the one input boundary.
 
 Every refusal names the field and what it accepts. A value that looks like a private key is never
 echoed back, whatever field it was typed into.
+
+Numbers: every decimal that enters lies in one domain, checked on its text or its exponent BEFORE any
+arithmetic (so `1e999999999` costs nothing): zero, or `|x| < 10^15` with at most 18 decimals and at most
+20 significant digits. A product of three such values has at most 60 significant digits, so it is exact
+in `strategies.num.CTX`. Keys with a narrower meaning have their own range (`Range`, the table in
+bot/service/settings.py and docs/inputs.md).
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from decimal import Decimal, InvalidOperation
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
 
 from bot.ledger.types import decimal_text
 from bot.service.errors import InvalidInput
 
 ADDRESS_FORMAT = "0x followed by 40 hex digits"
-MAX_SCALING = Decimal(1000)  # percent: 10x the source's risk proportion is the most a follow may ask
+ZERO_ADDRESS = "0x" + "0" * 40
+MAX_INTEGER_DIGITS = 15  # |x| < 10^15: a trillion USD, or 10^15 coins of the cheapest token, fit
+MAX_DECIMALS = 18  # the finest unit any venue value carries (an ERC-20 wei)
+MAX_SIGNIFICANT = 20
+MAX_NUMBER_TEXT = 64  # characters of a number's text: longer is refused before it is parsed
+NUMBER_FORMAT = (
+    f'a decimal such as "0.5": |x| < 1e{MAX_INTEGER_DIGITS}, at most {MAX_DECIMALS} decimals and '
+    f"{MAX_SIGNIFICANT} significant digits"
+)
+_NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d{1,9})?")
+_SPECIAL = re.compile(r"[+-]?(?:inf|infinity|s?nan)", re.IGNORECASE)
+_LIMIT = Decimal(10) ** MAX_INTEGER_DIGITS
+_ZERO = Decimal(0)
 _ADDRESS = re.compile(r"^0x[0-9a-fA-F]{40}$")
 _KEY_LIKE = re.compile(r"^(0x)?[0-9a-fA-F]{64}$")
+MAX_TOKENS = 512  # coins in one list: Hyperliquid lists ~200 perps; more is not a real list
 _TOKEN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9:@/_.-]{0,31}$")
 _TRUE = ("true", "yes", "on", "1")
 _FALSE = ("false", "no", "off", "0")
@@ -26,47 +48,232 @@ def shown(value: object) -> str:
     """`repr` of a rejected value for an error message, unless it could be a secret."""
     if isinstance(value, str) and _KEY_LIKE.match(value.strip()):
         return "a value that looks like a private key (not shown)"
+    if isinstance(value, str) and len(value) > 60:
+        value = value[:40]  # never build the repr of a huge string
+        return repr(value)[:-1] + "…'"
     text = repr(value)
     return text if len(text) <= 60 else text[:57] + "..."
 
 
+_NAME = re.compile(r"[A-Za-z0-9_.*:@/\[\]-]{1,40}")
+
+
+def name(key: object) -> str:
+    """A key as the user typed it, for an error message's field: as is when it is a plain name, else
+    quoted (a newline or a control character never breaks the one-line message)."""
+    return key if isinstance(key, str) and _NAME.fullmatch(key) else shown(key)
+
+
+def _shown_number(value: int | Decimal, raw: object) -> str:
+    """A number for an error message: written out when short, else as it was given (cut)."""
+    number = Decimal(value) if isinstance(value, int) and value.bit_length() < 100 else value
+    if isinstance(number, Decimal) and -30 < number.adjusted() < 30:
+        return decimal_text(number)
+    return shown(raw)
+
+
 def address(value: object, field: str) -> str:
-    """An EVM address, lower-cased (addresses are case-insensitive; the ledger keys on lower case)."""
+    """An EVM address, lower-cased (addresses are case-insensitive; the ledger keys on lower case).
+
+    EIP-55: all-lowercase or all-uppercase hex carries no checksum and is accepted; mixed case must
+    match its checksum (a mistyped letter is caught). The zero address is nobody's wallet: refused."""
     if not isinstance(value, str) or not _ADDRESS.match(value.strip()):
         raise InvalidInput(field, f"not an address: {shown(value)}", ADDRESS_FORMAT)
-    return value.strip().lower()
+    text = value.strip()
+    digits = text[2:]
+    if digits != digits.lower() and digits != digits.upper():
+        from eth_utils.address import to_checksum_address
+
+        if to_checksum_address(text) != text:
+            raise InvalidInput(
+                field,
+                f"wrong EIP-55 checksum (mixed case, a typo?): {shown(value)}",
+                "the address checksummed, or all in lower case",
+            )
+    if text.lower() == ZERO_ADDRESS:
+        raise InvalidInput(field, "the zero address is nobody's wallet", "a wallet's address")
+    return text.lower()
+
+
+def _number(value: object, field: str) -> Decimal:
+    """A finite Decimal from a string, an int or a Decimal, by its syntax only (no arithmetic, no range:
+    `in_domain` or a `Range` checks that). Floats are refused (they are not exact)."""
+    if isinstance(value, bool) or not isinstance(value, str | int | Decimal):
+        kind = "a float (inexact)" if isinstance(value, float) else type(value).__name__
+        raise InvalidInput(field, f"expected a decimal number, got {kind}", NUMBER_FORMAT)
+    if isinstance(value, Decimal):
+        out = value
+    elif isinstance(value, int):
+        if value.bit_length() > 128:  # before it is turned into digits
+            raise InvalidInput(field, "out of range: a number that large", NUMBER_FORMAT)
+        out = Decimal(value)
+    else:
+        text = value.strip()
+        if len(text) > MAX_NUMBER_TEXT:
+            raise InvalidInput(field, f"not a number or too long: {shown(value)}", NUMBER_FORMAT)
+        if _SPECIAL.fullmatch(text):
+            raise InvalidInput(field, f"must be a finite number, got {shown(value)}", NUMBER_FORMAT)
+        if not _NUMBER.fullmatch(text):
+            raise InvalidInput(field, f"not a number: {shown(value)}", NUMBER_FORMAT)
+        out = Decimal(text)
+    if not out.is_finite():
+        raise InvalidInput(field, f"must be a finite number, got {shown(value)}", NUMBER_FORMAT)
+    return out
+
+
+def in_domain(value: Decimal, field: str, accepted: str = NUMBER_FORMAT) -> Decimal:
+    """`value` if it lies in the domain of every number (module doc), else a refusal naming `accepted`.
+    Looks only at the exponent and the digits: O(digits), never arithmetic."""
+    if value.is_zero():
+        return Decimal(0)
+    if value.adjusted() >= MAX_INTEGER_DIGITS:
+        raise InvalidInput(field, "out of range: too large", accepted)
+    if value.adjusted() < -MAX_DECIMALS:
+        raise InvalidInput(field, f"out of range: more than {MAX_DECIMALS} decimals", accepted)
+    _, digits, exponent = value.as_tuple()
+    assert isinstance(exponent, int)
+    trailing = len(digits) - len(bytes(digits).rstrip(b"\0"))
+    significant, decimals = len(digits) - trailing, -(exponent + trailing)
+    if decimals > MAX_DECIMALS:
+        raise InvalidInput(field, f"more than {MAX_DECIMALS} decimals", accepted)
+    if significant > MAX_SIGNIFICANT:
+        raise InvalidInput(field, f"more than {MAX_SIGNIFICANT} significant digits", accepted)
+    return value
 
 
 def decimal(value: object, field: str) -> Decimal:
-    """An exact decimal from a string, an int or a Decimal; floats are refused (they are not exact)."""
-    if isinstance(value, bool) or not isinstance(value, str | int | Decimal):
-        kind = "a float (inexact)" if isinstance(value, float) else type(value).__name__
-        raise InvalidInput(field, f"expected a decimal number, got {kind}", 'a decimal such as "0.5"')
-    try:
-        out = Decimal(value.strip()) if isinstance(value, str) else Decimal(value)
-    except InvalidOperation:
-        raise InvalidInput(field, f"not a number: {shown(value)}", 'a decimal such as "0.5"') from None
-    if not out.is_finite():
-        raise InvalidInput(field, f"must be a finite number, got {shown(value)}")
-    return out
+    """An exact decimal in the domain of every number (module doc); floats are refused."""
+    return in_domain(_number(value, field), field)
+
+
+@dataclass(frozen=True, slots=True)
+class Range:
+    """An interval of accepted values: `[low, high]`, each end open or closed; `unit` for the docs."""
+
+    low: Decimal
+    high: Decimal
+    unit: str
+    open_low: bool = False
+    open_high: bool = False
+
+    def text(self) -> str:
+        left, right = "(" if self.open_low else "[", ")" if self.open_high else "]"
+        return f"{left}{decimal_text(self.low)}, {decimal_text(self.high)}{right}"
+
+    def read(self, value: object, field: str, accepted: str | None = None) -> Decimal:
+        """The value, or a refusal naming this range (or `accepted`): compared before anything else is
+        done with it."""
+        accepted = accepted or self.text()
+        out = _number(value, field)
+        too_low = out <= self.low if self.open_low else out < self.low
+        too_high = out >= self.high if self.open_high else out > self.high
+        if too_low or too_high:
+            raise InvalidInput(field, f"out of range: {_shown_number(out, value)}", accepted)
+        return in_domain(out, field, accepted)
 
 
 def bounded(
     value: object, field: str, *, low: Decimal, high: Decimal | None = None, open_low: bool
 ) -> Decimal:
-    """A decimal in `(low, high]` (or `[low, high]` when `open_low` is false)."""
-    out = decimal(value, field)
-    too_low = out <= low if open_low else out < low
-    if too_low or (high is not None and out > high):
-        left = "(" if open_low else "["
-        right = f"{decimal_text(high)}]" if high is not None else "∞)"
-        raise InvalidInput(field, f"out of range: {decimal_text(out)}", f"{left}{decimal_text(low)}, {right}")
-    return out
+    """A decimal in `(low, high]` (or `[low, high]` when `open_low` is false); no `high`: the domain's."""
+    if high is None:
+        return Range(low, _LIMIT, "", open_low=open_low, open_high=True).read(value, field)
+    return Range(low, high, "", open_low=open_low).read(value, field)
+
+
+SCALING = Range(Decimal(0), Decimal(1000), "percent", open_low=True)
+MAX_SCALING = SCALING.high  # 10x the source's risk proportion is the most a follow may ask
 
 
 def scaling(value: object, field: str) -> Decimal:
-    """A scaling percentage k: more than 0, at most MAX_SCALING (to skip a token, exclude it)."""
-    return bounded(value, field, low=Decimal(0), high=MAX_SCALING, open_low=True)
+    """A scaling percentage k in SCALING: more than 0 (to skip a token, exclude it), at most 1000."""
+    return SCALING.read(value, field)
+
+
+def positive(value: object, field: str) -> Decimal:
+    """A decimal > 0 in the domain of every number."""
+    return Range(_ZERO, _LIMIT, "", open_low=True, open_high=True).read(value, field)
+
+
+def whole(value: object, field: str, low: int, high: int) -> int:
+    """A whole number in `[low, high]`: an int, or a Decimal without a fraction (a JSON number)."""
+    accepted = f"a whole number from {low} to {high}"
+    finite = isinstance(value, int) or (isinstance(value, Decimal) and value.is_finite())
+    if isinstance(value, bool) or not finite:
+        raise InvalidInput(field, f"expected a whole number, got {shown(value)}", accepted)
+    assert isinstance(value, int | Decimal)
+    if not low <= value <= high:  # a comparison only: a huge value is never converted
+        raise InvalidInput(field, f"out of range: {_shown_number(value, value)}", accepted)
+    if isinstance(value, Decimal) and value != value.to_integral_value():
+        raise InvalidInput(field, f"expected a whole number, got {shown(value)}", accepted)
+    return int(value)
+
+
+# --- files -------------------------------------------------------------------------------------------
+
+MAX_FILE_BYTES = 32 * 1024 * 1024  # a scenario or a fills history; a year of a busy wallet's fills fits
+MAX_NESTING = 32  # JSON/YAML depth: every document read here is a few levels deep
+
+
+def read_text(path: Path, field: str, *, what: str | None = None, limit: int = MAX_FILE_BYTES) -> str:
+    """A UTF-8 text file of at most `limit` bytes; reads at most `limit + 1` (a device never ends)."""
+    what = what or shown(path.name)[1:-1]
+    try:
+        with path.open("rb") as handle:
+            data = handle.read(limit + 1)
+    except OSError as exc:
+        raise InvalidInput(field, f"cannot read {what}: {exc.strerror or exc}") from None
+    if len(data) > limit:
+        raise InvalidInput(field, f"{what} is too large", f"at most {limit // (1024 * 1024)} MiB")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise InvalidInput(field, f"{what} is not UTF-8 text") from None
+
+
+def json_number(text: str) -> Decimal:
+    """`parse_float` / `parse_int` for json.loads: the literal's length is bounded before it is parsed
+    (the domain check comes where the value is read, naming its field)."""
+    if len(text) > MAX_NUMBER_TEXT:
+        raise InvalidInput("number", f"{shown(text)} is too long", NUMBER_FORMAT)
+    return Decimal(text)
+
+
+_BRACKETS = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"|[\[\]{}]')
+
+
+def text_nesting(text: str, field: str, *, limit: int = MAX_NESTING) -> str:
+    """`text` if its brackets (outside double-quoted strings) nest at most `limit` deep: checked on the
+    text BEFORE a parser sees it, as the C JSON scanner can overflow the C stack on deep input (a
+    segfault, not a RecursionError) when the recursion limit has been raised."""
+    depth = 0
+    for match in _BRACKETS.finditer(text):
+        char = text[match.start()]
+        if char in "[{":
+            depth += 1
+            if depth > limit:
+                raise InvalidInput(field, f"nested more than {limit} levels deep")
+        elif char in "]}":
+            depth -= 1
+    return text
+
+
+def nesting(doc: object, field: str, *, limit: int = MAX_NESTING) -> object:
+    """`doc` if its lists and objects nest at most `limit` deep (checked without recursion)."""
+    stack: list[tuple[object, int]] = [(doc, 1)]
+    while stack:
+        node, depth = stack.pop()
+        children: Iterable[object]
+        if isinstance(node, dict):
+            children = node.values()
+        elif isinstance(node, list | tuple):
+            children = node
+        else:
+            continue
+        if depth > limit:
+            raise InvalidInput(field, f"nested more than {limit} levels deep")
+        stack.extend((child, depth + 1) for child in children)
+    return doc
 
 
 def flag(value: object, field: str) -> bool:
@@ -102,6 +309,8 @@ def tokens(value: object, field: str) -> tuple[str, ...]:
         items = sorted(value) if isinstance(value, set | frozenset) else list(value)
     else:
         raise InvalidInput(field, f"expected a list of coins, got {shown(value)}", "e.g. ETH,BTC")
+    if len(items) > MAX_TOKENS:
+        raise InvalidInput(field, f"{len(items)} coins", f"at most {MAX_TOKENS} (a venue lists fewer)")
     out = [token(item, f"{field}[{i}]") for i, item in enumerate(items)]
     if not out:
         raise InvalidInput(field, "empty list of coins", "e.g. ETH,BTC")

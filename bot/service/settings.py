@@ -28,74 +28,93 @@ STRATEGIES = ("mirror", "fixed_ratio", "fixed_notional")
 OUT_OF_SYNC = ("catch_up", "restrict", "pause")  # SPEC §6
 RELEASE = ("close", "keep")  # what happens to positions a version stops managing
 SIDES = tuple(s.value for s in SideFilter)
-MAX_SLIPPAGE = Decimal("0.5")
 _ZERO, _ONE = Decimal(0), Decimal(1)
+USD_CAP = Decimal(10) ** 12  # a trillion USD: above any account's notional, far below the numbers' domain
+MAX_VENUE_LEVERAGE = Decimal(100)  # the highest any venue offers (GMX v2: 100x; Hyperliquid: 50x)
 
 Reader = Callable[[object, str], Any]
 
 
-def _positive(value: object, where: str) -> Decimal:
-    return inputs.bounded(value, where, low=_ZERO, open_low=True)
+def _range(low: Decimal, high: Decimal, unit: str, *, open_low: bool = False, **kw: bool) -> inputs.Range:
+    return inputs.Range(low, high, unit, open_low=open_low, **kw)
 
 
-def _non_negative(value: object, where: str) -> Decimal:
-    return inputs.bounded(value, where, low=_ZERO, open_low=False)
+# The documented range of every decimal setting (docs/inputs.md holds the same table; a test compares).
+# A value outside is refused naming the range, before anything else is done with it.
+RANGES: dict[str, inputs.Range] = {
+    "scaling": inputs.SCALING,
+    "ratio": _range(_ZERO, Decimal(1000), "x the source's size", open_low=True),
+    "notional": _range(_ZERO, USD_CAP, "USD per open/increase", open_low=True),
+    "copy_current_max_deviation": _range(_ZERO, _ONE, "fraction of the source's entry price"),
+    "min_source_leverage": _range(_ZERO, MAX_VENUE_LEVERAGE, "x", open_low=True),
+    "max_source_leverage": _range(_ZERO, MAX_VENUE_LEVERAGE, "x", open_low=True),
+    "max_notional_token": _range(_ZERO, USD_CAP, "USD"),
+    "max_notional_total": _range(_ZERO, USD_CAP, "USD"),
+    "max_leverage": _range(_ZERO, MAX_VENUE_LEVERAGE, "x equity", open_low=True),
+    "max_price_deviation": _range(_ZERO, _ONE, "fraction of the source's fill price"),
+    "slippage_cap": _range(_ZERO, Decimal("0.5"), "fraction of the mid", open_low=True),
+    "daily_loss_limit": _range(_ZERO, _ONE, "fraction of the UTC day's start equity", open_low=True),
+    "max_drawdown": _range(_ZERO, _ONE, "fraction of the peak equity", open_low=True),
+    "equity_floor": _range(_ZERO, USD_CAP, "USD", open_low=True),
+    "source_leverage_cap": _range(_ZERO, MAX_VENUE_LEVERAGE, "x", open_low=True),
+    "source_max_drawdown": _range(_ZERO, _ONE, "fraction of the source's peak equity", open_low=True),
+    # A stop-loss of 100 % or more could never trigger before liquidation.
+    "stop_loss_pct": _range(_ZERO, Decimal(100), "% of the entry price", open_low=True, open_high=True),
+    "take_profit_pct": _range(_ZERO, Decimal(10_000), "% of the entry price", open_low=True),
+}
+MAX_SLIPPAGE = RANGES["slippage_cap"].high
 
 
-def _fraction(value: object, where: str) -> Decimal:
-    return inputs.bounded(value, where, low=_ZERO, high=_ONE, open_low=False)
-
-
-def _slippage(value: object, where: str) -> Decimal:
-    return inputs.bounded(value, where, low=_ZERO, high=MAX_SLIPPAGE, open_low=True)
-
-
-def _loss_fraction(value: object, where: str) -> Decimal:
-    return inputs.bounded(value, where, low=_ZERO, high=_ONE, open_low=True)
+def _reader(key: str) -> Reader:
+    return RANGES[key].read
 
 
 # The runtime guards' limits (bot/risk; None = off): fractions of an equity, a USD floor, a leverage.
 RISK_OPTIONS: dict[str, Reader] = {
-    "daily_loss_limit": _loss_fraction,
-    "max_drawdown": _loss_fraction,
-    "equity_floor": _positive,
-    "source_max_drawdown": _loss_fraction,
-    "source_leverage_cap": _positive,
+    key: _reader(key)
+    for key in (
+        "daily_loss_limit",
+        "max_drawdown",
+        "equity_floor",
+        "source_max_drawdown",
+        "source_leverage_cap",
+    )
 }
 RISK_KEYS = (*RISK_OPTIONS, "max_drawdown_action")
 
 
 # Per-position protection placed as venue trigger orders (bot/pipeline/protect.py): percent of the
-# position's entry price. A stop-loss of 100 % or more could never trigger before liquidation.
-PROTECTION_RANGES: dict[str, tuple[Decimal, Decimal | None]] = {
-    "stop_loss_pct": (_ZERO, Decimal(100)),
-    "take_profit_pct": (_ZERO, None),
-}
+# position's entry price.
+PROTECTION_KEYS = ("stop_loss_pct", "take_profit_pct")
 _OFF = ("off", "none")
 
 
+def read_setting(key: str, value: object) -> Decimal:
+    """A decimal setting in its documented range (RANGES); the refusal names the key and the range."""
+    accepted = f"a percent in {RANGES[key].text()}, or off" if key in PROTECTION_KEYS else None
+    return RANGES[key].read(value, key, accepted)
+
+
 def _protection(doc: Mapping[str, Any], key: str) -> Decimal | None:
-    """`stop_loss_pct` in (0, 100), `take_profit_pct` > 0; null (or "off") turns it off."""
+    """`stop_loss_pct` in (0, 100), `take_profit_pct` in (0, 10000]; null (or "off") turns it off."""
     value = doc.get(key)
     if value is None or (isinstance(value, str) and value.strip().lower() in _OFF):
         return None
-    low, high = PROTECTION_RANGES[key]
-    out = inputs.decimal(value, key)
-    if out <= low or (high is not None and out >= high):
-        accepted = f"a percent in ({decimal_text(low)}, {decimal_text(high) if high else '∞'}), or off"
-        raise InvalidInput(key, f"out of range: {decimal_text(out)}", accepted)
-    return out
+    return read_setting(key, value)
 
 
 # Optional decimals of the engine config and how each is read (None = off).
 DECIMAL_OPTIONS: dict[str, Reader] = {
-    "copy_current_max_deviation": _fraction,
-    "min_source_leverage": _positive,
-    "max_source_leverage": _positive,
-    "max_notional_token": _non_negative,
-    "max_notional_total": _non_negative,
-    "max_leverage": _positive,
-    "max_price_deviation": _fraction,
+    key: _reader(key)
+    for key in (
+        "copy_current_max_deviation",
+        "min_source_leverage",
+        "max_source_leverage",
+        "max_notional_token",
+        "max_notional_total",
+        "max_leverage",
+        "max_price_deviation",
+    )
 }
 BOOL_OPTIONS = ("copy_current", "copy_increase_as_open", "reverse", "active")
 # What `follow add/update` accept as **options (besides tokens, scaling, scale, copy_current).
@@ -112,7 +131,7 @@ OPTION_KEYS = (
     "out_of_sync",
     "source_venue",
     *RISK_KEYS,
-    *PROTECTION_RANGES,
+    *PROTECTION_KEYS,
 )
 # The venue the source trades on (the follower trades on Hyperliquid either way).
 SOURCE_VENUES = ("hyperliquid", "gmx")
@@ -135,7 +154,7 @@ KEYS = (
     "release",
     "source_venue",
     *RISK_KEYS,
-    *PROTECTION_RANGES,
+    *PROTECTION_KEYS,
 )
 
 
@@ -197,7 +216,7 @@ def settings_to_json(settings: FollowSettings) -> dict[str, Any]:
     }
     doc |= {key: _text(getattr(settings.risk, key)) for key in RISK_OPTIONS}
     doc["max_drawdown_action"] = settings.risk.max_drawdown_action
-    doc |= {key: _text(getattr(settings, key)) for key in PROTECTION_RANGES}
+    doc |= {key: _text(getattr(settings, key)) for key in PROTECTION_KEYS}
     return {key: doc[key] for key in KEYS}  # one key order everywhere (KEYS)
 
 
@@ -211,9 +230,9 @@ def _sizing(doc: Mapping[str, Any]) -> Sizing:
     if needs is not None and doc.get(needs) is None:
         raise InvalidInput(needs, f"missing: strategy {strategy} needs it", "a decimal > 0")
     if strategy == "fixed_ratio":
-        return FixedRatioSizing(_positive(doc["ratio"], "ratio"))
+        return FixedRatioSizing(RANGES["ratio"].read(doc["ratio"], "ratio"))
     if strategy == "fixed_notional":
-        return FixedNotionalSizing(_positive(doc["notional"], "notional"))
+        return FixedNotionalSizing(RANGES["notional"].read(doc["notional"], "notional"))
     return MirrorSizing()
 
 
@@ -238,7 +257,7 @@ def settings_from_json(doc: object) -> FollowSettings:
         raise InvalidInput("settings", "expected a JSON object")
     for key in doc:
         if key not in KEYS:
-            raise InvalidInput(str(key), "unknown setting", ", ".join(KEYS))
+            raise InvalidInput(inputs.name(key), "unknown setting", ", ".join(KEYS))
     if doc.get("schema", SCHEMA) != SCHEMA:
         raise InvalidInput(
             "schema", f"unsupported settings schema {inputs.shown(doc.get('schema'))}", str(SCHEMA)
@@ -253,6 +272,10 @@ def settings_from_json(doc: object) -> FollowSettings:
         min_source_leverage=_optional(doc, "min_source_leverage"),
         max_source_leverage=_optional(doc, "max_source_leverage"),
     )
+    if filters.include and filters.include <= filters.exclude:
+        coins = ", ".join(sorted(filters.include))
+        problem = f"excludes every token the follow copies ({coins})"
+        raise InvalidInput("exclude", problem, "tokens not in --tokens")
     guards = Guards(
         max_notional_token=_optional(doc, "max_notional_token"),
         max_notional_total=_optional(doc, "max_notional_total"),
@@ -267,7 +290,7 @@ def settings_from_json(doc: object) -> FollowSettings:
         copy_increase_as_open=inputs.flag(doc.get("copy_increase_as_open", False), "copy_increase_as_open"),
         filters=filters,
         guards=guards,
-        slippage_cap=_slippage(doc.get("slippage_cap", "0.01"), "slippage_cap"),
+        slippage_cap=RANGES["slippage_cap"].read(doc.get("slippage_cap", "0.01"), "slippage_cap"),
     )
     release = doc.get("release")
     active = inputs.flag(doc.get("active", True), "active")

@@ -11,6 +11,7 @@ import pytest
 from adapters.hyperliquid.parsing import load_fills_file
 from bot.domain import SourceChange, SourceFill
 from bot.normalise import FillCoalescer, changes_from_fills, changes_from_snapshots
+from strategies.num import add, div, mul
 from tests.hyperliquid.recorded import USER_FILLS
 
 D = Decimal
@@ -113,7 +114,8 @@ def test_avg_px_is_volume_weighted(fills: list[SourceFill]) -> None:
     changes = changes_from_fills("leader", fills)
     close = next(c for c in changes if c.event_id == "fill:SUI:189324432:1683245884863")
     # three fills of one order: 142.7 @ 1.3189, 3749.1 @ 1.3167, 731.7 @ 1.3093
-    expected = (D("142.7") * D("1.3189") + D("3749.1") * D("1.3167") + D("731.7") * D("1.3093")) / D("4623.5")
+    notional = add(mul(D("142.7"), D("1.3189")), mul(D("3749.1"), D("1.3167")), mul(D("731.7"), D("1.3093")))
+    expected = div(notional, D("4623.5"))  # in the one 60-digit context (strategies/num.py)
     assert (close.old, close.new, close.avg_px) == (D("4623.5"), D(0), expected)
 
 

@@ -58,7 +58,10 @@ def test_stop_loss_and_take_profit_are_follow_settings_with_a_version_per_change
     [
         ("stop_loss_pct=100", "stop_loss_pct: out of range: 100 (accepted: a percent in (0, 100), or off)"),
         ("stop_loss_pct=0", "stop_loss_pct: out of range: 0 (accepted: a percent in (0, 100), or off)"),
-        ("take_profit_pct=-3", "take_profit_pct: out of range: -3 (accepted: a percent in (0, ∞), or off)"),
+        (
+            "take_profit_pct=-3",
+            "take_profit_pct: out of range: -3 (accepted: a percent in (0, 10000], or off)",
+        ),
     ],
 )
 def test_out_of_range_is_refused_and_nothing_is_written(run: Any, option: str, message: str) -> None:

@@ -35,8 +35,8 @@ def test_the_keys_are_follow_options_stored_canonically(key: str) -> None:
         ("stop_loss_pct", "0", "(0, 100)"),
         ("stop_loss_pct", "100", "(0, 100)"),
         ("stop_loss_pct", "-1", "(0, 100)"),
-        ("take_profit_pct", "0", "(0, ∞)"),
-        ("take_profit_pct", "-5", "(0, ∞)"),
+        ("take_profit_pct", "0", "(0, 10000]"),
+        ("take_profit_pct", "-5", "(0, 10000]"),
     ],
 )
 def test_out_of_range_values_are_refused_naming_the_key_and_range(

@@ -41,12 +41,15 @@ def settings_docs(draw: st.DrawFn) -> dict[str, Any]:
     keys = st.sampled_from(("*", *COINS))
     scaling = draw(st.dictionaries(keys, decimals("0.0001", "1000")))
     include = draw(st.none() | st.lists(st.sampled_from(COINS), unique=True))
+    exclude = draw(st.lists(st.sampled_from(COINS), unique=True))
+    if include:  # a follow copies at least one of its tokens (refused otherwise)
+        exclude = [coin for coin in exclude if coin != include[0]]
     doc |= {
         "active": draw(st.booleans()),
         "scaling": scaling,
         "copy_current": draw(st.booleans()),
         "include": include,
-        "exclude": draw(st.lists(st.sampled_from(COINS), unique=True)),
+        "exclude": exclude,
         "side": draw(st.sampled_from(("both", "long_only", "short_only"))),
         "reverse": draw(st.booleans()),
         "copy_increase_as_open": draw(st.booleans()),

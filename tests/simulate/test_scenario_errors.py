@@ -32,31 +32,43 @@ def _with(path: tuple[str | int, ...], value: object) -> dict[str, Any]:
 
 
 CASES = [
-    (_with(("steps", 1, "source", "ETH"), "abc"), "step 1: source.ETH: not a decimal"),
-    (_with(("steps", 1, "source", "ETH"), "NaN"), "step 1: source.ETH: must be a finite decimal"),
+    (_with(("steps", 1, "source", "ETH"), "abc"), "step 1: source.ETH: not a number: 'abc'"),
+    (_with(("steps", 1, "source", "ETH"), "NaN"), "step 1: source.ETH: must be a finite number"),
     (_with(("steps", 1, "source", "XRP"), "1"), "step 1: source.XRP: unknown coin (instruments: ETH)"),
     (_with(("steps", 1, "sourc"), {}), "step 1: sourc: unknown key (accepted: comment, source_equity"),
-    (_with(("steps", 1, "source_equity"), "-5"), "step 1: source_equity: must be > 0"),
-    (_with(("steps", 1, "follower_equity"), "-1"), "step 1: follower_equity: must be >= 0"),
-    (_with(("steps", 1, "mids"), {"ETH": "0"}), "step 1: mids.ETH: must be > 0"),
-    (_with(("steps", 1, "fill"), "1.5"), "step 1: fill: must be a fraction in [0, 1]"),
+    (
+        _with(("steps", 1, "source_equity"), "-5"),
+        "step 1: source_equity: out of range: -5 (accepted: (0, 1000000000000]",
+    ),
+    (
+        _with(("steps", 1, "follower_equity"), "-1"),
+        "step 1: follower_equity: out of range: -1 (accepted: [0, ",
+    ),
+    (_with(("steps", 1, "mids"), {"ETH": "0"}), "step 1: mids.ETH: out of range: 0 (accepted: (0, "),
+    (_with(("steps", 1, "fill"), "1.5"), "step 1: fill: out of range: 1.5 (accepted: [0, 1])"),
     (_with(("steps", 1, "follow"), "yes"), "step 1: follow: expected true or false, got a string"),
     (_with(("steps", 1, "unfollow"), "close"), 'step 1: unfollow: only with "follow": false'),
     (_with(("steps", 1, "set_scaling"), {"ETH": True}), "step 1: set_scaling.ETH: expected a decimal"),
-    (_with(("steps", 1, "set_scaling"), {"*": "-10"}), "step 1: set_scaling.*: must be >= 0"),
+    (
+        _with(("steps", 1, "set_scaling"), {"*": "-10"}),
+        "step 1: set_scaling.*: out of range: -10 (accepted: [0, 1000]",
+    ),
     (_with(("follow", "strategy"), "martingale"), "follow.strategy: accepted values are mirror, fixed_ratio"),
     (_with(("follow", "strategy"), "fixed_ratio"), "follow.ratio: missing (strategy fixed_ratio needs it)"),
     (_with(("follow", "side"), "up"), "follow.side: accepted values are both, long_only, short_only"),
-    (_with(("follow", "slippage_cap"), "1"), "follow.slippage_cap: must be a fraction in [0, 1)"),
+    (_with(("follow", "slippage_cap"), "1"), "follow.slippage_cap: out of range: 1 (accepted: (0, 0.5])"),
     (_with(("follow", "include"), ["XRP"]), "follow.include[0]: unknown coin 'XRP'"),
     (_with(("follow", "wat"), 1), "follow: wat: unknown key"),
     (
         _with(("instruments", "ETH", "sz_decimals"), "4"),
         "instruments.ETH.sz_decimals: expected a whole number",
     ),
-    (_with(("instruments", "ETH", "sz_decimals"), 9), "instruments.ETH.sz_decimals: must be between 0 and 6"),
+    (
+        _with(("instruments", "ETH", "sz_decimals"), 9),
+        "instruments.ETH.sz_decimals: out of range: 9 (accepted: a whole number from 0 to 6",
+    ),
     (_with(("steps",), []), "steps: expected a non-empty list"),
-    (_with(("min_notional",), "-1"), "min_notional: must be >= 0"),
+    (_with(("min_notional",), "-1"), "min_notional: out of range: -1 (accepted: [0, "),
 ]
 
 
@@ -115,10 +127,10 @@ def test_option_errors(tmp_path: Path) -> None:
         ([], "use --scenario FILE"),
         (["--scenario", str(tmp_path / "missing.json")], "cannot read the scenario"),
         (["--fills", "x.json"], "--equity is needed with --fills"),
-        (["--fills", "x.json", "--equity", "ten", "--source-equity", "1"], "--equity: not a decimal"),
+        (["--fills", "x.json", "--equity", "ten", "--source-equity", "1"], "--equity: not a number: 'ten'"),
         (
             ["--fills", "x.json", "--equity", "1", "--source-equity", "-1"],
-            "--source-equity: must be a decimal > 0",
+            "--source-equity: out of range: -1 (accepted: (0, 1000000000000])",
         ),
         (["--scenario", "a.json", "--equity", "1"], "--equity and --source-equity go with --fills"),
     ]
