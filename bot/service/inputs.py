@@ -37,16 +37,30 @@ _SPECIAL = re.compile(r"[+-]?(?:inf|infinity|s?nan)", re.IGNORECASE)
 _LIMIT = Decimal(10) ** MAX_INTEGER_DIGITS
 _ZERO = Decimal(0)
 _ADDRESS = re.compile(r"^0x[0-9a-fA-F]{40}$")
-_KEY_LIKE = re.compile(r"^(0x)?[0-9a-fA-F]{64}$")
+# A run of exactly 64 hex digits anywhere in a text (`label=0x…`, `/follow0x…`, `tid:…`), with its 0x.
+_KEY_IN_TEXT = re.compile(r"(?:0x)?(?<![0-9a-fA-F])[0-9a-fA-F]{64}(?![0-9a-fA-F])")
+MAX_WHOLE_DIGITS = 20  # a whole number typed as text: bounded before int() (which refuses > 4300)
 MAX_TOKENS = 512  # coins in one list: Hyperliquid lists ~200 perps; more is not a real list
 _TOKEN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9:@/_.-]{0,31}$")
 _TRUE = ("true", "yes", "on", "1")
 _FALSE = ("false", "no", "off", "0")
 
 
+def key_in(text: str) -> str | None:
+    """The first thing in `text` shaped like a private key (64 hex digits, optional 0x), if any."""
+    found = _KEY_IN_TEXT.search(text)
+    return found.group(0) if found else None
+
+
+def looks_like_key(text: str) -> bool:
+    """Whether `text` contains something shaped like a private key: such text is never echoed, logged
+    or recorded."""
+    return key_in(text) is not None
+
+
 def shown(value: object) -> str:
-    """`repr` of a rejected value for an error message, unless it could be a secret."""
-    if isinstance(value, str) and _KEY_LIKE.match(value.strip()):
+    """`repr` of a rejected value for an error message, unless it could hold a secret."""
+    if isinstance(value, str) and looks_like_key(value):
         return "a value that looks like a private key (not shown)"
     if isinstance(value, str) and len(value) > 60:
         value = value[:40]  # never build the repr of a huge string
@@ -207,6 +221,34 @@ def whole(value: object, field: str, low: int, high: int) -> int:
     if isinstance(value, Decimal) and value != value.to_integral_value():
         raise InvalidInput(field, f"expected a whole number, got {shown(value)}", accepted)
     return int(value)
+
+
+def whole_text(value: object, field: str, low: int, high: int, accepted: str | None = None) -> int:
+    """A whole number typed as text (ASCII digits, an optional leading `-`) or an int, in `[low, high]`.
+    The text's length is bounded before `int()` sees it; "²" is a digit to `str.isdigit`, not to us."""
+    accepted = accepted or f"a whole number from {low} to {high}"
+    if isinstance(value, str):
+        text = value.strip()
+        digits = text.removeprefix("-")
+        if not (digits.isascii() and digits.isdigit() and len(digits) <= MAX_WHOLE_DIGITS):
+            raise InvalidInput(field, f"not a whole number: {shown(value)}", accepted)
+        value = int(text)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InvalidInput(field, f"expected a whole number, got {shown(value)}", accepted)
+    if not low <= value <= high:
+        raise InvalidInput(field, f"out of range: {_shown_number(value, value)}", accepted)
+    return value
+
+
+TELEGRAM_ID = "a numeric Telegram user id"
+
+
+def telegram_user(value: object, field: str) -> int:
+    """A Telegram user id: a non-zero whole number below 2^53 (the Bot API's bound)."""
+    out = whole_text(value, field, -(2**53) + 1, 2**53 - 1, TELEGRAM_ID)
+    if out == 0:
+        raise InvalidInput(field, "not a user id: 0", TELEGRAM_ID)
+    return out
 
 
 # --- files -------------------------------------------------------------------------------------------

@@ -23,8 +23,6 @@ from bot.service.errors import Conflict, InvalidInput, KeystoreError, NotFound
 
 MIN_PASSWORD_LENGTH = 8
 _PRIVATE_KEY = re.compile(r"^(0x)?[0-9a-fA-F]{64}$")
-# A run of exactly 64 hex digits anywhere in a text (`label=0x…`, `/follow0x…`, `tid:…`), with its 0x.
-_KEY_IN_TEXT = re.compile(r"(?:0x)?(?<![0-9a-fA-F])[0-9a-fA-F]{64}(?![0-9a-fA-F])")
 _SECP256K1_ORDER = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
 
 
@@ -33,18 +31,6 @@ def check_new_password(password: str) -> None:
         raise InvalidInput(
             "password", "too short for a new keystore", f"at least {MIN_PASSWORD_LENGTH} characters"
         )
-
-
-def key_in(text: str) -> str | None:
-    """The first thing in `text` shaped like a private key (64 hex digits, optional 0x), if any."""
-    found = _KEY_IN_TEXT.search(text)
-    return found.group(0) if found else None
-
-
-def looks_like_key(text: str) -> bool:
-    """Whether `text` contains something shaped like a private key: such text is never echoed, logged
-    or recorded."""
-    return key_in(text) is not None
 
 
 def parse_private_key(text: str) -> bytes:

@@ -102,7 +102,7 @@ class Tenancy:
         if not self.is_admin(admin_id):
             await self.refuse(actor, "invite: not an admin", {"user": user_id})
             raise Refused("only the bot's admins (MIRROR_TELEGRAM_ADMINS) can invite users")
-        user_id = _user_id(user_id, "user")
+        user_id = inputs.telegram_user(user_id, "user")
         async with self._sessions() as session, session.begin():
             row = (
                 await session.exec(select(TelegramMember).where(TelegramMember.user_id == user_id))
@@ -217,7 +217,7 @@ class Tenancy:
         self, actor: Actor, chat_id: int, admins: Sequence[int | str], threshold: int
     ) -> Policy:
         """List a group's admins and the approvals (k of n) its settings changes need."""
-        unique = sorted({_user_id(a, "admins") for a in admins})
+        unique = sorted({inputs.telegram_user(a, "admins") for a in admins})
         if not unique or len(unique) > MAX_GROUP_ADMINS:
             raise InvalidInput("admins", f"{len(unique)} admins", f"1 to {MAX_GROUP_ADMINS} numeric user ids")
         if isinstance(threshold, bool) or not isinstance(threshold, int) or not 1 <= threshold <= len(unique):
@@ -237,15 +237,3 @@ class Tenancy:
     async def is_group_admin(self, chat_id: int, user_id: int) -> bool:
         policy = await self.policy(chat_id)
         return policy is not None and user_id in policy.admins
-
-
-def _user_id(value: object, field: str) -> int:
-    if isinstance(value, bool):
-        raise InvalidInput(field, "not a user id", "a numeric Telegram user id")
-    digits = value.strip().lstrip("-") if isinstance(value, str) else ""
-    # ASCII digits only ("²" is a digit int() refuses), and few enough for int() (at most 4300).
-    if isinstance(value, str) and digits.isascii() and digits.isdigit() and len(digits) <= 20:
-        value = int(value.strip())
-    if not isinstance(value, int) or value == 0 or abs(value) >= 2**53:
-        raise InvalidInput(field, f"not a user id: {inputs.shown(value)}", "a numeric Telegram user id")
-    return value

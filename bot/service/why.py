@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from bot.ledger import Lineage, render_lineages
 from bot.ledger.repository import Ledger
 from bot.service.errors import InvalidInput
-from bot.service.keystore import looks_like_key
+from bot.service.inputs import looks_like_key
 from bot.service.views import WhyView
 
 REFS = "a fill's trade id, a venue order id, a cloid or an instruction id"

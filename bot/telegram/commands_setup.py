@@ -11,7 +11,8 @@ from telegram import Update
 from telegram.error import TelegramError
 
 from bot.service import InvalidInput, ServiceError, inputs
-from bot.service.keystore import key_in, looks_like_key, parse_private_key
+from bot.service.inputs import key_in, looks_like_key
+from bot.service.keystore import parse_private_key
 from bot.service.tenancy import Refused, group_owner, user_owner
 from bot.telegram import render
 from bot.telegram.gate import Access, command, help_text, refuse_stranger
@@ -158,13 +159,13 @@ async def invite(ask: Ask) -> None:
     most=1,
 )
 async def revoke(ask: Ask) -> None:
-    digits = ask.args[0].lstrip("-") if ask.args else ""
-    if not (digits.isascii() and digits.isdigit()):
-        raise InvalidInput("user", "missing or not a number", "a numeric Telegram user id")
-    changed = await ask.room.tenancy.revoke(ask.actor, ask.user_id, int(ask.args[0]))
+    if not ask.args:
+        raise InvalidInput("user", "missing", inputs.TELEGRAM_ID)
+    user = inputs.telegram_user(ask.args[0], "user")
+    changed = await ask.room.tenancy.revoke(ask.actor, ask.user_id, user)
     if ask.room.doorman is not None:
-        ask.room.doorman.forget(int(ask.args[0]))
-    await ask.reply(f"User {ask.args[0]} {'no longer has access' if changed else 'was not a member'}.")
+        ask.room.doorman.forget(user)
+    await ask.reply(f"User {user} {'no longer has access' if changed else 'was not a member'}.")
 
 
 @command(

@@ -28,8 +28,7 @@ from telegram.error import TelegramError
 
 from bot.ledger import LedgerError
 from bot.service import InvalidInput, ServiceError, VenueUnreachable
-from bot.service.inputs import shown
-from bot.service.keystore import looks_like_key
+from bot.service.inputs import looks_like_key, shown
 from bot.telegram.room import Ask, Context, Handler
 from bot.telegram.send import Throttled, send_text
 

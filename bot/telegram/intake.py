@@ -25,7 +25,7 @@ from telegram import Update
 from telegram.error import TelegramError
 from telegram.ext import BaseUpdateProcessor
 
-from bot.service.keystore import looks_like_key
+from bot.service.inputs import looks_like_key
 from bot.service.tenancy import Tenancy
 from bot.telegram.send import SPARE, TokenBucket
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 from decimal import Decimal, InvalidOperation
 
-from bot.service import InvalidInput
+from bot.service import InvalidInput, inputs
 from bot.service.inputs import scaling, shown
 from strategies.config import ALL_TOKENS
 
@@ -84,10 +84,7 @@ def on_off(text: str, field: str) -> bool:
 
 
 def count(text: str, field: str, high: int) -> int:
-    digits = text.strip()
-    if not (digits.isascii() and digits.isdigit() and len(digits) <= 12) or not 1 <= int(digits) <= high:
-        raise InvalidInput(field, f"not a count: {shown(text)}", f"a whole number from 1 to {high}")
-    return int(text)
+    return inputs.whole_text(text, field, 1, high)
 
 
 def exceeds_100(values: list[str]) -> bool:

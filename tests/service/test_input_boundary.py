@@ -560,3 +560,29 @@ def test_generated_addresses_and_counts_of_other_commands_never_escape(
         result = _outcome(world, *args)
         if address.strip().lower() != SOURCE and args[0] in ("follow", "limits"):
             assert result.exit_code != 0, args
+
+
+# --- whole numbers typed as text (Telegram counts, user ids) -----------------------------------------
+
+
+@given(st.text(max_size=80) | st.integers(min_value=-(10**40), max_value=10**40).map(str))
+@settings(max_examples=200, deadline=None)
+def test_whole_numbers_typed_as_text_are_read_or_refused_in_one_line(text: str) -> None:
+    try:
+        out = inputs.whole_text(text, "count", 1, 200)
+    except InvalidInput as exc:
+        assert "\n" not in str(exc) and "from 1 to 200" in str(exc)
+    else:
+        assert 1 <= out <= 200 and out == int(text.strip())
+
+
+def test_telegram_user_ids_are_bounded_before_int_and_zero_is_refused() -> None:
+    assert inputs.telegram_user(" -1001234 ", "user") == -1001234
+    for bad in ("0", "9" * 5000, "²", "12a", "", 2**53, True):
+        with pytest.raises(InvalidInput, match="Telegram user id"):
+            inputs.telegram_user(bad, "user")
+
+
+def test_a_key_anywhere_in_a_value_is_never_shown() -> None:
+    key = "ab" * 32
+    assert key not in inputs.shown(f"label=0x{key}") and key not in inputs.shown(key)

@@ -103,4 +103,4 @@ async def test_chart_equity_draws_you_against_your_sources_only(
     assert f"source {source[:6]}…{source[-4:]}: $50,000.00 → $50,500.00 (+1 %), 3 readings" in lines
     assert len(lines) == 3  # the title and the two series: not the stranger's
     bad = await bot.ask(ADMIN, "/chart equity forever", "days")
-    assert "not a count: 'forever'" in bad
+    assert "not a whole number: 'forever'" in bad
