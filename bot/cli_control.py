@@ -98,7 +98,7 @@ def limits(
         change = await control.set_limits(_actor(), follower, source, parsed)
         return {key: change.plan.settings.get(key) for key in current}
 
-    result = _call(body, _load())
+    result = _call(body, _load(), read_only=not options)  # showing them never creates a ledger
     if as_json or not isinstance(result, dict):
         _print_json(result)
         return
@@ -116,9 +116,11 @@ def alerts(
     from bot.service.control import Control
     from bot.service.tenancy import group_owner, user_owner
 
-    who = group_owner(owner_id) if group else user_owner(owner_id)
+    from bot.service import inputs
 
     async def body(service: MirrorService) -> dict[str, str]:
+        user = inputs.telegram_user(owner_id, "owner_id")
+        who = group_owner(user) if group else user_owner(user)
         control = Control(service)
         if kind is None:
             return await control.alert_modes(who)
@@ -176,12 +178,15 @@ def owner(
     """Give an account registered with the CLI (no owner yet) to a Telegram user or group."""
     from bot.service.tenancy import Tenancy, group_owner, user_owner
 
-    who = group_owner(telegram_id) if group else user_owner(telegram_id)
+    from bot.service import inputs
 
-    async def body(service: MirrorService) -> None:
+    async def body(service: MirrorService) -> str:
+        user = inputs.telegram_user(telegram_id, "telegram_id")
+        who = group_owner(user) if group else user_owner(user)
         await Tenancy(service.ledger, frozenset()).claim(_actor(), address, who)
+        return who
 
-    _call(body, _load())
+    who = _call(body, _load())
     typer.echo(f"{address.lower()} now belongs to {who}")
 
 

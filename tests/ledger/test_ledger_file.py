@@ -29,6 +29,7 @@ READ_ONLY = [
     ["follow", "list"],
     ["account", "list"],
     ["positions"],
+    ["limits", "0x" + "5e" * 20],
 ]
 
 

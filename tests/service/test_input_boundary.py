@@ -586,3 +586,9 @@ def test_telegram_user_ids_are_bounded_before_int_and_zero_is_refused() -> None:
 def test_a_key_anywhere_in_a_value_is_never_shown() -> None:
     key = "ab" * 32
     assert key not in inputs.shown(f"label=0x{key}") and key not in inputs.shown(key)
+
+
+@pytest.mark.parametrize("command", [["alerts"], ["owner", "0x" + "5e" * 20]], ids=["alerts", "owner"])
+def test_a_telegram_id_beyond_the_bot_apis_bound_is_refused(world: World, command: list[str]) -> None:
+    err = world.refused(*command, str(10**26))
+    assert "Telegram user id" in err
