@@ -11,7 +11,8 @@ import pytest
 
 from bot.domain import OrderRequest, OrderStatus, Tif, Tpsl, TradingAccount, Trigger, Venue
 from tests.conformance.harness import Harness
-from tests.conformance.test_venue import COIN, D, eventually, ioc, new_cloid, position, requires
+from tests.conformance.test_venue import COIN, D, ioc, new_cloid, position, requires
+from tests.waiting import wait_until
 
 
 async def long_position(harness: Harness, venue: Venue, account: TradingAccount) -> Decimal:
@@ -73,7 +74,7 @@ async def test_a_trigger_past_its_price_fires_and_fills_like_an_order(harness: H
     async def closed() -> bool:
         return await position(venue, account.address) == 0
 
-    await eventually(closed, "the stop-loss closed the position")
+    await wait_until(closed, "the stop-loss closed the position")
     status = await venue.order_status(account, request.cloid)
     assert (status.status, status.filled_sz) == (OrderStatus.FILLED, size)
     assert request.cloid not in {o.cloid for o in await venue.open_orders(account)}

@@ -16,6 +16,7 @@ import pytest
 
 from bot.domain import OrderRequest, OrderResult, OrderStatus, SourceFill, Tif, TradingAccount, Venue
 from tests.conformance.harness import Harness
+from tests.waiting import wait_until
 
 D = Decimal
 COIN = "ETH"
@@ -30,19 +31,6 @@ def new_cloid() -> str:
 def requires(venue: Venue, capability: str) -> None:
     if not getattr(venue.capabilities, capability):
         pytest.skip(f"{venue.capabilities.name} has no {capability}")
-
-
-async def eventually(probe: Callable[[], Awaitable[T | None]], what: str, bound_s: float = 10.0) -> T:
-    """The first truthy result of `probe`, polled; fails if none within `bound_s` (a bound, not a timing)."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + bound_s
-    while True:
-        value = await probe()
-        if value:
-            return value
-        if loop.time() > deadline:
-            raise AssertionError(f"never happened: {what}")
-        await asyncio.sleep(0.02)
 
 
 async def position(venue: Venue, address: str, coin: str = COIN) -> Decimal:
@@ -303,7 +291,7 @@ async def wait_for_size(fills: list[SourceFill], coin: str, size: Decimal) -> No
     async def reached() -> bool:
         return sum((f.signed_sz for f in fills if f.coin == coin), D(0)) == size
 
-    await eventually(reached, f"fills summing to {size} {coin}")
+    await wait_until(reached, f"fills summing to {size} {coin}")
 
 
 async def test_watch_yields_each_fill_once_across_a_dropped_stream(harness: Harness) -> None:
@@ -316,12 +304,12 @@ async def test_watch_yields_each_fill_once_across_a_dropped_stream(harness: Harn
         return await harness.is_streaming(venue)
 
     async with collecting(venue, [leader]) as fills:
-        await eventually(streaming, "the stream is up")
+        await wait_until(streaming, "the stream is up")
         await harness.leader_trade(leader, COIN, True, D("0.3"))
         await wait_for_size(fills, COIN, D("0.3"))
 
         await harness.break_streams()
-        await eventually(lambda: not_(streaming), "the stream is down")
+        await wait_until(lambda: not_(streaming), "the stream is down")
         await harness.leader_trade(leader, COIN, False, D("0.1"))  # while nobody listens
         await harness.leader_trade(leader, "SOL", True, D("1"))
         await harness.restore_streams()
@@ -347,10 +335,10 @@ async def test_watch_covers_sources_beyond_the_stream_cap_by_polling(harness: Ha
     async with collecting(venue, [streamed, polled]) as fills:
         await harness.leader_trade(polled, COIN, True, D("0.2"))
         await harness.leader_trade(streamed, COIN, False, D("0.1"))
-        await eventually(lambda: has_size(fills, polled, D("0.2")), "the polled source's first fills")
+        await wait_until(lambda: has_size(fills, polled, D("0.2")), "the polled source's first fills")
         await harness.leader_trade(polled, COIN, False, D("0.05"))  # seen as a change between two polls
-        await eventually(lambda: has_size(fills, polled, D("0.15")), "the polled source's next fills")
-        await eventually(lambda: has_size(fills, streamed, D("-0.1")), "the streamed source's fills")
+        await wait_until(lambda: has_size(fills, polled, D("0.15")), "the polled source's next fills")
+        await wait_until(lambda: has_size(fills, streamed, D("-0.1")), "the streamed source's fills")
     assert len(identities(fills)) == len(set(identities(fills)))
     truth = [*await venue.fills_since(polled, 0), *await venue.fills_since(streamed, 0)]
     assert sorted(identities(fills), key=str) == sorted(identities(truth), key=str)
