@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP_RUN := $(VENV)/.installed-run.stamp
 STAMP_DEV := $(VENV)/.installed-dev.stamp
 
-.PHONY: demo test lint types pytest venv install install-dev clean
+.PHONY: demo test test-fast lint types pytest venv install install-dev clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -41,6 +41,10 @@ pytest: $(STAMP_DEV)
 	$(BIN)/python -m pytest -q
 
 test: lint types pytest
+
+# The fast kinds only (markers applied by tests/conftest.py): in process, no server, no database server.
+test-fast: $(STAMP_DEV)
+	$(BIN)/python -m pytest -q -m "unit or property"
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis

@@ -43,7 +43,7 @@ from adapters.hyperliquid.venue import HyperliquidVenue
 from adapters.localnet.server import LocalnetThread
 from bot.alerts import AlertBus
 from bot.config import LogFormat, Settings, load_settings
-from bot.demo_report import DemoReport, Observation, render_summary, render_table
+from bot.demo_report import DemoReport, Observation, Profile, render_summary, render_table
 from bot.ledger import Ledger
 from bot.logs import configure_logging
 from bot.pipeline.runner import Runner, RunnerOptions
@@ -76,15 +76,6 @@ class Step:
     coin: str
     label: str  # open / add / cut / flip / close
     target: Decimal  # the leader's position in `coin` after the step
-
-
-@dataclass(frozen=True, slots=True)
-class Profile:
-    """A follower: its equity (USDC), default scaling k (%) and per-token scalings."""
-
-    equity: Decimal
-    scaling: int
-    scale: tuple[tuple[str, int], ...] = ()
 
 
 # Interleaved on three coins; BTC ends flipped long and SOL re-opened short, so the final targets are

@@ -35,12 +35,20 @@ from strategies.num import plain, q_lot
 if TYPE_CHECKING:
     import asyncio as _asyncio
 
-    from bot.demo import Profile
     from bot.pipeline.runner import Runner
 
 ZERO: Final = Decimal(0)
 EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
 _COPIED_EVENTS: Final = frozenset(str(e) for e in SOURCE_EVENTS)
+
+
+@dataclass(frozen=True, slots=True)
+class Profile:
+    """A follower: its equity (USDC), default scaling k (%) and per-token scalings."""
+
+    equity: Decimal
+    scaling: int
+    scale: tuple[tuple[str, int], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -237,10 +237,6 @@ class PaperVenue:
     def paper_account(self, address: str) -> PaperAccount | None:
         return self._accounts.get(address.lower())
 
-    @property
-    def paper_addresses(self) -> list[str]:
-        return list(self._accounts)
-
     # --- reads: the real venue ---
     async def instruments(self) -> list[Instrument]:
         listed = await self.reads.instruments()

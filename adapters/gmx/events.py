@@ -11,14 +11,14 @@ coin (other markets, collateral tokens, the opposite side) come from the tracker
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Final
 
 from adapters.gmx.contracts import EVENT_LOG1, EVENT_LOG2, RawLog, decode_event_data, name_hash, topic_address
 from adapters.gmx.network import Deployment
-from adapters.gmx.positions import GmxPosition, signed_tokens
+from adapters.gmx.positions import GmxPosition
 from adapters.gmx.units import from_units, price
 from bot.domain import Side, SourceFill
 
@@ -173,13 +173,3 @@ class FillTracker:
         market = self.deployment.market(key[0])
         amount = from_units(tokens, market.index_decimals)
         return amount if key[2] else -amount
-
-
-def sizes_by_coin(positions: Iterable[GmxPosition], deployment: Deployment) -> Mapping[str, Decimal]:
-    out: dict[str, Decimal] = {}
-    for p in positions:
-        market = deployment.find_market(p.market)
-        if market is None:
-            continue
-        out[market.coin] = out.get(market.coin, Decimal(0)) + signed_tokens(p, market)
-    return out

@@ -253,17 +253,6 @@ class Signer:
         signature = self.sign_l1(action, nonce, vault_address, expires_after)
         return exchange_body(action, signature, nonce, vault_address, expires_after)
 
-    def sign_user_signed(
-        self, action: Mapping[str, Any], payload_types: list[dict[str, str]], primary_type: str
-    ) -> tuple[dict[str, Any], Signature]:
-        """The SDK's `sign_user_signed_action`. Returns the action as it must be posted (the SDK adds
-        `signatureChainId` and `hyperliquidChain` to it while signing) and the signature."""
-        signed_action = dict(action)
-        signature: Signature = sdk_signing.sign_user_signed_action(
-            self._wallet(), signed_action, payload_types, primary_type, self.is_mainnet
-        )
-        return signed_action, signature
-
     def sign_approve_agent(
         self, agent_address: str, nonce: int, name: str | None = None
     ) -> tuple[dict[str, Any], Signature]:

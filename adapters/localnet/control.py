@@ -10,12 +10,12 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from decimal import Decimal, InvalidOperation
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
-from adapters.localnet.faults import FAULT_SCOPES, STATUS_5XX
-
-if TYPE_CHECKING:
-    from adapters.localnet.server import Localnet
+from adapters.localnet.exchange import LocalExchange
+from adapters.localnet.faults import FAULT_SCOPES, STATUS_5XX, Faults
+from adapters.localnet.stats import ExchangeStats
+from adapters.localnet.ws import WsHub
 
 ADDRESS = re.compile(r"^0x[0-9a-fA-F]{40}$")
 MAX_PRICE_WALK_MS = 3_600_000
@@ -24,6 +24,24 @@ MAX_ADVANCE_STEPS = 100_000
 
 class ControlError(Exception):
     """A control message the localnet refuses; `str(exc)` names the field and the accepted values."""
+
+
+class ControlTarget(Protocol):
+    """What the control messages act on. The server's `Localnet` is one; declared here (not imported
+    from server.py, which imports this module) so the two modules do not import each other."""
+
+    exchange: LocalExchange
+    faults: Faults
+    hub: WsHub
+    stats: ExchangeStats
+
+    def set_price_walk(self, interval_ms: int) -> None: ...
+
+    def clear_faults(self) -> None: ...
+
+    def fault_report(self) -> dict[str, Any]: ...
+
+    def reset(self) -> None: ...
 
 
 # --- field readers ---
@@ -79,14 +97,14 @@ def _only(msg: Mapping[str, Any], allowed: set[str]) -> None:
 
 
 # --- messages ---
-def _fund(net: Localnet, msg: Mapping[str, Any]) -> dict[str, Any]:
+def _fund(net: ControlTarget, msg: Mapping[str, Any]) -> dict[str, Any]:
     _only(msg, {"user", "usdc"})
     user = _address(msg, "user")
     net.exchange.fund(user, _decimal(msg.get("usdc"), "usdc"))
     return {"user": user}
 
 
-def _set_mids(net: Localnet, msg: Mapping[str, Any]) -> dict[str, Any]:
+def _set_mids(net: ControlTarget, msg: Mapping[str, Any]) -> dict[str, Any]:
     _only(msg, {"mids"})
     mids = msg.get("mids")
     if not isinstance(mids, dict) or not mids:
@@ -120,7 +138,7 @@ FAULT_FIELDS = {
 }
 
 
-def _fault(net: Localnet, msg: Mapping[str, Any]) -> dict[str, Any]:
+def _fault(net: ControlTarget, msg: Mapping[str, Any]) -> dict[str, Any]:
     """Set the faults named; others keep their value. `clear: true` first clears everything."""
     _only(msg, FAULT_FIELDS)
     if len(msg) == 1:
@@ -183,7 +201,7 @@ def _fault(net: Localnet, msg: Mapping[str, Any]) -> dict[str, Any]:
     return {"faults": net.fault_report(), "droppedWs": dropped, "releasedWsFills": released}
 
 
-def _stats(net: Localnet, msg: Mapping[str, Any]) -> dict[str, Any]:
+def _stats(net: ControlTarget, msg: Mapping[str, Any]) -> dict[str, Any]:
     _only(msg, {"since", "pushes"})
     since = _int(msg.get("since", 0), "since", low=0, high=2**62)
     answer: dict[str, Any] = {"count": len(net.stats), "requests": net.stats.report(since)}
@@ -192,27 +210,27 @@ def _stats(net: Localnet, msg: Mapping[str, Any]) -> dict[str, Any]:
     return answer
 
 
-def _reset(net: Localnet, msg: Mapping[str, Any]) -> dict[str, Any]:
+def _reset(net: ControlTarget, msg: Mapping[str, Any]) -> dict[str, Any]:
     _only(msg, set())
     net.reset()
     return {}
 
 
-def _create_vault(net: Localnet, msg: Mapping[str, Any]) -> dict[str, Any]:
+def _create_vault(net: ControlTarget, msg: Mapping[str, Any]) -> dict[str, Any]:
     _only(msg, {"leader", "usdc"})
     leader = _address(msg, "leader")
     vault = net.exchange.create_vault(leader, _decimal(msg.get("usdc"), "usdc"))
     return {"vault": vault.lower()}
 
 
-def _price_walk(net: Localnet, msg: Mapping[str, Any]) -> dict[str, Any]:
+def _price_walk(net: ControlTarget, msg: Mapping[str, Any]) -> dict[str, Any]:
     _only(msg, {"intervalMs"})
     interval = _int(msg.get("intervalMs"), "intervalMs", low=0, high=MAX_PRICE_WALK_MS)
     net.set_price_walk(interval)
     return {"intervalMs": interval}
 
 
-def _advance(net: Localnet, msg: Mapping[str, Any]) -> dict[str, Any]:
+def _advance(net: ControlTarget, msg: Mapping[str, Any]) -> dict[str, Any]:
     """Take `steps` random-walk steps at once (deterministic tests need no timers)."""
     _only(msg, {"steps"})
     steps = _int(msg.get("steps", 1), "steps", low=1, high=MAX_ADVANCE_STEPS)
@@ -221,7 +239,7 @@ def _advance(net: Localnet, msg: Mapping[str, Any]) -> dict[str, Any]:
     return {"mids": {coin: str(px) for coin, px in net.exchange.mids().items()}}
 
 
-HANDLERS: dict[str, Callable[[Localnet, Mapping[str, Any]], dict[str, Any]]] = {
+HANDLERS: dict[str, Callable[[ControlTarget, Mapping[str, Any]], dict[str, Any]]] = {
     "fund": _fund,
     "setMids": _set_mids,
     "fault": _fault,
@@ -233,7 +251,7 @@ HANDLERS: dict[str, Callable[[Localnet, Mapping[str, Any]], dict[str, Any]]] = {
 }
 
 
-def apply_control(net: Localnet, msg: Any) -> dict[str, Any]:
+def apply_control(net: ControlTarget, msg: Any) -> dict[str, Any]:
     """Apply one control message; the answer is `{"status": "ok", ...}`."""
     if not isinstance(msg, dict) or msg.get("type") not in HANDLERS:
         got = msg.get("type") if isinstance(msg, dict) else msg

@@ -214,10 +214,6 @@ class WsHub:
             connection.drop()
         return len(self._connections)
 
-    @property
-    def connection_count(self) -> int:
-        return len(self._connections)
-
     async def close(self) -> None:
         for connection in tuple(self._connections):
             connection.drop()

@@ -902,15 +902,6 @@ class Ledger:
             session.add(row)
         return row
 
-    async def latest_snapshot(self, account: str, coin: str) -> PositionSnapshot | None:
-        query = (
-            select(PositionSnapshot)
-            .where(PositionSnapshot.account == normalise_account(account), PositionSnapshot.coin == coin)
-            .order_by(col(PositionSnapshot.time).desc(), col(PositionSnapshot.id).desc())
-        )
-        async with self._tx() as session:
-            return (await session.exec(query)).first()
-
     # ---- follow plans ---------------------------------------------------------------------------
 
     async def new_plan_version(

@@ -1,7 +1,7 @@
 """Start-up recovery: what the ledger knows of each pair, and of orders whose fate was not recorded.
 
 Read-only queries over the ledger's tables (the Ledger API has no "latest per pair" read); the copier
-turns them into engine state (`Copier.restore`) and settles the orders (`Copier.resume_open_intents`).
+turns them into engine state (`Copier.restore`) and settles the orders (`Copier.resume_intents`).
 docs/decisions/reconcile.md says how a pair's state is derived from its latest decision.
 """
 

@@ -1,8 +1,8 @@
 """What the venue conformance suite needs from a venue's test environment, and Hyperliquid's harness.
 
-The suite (test_venue.py) only talks to the `Venue` protocol and to a `Harness`: funding accounts,
+The suite (suite.py) only talks to the `Venue` protocol and to a `Harness`: funding accounts,
 making agent/vault followers, a leader trading through the venue's own SDK, prices, faults. A new venue
-(GMX) adds a harness class to `HARNESSES`; tests its capabilities lack are skipped by the suite.
+adds a harness class and a test class inheriting `VenueConformance` that names it (test_venues.py).
 """
 
 from __future__ import annotations
@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import itertools
 import threading
-from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, Protocol
@@ -275,15 +274,3 @@ class HyperliquidHarness:
 
     async def fault(self, **fields: Any) -> None:
         await self.control({"type": "fault", **fields})
-
-
-HARNESSES: dict[str, Callable[[Path], Harness]] = {"hyperliquid": HyperliquidHarness}
-
-
-def _register_gmx() -> None:
-    from tests.gmx.harness import GmxHarness  # GMX's doubles on an in-process EVM (tests/gmx)
-
-    HARNESSES["gmx"] = GmxHarness
-
-
-_register_gmx()

@@ -12,7 +12,8 @@ import pytest
 
 from adapters.localnet.server import LocalnetThread, wall_clock_ms
 from tests.control.test_stop import OUR_CLOID, open_cloids, rest_an_order
-from tests.e2e.support import QUIET, World, eventually
+from tests.e2e.support import QUIET, World
+from tests.waiting import wait_until
 
 HORIZON_S = 6.0  # the localnet refuses a time less than 5 s ahead
 
@@ -70,7 +71,7 @@ async def test_rearmed_while_running_and_fires_only_after_the_bot_is_gone(
         times = await armed(world, follower)
         return len(times) >= 3 and times == sorted(set(times))  # each re-arm pushes the time later
 
-    await eventually(rearmed, True, what="the switch re-armed")
+    await wait_until(rearmed, "the switch re-armed")
     await rest_an_order(world, follower, OUR_CLOID)
     assert runner.health is not None and follower.lower() in runner.health.dead_man
     await runner.stop()  # the bot is gone; the switch stays armed

@@ -14,7 +14,8 @@ from bot.ledger import CopyInstruction
 from bot.ledger.db import session_factory
 from bot.pipeline.runner import Runner
 from bot.service.control import Control
-from tests.e2e.support import ACTOR, Leader, World, eventually
+from tests.e2e.support import ACTOR, Leader, World
+from tests.waiting import wait_until
 
 
 async def mirroring(world: World) -> tuple[Leader, str, Runner]:
@@ -60,7 +61,7 @@ async def test_pause_skips_opens_and_increases_and_mirrors_reductions_and_closes
 
     await world.leader_to(leader, "ETH", "15")  # an increase: skipped
     await world.leader_to(leader, "BTC", "1")  # an open: skipped
-    await eventually(lambda: skips(world), 2, what="two skips")
+    await wait_until(lambda: skips(world), "two skips", equals=2)
     await world.settle()
     assert await world.position(follower, "ETH") == Decimal("0.1")
     assert await world.position(follower, "BTC") == 0
@@ -97,7 +98,7 @@ async def test_resume_copies_the_next_change_and_catches_up_nothing(world: World
     leader, follower, runner = await mirroring(world)
     await control(world, runner, "pause", follower)
     await world.leader_to(leader, "ETH", "15")  # skipped: τ stays 0.1
-    await eventually(lambda: skips(world), 1, what="the skip")
+    await wait_until(lambda: skips(world), "the skip", equals=1)
     await world.settle()
 
     await control(world, runner, "resume", follower)
@@ -113,7 +114,7 @@ async def test_a_pause_survives_a_restart(world: World) -> None:
     await runner.stop()
     runner = await world.start_runner()  # the state is read from the ledger at start
     await world.leader_to(leader, "ETH", "15")
-    await eventually(lambda: skips(world), 1, what="the skip after the restart")
+    await wait_until(lambda: skips(world), "the skip after the restart", equals=1)
     await world.settle()
     assert await world.position(follower, "ETH") == Decimal("0.1")
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import itertools
 import threading
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -28,6 +27,7 @@ from bot.config import load_settings
 from bot.ledger import Ledger
 from bot.pipeline.runner import Runner, RunnerOptions
 from bot.service import Actor, MirrorService
+from tests.waiting import wait_until
 
 PASSWORD = "e2e-keystore-password"
 ACTOR = Actor.cli("e2e")
@@ -43,21 +43,6 @@ def unique_sdk_nonce() -> int:
     with _nonce_lock:
         _last_nonce[0] = max(wall_clock_ms(), _last_nonce[0] + 1)
         return _last_nonce[0]
-
-
-async def eventually(
-    probe: Callable[[], Awaitable[Any]], expected: Any, *, within: float = 20.0, what: str = ""
-) -> None:
-    """Wait until `probe()` returns `expected` (a condition, never a sleep standing in for one)."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + within
-    last: Any = None
-    while loop.time() < deadline:
-        last = await probe()
-        if last == expected:
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"{what or 'condition'}: expected {expected!r}, last saw {last!r}")
 
 
 @dataclass
@@ -235,8 +220,8 @@ class World:
 
     async def follower_at(self, follower: str, coin: str, size: str, *, what: str = "") -> None:
         """Wait until the venue shows the follower holding exactly `size`."""
-        await eventually(
-            lambda: self.position(follower, coin), Decimal(size), what=what or f"{follower} {coin}"
+        await wait_until(
+            lambda: self.position(follower, coin), what or f"{follower} {coin}", equals=Decimal(size)
         )
 
     async def settle(self) -> None:
@@ -248,5 +233,5 @@ class World:
         async def idle() -> bool:
             return copier.idle
 
-        await eventually(idle, True, what="the copier idle")
+        await wait_until(idle, "the copier idle")
         await self.runner.refresh_accounts()

@@ -12,7 +12,8 @@ from bot.ledger import CopyInstruction, Fill
 from bot.ledger.db import session_factory
 from bot.pipeline.oms import RetryPolicy
 from bot.pipeline.runner import RunnerOptions
-from tests.e2e.support import ACTOR, World, eventually
+from tests.e2e.support import ACTOR, World
+from tests.waiting import wait_until
 
 
 async def test_one_follower_two_sources_on_different_tokens(world: World) -> None:
@@ -88,7 +89,7 @@ async def test_timeout_on_place_is_looked_up_not_resent(world: World) -> None:
         intent = await world.ledger.get_intent(decision.cloid) if world.ledger else None
         return intent.status if intent else None
 
-    await eventually(settled, "accepted", what="the intent's status after the lookup")
+    await wait_until(settled, "the intent's status after the lookup", equals="accepted")
     assert intent is not None
     sent = [r for r in await world.stats() if intent.cloid in (r.get("cloids") or [])]
     assert len(sent) == 1, sent

@@ -10,7 +10,8 @@ from sqlmodel import col, select
 
 from bot.ledger import CopyInstruction, OrderIntent
 from bot.ledger.db import session_factory
-from tests.e2e.support import ACTOR, World, eventually
+from tests.e2e.support import ACTOR, World
+from tests.waiting import wait_until
 
 
 async def source_decisions(world: World, follower: str, coin: str) -> list[CopyInstruction]:
@@ -36,7 +37,7 @@ async def decided(world: World, follower: str, coin: str, count: int) -> list[Co
     async def seen() -> int:
         return len(await source_decisions(world, follower, coin))
 
-    await eventually(seen, count, what=f"decisions for {follower} {coin}")
+    await wait_until(seen, f"decisions for {follower} {coin}", equals=count)
     return await source_decisions(world, follower, coin)
 
 

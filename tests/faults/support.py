@@ -16,7 +16,8 @@ from bot.alerts import Alert, AlertKind
 from bot.pipeline.oms import RetryPolicy
 from bot.pipeline.runner import Runner, RunnerOptions
 from strategies.num import q_lot
-from tests.e2e.support import QUIET, Leader, World, eventually
+from tests.e2e.support import QUIET, Leader, World
+from tests.waiting import wait_until
 
 # Fast rules for tests: a short not-found grace window, quick read retries (the seeded 429/5xx draws of
 # seed 3 never fail more than 5 reads in a row).
@@ -67,7 +68,7 @@ async def subscribed(runner: Runner) -> None:
     async def probe() -> bool:
         return bool(sockets) and all(s.acknowledged.is_set() for s in sockets)
 
-    await eventually(probe, True, what="the fills websocket subscribed")
+    await wait_until(probe, "the fills websocket subscribed")
 
 
 async def fault(world: World, **fields: Any) -> dict[str, Any]:
@@ -85,7 +86,7 @@ async def alert(world: World, reason: str, kind: AlertKind | None = None, *, wit
     async def probe() -> bool:
         return found() is not None
 
-    await eventually(probe, True, within=within, what=f"an alert {reason!r}")
+    await wait_until(probe, f"an alert {reason!r}", within=within)
     result = found()
     assert result is not None
     return result
@@ -99,7 +100,7 @@ async def idle(pair: Pair) -> None:
     async def probe() -> bool:
         return copier.idle
 
-    await eventually(probe, True, what="the copier idle")
+    await wait_until(probe, "the copier idle")
 
 
 def targets(pair: Pair) -> dict[str, Decimal]:
@@ -121,10 +122,10 @@ async def converged(pair: Pair, expected: dict[str, str]) -> None:
     for coin, size in expected.items():
         assert lots.get(coin) == Decimal(size), (coin, lots)
     for coin, target in lots.items():
-        await eventually(
+        await wait_until(
             lambda coin=coin: pair.world.position(pair.follower, coin),  # type: ignore[misc]
-            target,
-            what=f"{coin} at q(τ) = {target}",
+            f"{coin} at q(τ) = {target}",
+            equals=target,
         )
 
 

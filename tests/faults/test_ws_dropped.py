@@ -6,8 +6,9 @@ from __future__ import annotations
 
 from bot.alerts import AlertKind
 from bot.faults import WS_DROPPED
-from tests.e2e.support import World, eventually
+from tests.e2e.support import World
 from tests.faults.support import alert, converged, fault, no_duplicate_orders, start, subscribed
+from tests.waiting import wait_until
 
 
 async def test_fills_made_while_disconnected_are_backfilled_once(world: World) -> None:
@@ -29,6 +30,6 @@ async def test_fills_made_while_disconnected_are_backfilled_once(world: World) -
     async def reconnected() -> bool:
         return socket.connects > connects
 
-    await eventually(reconnected, True, what="a new connection")
+    await wait_until(reconnected, "a new connection")
     await no_duplicate_orders(world)
     assert len(world.alerts.of_kind(AlertKind.COPIED)) == 2  # the open and the increase, once each

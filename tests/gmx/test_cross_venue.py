@@ -25,9 +25,10 @@ from bot.domain import OrderRequest, OrderStatus, Tif, TradingAccount
 from bot.ledger import CopyInstruction, LeaderEvent
 from bot.ledger.db import session_factory
 from bot.pipeline.runner import Runner, RunnerError
-from tests.e2e.support import PASSWORD, QUIET, World, eventually
+from tests.e2e.support import PASSWORD, QUIET, World
 from tests.gmx.evm import GmxChainDouble, new_wallet
 from tests.gmx.rpc import RpcBridge, write_deployment
+from tests.waiting import wait_until
 
 D = Decimal
 
@@ -202,7 +203,7 @@ async def test_a_gmx_coin_the_follower_venue_lacks_is_skipped_with_an_alert(
     async def skipped() -> list[str | None]:
         return [a.coin for a in world.alerts.recent if a.reason == "no_follower_market"]
 
-    await eventually(skipped, ["NOSUCHCOIN"], what="the no_follower_market alert")
+    await wait_until(skipped, "the no_follower_market alert", equals=["NOSUCHCOIN"])
     assert [e.coin for e in await leader_events(world, source.address)] == ["NOSUCHCOIN", "ETH"]
     assert [d.coin for d in await decisions(world, follower)] == ["ETH"]
 

@@ -27,10 +27,11 @@ from bot.pipeline.oms import RetryPolicy
 from bot.pipeline.runner import Runner, RunnerError, RunnerOptions, build_venue, load_accounts
 from bot.service import InvalidInput
 from bot.service.control import Control
-from tests.e2e.support import ACTOR, PASSWORD, QUIET, World, eventually
+from tests.e2e.support import ACTOR, PASSWORD, QUIET, World
 from tests.gmx.evm import GmxChainDouble, new_wallet
 from tests.gmx.rpc import RpcBridge, write_deployment
 from tests.gmx.test_cross_venue import GmxSource, decisions, gmx_source
+from tests.waiting import wait_until
 
 D = Decimal
 
@@ -82,7 +83,7 @@ async def test_a_gmx_follower_copies_a_gmx_source_through_the_runner(
     assert runner.scheduler is not None and runner.scheduler.get_job("dead_man_switch") is None
 
     async def follower_at(size: str) -> None:
-        await eventually(lambda: gmx_size(follower.client, follower.address, "ETH"), D(size), what=size)
+        await wait_until(lambda: gmx_size(follower.client, follower.address, "ETH"), size, equals=D(size))
 
     steps = [(True, "10", "0.1"), (True, "5", "0.15")]
     for is_buy, size, expected in steps:
@@ -120,7 +121,7 @@ async def test_a_gmx_follower_copies_a_gmx_source_through_the_runner(
     assert sorted((o.venue, o.status) for o in orders) == [("gmx", "filled")] * len(made)
     # Every order's fills (the keeper's PositionIncrease/Decrease events) recorded against it.
     oids = {o.oid for o in orders}
-    await eventually(lambda: _filled_oids(world, follower.address), oids, what="the follower's fills")
+    await wait_until(lambda: _filled_oids(world, follower.address), "the follower's fills", equals=oids)
 
 
 async def _filled_oids(world: World, follower: str) -> set[int | None]:
@@ -165,9 +166,9 @@ async def test_a_gmx_follower_flip_is_one_transaction_and_its_fills_are_all_reco
     await world.follow(follower.address, source.address, source_venue="gmx")
     runner = await start_gmx_runner(world, bridge, write_deployment(chain, tmp_path / "gmx.json"))
     await source.trade("ETH", True, "10")
-    await eventually(lambda: gmx_size(follower.client, follower.address, "ETH"), D("0.1"))
+    await wait_until(lambda: gmx_size(follower.client, follower.address, "ETH"), equals=D("0.1"))
     await source.trade("ETH", False, "15")  # +10 → −5 in one block
-    await eventually(lambda: gmx_size(follower.client, follower.address, "ETH"), D("-0.05"))
+    await wait_until(lambda: gmx_size(follower.client, follower.address, "ETH"), equals=D("-0.05"))
     await world.settle()
 
     made = await decisions(world, follower.address)
@@ -177,7 +178,7 @@ async def test_a_gmx_follower_flip_is_one_transaction_and_its_fills_are_all_reco
         orders = (await session.exec(select(VenueOrder))).all()
     assert sorted(o.status for o in orders) == ["filled", "filled"]
     oids = {o.oid for o in orders}
-    await eventually(lambda: _filled_oids(world, follower.address), oids, what="the follower's fills")
+    await wait_until(lambda: _filled_oids(world, follower.address), "the follower's fills", equals=oids)
     async with session_factory(world.ledger.engine)() as session:
         fills = (await session.exec(select(Fill).where(Fill.account == follower.address))).all()
     by_oid: dict[int | None, Decimal] = {}
@@ -190,7 +191,7 @@ async def test_a_gmx_follower_flip_is_one_transaction_and_its_fills_are_all_reco
     assert world.service is not None and runner.controls is not None
     await Control(world.service).stop(ACTOR, [follower.address])
     await runner.sync_plans()
-    await eventually(lambda: gmx_size(follower.client, follower.address, "ETH"), D(0), what="closed")
+    await wait_until(lambda: gmx_size(follower.client, follower.address, "ETH"), "closed", equals=D(0))
 
 
 async def test_an_order_the_keeper_has_not_executed_is_an_open_outcome_settled_later(
@@ -208,7 +209,7 @@ async def test_an_order_the_keeper_has_not_executed_is_an_open_outcome_settled_l
     assert runner.copier is not None
     chain.keeper_auto = False
     traded = asyncio.ensure_future(source.trade("ETH", True, "10"))
-    await eventually(chain.keep, 1, what="the source's order executed")  # the follower's is not
+    await wait_until(chain.keep, "the source's order executed", equals=1)  # the follower's is not
     await traded
 
     async def unknown() -> bool:
@@ -217,7 +218,7 @@ async def test_an_order_the_keeper_has_not_executed_is_an_open_outcome_settled_l
             for a in world.alerts.recent
         )
 
-    await eventually(unknown, True, what="the follower's order reported as an open outcome")
+    await wait_until(unknown, "the follower's order reported as an open outcome")
     assert await gmx_size(follower.client, follower.address, "ETH") == 0
     await runner.reconcile()  # still pending: looked up, no second order
     assert await chain.keep() == 1  # the keeper executes the one follower order now

@@ -15,6 +15,7 @@ from bot.domain import AccountState, OrderRequest, OrderStatus, SourceFill, Tif,
 from bot.normalise import changes_from_fills
 from tests.gmx.evm import GmxChainDouble, new_wallet
 from tests.gmx.harness import shared_chain
+from tests.waiting import wait_until
 
 D = Decimal
 _cloids = iter(range(1, 10**6))
@@ -132,8 +133,16 @@ async def watching(venue: GmxVenue, sources: list[str]) -> AsyncIterator[list[So
         async for item in venue.events(sources):
             seen.append(item)
 
+    heads: list[int] = []  # the chain's head as the watch reads it: first its starting block, then each poll
+    read_head = venue.chain.head
+
+    async def recorded_head() -> int:
+        heads.append(await read_head())
+        return heads[-1]
+
+    venue.chain.head = recorded_head  # type: ignore[method-assign]
     task = asyncio.create_task(run())
-    await asyncio.sleep(0.05)  # the watch has read its starting block
+    await wait_until(lambda: len(heads) >= 2, "the watch has read its starting block")
     try:
         yield seen
     finally:
@@ -143,11 +152,10 @@ async def watching(venue: GmxVenue, sources: list[str]) -> AsyncIterator[list[So
 
 
 async def wait_for(seen: list[SourceFill | AccountState], size: Decimal) -> None:
-    for _ in range(500):
-        if sum((f.signed_sz for f in seen if isinstance(f, SourceFill)), D(0)) == size:
-            return
-        await asyncio.sleep(0.02)
-    raise AssertionError(f"fills never summed to {size}")
+    def total() -> Decimal:
+        return sum((f.signed_sz for f in seen if isinstance(f, SourceFill)), D(0))
+
+    await wait_until(total, f"fills summing to {size}", equals=size)
 
 
 async def test_watching_turns_increase_decrease_and_flip_into_changes(tmp_path: Path) -> None:
@@ -160,10 +168,10 @@ async def test_watching_turns_increase_decrease_and_flip_into_changes(tmp_path: 
         await wait_for(seen, D("0.5"))
         await venue.place(leader, [order(False, "2", "2970")])  # 1.5 long → 0.5 short in one transaction
         await wait_for(seen, D("-1.5"))
-        for _ in range(500):  # the Reader's snapshot at that block follows the block's fills
-            if any(isinstance(s, AccountState) and s.size("ETH") == D("-0.5") for s in seen):
-                break
-            await asyncio.sleep(0.02)
+        await wait_until(  # the Reader's snapshot at that block follows the block's fills
+            lambda: any(isinstance(s, AccountState) and s.size("ETH") == D("-0.5") for s in seen),
+            "the Reader's snapshot at -0.5",
+        )
     fills = [f for f in seen if isinstance(f, SourceFill)]
     changes = changes_from_fills(leader.address, fills)
     assert [(c.old, c.new) for c in changes] == [(D(1), D(3)), (D(3), D("1.5")), (D("1.5"), D("-0.5"))]

@@ -21,6 +21,7 @@ from adapters.hyperliquid.info import InfoClient
 from adapters.hyperliquid.ws import Backoff, FillDeduper, UserFillsSocket, ws_url
 from bot.domain import Side, SourceFill
 from tests.conformance.harness import HyperliquidHarness, unique_sdk_nonce
+from tests.waiting import wait_until
 
 D = Decimal
 BOUND_S = 10.0
@@ -121,15 +122,6 @@ async def harness(tmp_path: Path) -> AsyncIterator[HyperliquidHarness]:
     await made.aclose()
 
 
-async def until(condition: object, what: str) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + BOUND_S
-    while not (condition() if callable(condition) else condition):
-        if loop.time() > deadline:
-            raise AssertionError(f"never happened: {what}")
-        await asyncio.sleep(0.01)
-
-
 @contextlib.asynccontextmanager
 async def consuming(socket: UserFillsSocket) -> AsyncIterator[list[SourceFill]]:
     got: list[SourceFill] = []
@@ -171,19 +163,19 @@ async def test_a_dropped_connection_is_resubscribed_and_its_gap_backfilled(
             backoff=Backoff(0.02, 0.1, random.Random(1)),
         )
         async with consuming(socket) as got:
-            await until(socket.connected.is_set, "connected")
+            await wait_until(socket.connected.is_set, "connected")
             await harness.leader_trade(leader, "ETH", True, D("0.2"))
-            await until(lambda: total(got) == D("0.2"), "the live fills")
+            await wait_until(lambda: total(got) == D("0.2"), "the live fills")
             first_fill_time = max(f.time_ms for f in got)
 
             await harness.break_streams()
-            await until(lambda: not socket.connected.is_set(), "the connection dropped")
+            await wait_until(lambda: not socket.connected.is_set(), "the connection dropped")
             await harness.leader_trade(leader, "ETH", False, D("0.05"))
             await harness.leader_trade(leader, "ETH", False, D("0.05"))
             await harness.restore_streams()
-            await until(lambda: total(got) == D("0.1"), "the gap's fills")
+            await wait_until(lambda: total(got) == D("0.1"), "the gap's fills")
             await harness.leader_trade(leader, "ETH", True, D("0.3"))
-            await until(lambda: total(got) == D("0.4"), "live fills after the reconnect")
+            await wait_until(lambda: total(got) == D("0.4"), "live fills after the reconnect")
 
         truth = await info.user_fills(leader)
     assert socket.connects >= 2
@@ -207,7 +199,7 @@ async def test_pings_keep_a_quiet_connection_open(harness: HyperliquidHarness) -
             max_silence_s=30,  # a loaded CI machine may stall longer than two 30 ms intervals
         )
         async with consuming(socket):
-            await until(lambda: socket.pongs >= 5, "five pongs")
+            await wait_until(lambda: socket.pongs >= 5, "five pongs")
     # Each ping of the quiet connection was answered by the venue, and the connection was kept.
     assert socket.pings >= socket.pongs >= 5
     assert socket.connects == 1
@@ -255,7 +247,7 @@ async def test_a_silent_connection_is_declared_dead_and_replaced() -> None:
                 sleep=record_then_sleep,
             )
             async with consuming(socket):
-                await until(lambda: socket.connects >= 4, "reconnects")
+                await wait_until(lambda: socket.connects >= 4, "reconnects")
     finally:
         await runner.cleanup()
     assert connections >= 4
@@ -286,9 +278,9 @@ async def test_a_failed_backfill_reconnects_rather_than_skip_the_gap(harness: Hy
             backoff=Backoff(0.01, 0.02),
         )
         async with consuming(socket) as got:
-            await until(lambda: socket.connects >= 2 and socket.connected.is_set(), "reconnected")
+            await wait_until(lambda: socket.connects >= 2 and socket.connected.is_set(), "reconnected")
             await harness.leader_trade(leader, "ETH", True, D("0.2"))
-            await until(lambda: total(got) == D("0.2"), "the new fills")
+            await wait_until(lambda: total(got) == D("0.2"), "the new fills")
     assert calls >= 2
     assert total(got) == D("0.2")  # the fill from before the watch is history
 
@@ -304,7 +296,7 @@ async def test_the_user_cap_counts_every_watch_of_the_venue(harness: Hyperliquid
 
     tasks = [asyncio.create_task(drain(first)), asyncio.create_task(drain(second))]
     try:
-        await until(lambda: len(venue.pollers) == 2, "both watches polling")
+        await wait_until(lambda: len(venue.pollers) == 2, "both watches polling")
         # the first watch took the only subscription; the second is watched by its poller alone
         assert [s.sources for s in venue.sockets] == [[first]]
     finally:

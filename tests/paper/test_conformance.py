@@ -1,41 +1,35 @@
-"""The venue conformance suite (tests/conformance/) run for `PaperVenue` over the Hyperliquid localnet.
-
-Imported here so they run with this directory's `harness`: a `PaperHarness`, whose venues are paper
-venues reading the localnet and whose trading accounts are paper accounts. Left out, because a paper
-venue executes nothing on the venue: the lost-answer / timeout / 5xx tests (no request is sent), the
-partial fill of a large IOC (the paper fills in full at the mid), the dead-man switch (a no-op: nothing
-rests on the venue) and the stream-cap test (it patches the capabilities of the venue under test, while
-the paper's watch is the wrapped venue's).
-"""
+"""The venue conformance suite (tests/conformance/suite.py) run for `PaperVenue` over the Hyperliquid
+localnet: a `PaperHarness` makes paper venues reading the localnet, and its trading accounts are paper
+accounts. What a paper venue cannot do, because it executes nothing on the venue, is declared below with
+the reason and shows as a skip."""
 
 from __future__ import annotations
 
-from tests.conformance.test_venue import (
-    test_a_vault_follower_trades_through_vault_address,
-    test_account_equity_and_positions_after_a_trade,
-    test_an_agent_wallet_trades_for_its_master,
-    test_an_ioc_that_fills_moves_the_position_by_its_size,
-    test_an_order_below_the_minimum_value_is_refused_in_the_venues_words,
-    test_an_unknown_cloid_is_not_found,
-    test_instruments,
-    test_mids_cover_the_instruments,
-    test_place_then_status_by_cloid_then_cancel_by_cloid,
-    test_reduce_only_that_would_increase_is_refused,
-    test_update_leverage_applies_and_an_invalid_value_is_refused,
-    test_watch_yields_each_fill_once_across_a_dropped_stream,
-)
+from collections.abc import Mapping
+from pathlib import Path
+from typing import ClassVar
 
-__all__ = [
-    "test_a_vault_follower_trades_through_vault_address",
-    "test_account_equity_and_positions_after_a_trade",
-    "test_an_agent_wallet_trades_for_its_master",
-    "test_an_ioc_that_fills_moves_the_position_by_its_size",
-    "test_an_order_below_the_minimum_value_is_refused_in_the_venues_words",
-    "test_an_unknown_cloid_is_not_found",
-    "test_instruments",
-    "test_mids_cover_the_instruments",
-    "test_place_then_status_by_cloid_then_cancel_by_cloid",
-    "test_reduce_only_that_would_increase_is_refused",
-    "test_update_leverage_applies_and_an_invalid_value_is_refused",
-    "test_watch_yields_each_fill_once_across_a_dropped_stream",
-]
+from tests.conformance.harness import Harness
+from tests.conformance.suite import VenueConformance
+from tests.paper.harness import PaperHarness
+
+_NOTHING_SENT = "a paper venue sends no order to the venue, so no answer can be lost, time out or fail"
+
+
+class TestPaper(VenueConformance):
+    cannot: ClassVar[Mapping[str, str]] = {
+        "test_a_lost_answer_is_unknown_and_the_lookup_finds_what_executed": _NOTHING_SENT,
+        "test_a_timeout_is_unknown_never_resent": _NOTHING_SENT,
+        "test_a_5xx_is_unknown_and_not_found_means_safe_to_place_again": _NOTHING_SENT,
+        "test_a_large_ioc_fills_in_part_and_the_rest_is_cancelled": "a paper IOC fills in full at the mid",
+        "test_schedule_cancel_cancels_open_orders_at_the_time_and_can_be_disarmed": (
+            "the dead-man switch is a no-op on paper: nothing rests on the venue"
+        ),
+        "test_watch_covers_sources_beyond_the_stream_cap_by_polling": (
+            "the test patches the capabilities of the venue under test, but a paper venue's watch is the"
+            " wrapped venue's"
+        ),
+    }
+
+    def make_harness(self, tmp_path: Path) -> Harness:
+        return PaperHarness(tmp_path)

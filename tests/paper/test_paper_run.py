@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
 from decimal import Decimal
 from pathlib import Path
 
@@ -25,19 +24,10 @@ from bot.pipeline.runner import RunnerError, RunnerOptions
 from bot.service import Actor, MirrorService
 from bot.service.errors import InvalidInput
 from tests.paper.conftest import Net, paper_address
+from tests.waiting import wait_until
 
 D = Decimal
 QUIET = RunnerOptions(accounts_refresh_s=0, reconcile_s=0, dead_man_rearm_s=0, plans_refresh_s=0.2)
-
-
-async def eventually(probe: Callable[[], Awaitable[bool]], what: str, bound_s: float = 10.0) -> None:
-    """Poll `probe` until true; fail if it never is within `bound_s` (a bound, not a timing)."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + bound_s
-    while not await probe():
-        if loop.time() > deadline:
-            raise AssertionError(f"never happened: {what}")
-        await asyncio.sleep(0.05)
 
 
 def reads(net: Net) -> HyperliquidVenue:
@@ -74,14 +64,14 @@ async def test_a_leader_is_copied_onto_paper_and_the_paper_state_survives_a_rest
         async def copied() -> bool:
             return (await paper.account(follower)).size("ETH") == D("0.1")  # ρ = 10,000 / 1,000,000
 
-        await eventually(copied, "the follower's paper position")
+        await wait_until(copied, "the follower's paper position")
         assert (await net.venue.account(follower)).positions == ()  # nothing was sent to the venue
         (fill,) = await paper.fills_since(follower, 0)
 
         async def recorded() -> bool:  # the copier records the fill once the order's answer is in
             return bool(await runner.ledger.lineage(f"tid:{fill.tid}"))
 
-        await eventually(recorded, "the paper fill in the ledger")
+        await wait_until(recorded, "the paper fill in the ledger")
         (chain,) = await runner.ledger.lineage(f"tid:{fill.tid}")
         assert chain.leader_event is not None and chain.leader_event.source == leader.address.lower()
         await asyncio.to_thread(exchange.session.close)

@@ -12,7 +12,8 @@ from decimal import Decimal
 from adapters.hyperliquid.mids import MidsFeed
 from adapters.hyperliquid.venue import HyperliquidVenue
 from adapters.hyperliquid.ws import Backoff, ws_url
-from tests.e2e.support import World, eventually
+from tests.e2e.support import World
+from tests.waiting import wait_until
 
 SLOW = Backoff(base_s=60.0, cap_s=60.0)  # a lost feed stays down for the test
 
@@ -32,7 +33,7 @@ async def watching(world: World, venue: HyperliquidVenue) -> AsyncIterator[None]
             pass
 
     task = asyncio.create_task(drain())
-    await eventually(lambda: asyncio.sleep(0, bool(venue.pollers)), True, what="the watch live")
+    await wait_until(lambda: asyncio.sleep(0, bool(venue.pollers)), "the watch live")
     try:
         yield
     finally:
@@ -55,10 +56,12 @@ async def test_mids_follow_the_feed_while_a_watch_is_live(world: World) -> None:
             assert await venue.mids() == await http_mids(world)  # the first call starts the feed: HTTP
             feed = venue.mids_feed
             assert feed is not None
-            await eventually(lambda: asyncio.sleep(0, feed.mids() is not None), True, what="the feed live")
+            await wait_until(lambda: asyncio.sleep(0, feed.mids() is not None), "the feed live")
 
             await world.set_mids(ETH="3120.5")  # pushed to subscribers
-            await eventually(lambda: asyncio.sleep(0, (feed.mids() or {}).get("ETH")), Decimal("3120.5"))
+            await wait_until(
+                lambda: asyncio.sleep(0, (feed.mids() or {}).get("ETH")), equals=Decimal("3120.5")
+            )
             assert (await venue.mids())["ETH"] == Decimal("3120.5")
             assert await venue.mids() == await http_mids(world)
         await world.set_mids(ETH="3010")
@@ -76,10 +79,10 @@ async def test_a_lost_feed_is_stale_and_mids_come_over_http(world: World) -> Non
             await venue.mids()
             feed = venue.mids_feed
             assert feed is not None
-            await eventually(lambda: asyncio.sleep(0, feed.mids() is not None), True, what="the feed live")
+            await wait_until(lambda: asyncio.sleep(0, feed.mids() is not None), "the feed live")
 
             assert (await world.control({"type": "fault", "dropWsNow": True}))["droppedWs"] >= 1
-            await eventually(lambda: asyncio.sleep(0, feed.mids()), None, what="the lost feed stale")
+            await wait_until(lambda: asyncio.sleep(0, feed.mids()), "the lost feed stale", equals=None)
             await world.set_mids(ETH="2950")  # no feed hears it: only the HTTP fallback can
             assert (await venue.mids())["ETH"] == Decimal("2950")
     finally:

@@ -14,7 +14,8 @@ from bot.domain import OrderRequest, OrderStatus, Side
 from bot.ledger import CopyInstruction, IntentStatus, VenueOrder
 from bot.ledger.db import session_factory
 from bot.pipeline.oms import OrderManager, RetryPolicy
-from tests.e2e.support import QUIET, World, eventually
+from tests.e2e.support import QUIET, World
+from tests.waiting import wait_until
 
 
 async def instructions(world: World, follower: str) -> list[CopyInstruction]:
@@ -38,14 +39,14 @@ async def test_a_rejection_is_recorded_with_the_venues_words(world: World) -> No
     runner = await world.start_runner()
     await world.leader_to(leader, "ETH", "10")
     await world.follower_at(follower, "ETH", "0.1")
-    await eventually(lambda: _count(world, AlertKind.COPIED), 1, what="the bot done with its order")
+    await wait_until(lambda: _count(world, AlertKind.COPIED), "the bot done with its order", equals=1)
     manual = world.sdk(world.wallets[follower])
     closed = manual.market_close("ETH")
     assert "filled" in str(closed), closed
     assert await world.position(follower, "ETH") == 0, closed
     await world.leader_to(leader, "ETH", "5")  # the bot still believes p = 0.1: sell 0.05 reduce-only
 
-    await eventually(lambda: _count(world, AlertKind.REJECTED), 1, what="rejection alert")
+    await wait_until(lambda: _count(world, AlertKind.REJECTED), "rejection alert", equals=1)
     (alert,) = world.alerts.of_kind(AlertKind.REJECTED)
     words = "Reduce only order would increase position"
     assert alert.message.startswith(words) and alert.coin == "ETH"
@@ -77,7 +78,7 @@ async def test_an_ioc_rest_is_retried_with_new_cloids_then_out_of_sync(world: Wo
     await world.control({"type": "fault", "partialFillRatio": "0.5"})
     await world.leader_trade(leader, "ETH", is_buy=True, size="20")  # fills half too: 10 → 20 ETH
 
-    await eventually(lambda: _count(world, AlertKind.OUT_OF_SYNC), 1, what="out-of-sync alert")
+    await wait_until(lambda: _count(world, AlertKind.OUT_OF_SYNC), "out-of-sync alert", equals=1)
     decisions = await instructions(world, follower)
     last = next(i.source_event_id for i in decisions if i.revision == 2)
     chain = [i for i in decisions if i.source_event_id == last]

@@ -21,7 +21,8 @@ from bot.ledger.db import session_factory
 from bot.pipeline.fills import FillReader, FillReaderOptions
 from bot.pipeline.oms import RetryPolicy
 from bot.pipeline.runner import Runner
-from tests.e2e.support import QUIET, World, eventually
+from tests.e2e.support import QUIET, World
+from tests.waiting import wait_until
 
 ETH = "ETH"
 # The fill reader reads only when the test flushes it (or the runner stops): the test decides when.
@@ -87,7 +88,7 @@ async def test_orders_cost_no_account_read_and_one_fills_read_for_all(world: Wor
         async def engine_position(expected: Decimal = expected) -> bool:
             return desk.engine.position(ETH) == expected and runner.copier is not None and runner.copier.idle
 
-        await eventually(engine_position, True, what=f"the engine at {expected} after order {step}")
+        await wait_until(engine_position, f"the engine at {expected} after order {step}")
         assert await world.position(follower, ETH) == expected  # the venue agrees with the derivation
 
     assert counter.seen["clearinghouseState"] == 0 and counter.seen["userFillsByTime"] == 0, counter.seen
@@ -139,7 +140,7 @@ async def test_every_level_of_a_partly_filled_ioc_is_in_the_ledger_with_lineage(
 
     # τ = 0.1 × 0.5 = 0.05: the IOC of 0.05 fills 0.025 — 0.01 from the user's ask, 0.015 from the book.
     await world.follower_at(follower, ETH, "0.025")
-    await eventually(lambda: alerts_of(world, AlertKind.OUT_OF_SYNC), 1, what="the unfilled rest")
+    await wait_until(lambda: alerts_of(world, AlertKind.OUT_OF_SYNC), "the unfilled rest", equals=1)
     assert runner.copier.desks[follower].engine.position(ETH) == Decimal("0.025")
     await reader.flush()
 
@@ -193,7 +194,7 @@ async def test_an_account_read_between_send_and_answer_does_not_count_the_order_
     async def idle() -> bool:
         return copier.idle
 
-    await eventually(idle, True, what="the answer settled")
+    await wait_until(idle, "the answer settled")
     assert copier.desks[follower].engine.position(ETH) == Decimal("0.1")
     assert [s.size for s in await snapshots_of(world, follower, SnapshotOrigin.DERIVED)] == [Decimal("0.1")]
 
@@ -207,7 +208,7 @@ async def test_a_graceful_stop_records_the_fills_still_awaited(world: World) -> 
     reader = fill_reader(runner)
     await world.leader_to(leader, ETH, "10")
     await world.follower_at(follower, ETH, "0.1")
-    await eventually(lambda: alerts_of(world, AlertKind.COPIED), 1, what="the order answered")
+    await wait_until(lambda: alerts_of(world, AlertKind.COPIED), "the order answered", equals=1)
     assert reader.pending == 1
 
     await runner.stop()

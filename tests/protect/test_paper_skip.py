@@ -23,6 +23,7 @@ from bot.paper_run import paper_db_url, paper_runner
 from bot.pipeline.runner import RunnerOptions
 from bot.service import Actor, MirrorService
 from tests.paper.conftest import Net, net, paper_address
+from tests.waiting import wait_until
 
 __all__ = ["net"]  # the fixture, used by name
 
@@ -57,11 +58,11 @@ async def test_the_paper_venue_skips_protection_with_a_logged_reason(
         assert isinstance(paper, PaperVenue) and not paper.capabilities.trigger_orders
         exchange = await asyncio.to_thread(lambda: Exchange(leader, base_url=net.url))
         await asyncio.to_thread(exchange.market_open, "ETH", True, 10.0)
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + 10
-        while (await paper.account(follower)).size("ETH") != D("0.1"):
-            assert loop.time() < deadline, "never copied"
-            await asyncio.sleep(0.05)
+
+        async def copied() -> bool:
+            return (await paper.account(follower)).size("ETH") == D("0.1")
+
+        await wait_until(copied, "the follower copied")
 
         with caplog.at_level(logging.INFO, logger="bot.pipeline.protect"):
             await runner.refresh_accounts()

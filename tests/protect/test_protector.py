@@ -24,7 +24,8 @@ from bot.service.control import Control
 from strategies.model import Status
 from strategies.num import round_price
 from strategies.orders import limit_price
-from tests.e2e.support import ACTOR, QUIET, Leader, World, eventually
+from tests.e2e.support import ACTOR, QUIET, Leader, World
+from tests.waiting import wait_until
 
 D = Decimal
 COIN = "ETH"
@@ -41,7 +42,7 @@ async def quiet(runner: Runner) -> None:
     async def idle() -> bool:
         return copier.idle and protector.idle
 
-    await eventually(idle, True, what="copier and protector idle")
+    await wait_until(idle, "copier and protector idle")
 
 
 async def triggers(world: World, follower: str) -> list[OpenOrder]:
@@ -184,15 +185,13 @@ async def test_a_stop_loss_fires_closes_alerts_and_is_not_reopened(world: World)
 
     await world.leader_to(leader, COIN, "15")  # an increase of the position the stop closed: not copied
     await quiet(runner)
-    await eventually(
-        lambda: _has_increase(world, follower), True, what="the increase decided (untracked, nothing sent)"
-    )
+    await wait_until(lambda: _has_increase(world, follower), "the increase decided (untracked, nothing sent)")
     assert await world.position(follower, COIN) == 0
     assert await runner.reconcile() == 0
 
     await world.leader_to(leader, COIN, "0")  # the source closes, then opens again: copied afresh
     await world.leader_to(leader, COIN, "10")
-    await eventually(lambda: _nonzero(world, follower), True, what="the next open copied")
+    await wait_until(lambda: _nonzero(world, follower), "the next open copied")
     await quiet(runner)
     assert len(await triggers(world, follower)) == 2  # and protected again
 

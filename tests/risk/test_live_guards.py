@@ -10,7 +10,8 @@ from decimal import Decimal
 from bot.alerts import AlertKind
 from bot.pipeline.runner import Runner
 from bot.risk import RiskReason
-from tests.e2e.support import ACTOR, World, eventually
+from tests.e2e.support import ACTOR, World
+from tests.waiting import wait_until
 
 
 def guard_alerts(world: World, reason: RiskReason) -> int:
@@ -44,7 +45,7 @@ async def test_daily_loss_limit_pauses_new_exposure_and_reductions_still_mirror(
     await refresh(world, runner)
     assert guard_alerts(world, RiskReason.DAILY_LOSS_LIMIT) == 1
     await world.leader_to(leader, "ETH", "15")  # an increase: skipped (the engine is paused)
-    await eventually(lambda: _skipped(world, "paused"), 1, what="the skipped increase")
+    await wait_until(lambda: _skipped(world, "paused"), "the skipped increase", equals=1)
     await world.settle()
     assert await world.position(follower, "ETH") == Decimal("0.12")
     await world.leader_to(leader, "ETH", "6")  # a decrease: mirrored (0.12 × 6 / 15)
@@ -90,7 +91,7 @@ async def test_source_drawdown_unfollows_with_an_alert(world: World) -> None:
     assert guard_alerts(world, RiskReason.SOURCE_DRAWDOWN) == 0
     await world.set_mids(ETH="2400")  # $6,000: 6 % below its peak
     await refresh(world, runner)
-    await eventually(lambda: _count(world, RiskReason.SOURCE_DRAWDOWN), 1, what="source drawdown alert")
+    await wait_until(lambda: _count(world, RiskReason.SOURCE_DRAWDOWN), "source drawdown alert", equals=1)
     await world.follower_at(follower, "ETH", "0", what="the unfollow's close")
     assert runner.copier is not None and leader.address.lower() not in runner.copier.sources()
     await no_cloid_twice(world)
@@ -112,7 +113,7 @@ async def test_source_leverage_cap_unfollows_when_the_source_runs_above_it(world
     await world.service.follow_update(ACTOR, follower, leader.address, source_leverage_cap="10")
     await runner.sync_plans()
     await world.leader_to(leader, "ETH", "15")  # 20x is above the cap now: not copied, the follow ends
-    await eventually(lambda: _unfollowed(world, RiskReason.SOURCE_LEVERAGE_CAP), 1, what="the trip alert")
+    await wait_until(lambda: _unfollowed(world, RiskReason.SOURCE_LEVERAGE_CAP), "the trip alert", equals=1)
     await refresh(world, runner)  # the drop is carried out: unfollowed with a close (τ := 0)
     await world.follower_at(follower, "ETH", "0", what="the unfollow's close")
     assert runner.copier is not None and leader.address.lower() not in runner.copier.sources()

@@ -3,24 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
 
-import pytest
 from eth_account.signers.local import LocalAccount
 
 from adapters.localnet.server import LocalnetThread
 from tests.service.support import funded, sdk_exchange
 from tests.telegram.conftest import Bot
-
-
-async def eventually(check: Callable[[], Awaitable[bool]], what: str, timeout_s: float = 30.0) -> None:
-    """Wait for a condition on the venue (polled: the venue has no push for it)."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout_s
-    while not await check():
-        if loop.time() > deadline:
-            pytest.fail(f"timed out waiting for {what}")
-        await asyncio.sleep(0.1)
 
 
 async def connect(bot: Bot, localnet: LocalnetThread, user: int, tag: str) -> tuple[LocalAccount, str]:

@@ -32,7 +32,8 @@ from bot.telegram import AppContext, start_telegram
 from tests.service.support import funded, market_open, sdk_exchange, write_fast_keystore
 from tests.telegram.conftest import ADMIN, OPTIONS, PASSWORD, TOKEN, Bot
 from tests.telegram.fakebot import FakeBotApi
-from tests.telegram.support import connect, eventually
+from tests.telegram.support import connect
+from tests.waiting import wait_until
 
 # The plans sync (which also loads new accounts) every 0.3 s: "within seconds" with a wide margin.
 QUICK = RunnerOptions(
@@ -73,7 +74,7 @@ async def running(settings: Settings, fake_api: FakeBotApi) -> AsyncIterator[Liv
         async def chat_started() -> bool:
             return runner.telegram is not None
 
-        await eventually(chat_started, "the control room to start")
+        await wait_until(chat_started, "the control room to start")
         yield Live(runner, Bot(fake_api, runner.telegram, runner.alerts))
     finally:
         task.cancel()
@@ -261,7 +262,7 @@ async def test_a_removed_account_is_dropped_and_re_added_it_is_recovered_without
         async def dropped() -> bool:
             return leaves not in runner.copier.desks  # type: ignore[union-attr]
 
-        await eventually(dropped, "the removed account to be dropped")
+        await wait_until(dropped, "the removed account to be dropped")
         await asyncio.to_thread(market_open, trade, "ETH", True, Decimal(2))  # the leader: 2 → 4 ETH
         after = await _next(alerts, _copied)
         assert after.follower == stays and "bought 0.2 ETH" in after.message

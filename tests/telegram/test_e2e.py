@@ -21,7 +21,8 @@ from bot.pipeline.runner import Runner, RunnerOptions
 from bot.service.settings import settings_from_json
 from tests.service.support import funded, market_open, sdk_exchange
 from tests.telegram.conftest import ADMIN, Bot
-from tests.telegram.support import connect, eventually
+from tests.telegram.support import connect
+from tests.waiting import wait_until
 
 OTHER = 2002
 
@@ -109,7 +110,7 @@ async def test_connect_follow_copy_alert_positions_and_stop(
         async def flat() -> bool:
             return (await info.account_state(follower)).size("ETH") == 0
 
-        await eventually(flat, "the follower's ETH position to be closed")
+        await wait_until(flat, "the follower's ETH position to be closed")
         plan = await ledger.current_plan(follower, leader_address)
         assert plan is not None and plan.settings["active"] is False and plan.settings["release"] == "close"
         states = await bot.handle.room.control.states([follower])

@@ -17,7 +17,8 @@ from bot.telegram.send import Limits
 from tests.service.support import FAST_KDF
 from tests.telegram.conftest import ADMIN, Bot
 from tests.telegram.fakebot import Call
-from tests.telegram.support import connect, eventually
+from tests.telegram.support import connect
+from tests.waiting import wait_until
 
 FLOOD = 500
 STRANGERS = [70_000 + i for i in range(100)]  # 100 strangers, 5 messages each
@@ -62,7 +63,7 @@ async def test_a_flood_from_strangers_leaves_the_admins_stop_answered_within_a_s
     async def sorted_out() -> bool:
         return doorman.let_through + doorman.dropped >= FLOOD
 
-    await eventually(sorted_out, "the flood to be sorted")
+    await wait_until(sorted_out, "the flood to be sorted")
     elapsed = answer.at - delivered
     budget = DoorLimits().overall_burst + int(DoorLimits().overall_per_s * (elapsed + 1)) + 1
     assert doorman.let_through <= budget and doorman.dropped >= FLOOD - budget
@@ -86,6 +87,6 @@ async def test_one_chats_send_throttle_never_delays_another_chat(bot: Bot) -> No
     async def seventh_sent() -> bool:
         return len(member_answers()) >= 7
 
-    await eventually(seventh_sent, "the member's 7th answer", timeout_s=30)
+    await wait_until(seventh_sent, "the member's 7th answer", within=30)
     # The member's chat really waited in its throttle, and the admin's answer did not wait behind it.
     assert bot.api.calls.index(answer) < bot.api.calls.index(member_answers()[6])

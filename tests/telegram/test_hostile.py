@@ -161,7 +161,7 @@ async def test_hostile_arguments_get_one_clear_answer_and_change_nothing(
     bot.api.push_message(ADMIN, line)
     answer = await first_answer(bot, mark)
     clear(answer)
-    await asyncio.sleep(0.05)  # anything else it says comes at once
+    await asyncio.sleep(0.05)  # a grace period, not a sync: anything else it says comes at once
     for call in bot.api.calls[mark:]:
         if call.method in ANSWERS:
             clear(call)

@@ -1,28 +1,17 @@
-"""The house boundaries: strategies/ is pure; adapters/ reach into bot/ only through bot.domain."""
+"""The house boundaries: strategies/ is pure; adapters/ reach into bot/ only through bot.domain; inside
+bot/ the layer map of tests/unit/layers.py holds; no import circle anywhere."""
 
 from __future__ import annotations
 
-import ast
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.unit import layers
+from tests.unit.layers import ROOT
 
-
-def _imports(path: Path) -> set[str]:
-    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
-    names: set[str] = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
-            names.update(alias.name for alias in node.names)
-        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            names.add(node.module)
-    return names
-
-
-def _modules(package: str) -> list[Path]:
-    return sorted((ROOT / package).rglob("*.py"))
+_imports = layers.imports
+_modules = layers.modules
 
 
 @pytest.mark.parametrize("path", _modules("strategies"), ids=lambda p: str(p.relative_to(ROOT)))
@@ -52,3 +41,115 @@ def test_layering_scan_sees_the_packages() -> None:
     # Guard against the scan silently checking nothing (e.g. after a move).
     assert (ROOT / "strategies" / "__init__.py") in _modules("strategies")
     assert (ROOT / "adapters" / "__init__.py") in _modules("adapters")
+
+
+# --- inside bot/: the layer map (tests/unit/layers.py) ---
+GRAPH = layers.graph()
+
+
+def test_every_module_of_bot_has_a_place_in_the_map() -> None:
+    unplaced = sorted(m for m in GRAPH if m.split(".")[0] == "bot" and layers.place(m) is None)
+    assert not unplaced, f"add these to layers.LAYERS: {unplaced}"
+
+
+def test_bot_obeys_the_layer_map_apart_from_the_known_exceptions() -> None:
+    found = layers.violations(GRAPH)
+    new = {edge: why for edge, why in found.items() if edge not in layers.KNOWN}
+    assert not new, "forbidden imports:\n" + "\n".join(f"{a} -> {b}: {why}" for (a, b), why in new.items())
+
+
+def test_known_exceptions_still_happen() -> None:
+    # The allow-list only shrinks: an exception the code no longer needs is removed from it.
+    found = layers.violations(GRAPH)
+    gone = sorted(edge for edge in layers.KNOWN if edge not in found)
+    assert not gone, f"fixed, remove from layers.KNOWN: {gone}"
+    assert all(layers.KNOWN.values()), "every known exception says why"
+
+
+def test_no_import_circle_apart_from_the_known_ones() -> None:
+    found = set(layers.cycles(GRAPH))
+    assert found - layers.KNOWN_CYCLES.keys() == set(), f"import circles: {[sorted(c) for c in found]}"
+    gone = [sorted(c) for c in layers.KNOWN_CYCLES if c not in found]
+    assert not gone, f"fixed, remove from layers.KNOWN_CYCLES: {gone}"
+
+
+# --- the checker itself reports what it should (a scan that finds nothing proves nothing) ---
+def _fake_tree(tmp_path: Path, files: dict[str, str]) -> dict[str, set[str]]:
+    for name, text in files.items():
+        path = tmp_path / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    return layers.graph(tmp_path, ("bot", "adapters"))
+
+
+@pytest.mark.parametrize(
+    ("importer", "text", "edge"),
+    [
+        ("bot/ledger/repository.py", "from bot.pipeline.copier import Copier\n", "bot.pipeline.copier"),
+        ("bot/domain.py", "def f():\n    import bot.service.service\n", "bot.service.service"),
+        ("bot/service/views.py", "from bot.telegram import app\n", "bot.telegram.app"),
+        ("bot/risk/guards.py", "from bot.ledger import Ledger\n", "bot.ledger"),  # a sibling of its layer
+        (
+            "bot/telegram/app.py",
+            "from adapters.hyperliquid.info import InfoClient\n",
+            "adapters.hyperliquid.info",
+        ),
+        ("bot/service/queries.py", "from sqlalchemy import text\n", "sqlalchemy"),
+    ],
+)
+def test_a_forbidden_import_is_reported(tmp_path: Path, importer: str, text: str, edge: str) -> None:
+    tree = {
+        "bot/__init__.py": "",
+        "bot/ledger/__init__.py": "class Ledger: ...\n",
+        "bot/telegram/__init__.py": "",
+        "bot/telegram/app.py": "",
+        "bot/pipeline/__init__.py": "",
+        "bot/pipeline/copier.py": "",
+        "bot/service/__init__.py": "",
+        "bot/service/service.py": "",
+        "adapters/__init__.py": "",
+        "adapters/hyperliquid/__init__.py": "",
+        "adapters/hyperliquid/info.py": "",
+    }
+    edges = _fake_tree(tmp_path, {**tree, importer: text})
+    name = layers.module_name(tmp_path / importer, tmp_path)
+    assert (name, edge) in layers.violations(edges)
+
+
+def test_allowed_imports_are_not_reported(tmp_path: Path) -> None:
+    edges = _fake_tree(
+        tmp_path,
+        {
+            "bot/__init__.py": "",
+            "bot/domain.py": "",
+            "bot/ledger/__init__.py": "from bot.domain import Fill\nfrom bot.ledger import models\n",
+            "bot/ledger/models.py": "import sqlmodel\n",
+            "bot/pipeline/__init__.py": "",
+            "bot/pipeline/copier.py": "from bot.ledger import Ledger\nfrom bot.service.settings import X\n",
+            "bot/pipeline/sources.py": "from adapters.hyperliquid.venue import HyperliquidVenue\n",
+            "bot/service/__init__.py": "",
+            "bot/service/settings.py": "",
+            "bot/cli.py": "from adapters.localnet.server import Localnet\n",
+        },
+    )
+    assert layers.violations(edges) == {}
+
+
+def test_an_unplaced_module_is_reported(tmp_path: Path) -> None:
+    edges = _fake_tree(tmp_path, {"bot/__init__.py": "", "bot/newthing.py": "from bot.domain import X\n"})
+    assert layers.place("bot.newthing") is None
+    assert ("bot.newthing", "bot.domain") in layers.violations(edges)
+
+
+def test_a_circle_is_found_even_through_a_function_level_import(tmp_path: Path) -> None:
+    edges = _fake_tree(
+        tmp_path,
+        {
+            "bot/__init__.py": "",
+            "bot/a.py": "from bot.b import x\n",
+            "bot/b.py": "from bot import c\n",
+            "bot/c.py": "def f():\n    from bot.a import y\n",
+            "bot/d.py": "from bot.a import z\n",
+        },
+    )
+    assert layers.cycles(edges) == [frozenset({"bot.a", "bot.b", "bot.c"})]

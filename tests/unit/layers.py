@@ -1,0 +1,263 @@
+"""The house's layer map, declared once, and the import scan that checks it.
+
+`tests/unit/test_layering.py` runs the checks. The map is the target (ARCHITECTURE.md: domain at the
+bottom, then ledger and pure risk guards, then pipeline and service, then analytics, Telegram and the
+CLI on top; readers reach a venue only through `Venue`; only the ledger speaks SQL). Where today's code
+does not obey it yet, the exception is listed in `KNOWN` below with its reason; an entry that no
+longer happens fails the test too, so the list only shrinks as the code is fixed (issue #13).
+
+Every import counts, wherever it is written (module level, inside a function, under
+`TYPE_CHECKING`): an import moved into a function still makes one module depend on the other.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+PACKAGES = ("bot", "adapters", "strategies")
+
+# Bottom to top. A module may import its own group and any group of a LOWER layer; groups that share a
+# layer are independent of each other. A group is a set of module names, each covering its submodules.
+LAYERS: tuple[Mapping[str, tuple[str, ...]], ...] = (
+    {"domain": ("bot", "bot.domain", "bot.redaction", "bot.normalise")},
+    {"base": ("bot.config", "bot.logs", "bot.alerts", "bot.faults")},
+    {
+        "ledger": ("bot.ledger",),
+        "guards": ("bot.risk", "bot.risk.guards", "bot.risk.book"),  # pure: no Desk, no ledger
+        "paper venue": ("bot.paper",),
+    },
+    # The service writes what the pipeline reads (plans, controls); it never drives the pipeline.
+    {"service": ("bot.service",)},
+    {"pipeline": ("bot.pipeline", "bot.risk.gate", "bot.risk.controls")},  # gate/controls need the Desk
+    {"readers": ("bot.analytics", "bot.simulate", "bot.scenario", "bot.fills_file")},
+    {"telegram": ("bot.telegram",)},
+    {
+        "commands": (
+            "bot.cli",
+            "bot.cli_analytics",
+            "bot.cli_bench",
+            "bot.cli_control",
+            "bot.cli_service",
+            "bot.demo",
+            "bot.demo_report",
+            "bot.paper_run",
+        )
+    },
+)
+
+# Venue adapters are reached only through the `Venue` protocol: the one factory that builds venues from
+# settings imports them. The embedded localnet is also a server that the commands start.
+VENUE_FACTORY: tuple[str, ...] = ("bot.pipeline.sources",)
+LOCALNET_SERVER = "adapters.localnet"
+LOCALNET_STARTERS = ("commands",)
+
+# Only the ledger speaks SQL.
+SQL_LIBRARIES = ("sqlalchemy", "sqlmodel", "alembic")
+SQL_OWNER = "bot.ledger"
+
+_VENUE = "#13: readers reach a venue only through Venue (the venue-layer work removes this)"
+_SQL = "#13: only the ledger speaks SQL (the SQL moves into bot/ledger)"
+
+# Today's exceptions: (importer, imported) -> why it is still there. Module names, exact.
+KNOWN: dict[tuple[str, str], str] = {
+    # bot/ importing a lower layer's sibling or a higher layer
+    (
+        "bot.config",
+        "bot.ledger.db",
+    ): "the ledger's URL parser checks the setting",
+    ("bot.service.control", "bot.risk.controls"): "#13: the risk/controls <-> service/control circle",
+    ("bot.pipeline.runner", "bot.telegram"): "`mirrorbot run` starts Telegram in-process; belongs to the CLI",
+    # venue adapters outside the factory
+    ("bot.analytics.fetch", "adapters.hyperliquid.info"): _VENUE,
+    ("bot.analytics.fetch", "adapters.hyperliquid.parsing"): _VENUE,
+    ("bot.analytics.funding", "adapters.hyperliquid.parsing"): _VENUE,
+    ("bot.analytics.service", "adapters.hyperliquid.info"): _VENUE,
+    ("bot.fills_file", "adapters.hyperliquid.parsing"): _VENUE,
+    ("bot.service.service", "adapters.hyperliquid.info"): _VENUE,
+    ("bot.service.venue", "adapters.hyperliquid.info"): _VENUE,
+    ("bot.service.venue", "adapters.gmx.venue"): _VENUE,
+    ("bot.telegram.app", "adapters.hyperliquid.info"): _VENUE,
+    ("bot.telegram.commands_analytics", "adapters.hyperliquid.info"): _VENUE,
+    ("bot.telegram.runner_link", "adapters.hyperliquid.info"): _VENUE,
+    ("bot.cli_service", "adapters.gmx.report"): _VENUE,
+    ("bot.cli_service", "adapters.gmx.venue"): _VENUE,
+    ("bot.demo", "adapters.hyperliquid.budget"): _VENUE,
+    ("bot.demo", "adapters.hyperliquid.info"): _VENUE,
+    ("bot.demo", "adapters.hyperliquid.venue"): _VENUE,
+    ("bot.demo_report", "adapters.hyperliquid.info"): _VENUE,
+    ("bot.paper_run", "adapters.hyperliquid.venue"): _VENUE,
+    # SQL outside the ledger
+    ("bot.risk.controls", "sqlmodel"): _SQL,
+    ("bot.pipeline.recovery", "sqlmodel"): _SQL,
+    ("bot.pipeline.protect", "sqlmodel"): _SQL,
+    ("bot.service.queries", "sqlmodel"): _SQL,
+    ("bot.service.queries", "sqlalchemy"): _SQL,
+    ("bot.service.tenancy", "sqlmodel"): _SQL,
+    ("bot.service.equity", "sqlmodel"): _SQL,
+    ("bot.service.equity", "sqlalchemy"): _SQL,
+    ("bot.service.approvals", "sqlmodel"): _SQL,
+    ("bot.service.approvals", "sqlalchemy"): _SQL,
+    ("bot.service.control", "sqlmodel"): _SQL,
+}
+
+# Import circles still there (each a set of modules), with the reason.
+KNOWN_CYCLES: dict[frozenset[str], str] = {
+    frozenset({"bot.risk.controls", "bot.service.control"}): "#13: goes with the risk/controls move",
+}
+
+
+# --- the scan ---
+def module_name(path: Path, root: Path = ROOT) -> str:
+    parts = list(path.relative_to(root).with_suffix("").parts)
+    if parts[-1] == "__init__":
+        parts.pop()
+    return ".".join(parts)
+
+
+def modules(package: str, root: Path = ROOT) -> list[Path]:
+    return sorted((root / package).rglob("*.py"))
+
+
+def _import_statements(path: Path) -> Iterable[tuple[str, tuple[str, ...]]]:
+    """(module, imported names) for every absolute import in the file; `import a.b` gives ("a.b", ())."""
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                yield alias.name, ()
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            yield node.module, tuple(alias.name for alias in node.names)
+
+
+def imports(path: Path) -> set[str]:
+    """Every absolute import in the file, as written (`from a.b import c` gives `a.b`)."""
+    return {module for module, _ in _import_statements(path)}
+
+
+def graph(root: Path = ROOT, packages: Iterable[str] = PACKAGES) -> dict[str, set[str]]:
+    """Module -> what it imports: modules of `packages` by full name (`from a import b` is `a.b` when
+    that is a module, else `a`), anything else by its top-level name (`sqlmodel`, `httpx`)."""
+    tops = tuple(packages)
+    paths = {module_name(p, root): p for package in tops for p in modules(package, root)}
+    edges: dict[str, set[str]] = {}
+    for name, path in paths.items():
+        found: set[str] = set()
+        for module, names in _import_statements(path):
+            if module.split(".")[0] not in tops:
+                found.add(module.split(".")[0])
+                continue
+            submodules = {f"{module}.{n}" for n in names} & paths.keys()
+            found |= submodules
+            if not submodules or len(submodules) < len(names):
+                found.add(module)
+        found.discard(name)
+        edges[name] = found
+    return edges
+
+
+# --- the rules ---
+@dataclass(frozen=True, slots=True)
+class Place:
+    layer: int
+    group: str
+
+
+def _covers(name: str, module: str) -> bool:
+    """`name` covers itself and its submodules; a top-level package (`bot`) only itself, so a new
+    module of bot/ that the map does not place is reported instead of landing at the bottom."""
+    return module == name or ("." in name and module.startswith(name + "."))
+
+
+def place(module: str) -> Place | None:
+    """The layer and group of a `bot` module: the longest matching name in `LAYERS` wins."""
+    best: tuple[int, Place] | None = None
+    for layer, groups in enumerate(LAYERS):
+        for group, names in groups.items():
+            for name in names:
+                if _covers(name, module) and (best is None or len(name) > best[0]):
+                    best = (len(name), Place(layer, group))
+    return None if best is None else best[1]
+
+
+def violation(importer: str, imported: str) -> str | None:
+    """Why `importer` may not import `imported` under the map (None: it may)."""
+    top = imported.split(".")[0]
+    if top in SQL_LIBRARIES:
+        return (
+            None
+            if importer == SQL_OWNER or importer.startswith(SQL_OWNER + ".")
+            else f"only {SQL_OWNER} speaks SQL"
+        )
+    if top == "adapters":
+        if any(_covers(name, importer) for name in VENUE_FACTORY):
+            return None
+        here = place(importer)
+        if _covers(LOCALNET_SERVER, imported) and here is not None and here.group in LOCALNET_STARTERS:
+            return None
+        return "venue adapters are reached through the Venue protocol (built by the venue factory)"
+    if top != "bot":
+        return None
+    here, there = place(importer), place(imported)
+    if here is None or there is None:
+        return "module not in the layer map"
+    if here.group == there.group or there.layer < here.layer:
+        return None
+    where = "a higher layer" if there.layer > here.layer else "a sibling of its layer"
+    return f"{here.group} may not import {there.group} ({where})"
+
+
+def violations(edges: Mapping[str, set[str]]) -> dict[tuple[str, str], str]:
+    """Every forbidden import among `bot` modules' imports."""
+    return {
+        (importer, imported): why
+        for importer, targets in edges.items()
+        if importer.split(".")[0] == "bot"
+        for imported in sorted(targets)
+        if (why := violation(importer, imported)) is not None
+    }
+
+
+def cycles(edges: Mapping[str, set[str]]) -> list[frozenset[str]]:
+    """The import circles: strongly connected sets of more than one module (Tarjan, iterative)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    found: list[frozenset[str]] = []
+    for start in sorted(edges):
+        if start in index:
+            continue
+        work: list[tuple[str, list[str]]] = [(start, sorted(t for t in edges[start] if t in edges))]
+        index[start] = low[start] = len(index)
+        stack.append(start)
+        on_stack.add(start)
+        while work:
+            node, todo = work[-1]
+            if todo:
+                nxt = todo.pop()
+                if nxt not in index:
+                    index[nxt] = low[nxt] = len(index)
+                    stack.append(nxt)
+                    on_stack.add(nxt)
+                    work.append((nxt, sorted(t for t in edges[nxt] if t in edges)))
+                elif nxt in on_stack:
+                    low[node] = min(low[node], index[nxt])
+                continue
+            work.pop()
+            if work:
+                low[work[-1][0]] = min(low[work[-1][0]], low[node])
+            if low[node] == index[node]:
+                members: set[str] = set()
+                while True:
+                    member = stack.pop()
+                    on_stack.discard(member)
+                    members.add(member)
+                    if member == node:
+                        break
+                if len(members) > 1:
+                    found.append(frozenset(members))
+    return found
