@@ -113,10 +113,9 @@ def alerts(
     group: Annotated[bool, typer.Option("--group", help="owner_id is a group chat.")] = False,
 ) -> None:
     """Show or set what Telegram pushes to an owner, per alert kind."""
+    from bot.service import inputs
     from bot.service.control import Control
     from bot.service.tenancy import group_owner, user_owner
-
-    from bot.service import inputs
 
     async def body(service: MirrorService) -> dict[str, str]:
         user = inputs.telegram_user(owner_id, "owner_id")
@@ -176,9 +175,8 @@ def owner(
     group: Annotated[bool, typer.Option("--group", help="telegram_id is a group chat.")] = False,
 ) -> None:
     """Give an account registered with the CLI (no owner yet) to a Telegram user or group."""
-    from bot.service.tenancy import Tenancy, group_owner, user_owner
-
     from bot.service import inputs
+    from bot.service.tenancy import Tenancy, group_owner, user_owner
 
     async def body(service: MirrorService) -> str:
         user = inputs.telegram_user(telegram_id, "telegram_id")
