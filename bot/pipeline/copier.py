@@ -19,16 +19,15 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, replace
 from decimal import Decimal
-from typing import TypeVar
 
 from bot.alerts import Alert, AlertBus, AlertKind
 from bot.domain import AccountState, OrderRequest, OrderResult, OrderStatus, Side, SourceChange, Venue
 from bot.faults import IOC_PARTIAL, rejection_code
-from bot.ledger import FollowPlan, IntentStatus, LeaderEvent, Ledger, OrderIntent
+from bot.ledger import OPEN_INTENT_STATUSES, FollowPlan, IntentStatus, LeaderEvent, Ledger, OrderIntent
 from bot.ledger.ids import normalise_account
 from bot.ledger.repository import (
     DecisionDraft,
@@ -38,9 +37,10 @@ from bot.ledger.repository import (
     leader_event_row,
 )
 from bot.logs import log_event
-from bot.pipeline.convert import change_of, delta_of, request_of
+from bot.pipeline.convert import change_of, delta_of, missed_change, request_of
 from bot.pipeline.desk import Desk, LoadedPlan
 from bot.pipeline.oms import OrderManager, RetryPolicy, crash_point, filled_part
+from bot.pipeline.reads import AccountReader, gather_bounded
 from bot.pipeline.recovery import PairRecord, request_of_intent
 from bot.pipeline.settle import Settler
 from bot.risk.book import RiskBook
@@ -67,36 +67,14 @@ _SKIPS = frozenset(
     }
 )
 _TOLD = SOURCE_EVENTS | {Event.COPY_CURRENT, Event.FOLLOW}
-_OPEN_INTENT = frozenset(
-    {IntentStatus.PENDING.value, IntentStatus.SUBMITTED.value, IntentStatus.UNKNOWN.value}
-)
-# Requests in flight at once, under the venue clients' pools (32 connections each; an account read takes
-# two): 1,000 followers queue here rather than time out in a pool. Reads go through httpx, whose pool
-# rescans its whole queue on every request (1,000 queued cost more CPU than the requests); orders have
+# Requests in flight at once, under the venue clients' pools (reads: bot/pipeline/reads.py). Orders have
 # their own keep-alive pool, where 16 in flight already keep the venue busy (docs/benchmarks.md).
 SEND_CONCURRENCY = 16
-READ_CONCURRENCY = 16
 SETTLE_CONCURRENCY = 16
-
-R = TypeVar("R")
 
 
 def now_ms() -> int:
     return time.time_ns() // 1_000_000
-
-
-async def gather_bounded(aws: Iterable[Awaitable[R]], limit: int) -> list[R | Exception]:
-    """`asyncio.gather(..., return_exceptions=True)` with at most `limit` awaited at once."""
-    gate = asyncio.Semaphore(limit)
-
-    async def one(aw: Awaitable[R]) -> R | Exception:
-        async with gate:
-            try:
-                return await aw
-            except Exception as exc:
-                return exc
-
-    return await asyncio.gather(*(one(aw) for aw in aws))
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,6 +130,7 @@ class Copier:
         # The venue a source trades on (the runner routes GMX sources: bot/pipeline/sources.py); its
         # `capabilities.name` is the source's venue in the ledger. Followers always trade on `venue`.
         self.source_venue: Callable[[str], Venue] = lambda _source: venue
+        self.reader = AccountReader(venue, lambda source: self.source_venue(source))  # bounded
         self.latencies_ms: list[int] = []  # source event → follower order answered
         self._busy = 0  # batches of source changes being mirrored
 
@@ -281,21 +260,15 @@ class Copier:
         wanted = sorted(set(self.sources() if sources is None else sources))
         desks = list(staged) if staged else list(self.desks.values()) if followers else []
         epochs = [{coin: desk.epoch(coin) for coin in self.markets} for desk in desks]
-        reads = await gather_bounded(
-            [
-                *(self.source_venue(s).account(s) for s in wanted),
-                *(self.venue.account(desk.account.address) for desk in desks),
-            ],
-            READ_CONCURRENCY,
-        )
-        for source, state in zip(wanted, reads[: len(wanted)], strict=True):
+        reads = await self.reader.read(wanted, [desk.account.address for desk in desks])
+        for source, state in zip(wanted, reads.sources, strict=True):
             if isinstance(state, AccountState):
                 self.observe_source(source, state, staged)
             else:
                 log_event(
                     log, "account_read_failed", level=logging.WARNING, address=source, error=repr(state)
                 )
-        for desk, before, state in zip(desks, epochs, reads[len(wanted) :], strict=True):
+        for desk, before, state in zip(desks, epochs, reads.followers, strict=True):
             if isinstance(state, AccountState):
                 self._observe_follower(desk, state, [c for c in self.markets if desk.epoch(c) == before[c]])
             else:
@@ -440,11 +413,9 @@ class Copier:
             venue_size = desk.engine.source_position(rec.source, rec.coin).size
             known = rec.source_size if rec.source_size is not None else venue_size
             desk.engine.pairs[rec.coin] = rec.state(config.filters.effective(known))
-            if rec.source_size is not None and rec.source in self.source_states and known != venue_size:
-                event_id = f"missed:{rec.coin}:{known}>{venue_size}:{stamp}"
-                missed[(rec.source, rec.coin)] = SourceChange(
-                    rec.source, rec.coin, known, venue_size, stamp, event_id
-                )
+            change = missed_change(rec.source, rec.coin, known, venue_size, stamp)
+            if change is not None and rec.source_size is not None and rec.source in self.source_states:
+                missed[(rec.source, rec.coin)] = change
         if staged:
             self.desks.update(book)
             await self.enforce_risk()
@@ -632,7 +603,7 @@ class Copier:
             return False
         # This decision was recorded and its order sent before (a restart, a replayed change): the
         # stored intent is the order; look it up instead of sending anything new.
-        if intent.status not in _OPEN_INTENT:
+        if intent.status not in OPEN_INTENT_STATUSES:
             return False
         step.request = request_of_intent(intent)
         step.resume_sent = intent.status != IntentStatus.PENDING.value

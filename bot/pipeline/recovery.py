@@ -14,12 +14,11 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.domain import OrderRequest, Side, Tif
-from bot.ledger import CopyInstruction, Fill, IntentStatus, LeaderEvent, Ledger, OrderIntent
+from bot.ledger import OPEN_INTENT_STATUSES, CopyInstruction, Fill, LeaderEvent, Ledger, OrderIntent
 from bot.ledger.db import session_factory
 from bot.ledger.models import VenueOrder
 from strategies.model import PairState, Reason, Status
 
-OPEN_INTENTS = (IntentStatus.PENDING.value, IntentStatus.SUBMITTED.value, IntentStatus.UNKNOWN.value)
 _UNTRACKED = frozenset({Reason.UNTRACKED.value})
 _WAITING = frozenset({Reason.COPY_CURRENT_DEVIATION.value, Reason.ENTRY_PRICE_UNKNOWN.value})
 _RELEASED = frozenset({Reason.DETACHED.value})
@@ -139,7 +138,7 @@ async def open_intents(ledger: Ledger) -> list[OrderIntent]:
     async with session_factory(ledger.engine)() as session:
         query = (
             select(OrderIntent)
-            .where(col(OrderIntent.status).in_(OPEN_INTENTS))
+            .where(col(OrderIntent.status).in_(sorted(OPEN_INTENT_STATUSES)))
             .order_by(col(OrderIntent.created_at), col(OrderIntent.id))
         )
         return list((await session.exec(query)).all())
