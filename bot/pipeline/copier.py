@@ -26,7 +26,7 @@ from decimal import Decimal
 
 from bot.alerts import Alert, AlertBus, AlertKind
 from bot.domain import AccountState, OrderRequest, OrderResult, OrderStatus, Side, SourceChange, Venue
-from bot.faults import IOC_PARTIAL, rejection_code
+from bot.faults import IOC_PARTIAL, rejection_code, unfilled_ioc
 from bot.ledger import OPEN_INTENT_STATUSES, FollowPlan, IntentStatus, LeaderEvent, Ledger, OrderIntent
 from bot.ledger.ids import normalise_account
 from bot.ledger.repository import (
@@ -51,7 +51,6 @@ from strategies.num import plain, q_lot
 
 log = logging.getLogger(__name__)
 
-UNFILLED_IOC = "could not immediately match"  # the venue's words for an IOC that found no liquidity
 _SKIPS = frozenset(
     {
         Reason.PAUSED,
@@ -676,8 +675,8 @@ class Copier:
                 coin,
                 cloid=request.cloid,
             )
-        unfilled_ioc = result.status is OrderStatus.REJECTED and UNFILLED_IOC in (result.error or "")
-        if result.status is OrderStatus.REJECTED and not unfilled_ioc:
+        unfilled = result.status is OrderStatus.REJECTED and unfilled_ioc(result.error)
+        if result.status is OrderStatus.REJECTED and not unfilled:
             desk.out_of_sync.add(coin)
             self._alert(
                 AlertKind.REJECTED,
