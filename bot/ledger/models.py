@@ -281,6 +281,9 @@ class AuditLog(LedgerModel, table=True):
 # ---- the control room (Telegram and its CLI twins; revision 0002) ------------------------------------
 
 
+CONTROL_RUNNING = "running"  # a follower's control state when none was ever set (ControlState.state)
+
+
 class ControlState(LedgerModel, table=True):
     """A follower's copying state as its owner set it. Append-only: the latest row is in force.
     `running`; `paused` (no new exposure, reductions still mirror); `stopped` (the kill switch: our

@@ -47,11 +47,13 @@ from bot.ledger.models import (
     LedgerModel,
     OrderIntent,
     PositionSnapshot,
+    RunnerHealth,
     SnapshotOrigin,
     VenueOrder,
     VenueOrderStatus,
     utcnow,
 )
+from bot.ledger.pipeline_reads import PipelineReads
 from bot.ledger.types import as_utc, canonical_decimal, from_ms
 
 T = TypeVar("T", bound=LedgerModel)
@@ -303,8 +305,8 @@ def _chunks(items: Sequence[U], size: int = 500) -> list[Sequence[U]]:
     return [items[i : i + size] for i in range(0, len(items), size)] or [items[:0]]
 
 
-class Ledger:
-    """The ledger over one database (SQLite or PostgreSQL)."""
+class Ledger(PipelineReads):
+    """The ledger over one database (SQLite or PostgreSQL). The pipeline's reads: `PipelineReads`."""
 
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
@@ -982,6 +984,13 @@ class Ledger:
         return select(FollowPlan).where(
             FollowPlan.follower == follower, FollowPlan.source == source, FollowPlan.version == version
         )
+
+    # ---- the running bot's health ---------------------------------------------------------------
+
+    async def save_runner_health(self, row: RunnerHealth) -> None:
+        """The runner's heartbeat: its row (one per runner name) rewritten in place."""
+        async with self._tx() as session:
+            await session.merge(row)
 
     # ---- audit ----------------------------------------------------------------------------------
 

@@ -46,7 +46,7 @@ from bot.pipeline.settle import Settler
 from bot.risk.book import RiskBook
 from bot.risk.gate import RiskGate
 from strategies.engine import AssignmentRefused, Follower
-from strategies.model import SOURCE_EVENTS, Decision, Event, Market, Reason, Status
+from strategies.model import SOURCE_EVENTS, Decision, Event, Market, Reason
 from strategies.num import plain, q_lot
 
 log = logging.getLogger(__name__)
@@ -232,16 +232,8 @@ class Copier:
 
     def _release_dropped(self, desk: Desk, source: str, loaded: LoadedPlan) -> list[Decision]:
         """Tokens this version stops covering: close them (τ := 0) or detach them, per `release`."""
-        engine, filters = desk.engine, loaded.settings.config.filters
-        out: list[Decision] = []
-        for coin, pair in list(engine.pairs.items()):
-            if pair.source != source or filters.covers(coin):
-                continue
-            if loaded.settings.release == "close":
-                engine.pairs[coin] = replace(pair, status=Status.TRACKING, target=Decimal(0))
-                out.append(engine.check(coin, Event.UNFOLLOW))
-            del engine.pairs[coin]
-        return out
+        settings = loaded.settings
+        return desk.engine.release_uncovered(source, settings.config, close=settings.release == "close")
 
     # --- observations ----------------------------------------------------------------------------
 
@@ -300,7 +292,7 @@ class Copier:
         self.risk.observe_source(desks, source, state)
         held = {p.coin: p for p in state.positions}
         for desk in desks:
-            desk.engine.source_equity[source] = state.equity
+            desk.engine.set_source_equity(source, state.equity)
             for coin in self.markets:
                 pos = held.get(coin)
                 desk.engine.observe_source(
@@ -312,7 +304,7 @@ class Copier:
                 )
 
     def _observe_follower(self, desk: Desk, state: AccountState, coins: Iterable[str]) -> None:
-        desk.engine.equity = state.equity
+        desk.engine.set_equity(state.equity)
         self.risk.observe_follower(desk, state)
         for coin in coins:
             desk.engine.set_position(coin, state.size(coin))
@@ -396,7 +388,7 @@ class Copier:
             loaded = LoadedPlan.of(plan) if plan is not None else None
             if loaded is not None and loaded.settings.active:
                 book[follower].plans[source] = loaded
-                book[follower].engine.follows[source] = loaded.settings.config
+                book[follower].engine.restore_follow(source, loaded.settings.config)
         if staged:
             followed = {s for d in staged for s in d.active_sources()}
             await self.refresh_accounts(followed, staged=staged)
@@ -411,7 +403,7 @@ class Copier:
                 continue
             venue_size = desk.engine.source_position(rec.source, rec.coin).size
             known = rec.source_size if rec.source_size is not None else venue_size
-            desk.engine.pairs[rec.coin] = rec.state(config.filters.effective(known))
+            desk.engine.restore_pair(rec.state(config.filters.effective(known)))
             change = missed_change(rec.source, rec.coin, known, venue_size, stamp)
             if change is not None and rec.source_size is not None and rec.source in self.source_states:
                 missed[(rec.source, rec.coin)] = change

@@ -38,8 +38,6 @@ from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any, Final
 
-from sqlmodel import col, select
-
 from bot.alerts import Alert, AlertKind
 from bot.domain import (
     AccountState,
@@ -51,9 +49,7 @@ from bot.domain import (
     Tpsl,
     Trigger,
 )
-from bot.ledger import CopyInstruction, OrderIntent, cloid_for, instruction_id
-from bot.ledger.db import session_factory
-from bot.ledger.models import VenueOrder
+from bot.ledger import cloid_for, instruction_id
 from bot.logs import log_event
 from bot.pipeline.copier import Copier, now_ms
 from bot.pipeline.desk import Desk, LoadedPlan
@@ -459,9 +455,9 @@ class Protector:
         await self._record_status(item.cloid, result)
         # Its fills into the ledger (by oid) and the position the venue reports now into the engine.
         await self.copier.settler.settle_from_venue(desk, want.request(item.cloid), result, item.placed_ms)
-        pair = desk.engine.pairs.get(coin)
-        if pair is not None and pair.source is not None and pair.status is Status.TRACKING:
-            desk.engine.pairs[coin] = replace(pair, status=Status.UNTRACKED, ratio=None, target=ZERO)
+        held = desk.engine.pairs.get(coin)
+        pair = desk.engine.untrack(coin)
+        if pair is not None and pair.source is not None:
             plan = desk.plan_for(pair.source)
             await self.copier.ledger.record_instruction(
                 follower=desk.address,
@@ -489,7 +485,7 @@ class Protector:
             f"{plain(filled_part(result))}; not re-opened until the source opens or flips again",
             desk,
             coin,
-            pair.source if pair is not None else None,
+            held.source if held is not None else None,
             cloid=item.cloid,
         )
 
@@ -522,20 +518,8 @@ class Protector:
         if desk.address in self._loaded:
             return
         self._loaded.add(desk.address)
-        query = (
-            select(OrderIntent, CopyInstruction.source_event_id, VenueOrder.oid)
-            .join(CopyInstruction, col(CopyInstruction.id) == col(OrderIntent.instruction_id))
-            .join(VenueOrder, col(VenueOrder.intent_id) == col(OrderIntent.id))
-            .where(
-                CopyInstruction.follower == desk.address,
-                CopyInstruction.event_kind == EVENT_KIND,
-                VenueOrder.status == OrderStatus.RESTING.value,
-            )
-            .order_by(col(OrderIntent.created_at))
-        )
-        async with session_factory(self.copier.ledger.engine)() as session:
-            rows = (await session.exec(query)).all()
-        for intent, event_id, oid in rows:
+        for resting in await self.copier.ledger.resting_orders(desk.address, EVENT_KIND):
+            intent, event_id, oid = resting.intent, resting.source_event_id, resting.oid
             want = _parse_event_id(intent.coin, event_id, intent.side == Side.BUY.value, intent.limit_px)
             if want is None:
                 continue

@@ -25,7 +25,6 @@ from decimal import ROUND_DOWN, Decimal
 from bot.alerts import Alert, AlertKind
 from bot.domain import AccountState, SourceChange
 from bot.logs import log_event
-from bot.pipeline import recovery
 from bot.pipeline.convert import missed_change
 from bot.pipeline.copier import Copier, DecisionKey, now_ms
 from bot.pipeline.desk import Desk
@@ -93,7 +92,7 @@ class Reconciler:
                 report.unknown_reads.append(desk.address)
                 continue
             readable.append(desk)
-            desk.engine.equity = state.equity
+            desk.engine.set_equity(state.equity)
             for coin in copier.markets:
                 if desk.epoch(coin) != epoch[coin]:
                     continue  # an order of ours for this coin since the read began: its own read wins
@@ -108,10 +107,10 @@ class Reconciler:
             missed = self._missed(readable, known_sources, report.at_ms)
             report.missed_changes = len(missed)
             await copier.apply_missed(missed)
-        await copier.resume_intents(await recovery.open_intents(copier.ledger))
+        await copier.resume_intents(await copier.ledger.open_intents())
         # An order whose outcome is still unknown after its lookups may yet land: its pair gets no new
         # order this pass (a second cloid for the same difference could double it).
-        unresolved = {(i.account, i.coin) for i in await recovery.open_intents(copier.ledger)}
+        unresolved = {(i.account, i.coin) for i in await copier.ledger.open_intents()}
         mids = await copier.mids()
         await asyncio.gather(
             *(

@@ -444,9 +444,9 @@ class Runner:
         mine = {d.address for d in staged} if staged else set(self.copier.desks)
         records = await recovery.latest_pairs(self.ledger, mine)
         missed = await self.copier.restore(records, staged)
-        intents = await recovery.open_intents(self.ledger)
+        intents = await self.ledger.open_intents()
         await self.copier.resume_intents([i for i in intents if normalise_account(i.account) in mine])
-        unrecorded = await recovery.unrecorded_fill_orders(self.ledger, self.venue_name)
+        unrecorded = await self.ledger.unrecorded_fill_orders(self.venue_name)
         await self.copier.record_missing_fills(
             [(i, oid) for i, oid in unrecorded if normalise_account(i.account) in mine]
         )
