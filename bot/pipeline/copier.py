@@ -39,12 +39,12 @@ from bot.ledger.repository import (
 from bot.logs import log_event
 from bot.pipeline.convert import change_of, delta_of, missed_change, request_of
 from bot.pipeline.desk import Desk, LoadedPlan
+from bot.pipeline.guard_gate import RiskGate
 from bot.pipeline.oms import OrderManager, RetryPolicy, crash_point, filled_part
 from bot.pipeline.reads import AccountReader, gather_bounded
 from bot.pipeline.recovery import PairRecord, request_of_intent
 from bot.pipeline.settle import Settler
 from bot.risk.book import RiskBook
-from bot.risk.gate import RiskGate
 from strategies.engine import AssignmentRefused, Follower
 from strategies.model import SOURCE_EVENTS, Decision, Event, Market, Reason
 from strategies.num import plain, q_lot
@@ -123,7 +123,7 @@ class Copier:
         self.venue_name = venue_name
         self.oms = OrderManager(venue, ledger, policy)
         self.settler = Settler(venue, ledger, venue_name, self._observe_follower, alerts)  # after each order
-        self.risk = risk if risk is not None else RiskGate(RiskBook(), alerts)  # runtime guards (bot/risk)
+        self.risk = risk if risk is not None else RiskGate(RiskBook(), alerts)  # runtime guards
         self.desks: dict[str, Desk] = {}
         self.source_states: dict[str, AccountState] = {}
         # The venue a source trades on (the runner routes GMX sources: bot/pipeline/sources.py); its

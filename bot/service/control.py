@@ -149,7 +149,7 @@ class Control:
     async def _set(self, actor: Actor, followers: Sequence[str], state: str) -> tuple[str, ...]:
         """Record the state; returns the followers it changed. A resume is recorded even when already
         running: the runner carries each resume row out once, lifting the guards' trips
-        (bot/risk/controls.py)."""
+        (bot/pipeline/owner_controls.py)."""
         now = await self.states(followers)
         changed = tuple(f for f in followers if now.get(f, RUNNING) != state)
         written = followers if state == RUNNING else changed

@@ -1,10 +1,12 @@
-"""The owner's controls (SPEC §4: pause, resume, stop) carried out by the running pipeline.
+"""The owner's controls (SPEC §4: pause, resume, stop) carried out by the running pipeline:
+`OwnerControls`. Named apart from `bot.service.control.Control`, which records what the owner asked (CLI
+and Telegram); this carries it out on the desks. Imports go one way, pipeline → service, never back.
 
 The CLI and Telegram write `ControlState` rows (bot/service/control.py), possibly from another process;
 the runner reads them on every plans sync (and a Telegram room in the same process calls `sync` at
 once). Each row is carried out once (its id is kept in the risk book). What each state means here:
 - `paused`: the follower's engine skips new exposure (opens, increases, flip-opens); reductions and
-  closes still mirror. Kept apart from the daily-loss pause (bot/risk/gate.py), so neither lifts the
+  closes still mirror. Kept apart from the daily-loss pause (bot/pipeline/guard_gate.py), so neither lifts the
   other.
 - `running` (a resume, written even when nothing was paused): `RiskGate.resume` — the account guards'
   trips are lifted with the losses so far acknowledged, the equity floor re-checked. Nothing is caught
@@ -24,7 +26,7 @@ from bot.domain import TradingAccount, Venue
 from bot.ledger import Ledger
 from bot.logs import log_event
 from bot.pipeline.desk import Desk
-from bot.risk.gate import RiskGate
+from bot.pipeline.guard_gate import RiskGate
 from bot.service.control import RUNNING, STOPPED
 
 log = logging.getLogger(__name__)
@@ -45,7 +47,7 @@ def venue_open_orders(venue: Venue) -> OpenOrders:
     return listed
 
 
-class Controls:
+class OwnerControls:
     def __init__(
         self,
         ledger: Ledger,
