@@ -515,25 +515,23 @@ class Copier:
         if decision.order is None and not key.record_idle:
             return None
         market = self.markets[decision.coin]
-        plan = desk.plan_for(key.source)
+        reason = blocked or decision.reason
         row = instruction_values(
-            follower=desk.address,
-            source=key.source,
-            coin=decision.coin,
-            source_event_id=key.source_event_id,
-            revision=key.revision,
-            strategy=plan.strategy if plan else "mirror",
-            event_kind=key.event_kind or decision.event.value,
-            ratio=decision.ratio,
-            target_before=decision.target_before,
-            target_after=decision.target,
-            position=decision.position,
-            delta=delta_of(decision, market.sz_decimals),
-            mid=desk.engine.mids.get(decision.coin),
-            guards=[g.value for g in decision.guards] + ([blocked.value] if blocked else []),
-            reason=blocked.value if blocked else None if decision.reason is None else decision.reason.value,
-            plan_version=plan.version if plan else None,
-            leader_event_id=key.leader_event_id,
+            **desk.decision_fields(
+                key.source,
+                decision.coin,
+                source_event_id=key.source_event_id,
+                revision=key.revision,
+                event_kind=key.event_kind or decision.event.value,
+                ratio=decision.ratio,
+                target_before=decision.target_before,
+                target_after=decision.target,
+                position=decision.position,
+                delta=delta_of(decision, market.sz_decimals),
+                guards=[g.value for g in decision.guards] + ([blocked.value] if blocked else []),
+                reason=None if reason is None else reason.value,
+                leader_event_id=key.leader_event_id,
+            )
         )
         intent = None
         if decision.order is not None:

@@ -52,7 +52,7 @@ from bot.domain import (
 from bot.ledger import cloid_for, instruction_id
 from bot.logs import log_event
 from bot.pipeline.copier import Copier, now_ms
-from bot.pipeline.desk import Desk, LoadedPlan
+from bot.pipeline.desk import Desk
 from bot.pipeline.oms import filled_part
 from strategies.model import PairState, Reason, Status
 from strategies.num import HUNDRED, ZERO, mul, plain, round_price, sub
@@ -408,23 +408,20 @@ class Protector:
         self, desk: Desk, want: Wanted, revision: int, request: OrderRequest, result: OrderResult
     ) -> None:
         pair = desk.engine.pairs.get(want.coin) or PairState(want.coin)
-        plan = desk.plan_for(pair.source) if pair.source else None
         instruction = await self.copier.ledger.record_instruction(
-            follower=desk.address,
-            source=pair.source or "",
-            coin=want.coin,
-            source_event_id=want.source_event_id,
-            revision=revision,
-            strategy=_strategy(plan),
-            event_kind=EVENT_KIND,
-            ratio=pair.ratio,
-            target_before=pair.target,
-            target_after=pair.target,
-            position=desk.engine.position(want.coin),
-            delta=want.size if want.is_buy else -want.size,
-            mid=desk.engine.mids.get(want.coin),
-            reason=_pair_reason(pair),
-            plan_version=plan.version if plan else None,
+            **desk.decision_fields(
+                pair.source or "",
+                want.coin,
+                source_event_id=want.source_event_id,
+                revision=revision,
+                event_kind=EVENT_KIND,
+                ratio=pair.ratio,
+                target_before=pair.target,
+                target_after=pair.target,
+                position=desk.engine.position(want.coin),
+                delta=want.size if want.is_buy else -want.size,
+                reason=_pair_reason(pair),
+            )
         )
         await self.copier.ledger.record_intent(
             instruction.row.id,
@@ -458,23 +455,20 @@ class Protector:
         held = desk.engine.pairs.get(coin)
         pair = desk.engine.untrack(coin)
         if pair is not None and pair.source is not None:
-            plan = desk.plan_for(pair.source)
             await self.copier.ledger.record_instruction(
-                follower=desk.address,
-                source=pair.source,
-                coin=coin,
-                source_event_id=f"{reason}:{item.cloid}",
-                strategy=_strategy(plan),
-                event_kind=reason,
-                ratio=None,
-                target_before=pair.target,
-                target_after=ZERO,
-                position=desk.engine.position(coin),
-                delta=ZERO,
-                mid=desk.engine.mids.get(coin),
-                guards=[reason],
-                reason=Reason.UNTRACKED.value,
-                plan_version=plan.version if plan else None,
+                **desk.decision_fields(
+                    pair.source,
+                    coin,
+                    source_event_id=f"{reason}:{item.cloid}",
+                    event_kind=reason,
+                    ratio=None,
+                    target_before=pair.target,
+                    target_after=ZERO,
+                    position=desk.engine.position(coin),
+                    delta=ZERO,
+                    guards=[reason],
+                    reason=Reason.UNTRACKED.value,
+                )
             )
             desk.out_of_sync.discard(coin)
         side = "bought" if want.is_buy else "sold"
@@ -533,7 +527,3 @@ class Protector:
 
 def _wanted_of(item: Live | None) -> Wanted | None:
     return item.wanted if item is not None else None
-
-
-def _strategy(plan: LoadedPlan | None) -> str:
-    return plan.strategy if plan else "mirror"
