@@ -11,11 +11,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 
-from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.domain import OrderStatus
+from bot.ledger.base import LedgerBase
 from bot.ledger.models import (
     CONTROL_RUNNING,
     OPEN_INTENT_STATUSES,
@@ -46,10 +46,8 @@ class RestingOrder:
     oid: int | None
 
 
-class PipelineReads:
-    """Mixed into `Ledger` (bot/ledger/repository.py), whose session factory it reads through."""
-
-    _sessions: async_sessionmaker[AsyncSession]
+class PipelineReads(LedgerBase):
+    """Part of `Ledger` (bot/ledger/repository.py)."""
 
     async def latest_decisions(self, followers: Iterable[str]) -> list[LatestDecision]:
         """The latest decision of every (follower, coin) of `followers`, sorted by follower and coin."""
