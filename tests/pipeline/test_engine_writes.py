@@ -11,13 +11,14 @@ _MUTATORS = frozenset({"pop", "popitem", "update", "clear", "setdefault", "add",
 
 
 def _engine_state(node: ast.AST) -> bool:
-    """`x.engine.<attr>` (or a subscript of it): state held by an engine."""
+    """`x.engine.<attr>` or `engine.<attr>` (or a subscript of it): state held by an engine."""
     while isinstance(node, ast.Subscript):
         node = node.value
-    return (
-        isinstance(node, ast.Attribute)
-        and isinstance(node.value, ast.Attribute)
-        and node.value.attr == "engine"
+    if not isinstance(node, ast.Attribute):
+        return False
+    holder = node.value  # `desk.engine`, or a local `engine = desk.engine`
+    return (isinstance(holder, ast.Attribute) and holder.attr == "engine") or (
+        isinstance(holder, ast.Name) and holder.id == "engine"
     )
 
 
@@ -43,6 +44,7 @@ def test_the_scan_finds_a_write_from_outside() -> None:
     assert writes("desk.engine.equity = 1\ndesk.engine.pairs['ETH'] = p\ndel d.engine.pairs[c]") == [1, 2, 3]
     read_then_set = "desk.engine.follows.pop(s)\nx = desk.engine.pairs.get(c)\ndesk.engine.set_equity(1)"
     assert writes(read_then_set) == [1]
+    assert writes("engine = desk.engine\nengine.pairs[c] = p") == [2]
 
 
 def test_nothing_in_bot_writes_engine_state_directly() -> None:
