@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Final
 
+from adapters.hyperliquid.refusals import Refusal, refusal_of
 from bot.alerts import Alert, AlertKind
 from bot.domain import SourceFill
 
@@ -29,19 +30,17 @@ REJECTED_SIZE: Final = "rejected_size"
 REJECTED_MIN_VALUE: Final = "rejected_min_value"
 REJECTED_OTHER: Final = "venue_rejected"  # any other refusal: the alert carries the venue's words
 
-# The venue's wording (Hyperliquid's texts, which the localnet reproduces) → the code. Matched on a
-# lower-cased prefix-free fragment, since the venue appends `asset=N` and may reword the tail.
-_REJECTIONS: Final = (
-    ("insufficient margin", REJECTED_MARGIN),
-    ("invalid price", REJECTED_TICK),
-    ("tick size", REJECTED_TICK),
-    ("reduce only order would increase position", REJECTED_REDUCE_ONLY),
-    ("invalid size", REJECTED_SIZE),
-    ("minimum value of", REJECTED_MIN_VALUE),
-    # Our client's own words for an order it could not send (exchange.py `NotSent`): nothing executed.
-    ("(rate limited)", RATE_LIMITED),
-    ("connection failed", VENUE_UNREACHABLE),
-)
+# What a refusal is about (Hyperliquid's words, adapters/hyperliquid/refusals.py) → its code. An IOC
+# that found no liquidity is not a rejection to alert: the copier retries it (`unfilled_ioc`).
+_CODES: Final = {
+    Refusal.MARGIN: REJECTED_MARGIN,
+    Refusal.TICK: REJECTED_TICK,
+    Refusal.REDUCE_ONLY: REJECTED_REDUCE_ONLY,
+    Refusal.SIZE: REJECTED_SIZE,
+    Refusal.MIN_VALUE: REJECTED_MIN_VALUE,
+    Refusal.RATE_LIMITED: RATE_LIMITED,
+    Refusal.UNREACHABLE: VENUE_UNREACHABLE,
+}
 
 ALL_CODES: Final = frozenset(
     {
@@ -54,7 +53,7 @@ ALL_CODES: Final = frozenset(
         OUT_OF_ORDER_FILL,
         SOURCE_GAP,
         IOC_PARTIAL,
-        *(code for _, code in _REJECTIONS),
+        *_CODES.values(),
         REJECTED_OTHER,
     }
 )
@@ -62,8 +61,13 @@ ALL_CODES: Final = frozenset(
 
 def rejection_code(error: str | None) -> str:
     """The stable code of a venue refusal, from its words."""
-    text = (error or "").lower()
-    return next((code for fragment, code in _REJECTIONS if fragment in text), REJECTED_OTHER)
+    refusal = refusal_of(error)
+    return _CODES.get(refusal, REJECTED_OTHER) if refusal is not None else REJECTED_OTHER
+
+
+def unfilled_ioc(error: str | None) -> bool:
+    """The venue's words for an IOC that found no liquidity (nothing traded)."""
+    return refusal_of(error) is Refusal.UNFILLED_IOC
 
 
 def fault_alert(code: str, detail: str) -> Alert:

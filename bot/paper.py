@@ -31,6 +31,8 @@ from decimal import ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Any, Final
 
+from adapters.hyperliquid.constants import TAKER_FEE
+from adapters.hyperliquid.refusals import HYPERLIQUID_WORDS, VenueWords
 from bot.domain import (
     AccountState,
     Instrument,
@@ -53,42 +55,11 @@ __all__ = ["HYPERLIQUID_WORDS", "PaperAccount", "PaperRefused", "PaperVenue", "V
 
 ZERO: Final = Decimal(0)
 USD: Final = Decimal("0.000001")  # USDC precision: fees and realised PnL are rounded to it
-DEFAULT_FEE_RATE: Final = Decimal("0.00045")  # Hyperliquid's base taker fee
+DEFAULT_FEE_RATE: Final = TAKER_FEE  # the venue paper imitates
 DEFAULT_LEVERAGE: Final = 20  # the venue's default cross leverage (capped at the coin's maximum)
 STATE_VERSION: Final = 1
 MAX_FILLS: Final = 2000  # as many as the venue's userFills answers
 NO_TRIGGERS: Final = "paper: trigger orders (stop-loss / take-profit) are not simulated"
-
-
-@dataclass(frozen=True, slots=True)
-class VenueWords:
-    """How the venue words its refusals (templates take `asset`, `min`, `bid`, `ask`, `address`)."""
-
-    size: str
-    price: str
-    duplicate_cloid: str
-    leverage: str
-    min_value: str
-    reduce_only: str
-    ioc: str
-    alo: str
-    margin: str
-    no_user: str
-
-
-# Hyperliquid's texts (as the venue and the localnet answer them; tests/paper compare them live).
-HYPERLIQUID_WORDS: Final = VenueWords(
-    size="Order has invalid size.",
-    price="Order has invalid price.",
-    duplicate_cloid="Duplicate cloid: an order with this cloid was already placed by this user.",
-    leverage="Invalid leverage value.",
-    min_value="Order must have minimum value of ${min}. asset={asset}",
-    reduce_only="Reduce only order would increase position. asset={asset}",
-    ioc="Order could not immediately match against any resting orders. asset={asset}",
-    alo="Post only order would have immediately matched, bbo was {bid}@{ask}. asset={asset}",
-    margin="Insufficient margin to place order. asset={asset}",
-    no_user="User or API Wallet {address} does not exist.",
-)
 
 
 class PaperRefused(Exception):

@@ -66,6 +66,13 @@ class Follower:
     def set_mid(self, coin: str, mid: Decimal) -> None:
         self.mids[coin] = mid
 
+    def set_equity(self, equity: Decimal) -> None:
+        """The follower's equity as the venue reports it."""
+        self.equity = equity
+
+    def set_source_equity(self, source: str, equity: Decimal) -> None:
+        self.source_equity[source] = equity
+
     def set_position(self, coin: str, size: Decimal) -> None:
         self.positions[coin] = size
 
@@ -152,6 +159,39 @@ class Follower:
             for pair in list(self.pairs.values())
             if pair.source == source and pair.status is Status.UNTRACKED and not pair.waiting_join
         ]
+
+    def release_uncovered(self, source: str, config: FollowConfig, *, close: bool) -> list[Decision]:
+        """The pairs of `source` that `config` (a new version of the follow) no longer covers leave the
+        follow: closed (τ := 0, the closing decision returned) with `close`, else detached."""
+        out: list[Decision] = []
+        for coin, pair in list(self.pairs.items()):
+            if pair.source != source or config.filters.covers(coin):
+                continue
+            if close:
+                self.pairs[coin] = replace(pair, status=Status.TRACKING, target=ZERO)
+                out.append(self.check(coin, Event.UNFOLLOW))
+            del self.pairs[coin]
+        return out
+
+    def untrack(self, coin: str) -> PairState | None:
+        """A venue-side trigger (stop-loss / take-profit) closed the pair's position: it is left untracked
+        with τ = 0, so neither a reconciliation nor the source's increases re-open it until the source's
+        next open or flip. Returns the pair as it stood, or None when it was not tracking anything."""
+        pair = self.pairs.get(coin)
+        if pair is None or pair.source is None or pair.status is not Status.TRACKING:
+            return None
+        self.pairs[coin] = replace(pair, status=Status.UNTRACKED, ratio=None, target=ZERO)
+        return pair
+
+    # --- restart: state as the ledger recorded it (no decision) -------------------------------------
+
+    def restore_follow(self, source: str, config: FollowConfig) -> None:
+        """A follow as it stood before a restart (its decisions were made and recorded then)."""
+        self.follows[source] = config
+
+    def restore_pair(self, state: PairState) -> None:
+        """A pair as its latest recorded decision left it."""
+        self.pairs[state.coin] = state
 
     def set_paused(self, paused: bool) -> None:
         """Pause: no new exposure (opens, increases, flip-opens skipped); reductions still mirror."""

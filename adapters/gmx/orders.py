@@ -27,6 +27,7 @@ from adapters.gmx.contracts import calldata, selector
 from adapters.gmx.network import Deployment, Market
 from adapters.gmx.positions import GmxPosition
 from adapters.gmx.units import from_units, to_price, to_units, to_usd
+from adapters.hyperliquid.refusals import HYPERLIQUID_WORDS, without_asset
 
 MULTICALL_SELECTOR: Final = selector("ExchangeRouter", "multicall")
 _ZERO_ADDRESS: Final = "0x" + "00" * 20
@@ -94,7 +95,7 @@ class OrderRefused(ValueError):
     """The order cannot be placed as asked; the message is the venue-style reason."""
 
 
-REDUCE_ONLY_WORDS: Final = "Reduce only order would increase position"
+REDUCE_ONLY_WORDS: Final = without_asset(HYPERLIQUID_WORDS.reduce_only)  # Hyperliquid's words
 
 
 def plan(

@@ -51,6 +51,7 @@ from adapters.gmx.network import Deployment, load_deployment, load_deployment_fi
 from adapters.gmx.orders import OrderRefused, min_execution_fee, multicall, plan
 from adapters.gmx.positions import GmxPosition, account_state, unmapped
 from adapters.gmx.units import from_units, price
+from adapters.hyperliquid.refusals import HYPERLIQUID_WORDS, without_asset
 from bot.domain import (
     AccountState,
     Instrument,
@@ -80,8 +81,8 @@ GMX_CAPABILITIES: Final = VenueCapabilities(
     two_step_execution=True,
     weight_budget_per_minute=0,
 )
-LEVERAGE_WORDS: Final = "Invalid leverage value"
-MIN_NOTIONAL_WORDS: Final = "Order must have minimum value of ${}"
+LEVERAGE_WORDS: Final = without_asset(HYPERLIQUID_WORDS.leverage)  # Hyperliquid's words: one classification
+MIN_NOTIONAL_WORDS: Final = without_asset(HYPERLIQUID_WORDS.min_value).replace("{min}", "{}")
 DEFAULT_LEVERAGE: Final = 5
 
 

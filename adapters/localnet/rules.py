@@ -13,11 +13,13 @@ MAX_PERP_DECIMALS = 6
 MAX_SIG_FIGS = 5
 USD = Decimal("0.000001")  # USDC precision on the venue
 MIN_NOTIONAL = Decimal(10)
-TAKER_FEE = Decimal("0.00045")  # base tier
+TAKER_FEE = Decimal("0.00045")  # base tier (the venue's own, apart from the client's: see below)
 MAKER_FEE = Decimal("0.00015")
 MARKET_SLIPPAGE = Decimal("0.05")  # what the SDK's market_open uses (Exchange.DEFAULT_SLIPPAGE)
 
 # --- the venue's wording -------------------------------------------------------------------------------
+# Written here apart from the client's table (adapters/hyperliquid/refusals.py) on purpose: the localnet is
+# an independent double of the venue, so a client that drifts from the venue's words fails against it.
 ERR_SIZE = "Order has invalid size."
 ERR_PRICE = "Order has invalid price."
 

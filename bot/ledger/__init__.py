@@ -4,6 +4,7 @@ from bot.ledger.db import create_engine, init_db
 from bot.ledger.ids import cloid_for, instruction_id
 from bot.ledger.lineage import Lineage
 from bot.ledger.models import (
+    OPEN_INTENT_STATUSES,
     Account,
     AccountKind,
     AuditChannel,
@@ -23,6 +24,7 @@ from bot.ledger.render import render_lineage, render_lineages
 from bot.ledger.repository import Ledger, LedgerError, Recorded
 
 __all__ = [
+    "OPEN_INTENT_STATUSES",
     "Account",
     "AccountKind",
     "AuditChannel",

@@ -53,6 +53,13 @@ class IntentStatus(StrEnum):
     FAILED = "failed"  # never reached the venue (e.g. a guard or a local error after recording)
 
 
+# An intent whose outcome is not recorded yet: looked up by cloid (and resent only if the venue has no
+# trace of it) by start-up recovery, the reconciliation pass and a replayed decision.
+OPEN_INTENT_STATUSES: frozenset[str] = frozenset(
+    {IntentStatus.PENDING.value, IntentStatus.SUBMITTED.value, IntentStatus.UNKNOWN.value}
+)
+
+
 class SnapshotOrigin(StrEnum):
     VENUE = "venue"  # read from the venue (clearinghouseState)
     FILL = "fill"  # derived from a fill (start position + size)
@@ -272,6 +279,9 @@ class AuditLog(LedgerModel, table=True):
 
 
 # ---- the control room (Telegram and its CLI twins; revision 0002) ------------------------------------
+
+
+CONTROL_RUNNING = "running"  # a follower's control state when none was ever set (ControlState.state)
 
 
 class ControlState(LedgerModel, table=True):

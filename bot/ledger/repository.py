@@ -1,4 +1,7 @@
-"""The ledger's API for the pipeline, the service layer and the CLI.
+"""The ledger's API for the pipeline, the service layer and the CLI: `Ledger`, assembled from one part per
+aggregate (accounts, plans, fills, audit: bot/ledger/*_store.py; the pipeline's reads:
+pipeline_reads.py; the shared base: base.py). This module holds the hot path's writes: leader events,
+decisions, intents and venue orders, in batches of one transaction.
 
 Every method is one transaction. Recording is idempotent wherever the venue or a restart can repeat
 a message: leader events (by venue+source+event id), instructions (by their deterministic id), intents
@@ -10,120 +13,68 @@ by a read, so two concurrent writers of the same record never collide.
 from __future__ import annotations
 
 import asyncio
-import json
-from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
-from contextlib import asynccontextmanager
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from types import TracebackType
-from typing import Any, Generic, Self, TypeVar
+from typing import Any, TypeVar
 
-from sqlalchemy import Table, bindparam, func, update
+from sqlalchemy import Table, bindparam, update
 from sqlalchemy import select as core_select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
-from sqlmodel.sql.expression import SelectOfScalar
 
-from bot.domain import Side, SourceChange, SourceFill
-from bot.ledger.db import create_engine, init_db, session_factory, sync_twin
+from bot.domain import Side, SourceChange
+from bot.ledger.account_store import AccountStore
+from bot.ledger.audit_store import AuditStore
+from bot.ledger.fill_store import FillStore
 from bot.ledger.ids import cloid_for, instruction_id, normalise_account
-from bot.ledger.lineage import Lineage, find_lineages
 from bot.ledger.models import (
-    Account,
-    AccountKind,
-    AuditChannel,
-    AuditLog,
     CopyInstruction,
-    Fill,
-    FollowPlan,
     IntentStatus,
     LeaderEvent,
     LedgerModel,
     OrderIntent,
-    PositionSnapshot,
-    SnapshotOrigin,
     VenueOrder,
     VenueOrderStatus,
     utcnow,
 )
-from bot.ledger.types import as_utc, canonical_decimal, from_ms
+from bot.ledger.pipeline_reads import PipelineReads
+from bot.ledger.plan_store import PlanStore
+from bot.ledger.types import from_ms
+from bot.ledger.values import (
+    TIME_IN_FORCE,
+    LedgerError,
+    Recorded,
+    check_keystore,
+    choice_field,
+    decimal_field,
+    fill_trade_id,
+    optional_decimal_field,
+    time_field,
+)
+
+__all__ = [
+    "TIME_IN_FORCE",
+    "DecisionDraft",
+    "IntentDraft",
+    "Ledger",
+    "LedgerError",
+    "OrderAnswer",
+    "Recorded",
+    "RecordedDecision",
+    "check_keystore",
+    "fill_trade_id",
+    "instruction_values",
+    "leader_event_row",
+]
 
 T = TypeVar("T", bound=LedgerModel)
 U = TypeVar("U")
 R = TypeVar("R")
-
-TIME_IN_FORCE = ("Ioc", "Gtc", "Alo")  # Hyperliquid's spelling, kept venue-wide
-_PLAN_VERSION_ATTEMPTS = 5
-
-
-class LedgerError(Exception):
-    """A request the ledger refuses (unknown reference, inconsistent data); the message says which."""
-
-
-@dataclass(frozen=True, slots=True)
-class Recorded(Generic[T]):
-    """The row as stored, and whether this call created it (False: it was already there)."""
-
-    row: T
-    created: bool
-
-
-def _decimal(field: str, value: Decimal | int) -> Decimal:
-    if isinstance(value, bool) or not isinstance(value, Decimal | int):
-        raise LedgerError(f"{field} must be a Decimal (never a float), got {type(value).__name__}")
-    try:
-        return canonical_decimal(Decimal(value))
-    except ValueError as exc:
-        raise LedgerError(f"{field}: {exc}") from None
-
-
-def _optional_decimal(field: str, value: Decimal | int | None) -> Decimal | None:
-    return None if value is None else _decimal(field, value)
-
-
-def _choice(field: str, value: str, accepted: Iterable[str]) -> str:
-    options = tuple(accepted)
-    if value not in options:
-        raise LedgerError(f"{field} must be one of {', '.join(options)}, got {value!r}")
-    return value
-
-
-def _time(field: str, value: datetime | None) -> datetime:
-    if value is None:
-        return utcnow()
-    try:
-        return as_utc(value)
-    except ValueError as exc:
-        raise LedgerError(f"{field}: {exc}") from None
-
-
-def fill_trade_id(fill: SourceFill) -> str:
-    """A fill's trade id; old recordings have none, and then hash + oid + size identify the fill."""
-    if fill.tid is not None:
-        return str(fill.tid)
-    return f"{fill.hash}:{fill.oid}:{canonical_decimal(fill.sz)}"
-
-
-def check_keystore(keystore_json: str) -> None:
-    """Accept only an encrypted eth-account v3 keystore. The input is never echoed (it may be a key)."""
-    try:
-        doc = json.loads(keystore_json)
-    except ValueError:
-        doc = None
-    crypto = doc.get("crypto", doc.get("Crypto")) if isinstance(doc, dict) else None
-    if not (isinstance(doc, dict) and doc.get("version") == 3 and isinstance(crypto, dict)):
-        raise LedgerError(
-            "keystore_json must be an encrypted eth-account v3 keystore (JSON with version 3 and a "
-            "crypto section); private keys are never stored in clear"
-        )
-    if not {"ciphertext", "kdf", "cipher"} <= crypto.keys():
-        raise LedgerError("keystore_json: the crypto section needs ciphertext, cipher and kdf")
 
 
 def instruction_values(
@@ -165,15 +116,15 @@ def instruction_values(
         plan_version=plan_version,
         strategy=strategy,
         event_kind=event_kind,
-        ratio=_optional_decimal("ratio", ratio),
-        target_before=_decimal("target_before", target_before),
-        target_after=_decimal("target_after", target_after),
-        position=_optional_decimal("position", position),
-        delta=_decimal("delta", delta),
-        mid=_optional_decimal("mid", mid),
+        ratio=optional_decimal_field("ratio", ratio),
+        target_before=decimal_field("target_before", target_before),
+        target_after=decimal_field("target_after", target_after),
+        position=optional_decimal_field("position", position),
+        delta=decimal_field("delta", delta),
+        mid=optional_decimal_field("mid", mid),
         guards=list(guards),
         reason=reason,
-        created_at=_time("created_at", created_at),
+        created_at=time_field("created_at", created_at),
     )
 
 
@@ -186,11 +137,11 @@ def leader_event_row(
         source=normalise_account(change.source),
         coin=change.coin,
         event_id=change.event_id,
-        old_size=_decimal("old", change.old),
-        new_size=_decimal("new", change.new),
-        avg_px=_optional_decimal("avg_px", change.avg_px),
+        old_size=decimal_field("old", change.old),
+        new_size=decimal_field("new", change.new),
+        avg_px=optional_decimal_field("avg_px", change.avg_px),
         time=from_ms(change.time_ms),
-        received_at=_time("received_at", received_at),
+        received_at=time_field("received_at", received_at),
         payload=payload,
     )
 
@@ -206,9 +157,9 @@ class IntentDraft:
     reduce_only: bool = False
 
     def checked(self) -> IntentDraft:
-        side = Side(_choice("side", str(self.side), (s.value for s in Side)))
-        _choice("tif", self.tif, TIME_IN_FORCE)
-        size, limit_px = _decimal("size", self.size), _decimal("limit_px", self.limit_px)
+        side = Side(choice_field("side", str(self.side), (s.value for s in Side)))
+        choice_field("tif", self.tif, TIME_IN_FORCE)
+        size, limit_px = decimal_field("size", self.size), decimal_field("limit_px", self.limit_px)
         if size <= 0 or limit_px <= 0:
             raise LedgerError(f"size and limit_px must be positive, got size {size}, limit_px {limit_px}")
         return IntentDraft(side, size, limit_px, self.tif, self.reduce_only)
@@ -303,128 +254,9 @@ def _chunks(items: Sequence[U], size: int = 500) -> list[Sequence[U]]:
     return [items[i : i + size] for i in range(0, len(items), size)] or [items[:0]]
 
 
-class Ledger:
-    """The ledger over one database (SQLite or PostgreSQL)."""
-
-    def __init__(self, engine: AsyncEngine) -> None:
-        self.engine = engine
-        self._sessions = session_factory(engine)
-        twin = sync_twin(engine)  # the hot path's writes (`_write`), SQLite files only
-        self._serial = asyncio.Lock() if engine.dialect.name == "sqlite" else None
-        self._writer = (
-            None if twin is None else (twin, ThreadPoolExecutor(1, thread_name_prefix="ledger-writer"))
-        )
-
-    @property
-    def sync_engines(self) -> list[Engine]:
-        """The synchronous engines under this ledger (the async engine's, the writer thread's if any):
-        for tools that set connection options on every connection."""
-        return [self.engine.sync_engine] + ([self._writer[0]] if self._writer is not None else [])
-
-    @classmethod
-    async def open(cls, url: str, *, migrate: bool = True, create: bool = True) -> Ledger:
-        """Connect to `url`, upgrading the schema to the latest revision first (unless told not to).
-        `create=False`: refuse (`LedgerMissing`) rather than create a ledger that does not exist."""
-        if migrate:
-            await init_db(url, create=create)
-        return cls(create_engine(url))
-
-    async def close(self) -> None:
-        if self._writer is not None:
-            engine, pool = self._writer
-            pool.shutdown(wait=True)
-            engine.dispose()
-        await self.engine.dispose()
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        await self.close()
-
-    @asynccontextmanager
-    async def _tx(self) -> AsyncIterator[AsyncSession]:
-        async with self._turn(), self._sessions() as session, session.begin():
-            yield session
-
-    @asynccontextmanager
-    async def _turn(self) -> AsyncIterator[None]:
-        """SQLite has one writer at a time: this process's transactions take turns here (first come,
-        first served) instead of in SQLite's busy handler, whose sleeps are unfair — with 1,000
-        followers settling at once some waited past `busy_timeout` ("database is locked")."""
-        if self._serial is None:
-            yield
-            return
-        async with self._serial:
-            yield
-
-    async def _insert_ignore(self, session: AsyncSession, row: LedgerModel) -> bool:
-        """Insert unless a unique key is already taken; True when a row was inserted."""
-        table = LedgerModel.metadata.tables[str(getattr(type(row), "__tablename__", ""))]
-        values = {
-            column.name: getattr(row, column.name)
-            for column in table.columns
-            if not (column.primary_key and getattr(row, column.name) is None)
-        }
-        insert = pg_insert if self.engine.dialect.name == "postgresql" else sqlite_insert
-        result = await session.exec(insert(table).values(values).on_conflict_do_nothing())
-        return result.rowcount == 1
-
-    # ---- accounts -------------------------------------------------------------------------------
-
-    async def add_account(
-        self,
-        *,
-        venue: str,
-        address: str,
-        kind: AccountKind = AccountKind.MASTER,
-        label: str | None = None,
-        agent_address: str | None = None,
-        keystore_path: str | None = None,
-        keystore_json: str | None = None,
-    ) -> Recorded[Account]:
-        """Register a follower account (idempotent by venue + address; the first registration stays)."""
-        _choice("kind", str(kind), (k.value for k in AccountKind))
-        if keystore_json is not None:
-            check_keystore(keystore_json)
-        row = Account(
-            venue=venue,
-            address=normalise_account(address),
-            kind=AccountKind(kind).value,
-            label=label,
-            agent_address=normalise_account(agent_address) if agent_address else None,
-            keystore_path=keystore_path,
-            keystore_json=keystore_json,
-        )
-        async with self._tx() as session:
-            created = await self._insert_ignore(session, row)
-            stored = await self._account(session, venue, row.address)
-        assert stored is not None
-        return Recorded(stored, created)
-
-    async def get_account(self, venue: str, address: str) -> Account | None:
-        async with self._tx() as session:
-            return await self._account(session, venue, normalise_account(address))
-
-    async def remove_account(self, venue: str, address: str) -> Account | None:
-        """Delete an account's row (its history stays: plans, decisions, orders and fills are keyed by
-        address). The removed row, or None when there was none."""
-        async with self._tx() as session:
-            row = await self._account(session, venue, normalise_account(address))
-            if row is not None:
-                await session.delete(row)
-            return row
-
-    async def accounts(self) -> list[Account]:
-        async with self._tx() as session:
-            return list((await session.exec(select(Account).order_by(col(Account.id)))).all())
-
-    @staticmethod
-    async def _account(session: AsyncSession, venue: str, address: str) -> Account | None:
-        query = select(Account).where(Account.venue == venue, Account.address == address)
-        return (await session.exec(query)).first()
+class Ledger(AccountStore, PlanStore, FillStore, AuditStore, PipelineReads):
+    """The ledger over one database (SQLite or PostgreSQL), one part per aggregate (bot/ledger/*_store.py,
+    `PipelineReads`); here: leader events, decisions, intents and venue orders — the hot path's writes."""
 
     # ---- leader events --------------------------------------------------------------------------
 
@@ -615,7 +447,7 @@ class Ledger:
 
     async def mark_intents(self, cloids: Sequence[str], status: IntentStatus) -> None:
         """`mark_intent` for many intents in one transaction (a fan-out's orders, about to be sent)."""
-        _choice("status", str(status), (s.value for s in IntentStatus))
+        choice_field("status", str(status), (s.value for s in IntentStatus))
         table = _table(OrderIntent)
         query = (
             update(table)
@@ -655,7 +487,7 @@ class Ledger:
 
     async def mark_intent(self, cloid: str, status: IntentStatus, *, error: str | None = None) -> OrderIntent:
         """Move an intent along pending → submitted → accepted / rejected / unknown / failed."""
-        _choice("status", str(status), (s.value for s in IntentStatus))
+        choice_field("status", str(status), (s.value for s in IntentStatus))
         async with self._tx() as session:
             intent = await self._require_intent(session, cloid)
             intent.status = IntentStatus(status).value
@@ -678,7 +510,7 @@ class Ledger:
         (same details) is not appended again: the REST answer and the websocket often both report it."""
         if not status:
             raise LedgerError("status must not be empty")
-        moment = _time("time", time)
+        moment = time_field("time", time)
         async with self._tx() as session:
             intent = await self._require_intent(session, cloid)
             fresh = VenueOrder(
@@ -805,208 +637,3 @@ class Ledger:
                 for i, a in by_intent.items()
             ],
         )
-
-    # ---- fills and positions --------------------------------------------------------------------
-
-    async def record_fill(
-        self,
-        *,
-        venue: str,
-        account: str,
-        trade_id: str | int,
-        coin: str,
-        side: Side,
-        price: Decimal,
-        size: Decimal,
-        fee: Decimal,
-        time: datetime,
-        fee_token: str | None = None,
-        closed_pnl: Decimal = Decimal(0),
-        start_position: Decimal | None = None,
-        oid: int | None = None,
-        cloid: str | None = None,
-        payload: Any = None,
-    ) -> Recorded[Fill]:
-        """Record a fill of a follower account (idempotent by venue + account + trade id)."""
-        side = Side(_choice("side", str(side), (s.value for s in Side)))
-        row = Fill(
-            venue=venue,
-            account=normalise_account(account),
-            trade_id=str(trade_id),
-            coin=coin,
-            side=side.value,
-            price=_decimal("price", price),
-            size=_decimal("size", size),
-            fee=_decimal("fee", fee),
-            fee_token=fee_token,
-            closed_pnl=_decimal("closed_pnl", closed_pnl),
-            start_position=_optional_decimal("start_position", start_position),
-            time=_time("time", time),
-            oid=oid,
-            cloid=cloid.lower() if cloid else None,
-            payload=payload,
-        )
-        async with self._tx() as session:
-            created = await self._insert_ignore(session, row)
-            query = select(Fill).where(
-                Fill.venue == venue, Fill.account == row.account, Fill.trade_id == row.trade_id
-            )
-            stored = (await session.exec(query)).one()
-        return Recorded(stored, created)
-
-    async def record_domain_fill(
-        self, fill: SourceFill, *, venue: str, account: str, cloid: str | None = None, payload: Any = None
-    ) -> Recorded[Fill]:
-        """`record_fill` for a fill the venue adapter already parsed into the domain type."""
-        return await self.record_fill(
-            venue=venue,
-            account=account,
-            trade_id=fill_trade_id(fill),
-            coin=fill.coin,
-            side=fill.side,
-            price=fill.px,
-            size=fill.sz,
-            fee=fill.fee,
-            time=from_ms(fill.time_ms),
-            closed_pnl=fill.closed_pnl,
-            start_position=fill.start_position,
-            oid=fill.oid,
-            cloid=cloid,
-            payload=payload,
-        )
-
-    async def record_snapshot(
-        self,
-        *,
-        venue: str,
-        account: str,
-        coin: str,
-        size: Decimal,
-        origin: SnapshotOrigin,
-        entry_px: Decimal | None = None,
-        time: datetime | None = None,
-        fill_id: int | None = None,
-    ) -> PositionSnapshot:
-        _choice("origin", str(origin), (o.value for o in SnapshotOrigin))
-        row = PositionSnapshot(
-            venue=venue,
-            account=normalise_account(account),
-            coin=coin,
-            size=_decimal("size", size),
-            entry_px=_optional_decimal("entry_px", entry_px),
-            time=_time("time", time),
-            origin=SnapshotOrigin(origin).value,
-            fill_id=fill_id,
-        )
-        async with self._tx() as session:
-            session.add(row)
-        return row
-
-    # ---- follow plans ---------------------------------------------------------------------------
-
-    async def new_plan_version(
-        self, follower: str, source: str, settings: Mapping[str, Any], *, actor: str | None = None
-    ) -> FollowPlan:
-        """Store `settings` as the next version of the (follower, source) plan. Earlier versions stay:
-        every decision names the version it used."""
-        follower, source = normalise_account(follower), normalise_account(source)
-        for _ in range(_PLAN_VERSION_ATTEMPTS):
-            async with self._tx() as session:
-                latest = await self._latest_version(session, follower, source)
-                row = FollowPlan(
-                    follower=follower, source=source, version=latest + 1, settings=dict(settings), actor=actor
-                )
-                if await self._insert_ignore(session, row):
-                    return (await session.exec(self._plan_query(follower, source, latest + 1))).one()
-        # Another writer took the next version every time; surface it rather than loop forever.
-        raise LedgerError(f"could not store a new plan version for {follower} ← {source}: concurrent writers")
-
-    async def current_plan(self, follower: str, source: str) -> FollowPlan | None:
-        """The plan in force: the highest version."""
-        follower, source = normalise_account(follower), normalise_account(source)
-        async with self._tx() as session:
-            latest = await self._latest_version(session, follower, source)
-            return (await session.exec(self._plan_query(follower, source, latest))).first()
-
-    async def plan_versions(self, follower: str, source: str) -> list[FollowPlan]:
-        query = (
-            select(FollowPlan)
-            .where(
-                FollowPlan.follower == normalise_account(follower),
-                FollowPlan.source == normalise_account(source),
-            )
-            .order_by(col(FollowPlan.version))
-        )
-        async with self._tx() as session:
-            return list((await session.exec(query)).all())
-
-    async def current_plans(self, follower: str | None = None) -> list[FollowPlan]:
-        """The current version of every plan (of one follower, or of all), ordered by follower, source."""
-        latest = select(
-            FollowPlan.follower, FollowPlan.source, func.max(FollowPlan.version).label("version")
-        ).group_by(col(FollowPlan.follower), col(FollowPlan.source))
-        if follower is not None:
-            latest = latest.where(FollowPlan.follower == normalise_account(follower))
-        heads = latest.subquery()
-        query = (
-            select(FollowPlan)
-            .join(
-                heads,
-                (col(FollowPlan.follower) == heads.c.follower)
-                & (col(FollowPlan.source) == heads.c.source)
-                & (col(FollowPlan.version) == heads.c.version),
-            )
-            .order_by(col(FollowPlan.follower), col(FollowPlan.source))
-        )
-        async with self._tx() as session:
-            return list((await session.exec(query)).all())
-
-    @staticmethod
-    async def _latest_version(session: AsyncSession, follower: str, source: str) -> int:
-        query = select(func.max(FollowPlan.version)).where(
-            FollowPlan.follower == follower, FollowPlan.source == source
-        )
-        return int((await session.exec(query)).one() or 0)
-
-    @staticmethod
-    def _plan_query(follower: str, source: str, version: int) -> SelectOfScalar[FollowPlan]:
-        return select(FollowPlan).where(
-            FollowPlan.follower == follower, FollowPlan.source == source, FollowPlan.version == version
-        )
-
-    # ---- audit ----------------------------------------------------------------------------------
-
-    async def audit(
-        self,
-        *,
-        actor: str,
-        channel: AuditChannel,
-        action: str,
-        details: Any = None,
-        time: datetime | None = None,
-    ) -> AuditLog:
-        _choice("channel", str(channel), (c.value for c in AuditChannel))
-        row = AuditLog(
-            actor=actor,
-            channel=AuditChannel(channel).value,
-            action=action,
-            details=details,
-            time=_time("time", time),
-        )
-        async with self._tx() as session:
-            session.add(row)
-        return row
-
-    async def audit_entries(self, *, limit: int = 100) -> list[AuditLog]:
-        """The latest audit entries, newest first."""
-        query = select(AuditLog).order_by(col(AuditLog.time).desc(), col(AuditLog.id).desc()).limit(limit)
-        async with self._tx() as session:
-            return list((await session.exec(query)).all())
-
-    # ---- lineage --------------------------------------------------------------------------------
-
-    async def lineage(self, ref: str | int) -> list[Lineage]:
-        """Every chain a reference names: a fill's trade id, a venue order id, a cloid or an instruction
-        id (prefixes `tid:`, `oid:`, `cloid:`, `instruction:` remove any doubt). Empty when unknown."""
-        async with self._tx() as session:
-            return await find_lineages(session, str(ref))

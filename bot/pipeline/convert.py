@@ -44,3 +44,15 @@ def fill_payload(fill: SourceFill) -> dict[str, Any]:
         value = getattr(fill, item.name)
         out[item.name] = str(value) if isinstance(value, Decimal) else getattr(value, "value", value)
     return out
+
+
+def missed_change(
+    source: str, coin: str, mirrored: Decimal, on_venue: Decimal, stamp: int
+) -> SourceChange | None:
+    """A source change the watch never delivered: the raw size the pair last mirrored vs the size the
+    venue reports now (None when they agree). Applied AS a change (SPEC §6), at start-up
+    (`Copier.restore`) and by the reconciliation pass, under one event id form."""
+    if mirrored == on_venue:
+        return None
+    event_id = f"missed:{coin}:{mirrored}>{on_venue}:{stamp}"
+    return SourceChange(source, coin, mirrored, on_venue, stamp, event_id)

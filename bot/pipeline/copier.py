@@ -19,16 +19,15 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, replace
 from decimal import Decimal
-from typing import TypeVar
 
 from bot.alerts import Alert, AlertBus, AlertKind
 from bot.domain import AccountState, OrderRequest, OrderResult, OrderStatus, Side, SourceChange, Venue
-from bot.faults import IOC_PARTIAL, rejection_code
-from bot.ledger import FollowPlan, IntentStatus, LeaderEvent, Ledger, OrderIntent
+from bot.faults import IOC_PARTIAL, rejection_code, unfilled_ioc
+from bot.ledger import OPEN_INTENT_STATUSES, FollowPlan, IntentStatus, LeaderEvent, Ledger, OrderIntent
 from bot.ledger.ids import normalise_account
 from bot.ledger.repository import (
     DecisionDraft,
@@ -38,20 +37,20 @@ from bot.ledger.repository import (
     leader_event_row,
 )
 from bot.logs import log_event
-from bot.pipeline.convert import change_of, delta_of, request_of
+from bot.pipeline.convert import change_of, delta_of, missed_change, request_of
 from bot.pipeline.desk import Desk, LoadedPlan
+from bot.pipeline.guard_gate import RiskGate
 from bot.pipeline.oms import OrderManager, RetryPolicy, crash_point, filled_part
+from bot.pipeline.reads import AccountReader, gather_bounded
 from bot.pipeline.recovery import PairRecord, request_of_intent
 from bot.pipeline.settle import Settler
 from bot.risk.book import RiskBook
-from bot.risk.gate import RiskGate
 from strategies.engine import AssignmentRefused, Follower
-from strategies.model import SOURCE_EVENTS, Decision, Event, Market, Reason, Status
+from strategies.model import SOURCE_EVENTS, Decision, Event, Market, Reason
 from strategies.num import plain, q_lot
 
 log = logging.getLogger(__name__)
 
-UNFILLED_IOC = "could not immediately match"  # the venue's words for an IOC that found no liquidity
 _SKIPS = frozenset(
     {
         Reason.PAUSED,
@@ -67,36 +66,14 @@ _SKIPS = frozenset(
     }
 )
 _TOLD = SOURCE_EVENTS | {Event.COPY_CURRENT, Event.FOLLOW}
-_OPEN_INTENT = frozenset(
-    {IntentStatus.PENDING.value, IntentStatus.SUBMITTED.value, IntentStatus.UNKNOWN.value}
-)
-# Requests in flight at once, under the venue clients' pools (32 connections each; an account read takes
-# two): 1,000 followers queue here rather than time out in a pool. Reads go through httpx, whose pool
-# rescans its whole queue on every request (1,000 queued cost more CPU than the requests); orders have
+# Requests in flight at once, under the venue clients' pools (reads: bot/pipeline/reads.py). Orders have
 # their own keep-alive pool, where 16 in flight already keep the venue busy (docs/benchmarks.md).
 SEND_CONCURRENCY = 16
-READ_CONCURRENCY = 16
 SETTLE_CONCURRENCY = 16
-
-R = TypeVar("R")
 
 
 def now_ms() -> int:
     return time.time_ns() // 1_000_000
-
-
-async def gather_bounded(aws: Iterable[Awaitable[R]], limit: int) -> list[R | Exception]:
-    """`asyncio.gather(..., return_exceptions=True)` with at most `limit` awaited at once."""
-    gate = asyncio.Semaphore(limit)
-
-    async def one(aw: Awaitable[R]) -> R | Exception:
-        async with gate:
-            try:
-                return await aw
-            except Exception as exc:
-                return exc
-
-    return await asyncio.gather(*(one(aw) for aw in aws))
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,12 +123,13 @@ class Copier:
         self.venue_name = venue_name
         self.oms = OrderManager(venue, ledger, policy)
         self.settler = Settler(venue, ledger, venue_name, self._observe_follower, alerts)  # after each order
-        self.risk = risk if risk is not None else RiskGate(RiskBook(), alerts)  # runtime guards (bot/risk)
+        self.risk = risk if risk is not None else RiskGate(RiskBook(), alerts)  # runtime guards
         self.desks: dict[str, Desk] = {}
         self.source_states: dict[str, AccountState] = {}
         # The venue a source trades on (the runner routes GMX sources: bot/pipeline/sources.py); its
         # `capabilities.name` is the source's venue in the ledger. Followers always trade on `venue`.
         self.source_venue: Callable[[str], Venue] = lambda _source: venue
+        self.reader = AccountReader(venue, lambda source: self.source_venue(source))  # bounded
         self.latencies_ms: list[int] = []  # source event → follower order answered
         self._busy = 0  # batches of source changes being mirrored
 
@@ -254,16 +232,8 @@ class Copier:
 
     def _release_dropped(self, desk: Desk, source: str, loaded: LoadedPlan) -> list[Decision]:
         """Tokens this version stops covering: close them (τ := 0) or detach them, per `release`."""
-        engine, filters = desk.engine, loaded.settings.config.filters
-        out: list[Decision] = []
-        for coin, pair in list(engine.pairs.items()):
-            if pair.source != source or filters.covers(coin):
-                continue
-            if loaded.settings.release == "close":
-                engine.pairs[coin] = replace(pair, status=Status.TRACKING, target=Decimal(0))
-                out.append(engine.check(coin, Event.UNFOLLOW))
-            del engine.pairs[coin]
-        return out
+        settings = loaded.settings
+        return desk.engine.release_uncovered(source, settings.config, close=settings.release == "close")
 
     # --- observations ----------------------------------------------------------------------------
 
@@ -281,21 +251,15 @@ class Copier:
         wanted = sorted(set(self.sources() if sources is None else sources))
         desks = list(staged) if staged else list(self.desks.values()) if followers else []
         epochs = [{coin: desk.epoch(coin) for coin in self.markets} for desk in desks]
-        reads = await gather_bounded(
-            [
-                *(self.source_venue(s).account(s) for s in wanted),
-                *(self.venue.account(desk.account.address) for desk in desks),
-            ],
-            READ_CONCURRENCY,
-        )
-        for source, state in zip(wanted, reads[: len(wanted)], strict=True):
+        reads = await self.reader.read(wanted, [desk.account.address for desk in desks])
+        for source, state in zip(wanted, reads.sources, strict=True):
             if isinstance(state, AccountState):
                 self.observe_source(source, state, staged)
             else:
                 log_event(
                     log, "account_read_failed", level=logging.WARNING, address=source, error=repr(state)
                 )
-        for desk, before, state in zip(desks, epochs, reads[len(wanted) :], strict=True):
+        for desk, before, state in zip(desks, epochs, reads.followers, strict=True):
             if isinstance(state, AccountState):
                 self._observe_follower(desk, state, [c for c in self.markets if desk.epoch(c) == before[c]])
             else:
@@ -328,7 +292,7 @@ class Copier:
         self.risk.observe_source(desks, source, state)
         held = {p.coin: p for p in state.positions}
         for desk in desks:
-            desk.engine.source_equity[source] = state.equity
+            desk.engine.set_source_equity(source, state.equity)
             for coin in self.markets:
                 pos = held.get(coin)
                 desk.engine.observe_source(
@@ -340,7 +304,7 @@ class Copier:
                 )
 
     def _observe_follower(self, desk: Desk, state: AccountState, coins: Iterable[str]) -> None:
-        desk.engine.equity = state.equity
+        desk.engine.set_equity(state.equity)
         self.risk.observe_follower(desk, state)
         for coin in coins:
             desk.engine.set_position(coin, state.size(coin))
@@ -424,7 +388,7 @@ class Copier:
             loaded = LoadedPlan.of(plan) if plan is not None else None
             if loaded is not None and loaded.settings.active:
                 book[follower].plans[source] = loaded
-                book[follower].engine.follows[source] = loaded.settings.config
+                book[follower].engine.restore_follow(source, loaded.settings.config)
         if staged:
             followed = {s for d in staged for s in d.active_sources()}
             await self.refresh_accounts(followed, staged=staged)
@@ -439,12 +403,10 @@ class Copier:
                 continue
             venue_size = desk.engine.source_position(rec.source, rec.coin).size
             known = rec.source_size if rec.source_size is not None else venue_size
-            desk.engine.pairs[rec.coin] = rec.state(config.filters.effective(known))
-            if rec.source_size is not None and rec.source in self.source_states and known != venue_size:
-                event_id = f"missed:{rec.coin}:{known}>{venue_size}:{stamp}"
-                missed[(rec.source, rec.coin)] = SourceChange(
-                    rec.source, rec.coin, known, venue_size, stamp, event_id
-                )
+            desk.engine.restore_pair(rec.state(config.filters.effective(known)))
+            change = missed_change(rec.source, rec.coin, known, venue_size, stamp)
+            if change is not None and rec.source_size is not None and rec.source in self.source_states:
+                missed[(rec.source, rec.coin)] = change
         if staged:
             self.desks.update(book)
             await self.enforce_risk()
@@ -553,25 +515,23 @@ class Copier:
         if decision.order is None and not key.record_idle:
             return None
         market = self.markets[decision.coin]
-        plan = desk.plan_for(key.source)
+        reason = blocked or decision.reason
         row = instruction_values(
-            follower=desk.address,
-            source=key.source,
-            coin=decision.coin,
-            source_event_id=key.source_event_id,
-            revision=key.revision,
-            strategy=plan.strategy if plan else "mirror",
-            event_kind=key.event_kind or decision.event.value,
-            ratio=decision.ratio,
-            target_before=decision.target_before,
-            target_after=decision.target,
-            position=decision.position,
-            delta=delta_of(decision, market.sz_decimals),
-            mid=desk.engine.mids.get(decision.coin),
-            guards=[g.value for g in decision.guards] + ([blocked.value] if blocked else []),
-            reason=blocked.value if blocked else None if decision.reason is None else decision.reason.value,
-            plan_version=plan.version if plan else None,
-            leader_event_id=key.leader_event_id,
+            **desk.decision_fields(
+                key.source,
+                decision.coin,
+                source_event_id=key.source_event_id,
+                revision=key.revision,
+                event_kind=key.event_kind or decision.event.value,
+                ratio=decision.ratio,
+                target_before=decision.target_before,
+                target_after=decision.target,
+                position=decision.position,
+                delta=delta_of(decision, market.sz_decimals),
+                guards=[g.value for g in decision.guards] + ([blocked.value] if blocked else []),
+                reason=None if reason is None else reason.value,
+                leader_event_id=key.leader_event_id,
+            )
         )
         intent = None
         if decision.order is not None:
@@ -632,7 +592,7 @@ class Copier:
             return False
         # This decision was recorded and its order sent before (a restart, a replayed change): the
         # stored intent is the order; look it up instead of sending anything new.
-        if intent.status not in _OPEN_INTENT:
+        if intent.status not in OPEN_INTENT_STATUSES:
             return False
         step.request = request_of_intent(intent)
         step.resume_sent = intent.status != IntentStatus.PENDING.value
@@ -705,8 +665,8 @@ class Copier:
                 coin,
                 cloid=request.cloid,
             )
-        unfilled_ioc = result.status is OrderStatus.REJECTED and UNFILLED_IOC in (result.error or "")
-        if result.status is OrderStatus.REJECTED and not unfilled_ioc:
+        unfilled = result.status is OrderStatus.REJECTED and unfilled_ioc(result.error)
+        if result.status is OrderStatus.REJECTED and not unfilled:
             desk.out_of_sync.add(coin)
             self._alert(
                 AlertKind.REJECTED,

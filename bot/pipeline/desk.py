@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Any
 
 from bot.domain import TradingAccount
 from bot.ledger import FollowPlan
@@ -65,3 +66,19 @@ class Desk:
 
     def plan_for(self, source: str) -> LoadedPlan | None:
         return self.plans.get(source)
+
+    def decision_fields(self, source: str, coin: str, **fields: Any) -> dict[str, Any]:
+        """A decision of this follower's `coin` pair as the ledger's instruction fields (the arguments of
+        `Ledger.record_instruction` / `instruction_values`): the follower, the applied plan's version
+        and strategy, the mid now, plus `fields` (event id, kind, targets, position, delta, reason …).
+        The copier's decisions and the protector's trigger placements and fires all map through here."""
+        plan = self.plan_for(source)
+        return {
+            "follower": self.address,
+            "source": source,
+            "coin": coin,
+            "strategy": plan.strategy if plan else "mirror",
+            "plan_version": plan.version if plan else None,
+            "mid": self.engine.mids.get(coin),
+            **fields,
+        }

@@ -9,7 +9,7 @@ ledger's lineage (SPEC §5), so they are read in batches: after a follower's ord
 interval, never per order. Fills are matched to the awaited order by oid and recorded with its cloid;
 the ledger keeps one row per trade id, so reading a fill twice records it once. An order whose fills
 have not all shown up `window_s` after its answer is alerted and dropped (a restart's
-`recovery.unrecorded_fill_orders` still records an order that has none).
+`Ledger.unrecorded_fill_orders` still records an order that has none).
 """
 
 from __future__ import annotations

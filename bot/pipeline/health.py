@@ -22,7 +22,6 @@ from typing import Any
 
 from bot.alerts import Alert, AlertBus
 from bot.ledger import Ledger
-from bot.ledger.db import session_factory
 from bot.ledger.models import RunnerHealth
 from bot.ledger.types import decimal_text
 from bot.logs import log_event
@@ -65,7 +64,6 @@ class HealthRecorder:
         self._seen: deque[tuple[int, str]] = deque()  # (ms, "kind/reason") of alerts in the window
         self._queue: asyncio.Queue[Alert] | None = None
         self._task: asyncio.Task[None] | None = None
-        self._sessions = session_factory(ledger.engine)
 
     async def start(self) -> None:
         self._queue = self.alerts.subscribe()
@@ -126,8 +124,7 @@ class HealthRecorder:
             stopped_at=now if stopped else None,
             doc=self.doc(),
         )
-        async with self._sessions() as session, session.begin():
-            await session.merge(row)
+        await self.ledger.save_runner_health(row)
 
     async def _beat(self) -> None:
         while True:

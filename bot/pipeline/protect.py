@@ -38,8 +38,6 @@ from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any, Final
 
-from sqlmodel import col, select
-
 from bot.alerts import Alert, AlertKind
 from bot.domain import (
     AccountState,
@@ -51,12 +49,10 @@ from bot.domain import (
     Tpsl,
     Trigger,
 )
-from bot.ledger import CopyInstruction, OrderIntent, cloid_for, instruction_id
-from bot.ledger.db import session_factory
-from bot.ledger.models import VenueOrder
+from bot.ledger import cloid_for, instruction_id
 from bot.logs import log_event
 from bot.pipeline.copier import Copier, now_ms
-from bot.pipeline.desk import Desk, LoadedPlan
+from bot.pipeline.desk import Desk
 from bot.pipeline.oms import filled_part
 from strategies.model import PairState, Reason, Status
 from strategies.num import HUNDRED, ZERO, mul, plain, round_price, sub
@@ -412,23 +408,20 @@ class Protector:
         self, desk: Desk, want: Wanted, revision: int, request: OrderRequest, result: OrderResult
     ) -> None:
         pair = desk.engine.pairs.get(want.coin) or PairState(want.coin)
-        plan = desk.plan_for(pair.source) if pair.source else None
         instruction = await self.copier.ledger.record_instruction(
-            follower=desk.address,
-            source=pair.source or "",
-            coin=want.coin,
-            source_event_id=want.source_event_id,
-            revision=revision,
-            strategy=_strategy(plan),
-            event_kind=EVENT_KIND,
-            ratio=pair.ratio,
-            target_before=pair.target,
-            target_after=pair.target,
-            position=desk.engine.position(want.coin),
-            delta=want.size if want.is_buy else -want.size,
-            mid=desk.engine.mids.get(want.coin),
-            reason=_pair_reason(pair),
-            plan_version=plan.version if plan else None,
+            **desk.decision_fields(
+                pair.source or "",
+                want.coin,
+                source_event_id=want.source_event_id,
+                revision=revision,
+                event_kind=EVENT_KIND,
+                ratio=pair.ratio,
+                target_before=pair.target,
+                target_after=pair.target,
+                position=desk.engine.position(want.coin),
+                delta=want.size if want.is_buy else -want.size,
+                reason=_pair_reason(pair),
+            )
         )
         await self.copier.ledger.record_intent(
             instruction.row.id,
@@ -459,26 +452,23 @@ class Protector:
         await self._record_status(item.cloid, result)
         # Its fills into the ledger (by oid) and the position the venue reports now into the engine.
         await self.copier.settler.settle_from_venue(desk, want.request(item.cloid), result, item.placed_ms)
-        pair = desk.engine.pairs.get(coin)
-        if pair is not None and pair.source is not None and pair.status is Status.TRACKING:
-            desk.engine.pairs[coin] = replace(pair, status=Status.UNTRACKED, ratio=None, target=ZERO)
-            plan = desk.plan_for(pair.source)
+        held = desk.engine.pairs.get(coin)
+        pair = desk.engine.untrack(coin)
+        if pair is not None and pair.source is not None:
             await self.copier.ledger.record_instruction(
-                follower=desk.address,
-                source=pair.source,
-                coin=coin,
-                source_event_id=f"{reason}:{item.cloid}",
-                strategy=_strategy(plan),
-                event_kind=reason,
-                ratio=None,
-                target_before=pair.target,
-                target_after=ZERO,
-                position=desk.engine.position(coin),
-                delta=ZERO,
-                mid=desk.engine.mids.get(coin),
-                guards=[reason],
-                reason=Reason.UNTRACKED.value,
-                plan_version=plan.version if plan else None,
+                **desk.decision_fields(
+                    pair.source,
+                    coin,
+                    source_event_id=f"{reason}:{item.cloid}",
+                    event_kind=reason,
+                    ratio=None,
+                    target_before=pair.target,
+                    target_after=ZERO,
+                    position=desk.engine.position(coin),
+                    delta=ZERO,
+                    guards=[reason],
+                    reason=Reason.UNTRACKED.value,
+                )
             )
             desk.out_of_sync.discard(coin)
         side = "bought" if want.is_buy else "sold"
@@ -489,7 +479,7 @@ class Protector:
             f"{plain(filled_part(result))}; not re-opened until the source opens or flips again",
             desk,
             coin,
-            pair.source if pair is not None else None,
+            held.source if held is not None else None,
             cloid=item.cloid,
         )
 
@@ -522,20 +512,8 @@ class Protector:
         if desk.address in self._loaded:
             return
         self._loaded.add(desk.address)
-        query = (
-            select(OrderIntent, CopyInstruction.source_event_id, VenueOrder.oid)
-            .join(CopyInstruction, col(CopyInstruction.id) == col(OrderIntent.instruction_id))
-            .join(VenueOrder, col(VenueOrder.intent_id) == col(OrderIntent.id))
-            .where(
-                CopyInstruction.follower == desk.address,
-                CopyInstruction.event_kind == EVENT_KIND,
-                VenueOrder.status == OrderStatus.RESTING.value,
-            )
-            .order_by(col(OrderIntent.created_at))
-        )
-        async with session_factory(self.copier.ledger.engine)() as session:
-            rows = (await session.exec(query)).all()
-        for intent, event_id, oid in rows:
+        for resting in await self.copier.ledger.resting_orders(desk.address, EVENT_KIND):
+            intent, event_id, oid = resting.intent, resting.source_event_id, resting.oid
             want = _parse_event_id(intent.coin, event_id, intent.side == Side.BUY.value, intent.limit_px)
             if want is None:
                 continue
@@ -549,7 +527,3 @@ class Protector:
 
 def _wanted_of(item: Live | None) -> Wanted | None:
     return item.wanted if item is not None else None
-
-
-def _strategy(plan: LoadedPlan | None) -> str:
-    return plan.strategy if plan else "mirror"

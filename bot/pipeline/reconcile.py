@@ -25,7 +25,7 @@ from decimal import ROUND_DOWN, Decimal
 from bot.alerts import Alert, AlertKind
 from bot.domain import AccountState, SourceChange
 from bot.logs import log_event
-from bot.pipeline import recovery
+from bot.pipeline.convert import missed_change
 from bot.pipeline.copier import Copier, DecisionKey, now_ms
 from bot.pipeline.desk import Desk
 from strategies.model import Event, Status
@@ -78,25 +78,21 @@ class Reconciler:
         desks = list(copier.desks.values())
         epochs = [{coin: desk.epoch(coin) for coin in copier.markets} for desk in desks]
         before = [dict(desk.engine.positions) for desk in desks]
-        reads = await asyncio.gather(
-            *(copier.source_venue(s).account(s) for s in sources),
-            *(copier.venue.account(desk.account.address) for desk in desks),
-            return_exceptions=True,
-        )
+        reads = await copier.reader.read(sources, [desk.account.address for desk in desks])  # bounded
         known_sources: set[str] = set()
-        for source, state in zip(sources, reads[: len(sources)], strict=True):
+        for source, state in zip(sources, reads.sources, strict=True):
             if isinstance(state, AccountState):
                 copier.observe_source(source, state)
                 known_sources.add(source)
             else:
                 report.unknown_reads.append(source)
         readable: list[Desk] = []
-        for desk, epoch, was, state in zip(desks, epochs, before, reads[len(sources) :], strict=True):
+        for desk, epoch, was, state in zip(desks, epochs, before, reads.followers, strict=True):
             if not isinstance(state, AccountState):
                 report.unknown_reads.append(desk.address)
                 continue
             readable.append(desk)
-            desk.engine.equity = state.equity
+            desk.engine.set_equity(state.equity)
             for coin in copier.markets:
                 if desk.epoch(coin) != epoch[coin]:
                     continue  # an order of ours for this coin since the read began: its own read wins
@@ -111,10 +107,10 @@ class Reconciler:
             missed = self._missed(readable, known_sources, report.at_ms)
             report.missed_changes = len(missed)
             await copier.apply_missed(missed)
-        await copier.resume_intents(await recovery.open_intents(copier.ledger))
+        await copier.resume_intents(await copier.ledger.open_intents())
         # An order whose outcome is still unknown after its lookups may yet land: its pair gets no new
         # order this pass (a second cloid for the same difference could double it).
-        unresolved = {(i.account, i.coin) for i in await recovery.open_intents(copier.ledger)}
+        unresolved = {(i.account, i.coin) for i in await copier.ledger.open_intents()}
         mids = await copier.mids()
         await asyncio.gather(
             *(
@@ -149,12 +145,11 @@ class Reconciler:
                 if pair.source not in known or config is None or (pair.source, coin) in found:
                     continue
                 assert pair.source is not None
-                old = config.filters.effective(pair.source_size)  # effective is its own inverse
-                new = desk.engine.source_position(pair.source, coin).size
-                if old != new:
-                    found[(pair.source, coin)] = SourceChange(
-                        pair.source, coin, old, new, stamp, f"missed:{coin}:{old}>{new}:{stamp}"
-                    )
+                mirrored = config.filters.effective(pair.source_size)  # effective is its own inverse
+                on_venue = desk.engine.source_position(pair.source, coin).size
+                change = missed_change(pair.source, coin, mirrored, on_venue, stamp)
+                if change is not None:
+                    found[(pair.source, coin)] = change
         return list(found.values())
 
     async def _check(self, desk: Desk, coin: str, mids: dict[str, Decimal], report: PassReport) -> None:

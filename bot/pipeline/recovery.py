@@ -1,7 +1,8 @@
-"""Start-up recovery: what the ledger knows of each pair, and of orders whose fate was not recorded.
+"""Start-up recovery: each pair as its latest recorded decision left it, and stored intents as requests.
 
-Read-only queries over the ledger's tables (the Ledger API has no "latest per pair" read); the copier
-turns them into engine state (`Copier.restore`) and settles the orders (`Copier.resume_intents`).
+The ledger reads the rows (`Ledger.latest_decisions`, `open_intents`, `unrecorded_fill_orders`); this
+module derives pair state from them, which the copier puts into the engines (`Copier.restore`) before
+it settles the orders (`Copier.resume_intents`, `Copier.record_missing_fills`).
 docs/decisions/reconcile.md says how a pair's state is derived from its latest decision.
 """
 
@@ -10,16 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
-from sqlmodel import col, select
-from sqlmodel.ext.asyncio.session import AsyncSession
-
 from bot.domain import OrderRequest, Side, Tif
-from bot.ledger import CopyInstruction, Fill, IntentStatus, LeaderEvent, Ledger, OrderIntent
-from bot.ledger.db import session_factory
-from bot.ledger.models import VenueOrder
+from bot.ledger import CopyInstruction, Ledger, OrderIntent
 from strategies.model import PairState, Reason, Status
 
-OPEN_INTENTS = (IntentStatus.PENDING.value, IntentStatus.SUBMITTED.value, IntentStatus.UNKNOWN.value)
 _UNTRACKED = frozenset({Reason.UNTRACKED.value})
 _WAITING = frozenset({Reason.COPY_CURRENT_DEVIATION.value, Reason.ENTRY_PRICE_UNKNOWN.value})
 _RELEASED = frozenset({Reason.DETACHED.value})
@@ -69,80 +64,25 @@ def _status(row: CopyInstruction) -> tuple[Status, bool] | None:
 async def latest_pairs(ledger: Ledger, followers: set[str]) -> list[PairRecord]:
     """The latest decision of every (follower, coin) of `followers`, as pair state."""
     out: list[PairRecord] = []
-    async with session_factory(ledger.engine)() as session:
-        keys = await session.exec(
-            select(CopyInstruction.follower, CopyInstruction.coin)
-            .where(col(CopyInstruction.follower).in_(sorted(followers)))
-            .distinct()
+    for latest in await ledger.latest_decisions(followers):
+        row = latest.row
+        status = _status(row)
+        if status is None:
+            continue
+        out.append(
+            PairRecord(
+                row.follower,
+                row.source,
+                row.coin,
+                row.plan_version,
+                status[0],
+                row.ratio,
+                row.target_after,
+                latest.source_size,
+                status[1],
+            )
         )
-        for follower, coin in sorted(keys.all()):
-            newest_first = (
-                select(CopyInstruction)
-                .where(CopyInstruction.follower == follower, CopyInstruction.coin == coin)
-                .order_by(col(CopyInstruction.created_at).desc(), col(CopyInstruction.revision).desc())
-            )
-            row = (await session.exec(newest_first.limit(1))).one()
-            status = _status(row)
-            if status is None:
-                continue
-            out.append(
-                PairRecord(
-                    follower,
-                    row.source,
-                    coin,
-                    row.plan_version,
-                    status[0],
-                    row.ratio,
-                    row.target_after,
-                    await _source_size(session, row),
-                    status[1],
-                )
-            )
     return out
-
-
-async def _source_size(session: AsyncSession, row: CopyInstruction) -> Decimal | None:
-    """The source size after the newest source change this pair mirrored since it was (re)followed."""
-    linked = (
-        select(col(LeaderEvent.new_size), col(CopyInstruction.created_at))
-        .select_from(CopyInstruction)
-        .join(LeaderEvent, col(LeaderEvent.id) == col(CopyInstruction.leader_event_id))
-        .where(
-            CopyInstruction.follower == row.follower,
-            CopyInstruction.coin == row.coin,
-            CopyInstruction.source == row.source,
-        )
-        .order_by(col(CopyInstruction.created_at).desc())
-        .limit(1)
-    )
-    found = (await session.exec(linked)).first()
-    if found is None:
-        return None
-    size, at = found
-    followed = (
-        select(CopyInstruction.created_at)
-        .where(
-            CopyInstruction.follower == row.follower,
-            CopyInstruction.coin == row.coin,
-            CopyInstruction.source == row.source,
-            col(CopyInstruction.source_event_id).startswith("follow:"),
-        )
-        .order_by(col(CopyInstruction.created_at).desc())
-        .limit(1)
-    )
-    refollowed = (await session.exec(followed)).first()
-    return None if refollowed is not None and refollowed > at else size
-
-
-async def open_intents(ledger: Ledger) -> list[OrderIntent]:
-    """Intents whose outcome was never recorded (pending, submitted or unknown), oldest first."""
-    async with session_factory(ledger.engine)() as session:
-        query = (
-            select(OrderIntent)
-            .where(col(OrderIntent.status).in_(OPEN_INTENTS))
-            .order_by(col(OrderIntent.created_at), col(OrderIntent.id))
-        )
-        return list((await session.exec(query)).all())
 
 
 def request_of_intent(intent: OrderIntent) -> OrderRequest:
@@ -156,18 +96,3 @@ def request_of_intent(intent: OrderIntent) -> OrderRequest:
         Tif(intent.tif),
         intent.cloid,
     )
-
-
-async def unrecorded_fill_orders(ledger: Ledger, venue: str) -> list[tuple[OrderIntent, int]]:
-    """Intents the venue answered as filled whose fills are not in the ledger (a stop between the
-    answer and the follower's batched fills read, `bot/pipeline/fills.py`), oldest first, each with its
-    venue oid."""
-    async with session_factory(ledger.engine)() as session:
-        query = (
-            select(OrderIntent, VenueOrder.oid)
-            .join(VenueOrder, col(VenueOrder.intent_id) == col(OrderIntent.id))
-            .where(VenueOrder.venue == venue, col(VenueOrder.oid).is_not(None), VenueOrder.status == "filled")
-            .where(~select(Fill.id).where(Fill.venue == venue, Fill.oid == VenueOrder.oid).exists())
-        )
-        rows = (await session.exec(query.order_by(col(OrderIntent.created_at)))).all()
-        return [(intent, int(oid)) for intent, oid in rows if oid is not None]

@@ -39,9 +39,11 @@ from bot.pipeline.convert import market_of
 from bot.pipeline.copier import Copier, now_ms
 from bot.pipeline.desk import Desk
 from bot.pipeline.fills import FillReaderOptions
+from bot.pipeline.guard_gate import RiskGate
 from bot.pipeline.health import HealthRecorder
 from bot.pipeline.intake import Intake
 from bot.pipeline.oms import RetryPolicy
+from bot.pipeline.owner_controls import OpenOrders, OwnerControls, venue_open_orders
 from bot.pipeline.protect import Protector
 from bot.pipeline.reconcile import Reconciler
 from bot.pipeline.sources import (
@@ -53,8 +55,6 @@ from bot.pipeline.sources import (
     guard_markets,
 )
 from bot.risk import RiskBook, RiskStore
-from bot.risk.controls import Controls, OpenOrders, venue_open_orders
-from bot.risk.gate import RiskGate
 from bot.service import Actor, MirrorService, ServiceError
 
 log = logging.getLogger(__name__)
@@ -186,7 +186,7 @@ class Runner:
         self.copier: Copier | None = None
         self.reconciler: Reconciler | None = None
         self.protector: Protector | None = None  # stop-loss / take-profit trigger orders
-        self.controls: Controls | None = None  # pause / resume / stop as the owner set them (bot/risk)
+        self.controls: OwnerControls | None = None  # pause / resume / stop as the owner set them
         self.health: HealthRecorder | None = None  # persisted for `mirrorbot status`
         self.intake: Intake | None = None
         self.scheduler: AsyncIOScheduler | None = None
@@ -276,7 +276,9 @@ class Runner:
             await self._note_unloaded()
         for account in self._accounts:
             self.copier.add_desk(Desk(account, self.copier.new_engine()))
-        self.controls = Controls(self.ledger, self.venue, risk, self.copier.desks, _open_orders(self.venue))
+        self.controls = OwnerControls(
+            self.ledger, self.venue, risk, self.copier.desks, _open_orders(self.venue)
+        )
         missed = await self.recover()
         await self.sync_plans(missed)
         copier = self.copier
@@ -444,9 +446,9 @@ class Runner:
         mine = {d.address for d in staged} if staged else set(self.copier.desks)
         records = await recovery.latest_pairs(self.ledger, mine)
         missed = await self.copier.restore(records, staged)
-        intents = await recovery.open_intents(self.ledger)
+        intents = await self.ledger.open_intents()
         await self.copier.resume_intents([i for i in intents if normalise_account(i.account) in mine])
-        unrecorded = await recovery.unrecorded_fill_orders(self.ledger, self.venue_name)
+        unrecorded = await self.ledger.unrecorded_fill_orders(self.venue_name)
         await self.copier.record_missing_fills(
             [(i, oid) for i, oid in unrecorded if normalise_account(i.account) in mine]
         )

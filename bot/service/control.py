@@ -144,14 +144,12 @@ class Control:
 
     async def states(self, followers: Iterable[str] | None = None) -> dict[str, str]:
         """Each follower's control state (running when never set). For the runner, too."""
-        from bot.risk.controls import control_states  # the runner reads them the same way
-
-        return await control_states(self.ledger, followers)
+        return await self.ledger.control_states(followers)  # the runner reads them the same way
 
     async def _set(self, actor: Actor, followers: Sequence[str], state: str) -> tuple[str, ...]:
         """Record the state; returns the followers it changed. A resume is recorded even when already
         running: the runner carries each resume row out once, lifting the guards' trips
-        (bot/risk/controls.py)."""
+        (bot/pipeline/owner_controls.py)."""
         now = await self.states(followers)
         changed = tuple(f for f in followers if now.get(f, RUNNING) != state)
         written = followers if state == RUNNING else changed

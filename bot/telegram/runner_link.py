@@ -27,7 +27,7 @@ class RunnerHooks:
         return None if copier is None else copier.desks.get(follower)
 
     async def paused(self, follower: str, paused: bool) -> None:
-        controls = getattr(self.runner, "controls", None)  # bot/risk/controls.py: guards kept apart
+        controls = getattr(self.runner, "controls", None)  # bot/pipeline/owner_controls.py: guards kept apart
         if controls is not None:
             await controls.sync([follower])  # the row Control just wrote
             return

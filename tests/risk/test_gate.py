@@ -10,8 +10,8 @@ from bot.alerts import AlertBus, AlertKind
 from bot.domain import AccountState, TradingAccount
 from bot.ledger import FollowPlan
 from bot.pipeline.desk import Desk, LoadedPlan
+from bot.pipeline.guard_gate import RiskGate
 from bot.risk import RiskBook, RiskReason
-from bot.risk.gate import RiskGate
 from strategies.engine import Follower
 from strategies.model import Market
 

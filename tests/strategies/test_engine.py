@@ -291,3 +291,33 @@ def test_fixed_notional_through_the_engine() -> None:
     start(f, FollowConfig(sizing=FixedNotionalSizing(D(30))))
     d = move(f, "SOL", "0", "-1000")
     assert d.order is not None and (d.order.side, d.order.size) == ("sell", D("0.2"))
+
+
+def test_tokens_a_new_version_stops_covering_are_closed_or_detached() -> None:
+    narrowed = FollowConfig(filters=Filters(exclude=frozenset({"SOL"})))
+    f = follower()
+    start(f)
+    move(f, "ETH", "0", "10")
+    move(f, "SOL", "0", "100")
+    (close,) = f.release_uncovered("A", narrowed, close=True)
+    assert close.coin == "SOL" and close.order is not None
+    assert (close.order.side, close.order.size, close.order.reduce_only) == ("sell", D(1), True)
+    assert "SOL" not in f.pairs and f.pairs["ETH"].status is Status.TRACKING
+    g = follower()
+    start(g)
+    move(g, "SOL", "0", "100")
+    assert g.release_uncovered("A", narrowed, close=False) == []
+    assert "SOL" not in g.pairs and g.position("SOL") == D(1)  # detached: held, no longer managed
+
+
+def test_a_fired_trigger_leaves_the_pair_untracked_until_the_source_opens_again() -> None:
+    f = follower()
+    start(f)
+    move(f, "ETH", "0", "10")
+    f.set_position("ETH", D(0))  # the stop-loss closed it on the venue
+    before = f.untrack("ETH")
+    assert before is not None and before.status is Status.TRACKING and before.target == D("0.1")
+    assert f.pairs["ETH"].status is Status.UNTRACKED and f.pairs["ETH"].target == 0
+    assert f.untrack("ETH") is None  # nothing tracked any more
+    assert move(f, "ETH", "10", "15").order is None  # an increase does not re-open it
+    assert f.check("ETH").order is None

@@ -32,7 +32,7 @@ LAYERS: tuple[Mapping[str, tuple[str, ...]], ...] = (
     },
     # The service writes what the pipeline reads (plans, controls); it never drives the pipeline.
     {"service": ("bot.service",)},
-    {"pipeline": ("bot.pipeline", "bot.risk.gate", "bot.risk.controls")},  # gate/controls need the Desk
+    {"pipeline": ("bot.pipeline",)},
     {"readers": ("bot.analytics", "bot.simulate", "bot.scenario", "bot.fills_file")},
     {"telegram": ("bot.telegram",)},
     {
@@ -69,7 +69,6 @@ KNOWN: dict[tuple[str, str], str] = {
         "bot.config",
         "bot.ledger.db",
     ): "the ledger's URL parser checks the setting",
-    ("bot.service.control", "bot.risk.controls"): "#13: the risk/controls <-> service/control circle",
     ("bot.pipeline.runner", "bot.telegram"): "`mirrorbot run` starts Telegram in-process; belongs to the CLI",
     # venue adapters outside the factory
     ("bot.analytics.fetch", "adapters.hyperliquid.info"): _VENUE,
@@ -90,10 +89,12 @@ KNOWN: dict[tuple[str, str], str] = {
     ("bot.demo", "adapters.hyperliquid.venue"): _VENUE,
     ("bot.demo_report", "adapters.hyperliquid.info"): _VENUE,
     ("bot.paper_run", "adapters.hyperliquid.venue"): _VENUE,
+    # Hyperliquid's refusal words (one client-side table) and taker fee are venue data: they belong in
+    # the venue's capabilities (bot/domain.py), and the paper venue belongs with the venues (adapters/)
+    ("bot.faults", "adapters.hyperliquid.refusals"): "#13: refusal kinds are venue data (capabilities)",
+    ("bot.paper", "adapters.hyperliquid.refusals"): "#13: the paper venue moves next to the venues",
+    ("bot.paper", "adapters.hyperliquid.constants"): "#13: the paper venue moves next to the venues",
     # SQL outside the ledger
-    ("bot.risk.controls", "sqlmodel"): _SQL,
-    ("bot.pipeline.recovery", "sqlmodel"): _SQL,
-    ("bot.pipeline.protect", "sqlmodel"): _SQL,
     ("bot.service.queries", "sqlmodel"): _SQL,
     ("bot.service.queries", "sqlalchemy"): _SQL,
     ("bot.service.tenancy", "sqlmodel"): _SQL,
@@ -105,9 +106,7 @@ KNOWN: dict[tuple[str, str], str] = {
 }
 
 # Import circles still there (each a set of modules), with the reason.
-KNOWN_CYCLES: dict[frozenset[str], str] = {
-    frozenset({"bot.risk.controls", "bot.service.control"}): "#13: goes with the risk/controls move",
-}
+KNOWN_CYCLES: dict[frozenset[str], str] = {}
 
 
 # --- the scan ---

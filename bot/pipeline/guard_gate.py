@@ -1,5 +1,7 @@
-"""The guards as the copier meets them: equity readings in, a verdict before every order out, and the
-follows a guard drops (a max-drawdown stop, a source's drawdown) for the copier to unfollow.
+"""The runtime guards (SPEC §4) as the copier meets them: equity readings in, a verdict before every
+order out, and the follows a guard drops (a max-drawdown stop, a source's drawdown) for the copier to
+unfollow. Named `guard_gate` (not `gate`) apart from bot/telegram/gate.py, the room's access gate; it
+lives in the pipeline because it acts on a `Desk` — the pure rules stay in bot/risk (guards, book).
 
 A trip is alerted once (kind `guard`, the reason code) and recorded in the book before anything acts
 on it. The daily loss limit also pauses the follower's engine for the rest of the UTC day, so skipped

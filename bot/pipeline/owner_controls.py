@@ -1,10 +1,12 @@
-"""The owner's controls (SPEC §4: pause, resume, stop) carried out by the running pipeline.
+"""The owner's controls (SPEC §4: pause, resume, stop) carried out by the running pipeline:
+`OwnerControls`. Named apart from `bot.service.control.Control`, which records what the owner asked (CLI
+and Telegram); this carries it out on the desks. Imports go one way, pipeline → service, never back.
 
 The CLI and Telegram write `ControlState` rows (bot/service/control.py), possibly from another process;
 the runner reads them on every plans sync (and a Telegram room in the same process calls `sync` at
 once). Each row is carried out once (its id is kept in the risk book). What each state means here:
 - `paused`: the follower's engine skips new exposure (opens, increases, flip-opens); reductions and
-  closes still mirror. Kept apart from the daily-loss pause (bot/risk/gate.py), so neither lifts the
+  closes still mirror. Kept apart from the daily-loss pause (bot/pipeline/guard_gate.py), so neither lifts the
   other.
 - `running` (a resume, written even when nothing was paused): `RiskGate.resume` — the account guards'
   trips are lifted with the losses so far acknowledged, the equity floor re-checked. Nothing is caught
@@ -20,37 +22,16 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable, Iterable
 
-from sqlmodel import col, select
-
 from bot.domain import TradingAccount, Venue
 from bot.ledger import Ledger
-from bot.ledger.db import session_factory
-from bot.ledger.models import ControlState
 from bot.logs import log_event
 from bot.pipeline.desk import Desk
-from bot.risk.gate import RiskGate
+from bot.pipeline.guard_gate import RiskGate
 from bot.service.control import RUNNING, STOPPED
 
 log = logging.getLogger(__name__)
 
 OpenOrders = Callable[[TradingAccount], Awaitable[list[tuple[str, str]]]]  # → [(coin, cloid)] of ours
-
-
-async def latest_controls(ledger: Ledger, followers: Iterable[str] | None = None) -> dict[str, ControlState]:
-    """Each follower's latest ControlState row (the one in force); followers never set are absent."""
-    query = select(ControlState).order_by(col(ControlState.id))
-    if followers is not None:
-        query = query.where(col(ControlState.follower).in_(list(followers)))
-    async with session_factory(ledger.engine)() as session:
-        return {row.follower: row for row in (await session.exec(query)).all()}
-
-
-async def control_states(ledger: Ledger, followers: Iterable[str] | None = None) -> dict[str, str]:
-    """Each follower's control state (running when never set)."""
-    wanted = None if followers is None else list(followers)
-    out = dict.fromkeys(wanted or [], RUNNING)
-    out.update({f: row.state for f, row in (await latest_controls(ledger, wanted)).items()})
-    return out
 
 
 def venue_open_orders(venue: Venue) -> OpenOrders:
@@ -66,7 +47,7 @@ def venue_open_orders(venue: Venue) -> OpenOrders:
     return listed
 
 
-class Controls:
+class OwnerControls:
     def __init__(
         self,
         ledger: Ledger,
@@ -88,7 +69,7 @@ class Controls:
         was already running, to lift a guard's trip — carried out once: the row id is kept in the risk
         book, so a restart does not resume (and lift trips) again."""
         wanted = list(self.desks) if followers is None else [f for f in followers if f in self.desks]
-        for follower, row in (await latest_controls(self.ledger, wanted)).items():
+        for follower, row in (await self.ledger.latest_controls(wanted)).items():
             assert row.id is not None
             if self.seen.get(follower) != row.id:
                 self.seen[follower] = row.id
