@@ -311,7 +311,7 @@ class Control:
             counts[fill.coin] = counts.get(fill.coin, 0) + 1
         unrealized: dict[str, Decimal] | None = None
         equity: dict[str, Decimal] = {}
-        if self.service.info is not None and followers:
+        if self.service.venues is not None and followers:
             try:
                 states = await self.service.follower_states(followers)
             except VenueUnreachable:

@@ -183,9 +183,10 @@ async def health(ask: Ask) -> None:
     lines = ["Health"]
     for key, value in (await health_map(ask)).items():
         lines.append(f"  {key}: {value if value is not None else 'not running in this process'}")
-    if room.service.info is not None:
+    reads = room.service.default_venue
+    if reads is not None:
         try:
-            listed = await venue.instruments(room.service.info)
+            listed = await venue.instruments(reads)
             lines.append(f"  venue: answering ({len(listed)} markets)")
         except VenueError as exc:
             lines.append(f"  venue: NOT answering ({exc})")
