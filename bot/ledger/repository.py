@@ -52,6 +52,7 @@ from bot.ledger.models import (
     VenueOrderStatus,
     utcnow,
 )
+from bot.ledger.queries_service import ServiceQueries
 from bot.ledger.types import as_utc, canonical_decimal, from_ms
 
 T = TypeVar("T", bound=LedgerModel)
@@ -303,8 +304,9 @@ def _chunks(items: Sequence[U], size: int = 500) -> list[Sequence[U]]:
     return [items[i : i + size] for i in range(0, len(items), size)] or [items[:0]]
 
 
-class Ledger:
-    """The ledger over one database (SQLite or PostgreSQL)."""
+class Ledger(ServiceQueries):
+    """The ledger over one database (SQLite or PostgreSQL). The service's and Telegram's queries are
+    in bot/ledger/queries_service.py (`ServiceQueries`)."""
 
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine

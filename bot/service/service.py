@@ -620,11 +620,11 @@ class MirrorService:
         """Accounts, follows (current plan versions), the latest decisions and ledger counts."""
         accounts = tuple(AccountView.of(row) for row in await self.ledger.accounts())
         follows = tuple(FollowView.of(plan) for plan in await self.ledger.current_plans())
-        latest = tuple(DecisionView.of(row) for row in await queries.last_decisions(self.ledger, decisions))
-        counts = await queries.counts(self.ledger)
+        latest = tuple(DecisionView.of(row) for row in await self.ledger.last_decisions(decisions))
+        counts = await self.ledger.counts()
         health: dict[str, Any] = {
             **await queries.runner_health(self.ledger, utcnow()),
-            "last_leader_event_at": await queries.last_leader_event_time(self.ledger),
+            "last_leader_event_at": await self.ledger.last_leader_event_time(),
         }
         await self._audit(actor, "status", {})
         return StatusView(accounts, follows, latest, counts, health)
@@ -677,7 +677,7 @@ class MirrorService:
                     for coin in {p.coin for p in states[plan.source].positions} | {
                         p.coin for p in states[address].positions
                     }:
-                        decision = await queries.latest_target(self.ledger, address, plan.source, coin)
+                        decision = await self.ledger.latest_target(address, plan.source, coin)
                         if decision is not None:
                             targets[coin] = decision.target_after
                     follow = FollowState(states[address], states[plan.source], _settings_of(plan), targets)
