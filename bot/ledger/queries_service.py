@@ -25,12 +25,14 @@ from bot.ledger.models import (
     OrderIntent,
     RunnerHealth,
 )
+from bot.ledger.queries_control import ControlQueries
 from bot.ledger.types import from_ms
 from strategies.model import Reason
 
 
-class ServiceQueries:
-    """Mixed into `Ledger`; `engine` and `_sessions` are the ledger's."""
+class ServiceQueries(ControlQueries):
+    """Mixed into `Ledger`; `engine` and `_sessions` are the ledger's. The control room's queries
+    (members, policies, approvals, control states, alert preferences) are in `ControlQueries`."""
 
     engine: AsyncEngine
     _sessions: async_sessionmaker[AsyncSession]
