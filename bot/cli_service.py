@@ -583,11 +583,11 @@ VenueOpt = Annotated[
 
 def positions(account: AccountOpt = None, as_json: JsonFlag = False, venue: VenueOpt = "hyperliquid") -> None:
     """Source vs follower per coin, from the venue now, with the drift from the target."""
-    from bot.venues import HYPERLIQUID, VENUE_NAMES
+    from bot.venues import ACCOUNT_REPORTS, VENUE_NAMES
 
     if venue not in VENUE_NAMES:
         raise _fail(f"--venue: {venue!r} is not a venue (accepted: {', '.join(VENUE_NAMES)})", 2)
-    if venue != HYPERLIQUID:  # another venue's own view of one account
+    if venue in ACCOUNT_REPORTS:  # that venue's own view of one account (GMX: per market, netted)
         _venue_positions(venue, account)
         return
     view = _call(lambda s: s.positions(_actor(), account), read_only=True)

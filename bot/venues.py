@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 HYPERLIQUID = "hyperliquid"  # the default follower venue, and every plan's default source venue
 GMX = "gmx"
 VENUE_NAMES = (HYPERLIQUID, GMX)  # `account add --venue`, `source_venue`, MIRROR_FOLLOWER_VENUE
+ACCOUNT_REPORTS = frozenset({GMX})  # venues with their own account view (`account_report`)
 
 
 class VenueConfigError(Exception):
@@ -130,8 +131,10 @@ async def account_report(settings: Settings, name: str, address: str) -> dict[st
     holds beyond the `Venue` protocol's netted positions. `VenueConfigError` for a missing setting;
     ValueError for a venue without such a report; any read failure re-raised as RuntimeError naming
     the network."""
-    if name != GMX:
-        raise ValueError(f"--venue: {name!r} has no account report (accepted: {GMX})")
+    if name not in ACCOUNT_REPORTS:
+        raise ValueError(
+            f"--venue: {name!r} has no account report (accepted: {', '.join(sorted(ACCOUNT_REPORTS))})"
+        )
     from adapters.gmx.report import positions_report
     from adapters.gmx.venue import GmxVenue
 
