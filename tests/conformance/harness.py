@@ -2,12 +2,15 @@
 
 The suite (test_venue.py) only talks to the `Venue` protocol and to a `Harness`: funding accounts,
 making agent/vault followers, a leader trading through the venue's own SDK, prices, faults. A new venue
-(GMX) adds a harness class to `HARNESSES`; tests its capabilities lack are skipped by the suite.
+(GMX, paper) adds a harness class to `HARNESSES`, and every test of the suite runs for it: what its
+capabilities lack is skipped by the suite, what its environment cannot stage is skipped by the harness
+(saying why) — never left out by a list.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import itertools
 import threading
 from collections.abc import Callable
@@ -73,6 +76,10 @@ class Harness(Protocol):
     async def restore_streams(self) -> None: ...
 
     async def is_streaming(self, venue: Venue) -> bool: ...
+
+    def limit_streams(self, venue: Venue, users: int) -> None:
+        """Make the venue's per-connection stream cap `users` (to exercise polling past the cap)."""
+        ...
 
     async def fault(self, **fields: Any) -> None: ...
 
@@ -273,6 +280,10 @@ class HyperliquidHarness:
         assert isinstance(venue, HyperliquidVenue)
         return bool(venue.sockets) and all(s.connected.is_set() for s in venue.sockets)
 
+    def limit_streams(self, venue: Venue, users: int) -> None:
+        assert isinstance(venue, HyperliquidVenue)
+        venue.capabilities = dataclasses.replace(venue.capabilities, max_ws_users=users)
+
     async def fault(self, **fields: Any) -> None:
         await self.control({"type": "fault", **fields})
 
@@ -286,4 +297,11 @@ def _register_gmx() -> None:
     HARNESSES["gmx"] = GmxHarness
 
 
+def _register_paper() -> None:
+    from tests.paper.harness import PaperHarness  # paper venues over this localnet (tests/paper)
+
+    HARNESSES["paper"] = PaperHarness
+
+
 _register_gmx()
+_register_paper()

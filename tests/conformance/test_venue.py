@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
 import itertools
 from collections.abc import AsyncIterator, Awaitable, Callable
 from decimal import Decimal
@@ -439,7 +438,7 @@ async def test_watch_covers_sources_beyond_the_stream_cap_by_polling(harness: Ha
     venue = harness.make_venue()
     streamed, polled = await harness.new_leader(), await harness.new_leader()
     # Make the cap bind with two sources: the second is seen by the poller only.
-    venue.capabilities = dataclasses.replace(venue.capabilities, max_ws_users=1)
+    harness.limit_streams(venue, 1)
     async with collecting(venue, [streamed, polled]) as fills:
         await harness.leader_trade(polled, COIN, True, D("0.2"))
         await harness.leader_trade(streamed, COIN, False, D("0.1"))

@@ -6,7 +6,6 @@ import itertools
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -19,9 +18,8 @@ from adapters.localnet.server import Localnet, running_localnet
 from bot.domain import TradingAccount
 from bot.paper import PaperVenue
 from tests.conformance.conftest import unique_sdk_nonces
-from tests.paper.harness import PaperHarness
 
-__all__ = ["Net", "harness", "net", "paper", "paper_address", "unique_sdk_nonces"]  # fixtures included
+__all__ = ["Net", "net", "paper", "paper_address", "unique_sdk_nonces"]  # fixtures included
 
 _keys = itertools.count()
 
@@ -72,13 +70,3 @@ async def net() -> AsyncIterator[Net]:
 @pytest.fixture
 def paper(net: Net) -> PaperVenue:
     return PaperVenue(net.venue)
-
-
-@pytest.fixture
-async def harness(tmp_path: Path) -> AsyncIterator[PaperHarness]:
-    """The conformance suite's harness, for the suite's tests imported into test_conformance.py."""
-    made = PaperHarness(tmp_path)
-    try:
-        yield made
-    finally:
-        await made.aclose()

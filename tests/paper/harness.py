@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
+
+import pytest
 
 from bot.domain import TradingAccount, Venue
 from bot.paper import PaperVenue
@@ -51,3 +53,20 @@ class PaperHarness(HyperliquidHarness):
     async def is_streaming(self, venue: Venue) -> bool:
         assert isinstance(venue, PaperVenue)
         return await super().is_streaming(venue.reads)
+
+    def limit_streams(self, venue: Venue, users: int) -> None:
+        assert isinstance(venue, PaperVenue)
+        super().limit_streams(venue.reads, users)  # the paper's watch is its reads' watch
+
+    # What a paper venue cannot stage: it sends no order to the venue.
+    async def make_lossy_venue(self) -> NoReturn:
+        pytest.skip("paper sends no order to the venue: there is no answer to lose")
+
+    async def fault(self, **fields: Any) -> None:
+        pytest.skip("paper sends no order to the venue: a fault on the wire changes nothing")
+
+    async def large_ioc(self, venue: Venue, coin: str) -> tuple[Decimal, Decimal]:
+        pytest.skip("paper fills an IOC in full at the mid: no partial fills")
+
+    def advance_clock(self, ms: int) -> None:
+        pytest.skip("paper: nothing rests on the venue, its dead-man switch is a no-op")
