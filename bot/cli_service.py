@@ -86,15 +86,13 @@ def _call(
     from bot.ledger import LedgerError
     from bot.ledger.db import LedgerConfigError, LedgerMissing, LedgerUnavailable
     from bot.service import Conflict, InvalidInput, MirrorService, ServiceError, VenueUnreachable
-    from bot.service.venue import gmx_factory
+    from bot.venues import Venues
 
     settings = settings or _load()
 
     async def main() -> T:
-        gmx = gmx_factory(settings)  # GMX sources and followers are read there (MIRROR_GMX_*)
-        async with MirrorService.connect(
-            settings.db_url, settings.api_url, gmx=gmx, create=not read_only
-        ) as service:
+        venues = Venues.for_reads(settings)  # each account read on its venue (GMX: MIRROR_GMX_*)
+        async with MirrorService.connect(settings.db_url, venues, create=not read_only) as service:
             return await body(service)
 
     try:
@@ -585,11 +583,13 @@ VenueOpt = Annotated[
 
 def positions(account: AccountOpt = None, as_json: JsonFlag = False, venue: VenueOpt = "hyperliquid") -> None:
     """Source vs follower per coin, from the venue now, with the drift from the target."""
-    if venue == "gmx":
-        _gmx_positions(account)
+    from bot.venues import ACCOUNT_REPORTS, VENUE_NAMES
+
+    if venue not in VENUE_NAMES:
+        raise _fail(f"--venue: {venue!r} is not a venue (accepted: {', '.join(VENUE_NAMES)})", 2)
+    if venue in ACCOUNT_REPORTS:  # that venue's own view of one account (GMX: per market, netted)
+        _venue_positions(venue, account)
         return
-    if venue != "hyperliquid":
-        raise _fail(f"--venue: {venue!r} is not a venue (accepted: hyperliquid, gmx)", 2)
     view = _call(lambda s: s.positions(_actor(), account), read_only=True)
     if as_json:
         _print_json(view)
@@ -597,33 +597,23 @@ def positions(account: AccountOpt = None, as_json: JsonFlag = False, venue: Venu
     _print_positions(view)
 
 
-def _gmx_positions(account: str | None) -> None:
-    """`positions --venue gmx --account 0x…`: the account's GMX positions, netted per coin, as JSON."""
+def _venue_positions(venue: str, account: str | None) -> None:
+    """`positions --venue gmx --account 0x…`: the account's positions as that venue holds them (GMX: per
+    market, netted per coin), as JSON."""
     from eth_utils.address import is_address
 
-    from adapters.gmx.report import positions_report
-    from adapters.gmx.venue import GmxVenue
+    from bot.venues import VenueConfigError, account_report, capabilities
 
     settings = _load()
     if account is None or not is_address(account):
-        raise _fail(f"--account: expected the GMX account's 0x address (got {account!r})", 2)
-    if settings.gmx_rpc_url is None:
-        raise _fail("MIRROR_GMX_RPC_URL: not set; the JSON-RPC URL of the GMX chain is needed", 2)
-    rpc_url = settings.gmx_rpc_url
-
-    async def main() -> dict[str, Any]:
-        venue = GmxVenue.connect(
-            rpc_url, settings.gmx_network.value, deployment_file=settings.gmx_deployment_file
-        )
-        try:
-            return await positions_report(venue, account)
-        finally:
-            await venue.close()
-
+        label = capabilities(venue).display
+        raise _fail(f"--account: expected the {label} account's 0x address (got {account!r})", 2)
     try:
-        report = asyncio.run(main())
-    except Exception as exc:
-        raise _fail(f"gmx: could not read {account} on {settings.gmx_network.value}: {exc}", 1) from None
+        report = asyncio.run(account_report(settings, venue, account))
+    except (VenueConfigError, ValueError) as exc:
+        raise _fail(str(exc), 2) from None
+    except RuntimeError as exc:
+        raise _fail(f"{venue}: {exc}", 1) from None
     typer.echo(json.dumps(report, indent=2))
 
 

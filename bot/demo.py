@@ -217,7 +217,23 @@ async def _register(
 ) -> None:
     """Each follower the way a user sets one up: a new agent keystore, approved by the master account on
     the venue, registered with the venue check, then the follow with its scalings."""
-    service = MirrorService(ledger, reads, kdf_iterations=DEMO_KDF_N)
+    # The service's venue checks, like the table's reads, stay outside the bot's weight budget.
+    checks = HyperliquidVenue(venue.base_url, data_dir=None, is_mainnet=False)
+    try:
+        await _register_with(
+            MirrorService(ledger, checks, kdf_iterations=DEMO_KDF_N), settings, venue, leader, followers
+        )
+    finally:
+        await checks.close()
+
+
+async def _register_with(
+    service: MirrorService,
+    settings: Settings,
+    venue: HyperliquidVenue,
+    leader: LocalAccount,
+    followers: Sequence[Follower],
+) -> None:
     actor = Actor.system("demo")
     password = settings.keystore_password
     assert password is not None

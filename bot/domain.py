@@ -138,6 +138,66 @@ class VenueCapabilities:
     vaults: bool  # orders for a vault / sub-account
     two_step_execution: bool  # orders execute later (GMX keepers) rather than at submission
     weight_budget_per_minute: int  # request-weight budget (0 = none known)
+    funding_history: bool = False  # a history of an account's funding payments can be read
+    order_book: bool = False  # an order book (depth) can be read
+    label: str = ""  # the venue's name as people spell it ("GMX"); `name` when empty
+
+    @property
+    def display(self) -> str:
+        return self.label or self.name
+
+
+class VenueRequestError(Exception):
+    """The venue answered a request with a refusal (an HTTP error status, an answer that is not JSON).
+    Adapters raise their own subclasses; readers catch this one. `status`: the HTTP status when there
+    is one (429: the request budget is spent)."""
+
+    status: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FundingPayment:
+    """One funding payment of one coin: `usdc` > 0 received, < 0 paid."""
+
+    time_ms: int
+    coin: str
+    usdc: Decimal
+    szi: Decimal = Decimal(0)
+    rate: Decimal = Decimal(0)
+
+
+@dataclass(frozen=True, slots=True)
+class BookLevel:
+    px: Decimal
+    sz: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class OrderBook:
+    """One coin's order book as the venue shows it now, best levels first."""
+
+    coin: str
+    bids: tuple[BookLevel, ...]
+    asks: tuple[BookLevel, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class AccountRole:
+    """What an address is on a venue with agent wallets (Hyperliquid's `userRole`): `role` as the venue
+    words it ("missing", "user", "agent", "vault", "subAccount", …); `owner` the master an agent signs
+    for or a sub-account belongs to, lower-case ("" when none)."""
+
+    role: str
+    owner: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class AgentApproval:
+    """One named agent wallet a master account approved (Hyperliquid's `extraAgents`)."""
+
+    address: str  # lower-case
+    name: str
+    valid_until_ms: int | None  # None: no expiry given
 
 
 class Tpsl(StrEnum):
@@ -226,6 +286,24 @@ class Venue(Protocol):
 
     async def fills_since(self, address: str, start_ms: int) -> list[SourceFill]: ...
 
+    async def fills_between(self, address: str, start_ms: int, end_ms: int) -> list[SourceFill]:
+        """`address`'s fills in `[start_ms, end_ms]` (an account's history, as analytics reads it)."""
+        ...
+
+    async def funding(self, address: str, start_ms: int, end_ms: int) -> list[FundingPayment]:
+        """`address`'s funding payments in `[start_ms, end_ms]`, oldest first. Venues without
+        `capabilities.funding_history` raise NotImplementedError."""
+        ...
+
+    async def order_book(self, coin: str) -> OrderBook | None:
+        """`coin`'s book now (None: the venue shows none for it). Venues without
+        `capabilities.order_book` raise NotImplementedError."""
+        ...
+
+    def requests_made(self) -> int:
+        """How many read requests this client has sent so far (the progress of a long read)."""
+        ...
+
     async def place(self, account: TradingAccount, orders: Sequence[OrderRequest]) -> list[OrderResult]: ...
 
     async def cancel(self, account: TradingAccount, coin: str, cloid: str) -> bool: ...
@@ -241,5 +319,15 @@ class Venue(Protocol):
     async def update_leverage(
         self, account: TradingAccount, coin: str, leverage: int, cross: bool
     ) -> None: ...
+
+    async def account_role(self, address: str) -> AccountRole:
+        """What `address` is on the venue. Venues without `capabilities.agent_wallets` raise
+        NotImplementedError."""
+        ...
+
+    async def agents(self, master: str) -> list[AgentApproval]:
+        """The named agent wallets `master` approved. Venues without `capabilities.agent_wallets` raise
+        NotImplementedError."""
+        ...
 
     async def close(self) -> None: ...

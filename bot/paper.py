@@ -34,9 +34,13 @@ from typing import Any, Final
 from adapters.hyperliquid.constants import TAKER_FEE
 from adapters.hyperliquid.refusals import HYPERLIQUID_WORDS, VenueWords
 from bot.domain import (
+    AccountRole,
     AccountState,
+    AgentApproval,
+    FundingPayment,
     Instrument,
     OpenOrder,
+    OrderBook,
     OrderRequest,
     OrderResult,
     OrderStatus,
@@ -216,6 +220,24 @@ class PaperVenue:
 
     async def mids(self) -> dict[str, Decimal]:
         return await self.reads.mids()
+
+    async def fills_between(self, address: str, start_ms: int, end_ms: int) -> list[SourceFill]:
+        return await self.reads.fills_between(address, start_ms, end_ms)
+
+    async def funding(self, address: str, start_ms: int, end_ms: int) -> list[FundingPayment]:
+        return await self.reads.funding(address, start_ms, end_ms)
+
+    async def order_book(self, coin: str) -> OrderBook | None:
+        return await self.reads.order_book(coin)
+
+    def requests_made(self) -> int:
+        return self.reads.requests_made()
+
+    async def account_role(self, address: str) -> AccountRole:
+        return await self.reads.account_role(address)
+
+    async def agents(self, master: str) -> list[AgentApproval]:
+        return await self.reads.agents(master)
 
     async def account(self, address: str) -> AccountState:
         paper = self.paper_account(address)

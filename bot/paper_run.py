@@ -89,9 +89,10 @@ async def paper_runner(
             f"no follower in the paper database ({settings.db_url}): add one with --follower ADDRESS[=USD]"
         )
     if reads is None:
-        from adapters.hyperliquid.venue import HyperliquidVenue
+        from bot.venues import build_hyperliquid_venue
 
-        reads = HyperliquidVenue(settings.api_url, data_dir=None, is_mainnet=settings.is_mainnet)
+        # Nothing is signed on the venue (no nonces kept); reads are retried as the runner's are.
+        reads = build_hyperliquid_venue(settings, trading=False, retry_reads=True)
     state_path.parent.mkdir(parents=True, exist_ok=True)
     try:
         paper = PaperVenue(reads, state_path=state_path)

@@ -53,9 +53,13 @@ from adapters.gmx.positions import GmxPosition, account_state, unmapped
 from adapters.gmx.units import from_units, price
 from adapters.hyperliquid.refusals import HYPERLIQUID_WORDS, without_asset
 from bot.domain import (
+    AccountRole,
     AccountState,
+    AgentApproval,
+    FundingPayment,
     Instrument,
     OpenOrder,
+    OrderBook,
     OrderRequest,
     OrderResult,
     OrderStatus,
@@ -80,6 +84,7 @@ GMX_CAPABILITIES: Final = VenueCapabilities(
     vaults=False,
     two_step_execution=True,
     weight_budget_per_minute=0,
+    label="GMX",
 )
 LEVERAGE_WORDS: Final = without_asset(HYPERLIQUID_WORDS.leverage)  # Hyperliquid's words: one classification
 MIN_NOTIONAL_WORDS: Final = without_asset(HYPERLIQUID_WORDS.min_value).replace("{min}", "{}")
@@ -204,6 +209,24 @@ class GmxVenue:
             else:
                 low = middle + 1
         return low
+
+    async def fills_between(self, address: str, start_ms: int, end_ms: int) -> list[SourceFill]:
+        return [fill for fill in await self.fills_since(address, start_ms) if fill.time_ms <= end_ms]
+
+    async def funding(self, address: str, start_ms: int, end_ms: int) -> list[FundingPayment]:
+        raise VenueUnsupported("GMX settles funding into positions: there are no payments to read")
+
+    async def order_book(self, coin: str) -> OrderBook | None:
+        raise VenueUnsupported("GMX trades against pools: there is no order book")
+
+    def requests_made(self) -> int:
+        return 0  # JSON-RPC calls are not counted: a GMX read reports no page progress
+
+    async def account_role(self, address: str) -> AccountRole:
+        raise VenueUnsupported("GMX has no agent wallets: an account signs for itself")
+
+    async def agents(self, master: str) -> list[AgentApproval]:
+        raise VenueUnsupported("GMX has no agent wallets: an account signs for itself")
 
     async def fills_since(self, address: str, start_ms: int) -> list[SourceFill]:
         head = await self.chain.head()

@@ -19,24 +19,38 @@ from typing import Any
 import httpx
 
 from adapters.hyperliquid.constants import FILLS_PAGE_LIMIT, INFO_PATH, info_weight
+from adapters.hyperliquid.funding import FUNDING_PAGE_LIMIT, parse_user_funding
 from adapters.hyperliquid.parsing import (
     OpenOrder,
     OrderStatus,
     parse_all_mids,
     parse_clearinghouse_state,
+    parse_l2_book,
     parse_meta,
     parse_open_orders,
     parse_order_status,
     parse_spot_usdc,
     parse_user_fills,
 )
-from bot.domain import AccountState, Instrument, SourceFill
+from bot.domain import (
+    AccountRole,
+    AccountState,
+    AgentApproval,
+    BookLevel,
+    FundingPayment,
+    Instrument,
+    OrderBook,
+    SourceFill,
+    VenueRequestError,
+)
 
 _CLOID = re.compile(r"0x[0-9a-fA-F]{32}")
 
 
-class InfoRequestError(Exception):
+class InfoRequestError(VenueRequestError):
     """The venue answered an /info request with an error status (or something that is not JSON)."""
+
+    status: int
 
     def __init__(self, request_type: str, status: int, detail: str) -> None:
         super().__init__(f"/info {request_type}: HTTP {status}: {detail[:200]}")
@@ -87,6 +101,7 @@ class InfoClient:
         self._client = client or httpx.AsyncClient(timeout=timeout_s)
         self._page_limit = fills_page_limit
         self.calls: deque[InfoCall] = deque(maxlen=1000)  # the most recent, for inspection
+        self.requests = 0  # every request sent (progress of a long paged read)
         self.weight_used = 0
 
     async def __aenter__(self) -> InfoClient:
@@ -104,6 +119,7 @@ class InfoClient:
     async def post(self, body: dict[str, Any]) -> Any:
         """One /info request; the answer JSON-decoded with Decimals (never floats)."""
         request_type = str(body.get("type"))
+        self.requests += 1
         response = await self._client.post(self._url, json=body)
         if response.status_code == 429:
             raise InfoRateLimited(request_type, response.text, retry_after_s(response))
@@ -118,6 +134,67 @@ class InfoClient:
         self.calls.append(call)
         self.weight_used += call.weight
         return payload
+
+    async def user_role(self, user: str) -> AccountRole:
+        """`userRole`: what `user` is (ValueError for an answer we do not understand)."""
+        answer = await self.post({"type": "userRole", "user": user})
+        role = answer.get("role") if isinstance(answer, dict) else None
+        if not isinstance(role, str):
+            raise ValueError(f"the userRole answer for {user} has no role")
+        data = answer.get("data")
+        owner = ""
+        if isinstance(data, dict):  # an agent's master is `user`, a sub-account's is `master`
+            named = data.get("user", data.get("master"))
+            owner = named.lower() if isinstance(named, str) else ""
+        return AccountRole(role, owner)
+
+    async def extra_agents(self, master: str) -> list[AgentApproval]:
+        """`extraAgents`: the named agent wallets `master` approved (entries we do not understand skipped)."""
+        answer = await self.post({"type": "extraAgents", "user": master})
+        out: list[AgentApproval] = []
+        for entry in answer if isinstance(answer, list) else []:
+            if not isinstance(entry, dict) or not isinstance(entry.get("address"), str):
+                continue
+            valid_until = entry.get("validUntil")
+            out.append(
+                AgentApproval(
+                    entry["address"].lower(),
+                    str(entry.get("name", "")),
+                    valid_until if isinstance(valid_until, int) else None,
+                )
+            )
+        return out
+
+    async def user_funding(self, user: str, start_ms: int, end_ms: int) -> list[FundingPayment]:
+        """Every funding payment in `[start_ms, end_ms]`, oldest first (paged past 500 per answer)."""
+        events: dict[tuple[int, str], FundingPayment] = {}
+        start = start_ms
+        while True:
+            body: dict[str, Any] = {
+                "type": "userFunding",
+                "user": user,
+                "startTime": start,
+                "endTime": end_ms,
+            }
+            page = parse_user_funding(await self.post(body))
+            events.update(((e.time_ms, e.coin), e) for e in page)
+            if len(page) < FUNDING_PAGE_LIMIT:
+                break
+            newest = max(e.time_ms for e in page)
+            start = newest + 1 if newest == start else newest
+        return sorted(events.values(), key=lambda e: (e.time_ms, e.coin))
+
+    async def l2_book(self, coin: str) -> OrderBook | None:
+        """`coin`'s book now, or None when the venue has none for it."""
+        payload = await self.post({"type": "l2Book", "coin": coin})
+        if payload is None:
+            return None
+        book = parse_l2_book(payload)
+        return OrderBook(
+            book.coin,
+            tuple(BookLevel(level.px, level.sz) for level in book.bids),
+            tuple(BookLevel(level.px, level.sz) for level in book.asks),
+        )
 
     async def meta(self) -> list[Instrument]:
         return parse_meta(await self.post({"type": "meta"}))

@@ -35,6 +35,7 @@ import httpx
 from hyperliquid.utils.constants import MAINNET_API_URL
 
 from adapters.hyperliquid.budget import BudgetedInfoClient, ReadRetry, WeightBudget
+from adapters.hyperliquid.constants import FILLS_PAGE_LIMIT
 from adapters.hyperliquid.exchange import ExchangeClient, SignerSlot
 from adapters.hyperliquid.faults import FaultHook, FaultRelay
 from adapters.hyperliquid.mids import MidsFeed
@@ -43,9 +44,13 @@ from adapters.hyperliquid.parsing import OrderStatus as VenueOrderStatus
 from adapters.hyperliquid.poller import DEFAULT_POLL_INTERVAL_S, Poller
 from adapters.hyperliquid.ws import BACKFILL_OVERLAP_MS, Backoff, FillDeduper, UserFillsSocket, ws_url
 from bot.domain import (
+    AccountRole,
     AccountState,
+    AgentApproval,
+    FundingPayment,
     Instrument,
     OpenOrder,
+    OrderBook,
     OrderRequest,
     OrderResult,
     OrderStatus,
@@ -79,6 +84,9 @@ HYPERLIQUID_CAPABILITIES: Final = VenueCapabilities(
     vaults=True,
     two_step_execution=False,
     weight_budget_per_minute=1200,
+    funding_history=True,
+    order_book=True,
+    label="Hyperliquid",
 )
 POLLER_RESERVE: Final = 50  # weight the poller and backfills leave in the budget for orders and lookups
 
@@ -169,6 +177,7 @@ class HyperliquidVenue:
         ping_interval_s: float = 50.0,
         backoff: Backoff | None = None,
         read_retry: ReadRetry | None = None,
+        fills_page_limit: int = FILLS_PAGE_LIMIT,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.faults = FaultRelay()  # 429s, 5xx, timeouts, websocket losses: see `on_fault`
@@ -178,7 +187,12 @@ class HyperliquidVenue:
             timeout=info_timeout_s, limits=httpx.Limits(max_connections=32, max_keepalive_connections=16)
         )
         self.info = BudgetedInfoClient(
-            self.base_url, self.budget, client=self._http, retry=read_retry, faults=self.faults
+            self.base_url,
+            self.budget,
+            client=self._http,
+            retry=read_retry,
+            faults=self.faults,
+            fills_page_limit=fills_page_limit,  # the venue's page size (a test makes it small)
         )
         # Background reads (polls, backfills) leave a reserve in the budget for orders.
         self.background_info = BudgetedInfoClient(
@@ -246,6 +260,24 @@ class HyperliquidVenue:
 
     async def account(self, address: str) -> AccountState:
         return await self.info.account_state(address)
+
+    async def fills_between(self, address: str, start_ms: int, end_ms: int) -> list[SourceFill]:
+        return await self.info.user_fills_by_time(address, start_ms, end_ms)
+
+    async def funding(self, address: str, start_ms: int, end_ms: int) -> list[FundingPayment]:
+        return await self.info.user_funding(address, start_ms, end_ms)
+
+    async def order_book(self, coin: str) -> OrderBook | None:
+        return await self.info.l2_book(coin)
+
+    def requests_made(self) -> int:
+        return self.info.requests + self.background_info.requests
+
+    async def account_role(self, address: str) -> AccountRole:
+        return await self.info.user_role(address)
+
+    async def agents(self, master: str) -> list[AgentApproval]:
+        return await self.info.extra_agents(master)
 
     async def fills_since(self, address: str, start_ms: int) -> list[SourceFill]:
         return [replace(f, source=address) for f in await self.info.user_fills_by_time(address, start_ms)]

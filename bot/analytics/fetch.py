@@ -1,9 +1,9 @@
-"""Reading a source's history from the venue (`InfoClient`) or from a recording (`--fills FILE`).
+"""Reading a source's history from a venue (the `Venue` protocol) or from a recording (`--fills FILE`).
 
-Online: fills by time (paged by the client past 2,000 per answer), funding (`userFunding`, paged
-here past 500 per answer), today's account, the universe (lots, maximum leverage), mids, and for a
-backtest the order books (today's depth is the slippage model's proxy for the past). A venue that does
-not serve `userFunding` (the localnet) gives funding None: it counts as 0 and the output says so.
+Online: fills by time (paged by the venue client), funding payments, today's account, the universe
+(lots, maximum leverage), mids, and for a backtest the order books (today's depth is the slippage
+model's proxy for the past). A venue that does not serve funding (the localnet refuses `userFunding`; GMX
+has no such capability) gives funding None: it counts as 0 and the output says so.
 """
 
 from __future__ import annotations
@@ -13,14 +13,12 @@ from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TypeVar
 
 import httpx
 
-from adapters.hyperliquid.info import InfoClient, InfoRateLimited, InfoRequestError
-from adapters.hyperliquid.parsing import ParseError, parse_l2_book
-from bot.analytics.funding import FUNDING_PAGE_LIMIT, parse_user_funding
 from bot.analytics.history import DAY_MS, FundingEvent, History, make_history
+from bot.domain import OrderBook, Venue, VenueRequestError
 from bot.fills_file import load_fills
 from bot.service.errors import VenueError, VenueUnreachable
 from bot.simulate import infer_markets
@@ -32,29 +30,12 @@ T = TypeVar("T")
 Report = Callable[[str, int, int | None], None]
 NO_FUNDING_OFFLINE = "a recording has no funding: counted as 0"
 BOOK_BAND = Decimal("0.01")  # depth is the book's notional within 1 % of the mid
+RATE_LIMITED = 429
 
 
-async def fetch_user_funding(info: InfoClient, user: str, start_ms: int, end_ms: int) -> list[FundingEvent]:
-    """Every funding payment in `[start_ms, end_ms]`, oldest first (paged past 500 per answer)."""
-    events: dict[tuple[int, str], FundingEvent] = {}
-    start = start_ms
-    while True:
-        body: dict[str, Any] = {"type": "userFunding", "user": user, "startTime": start, "endTime": end_ms}
-        page = parse_user_funding(await info.post(body))
-        events.update(((e.time_ms, e.coin), e) for e in page)
-        if len(page) < FUNDING_PAGE_LIMIT:
-            break
-        newest = max(e.time_ms for e in page)
-        start = newest + 1 if newest == start else newest
-    return sorted(events.values(), key=lambda e: (e.time_ms, e.coin))
-
-
-def book_depth(payload: Any) -> Decimal | None:
+def book_depth(book: OrderBook | None) -> Decimal | None:
     """USD of resting size within 1 % of the mid, averaged over the two sides; None if no book."""
-    if payload is None:
-        return None
-    book = parse_l2_book(payload)
-    if not book.bids or not book.asks:
+    if book is None or not book.bids or not book.asks:
         return None
     mid = div(add(book.bids[0].px, book.asks[0].px), Decimal(2))
     low, high = mul(mid, sub(Decimal(1), BOOK_BAND)), mul(mid, add(Decimal(1), BOOK_BAND))
@@ -69,39 +50,50 @@ async def _venue(call: Awaitable[T], what: str, url: str) -> T:
         return await call
     except httpx.TransportError as exc:
         raise VenueUnreachable(f"{what}: the venue at {url} did not answer ({type(exc).__name__})") from None
-    except InfoRateLimited:
-        raise VenueError(f"{what}: the venue's request budget is spent (HTTP 429); try again later") from None
-    except InfoRequestError as exc:
+    except VenueRequestError as exc:
+        if exc.status == RATE_LIMITED:
+            raise VenueError(
+                f"{what}: the venue's request budget is spent (HTTP 429); try again later"
+            ) from None
         raise VenueError(f"{what}: {exc}") from None
-    except ParseError as exc:
+    except ValueError as exc:  # an answer the venue client could not parse
         raise VenueError(f"{what}: unexpected answer: {exc}") from None
 
 
-async def _with_progress(call: Awaitable[T], info: InfoClient, stage: str, report: Report | None) -> T:
+async def _with_progress(call: Awaitable[T], venue: Venue, stage: str, report: Report | None) -> T:
     """Await `call`, reporting how many pages (requests) it has made so far."""
     task = asyncio.ensure_future(call)
-    before = len(info.calls)
+    before = venue.requests_made()
     while report is not None and not task.done():
         await asyncio.wait({task}, timeout=0.1)
-        report(stage, len(info.calls) - before, None)
+        report(stage, venue.requests_made() - before, None)
     return await task
 
 
 async def _funding(
-    info: InfoClient, address: str, start_ms: int, end_ms: int
+    venue: Venue, address: str, start_ms: int, end_ms: int
 ) -> tuple[list[FundingEvent] | None, str]:
+    if not venue.capabilities.funding_history:
+        return None, f"{venue.capabilities.display} has no funding history: counted as 0"
     try:
-        events = await fetch_user_funding(info, address, start_ms, end_ms)
-    except InfoRequestError as exc:
-        if isinstance(exc, InfoRateLimited) or exc.status >= 500:
+        events = await venue.funding(address, start_ms, end_ms)
+    except VenueRequestError as exc:
+        if exc.status is None or exc.status == RATE_LIMITED or exc.status >= 500:
             raise
         # the localnet (and a venue without the endpoint) refuses the request type
         return None, f"this venue does not serve userFunding (HTTP {exc.status}): counted as 0"
     return events, "userFunding"
 
 
+async def _book(venue: Venue, coin: str) -> OrderBook | None:
+    try:
+        return await venue.order_book(coin)
+    except ValueError:
+        return None  # a book we cannot read: the model's default depth is used
+
+
 async def fetch_history(
-    info: InfoClient,
+    venue: Venue,
     url: str,
     address: str,
     *,
@@ -112,25 +104,21 @@ async def fetch_history(
 ) -> History:
     start_ms, end_ms = now_ms - days * DAY_MS, now_ms
     fills = await _venue(
-        _with_progress(info.user_fills_by_time(address, start_ms, end_ms), info, "fills", report),
+        _with_progress(venue.fills_between(address, start_ms, end_ms), venue, "fills", report),
         "userFillsByTime",
         url,
     )
-    funding, note = await _venue(_funding(info, address, start_ms, end_ms), "userFunding", url)
-    account = await _venue(info.account_state(address), "clearinghouseState", url)
-    instruments = await _venue(info.meta(), "meta", url)
-    mids = await _venue(info.all_mids(), "allMids", url)
+    funding, note = await _venue(_funding(venue, address, start_ms, end_ms), "userFunding", url)
+    account = await _venue(venue.account(address), "clearinghouseState", url)
+    instruments = await _venue(venue.instruments(), "meta", url)
+    mids = await _venue(venue.mids(), "allMids", url)
     history = make_history(address, fills, start_ms=start_ms, end_ms=end_ms, funding=funding)
     listed = {i.coin: Market(i.coin, i.sz_decimals, i.max_leverage) for i in instruments}
     markets = {**infer_markets(history.fills), **{c: listed[c] for c in history.coins if c in listed}}
     depths: dict[str, Decimal] = {}
-    if depth:
+    if depth and venue.capabilities.order_book:
         for n, coin in enumerate(history.coins, start=1):
-            payload = await _venue(info.post({"type": "l2Book", "coin": coin}), "l2Book", url)
-            try:
-                found = book_depth(payload)
-            except ParseError:
-                found = None  # a book we cannot read: the model's default depth is used
+            found = book_depth(await _venue(_book(venue, coin), "l2Book", url))
             if found is not None:
                 depths[coin] = found
             if report is not None:

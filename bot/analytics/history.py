@@ -11,22 +11,14 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import cached_property
 
-from bot.domain import AccountState, SourceChange, SourceFill
+from bot.domain import AccountState, FundingPayment, SourceChange, SourceFill
 from bot.normalise import FillCoalescer, PositionGap
 from strategies.model import Market
 
 DAY_MS = 86_400_000
 
 
-@dataclass(frozen=True, slots=True)
-class FundingEvent:
-    """One funding payment of one coin (`userFunding`): `usdc` > 0 received, < 0 paid."""
-
-    time_ms: int
-    coin: str
-    usdc: Decimal
-    szi: Decimal = Decimal(0)
-    rate: Decimal = Decimal(0)
+FundingEvent = FundingPayment  # one funding payment (`usdc` > 0 received, < 0 paid): bot/domain.py
 
 
 @dataclass(frozen=True)

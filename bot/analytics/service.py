@@ -12,7 +12,6 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from adapters.hyperliquid.info import InfoClient
 from bot.analytics import charts, render
 from bot.analytics.backtest import Backtest, BacktestParams, BacktestResult
 from bot.analytics.fetch import Report, fetch_history, read_history
@@ -25,9 +24,11 @@ from bot.analytics.market import (
     SlippageModel,
 )
 from bot.analytics.stats import SourceStats, compute_stats
+from bot.domain import Venue
 from bot.service import inputs
 from bot.service.errors import InvalidInput
 from bot.service.settings import USD_CAP, settings_from_json
+from bot.venues import hyperliquid_reads
 from strategies.config import ALL_TOKENS, FollowConfig
 
 DEFAULT_DAYS = 30
@@ -88,12 +89,12 @@ async def load_history(
     days: object | None = None,
     fills_file: Path | None = None,
     api_url: str | None = None,
-    info: InfoClient | None = None,
+    venue: Venue | None = None,
     now_ms: int | None = None,
     depth: bool = False,
     report: Report | None = None,
 ) -> History:
-    """The source's history: from `fills_file` (offline), else from the venue (`info`, or a client
+    """The source's history: from `fills_file` (offline), else from `venue` (or a Hyperliquid client
     of its own on `api_url`) over the last `days` (default 30) before `now_ms` (default: now)."""
     who = inputs.address(address, "ADDRESS")
     window = _days(days, offline=fills_file is not None)
@@ -101,13 +102,16 @@ async def load_history(
         return read_history(fills_file, who, days=window)
     assert window is not None
     now = time.time_ns() // 1_000_000 if now_ms is None else now_ms
-    if info is not None:
+    if venue is not None:
         url = api_url or "the venue"
-        return await fetch_history(info, url, who, days=window, now_ms=now, depth=depth, report=report)
+        return await fetch_history(venue, url, who, days=window, now_ms=now, depth=depth, report=report)
     if api_url is None:
         raise InvalidInput("--fills", "no recording and no venue URL given", "--fills FILE, or a venue URL")
-    async with InfoClient(api_url) as client:
-        return await fetch_history(client, api_url, who, days=window, now_ms=now, depth=depth, report=report)
+    own = hyperliquid_reads(api_url)
+    try:
+        return await fetch_history(own, api_url, who, days=window, now_ms=now, depth=depth, report=report)
+    finally:
+        await own.close()
 
 
 async def inspect_source(
@@ -116,13 +120,13 @@ async def inspect_source(
     days: object | None = None,
     fills_file: Path | None = None,
     api_url: str | None = None,
-    info: InfoClient | None = None,
+    venue: Venue | None = None,
     now_ms: int | None = None,
     report: Report | None = None,
 ) -> InspectReport:
     """The source's record over the window (see docs/analytics.md for every definition)."""
     history = await load_history(
-        address, days=days, fills_file=fills_file, api_url=api_url, info=info, now_ms=now_ms, report=report
+        address, days=days, fills_file=fills_file, api_url=api_url, venue=venue, now_ms=now_ms, report=report
     )
     return InspectReport(compute_stats(history))
 
@@ -235,7 +239,7 @@ async def backtest_source(
     days: object | None = None,
     fills_file: Path | None = None,
     api_url: str | None = None,
-    info: InfoClient | None = None,
+    venue: Venue | None = None,
     now_ms: int | None = None,
     report: Report | None = None,
 ) -> BacktestReport:
@@ -248,7 +252,7 @@ async def backtest_source(
         days=days,
         fills_file=fills_file,
         api_url=api_url,
-        info=info,
+        venue=venue,
         now_ms=now_ms,
         depth=checked.depth is None,
         report=report,

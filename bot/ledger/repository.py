@@ -44,6 +44,7 @@ from bot.ledger.models import (
 )
 from bot.ledger.pipeline_reads import PipelineReads
 from bot.ledger.plan_store import PlanStore
+from bot.ledger.queries_service import ServiceQueries
 from bot.ledger.types import from_ms
 from bot.ledger.values import (
     TIME_IN_FORCE,
@@ -254,9 +255,10 @@ def _chunks(items: Sequence[U], size: int = 500) -> list[Sequence[U]]:
     return [items[i : i + size] for i in range(0, len(items), size)] or [items[:0]]
 
 
-class Ledger(AccountStore, PlanStore, FillStore, AuditStore, PipelineReads):
+class Ledger(AccountStore, PlanStore, FillStore, AuditStore, PipelineReads, ServiceQueries):
     """The ledger over one database (SQLite or PostgreSQL), one part per aggregate (bot/ledger/*_store.py,
-    `PipelineReads`); here: leader events, decisions, intents and venue orders — the hot path's writes."""
+    the pipeline's `PipelineReads`, the service's and Telegram's `ServiceQueries`); here: leader events,
+    decisions, intents and venue orders — the hot path's writes."""
 
     # ---- leader events --------------------------------------------------------------------------
 

@@ -27,7 +27,7 @@ from typing import Any
 from apscheduler.schedulers.asyncio import AsyncIOScheduler  # type: ignore[import-untyped]
 
 from bot.alerts import Alert, AlertBus, AlertKind
-from bot.config import FollowerVenue, Settings
+from bot.config import Settings
 from bot.domain import SourceChange, TradingAccount, Venue
 from bot.faults import fault_alert
 from bot.ledger import Account, AccountKind, Ledger
@@ -50,16 +50,15 @@ from bot.pipeline.sources import (
     SourceRoutes,
     SourceVenueError,
     SourceWatch,
-    build_gmx_venue,
-    build_hyperliquid_venue,
     guard_markets,
 )
 from bot.risk import RiskBook, RiskStore
 from bot.service import Actor, MirrorService, ServiceError
+from bot.venues import HYPERLIQUID, VenueConfigError, build_venue, capabilities
 
 log = logging.getLogger(__name__)
 
-VENUE_NAME = "hyperliquid"  # the default follower venue (MIRROR_FOLLOWER_VENUE)
+VENUE_NAME = HYPERLIQUID  # the default follower venue (MIRROR_FOLLOWER_VENUE)
 RESTART_OVERLAP_MS = 2_000  # a restarted watch re-reads this much before the restart (dedup drops repeats)
 RISK_STATE_FILE = "risk_state.json"  # the runtime guards' state (bot/risk), in the data dir
 
@@ -88,17 +87,6 @@ class RunnerOptions:
     # The Telegram control room's options (bot.telegram.TelegramOptions; None: its defaults). It starts
     # with `run()` whenever MIRROR_TELEGRAM_TOKEN is set.
     telegram: Any = None
-
-
-def build_venue(settings: Settings) -> Venue:
-    """The followers' venue client: MIRROR_FOLLOWER_VENUE — Hyperliquid on the configured network
-    (`MIRROR_NETWORK` / `MIRROR_HL_API_URL`), or GMX through MIRROR_GMX_* (cloid journal in the data dir)."""
-    if settings.follower_venue is FollowerVenue.GMX:
-        try:
-            return build_gmx_venue(settings, why="MIRROR_FOLLOWER_VENUE is gmx")
-        except SourceVenueError as exc:
-            raise RunnerError(str(exc)) from None
-    return build_hyperliquid_venue(settings)
 
 
 async def load_accounts(
@@ -148,10 +136,11 @@ async def _open_account(
         key = await service.load_key(actor, row.keystore_path, password)
     except ServiceError as exc:
         raise RunnerError(f"account {row.address}: {exc}") from None
-    if venue_name == FollowerVenue.GMX.value and key.address.lower() != row.address.lower():
+    caps = capabilities(venue_name)
+    if not caps.agent_wallets and key.address.lower() != row.address.lower():
         raise RunnerError(
-            f"account {row.address} (gmx): its keystore holds the key of {key.address.lower()}; GMX has "
-            "no agent wallets, so the keystore must hold the account's own key"
+            f"account {row.address} ({venue_name}): its keystore holds the key of {key.address.lower()}; "
+            f"{caps.display} has no agent wallets, so the keystore must hold the account's own key"
         )
     traded_for = row.address if row.kind in (AccountKind.VAULT.value, AccountKind.SUB_ACCOUNT.value) else None
     return TradingAccount(row.address, key.key.hex(), vault_address=traded_for)
@@ -244,7 +233,10 @@ class Runner:
 
     async def _start(self) -> None:
         if self._venue is None:
-            self._venue = build_venue(self.settings)
+            try:
+                self._venue = build_venue(self.settings)  # MIRROR_FOLLOWER_VENUE (bot/venues.py)
+            except VenueConfigError as exc:
+                raise RunnerError(str(exc)) from None
         if hasattr(self._venue, "on_fault"):  # faults only the venue client sees become alerts too
             self._venue.on_fault = lambda code, detail: self.alerts.publish(fault_alert(code, detail))
         markets = {i.coin: market_of(i) for i in await self.venue.instruments()}

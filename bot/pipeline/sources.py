@@ -25,56 +25,24 @@ from typing import Any
 
 from bot.alerts import Alert, AlertBus, AlertKind
 from bot.config import Settings
-from bot.domain import OrderStatus, SourceChange, Venue
+from bot.domain import SourceChange, Venue
 from bot.ledger import FollowPlan
 from bot.ledger.ids import normalise_account
 from bot.logs import log_event
 from bot.pipeline.intake import Intake
 from bot.service.settings import settings_from_json
+from bot.venues import HYPERLIQUID, VenueConfigError, venue_factories
 
 log = logging.getLogger(__name__)
 
-PRIMARY = "hyperliquid"  # the default follower venue, and every plan's default source venue
+PRIMARY = HYPERLIQUID  # the default follower venue, and every plan's default source venue
 
 
-class SourceVenueError(Exception):
-    """A source venue cannot be opened (a setting is missing or wrong): the message names the setting."""
+SourceVenueError = VenueConfigError  # a source venue cannot be opened: the message names the setting
 
 
 class _Conflict(Exception):
     """A plan names a second source venue for an address already routed to another."""
-
-
-def build_gmx_venue(settings: Settings, *, why: str = "a follow plan has source_venue gmx") -> Venue:
-    """The GMX venue of the settings: MIRROR_GMX_RPC_URL, _NETWORK, _DEPLOYMENT_FILE, _POLL_INTERVAL_S.
-    Its cloid journal (`gmx-orders.json`) lives in MIRROR_DATA_DIR."""
-    if settings.gmx_rpc_url is None:
-        raise SourceVenueError(
-            f"MIRROR_GMX_RPC_URL: not set; {why}, and GMX is read and traded through this JSON-RPC URL "
-            "(an Arbitrum or Avalanche node)"
-        )
-    from adapters.gmx.venue import GmxVenue
-
-    try:
-        return GmxVenue.connect(
-            settings.gmx_rpc_url,
-            settings.gmx_network.value,
-            deployment_file=settings.gmx_deployment_file,
-            poll_interval_s=settings.gmx_poll_interval_s,
-            data_dir=settings.data_dir,
-            # A market order the keeper has not executed yet is an open outcome, not a resting order:
-            # its pair waits and the unknown-outcome lookups settle it once the keeper acted.
-            pending_status=OrderStatus.UNKNOWN,
-        )
-    except ValueError as exc:
-        raise SourceVenueError(f"MIRROR_GMX_DEPLOYMENT_FILE / MIRROR_GMX_NETWORK: {exc}") from None
-
-
-def build_hyperliquid_venue(settings: Settings) -> Venue:
-    """The Hyperliquid venue of the settings (MIRROR_NETWORK / MIRROR_HL_API_URL)."""
-    from adapters.hyperliquid.venue import HyperliquidVenue
-
-    return HyperliquidVenue(settings.api_url, data_dir=settings.data_dir, is_mainnet=settings.is_mainnet)
 
 
 class SourceRoutes:
@@ -100,11 +68,7 @@ class SourceRoutes:
 
     @classmethod
     def of_settings(cls, primary: Venue, alerts: AlertBus, settings: Settings) -> SourceRoutes:
-        factories: dict[str, Callable[[], Venue]] = {
-            "hyperliquid": lambda: build_hyperliquid_venue(settings),
-            "gmx": lambda: build_gmx_venue(settings),
-        }
-        return cls(primary, alerts, factories, primary_name=settings.follower_venue.value)
+        return cls(primary, alerts, venue_factories(settings), primary_name=settings.follower_venue.value)
 
     def name(self, source: str) -> str:
         return self.routes.get(normalise_account(source), self.primary_name)

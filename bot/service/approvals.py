@@ -15,12 +15,7 @@ from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import update
-from sqlalchemy.exc import IntegrityError
-from sqlmodel import col, select
-
-from bot.ledger.db import session_factory
-from bot.ledger.models import Approval, PendingChange, utcnow
+from bot.ledger.models import PendingChange, utcnow
 from bot.service.actor import Actor
 from bot.service.control import Control, ControlResult
 from bot.service.errors import Conflict, InvalidInput, NotFound
@@ -94,7 +89,6 @@ class Approvals:
     def __init__(self, tenancy: Tenancy) -> None:
         self.tenancy = tenancy
         self.ledger = tenancy.ledger
-        self._sessions = session_factory(self.ledger.engine)
 
     async def _audit(self, actor: Actor, action: str, details: Mapping[str, Any]) -> None:
         await self.ledger.audit(actor=actor.name, channel=actor.channel, action=action, details=dict(details))
@@ -108,31 +102,19 @@ class Approvals:
     async def propose(self, actor: Actor, chat_id: int, user_id: int, request: ChangeRequest) -> PendingView:
         """Record a change for the group's approval; the proposer's own approval counts."""
         await self._policy(chat_id, user_id)
-        async with self._sessions() as session, session.begin():
-            row = PendingChange(
-                chat_id=chat_id,
-                action=request.action,
-                payload=request.payload(),
-                summary=request.summary or request.action,
-                proposer=actor.name,
-                status="pending",
-            )
-            session.add(row)
-            await session.flush()
-            assert row.id is not None
-            session.add(Approval(change_id=row.id, user_id=user_id, vote="approve"))
-            change_id = row.id
+        change_id = await self.ledger.add_pending_change(
+            chat_id, request.action, request.payload(), request.summary or request.action, actor.name, user_id
+        )
         await self._audit(
             actor, "approval.propose", {"chat": chat_id, "change": change_id, "summary": request.summary}
         )
         return await self.view(change_id)
 
     async def view(self, change_id: int) -> PendingView:
-        async with self._sessions() as session:
-            row = await session.get(PendingChange, change_id)
-            if row is None:
-                raise NotFound(f"no pending change #{change_id}")
-            votes = (await session.exec(select(Approval).where(Approval.change_id == change_id))).all()
+        row = await self.ledger.pending_change(change_id)
+        if row is None:
+            raise NotFound(f"no pending change #{change_id}")
+        votes = await self.ledger.change_votes(change_id)
         policy = await self.tenancy.policy(row.chat_id)
         needed = policy.threshold if policy else 1
         assert row.id is not None
@@ -159,19 +141,13 @@ class Approvals:
             raise NotFound(f"no pending change #{change_id} in this group")
         if current.status != "pending":
             raise Conflict(f"change #{change_id} is already {current.status}")
-        async with self._sessions() as session:
-            row = await session.get(PendingChange, change_id)
-            assert row is not None
-            if utcnow() - row.created_at > PENDING_FOR:
-                await self._transition(change_id, "pending", "expired")
-                raise Conflict(f"change #{change_id} expired (pending changes last {PENDING_FOR})")
-        try:
-            async with self._sessions() as session, session.begin():
-                session.add(
-                    Approval(change_id=change_id, user_id=user_id, vote="approve" if approve else "reject")
-                )
-        except IntegrityError:
-            raise Conflict(f"you already voted on change #{change_id}") from None
+        row = await self.ledger.pending_change(change_id)
+        assert row is not None
+        if utcnow() - row.created_at > PENDING_FOR:
+            await self._transition(change_id, "pending", "expired")
+            raise Conflict(f"change #{change_id} expired (pending changes last {PENDING_FOR})")
+        if not await self.ledger.add_vote(change_id, user_id, "approve" if approve else "reject"):
+            raise Conflict(f"you already voted on change #{change_id}")
         await self._audit(
             actor,
             "approval.vote",
@@ -190,30 +166,18 @@ class Approvals:
         return now
 
     async def request_of(self, change_id: int) -> ChangeRequest:
-        async with self._sessions() as session:
-            row = await session.get(PendingChange, change_id)
+        row = await self.ledger.pending_change(change_id)
         if row is None:
             raise NotFound(f"no pending change #{change_id}")
         return ChangeRequest.of(row)
 
     async def finish(self, actor: Actor, change_id: int, ok: bool, result: str) -> None:
         """Record what applying an approved change did (applied, or failed and why)."""
-        async with self._sessions() as session, session.begin():
-            await session.exec(
-                update(PendingChange)
-                .where(col(PendingChange.id) == change_id)
-                .values(status="applied" if ok else "failed", result=result[:2000], decided_at=utcnow())
-            )
+        await self.ledger.finish_change(change_id, "applied" if ok else "failed", result[:2000])
         await self._audit(
             actor, "approval.applied" if ok else "approval.failed", {"change": change_id, "result": result}
         )
 
     async def _transition(self, change_id: int, before: str, after: str) -> bool:
         """Move a change from `before` to `after`; False if another caller moved it first."""
-        async with self._sessions() as session, session.begin():
-            result = await session.exec(
-                update(PendingChange)
-                .where(col(PendingChange.id) == change_id, col(PendingChange.status) == before)
-                .values(status=after, decided_at=utcnow())
-            )
-            return bool(result.rowcount == 1)
+        return await self.ledger.move_change(change_id, before, after)

@@ -15,12 +15,9 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any, Protocol
 
-from sqlmodel import col, select
-
 from bot.alerts import AlertKind
-from bot.ledger import CopyInstruction, Fill, Lineage
-from bot.ledger.db import session_factory
-from bot.ledger.models import AlertPreference, ControlState, utcnow
+from bot.ledger import Fill, Lineage
+from bot.ledger.models import utcnow
 from bot.ledger.types import decimal_text
 from bot.risk.guards import DRAWDOWN_ACTIONS
 from bot.service import inputs
@@ -135,7 +132,6 @@ class Control:
         self.service = service
         self.ledger = service.ledger
         self.hooks = hooks
-        self._sessions = session_factory(self.ledger.engine)
 
     async def _audit(self, actor: Actor, action: str, details: Mapping[str, Any]) -> None:
         await self.ledger.audit(actor=actor.name, channel=actor.channel, action=action, details=dict(details))
@@ -153,9 +149,7 @@ class Control:
         now = await self.states(followers)
         changed = tuple(f for f in followers if now.get(f, RUNNING) != state)
         written = followers if state == RUNNING else changed
-        async with self._sessions() as session, session.begin():
-            for follower in written:
-                session.add(ControlState(follower=follower, state=state, actor=actor.name))
+        await self.ledger.add_control_states(written, state, actor.name)
         return changed
 
     async def pause(self, actor: Actor, followers: Sequence[str]) -> ControlResult:
@@ -257,8 +251,7 @@ class Control:
     # ---- alert preferences -----------------------------------------------------------------------
 
     async def alert_modes(self, owner: str) -> dict[str, str]:
-        async with self._sessions() as session:
-            rows = (await session.exec(select(AlertPreference).where(AlertPreference.owner == owner))).all()
+        rows = await self.ledger.alert_preferences(owner)
         modes = dict(DEFAULT_ALERT_MODES)
         modes.update({row.kind: row.mode for row in rows if row.kind in modes})
         return modes
@@ -267,31 +260,14 @@ class Control:
         """Set one kind (or `all`) to on, silent (pushed without a notification sound) or off."""
         mode = inputs.choice(mode.strip().lower() if isinstance(mode, str) else mode, "mode", ALERT_MODES)
         kinds = ALERT_KINDS if kind == "all" else (inputs.choice(kind, "kind", (*ALERT_KINDS, "all")),)
-        async with self._sessions() as session, session.begin():
-            rows = {
-                row.kind: row
-                for row in (
-                    await session.exec(select(AlertPreference).where(AlertPreference.owner == owner))
-                ).all()
-            }
-            for name in kinds:
-                row = rows.get(name) or AlertPreference(owner=owner, kind=name, mode=mode)
-                row.mode, row.updated_at = mode, utcnow()
-                session.add(row)
+        await self.ledger.set_alert_preferences(owner, kinds, mode)
         await self._audit(actor, "alerts.set", {"owner": owner, "kinds": list(kinds), "mode": mode})
         return await self.alert_modes(owner)
 
     # ---- reads -----------------------------------------------------------------------------------
 
     async def _fills(self, followers: Sequence[str], since: datetime | None, limit: int | None) -> list[Fill]:
-        query = select(Fill).where(col(Fill.account).in_(list(followers)))
-        if since is not None:
-            query = query.where(Fill.time >= since)
-        query = query.order_by(col(Fill.time).desc(), col(Fill.id).desc())
-        if limit is not None:
-            query = query.limit(limit)
-        async with self._sessions() as session:
-            return list((await session.exec(query)).all())
+        return await self.ledger.fills_of(followers, since, limit)
 
     async def pnl(self, actor: Actor, followers: Sequence[str], *, days: int | None = None) -> PnlView:
         """Realized P&L and fees per coin from the ledger's fills (all time, or the last `days`), with
@@ -309,7 +285,7 @@ class Control:
             counts[fill.coin] = counts.get(fill.coin, 0) + 1
         unrealized: dict[str, Decimal] | None = None
         equity: dict[str, Decimal] = {}
-        if self.service.info is not None and followers:
+        if self.service.venues is not None and followers:
             try:
                 states = await self.service.follower_states(followers)
             except VenueUnreachable:
@@ -355,14 +331,9 @@ class Control:
         follows = tuple(
             FollowView.of(p) for p in await self.ledger.current_plans() if p.follower in followers
         )
-        query = (
-            select(CopyInstruction)
-            .where(col(CopyInstruction.follower).in_(list(followers)))
-            .order_by(col(CopyInstruction.created_at).desc(), col(CopyInstruction.id))
-            .limit(decisions)
+        latest = tuple(
+            DecisionView.of(row) for row in await self.ledger.recent_decisions(followers, decisions)
         )
-        async with self._sessions() as session:
-            latest = tuple(DecisionView.of(row) for row in (await session.exec(query)).all())
         await self._audit(actor, "status", {"followers": list(followers)})
         return OwnerStatus(states, labels, follows, latest)
 
@@ -371,14 +342,7 @@ class Control:
     ) -> list[tuple[datetime, Decimal, Decimal | None]]:
         """(time, target τ after, position p before) of the latest decisions for one coin, oldest first."""
         coin = inputs.token(coin, "coin")
-        query = (
-            select(CopyInstruction)
-            .where(col(CopyInstruction.follower).in_(list(followers)), CopyInstruction.coin == coin)
-            .order_by(col(CopyInstruction.created_at).desc())
-            .limit(limit)
-        )
-        async with self._sessions() as session:
-            rows = list((await session.exec(query)).all())
+        rows = await self.ledger.coin_decisions(followers, coin, limit)
         await self._audit(actor, "tracking", {"followers": list(followers), "coin": coin})
         return [(r.created_at, r.target_after, r.position) for r in reversed(rows)]
 

@@ -13,12 +13,7 @@ from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
 
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlmodel import col, select
-
 from bot.ledger import Ledger
-from bot.ledger.db import session_factory
 from bot.ledger.ids import normalise_account
 from bot.ledger.models import EquitySnapshot
 from bot.ledger.repository import LedgerError
@@ -64,10 +59,7 @@ async def record_equity(ledger: Ledger, *, address: str, equity: Decimal, time_m
         time=from_ms(time_ms),
         equity=exact,
     )
-    values = row.model_dump(exclude={"id"})
-    insert = pg_insert if ledger.engine.dialect.name == "postgresql" else sqlite_insert
-    async with session_factory(ledger.engine)() as session, session.begin():
-        await session.exec(insert(EquitySnapshot).values(values).on_conflict_do_nothing())
+    await ledger.add_equity_snapshot(row)
 
 
 async def equity_history(
@@ -79,13 +71,5 @@ async def equity_history(
     until_ms: int | None = None,
 ) -> list[EquityPoint]:
     """`address`'s recorded equity as `role`, oldest first, within [since_ms, until_ms] when given."""
-    query = select(EquitySnapshot).where(
-        EquitySnapshot.address == normalise_account(address), EquitySnapshot.role == _role(role).value
-    )
-    if since_ms is not None:
-        query = query.where(col(EquitySnapshot.time) >= from_ms(since_ms))
-    if until_ms is not None:
-        query = query.where(col(EquitySnapshot.time) <= from_ms(until_ms))
-    async with session_factory(ledger.engine)() as session:
-        rows = (await session.exec(query.order_by(col(EquitySnapshot.time)))).all()
+    rows = await ledger.equity_snapshots(normalise_account(address), _role(role).value, since_ms, until_ms)
     return [EquityPoint(time=row.time, equity=row.equity) for row in rows]

@@ -5,7 +5,7 @@ thin views over these calls; each takes the `Actor` who asked and writes the aud
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -13,7 +13,6 @@ from typing import Any
 
 from eth_account.signers.local import LocalAccount
 
-from adapters.hyperliquid.info import InfoClient
 from bot.domain import AccountState, Venue
 from bot.ledger import AccountKind, FollowPlan, Ledger
 from bot.ledger.models import utcnow
@@ -52,11 +51,11 @@ from bot.service.views import (
     WhyView,
 )
 from bot.service.why import lookup as why_lookup
+from bot.venues import HYPERLIQUID, VENUE_NAMES, Venues, capabilities
 from strategies.config import ALL_TOKENS
 
-VENUE = "hyperliquid"
-GMX = "gmx"
-FOLLOWER_VENUES = (VENUE, GMX)  # `account add --venue`: where a follower trades (MIRROR_FOLLOWER_VENUE)
+VENUE = HYPERLIQUID  # the default follower venue, and the one tokens are checked on
+FOLLOWER_VENUES = VENUE_NAMES  # `account add --venue`: where a follower trades (MIRROR_FOLLOWER_VENUE)
 MAX_LABEL = 64
 
 
@@ -80,14 +79,14 @@ class MirrorService:
     def __init__(
         self,
         ledger: Ledger,
-        info: InfoClient | None = None,
+        venues: Venues | Venue | None = None,
         *,
         kdf_iterations: int | None = None,
-        gmx: Callable[[], Venue] | None = None,
     ) -> None:
         self.ledger = ledger
-        self.info = info  # None: no venue configured; calls that need one say so
-        self.gmx = gmx  # builds a GMX client (MIRROR_GMX_*) for GMX sources and followers; None: not set
+        # The venues read, by name (bot/venues.py builds them from the settings); a single `Venue` is
+        # the only one. None: no venue configured; calls that need one say so.
+        self.venues = venues if venues is None or isinstance(venues, Venues) else Venues.of(venues)
         self._kdf_iterations = kdf_iterations  # scrypt n for new keystores (None: eth-account's 2^18)
         self._plans_lock = asyncio.Lock()  # plan writes check-then-write; one at a time per process
 
@@ -96,22 +95,20 @@ class MirrorService:
     async def connect(
         cls,
         db_url: str,
-        api_url: str | None = None,
+        venues: Venues | None = None,
         *,
         kdf_iterations: int | None = None,
-        gmx: Callable[[], Venue] | None = None,
         create: bool = True,
     ) -> AsyncIterator[MirrorService]:
-        """Open the ledger (migrating it; `create=False`: never creating it) and, when `api_url` is
-        given, a venue client."""
+        """Open the ledger (migrating it; `create=False`: never creating it) with `venues` to read (closed
+        on the way out)."""
         ledger = await Ledger.open(db_url, create=create)
-        info = InfoClient(api_url) if api_url else None
         try:
-            yield cls(ledger, info, kdf_iterations=kdf_iterations, gmx=gmx)
+            yield cls(ledger, venues, kdf_iterations=kdf_iterations)
         finally:
             await ledger.close()
-            if info is not None:
-                await info.aclose()
+            if venues is not None:
+                await venues.close()
 
     async def _audit(self, actor: Actor, action: str, details: Mapping[str, Any]) -> None:
         await self.ledger.audit(actor=actor.name, channel=actor.channel, action=action, details=dict(details))
@@ -125,14 +122,29 @@ class MirrorService:
             await self._audit(actor, action, {"refused": str(exc)})
             raise
 
-    async def _venue(self, check: bool | None, purpose: str) -> InfoClient | None:
-        """The venue client for an optional check: `check` True = required, False = skip, None = when
-        one is configured (an unreachable venue is then skipped by the caller)."""
-        if check is False or (check is None and self.info is None):
+    @property
+    def default_venue(self) -> Venue | None:
+        """The venue tokens are checked and listed on (Hyperliquid); None when none is configured."""
+        if not self._configured(VENUE):
             return None
-        if self.info is None:
+        return venue.opened(self._reads("the default venue"), VENUE, "reading the default venue")
+
+    def _configured(self, name: str) -> bool:
+        return self.venues is not None and self.venues.configured(name)
+
+    async def _venue(self, check: bool | None, purpose: str, name: str = VENUE) -> Venue | None:
+        """The venue `name` for an optional check: `check` True = required, False = skip, None = when
+        one is configured (an unreachable venue is then skipped by the caller)."""
+        if check is False or (check is None and not self._configured(name)):
+            return None
+        if self.venues is None or not self._configured(name):
             raise VenueError(f"{purpose}: no venue URL is configured")
-        return self.info
+        return venue.opened(self.venues, name, purpose)
+
+    def _reads(self, purpose: str) -> Venues:
+        if self.venues is None:
+            raise VenueError(f"{purpose}: no venue URL is configured")
+        return self.venues
 
     # ---- keystores ------------------------------------------------------------------------------
 
@@ -184,15 +196,17 @@ class MirrorService:
         password: str | None = None,
     ) -> AccountAdded:
         """Register a follower: the master account `address` (or the `vault` / sub-account it trades
-        for) and the agent wallet whose encrypted key is in `keystore_path`. On GMX (`venue_name`
-        "gmx") there are no agent wallets or vaults: the keystore holds the account's own key, and no
-        venue check is made (nothing to approve). With `password` (the CLI passes
+        for) and the agent wallet whose encrypted key is in `keystore_path`. On a venue without agent
+        wallets (GMX: its capabilities say so) the keystore holds the account's own key, and no venue
+        check is made (nothing to approve). With `password` (the CLI passes
         MIRROR_KEYSTORE_PASSWORD, the one `mirrorbot run` opens keystores with) the keystore must open
         with it, or nothing is registered."""
         async with self._refusals(actor, "account.add"):
             on = inputs.choice(venue_name, "venue", FOLLOWER_VENUES)
-            if on == GMX:
-                return await self._gmx_account_add(actor, address, keystore_path, label, vault, password)
+            if not capabilities(on).agent_wallets:
+                return await self._own_key_account_add(
+                    actor, on, address, keystore_path, label, vault, password
+                )
             master = inputs.address(address, "address")
             traded = inputs.address(vault, "vault") if vault is not None else None
             _check_label(label)
@@ -200,43 +214,47 @@ class MirrorService:
             agent = keystore_address(keystore)
             kind = AccountKind.VAULT if traded else AccountKind.MASTER
             checked = False
-            info = await self._venue(check_venue, "checking the agent wallet")
-            if info is not None:
+            reads = await self._venue(check_venue, "checking the agent wallet", on)
+            if reads is not None:
                 try:
-                    kind = await venue.check_agent(info, master, agent, traded)
+                    kind = await venue.check_agent(reads, master, agent, traded)
                     checked = True
                 except VenueUnreachable:
                     if check_venue:
                         raise
             follower = traded or master
             return await self._register(
-                actor, VENUE, follower, master, kind, agent, keystore, label, checked, password
+                actor, on, follower, master, kind, agent, keystore, label, checked, password
             )
 
-    async def _gmx_account_add(
+    async def _own_key_account_add(
         self,
         actor: Actor,
+        on: str,
         address: str,
         keystore_path: Path | str,
         label: str | None,
         vault: str | None,
         password: str | None,
     ) -> AccountAdded:
-        """A GMX follower: the key that signs is the account (GMX has no agent wallets, no vaults)."""
+        """A follower on a venue without agent wallets (GMX): the key that signs is the account."""
+        caps = capabilities(on)
         account = inputs.address(address, "address")
-        if vault is not None:
-            raise InvalidInput("vault", "GMX has no vaults or sub-accounts", "none with --venue gmx")
+        if vault is not None and not caps.vaults:
+            raise InvalidInput(
+                "vault", f"{caps.display} has no vaults or sub-accounts", f"none with --venue {on}"
+            )
         _check_label(label)
         keystore = _local_path(keystore_path)
         signer = keystore_address(keystore)
         if signer != account:
             raise InvalidInput(
                 "keystore",
-                f"it holds the key of {signer}, not of {account}; GMX has no agent wallets",
-                "a keystore of the account's own key with --venue gmx",
+                f"it holds the key of {signer}, not of {account}; {caps.display} has no agent wallets",
+                f"a keystore of the account's own key with --venue {on}",
             )
         return await self._register(
-            actor, GMX, account, account, AccountKind.MASTER, signer, keystore, label, False, password
+            actor, on, account, account, AccountKind.MASTER, signer, keystore, label, False, password
         )
 
     async def _register(
@@ -484,11 +502,11 @@ class MirrorService:
         for coin, k in (edit.scale or {}).items():
             name = inputs.token(coin, "scale")
             doc["scaling"] = {**doc.get("scaling", {}), name: inputs.scaling(k, f"scale.{name}")}
-        info = await self._venue(edit.check_venue, "checking the tokens")
+        reads = await self._venue(edit.check_venue, "checking the tokens")
         listed: list[str] | None = None
-        if info is not None:
+        if reads is not None:
             try:
-                listed = list(await venue.instruments(info))
+                listed = list(await venue.instruments(reads))
             except VenueUnreachable:
                 if edit.check_venue:
                     raise
@@ -589,10 +607,9 @@ class MirrorService:
         return tuple(released)
 
     async def _flat_in(self, follower: str, contested: list[Coverage]) -> bool:
-        assert self.info is not None
         on = next((row.venue for row in await self.ledger.accounts() if row.address == follower), VENUE)
         try:
-            state = (await self._states(self.info, [(on, follower)]))[follower]
+            state = (await self._states([(on, follower)]))[follower]
         except VenueUnreachable:
             return False
         return not any(c.covers(p.coin) for p in state.positions for c in contested)
@@ -603,35 +620,38 @@ class MirrorService:
         """Accounts, follows (current plan versions), the latest decisions and ledger counts."""
         accounts = tuple(AccountView.of(row) for row in await self.ledger.accounts())
         follows = tuple(FollowView.of(plan) for plan in await self.ledger.current_plans())
-        latest = tuple(DecisionView.of(row) for row in await queries.last_decisions(self.ledger, decisions))
-        counts = await queries.counts(self.ledger)
+        latest = tuple(DecisionView.of(row) for row in await self.ledger.last_decisions(decisions))
+        counts = await self.ledger.counts()
         health: dict[str, Any] = {
             **await queries.runner_health(self.ledger, utcnow()),
-            "last_leader_event_at": await queries.last_leader_event_time(self.ledger),
+            "last_leader_event_at": await self.ledger.last_leader_event_time(),
         }
         await self._audit(actor, "status", {})
         return StatusView(accounts, follows, latest, counts, health)
 
     async def follower_states(self, addresses: Sequence[str]) -> dict[str, AccountState]:
         """Each follower account's state, read on the venue it is registered for (pnl, equity)."""
-        assert self.info is not None
         venues = {row.address: row.venue for row in await self.ledger.accounts()}
-        return await self._states(self.info, [(venues.get(a, "hyperliquid"), a) for a in addresses])
+        return await self._states([(venues.get(a, VENUE), a) for a in addresses])
 
-    async def _states(self, info: InfoClient, wanted: Sequence[tuple[str, str]]) -> dict[str, AccountState]:
-        """Each (venue, address)'s state, read on that venue (GMX through `self.gmx`, opened for this
-        read and closed after)."""
-        states = await venue.account_states(info, [a for v, a in wanted if v != GMX])
-        on_gmx = list(dict.fromkeys(a for v, a in wanted if v == GMX))
-        if on_gmx:
-            states |= await venue.gmx_states(self.gmx, on_gmx)
+    async def _states(self, wanted: Sequence[tuple[str, str]]) -> dict[str, AccountState]:
+        """Each (venue, address)'s state, read on that venue."""
+        reads = self._reads("reading account states")
+        by_venue: dict[str, list[str]] = {}
+        for name, address in wanted:
+            by_venue.setdefault(name, []).append(address)
+        states: dict[str, AccountState] = {}
+        for name, addresses in by_venue.items():
+            states |= await venue.account_states(
+                venue.opened(reads, name, f"reading {', '.join(addresses)}"), addresses
+            )
         return states
 
     async def positions(self, actor: Actor, follower: str | None = None) -> PositionsView:
         """Source vs follower per coin, read from the venue now, with the drift from the target."""
         async with self._refusals(actor, "positions"):
-            info = await self._venue(True, "positions")
-            assert info is not None
+            reads = await self._venue(True, "positions")
+            assert reads is not None
             rows_by_address = {row.address: row.venue for row in await self.ledger.accounts()}
             if follower is not None:
                 followers = [await self.resolve_follower(follower)]
@@ -642,13 +662,13 @@ class MirrorService:
                 for p in await self.ledger.current_plans()
                 if p.follower in followers and _settings_of(p).active
             ]
-            instruments = await venue.instruments(info)
-            mids = await venue.ask(info, "the mids (allMids)", info.all_mids())
+            instruments = await venue.instruments(reads)
+            mids = await venue.mids(reads)
             # Each account on its own venue: a follower on the one it is registered for, a source on the
             # one its plan names (`source_venue`), as the runner reads them.
             wanted = [(rows_by_address.get(f, VENUE), f) for f in followers]
             wanted += [(_settings_of(p).source_venue, p.source) for p in plans]
-            states = await self._states(info, wanted)
+            states = await self._states(wanted)
             rows: list[PositionRow] = []
             for address in followers:
                 managed: set[str] = set()
@@ -657,7 +677,7 @@ class MirrorService:
                     for coin in {p.coin for p in states[plan.source].positions} | {
                         p.coin for p in states[address].positions
                     }:
-                        decision = await queries.latest_target(self.ledger, address, plan.source, coin)
+                        decision = await self.ledger.latest_target(address, plan.source, coin)
                         if decision is not None:
                             targets[coin] = decision.target_after
                     follow = FollowState(states[address], states[plan.source], _settings_of(plan), targets)

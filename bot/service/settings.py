@@ -17,6 +17,7 @@ from bot.ledger.types import decimal_text
 from bot.risk.guards import DRAWDOWN_ACTIONS, RiskLimits
 from bot.service import inputs
 from bot.service.errors import InvalidInput
+from bot.venues import HYPERLIQUID, VENUE_NAMES
 from strategies.config import ALL_TOKENS, Filters, FollowConfig, Guards, SideFilter
 from strategies.fixed_notional import FixedNotionalSizing
 from strategies.fixed_ratio import FixedRatioSizing
@@ -134,7 +135,7 @@ OPTION_KEYS = (
     *PROTECTION_KEYS,
 )
 # The venue the source trades on (the follower trades on Hyperliquid either way).
-SOURCE_VENUES = ("hyperliquid", "gmx")
+SOURCE_VENUES = VENUE_NAMES
 KEYS = (
     "schema",
     "active",
@@ -164,7 +165,7 @@ class FollowSettings:
     active: bool = True
     out_of_sync: str = "catch_up"
     release: str | None = None  # close / keep: positions this version no longer manages (unfollow)
-    source_venue: str = "hyperliquid"  # where the source trades (SOURCE_VENUES)
+    source_venue: str = HYPERLIQUID  # where the source trades (SOURCE_VENUES)
     risk: RiskLimits = field(default_factory=RiskLimits)  # the runtime guards (bot/risk)
     stop_loss_pct: Decimal | None = None  # venue trigger orders per position (bot/pipeline/protect.py)
     take_profit_pct: Decimal | None = None
@@ -299,7 +300,7 @@ def settings_from_json(doc: object) -> FollowSettings:
         active=active,
         out_of_sync=inputs.choice(doc.get("out_of_sync", "catch_up"), "out_of_sync", OUT_OF_SYNC),
         release=None if release is None else inputs.choice(release, "release", RELEASE),
-        source_venue=inputs.choice(doc.get("source_venue", "hyperliquid"), "source_venue", SOURCE_VENUES),
+        source_venue=inputs.choice(doc.get("source_venue", HYPERLIQUID), "source_venue", SOURCE_VENUES),
         risk=_risk(doc),
         stop_loss_pct=_protection(doc, "stop_loss_pct"),
         take_profit_pct=_protection(doc, "take_profit_pct"),

@@ -14,11 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlmodel import col, select
-
 from bot.ledger import Account, Ledger
-from bot.ledger.db import session_factory
-from bot.ledger.models import GroupPolicy, TelegramMember, utcnow
 from bot.service import inputs
 from bot.service.actor import Actor
 from bot.service.errors import Conflict, InvalidInput, NotFound, ServiceError
@@ -65,7 +61,6 @@ class Tenancy:
     def __init__(self, ledger: Ledger, admins: frozenset[int]) -> None:
         self.ledger = ledger
         self.admins = admins
-        self._sessions = session_factory(ledger.engine)
 
     async def _audit(self, actor: Actor, action: str, details: Mapping[str, Any]) -> None:
         await self.ledger.audit(actor=actor.name, channel=actor.channel, action=action, details=dict(details))
@@ -78,18 +73,14 @@ class Tenancy:
     async def is_member(self, user_id: int) -> bool:
         if user_id in self.admins:
             return True
-        async with self._sessions() as session:
-            row = (
-                await session.exec(select(TelegramMember).where(TelegramMember.user_id == user_id))
-            ).first()
+        row = await self.ledger.telegram_member(user_id)
         return row is not None and row.active
 
     async def known_users(self) -> frozenset[int]:
         """Everyone the bot answers: its admins, active members and the groups' listed admins (who may
         vote without being members)."""
-        async with self._sessions() as session:
-            members = (await session.exec(select(TelegramMember))).all()
-            policies = (await session.exec(select(GroupPolicy))).all()
+        members = await self.ledger.telegram_members()
+        policies = await self.ledger.group_policies()
         known = {m.user_id for m in members if m.active} | {int(a) for p in policies for a in p.admins}
         return frozenset(known | self.admins)
 
@@ -103,16 +94,7 @@ class Tenancy:
             await self.refuse(actor, "invite: not an admin", {"user": user_id})
             raise Refused("only the bot's admins (MIRROR_TELEGRAM_ADMINS) can invite users")
         user_id = inputs.telegram_user(user_id, "user")
-        async with self._sessions() as session, session.begin():
-            row = (
-                await session.exec(select(TelegramMember).where(TelegramMember.user_id == user_id))
-            ).first()
-            changed = row is None or not row.active
-            if row is None:
-                session.add(TelegramMember(user_id=user_id, invited_by=actor.name))
-            elif not row.active:
-                row.active, row.updated_at, row.invited_by = True, utcnow(), actor.name
-                session.add(row)
+        changed = await self.ledger.activate_member(user_id, actor.name)
         await self._audit(actor, "telegram.invite", {"user": user_id, "changed": changed})
         return changed
 
@@ -120,33 +102,18 @@ class Tenancy:
         if not self.is_admin(admin_id):
             await self.refuse(actor, "revoke: not an admin", {"user": user_id})
             raise Refused("only the bot's admins (MIRROR_TELEGRAM_ADMINS) can revoke users")
-        async with self._sessions() as session, session.begin():
-            row = (
-                await session.exec(select(TelegramMember).where(TelegramMember.user_id == user_id))
-            ).first()
-            changed = row is not None and row.active
-            if row is not None and row.active:
-                row.active, row.updated_at = False, utcnow()
-                session.add(row)
+        changed = await self.ledger.deactivate_member(user_id)
         await self._audit(actor, "telegram.revoke", {"user": user_id, "changed": changed})
         return changed
 
     # ---- ownership -------------------------------------------------------------------------------
 
     async def accounts_of(self, owner: str) -> list[Account]:
-        async with self._sessions() as session:
-            query = (
-                select(Account)
-                .where(Account.owner == owner, Account.venue == VENUE)
-                .order_by(col(Account.id))
-            )
-            return list((await session.exec(query)).all())
+        return await self.ledger.accounts_owned_by(owner, VENUE)
 
     async def owners(self) -> list[str]:
         """Every Telegram owner of at least one account."""
-        async with self._sessions() as session:
-            query = select(Account.owner).where(col(Account.owner).is_not(None)).distinct()
-            return sorted(o for o in (await session.exec(query)).all() if o)
+        return await self.ledger.account_owners()
 
     async def owner_of(self, address: str) -> str | None:
         account = await self.ledger.get_account(VENUE, address.lower())
@@ -164,17 +131,14 @@ class Tenancy:
         """Make `owner` the owner of a registered account: a new one (no owner yet), or, with
         `transfer_from`, one that owner holds now (a user hands an account to a group)."""
         address = inputs.address(address, "address")
-        async with self._sessions() as session, session.begin():
-            account = (
-                await session.exec(select(Account).where(Account.venue == VENUE, Account.address == address))
-            ).first()
+
+        def check(account: Account | None) -> None:
             if account is None:
                 raise NotFound(f"account {address} is not registered (connect it first: /connect)")
             if account.owner not in (None, owner, transfer_from) or (account.owner is None and transfer_from):
                 raise Conflict(f"account {address} belongs to someone else")
-            before = account.owner
-            account.owner = owner
-            session.add(account)
+
+        before = await self.ledger.set_account_owner(VENUE, address, owner, check)
         await self._audit(actor, "account.owner", {"address": address, "owner": owner, "before": before})
 
     async def follower_for(self, owner: str, name: str | None) -> str:
@@ -207,8 +171,7 @@ class Tenancy:
     # ---- groups ----------------------------------------------------------------------------------
 
     async def policy(self, chat_id: int) -> Policy | None:
-        async with self._sessions() as session:
-            row = (await session.exec(select(GroupPolicy).where(GroupPolicy.chat_id == chat_id))).first()
+        row = await self.ledger.group_policy(chat_id)
         if row is None:
             return None
         return Policy(row.chat_id, tuple(int(a) for a in row.admins), row.threshold)
@@ -224,13 +187,7 @@ class Tenancy:
             raise InvalidInput(
                 "k", f"{inputs.shown(threshold)} approvals", f"1 to {len(unique)} (the number of admins)"
             )
-        async with self._sessions() as session, session.begin():
-            row = (await session.exec(select(GroupPolicy).where(GroupPolicy.chat_id == chat_id))).first()
-            if row is None:
-                row = GroupPolicy(chat_id=chat_id, admins=unique, threshold=threshold, actor=actor.name)
-            else:
-                row.admins, row.threshold, row.actor, row.updated_at = unique, threshold, actor.name, utcnow()
-            session.add(row)
+        await self.ledger.save_group_policy(chat_id, unique, threshold, actor.name)
         await self._audit(actor, "group.policy", {"chat": chat_id, "admins": unique, "threshold": threshold})
         return Policy(chat_id, tuple(unique), threshold)
 

@@ -21,7 +21,6 @@ from typing import Any
 from telegram import BotCommand, Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
-from adapters.hyperliquid.info import InfoClient
 from bot.alerts import AlertBus
 from bot.config import Settings
 from bot.ledger import Ledger
@@ -29,7 +28,6 @@ from bot.service import MirrorService
 from bot.service.approvals import Approvals
 from bot.service.control import Control
 from bot.service.tenancy import Tenancy
-from bot.service.venue import gmx_factory
 from bot.telegram import buttons, commands_analytics, commands_follow, commands_read, commands_setup
 from bot.telegram.choices import Choices
 from bot.telegram.gate import COMMANDS, answering, handler, unknown_command
@@ -38,6 +36,7 @@ from bot.telegram.push import AlertPusher, daily_summary_job
 from bot.telegram.room import ROOM_KEY, Context, Room, RoomConfig
 from bot.telegram.runner_link import RunnerHooks
 from bot.telegram.send import ChatRateLimiter, Limits
+from bot.venues import Venues
 
 log = logging.getLogger(__name__)
 # Importing the command modules registers their commands.
@@ -83,7 +82,7 @@ class TelegramHandle:
         """Tell the control room about a pipeline started after it: pause / stop then act on it at once
         (and a pause recorded before the start is applied now)."""
         self.room.runner = runner
-        hooks = RunnerHooks(runner, self.room.service.info)
+        hooks = RunnerHooks(runner)
         self.room.control.hooks = hooks
         await hooks.restore(self.room.control)
 
@@ -99,7 +98,7 @@ class TelegramHandle:
             await app.shutdown()
         while self._owned:
             resource = self._owned.pop()
-            await (resource.aclose() if isinstance(resource, InfoClient) else resource.close())
+            await resource.close()
 
 
 def _commands() -> list[BotCommand]:
@@ -153,12 +152,12 @@ async def start_telegram(context: AppContext) -> TelegramHandle | None:
     if ledger is None:
         ledger = await Ledger.open(settings.db_url)
         owned.append(ledger)
-    info = InfoClient(settings.api_url)
-    owned.append(info)
-    # A GMX source or follower is read on GMX (None without MIRROR_GMX_RPC_URL: such reads are refused).
-    service = MirrorService(ledger, info, kdf_iterations=options.kdf_iterations, gmx=gmx_factory(settings))
+    # Each account is read on its own venue (a GMX one refused, naming the setting, without MIRROR_GMX_*).
+    venues = Venues.for_reads(settings)
+    owned.append(venues)
+    service = MirrorService(ledger, venues, kdf_iterations=options.kdf_iterations)
     tenancy = Tenancy(ledger, settings.telegram_admin_ids)
-    hooks = RunnerHooks(context.runner, info) if context.runner is not None else None
+    hooks = RunnerHooks(context.runner) if context.runner is not None else None
     control = Control(service, hooks)
     room = Room(
         service,

@@ -7,8 +7,8 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 
-from adapters.hyperliquid.info import InfoClient
 from bot.analytics import backtest_inputs, backtest_source, inspect_source
+from bot.domain import Venue
 from bot.service import InvalidInput, VenueError, inputs
 from bot.telegram.gate import Access, command
 from bot.telegram.parse import arguments, is_number, percent, token_spec
@@ -19,11 +19,11 @@ BACKTEST_OPTIONS = ("days", "equity", "scaling", "scale", "source_equity")
 ADDRESS_EXPECTED = "a wallet address, 0x + 40 hex digits"
 
 
-def _info(ask: Ask, what: str) -> InfoClient:
-    info = ask.room.service.info
-    if info is None:
+def _venue(ask: Ask, what: str) -> Venue:
+    reads = ask.room.service.default_venue
+    if reads is None:
         raise VenueError(f"{what}: no venue URL is configured")
-    return info
+    return reads
 
 
 def _address_and_days(positional: list[str], options: dict[str, str]) -> tuple[str, str | None]:
@@ -61,8 +61,8 @@ async def _audit(ask: Ask, action: str, details: dict[str, object]) -> None:
 async def inspect(ask: Ask) -> None:
     positional, options = arguments(ask.args, 2, ("days",))
     address, days = _address_and_days(positional, options)
-    info = _info(ask, "inspect")
-    report = await inspect_source(address, days=days, info=info, api_url=ask.room.config.api_url)
+    reads = _venue(ask, "inspect")
+    report = await inspect_source(address, days=days, venue=reads, api_url=ask.room.config.api_url)
     await _audit(ask, "inspect", {"address": address, "days": days})
     await _send_report(ask, report.text(), report.png, f"Equity curve of {address}")
 
@@ -97,10 +97,10 @@ async def backtest(ask: Ask) -> None:
         scaling=None if scaling is None else percent(scaling, "scaling"),
         scale=_scales(options["scale"]) if "scale" in options else None,
     )
-    info = _info(ask, "backtest")
+    reads = _venue(ask, "backtest")
     await ask.reply(
         f"Replaying {address} through the engine (follower equity {checked.follower_equity} USD)…"
     )
-    report = await backtest_source(address, checked, days=days, info=info, api_url=ask.room.config.api_url)
+    report = await backtest_source(address, checked, days=days, venue=reads, api_url=ask.room.config.api_url)
     await _audit(ask, "backtest", {"address": address, "days": days, **options})
     await _send_report(ask, report.text(), report.png, f"Source vs follower equity, {address}")

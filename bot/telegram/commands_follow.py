@@ -24,10 +24,10 @@ MAX_COIN_WORDS = 50  # `/tokens 0x… include ETH, BTC, SOL` may spread its coin
 
 async def check_tokens(ask: Ask, coins: list[str] | tuple[str, ...], field: str) -> None:
     """Refuse a coin the venue does not list before anything is proposed or confirmed."""
-    info = ask.room.service.info
-    if info is None or not coins:
+    reads = ask.room.service.default_venue
+    if reads is None or not coins:
         return
-    listed = await venue.instruments(info)
+    listed = await venue.instruments(reads)
     inputs.venue_tokens([inputs.token(c, field) for c in coins], listed, field)
 
 

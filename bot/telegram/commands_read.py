@@ -10,7 +10,6 @@ from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
-from bot.ledger.db import session_factory
 from bot.service import InvalidInput, NotFound, VenueError, inputs, queries, venue
 from bot.service.control import ALERT_KINDS, ALERT_MODES
 from bot.service.equity import EquityPoint, EquityRole, equity_history
@@ -38,7 +37,7 @@ async def health_map(ask: Ask) -> dict[str, Any]:
         "pipeline": None
         if runner is None
         else ("stopped" if runner.stopped.is_set() else "running" if runner.ready.is_set() else "starting"),
-        "last source event": render.when(await queries.last_leader_event_time(room.service.ledger)),
+        "last source event": render.when(await room.service.ledger.last_leader_event_time()),
     }
     mine = set(await ask.followers())
     if runner is not None and getattr(runner, "copier", None) is not None:
@@ -183,16 +182,16 @@ async def health(ask: Ask) -> None:
     lines = ["Health"]
     for key, value in (await health_map(ask)).items():
         lines.append(f"  {key}: {value if value is not None else 'not running in this process'}")
-    if room.service.info is not None:
+    reads = room.service.default_venue
+    if reads is not None:
         try:
-            listed = await venue.instruments(room.service.info)
+            listed = await venue.instruments(reads)
             lines.append(f"  venue: answering ({len(listed)} markets)")
         except VenueError as exc:
             lines.append(f"  venue: NOT answering ({exc})")
     else:
         lines.append("  venue: not configured")
-    async with session_factory(room.service.ledger.engine)() as session:
-        await session.connection()
+    await room.service.ledger.ping()
     lines.append("  database: answering")
     if room.limiter is not None:
         lines.append(

@@ -28,22 +28,22 @@ class Purpose(StrEnum):
 
 
 async def _held(ask: Ask, addresses: list[str]) -> set[str]:
-    info = ask.room.service.info
-    if info is None:
+    reads = ask.room.service.default_venue
+    if reads is None:
         return set()
     try:
-        states = await venue.account_states(info, addresses)
+        states = await venue.account_states(reads, addresses)
     except VenueError:
         return set()  # the picker still offers the follow's own tokens
     return {p.coin for state in states.values() for p in state.positions if p.size != 0}
 
 
 async def _listed(ask: Ask) -> list[str]:
-    info = ask.room.service.info
-    if info is None:
+    reads = ask.room.service.default_venue
+    if reads is None:
         return []
     try:
-        return list(await venue.instruments(info))[:MAX_TOKENS]
+        return list(await venue.instruments(reads))[:MAX_TOKENS]
     except VenueError:
         return []
 

@@ -8,7 +8,6 @@ import logging
 from datetime import UTC, datetime
 from typing import Any
 
-from adapters.hyperliquid.info import InfoClient
 from bot.ledger import Ledger
 from bot.logs import log_event
 from bot.service import queries
@@ -18,9 +17,8 @@ log = logging.getLogger(__name__)
 
 
 class RunnerHooks:
-    def __init__(self, runner: Any, info: InfoClient | None = None) -> None:
+    def __init__(self, runner: Any) -> None:
         self.runner = runner
-        self.info = info  # to list open orders on stop (None: nothing to cancel is looked up)
 
     def _desk(self, follower: str) -> Any:
         copier = getattr(self.runner, "copier", None)
@@ -42,8 +40,8 @@ class RunnerHooks:
         controls = getattr(self.runner, "controls", None)
         if controls is not None:  # cancels our open orders and pauses; the plans sync closes
             await controls.sync([follower])
-        elif self.info is not None:
-            for order in await self.info.open_orders(follower):
+        else:  # on the runner's own venue, where the follower trades
+            for order in await self.runner.venue.open_orders(desk.account):
                 if order.cloid:  # ours; a manual order (no cloid) is the user's business
                     await self.runner.venue.cancel(desk.account, order.coin, order.cloid)
         await self.runner.sync_plans()  # the follows turned off with release=close: positions closed now

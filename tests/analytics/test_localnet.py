@@ -21,7 +21,7 @@ from hyperliquid.info import Info
 from typer.testing import CliRunner
 
 import adapters.localnet.info as localnet_info
-from adapters.hyperliquid.info import InfoClient
+from adapters.hyperliquid.venue import HyperliquidVenue
 from adapters.localnet.server import LocalnetThread, wall_clock_ms
 from bot.analytics import inspect_source
 from bot.cli import app
@@ -82,9 +82,12 @@ async def test_inspect_pages_the_fills_and_agrees_with_the_venue(venue: Venue) -
     assert len(venue.fills) >= len(SCRIPT)
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(localnet_info, "MAX_FILLS", 3)  # the venue's page of 2,000, made small
-        async with InfoClient(venue.url, fills_page_limit=3) as client:
-            report = await inspect_source(venue.leader, days=1, info=client, api_url=venue.url)
-            pages = [c for c in client.calls if c.request_type == "userFillsByTime"]
+        reads = HyperliquidVenue(venue.url, data_dir=None, fills_page_limit=3)
+        try:
+            report = await inspect_source(venue.leader, days=1, venue=reads, api_url=venue.url)
+            pages = [c for c in reads.info.calls if c.request_type == "userFillsByTime"]
+        finally:
+            await reads.close()
     s = report.stats
     assert len(pages) >= len(venue.fills) // 3 and s.fills == len(venue.fills)
     assert s.realised_pnl == sum((Decimal(f["closedPnl"]) for f in venue.fills), Decimal(0))

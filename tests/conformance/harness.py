@@ -8,6 +8,7 @@ adds a harness class and a test class inheriting `VenueConformance` that names i
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import itertools
 import threading
 from decimal import Decimal
@@ -72,6 +73,10 @@ class Harness(Protocol):
     async def restore_streams(self) -> None: ...
 
     async def is_streaming(self, venue: Venue) -> bool: ...
+
+    def limit_streams(self, venue: Venue, users: int) -> None:
+        """Make the venue's per-connection stream cap `users` (to exercise polling past the cap)."""
+        ...
 
     async def fault(self, **fields: Any) -> None: ...
 
@@ -271,6 +276,10 @@ class HyperliquidHarness:
     async def is_streaming(self, venue: Venue) -> bool:
         assert isinstance(venue, HyperliquidVenue)
         return bool(venue.sockets) and all(s.connected.is_set() for s in venue.sockets)
+
+    def limit_streams(self, venue: Venue, users: int) -> None:
+        assert isinstance(venue, HyperliquidVenue)
+        venue.capabilities = dataclasses.replace(venue.capabilities, max_ws_users=users)
 
     async def fault(self, **fields: Any) -> None:
         await self.control({"type": "fault", **fields})

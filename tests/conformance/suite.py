@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
 import itertools
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from decimal import Decimal
@@ -17,8 +16,10 @@ from pathlib import Path
 from typing import ClassVar
 
 import pytest
+from eth_account import Account
 
 from bot.domain import (
+    AccountRole,
     OrderRequest,
     OrderResult,
     OrderStatus,
@@ -28,12 +29,14 @@ from bot.domain import (
     TradingAccount,
     Trigger,
     Venue,
+    VenueRequestError,
 )
 from tests.conformance.harness import Harness
 from tests.waiting import wait_until
 
 D = Decimal
 COIN = "ETH"
+YEAR_2100_MS = 4_102_444_800_000  # an end bound after any fill
 _cloids = itertools.count(1)
 
 
@@ -138,6 +141,15 @@ async def stop_loss(
         new_cloid(),
         Trigger(trigger_px, Tpsl.STOP_LOSS, is_market=True),
     )
+
+
+def _fill_key(fill: SourceFill) -> tuple[object, ...]:
+    return (fill.coin, fill.oid, fill.tid, fill.time_ms, fill.sz, fill.px)
+
+
+async def _two(read: Awaitable[list[SourceFill]]) -> list[SourceFill] | None:
+    fills = await read
+    return fills if len(fills) == 2 else None
 
 
 class VenueConformance:
@@ -294,6 +306,76 @@ class VenueConformance:
         assert result.cloid is not None
         assert (await venue.order_status(account, result.cloid)).status is OrderStatus.FILLED
 
+    async def test_fills_between_is_the_history_cut_at_both_ends(self, harness: Harness) -> None:
+        venue = harness.make_venue()
+        leader = await harness.new_leader()
+        await harness.leader_trade(leader, COIN, True, D("0.1"))
+        await harness.leader_trade(leader, COIN, False, D("0.05"))
+        before = venue.requests_made()
+        truth = await wait_until(lambda: _two(venue.fills_since(leader, 0)), "both fills are listed")
+        assert venue.requests_made() >= before  # a counter: it never goes back
+        first, last = sorted(truth, key=lambda f: f.time_ms)
+        everything = await venue.fills_between(leader, 0, YEAR_2100_MS)
+        assert sorted(map(_fill_key, everything)) == sorted(map(_fill_key, truth))
+        up_to_first = await venue.fills_between(leader, 0, first.time_ms)
+        assert sorted(map(_fill_key, up_to_first)) == sorted(
+            _fill_key(f) for f in truth if f.time_ms <= first.time_ms
+        )
+        from_last = await venue.fills_between(leader, last.time_ms, last.time_ms)
+        assert sorted(map(_fill_key, from_last)) == sorted(
+            _fill_key(f) for f in truth if f.time_ms == last.time_ms
+        )
+        assert await venue.fills_between(leader, last.time_ms + 1, last.time_ms + 60_000) == []
+
+    async def test_funding_history_is_read_or_refused_in_the_venues_words(self, harness: Harness) -> None:
+        venue = harness.make_venue()
+        if not venue.capabilities.funding_history:
+            with pytest.raises(NotImplementedError):
+                await venue.funding(await harness.new_leader(), 0, YEAR_2100_MS)
+            pytest.skip(f"{venue.capabilities.name} has no funding_history")
+        leader = await harness.new_leader()
+        refusal: VenueRequestError | None = None
+        try:
+            payments = await venue.funding(leader, 0, YEAR_2100_MS)
+        except VenueRequestError as exc:  # the localnet does not serve userFunding: a refusal, typed
+            refusal, payments = exc, []
+        assert refusal is None or (refusal.status is not None and 400 <= refusal.status < 500)
+        assert payments == sorted(payments, key=lambda p: p.time_ms)
+
+    async def test_order_book_has_both_sides_around_the_mid(self, harness: Harness) -> None:
+        venue = harness.make_venue()
+        if not venue.capabilities.order_book:
+            with pytest.raises(NotImplementedError):
+                await venue.order_book(COIN)
+            pytest.skip(f"{venue.capabilities.name} has no order_book")
+        book = await venue.order_book(COIN)
+        assert book is not None and book.coin == COIN and book.bids and book.asks
+        mid = (await venue.mids())[COIN]
+        assert book.bids[0].px <= mid <= book.asks[0].px
+        assert all(a.px > b.px for a, b in itertools.pairwise(book.bids))
+
+    async def test_account_roles_name_masters_agents_and_unknown_addresses(self, harness: Harness) -> None:
+        venue = harness.make_venue()
+        requires(venue, "agent_wallets")
+        account = await harness.new_agent_account(venue)
+        master = account.address.lower()
+        agent = Account.from_key(account.signer_key).address.lower()
+        assert await venue.account_role(master) == AccountRole("user")
+        assert await venue.account_role(agent) == AccountRole("agent", master)
+        assert (await venue.account_role(Account.create().address.lower())).role == "missing"
+        (approval,) = await venue.agents(master)
+        assert approval.address == agent and approval.name == "mirrorbot"
+
+    async def test_a_venue_without_agent_wallets_refuses_role_reads(self, harness: Harness) -> None:
+        venue = harness.make_venue()
+        if venue.capabilities.agent_wallets:
+            pytest.skip(f"{venue.capabilities.name} has agent_wallets")
+        address = Account.create().address.lower()
+        with pytest.raises(NotImplementedError):
+            await venue.account_role(address)
+        with pytest.raises(NotImplementedError):
+            await venue.agents(address)
+
     async def test_a_vault_follower_trades_through_vault_address(self, harness: Harness) -> None:
         venue = harness.make_venue()
         requires(venue, "vaults")
@@ -386,7 +468,7 @@ class VenueConformance:
         venue = harness.make_venue()
         streamed, polled = await harness.new_leader(), await harness.new_leader()
         # Make the cap bind with two sources: the second is seen by the poller only.
-        venue.capabilities = dataclasses.replace(venue.capabilities, max_ws_users=1)
+        harness.limit_streams(venue, 1)
         async with collecting(venue, [streamed, polled]) as fills:
             await harness.leader_trade(polled, COIN, True, D("0.2"))
             await harness.leader_trade(streamed, COIN, False, D("0.1"))

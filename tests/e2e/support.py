@@ -62,7 +62,8 @@ class World:
         self.tmp = tmp
         self.db_url = db_url
         self.http = httpx.AsyncClient(timeout=30)
-        self.info = InfoClient(self.url)
+        self.info = InfoClient(self.url)  # the tests' own reads
+        self.reads = HyperliquidVenue(self.url, data_dir=None)  # the service's venue
         self.ledger: Ledger | None = None
         self.service: MirrorService | None = None
         self.runner: Runner | None = None
@@ -72,7 +73,7 @@ class World:
 
     async def open(self) -> World:
         self.ledger = await Ledger.open(self.db_url)
-        self.service = MirrorService(self.ledger, self.info, kdf_iterations=1024)
+        self.service = MirrorService(self.ledger, self.reads, kdf_iterations=1024)
         return self
 
     async def close(self) -> None:
@@ -81,6 +82,7 @@ class World:
         if self.ledger is not None:
             await self.ledger.close()
         await self.info.aclose()
+        await self.reads.close()
         await self.http.aclose()
         for sdk in self._sdks:
             sdk.session.close()

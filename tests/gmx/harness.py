@@ -109,6 +109,9 @@ class GmxHarness:
     async def is_streaming(self, venue: Venue) -> bool:
         return False
 
+    def limit_streams(self, venue: Venue, users: int) -> None:
+        pass  # no streams: every source is polled already
+
     async def fault(self, **fields: Any) -> None:
         faults = self.chain.faults
         if fields.get("clear"):

@@ -24,9 +24,10 @@ from bot.domain import OrderStatus, TradingAccount
 from bot.ledger import Fill, LeaderEvent, VenueOrder
 from bot.ledger.db import session_factory
 from bot.pipeline.oms import RetryPolicy
-from bot.pipeline.runner import Runner, RunnerError, RunnerOptions, build_venue, load_accounts
+from bot.pipeline.runner import Runner, RunnerOptions, load_accounts
 from bot.service import InvalidInput
 from bot.service.control import Control
+from bot.venues import VenueConfigError, build_venue
 from tests.e2e.support import ACTOR, PASSWORD, QUIET, World
 from tests.gmx.evm import GmxChainDouble, new_wallet
 from tests.gmx.rpc import RpcBridge, write_deployment
@@ -260,8 +261,8 @@ async def test_each_runner_loads_only_the_followers_of_its_venue(world: World, c
 
 def test_a_gmx_follower_venue_needs_the_rpc_url(world: World) -> None:
     settings = load_settings(hl_api_url=world.url, data_dir=world.tmp / "data", follower_venue="gmx")
-    with pytest.raises(RunnerError, match="MIRROR_GMX_RPC_URL: not set; MIRROR_FOLLOWER_VENUE is gmx"):
-        build_venue(settings)
+    with pytest.raises(VenueConfigError, match="MIRROR_GMX_RPC_URL: not set; MIRROR_FOLLOWER_VENUE is gmx"):
+        build_venue(settings)  # the runner's start says it as a RunnerError
 
 
 async def test_fills_since_a_time_before_the_deployment_reads_no_positions(chain: GmxChainDouble) -> None:

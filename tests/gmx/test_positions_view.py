@@ -13,8 +13,9 @@ import pytest
 from typer.testing import CliRunner
 
 from bot.cli import app
+from bot.config import load_settings
 from bot.service import MirrorService, VenueError
-from bot.service.venue import gmx_factory
+from bot.venues import Venues
 from tests.e2e.support import ACTOR, PASSWORD, World
 from tests.gmx.evm import GmxChainDouble
 from tests.gmx.rpc import RpcBridge, write_deployment
@@ -34,7 +35,8 @@ async def test_positions_read_a_gmx_source_on_gmx(
     await world.follow(follower, source.address, source_venue="gmx")
     assert world.ledger is not None and world.service is not None
     settings = gmx_settings(world, bridge, write_deployment(chain, tmp_path / "gmx.json"))
-    service = MirrorService(world.ledger, world.info, gmx=gmx_factory(settings))
+    venues = Venues.for_reads(settings)
+    service = MirrorService(world.ledger, venues)
 
     view = await service.positions(ACTOR, follower)
     (row,) = view.rows
@@ -42,8 +44,11 @@ async def test_positions_read_a_gmx_source_on_gmx(
     assert (row.target, row.target_basis) == (D("0.1"), "estimate")  # ρ = 1,000 / 100,000, from GMX's equity
 
     # Without a GMX node configured the read is refused, naming the setting (never shown as flat).
-    with pytest.raises(VenueError, match="MIRROR_GMX_RPC_URL is not set"):
-        await world.service.positions(ACTOR, follower)
+    without = Venues.for_reads(load_settings(hl_api_url=world.url))
+    with pytest.raises(VenueError, match="MIRROR_GMX_RPC_URL: not set"):
+        await MirrorService(world.ledger, without).positions(ACTOR, follower)
+    await venues.close()
+    await without.close()
 
 
 async def test_positions_read_a_gmx_follower_on_gmx_through_the_cli(

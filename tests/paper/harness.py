@@ -51,3 +51,7 @@ class PaperHarness(HyperliquidHarness):
     async def is_streaming(self, venue: Venue) -> bool:
         assert isinstance(venue, PaperVenue)
         return await super().is_streaming(venue.reads)
+
+    def limit_streams(self, venue: Venue, users: int) -> None:
+        assert isinstance(venue, PaperVenue)
+        super().limit_streams(venue.reads, users)  # the paper's watch is its reads' watch

@@ -25,10 +25,6 @@ class TestPaper(VenueConformance):
         "test_schedule_cancel_cancels_open_orders_at_the_time_and_can_be_disarmed": (
             "the dead-man switch is a no-op on paper: nothing rests on the venue"
         ),
-        "test_watch_covers_sources_beyond_the_stream_cap_by_polling": (
-            "the test patches the capabilities of the venue under test, but a paper venue's watch is the"
-            " wrapped venue's"
-        ),
     }
 
     def make_harness(self, tmp_path: Path) -> Harness:

@@ -11,7 +11,6 @@ import sys
 from decimal import Decimal
 from pathlib import Path
 
-from bot.service import queries
 from tests.e2e.support import PASSWORD, World
 
 MIRRORBOT = str(Path(sys.executable).with_name("mirrorbot"))
@@ -89,7 +88,7 @@ async def test_sigterm_stops_the_bot_gracefully(world: World) -> None:
     assert told[-1] == "runner_stopped" and "runner_stopping" in told, rest.decode()
     # An order in flight when the signal came was finished and recorded, not cut off.
     assert world.ledger is not None
-    (opened,) = [d for d in await queries.last_decisions(world.ledger, 20) if d.event_kind == "open"]
+    (opened,) = [d for d in await world.ledger.last_decisions(20) if d.event_kind == "open"]
     intent = await world.ledger.get_intent(opened.cloid)
     assert intent is not None and intent.status == "accepted"
 

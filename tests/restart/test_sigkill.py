@@ -13,7 +13,6 @@ from decimal import Decimal
 import pytest
 
 from bot.pipeline.oms import CRASH_ENV
-from bot.service import queries
 from tests.e2e.support import World
 from tests.pipeline.test_run_command import MIRRORBOT, environment, events
 
@@ -60,7 +59,7 @@ async def test_killed_then_restarted_sends_once_and_converges(world: World, cras
     bot = await launch(world, crash_at)
     await world.leader_to(leader, "ETH", "10")
     assert await asyncio.wait_for(bot.wait(), 60) == -signal.SIGKILL
-    (opened,) = [d for d in await queries.last_decisions(world.ledger, 20) if d.event_kind == "open"]
+    (opened,) = [d for d in await world.ledger.last_decisions(20) if d.event_kind == "open"]
     intent = await world.ledger.get_intent(opened.cloid)
     assert intent is not None and intent.status == AT_DEATH[crash_at]
     sent_before = (await order_cloids(world))[opened.cloid]

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from adapters.hyperliquid.info import InfoClient
+from adapters.hyperliquid.venue import HyperliquidVenue
 from adapters.localnet.server import LocalnetThread
 from bot.ledger import Ledger, create_engine
 from bot.service import Actor, MirrorService
@@ -58,8 +58,11 @@ def localnet() -> Iterator[LocalnetThread]:
 @pytest.fixture
 async def venue_service(ledger: Ledger, localnet: LocalnetThread) -> AsyncIterator[MirrorService]:
     """The service with the localnet as its venue."""
-    async with InfoClient(localnet.url) as info:
-        yield MirrorService(ledger, info, kdf_iterations=FAST_KDF)
+    venue = HyperliquidVenue(localnet.url, data_dir=None)
+    try:
+        yield MirrorService(ledger, venue, kdf_iterations=FAST_KDF)
+    finally:
+        await venue.close()
 
 
 @pytest.fixture(autouse=True)

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from adapters.hyperliquid.info import InfoClient
+from adapters.hyperliquid.venue import HyperliquidVenue
 from adapters.localnet.server import LocalnetThread
 from bot.alerts import AlertBus
 from bot.config import Settings, load_settings
@@ -37,6 +38,16 @@ def localnet() -> Iterator[LocalnetThread]:
 @pytest.fixture(autouse=True)
 def unique_sdk_nonces(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr("hyperliquid.exchange.get_timestamp_ms", unique_nonce)
+
+
+@pytest.fixture
+async def reads(localnet: LocalnetThread) -> AsyncIterator[HyperliquidVenue]:
+    """A venue client on the localnet, as the service reads through (bot/venues.py)."""
+    venue = HyperliquidVenue(localnet.url, data_dir=None)
+    try:
+        yield venue
+    finally:
+        await venue.close()
 
 
 @pytest.fixture

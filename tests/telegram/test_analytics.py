@@ -10,7 +10,7 @@ from decimal import Decimal
 import pytest
 from hyperliquid.info import Info
 
-from adapters.hyperliquid.info import InfoClient
+from adapters.hyperliquid.venue import HyperliquidVenue
 from adapters.localnet.server import LocalnetThread
 from bot.analytics import backtest_inputs, backtest_source, inspect_source
 from tests.service.support import funded, market_open, sdk_exchange
@@ -58,7 +58,7 @@ def _line(text: str, start: str) -> str:
 
 
 async def test_inspect_answers_the_record_and_its_equity_curve(
-    bot: Bot, leader: str, localnet: LocalnetThread, info: InfoClient
+    bot: Bot, leader: str, localnet: LocalnetThread, reads: HyperliquidVenue
 ) -> None:
     text, photo = await _report(bot, f"/inspect {leader} 1")
     fills = await asyncio.to_thread(_leader_fills, localnet.url, leader)
@@ -66,13 +66,13 @@ async def test_inspect_answers_the_record_and_its_equity_curve(
     assert _line(text, "Fills").startswith(f"Fills: {fills} in")
     assert photo.params["photo_bytes"].startswith(b"\x89PNG") and leader in photo.text
     # The same numbers as the service call the CLI uses.
-    direct = await inspect_source(leader, days=1, info=info)
+    direct = await inspect_source(leader, days=1, venue=reads)
     for label in ("Fills", "Realised PnL", "Fees", "Round trips", "Win rate"):
         assert _line(text, label) == _line(direct.text(), label)
 
 
 async def test_backtest_replays_with_the_users_inputs_and_sends_the_chart(
-    bot: Bot, leader: str, info: InfoClient, localnet: LocalnetThread
+    bot: Bot, leader: str, reads: HyperliquidVenue, localnet: LocalnetThread
 ) -> None:
     text, photo = await _report(bot, f"/backtest {leader} days=1 equity=2500 scaling=50 scale=ETH:25")
     assert f"Backtest of copying {leader}" in text and f"from venue {localnet.url}" in text
@@ -80,7 +80,7 @@ async def test_backtest_replays_with_the_users_inputs_and_sends_the_chart(
     assert "2,500" in settings and "*=50 %" in settings and "ETH=25 %" in settings
     assert photo.params["photo_bytes"].startswith(b"\x89PNG") and "Source vs follower" in photo.text
     checked = backtest_inputs(equity="2500", scaling="50", scale={"ETH": "25"})
-    direct = (await backtest_source(leader, checked, days=1, info=info)).text()
+    direct = (await backtest_source(leader, checked, days=1, venue=reads)).text()
     for label in ("Decisions", "Source PnL", "Follower at the end"):
         assert _line(text, label) == _line(direct, label)
     entries = await bot.handle.room.service.ledger.audit_entries()

@@ -25,6 +25,7 @@ PACKAGES = ("bot", "adapters", "strategies")
 LAYERS: tuple[Mapping[str, tuple[str, ...]], ...] = (
     {"domain": ("bot", "bot.domain", "bot.redaction", "bot.normalise")},
     {"base": ("bot.config", "bot.logs", "bot.alerts", "bot.faults")},
+    {"venue factory": ("bot.venues",)},  # builds venues from settings: the one importer of adapters
     {
         "ledger": ("bot.ledger",),
         "guards": ("bot.risk", "bot.risk.guards", "bot.risk.book"),  # pure: no Desk, no ledger
@@ -51,7 +52,7 @@ LAYERS: tuple[Mapping[str, tuple[str, ...]], ...] = (
 
 # Venue adapters are reached only through the `Venue` protocol: the one factory that builds venues from
 # settings imports them. The embedded localnet is also a server that the commands start.
-VENUE_FACTORY: tuple[str, ...] = ("bot.pipeline.sources",)
+VENUE_FACTORY: tuple[str, ...] = ("bot.venues",)
 LOCALNET_SERVER = "adapters.localnet"
 LOCALNET_STARTERS = ("commands",)
 
@@ -71,38 +72,17 @@ KNOWN: dict[tuple[str, str], str] = {
     ): "the ledger's URL parser checks the setting",
     ("bot.pipeline.runner", "bot.telegram"): "`mirrorbot run` starts Telegram in-process; belongs to the CLI",
     # venue adapters outside the factory
-    ("bot.analytics.fetch", "adapters.hyperliquid.info"): _VENUE,
-    ("bot.analytics.fetch", "adapters.hyperliquid.parsing"): _VENUE,
-    ("bot.analytics.funding", "adapters.hyperliquid.parsing"): _VENUE,
-    ("bot.analytics.service", "adapters.hyperliquid.info"): _VENUE,
     ("bot.fills_file", "adapters.hyperliquid.parsing"): _VENUE,
-    ("bot.service.service", "adapters.hyperliquid.info"): _VENUE,
-    ("bot.service.venue", "adapters.hyperliquid.info"): _VENUE,
-    ("bot.service.venue", "adapters.gmx.venue"): _VENUE,
-    ("bot.telegram.app", "adapters.hyperliquid.info"): _VENUE,
-    ("bot.telegram.commands_analytics", "adapters.hyperliquid.info"): _VENUE,
-    ("bot.telegram.runner_link", "adapters.hyperliquid.info"): _VENUE,
-    ("bot.cli_service", "adapters.gmx.report"): _VENUE,
-    ("bot.cli_service", "adapters.gmx.venue"): _VENUE,
     ("bot.demo", "adapters.hyperliquid.budget"): _VENUE,
     ("bot.demo", "adapters.hyperliquid.info"): _VENUE,
     ("bot.demo", "adapters.hyperliquid.venue"): _VENUE,
     ("bot.demo_report", "adapters.hyperliquid.info"): _VENUE,
-    ("bot.paper_run", "adapters.hyperliquid.venue"): _VENUE,
     # Hyperliquid's refusal words (one client-side table) and taker fee are venue data: they belong in
     # the venue's capabilities (bot/domain.py), and the paper venue belongs with the venues (adapters/)
     ("bot.faults", "adapters.hyperliquid.refusals"): "#13: refusal kinds are venue data (capabilities)",
     ("bot.paper", "adapters.hyperliquid.refusals"): "#13: the paper venue moves next to the venues",
     ("bot.paper", "adapters.hyperliquid.constants"): "#13: the paper venue moves next to the venues",
     # SQL outside the ledger
-    ("bot.service.queries", "sqlmodel"): _SQL,
-    ("bot.service.queries", "sqlalchemy"): _SQL,
-    ("bot.service.tenancy", "sqlmodel"): _SQL,
-    ("bot.service.equity", "sqlmodel"): _SQL,
-    ("bot.service.equity", "sqlalchemy"): _SQL,
-    ("bot.service.approvals", "sqlmodel"): _SQL,
-    ("bot.service.approvals", "sqlalchemy"): _SQL,
-    ("bot.service.control", "sqlmodel"): _SQL,
 }
 
 # Import circles still there (each a set of modules), with the reason.

@@ -126,7 +126,7 @@ def test_allowed_imports_are_not_reported(tmp_path: Path) -> None:
             "bot/ledger/models.py": "import sqlmodel\n",
             "bot/pipeline/__init__.py": "",
             "bot/pipeline/copier.py": "from bot.ledger import Ledger\nfrom bot.service.settings import X\n",
-            "bot/pipeline/sources.py": "from adapters.hyperliquid.venue import HyperliquidVenue\n",
+            "bot/venues.py": "from adapters.hyperliquid.venue import HyperliquidVenue\n",
             "bot/service/__init__.py": "",
             "bot/service/settings.py": "",
             "bot/cli.py": "from adapters.localnet.server import Localnet\n",

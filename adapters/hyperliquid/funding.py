@@ -1,4 +1,4 @@
-"""`userFunding` answers → `FundingEvent`s (pure). Fetching is in `bot.analytics.fetch`."""
+"""`userFunding` answers → `FundingPayment`s (pure). Fetched, paged, by `InfoClient.user_funding`."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from adapters.hyperliquid.parsing import ParseError
-from bot.analytics.history import FundingEvent
+from bot.domain import FundingPayment
 
 FUNDING_PAGE_LIMIT = 500  # the venue answers at most 500 funding entries per request
 
@@ -27,11 +27,11 @@ def _decimal(raw: Mapping[str, Any], key: str, where: str, default: Decimal | No
     return out
 
 
-def parse_user_funding(payload: Any) -> list[FundingEvent]:
+def parse_user_funding(payload: Any) -> list[FundingPayment]:
     """`[{"time", "hash", "delta": {"type": "funding", "coin", "usdc", "szi", "fundingRate"}}]`."""
     if not isinstance(payload, list):
         raise ParseError(f"userFunding: expected a list, got {type(payload).__name__}")
-    events: list[FundingEvent] = []
+    events: list[FundingPayment] = []
     for i, item in enumerate(payload):
         where = f"userFunding[{i}]"
         if not isinstance(item, Mapping) or not isinstance(item.get("delta"), Mapping):
@@ -46,7 +46,7 @@ def parse_user_funding(payload: Any) -> list[FundingEvent]:
         if not isinstance(coin, str) or not coin:
             raise ParseError(f"{where}.delta.coin: expected a coin name, got {coin!r}")
         events.append(
-            FundingEvent(
+            FundingPayment(
                 time_ms=time_ms,
                 coin=coin,
                 usdc=_decimal(delta, "usdc", f"{where}.delta"),

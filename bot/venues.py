@@ -1,0 +1,196 @@
+"""The one place venue clients are built from the settings, and the only module of `bot/` that names a
+venue: everything else reaches a venue through the `Venue` protocol (bot/domain.py) and asks its
+`capabilities` what it can do.
+
+Why here, at the top of `bot/` next to `config.py`: adapters import only `bot/domain.py`, so the code
+that chooses and constructs an adapter must sit in `bot/`; it needs nothing but the settings and the
+domain, so it is the lowest layer of `bot/` that may import adapters, below the pipeline, the service,
+analytics, Telegram and the CLI, which all call it. Adapter modules are imported inside the builders:
+a GMX client pulls in web3, which a Hyperliquid-only command should not pay for.
+
+A runner builds the clients it trades and watches with (`build_venue`, `venue_factories`); the service,
+Telegram and the CLI read through `Venues.for_reads` — one attempt per read (a person is waiting for
+the answer, the runner's retries would make them wait for a venue that is down) and no GMX order
+journal (a read never places an order).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
+
+from bot.domain import OrderStatus, Venue, VenueCapabilities
+
+if TYPE_CHECKING:
+    from bot.config import Settings
+
+HYPERLIQUID = "hyperliquid"  # the default follower venue, and every plan's default source venue
+GMX = "gmx"
+VENUE_NAMES = (HYPERLIQUID, GMX)  # `account add --venue`, `source_venue`, MIRROR_FOLLOWER_VENUE
+ACCOUNT_REPORTS = frozenset({GMX})  # venues with their own account view (`account_report`)
+
+
+class VenueConfigError(Exception):
+    """A venue cannot be opened (a setting is missing or wrong): the message names the setting."""
+
+
+def capabilities(name: str) -> VenueCapabilities:
+    """What the venue `name` can do, without connecting to it (ValueError for an unknown name)."""
+    if name == HYPERLIQUID:
+        from adapters.hyperliquid.venue import HYPERLIQUID_CAPABILITIES
+
+        return HYPERLIQUID_CAPABILITIES
+    if name == GMX:
+        from adapters.gmx.venue import GMX_CAPABILITIES
+
+        return GMX_CAPABILITIES
+    raise ValueError(f"venue: {name!r} is not a venue (accepted: {', '.join(VENUE_NAMES)})")
+
+
+_PLAN_ON_GMX = "a follow plan has source_venue gmx"
+
+
+def build_gmx_venue(settings: Settings, *, why: str = _PLAN_ON_GMX, trading: bool = True) -> Venue:
+    """The GMX venue of the settings: MIRROR_GMX_RPC_URL, _NETWORK, _DEPLOYMENT_FILE (and, `trading`,
+    _POLL_INTERVAL_S and its cloid journal `gmx-orders.json` in MIRROR_DATA_DIR)."""
+    if settings.gmx_rpc_url is None:
+        raise VenueConfigError(
+            f"MIRROR_GMX_RPC_URL: not set; {why}, and GMX is read and traded through this JSON-RPC URL "
+            "(an Arbitrum or Avalanche node)"
+        )
+    from adapters.gmx.venue import GmxVenue
+
+    options: dict[str, object] = {}
+    if trading:
+        options = {
+            "poll_interval_s": settings.gmx_poll_interval_s,
+            "data_dir": settings.data_dir,
+            # A market order the keeper has not executed yet is an open outcome, not a resting order:
+            # its pair waits and the unknown-outcome lookups settle it once the keeper acted.
+            "pending_status": OrderStatus.UNKNOWN,
+        }
+    try:
+        return GmxVenue.connect(
+            settings.gmx_rpc_url,
+            settings.gmx_network.value,
+            deployment_file=settings.gmx_deployment_file,
+            **options,
+        )
+    except ValueError as exc:
+        raise VenueConfigError(f"MIRROR_GMX_DEPLOYMENT_FILE / MIRROR_GMX_NETWORK: {exc}") from None
+
+
+def build_hyperliquid_venue(
+    settings: Settings, *, trading: bool = True, retry_reads: bool | None = None, api_url: str | None = None
+) -> Venue:
+    """The Hyperliquid venue of the settings (MIRROR_NETWORK / MIRROR_HL_API_URL, or `api_url`). With
+    `trading` its nonce high-water marks live in MIRROR_DATA_DIR (else in memory: nothing is signed);
+    `retry_reads` (default: `trading`) retries a read after a 429 / 5xx / timeout, else tries it once."""
+    from adapters.hyperliquid.budget import ReadRetry
+    from adapters.hyperliquid.venue import HyperliquidVenue
+
+    retry = trading if retry_reads is None else retry_reads
+    return HyperliquidVenue(
+        api_url or settings.api_url,
+        data_dir=settings.data_dir if trading else None,
+        is_mainnet=settings.is_mainnet,
+        read_retry=None if retry else ReadRetry(retries=0),
+    )
+
+
+def hyperliquid_reads(api_url: str) -> Venue:
+    """A read-only Hyperliquid client on `api_url`, one attempt per read (analytics given a URL)."""
+    from adapters.hyperliquid.budget import ReadRetry
+    from adapters.hyperliquid.venue import HyperliquidVenue
+
+    return HyperliquidVenue(api_url, data_dir=None, read_retry=ReadRetry(retries=0))
+
+
+def venue_factories(settings: Settings, *, trading: bool = True) -> dict[str, Callable[[], Venue]]:
+    """Each venue's builder (called on first need: a GMX client is built only when something is on GMX)."""
+    return {
+        HYPERLIQUID: lambda: build_hyperliquid_venue(settings, trading=trading),
+        GMX: lambda: build_gmx_venue(
+            settings, trading=trading, why="a plan or an account is on gmx" if not trading else _PLAN_ON_GMX
+        ),
+    }
+
+
+def build_venue(settings: Settings) -> Venue:
+    """The followers' venue client: MIRROR_FOLLOWER_VENUE — Hyperliquid on the configured network, or
+    GMX through MIRROR_GMX_* (cloid journal in the data dir). `VenueConfigError` names a missing setting."""
+    name = settings.follower_venue.value
+    if name == GMX:
+        return build_gmx_venue(settings, why=f"MIRROR_FOLLOWER_VENUE is {name}")
+    return build_hyperliquid_venue(settings)
+
+
+async def account_report(settings: Settings, name: str, address: str) -> dict[str, Any]:
+    """The venue's own JSON-ready view of `address` (`mirrorbot positions --venue gmx`): what a venue
+    holds beyond the `Venue` protocol's netted positions. `VenueConfigError` for a missing setting;
+    ValueError for a venue without such a report; any read failure re-raised as RuntimeError naming
+    the network."""
+    if name not in ACCOUNT_REPORTS:
+        raise ValueError(
+            f"--venue: {name!r} has no account report (accepted: {', '.join(sorted(ACCOUNT_REPORTS))})"
+        )
+    from adapters.gmx.report import positions_report
+    from adapters.gmx.venue import GmxVenue
+
+    where = f"could not read {address} on {settings.gmx_network.value}"
+    try:
+        venue = build_gmx_venue(settings, why="the GMX positions are read through it", trading=False)
+    except VenueConfigError as exc:
+        if settings.gmx_rpc_url is None:
+            raise
+        raise RuntimeError(f"{where}: {exc}") from None  # a deployment that cannot be read: as a read
+    assert isinstance(venue, GmxVenue)
+    try:
+        return await positions_report(venue, address)
+    except Exception as exc:
+        raise RuntimeError(f"{where}: {exc}") from None
+    finally:
+        await venue.close()
+
+
+class Venues:
+    """Venue clients by name for the readers (service, Telegram, CLI): each built on first use by its
+    factory, all closed by `close()`. A name without a factory, or whose factory fails, is a
+    `VenueConfigError` naming the setting to fix."""
+
+    def __init__(
+        self, factories: Mapping[str, Callable[[], Venue]], *, opened: Mapping[str, Venue] = {}
+    ) -> None:
+        self.factories = dict(factories)
+        self.opened: dict[str, Venue] = dict(opened)
+
+    @classmethod
+    def of(cls, *venues: Venue) -> Venues:
+        """Already-open clients, each under its own name (`capabilities.name`); nothing more is built."""
+        return cls({}, opened={venue.capabilities.name: venue for venue in venues})
+
+    @classmethod
+    def for_reads(cls, settings: Settings, *, api_url: str | None = None) -> Venues:
+        """The settings' venues for one-attempt reads; `api_url` overrides the Hyperliquid URL."""
+        factories = venue_factories(settings, trading=False)
+        if api_url is not None:
+            factories[HYPERLIQUID] = lambda: build_hyperliquid_venue(settings, trading=False, api_url=api_url)
+        return cls(factories)
+
+    def configured(self, name: str) -> bool:
+        return name in self.opened or name in self.factories
+
+    def get(self, name: str) -> Venue:
+        if name not in self.opened:
+            factory = self.factories.get(name)
+            if factory is None:
+                raise VenueConfigError(f"{name}: no venue is configured")
+            self.opened[name] = factory()
+        return self.opened[name]
+
+    async def close(self) -> None:
+        for venue in self.opened.values():
+            with contextlib.suppress(Exception):
+                await venue.close()
+        self.opened.clear()
