@@ -8,7 +8,8 @@
 # Installs the server with apt-get when no initdb/pg_ctl is found (PATH or /usr/lib/postgresql/*/bin).
 # The cluster lives in $MIRROR_PG_DIR (default: /tmp/mirrorbot-pg-<uid>), listens on 127.0.0.1 only at a
 # free port, keeps its unix socket in that directory, and uses a random password stored there (0600).
-# Durability is switched off (fsync, synchronous_commit): it is a test database, speed matters.
+# Durability is switched off (fsync, synchronous_commit): it is a test database, speed matters. So is
+# autovacuum: its workers run as the superuser, and a test dropping its database WITH (FORCE) cannot end them.
 # PostgreSQL refuses to run as root, so as root the server runs as the `postgres` system user (created
 # if missing). Only the URL goes to stdout; progress and errors go to stderr.
 set -euo pipefail
@@ -124,7 +125,7 @@ start_server() {
     # 9>&-: the server must not inherit (and hold forever) the lock taken below.
     as_owner "$BIN/pg_ctl" -D "$DATA" -l "$LOG" -w -t 30 start -o \
         "-c listen_addresses=127.0.0.1 -p $port -k $PG_DIR -c fsync=off -c synchronous_commit=off \
--c full_page_writes=off -c max_connections=200" >/dev/null 9>&- \
+-c full_page_writes=off -c max_connections=200 -c autovacuum=off" >/dev/null 9>&- \
         || { tail -n 20 "$LOG" >&2 || true; die "the server did not start (log: $LOG)"; }
 }
 
