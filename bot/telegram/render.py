@@ -41,7 +41,7 @@ def when(moment: datetime | None) -> str:
 
 
 def follow_line(view: FollowView) -> str:
-    scaling = ", ".join(f"{coin} {k}%" for coin, k in view.scaling.items())
+    scaling = ", ".join(f"{coin} {k} %" for coin, k in view.scaling.items())
     flags = [f"v{view.version}", view.strategy, f"scaling {scaling}"]
     if view.copy_current:
         flags.append("copy current")
