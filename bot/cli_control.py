@@ -76,18 +76,30 @@ def limits(
     source: Annotated[str, typer.Argument(help="The followed source's address.")],
     changes: Annotated[list[str] | None, typer.Argument(help="KEY=VALUE (off removes a cap).")] = None,
     account: AccountOpt = None,
-    yes: Annotated[bool, typer.Option("--yes", help="Confirm raising (loosening) a limit.")] = False,
+    yes: Annotated[
+        bool,
+        typer.Option("--yes", help="Confirm raising (loosening) a limit, or a value in the other unit."),
+    ] = False,
     as_json: JsonFlag = False,
 ) -> None:
-    """Show or set a follow's risk limits (every key with its unit; `limits SOURCE` lists them)."""
+    """Show or set a follow's risk limits (every key with its unit; `limits SOURCE` lists them).
+
+    `_pct` keys are percent (stop_loss_pct=5 is 5 %); daily_loss_limit, max_drawdown,
+    source_max_drawdown, max_price_deviation and slippage_cap are fractions (0.05 is 5 %). A value that
+    looks like the other unit (0.05 for a percent, 1 for a fraction) needs --yes."""
     from bot.service.control import Control, limit_lines
+    from bot.service.settings import setting_changes, unit_doubts
     from bot.telegram.parse import split_options
 
     _, options = split_options(changes or [])
+    updated: list[str] = []
 
     async def body(service: MirrorService) -> object:
         control = Control(service)
         parsed = control.parse_limits(options)  # refused input: before anything is read or recorded
+        doubts = unit_doubts(parsed)  # a value that looks like the other unit (issue #19)
+        if doubts and not yes:
+            raise _fail(f"{' '.join(doubts)} Confirm with --yes", 2)
         follower = await service.resolve_follower(account)
         current = await control.limits(_actor(), follower, source)
         if not options:
@@ -96,13 +108,16 @@ def limits(
         if raised and not yes:
             raise _fail(f"this loosens {', '.join(raised)}: confirm with --yes", 2)
         change = await control.set_limits(_actor(), follower, source, parsed)
+        if change.changed and change.before is not None:
+            shown = "; ".join(setting_changes(change.before, change.plan.settings))
+            updated.append(f"Updated: {shown} (plan v{change.plan.version})")
         return {key: change.plan.settings.get(key) for key in current}
 
     result = _call(body, _load(), read_only=not options)  # showing them never creates a ledger
     if as_json or not isinstance(result, dict):
         _print_json(result)
         return
-    for line in limit_lines(result):
+    for line in [*updated, *limit_lines(result)]:
         typer.echo(line)
 
 

@@ -326,7 +326,11 @@ def _print_change(change: PlanChange, verb: str) -> None:
     if not change.changed:
         typer.echo(f"No change: {plan.follower} ← {plan.source} stays at plan v{plan.version}.")
         return
-    scaling = ", ".join(f"{coin}={k}%" for coin, k in plan.scaling.items()) or "*=100%"
+    if change.before is not None:  # an update: each changed setting, with its unit and what it was
+        from bot.service.settings import setting_changes
+
+        typer.echo(f"{verb}: {'; '.join(setting_changes(change.before, plan.settings))}")
+    scaling = ", ".join(f"{coin}={k} %" for coin, k in plan.scaling.items()) or "*=100 %"
     typer.echo(
         f"{verb} {plan.source} for {plan.follower}: plan v{plan.version} (tokens: {plan.tokens}; "
         f"{plan.strategy}; scaling {scaling}; copy current {'on' if plan.copy_current else 'off'})"
@@ -340,7 +344,20 @@ def _print_change(change: PlanChange, verb: str) -> None:
         )
 
 
+def _unit_check(yes: bool, changes: dict[str, object]) -> None:
+    """A scaling or a setting that looks like the other unit (`--scaling 0.5`, `stop_loss_pct=0.05`) is
+    refused without --yes, saying in plain words what it would do (issue #19)."""
+    from bot.service.settings import unit_doubts
+
+    doubts = unit_doubts(changes)
+    if doubts and not yes:
+        raise _fail(f"{' '.join(doubts)} Confirm with --yes", 2)
+
+
 # Flags shared by `follow add` and `follow update` (typer needs them spelled out per command).
+YesOpt = Annotated[
+    bool, typer.Option("--yes", help="Confirm a value that looks like the other unit (--scaling 0.5).")
+]
 StrategyOpt = Annotated[
     str | None, typer.Option(help="mirror, fixed_ratio (needs --ratio) or fixed_notional (--notional).")
 ]
@@ -380,6 +397,7 @@ def follow_add(
     reassign: ReassignOpt = False,
     check_venue: CheckVenue = None,
     as_json: JsonFlag = False,
+    yes: YesOpt = False,
     source_venue: Annotated[
         str | None,
         typer.Option("--source-venue", help="Where the source trades: hyperliquid (default) or gmx."),
@@ -389,6 +407,7 @@ def follow_add(
     options = _options(strategy, ratio, notional, exclude, side, reverse, sets)
     if source_venue is not None:
         options["source_venue"] = source_venue
+    _unit_check(yes, {**options, "scaling": scaling, "scale": _pairs(scale, "--scale")})
     change = _call(
         lambda s: s.follow_add(
             _actor(),
@@ -427,9 +446,11 @@ def follow_update(
     reassign: ReassignOpt = False,
     check_venue: CheckVenue = None,
     as_json: JsonFlag = False,
+    yes: YesOpt = False,
 ) -> None:
     """Change a follow's settings (always a new plan version; the old ones stay)."""
     options = _options(strategy, ratio, notional, exclude, side, reverse, sets)
+    _unit_check(yes, {**options, "scaling": scaling, "scale": _pairs(scale, "--scale")})
     change = _call(
         lambda s: s.follow_update(
             _actor(),
@@ -496,7 +517,7 @@ def _follows_table(follows: tuple[FollowView, ...]) -> Any:
     table = Table("follower", "source", "plan", "active", "tokens", "strategy", "scaling", "copy current")
     table.title = "Follows"
     for f in follows:
-        scaling = ", ".join(f"{coin}={k}%" for coin, k in f.scaling.items())
+        scaling = ", ".join(f"{coin}={k} %" for coin, k in f.scaling.items())
         active = "yes" if f.active else f"no ({f.release})"
         copy = "on" if f.copy_current else "off"
         table.add_row(f.follower, f.source, f"v{f.version}", active, f.tokens, f.strategy, scaling, copy)

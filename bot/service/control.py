@@ -24,7 +24,13 @@ from bot.service import inputs
 from bot.service.actor import Actor
 from bot.service.errors import InvalidInput, NotFound, VenueUnreachable
 from bot.service.service import MirrorService
-from bot.service.settings import read_setting, settings_from_json
+from bot.service.settings import (
+    FRACTION_KEYS,
+    fraction_accepted,
+    read_setting,
+    settings_from_json,
+    shown_setting,
+)
 from bot.service.views import DecisionView, FollowView, PlanChange, WhyView
 from bot.service.why import lookup as why_lookup
 
@@ -223,7 +229,7 @@ class Control:
                 raise InvalidInput(inputs.name(key), "not a limit", ", ".join(LIMIT_KEYS))
             if isinstance(value, str) and value.strip().lower() in ("off", "none"):
                 if spec.required:
-                    raise InvalidInput(key, "cannot be turned off", "a decimal in (0, 0.5]")
+                    raise InvalidInput(key, "cannot be turned off", fraction_accepted(key) or "a decimal")
                 out[key] = None
             elif spec.choices:
                 word = value.strip().lower() if isinstance(value, str) else value
@@ -370,8 +376,12 @@ def limit_lines(values: Mapping[str, str | None]) -> list[str]:
         spec = LIMITS.get(key)
         if value is None:
             shown = "close (default)" if spec is not None and spec.choices else "off"
+        elif spec is None or spec.choices:
+            shown = value
+        elif key in FRACTION_KEYS:  # stored as a fraction: the percent it means is written next to it
+            shown = f"{shown_setting(key, value)} {spec.unit}"
         else:
-            shown = value if spec is None or spec.choices else f"{value} {spec.unit}"
+            shown = f"{value} {spec.unit}"
         unit = f" ({spec.unit})" if spec is not None and (value is None or spec.choices) else ""
         lines.append(f"{key}: {shown}{unit}")
     return lines

@@ -545,7 +545,10 @@ class MirrorService:
                 "taken_from": [f"{r.source} v{r.version}" for r in released],
             },
         )
-        return PlanChange(view, changed=True, released=released, venue_checked=listed is not None)
+        replaced = current.settings if current is not None and action == "follow.update" else None
+        return PlanChange(
+            view, changed=True, released=released, venue_checked=listed is not None, before=replaced
+        )
 
     async def _release_to(
         self, actor: Actor, follower: str, source: str, wanted: Coverage, reassign: bool, venue_known: bool

@@ -91,9 +91,11 @@ _OFF = ("off", "none")
 
 
 def read_setting(key: str, value: object) -> Decimal:
-    """A decimal setting in its documented range (RANGES); the refusal names the key and the range."""
+    """A decimal setting typed by a person (`limits`, `/limits`) in its documented range (RANGES); the
+    refusal names the key, the range and, for a percent or a fraction, the unit (`5` typed for a
+    fraction of 0.05 is refused saying so). Stored documents and scenarios keep the plain range text."""
     accepted = f"a percent in {RANGES[key].text()}, or off" if key in PROTECTION_KEYS else None
-    return RANGES[key].read(value, key, accepted)
+    return RANGES[key].read(value, key, accepted or fraction_accepted(key))
 
 
 def _protection(doc: Mapping[str, Any], key: str) -> Decimal | None:
@@ -331,3 +333,121 @@ def _coins(value: object, where: str) -> tuple[str, ...]:
 def to_config(doc: object) -> FollowConfig:
     """The engine's configuration for a stored plan."""
     return settings_from_json(doc).config
+
+
+# --- units (issue #19): one unit per kind of setting, named wherever a value is shown ----------------
+# Scaling and every `_pct` key are percent; the fraction keys keep the unit they are stored in (their
+# names are contracts, and stored plans are not migrated), so every reply writes them with the percent
+# they mean: `0.05 (= 5 %)`.
+PERCENT_KEYS = ("scaling", *PROTECTION_KEYS)
+FRACTION_KEYS = tuple(key for key, spec in RANGES.items() if spec.unit.startswith("fraction"))
+_HUNDRED = Decimal(100)
+
+
+def _percent_of(fraction: Decimal) -> str:
+    return decimal_text(fraction * _HUNDRED)
+
+
+def shown_setting(key: str, value: object) -> str:
+    """A setting's value as every reply writes it: `5 %`, `0.05 (= 5 %)`, `2500 USD`, `5x`, `off`."""
+    if value is None:
+        return "off"
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    if isinstance(value, list | tuple):
+        return ", ".join(str(v) for v in value) or "none"
+    text = decimal_text(value) if isinstance(value, Decimal) else str(value)
+    unit = RANGES[key].unit if key in RANGES else ""
+    try:
+        number = Decimal(text)
+    except ArithmeticError:
+        return text
+    if key in PERCENT_KEYS:
+        return f"{text} %"
+    if key in FRACTION_KEYS:
+        return f"{text} (= {_percent_of(number)} %)"
+    if unit.startswith("USD"):
+        return f"{text} USD"
+    if unit.startswith("x"):
+        return f"{text}x"
+    return text
+
+
+def fraction_accepted(key: str) -> str | None:
+    """What a fraction key accepts, its unit named (`5` typed for 5 % is refused with this)."""
+    if key not in FRACTION_KEYS:
+        return None
+    return f"{RANGES[key].text()}, a fraction: 0.05 = 5 % ({RANGES[key].unit})"
+
+
+def unit_doubt(key: str, value: Decimal, coin: str | None = None) -> str | None:
+    """In plain words, what a value that looks like the other unit will do, or None when it does not
+    (a percent below 1 looks like a fraction; a scaling of 1 or less like a factor; a fraction of 1
+    like a percent). Such a value is applied only once confirmed (Telegram: a button; CLI: --yes)."""
+    meant = decimal_text(value * _HUNDRED)
+    if key == "scaling" and value <= 1:
+        what = f"{coin} " if coin else ""
+        return (
+            f"scaling {what}{decimal_text(value)} % copies {decimal_text(value)} % of the source's risk "
+            f"proportion ({decimal_text(value / _HUNDRED)}x of it). Scaling is a percent: for "
+            f"{meant} %, type {meant}."
+        )
+    if key == "stop_loss_pct" and value < 1:
+        return (
+            f"stop_loss_pct {decimal_text(value)} %: the stop-loss closes a position once the price moves "
+            f"{decimal_text(value)} % against its entry. It is a percent: for {meant} %, type {meant}."
+        )
+    if key == "take_profit_pct" and value < 1:
+        return (
+            f"take_profit_pct {decimal_text(value)} %: the take-profit closes a position once it gains "
+            f"{decimal_text(value)} % on its entry. It is a percent: for {meant} %, type {meant}."
+        )
+    if key in FRACTION_KEYS and value >= 1:
+        return (
+            f"{key} {decimal_text(value)} is a fraction: {_percent_of(value)} % of "
+            f"{RANGES[key].unit.removeprefix('fraction of ')}. For {decimal_text(value)} %, type "
+            f"{decimal_text(value / _HUNDRED)}."
+        )
+    return None
+
+
+def unit_doubts(changes: Mapping[str, object]) -> list[str]:
+    """`unit_doubt` for every value of a change (`scaling`, `scale` {coin: k}, any decimal key); a value
+    outside its range is skipped here: it is refused, with its range, where it is read."""
+    out: list[str] = []
+    for key, value in changes.items():
+        pairs: list[tuple[str, object, str | None]]
+        if key == "scale" and isinstance(value, Mapping):
+            pairs = [("scaling", k, str(coin)) for coin, k in value.items()]
+        else:
+            pairs = [(key, value, None)]
+        for name, raw, coin in pairs:
+            if name not in RANGES or raw is None:
+                continue
+            try:
+                number = RANGES[name].read(raw, name)
+            except InvalidInput:
+                continue
+            doubt = unit_doubt(name, number, coin)
+            if doubt:
+                out.append(doubt)
+    return out
+
+
+def setting_changes(before: Mapping[str, Any], after: Mapping[str, Any]) -> list[str]:
+    """Each setting a new plan version changed, with its unit and the value it had:
+    `stop_loss_pct 5 % (was off)`, `scaling ETH 50 % (was 100 %)`."""
+    out: list[str] = []
+    for key in KEYS:
+        old, new = before.get(key), after.get(key)
+        if key in ("schema", "release") or old == new:
+            continue
+        if key == "scaling" and isinstance(new, Mapping):
+            was = old if isinstance(old, Mapping) else {}
+            default = was.get(ALL_TOKENS, "100")
+            for coin, k in new.items():
+                if was.get(coin) != k:
+                    out.append(f"scaling {coin} {k} % (was {was.get(coin, default)} %)")
+            continue
+        out.append(f"{key} {shown_setting(key, new)} (was {shown_setting(key, old)})")
+    return out

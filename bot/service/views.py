@@ -81,6 +81,7 @@ class PlanChange:
     changed: bool
     released: tuple[FollowView, ...] = ()
     venue_checked: bool = False
+    before: Mapping[str, Any] | None = None  # an update: the settings it replaced (to show what changed)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

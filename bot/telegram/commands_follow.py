@@ -6,7 +6,7 @@ from __future__ import annotations
 from bot.service import InvalidInput, NotFound, inputs, venue
 from bot.service.approvals import ChangeRequest
 from bot.service.control import limit_lines
-from bot.service.settings import settings_from_json
+from bot.service.settings import settings_from_json, shown_setting, unit_doubts
 from bot.service.views import FollowView
 from bot.telegram import render
 from bot.telegram.changes import submit
@@ -190,7 +190,8 @@ async def unfollow(ask: Ask) -> None:
     "scale",
     Access.CHANGE,
     "/scale <address> <token|*> <percent> [on=<account>]",
-    "set the scaling k for one token of a follow (or * for its default); applies at the next open. "
+    "set the scaling k in percent (50 = half the source's risk proportion) for one token of a follow "
+    "(or * for its default); applies at the next open. "
     "Leave out the source, the token or the percentage to pick it from buttons",
     "/scale 0x5e9e…a1b2 ETH 50",
     ("scaling",),
@@ -224,8 +225,9 @@ async def scale(ask: Ask) -> None:
     else:
         await check_tokens(ask, [coin], "token")
         args = {"scale": {coin: k}}
-    request = ChangeRequest("follow.update", follower, source, args, f"scale {coin} to {k}% for {source}")
-    await submit(ask, request, danger=MORE_RISK if exceeds_100([k]) else None)
+    request = ChangeRequest("follow.update", follower, source, args, f"scale {coin} to {k} % for {source}")
+    warnings = [*unit_doubts(args), *([MORE_RISK] if exceeds_100([k]) else [])]
+    await submit(ask, request, danger="\n".join(warnings) or None)
 
 
 @command(
@@ -316,9 +318,11 @@ LIMITS_FORM = "<address> [key=value …] [on=<account>], e.g. max_leverage=5 (of
     "limits",
     Access.CHANGE,
     "/limits <address> [max_notional_token=5000] [max_leverage=…] [daily_loss_limit=0.05] "
-    "[max_drawdown=0.2] [max_drawdown_action=keep] [equity_floor=500] [source_leverage_cap=20] … "
-    "[on=<account>] (off removes a limit)",
-    "show or set a follow's risk limits; loosening one asks for a confirmation",
+    "[max_drawdown=0.2] [max_drawdown_action=keep] [equity_floor=500] [source_leverage_cap=20] "
+    "[stop_loss_pct=5] … [on=<account>] (off removes a limit)",
+    "show or set a follow's risk limits; _pct keys are percent (5 = 5 %), daily_loss_limit, "
+    "max_drawdown, max_price_deviation and slippage_cap are fractions (0.05 = 5 %); loosening one or "
+    "a value that looks like the other unit asks for a confirmation",
     "/limits 0x5e9e…a1b2 max_notional_token=2500 max_leverage=5",
 )
 async def limits(ask: Ask) -> None:
@@ -340,12 +344,14 @@ async def limits(ask: Ask) -> None:
         return
     changes = control.parse_limits(options)
     raised = control.raised(current, changes)
-    text = ", ".join(f"{k}={'off' if v is None else v}" for k, v in changes.items())
+    text = ", ".join(f"{k} {shown_setting(k, v)}" for k, v in changes.items())
     args = {k: None if v is None else str(v) for k, v in changes.items()}
     request = ChangeRequest("follow.update", follower, source, args, f"limits of {source}: {text}")
-    loosened = ", ".join(raised)
-    danger = f"This LOOSENS {loosened} (a cap raised, a floor lowered or a limit off)." if raised else None
-    await submit(ask, request, danger=danger)
+    warnings = unit_doubts(changes)  # a value that looks like the other unit (issue #19)
+    if raised:
+        loosened = ", ".join(raised)
+        warnings.append(f"This LOOSENS {loosened} (a cap raised, a floor lowered or a limit off).")
+    await submit(ask, request, danger="\n".join(warnings) or None)
 
 
 async def _control(ask: Ask, action: str) -> None:

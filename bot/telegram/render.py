@@ -12,6 +12,7 @@ from bot.service.approvals import Outcome, PendingView
 from bot.service.control import ControlResult, OwnerStatus, PnlView
 from bot.service.control import FillView as ControlFill
 from bot.service.equity import EquityPoint
+from bot.service.settings import setting_changes
 from bot.service.views import FollowView, PlanChange, PositionsView
 
 
@@ -40,7 +41,7 @@ def when(moment: datetime | None) -> str:
 
 
 def follow_line(view: FollowView) -> str:
-    scaling = ", ".join(f"{coin} {k}%" for coin, k in view.scaling.items())
+    scaling = ", ".join(f"{coin} {k} %" for coin, k in view.scaling.items())
     flags = [f"v{view.version}", view.strategy, f"scaling {scaling}"]
     if view.copy_current:
         flags.append("copy current")
@@ -55,7 +56,12 @@ def plan_change(change: PlanChange, verb: str) -> str:
         kept = "closed" if plan.release == "close" else "kept (no longer managed)"
         text = f"Unfollowed {plan.source} (plan v{plan.version}); its positions are {kept}."
     else:
-        text = f"{verb}: {follow_line(plan)}"
+        changed = setting_changes(change.before, plan.settings) if change.before is not None else []
+        text = (
+            f"{verb}: {'; '.join(changed)} · {follow_line(plan)}"
+            if changed
+            else f"{verb}: {follow_line(plan)}"
+        )
         if plan.release:
             text += f"\nPositions in tokens no longer copied: {plan.release}."
     for other in change.released:

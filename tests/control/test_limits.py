@@ -47,7 +47,7 @@ def test_keep_instead_of_close_loosens_the_drawdown_stop() -> None:
 def test_every_key_is_shown_with_its_unit() -> None:
     lines = limit_lines(dict.fromkeys(LIMIT_KEYS) | {"equity_floor": "500", "slippage_cap": "0.01"})
     assert [line.split(":")[0] for line in lines] == list(LIMIT_KEYS)
-    assert "equity_floor: 500 USD" in lines and "slippage_cap: 0.01 fraction of the mid" in lines
+    assert "equity_floor: 500 USD" in lines and "slippage_cap: 0.01 (= 1 %) fraction of the mid" in lines
     assert "daily_loss_limit: off (fraction of the UTC day's start equity)" in lines
     assert "max_drawdown_action: close (default) (close or keep the positions)" in lines
 

@@ -118,7 +118,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
         ("equity_floor=1e999999", "equity_floor: out of range: '1e999999' (accepted: (0, 1000000000000])"),
         (
             "daily_loss_limit=1e-999999",
-            "daily_loss_limit: out of range: more than 18 decimals (accepted: (0, 1])",
+            "daily_loss_limit: out of range: more than 18 decimals (accepted: (0, 1], a fraction: 0.05 = 5 %",
         ),
         (
             "take_profit_pct=1e999999999",
