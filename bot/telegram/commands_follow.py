@@ -67,6 +67,14 @@ async def resolve_source(ask: Ask, name: str, on: str | None = None) -> tuple[st
     )
 
 
+async def unknown_source(ask: Ask, source: str) -> str | None:
+    """A warning when the venue has never seen `source` (a typo, most often): following it asks first."""
+    reads = ask.room.service.default_venue
+    if reads is None or not await venue.unknown_account(reads, source):
+        return None
+    return f"The venue has no account {short(source)} (never funded or traded): check the address."
+
+
 def on_option(on: str | None) -> list[str]:
     """The `on=` option to carry into a re-run command (a picker's answer)."""
     return [] if on is None else [f"on={on}"]
@@ -148,7 +156,11 @@ async def follow(ask: Ask) -> None:
         {"tokens": tokens, "scaling": scaling, "scale": scale, "copy_current": copy},
         summary,
     )
-    await submit(ask, request, danger=MORE_RISK if exceeds_100([scaling, *scale.values()]) else None)
+    warnings = [
+        await unknown_source(ask, source),
+        MORE_RISK if exceeds_100([scaling, *scale.values()]) else None,
+    ]
+    await submit(ask, request, danger="\n".join(w for w in warnings if w) or None)
 
 
 @command(
@@ -259,11 +271,36 @@ async def copycurrent(ask: Ask) -> None:
 TOKENS_FORM = "<address> [include <coins> | exclude <coins> | all] [on=<account>]"
 
 
+TOKEN_MODES = "include <coins> (adds), exclude <coins> (removes), only <coins> (sets the list), all"
+
+
+async def _token_change(
+    ask: Ask, follower: str, source: str, mode: str, coins: list[str]
+) -> dict[str, object]:
+    """The follow update for `include` (add to what is copied), `exclude` (stop copying) or `only`
+    (copy exactly these), from the follow's current filters."""
+    if mode == "only":
+        return {"tokens": coins, "exclude": None}
+    plan = await ask.room.service.ledger.current_plan(follower, source)
+    assert plan is not None  # named_follow found it active
+    filters = settings_from_json(plan.settings).config.filters
+    include, exclude = set(filters.include or ()), set(filters.exclude)
+    if mode == "include":
+        args: dict[str, object] = {"exclude": sorted(exclude - set(coins)) or None}
+        if filters.include is not None:
+            args["tokens"] = sorted(include | set(coins))
+        return args
+    if filters.include is not None and include - set(coins):  # an include list: take them off it
+        return {"tokens": sorted(include - set(coins))}
+    return {"exclude": sorted(exclude | set(coins))}
+
+
 @command(
     "tokens",
     Access.CHANGE,
-    "/tokens <address> [include ETH,BTC | exclude SOL | all] [on=<account>]",
-    "show or change which tokens of a source are copied (leave out the coins to pick one from buttons)",
+    "/tokens <address> [include ETH,BTC | exclude SOL | only ETH,BTC | all] [on=<account>]",
+    "show or change which tokens of a source are copied: include adds, exclude removes, only sets the "
+    "list (leave out the coins to pick one from buttons)",
     "/tokens 0x5e9e…a1b2 exclude DOGE",
 )
 async def tokens(ask: Ask) -> None:
@@ -286,7 +323,7 @@ async def tokens(ask: Ask) -> None:
         return
     mode = rest[0].lower()
     if mode in ("include", "only", "exclude") and len(rest) == 1:  # the tokens left out
-        purpose = Purpose.EXCLUDE if mode == "exclude" else Purpose.INCLUDE
+        purpose = Purpose(mode)
         picked = Picked("tokens", (source, mode, *keep), "", at=2)
         await offer_tokens(
             ask, follower, source, purpose, picked, f"/tokens {short(source)} {mode}: which token?"
@@ -300,11 +337,9 @@ async def tokens(ask: Ask) -> None:
         if not coins:
             raise InvalidInput("tokens", "empty list of coins", "e.g. ETH,BTC")
         await check_tokens(ask, coins, mode)
-        args = {"exclude": coins} if mode == "exclude" else {"tokens": coins}
+        args = await _token_change(ask, follower, source, mode, [inputs.token(c, mode) for c in coins])
     else:
-        raise InvalidInput(
-            "mode", f"unknown {inputs.shown(' '.join(rest))}", "include <coins>, exclude <coins>, all"
-        )
+        raise InvalidInput("mode", f"unknown {inputs.shown(' '.join(rest))}", TOKEN_MODES)
     request = ChangeRequest("follow.update", follower, source, args, f"tokens of {source}: {' '.join(rest)}")
     await submit(ask, request)
 

@@ -84,7 +84,10 @@ async def on_text(update: Update, context: Context) -> None:
     a private chat after /connect it is stored encrypted and the account registered."""
     message = update.effective_message
     text = (message.text or message.caption or "") if message is not None else ""
-    if message is None or update.effective_user is None or not looks_like_key(text):
+    if message is None or update.effective_user is None:
+        return
+    if not looks_like_key(text):
+        await _hint(update, context)
         return
     ask = Ask.of(update, context)
     with contextlib.suppress(TelegramError):
@@ -106,6 +109,19 @@ async def on_text(update: Update, context: Context) -> None:
         )
         return
     await _register(ask, text, *pending[:3])
+
+
+async def _hint(update: Update, context: Context) -> None:
+    """Plain text in a private chat from a member: say what the bot understands (groups are noisy, and
+    a stranger is not answered: they cost nothing)."""
+    ask = Ask.of(update, context)
+    if not ask.private or not await ask.room.tenancy.is_member(ask.user_id):
+        return
+    waiting = ask.room.awaiting_key.get(ask.user_id)
+    if waiting is not None and waiting[3] >= time.monotonic():
+        await ask.reply("That is not a private key (64 hex digits). Send the agent wallet's key, or /help.")
+        return
+    await ask.reply("I only understand commands: /help lists them (/start to begin).")
 
 
 async def _register(ask: Ask, text: str, master: str, vault: str | None, label: str | None) -> None:
