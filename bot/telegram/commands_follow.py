@@ -43,17 +43,16 @@ async def active_follows(ask: Ask, on: str | None = None) -> list[tuple[str, str
 
 
 async def resolve_source(ask: Ask, name: str, on: str | None = None) -> tuple[str, str]:
-    """An active follow of the owner (of account `on` when given), by the source's address or a unique
-    prefix of it (≥ 6 chars)."""
+    """An active follow of the owner (of account `on` when given), by the source's address, a unique
+    prefix of it or the short form replies show (`inputs.address_ref`: the one way sources are named)."""
     follows = await active_follows(ask, on)
-    wanted = name.strip().lower()
-    found = [(f, s) for f, s in follows if s == wanted or (len(wanted) >= 6 and s.startswith(wanted))]
+    ref = inputs.address_ref(name, "source")
+    found = [(f, s) for f, s in follows if inputs.refers_to(ref, s)]
     if len(found) == 1:
         return found[0]
     if not found:
-        if wanted.startswith("0x") and len(wanted) == 42:
-            inputs.address(wanted, "source")
-            raise NotFound(f"you do not follow {wanted} (/status lists your follows)")
+        if not ref[1] and len(ref[0]) == 42:
+            raise NotFound(f"you do not follow {ref[0]} (/status lists your follows)")
         raise InvalidInput(
             "source", f"no followed source matches {inputs.shown(name)}", "an address you follow"
         )
@@ -371,7 +370,9 @@ async def limits(ask: Ask) -> None:
     current = await control.limits(ask.actor, follower, source)
     if not options:
         shown = "\n".join(f"  {line}" for line in limit_lines(current))
-        await ask.reply(f"Limits of {source}:\n{shown}\nChange: /limits {render.short(source)} key=value")
+        await ask.reply(
+            f"Limits of {source}:\n{shown}\nChange: /limits {render.short(source)} max_leverage=5"
+        )
         return
     changes = control.parse_limits(options)
     raised = control.raised(current, changes)
