@@ -137,6 +137,9 @@ async def _register(ask: Ask, text: str, master: str, vault: str | None, label: 
         return
     agent = Account.from_key(key).address.lower()
     if agent == master:
+        await room.tenancy.refuse(
+            ask.actor, "connect: the master key sent as the agent (deleted)", {"account": master}
+        )
         await ask.reply(NOT_THE_MASTER_KEY)
         return
     path = room.config.keystore_dir / f"{vault or master}-{agent}.json"
@@ -150,7 +153,8 @@ async def _register(ask: Ask, text: str, master: str, vault: str | None, label: 
     except ServiceError as exc:
         if created:
             await asyncio.to_thread(path.unlink, True)
-        await ask.reply(f"Not connected: {exc}")
+        # A keystore error names its file: the chat gets the file's name, never the server's path.
+        await ask.reply(f"Not connected: {str(exc).replace(str(path), path.name)}")
         return
     checked = "checked on the venue" if added.venue_checked else "NOT checked (no venue answered)"
     replaced = f" (replaced agent {added.replaced})" if added.replaced else ""

@@ -24,6 +24,9 @@ async def test_the_master_key_is_refused_as_the_agent(
     assert "master" in reply.text and "agent wallet" in reply.text
     assert "approve" in reply.text  # how to make one, in a line
     assert await ledger.get_account(VENUE, master.address.lower()) is None
+    refused = [e for e in await ledger.audit_entries(limit=1000) if e.action == "telegram.refused"]
+    assert any("master key" in str(e.details) for e in refused)
+    assert master.key.hex().removeprefix("0x") not in str([e.details for e in refused])
 
 
 async def test_reconnecting_replaces_the_agent_keeps_the_old_keystore_and_names_no_path(
