@@ -48,6 +48,21 @@ class AccountStore(LedgerBase):
         async with self._tx() as session:
             return await self._account(session, venue, normalise_account(address))
 
+    async def set_account_agent(
+        self, venue: str, address: str, agent_address: str, keystore_path: str
+    ) -> tuple[str | None, str | None] | None:
+        """Point a registered account at a new agent wallet and keystore (the old file is not touched).
+        The (agent, keystore path) before, or None when there was no such account."""
+        async with self._tx() as session:
+            row = await self._account(session, venue, normalise_account(address))
+            if row is None:
+                return None
+            before = (row.agent_address, row.keystore_path)
+            row.agent_address = normalise_account(agent_address)
+            row.keystore_path = keystore_path
+            session.add(row)
+        return before
+
     async def remove_account(self, venue: str, address: str) -> Account | None:
         """Delete an account's row (its history stays: plans, decisions, orders and fills are keyed by
         address). The removed row, or None when there was none."""

@@ -109,6 +109,45 @@ def address(value: object, field: str) -> str:
     return text.lower()
 
 
+ADDRESS_REF = "an address (0x + 40 hex digits), its first 6+ characters, or its short form 0x1234…abcd"
+_ADDRESS_REF = re.compile(r"^(0x[0-9a-f]{4,40})(?:(?:…|\.\.\.)([0-9a-f]{4,36}))?$")
+
+
+def address_ref(value: object, field: str) -> tuple[str, str]:
+    """A reference to an address the caller already knows (a follow, an account): the full address,
+    a prefix of it (0x and 4+ hex digits) or the short form replies show (`0x1234…abcd`, also with
+    `...`). Returns (head, tail), lower-cased: an address matches when it starts with head and ends
+    with tail (`refers_to`). A full address is checked as `address` does (its checksum too)."""
+    if isinstance(value, str) and _ADDRESS.match(value.strip()):
+        return address(value, field), ""
+    text = value.strip().lower() if isinstance(value, str) else ""
+    found = _ADDRESS_REF.match(text)
+    if found is None:
+        raise InvalidInput(field, f"not an address: {shown(value)}", ADDRESS_REF)
+    return found.group(1), found.group(2) or ""
+
+
+def refers_to(ref: tuple[str, str], address_: str) -> bool:
+    head, tail = ref
+    return len(address_) >= len(head) + len(tail) and address_.startswith(head) and address_.endswith(tail)
+
+
+_SUFFIXES = {"k": 3, "m": 6, "b": 9}  # thousand, million, billion: the decimal point moved, exactly
+
+
+def suffixed(value: object, field: str) -> object:
+    """`10k` → 10000, `1.5m` → 1500000, `2b` (exact Decimals: the number is checked first, then its
+    decimal point moved); any other value is returned unchanged for the reader that follows."""
+    if not isinstance(value, str) or len(value.strip()) < 2:
+        return value
+    text = value.strip()
+    shift = _SUFFIXES.get(text[-1].lower())
+    if shift is None:
+        return value
+    number = in_domain(_number(text[:-1], field), field)
+    return Decimal(format(in_domain(number.scaleb(shift), field), "f"))  # 1.5E+6 → 1500000
+
+
 def _number(value: object, field: str) -> Decimal:
     """A finite Decimal from a string, an int or a Decimal, by its syntax only (no arithmetic, no range:
     `in_domain` or a `Range` checks that). Floats are refused (they are not exact)."""

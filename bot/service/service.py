@@ -194,13 +194,15 @@ class MirrorService:
         check_venue: bool | None = None,
         venue_name: str = VENUE,
         password: str | None = None,
+        replace_agent: bool = False,
     ) -> AccountAdded:
         """Register a follower: the master account `address` (or the `vault` / sub-account it trades
         for) and the agent wallet whose encrypted key is in `keystore_path`. On a venue without agent
         wallets (GMX: its capabilities say so) the keystore holds the account's own key, and no venue
         check is made (nothing to approve). With `password` (the CLI passes
         MIRROR_KEYSTORE_PASSWORD, the one `mirrorbot run` opens keystores with) the keystore must open
-        with it, or nothing is registered."""
+        with it, or nothing is registered. With `replace_agent` an account registered already gets the
+        new agent and keystore (checked the same way; the old keystore file stays where it is)."""
         async with self._refusals(actor, "account.add"):
             on = inputs.choice(venue_name, "venue", FOLLOWER_VENUES)
             if not capabilities(on).agent_wallets:
@@ -224,7 +226,7 @@ class MirrorService:
                         raise
             follower = traded or master
             return await self._register(
-                actor, on, follower, master, kind, agent, keystore, label, checked, password
+                actor, on, follower, master, kind, agent, keystore, label, checked, password, replace_agent
             )
 
     async def _own_key_account_add(
@@ -269,6 +271,7 @@ class MirrorService:
         label: str | None,
         checked: bool,
         password: str | None = None,
+        replace_agent: bool = False,
     ) -> AccountAdded:
         if password is not None:  # last of the checks: opening a keystore takes ~1 s of scrypt
             await self._opens(keystore, password)
@@ -277,10 +280,29 @@ class MirrorService:
             agent,
             str(keystore),
         ):
-            raise Conflict(
-                f"account {follower} is already registered with agent {existing.agent_address} "
-                f"(keystore {existing.keystore_path})"
-            )
+            if not replace_agent:  # no file path here: the message may reach a chat
+                raise Conflict(
+                    f"account {follower} is already registered with agent {existing.agent_address} "
+                    "(`mirrorbot account list` shows its keystore)"
+                )
+            before = await self.ledger.set_account_agent(on, follower, agent, str(keystore))
+            if before is not None:
+                await self._audit(
+                    actor,
+                    "account.agent",
+                    {
+                        "venue": on,
+                        "address": follower,
+                        "agent": agent,
+                        "keystore": str(keystore),
+                        "agent_before": before[0],
+                        "keystore_kept": before[1],
+                        "venue_checked": checked,
+                    },
+                )
+                row = await self.ledger.get_account(on, follower)
+                assert row is not None
+                return AccountAdded(AccountView.of(row), False, checked, replaced=before[0])
         recorded = await self.ledger.add_account(
             venue=on,
             address=follower,

@@ -142,7 +142,8 @@ class Tenancy:
         await self._audit(actor, "account.owner", {"address": address, "owner": owner, "before": before})
 
     async def follower_for(self, owner: str, name: str | None) -> str:
-        """The owner's follower account named by address, unique address prefix or label; or the only one."""
+        """The owner's follower account named by label, address, unique address prefix or short form
+        (`inputs.address_ref`); or the only one."""
         accounts = await self.accounts_of(owner)
         if not accounts:
             raise NotFound("you have no follower account yet: connect one with /connect (in a private chat)")
@@ -152,13 +153,10 @@ class Tenancy:
                 raise InvalidInput("account", "you have several accounts: name one with on=…", labels)
             return accounts[0].address
         wanted = name.strip().lower()
-        found = [
-            a
-            for a in accounts
-            if a.address == wanted
-            or (a.label or "").lower() == wanted
-            or (len(wanted) >= 6 and a.address.startswith(wanted))
-        ]
+        found = [a for a in accounts if (a.label or "").lower() == wanted]
+        if not found and wanted.startswith("0x"):  # an address, its prefix or its short form
+            ref = inputs.address_ref(name, "account")
+            found = [a for a in accounts if inputs.refers_to(ref, a.address)]
         if len(found) != 1:
             labels = ", ".join(a.label or a.address for a in accounts)
             raise InvalidInput("account", f"no single account of yours matches {inputs.shown(name)}", labels)

@@ -39,6 +39,16 @@ async def mids(venue: Venue) -> dict[str, Decimal]:
     return dict(await ask(venue, "the mids (allMids)", venue.mids()))
 
 
+async def unknown_account(venue: Venue, address: str) -> bool:
+    """Whether the venue has never seen `address` (Hyperliquid's userRole "missing": never funded nor
+    traded, most often a mistyped address). False when the venue cannot say."""
+    try:
+        role = await ask(venue, f"the role of {address} (userRole)", venue.account_role(address))
+    except VenueError:
+        return False  # a follow is not refused because a check could not be made
+    return role.role == "missing"
+
+
 def opened(venues: Venues, name: str, purpose: str) -> Venue:
     """The venue `name` of `venues`; a VenueError naming the setting when it cannot be opened."""
     try:

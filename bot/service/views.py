@@ -185,3 +185,4 @@ class AccountAdded:
     account: AccountView
     created: bool  # False: it was already registered with the same agent and keystore
     venue_checked: bool  # False: the venue was not asked (no venue, unreachable, or told not to)
+    replaced: str | None = None  # the agent this registration replaced (account_add replace_agent)

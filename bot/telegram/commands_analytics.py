@@ -10,13 +10,14 @@ from collections.abc import Callable
 from bot.analytics import backtest_inputs, backtest_source, inspect_source
 from bot.domain import Venue
 from bot.service import InvalidInput, VenueError, inputs
+from bot.telegram.commands_follow import resolve_source
 from bot.telegram.gate import Access, command
 from bot.telegram.parse import arguments, is_number, percent, token_spec
 from bot.telegram.room import Ask
 from bot.telegram.send import MAX_CAPTION
 
 BACKTEST_OPTIONS = ("days", "equity", "scaling", "scale", "source_equity")
-ADDRESS_EXPECTED = "a wallet address, 0x + 40 hex digits"
+ADDRESS_EXPECTED = inputs.ADDRESS_REF
 
 
 def _venue(ask: Ask, what: str) -> Venue:
@@ -26,10 +27,15 @@ def _venue(ask: Ask, what: str) -> Venue:
     return reads
 
 
-def _address_and_days(positional: list[str], options: dict[str, str]) -> tuple[str, str | None]:
+async def _address_and_days(
+    ask: Ask, positional: list[str], options: dict[str, str]
+) -> tuple[str, str | None]:
+    """The source to read: any full address, or one you follow named as /scale names it (a prefix or
+    the short form replies show: one resolver, `resolve_source`)."""
     if not positional:
         raise InvalidInput("address", "missing", ADDRESS_EXPECTED)
-    address = inputs.address(positional[0], "address")
+    ref = inputs.address_ref(positional[0], "address")
+    address = ref[0] if not ref[1] and len(ref[0]) == 42 else (await resolve_source(ask, positional[0]))[1]
     days = options.get("days")
     for word in positional[1:]:
         if days is None and word.isdigit():
@@ -60,7 +66,7 @@ async def _audit(ask: Ask, action: str, details: dict[str, object]) -> None:
 )
 async def inspect(ask: Ask) -> None:
     positional, options = arguments(ask.args, 2, ("days",))
-    address, days = _address_and_days(positional, options)
+    address, days = await _address_and_days(ask, positional, options)
     reads = _venue(ask, "inspect")
     report = await inspect_source(address, days=days, venue=reads, api_url=ask.room.config.api_url)
     await _audit(ask, "inspect", {"address": address, "days": days})
@@ -79,7 +85,7 @@ def _scales(text: str) -> dict[str, str]:
 @command(
     "backtest",
     Access.READ,
-    "/backtest <address> [days] [equity=1000] [scaling=100] [scale=ETH:50,BTC:200] [source_equity=…]",
+    "/backtest <address> [days] [equity=1000|10k] [scaling=100] [scale=ETH:50,BTC:200] [source_equity=…]",
     "what copying a source over the last days would have done to an account of `equity` USD (a replay "
     "through the bot's engine with lots, the $10 minimum, fees, slippage and the copy delay)",
     "/backtest 0x5e9e…a1b2 14 equity=2500 scaling=50",
@@ -87,13 +93,13 @@ def _scales(text: str) -> dict[str, str]:
 )
 async def backtest(ask: Ask) -> None:
     positional, options = arguments(ask.args, 2, BACKTEST_OPTIONS)
-    address, days = _address_and_days(positional, options)
+    address, days = await _address_and_days(ask, positional, options)
     scaling = options.get("scaling")
     if scaling is not None and not is_number(scaling.removesuffix("%")):
         raise InvalidInput("scaling", f"not a percentage: {inputs.shown(scaling)}", "a number such as 50")
     checked = backtest_inputs(
-        equity=options.get("equity"),
-        source_equity=options.get("source_equity"),
+        equity=inputs.suffixed(options.get("equity"), "equity"),  # 10k, 1.5m
+        source_equity=inputs.suffixed(options.get("source_equity"), "source_equity"),
         scaling=None if scaling is None else percent(scaling, "scaling"),
         scale=_scales(options["scale"]) if "scale" in options else None,
     )

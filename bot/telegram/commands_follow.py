@@ -43,17 +43,16 @@ async def active_follows(ask: Ask, on: str | None = None) -> list[tuple[str, str
 
 
 async def resolve_source(ask: Ask, name: str, on: str | None = None) -> tuple[str, str]:
-    """An active follow of the owner (of account `on` when given), by the source's address or a unique
-    prefix of it (≥ 6 chars)."""
+    """An active follow of the owner (of account `on` when given), by the source's address, a unique
+    prefix of it or the short form replies show (`inputs.address_ref`: the one way sources are named)."""
     follows = await active_follows(ask, on)
-    wanted = name.strip().lower()
-    found = [(f, s) for f, s in follows if s == wanted or (len(wanted) >= 6 and s.startswith(wanted))]
+    ref = inputs.address_ref(name, "source")
+    found = [(f, s) for f, s in follows if inputs.refers_to(ref, s)]
     if len(found) == 1:
         return found[0]
     if not found:
-        if wanted.startswith("0x") and len(wanted) == 42:
-            inputs.address(wanted, "source")
-            raise NotFound(f"you do not follow {wanted} (/status lists your follows)")
+        if not ref[1] and len(ref[0]) == 42:
+            raise NotFound(f"you do not follow {ref[0]} (/status lists your follows)")
         raise InvalidInput(
             "source", f"no followed source matches {inputs.shown(name)}", "an address you follow"
         )
@@ -65,6 +64,14 @@ async def resolve_source(ask: Ask, name: str, on: str | None = None) -> tuple[st
     raise InvalidInput(
         "source", f"{inputs.shown(name)} matches several follows", ", ".join(s for _, s in found)
     )
+
+
+async def unknown_source(ask: Ask, source: str) -> str | None:
+    """A warning when the venue has never seen `source` (a typo, most often): following it asks first."""
+    reads = ask.room.service.default_venue
+    if reads is None or not await venue.unknown_account(reads, source):
+        return None
+    return f"The venue has no account {short(source)} (never funded or traded): check the address."
 
 
 def on_option(on: str | None) -> list[str]:
@@ -148,7 +155,11 @@ async def follow(ask: Ask) -> None:
         {"tokens": tokens, "scaling": scaling, "scale": scale, "copy_current": copy},
         summary,
     )
-    await submit(ask, request, danger=MORE_RISK if exceeds_100([scaling, *scale.values()]) else None)
+    warnings = [
+        await unknown_source(ask, source),
+        MORE_RISK if exceeds_100([scaling, *scale.values()]) else None,
+    ]
+    await submit(ask, request, danger="\n".join(w for w in warnings if w) or None)
 
 
 @command(
@@ -261,11 +272,36 @@ async def copycurrent(ask: Ask) -> None:
 TOKENS_FORM = "<address> [include <coins> | exclude <coins> | all] [on=<account>]"
 
 
+TOKEN_MODES = "include <coins> (adds), exclude <coins> (removes), only <coins> (sets the list), all"
+
+
+async def _token_change(
+    ask: Ask, follower: str, source: str, mode: str, coins: list[str]
+) -> dict[str, object]:
+    """The follow update for `include` (add to what is copied), `exclude` (stop copying) or `only`
+    (copy exactly these), from the follow's current filters."""
+    if mode == "only":
+        return {"tokens": coins, "exclude": None}
+    plan = await ask.room.service.ledger.current_plan(follower, source)
+    assert plan is not None  # named_follow found it active
+    filters = settings_from_json(plan.settings).config.filters
+    include, exclude = set(filters.include or ()), set(filters.exclude)
+    if mode == "include":
+        args: dict[str, object] = {"exclude": sorted(exclude - set(coins)) or None}
+        if filters.include is not None:
+            args["tokens"] = sorted(include | set(coins))
+        return args
+    if filters.include is not None and include - set(coins):  # an include list: take them off it
+        return {"tokens": sorted(include - set(coins))}
+    return {"exclude": sorted(exclude | set(coins))}
+
+
 @command(
     "tokens",
     Access.CHANGE,
-    "/tokens <address> [include ETH,BTC | exclude SOL | all] [on=<account>]",
-    "show or change which tokens of a source are copied (leave out the coins to pick one from buttons)",
+    "/tokens <address> [include ETH,BTC | exclude SOL | only ETH,BTC | all] [on=<account>]",
+    "show or change which tokens of a source are copied: include adds, exclude removes, only sets the "
+    "list (leave out the coins to pick one from buttons)",
     "/tokens 0x5e9e…a1b2 exclude DOGE",
 )
 async def tokens(ask: Ask) -> None:
@@ -288,7 +324,7 @@ async def tokens(ask: Ask) -> None:
         return
     mode = rest[0].lower()
     if mode in ("include", "only", "exclude") and len(rest) == 1:  # the tokens left out
-        purpose = Purpose.EXCLUDE if mode == "exclude" else Purpose.INCLUDE
+        purpose = Purpose(mode)
         picked = Picked("tokens", (source, mode, *keep), "", at=2)
         await offer_tokens(
             ask, follower, source, purpose, picked, f"/tokens {short(source)} {mode}: which token?"
@@ -302,11 +338,9 @@ async def tokens(ask: Ask) -> None:
         if not coins:
             raise InvalidInput("tokens", "empty list of coins", "e.g. ETH,BTC")
         await check_tokens(ask, coins, mode)
-        args = {"exclude": coins} if mode == "exclude" else {"tokens": coins}
+        args = await _token_change(ask, follower, source, mode, [inputs.token(c, mode) for c in coins])
     else:
-        raise InvalidInput(
-            "mode", f"unknown {inputs.shown(' '.join(rest))}", "include <coins>, exclude <coins>, all"
-        )
+        raise InvalidInput("mode", f"unknown {inputs.shown(' '.join(rest))}", TOKEN_MODES)
     request = ChangeRequest("follow.update", follower, source, args, f"tokens of {source}: {' '.join(rest)}")
     await submit(ask, request)
 
@@ -340,7 +374,9 @@ async def limits(ask: Ask) -> None:
     current = await control.limits(ask.actor, follower, source)
     if not options:
         shown = "\n".join(f"  {line}" for line in limit_lines(current))
-        await ask.reply(f"Limits of {source}:\n{shown}\nChange: /limits {render.short(source)} key=value")
+        await ask.reply(
+            f"Limits of {source}:\n{shown}\nChange: /limits {render.short(source)} max_leverage=5"
+        )
         return
     changes = control.parse_limits(options)
     raised = control.raised(current, changes)

@@ -13,6 +13,7 @@ from telegram.error import TelegramError
 from bot.service import InvalidInput, ServiceError, inputs
 from bot.service.inputs import key_in, looks_like_key
 from bot.service.keystore import parse_private_key
+from bot.service.settings import settings_from_json
 from bot.service.tenancy import Refused, group_owner, user_owner
 from bot.telegram import render
 from bot.telegram.gate import Access, command, help_text, refuse_stranger
@@ -28,6 +29,11 @@ to your equity.
 3. /follow <source address> [tokens] [scaling%] — e.g. /follow 0x… ETH,BTC 50
 4. /status, /positions, /alerts. /stop is the kill switch.
 /help lists every command."""
+NOT_THE_MASTER_KEY = (
+    "Not connected: that is your account's own (master) key, not an agent wallet's. I deleted it; an agent "
+    "can trade but not withdraw. Make one on the venue (Hyperliquid: More → API → Generate, then "
+    "Authorize, which approves it) and send its key."
+)
 
 
 @command("start", Access.OPEN, "/start", "onboarding: how to connect and follow", "/start", most=0)
@@ -78,7 +84,10 @@ async def on_text(update: Update, context: Context) -> None:
     a private chat after /connect it is stored encrypted and the account registered."""
     message = update.effective_message
     text = (message.text or message.caption or "") if message is not None else ""
-    if message is None or update.effective_user is None or not looks_like_key(text):
+    if message is None or update.effective_user is None:
+        return
+    if not looks_like_key(text):
+        await _hint(update, context)
         return
     ask = Ask.of(update, context)
     with contextlib.suppress(TelegramError):
@@ -102,6 +111,19 @@ async def on_text(update: Update, context: Context) -> None:
     await _register(ask, text, *pending[:3])
 
 
+async def _hint(update: Update, context: Context) -> None:
+    """Plain text in a private chat from a member: say what the bot understands (groups are noisy, and
+    a stranger is not answered: they cost nothing)."""
+    ask = Ask.of(update, context)
+    if not ask.private or not await ask.room.tenancy.is_member(ask.user_id):
+        return
+    waiting = ask.room.awaiting_key.get(ask.user_id)
+    if waiting is not None and waiting[3] >= time.monotonic():
+        await ask.reply("That is not a private key (64 hex digits). Send the agent wallet's key, or /help.")
+        return
+    await ask.reply("I only understand commands: /help lists them (/start to begin).")
+
+
 async def _register(ask: Ask, text: str, master: str, vault: str | None, label: str | None) -> None:
     room = ask.room
     password = room.config.keystore_password
@@ -114,22 +136,60 @@ async def _register(ask: Ask, text: str, master: str, vault: str | None, label: 
         await ask.reply(str(exc))
         return
     agent = Account.from_key(key).address.lower()
+    if agent == master:
+        await room.tenancy.refuse(
+            ask.actor, "connect: the master key sent as the agent (deleted)", {"account": master}
+        )
+        await ask.reply(NOT_THE_MASTER_KEY)
+        return
     path = room.config.keystore_dir / f"{vault or master}-{agent}.json"
     created = not path.exists()
     try:
         if created:
             await room.service.keystore_import(ask.actor, path, word, password.get_secret_value())
-        added = await room.service.account_add(ask.actor, master, path, label, vault)
+        await room.tenancy.check_claimable(vault or master, ask.owner)  # still yours: replace its agent
+        added = await room.service.account_add(ask.actor, master, path, label, vault, replace_agent=True)
         await room.tenancy.claim(ask.actor, added.account.address, ask.owner)
     except ServiceError as exc:
         if created:
             await asyncio.to_thread(path.unlink, True)
-        await ask.reply(f"Not connected: {exc}")
+        # A keystore error names its file: the chat gets the file's name, never the server's path.
+        await ask.reply(f"Not connected: {str(exc).replace(str(path), path.name)}")
         return
     checked = "checked on the venue" if added.venue_checked else "NOT checked (no venue answered)"
+    replaced = f" (replaced agent {added.replaced})" if added.replaced else ""
     await ask.reply(
-        f"Connected {added.account.address} ({added.account.kind}) with agent {agent}, {checked}. "
+        f"Connected {added.account.address} ({added.account.kind}) with agent {agent}{replaced}, {checked}. "
         "The key is stored encrypted.\nNext: /follow <source address> [tokens] [scaling%]"
+    )
+
+
+@command(
+    "disconnect",
+    Access.PRIVATE,
+    "/disconnect <account>",
+    "stop using one of your accounts (its keystore file is kept; unfollow its sources first)",
+    "/disconnect main",
+    most=1,
+)
+async def disconnect(ask: Ask) -> None:
+    if not ask.args:
+        raise InvalidInput("account", "missing", "the address, a unique prefix or the label of your account")
+    follower = await ask.follower(ask.args[0])
+    room = ask.room
+    plans = await room.service.ledger.current_plans(follower)
+    following = [p.source for p in plans if settings_from_json(p.settings).active]
+    if following:  # close or keep their positions first, through /unfollow's own question
+        await ask.reply(
+            f"{render.short(follower)} still follows {len(following)} source(s): unfollow first, "
+            "choosing to close or keep the positions:\n"
+            + "\n".join(f"/unfollow {s} on={follower}" for s in following)
+        )
+        return
+    removed = await room.service.account_remove(ask.actor, follower)
+    await ask.reply(
+        f"Disconnected {removed.account.address}: no longer copied or controlled from here. Its agent "
+        "key stays encrypted on the server; revoke the agent on the venue if you no longer use it."
     )
 
 

@@ -4,7 +4,8 @@ pressed (a `Picked`, through the same gate and checks as a typed command).
 
 Which tokens are offered: those the follow names (its include list, its per-token scalings), those the
 source and the follower hold now, and for `include` the excluded ones; filtered by what the action can
-mean (`exclude` offers only covered tokens). With none of those, the venue's first listed markets.
+mean (`include` offers only tokens not copied yet, `exclude` and scale only covered ones). With none of
+those, the venue's first listed markets.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ class Purpose(StrEnum):
     SCALE = "scale"
     INCLUDE = "include"
     EXCLUDE = "exclude"
+    ONLY = "only"  # the whole list: any token
 
 
 async def _held(ask: Ask, addresses: list[str]) -> set[str]:
@@ -56,13 +58,20 @@ async def token_candidates(ask: Ask, follower: str, source: str, purpose: Purpos
     filters = config.filters
     named = set(filters.include or ()) | {c for c in config.scaling if c != ALL_TOKENS}
     coins = named | await _held(ask, [source, follower])
-    if purpose is Purpose.INCLUDE:
-        coins |= set(filters.exclude)
-        coins -= set(filters.include or ())  # already included
-    else:  # scaling or excluding a token the follow does not cover would change nothing
+    if purpose is Purpose.INCLUDE:  # only what is not copied yet: including a copied one changes nothing
+        coins = {c for c in coins | set(filters.exclude) if not filters.covers(c)}
+    elif purpose is not Purpose.ONLY:  # scaling or excluding a token not covered would change nothing
         coins = {c for c in coins if filters.covers(c)}
     ordered = sorted(coins)[:MAX_TOKENS]
-    return ordered or [c for c in await _listed(ask) if purpose is not Purpose.EXCLUDE or filters.covers(c)]
+    return ordered or [c for c in await _listed(ask) if _offered(purpose, filters.covers(c))]
+
+
+def _offered(purpose: Purpose, covered: bool) -> bool:
+    """Whether a listed market fits the picker: include offers what is not copied, scale and exclude
+    what is, only anything."""
+    if purpose is Purpose.ONLY:
+        return True
+    return covered is (purpose is not Purpose.INCLUDE)
 
 
 async def offer_tokens(

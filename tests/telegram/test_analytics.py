@@ -90,7 +90,8 @@ async def test_backtest_replays_with_the_users_inputs_and_sends_the_chart(
 async def test_backtest_bad_arguments_say_what_was_expected(bot: Bot, leader: str) -> None:
     cases = [
         ("/backtest", "address: missing"),
-        ("/backtest 0x1234", "not an address: '0x1234'"),
+        ("/backtest 0x12", "not an address: '0x12'"),
+        ("/backtest 0x1234", "no followed source matches '0x1234'"),  # a prefix: of a follow
         (f"/backtest {leader} equity=-5", "equity"),
         (f"/backtest {leader} scaling=5000", "out of range: 5000"),
         (f"/backtest {leader} scaling=lots", "not a percentage: 'lots'"),
@@ -103,3 +104,22 @@ async def test_backtest_bad_arguments_say_what_was_expected(bot: Bot, leader: st
         answer = await bot.ask(ADMIN, request, "Usage: /backtest")
         assert expected in answer, (request, answer)
     assert not [c for c in bot.api.calls if c.method == "sendPhoto"]  # nothing was replayed
+
+
+async def test_the_short_address_and_10k_equity_are_accepted_as_scale_accepts_them(
+    bot: Bot, localnet: LocalnetThread, leader: str
+) -> None:
+    """Issue #19 item 9: the short form replies show (and a prefix) names a followed source in /inspect
+    and /backtest as in /scale; `equity=10k` is 10000 USD exactly; the /limits hint pastes back."""
+    from bot.telegram.render import short
+    from tests.telegram.support import connect
+
+    await connect(bot, localnet, ADMIN, "paste")
+    assert "Following" in await bot.ask(ADMIN, f"/follow {leader} ETH 100", "Following")
+    assert "Updated" in await bot.ask(ADMIN, f"/scale {short(leader)} ETH 50", "Updated")
+    text, _ = await _report(bot, f"/inspect {short(leader)} 1")
+    assert leader in text or short(leader) in text
+    text, _ = await _report(bot, f"/backtest {leader[:10]} days=1 equity=10k")
+    assert "follower equity 10000 USD" in text
+    hint = _line(await bot.ask(ADMIN, f"/limits {leader}", "Limits of"), "Change: ")
+    assert "Updated" in await bot.ask(ADMIN, hint.removeprefix("Change: "), "Updated")

@@ -85,3 +85,36 @@ async def test_tokens_offers_include_exclude_and_the_coins(
     # Excluded now: not offered for exclusion or scaling again, offered for inclusion.
     assert "SOL" not in _labels(await _question(bot, f"/tokens {source} exclude", "which token?"))
     assert "SOL" in _labels(await _question(bot, f"/tokens {source} include", "which token?"))
+
+
+async def _update_tokens(bot: Bot, request: str) -> None:
+    """Run a /tokens change; when it drops tokens the service asks close or keep: keep."""
+    answer = await _question(bot, request, "")
+    if "close or keep" in answer.text:
+        answer = await _press(bot, answer, "Keep them", "Updated")
+    assert "Updated" in answer.text, answer.text
+
+
+async def test_tokens_include_adds_exclude_removes_only_sets_the_list(
+    bot: Bot, localnet: LocalnetThread, ledger: Ledger
+) -> None:
+    """Issue #19 item 5: `include` used to replace the list, and the picker offered copied tokens."""
+    follower, source = await _follow_a_source_holding_sol(bot, localnet)  # every token copied
+    offered = await _question(bot, f"/tokens {source} include", "which token?")
+    assert "SOL" not in _labels(offered)  # SOL is copied already: nothing to include
+    await _update_tokens(bot, f"/tokens {source} only ETH,BTC")
+    assert (await _config(ledger, follower, source)).filters.include == frozenset({"ETH", "BTC"})
+    assert _labels(await _question(bot, f"/tokens {source} include", "which token?"))[0] == "SOL"
+    await _update_tokens(bot, f"/tokens {source} include SOL")
+    assert (await _config(ledger, follower, source)).filters.include == frozenset({"ETH", "BTC", "SOL"})
+    await _update_tokens(bot, f"/tokens {source} exclude BTC")
+    filters = (await _config(ledger, follower, source)).filters
+    assert [c for c in ("ETH", "BTC", "SOL") if filters.covers(c)] == ["ETH", "SOL"]
+    await _update_tokens(bot, f"/tokens {source} all")
+    await _update_tokens(bot, f"/tokens {source} exclude DOGE")
+    await _update_tokens(bot, f"/tokens {source} exclude SOL")
+    filters = (await _config(ledger, follower, source)).filters
+    assert not filters.covers("DOGE") and not filters.covers("SOL") and filters.covers("ETH")
+    await _update_tokens(bot, f"/tokens {source} include DOGE")
+    filters = (await _config(ledger, follower, source)).filters
+    assert filters.covers("DOGE") and not filters.covers("SOL")
