@@ -169,6 +169,7 @@ class Runner:
         # removed: dropped); accounts handed in (tests, benchmarks) are the whole set.
         self._follows_ledger = accounts is None
         self._unloadable: dict[str, str | None] = {}  # address → the keystore path that failed to open
+        self._keystores: dict[str, str | None] = {}  # address → the keystore its loaded key came from
         self._accounts_lock = asyncio.Lock()
         self.telegram: Any = None  # the control room started by `run()` (bot.telegram.TelegramHandle)
         self._owns_ledger = ledger is None
@@ -475,11 +476,13 @@ class Runner:
         """The follower accounts the ledger lists now, while running (`/connect`, `mirrorbot account
         add`, a removal): a new one is loaded with `load_accounts` and recovered like at start-up, then
         its plans apply with the others' (Copy Current); one no longer listed is dropped (its in-flight
-        orders finish first). Returns the new accounts' missed source changes."""
+        orders finish first); one whose agent was replaced (its row names another keystore) is dropped
+        and loaded again with the new key, so a revoked agent never signs again. Returns the new
+        accounts' missed source changes."""
         assert self.copier is not None
         listed = await self.ledger.accounts()
         rows = {normalise_account(r.address): r for r in listed if r.venue == self.venue_name}
-        for address in [a for a in self.copier.desks if a not in rows]:
+        for address in [a for a in self.copier.desks if a not in rows or self._rekeyed(rows[a])]:
             await self._drop(address)
         self._unloadable = {a: p for a, p in self._unloadable.items() if a in rows}
         fresh = [
@@ -508,6 +511,8 @@ class Runner:
                 )
             if not loaded:  # retried once its row names another keystore
                 self._unloadable[address] = row.keystore_path
+            else:
+                self._keystores[address] = row.keystore_path
             accounts += loaded
         if not accounts:
             return []
@@ -517,6 +522,11 @@ class Runner:
             self._accounts += accounts
         log_event(log, "accounts_loaded", followers=[d.address for d in staged])
         return missed
+
+    def _rekeyed(self, row: Account) -> bool:
+        """Whether a loaded account's row now names another keystore (its agent was replaced)."""
+        address = normalise_account(row.address)
+        return address in self._keystores and self._keystores[address] != row.keystore_path
 
     async def _drop(self, address: str) -> None:
         """Stop trading an account the ledger no longer lists: its pairs' in-flight work ends first."""
@@ -528,6 +538,7 @@ class Runner:
             del self.copier.desks[address]
         if self._accounts is not None:
             self._accounts = [a for a in self._accounts if normalise_account(a.address) != address]
+        self._keystores.pop(address, None)
         log_event(log, "account_dropped", follower=address)
 
     async def _note_unloaded(self) -> None:
@@ -537,6 +548,8 @@ class Runner:
             address = normalise_account(row.address)
             if row.venue == self.venue_name and address not in loaded:
                 self._unloadable[address] = row.keystore_path
+            elif row.venue == self.venue_name:
+                self._keystores[address] = row.keystore_path
 
     async def refresh_accounts(self) -> None:
         assert self.copier is not None

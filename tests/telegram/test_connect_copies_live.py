@@ -16,6 +16,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from eth_account import Account as EthAccount
 from sqlmodel import col, delete
 from typer.testing import CliRunner
 
@@ -319,3 +320,43 @@ async def test_alerts_published_before_the_control_room_started_are_pushed_once(
         assert fake_api.calls.index(late) >= mark
     finally:
         await handle.stop()
+
+
+async def test_an_agent_replaced_while_running_signs_from_the_next_plans_sync(
+    fake_api: FakeBotApi, settings: Settings, localnet: LocalnetThread, info: InfoClient, tmp_path: Path
+) -> None:
+    url = localnet.url
+    leader = await asyncio.to_thread(funded, url, "rk-leader", "100000")
+    master = await asyncio.to_thread(funded, url, "rk-master", "10000")
+    follower = master.address.lower()
+
+    async def approve(name: str) -> str:  # under the same name: the venue revokes the previous agent
+        answer, agent_key = await asyncio.to_thread(sdk_exchange(url, master).approve_agent, "bot")
+        assert answer["status"] == "ok", answer
+        write_fast_keystore(tmp_path / name, PASSWORD, bytes.fromhex(agent_key[2:]))
+        return str(agent_key[2:])
+
+    old = await approve("old.json")
+    await asyncio.to_thread(
+        _cli, settings, url, "account", "add", "--address", follower, "--keystore", str(tmp_path / "old.json")
+    )
+    await asyncio.to_thread(_cli, settings, url, "follow", "add", leader.address, "--account", follower)
+    async with running(settings, fake_api) as live:
+        runner = live.runner
+        assert runner.copier is not None
+        loaded = runner.copier.desks[follower].account.signer_key
+        assert EthAccount.from_key(loaded).address == EthAccount.from_key("0x" + old).address
+        alerts = runner.alerts.subscribe()
+        new = await approve("new.json")  # the old agent is revoked on the venue from now on
+        agent = EthAccount.from_key("0x" + new).address
+        await runner.ledger.set_account_agent("hyperliquid", follower, agent, str(tmp_path / "new.json"))
+
+        async def signer() -> str:  # the agent's address, so a failure never prints a key
+            desk = runner.copier.desks.get(follower)  # type: ignore[union-attr]
+            return "" if desk is None else str(EthAccount.from_key(desk.account.signer_key).address)
+
+        await wait_until(signer, "the new agent's key to be loaded", equals=agent)
+        await asyncio.to_thread(market_open, sdk_exchange(url, leader), "ETH", True, Decimal(2))
+        copied = await _next(alerts, _copied)
+        assert copied.follower == follower and "bought 0.2 ETH" in copied.message
+    assert await _position(info, follower, "ETH") == Decimal("0.2")
