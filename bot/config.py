@@ -60,6 +60,9 @@ class Settings(BaseSettings):
 
     network: Network = Network.LOCALNET
     hl_api_url: str | None = None
+    # The request weight this process may spend per minute on Hyperliquid (the venue allows 1200 per IP);
+    # raise it only for a venue that imposes no limit, such as the localnet.
+    hl_weight_per_minute: int = Field(default=1200, ge=60, le=100_000_000)
     localnet_host: str = "127.0.0.1"
     localnet_port: int = Field(default=LOCALNET_DEFAULT_PORT, ge=1, le=65535)
     data_dir: Path = Path(".mirrorbot")

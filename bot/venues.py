@@ -87,15 +87,17 @@ def build_hyperliquid_venue(
     """The Hyperliquid venue of the settings (MIRROR_NETWORK / MIRROR_HL_API_URL, or `api_url`). With
     `trading` its nonce high-water marks live in MIRROR_DATA_DIR (else in memory: nothing is signed);
     `retry_reads` (default: `trading`) retries a read after a 429 / 5xx / timeout, else tries it once."""
-    from adapters.hyperliquid.budget import ReadRetry
+    from adapters.hyperliquid.budget import DEFAULT_BURST, ReadRetry, WeightBudget
     from adapters.hyperliquid.venue import HyperliquidVenue
 
     retry = trading if retry_reads is None else retry_reads
+    limit = settings.hl_weight_per_minute  # the burst keeps its share of the minute (200 of 1200)
     return HyperliquidVenue(
         api_url or settings.api_url,
         data_dir=settings.data_dir if trading else None,
         is_mainnet=settings.is_mainnet,
         read_retry=None if retry else ReadRetry(retries=0),
+        budget=WeightBudget(limit, burst=max(1, min(limit - 1, limit * DEFAULT_BURST // 1200))),
     )
 
 

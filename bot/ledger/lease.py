@@ -34,6 +34,7 @@ from pathlib import Path
 from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bot.ledger.models import RunnerLease
@@ -43,6 +44,8 @@ log = logging.getLogger(__name__)
 STALE_S = 30.0  # a holder silent this long is presumed dead (MIRROR_LEASE_STALE_S)
 RENEWALS_PER_STALE = 6  # renewed this many times within the stale bound: a few lost renewals are fine
 RENEW_S = STALE_S / RENEWALS_PER_STALE
+ACQUIRE_ATTEMPTS = 20  # SQLite's immediate "database is locked" when runners start at once (acquire)
+ACQUIRE_BACKOFF_S = 0.02
 _TABLE = RunnerLease.__table__  # type: ignore[attr-defined]
 
 
@@ -180,10 +183,22 @@ class Lease:
         self.epoch = current.epoch + 1
 
     async def acquire(self) -> int:
-        """Take the lease (one transaction) or raise `LeaseHeld`; the new fencing epoch."""
-        now = self.clock()
-        async with self.engine.begin() as conn:
-            await self._acquire(conn, now)
+        """Take the lease (one transaction) or raise `LeaseHeld`; the new fencing epoch.
+
+        On SQLite two runners starting at once can both read the row, then one is refused the write at
+        once (`database is locked`: SQLite does not wait for a lock upgrade that would deadlock, nor
+        for a snapshot that another writer has moved on). That one tries again on a fresh read, which
+        sees the winner's row: `LeaseHeld`, never a raw database error."""
+        for attempt in range(ACQUIRE_ATTEMPTS):
+            now = self.clock()
+            try:
+                async with self.engine.begin() as conn:
+                    await self._acquire(conn, now)
+                break
+            except OperationalError as exc:
+                if "database is locked" not in str(exc) or attempt == ACQUIRE_ATTEMPTS - 1:
+                    raise
+                await asyncio.sleep(ACQUIRE_BACKOFF_S * (attempt + 1))
         self._renewed = now
         assert self.epoch is not None
         return self.epoch

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from adapters.hyperliquid.budget import WeightBudget
 from adapters.hyperliquid.venue import HyperliquidVenue
 from adapters.localnet.server import LocalnetThread
 from bot.ledger import Ledger, create_engine
@@ -58,7 +59,8 @@ def localnet() -> Iterator[LocalnetThread]:
 @pytest.fixture
 async def venue_service(ledger: Ledger, localnet: LocalnetThread) -> AsyncIterator[MirrorService]:
     """The service with the localnet as its venue."""
-    venue = HyperliquidVenue(localnet.url, data_dir=None)
+    # The localnet imposes no weight limit: the venue's pacing is tested in tests/hyperliquid.
+    venue = HyperliquidVenue(localnet.url, data_dir=None, budget=WeightBudget(10_000_000, burst=1_000_000))
     try:
         yield MirrorService(ledger, venue, kdf_iterations=FAST_KDF)
     finally:

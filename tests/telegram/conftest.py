@@ -28,6 +28,8 @@ ADMIN = 1001
 PASSWORD = "telegram-test-password"
 FAST_LIMITS = Limits(private_per_s=200.0, group_per_s=200.0, burst=50, global_per_s=500.0, global_burst=100)
 
+LOCALNET_WEIGHT = 10_000_000  # the localnet imposes no weight limit: reads are not paced in these tests
+
 
 @pytest.fixture(scope="module")
 def localnet() -> Iterator[LocalnetThread]:
@@ -82,6 +84,7 @@ def settings(
         telegram_token=TOKEN,
         telegram_api_url=fake_api.url,
         telegram_admins=str(ADMIN),
+        hl_weight_per_minute=LOCALNET_WEIGHT,
     )
 
 
