@@ -19,7 +19,7 @@ import contextlib
 import logging
 import signal
 import sys
-from collections.abc import Awaitable, Callable, Collection, Coroutine, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -95,18 +95,18 @@ async def load_accounts(
     venue_name: str = VENUE_NAME,
     alerts: AlertBus | None = None,
     *,
-    only: Collection[str] | None = None,
+    rows: Sequence[Account] | None = None,
 ) -> list[TradingAccount]:
     """Every follower registered for `venue_name` with its signing key decrypted from its keystore (an
-    agent wallet's on Hyperliquid; on GMX, which has no agents, the account's own key). `only`: just
-    these addresses (an account registered while running).
+    agent wallet's on Hyperliquid; on GMX, which has no agents, the account's own key). `rows`: just
+    these accounts, already read (one registered while running).
 
     An account whose keystore cannot be opened (wrong password, file gone, the wrong key) is skipped
     with a log line and an alert naming the account, never the key: the others are copied. Only when
-    no account at all can be opened at start-up (`only` unset) does the runner refuse to start."""
-    rows = [row for row in await ledger.accounts() if row.venue == venue_name]
-    if only is not None:
-        rows = [row for row in rows if normalise_account(row.address) in only]
+    no account at all can be opened at start-up (`rows` unset) does the runner refuse to start."""
+    starting = rows is None
+    if rows is None:
+        rows = [row for row in await ledger.accounts() if row.venue == venue_name]
     if rows and not password:
         raise RunnerError("MIRROR_KEYSTORE_PASSWORD is needed to open the follower accounts' keystores")
     service = MirrorService(ledger)
@@ -122,7 +122,7 @@ async def load_accounts(
             if alerts is not None:
                 message = f"not copied: {exc}"
                 alerts.publish(Alert(AlertKind.FAILURE, "account_skipped", message, row.address))
-    if rows and not accounts and only is None:
+    if rows and not accounts and starting:
         raise RunnerError("; ".join(skipped))
     return accounts
 
@@ -501,7 +501,7 @@ class Runner:
                     password.get_secret_value() if password else None,
                     self.venue_name,
                     self.alerts,
-                    only={address},
+                    rows=[row],  # read above: not the whole table again per account
                 )
             except Exception as exc:  # no password at all, or the ledger read failed: name the type only
                 log.exception("loading account %s failed", address)

@@ -156,6 +156,14 @@ def _cli(settings: Settings, url: str, *args: str, password: str = PASSWORD) -> 
     assert result.exit_code == 0, result.stderr
 
 
+async def _add_account(
+    settings: Settings, url: str, address: str, keystore: Path, *, password: str = PASSWORD
+) -> None:
+    """`mirrorbot account add` in another "process" (its own event loop), as while a runner runs."""
+    args = ("account", "add", "--address", address, "--keystore", str(keystore))
+    await asyncio.to_thread(_cli, settings, url, *args, password=password)
+
+
 async def _agent_keystore(url: str, tag: str, path: Path, password: str) -> str:
     """A funded account with an approved agent whose key is in a keystore at `path`; its address."""
     master = await asyncio.to_thread(funded, url, tag, "10000")
@@ -177,25 +185,13 @@ async def test_cli_account_add_is_picked_up_and_a_bad_keystore_stops_no_other(
         url = localnet.url
         # `mirrorbot account add` in another "process" (its own event loop) while the runner runs.
         # Registered by a CLI whose MIRROR_KEYSTORE_PASSWORD opens it, but not with the runner's password.
-        bad_keystore = str(tmp_path / "bad.json")
-        add_bad = ("account", "add", "--address", bad, "--keystore", bad_keystore)
-        await asyncio.to_thread(_cli, settings, url, *add_bad, password="another password")
+        await _add_account(settings, url, bad, tmp_path / "bad.json", password="another password")
         await asyncio.to_thread(_cli, settings, url, "follow", "add", leader.address, "--account", bad)
         refused = await _next(alerts, lambda a: a.reason == "account_skipped")
         assert refused.follower == bad and refused.kind is AlertKind.FAILURE
         assert "another password" not in refused.message
 
-        await asyncio.to_thread(
-            _cli,
-            settings,
-            url,
-            "account",
-            "add",
-            "--address",
-            good,
-            "--keystore",
-            str(tmp_path / "good.json"),
-        )
+        await _add_account(settings, url, good, tmp_path / "good.json")
         await asyncio.to_thread(_cli, settings, url, "follow", "add", leader.address, "--account", good)
         started = await _next(alerts, lambda a: a.reason == "copying_started")
         assert started.follower == good
@@ -237,17 +233,7 @@ async def test_a_removed_account_is_dropped_and_re_added_it_is_recovered_without
     stays = await _agent_keystore(url, "rm-stays", tmp_path / "stays.json", PASSWORD)
     leaves = await _agent_keystore(url, "rm-leaves", tmp_path / "leaves.json", PASSWORD)
     for address, keystore in ((stays, "stays.json"), (leaves, "leaves.json")):
-        await asyncio.to_thread(
-            _cli,
-            settings,
-            url,
-            "account",
-            "add",
-            "--address",
-            address,
-            "--keystore",
-            str(tmp_path / keystore),
-        )
+        await _add_account(settings, url, address, tmp_path / keystore)
         await asyncio.to_thread(_cli, settings, url, "follow", "add", leader.address, "--account", address)
     trade = sdk_exchange(url, leader)
     async with running(settings, fake_api) as live:
@@ -271,17 +257,7 @@ async def test_a_removed_account_is_dropped_and_re_added_it_is_recovered_without
 
         # Registered again: recovered like at a restart — its pair from the ledger (τ 0.2 at s = 2), the
         # move it missed (2 → 4) mirrored once as a change; its plan (already applied) is not re-joined.
-        await asyncio.to_thread(
-            _cli,
-            settings,
-            url,
-            "account",
-            "add",
-            "--address",
-            leaves,
-            "--keystore",
-            str(tmp_path / "leaves.json"),
-        )
+        await _add_account(settings, url, leaves, tmp_path / "leaves.json")
         missed = await _next(alerts, lambda a: a.reason == "missed_source_change")
         assert "2 → 4" in missed.message
         back = await _next(alerts, _copied)
@@ -337,9 +313,7 @@ async def test_an_agent_replaced_while_running_signs_from_the_next_plans_sync(
         return str(agent_key[2:])
 
     old = await approve("old.json")
-    await asyncio.to_thread(
-        _cli, settings, url, "account", "add", "--address", follower, "--keystore", str(tmp_path / "old.json")
-    )
+    await _add_account(settings, url, follower, tmp_path / "old.json")
     await asyncio.to_thread(_cli, settings, url, "follow", "add", leader.address, "--account", follower)
     async with running(settings, fake_api) as live:
         runner = live.runner
