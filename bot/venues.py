@@ -88,16 +88,18 @@ def build_hyperliquid_venue(
     `trading` its nonce high-water marks live in MIRROR_DATA_DIR (else in memory: nothing is signed);
     `retry_reads` (default: `trading`) retries a read after a 429 / 5xx / timeout, else tries it once."""
     from adapters.hyperliquid.budget import DEFAULT_BURST, ReadRetry, WeightBudget
+    from adapters.hyperliquid.constants import REST_WEIGHT_PER_MINUTE
     from adapters.hyperliquid.venue import HyperliquidVenue
 
     retry = trading if retry_reads is None else retry_reads
     limit = settings.hl_weight_per_minute  # the burst keeps its share of the minute (200 of 1200)
+    burst = max(1, min(limit - 1, limit * DEFAULT_BURST // REST_WEIGHT_PER_MINUTE))
     return HyperliquidVenue(
         api_url or settings.api_url,
         data_dir=settings.data_dir if trading else None,
         is_mainnet=settings.is_mainnet,
         read_retry=None if retry else ReadRetry(retries=0),
-        budget=WeightBudget(limit, burst=max(1, min(limit - 1, limit * DEFAULT_BURST // 1200))),
+        budget=WeightBudget(limit, burst=burst),
     )
 
 
