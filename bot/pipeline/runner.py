@@ -34,6 +34,8 @@ from bot.ledger import Account, AccountKind, Ledger
 from bot.ledger.ids import normalise_account
 from bot.ledger.lease import RENEWALS_PER_STALE, Lease, LeaseHeld, lease_scope
 from bot.logs import log_event
+from bot.ops.health import Readiness, wait_for_venue
+from bot.ops.runtime import OpsPortError, start_ops
 from bot.pipeline import recovery
 from bot.pipeline.convert import market_of
 from bot.pipeline.copier import Copier, now_ms
@@ -65,6 +67,10 @@ RISK_STATE_FILE = "risk_state.json"  # the runtime guards' state (bot/risk), in 
 
 class RunnerError(Exception):
     """The bot cannot start: the message says what to fix (no secrets in it)."""
+
+
+class StoppedBeforeStart(RunnerError):
+    """SIGINT/SIGTERM came while start-up waited (for the venue): a clean stop, not a failure."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -191,6 +197,7 @@ class Runner:
         self.lease: Lease | None = None  # this ledger's one runner for `venue_name` (bot/ledger/lease.py)
         self._halt = asyncio.Event()  # `run()` stops when set (a signal, or the lease lost)
         self._lost_stop: asyncio.Future[None] | None = None
+        self.readiness = Readiness()  # /readyz's checks (bot/ops): the ops port and the feed update them
 
     @property
     def venue(self) -> Venue:
@@ -240,7 +247,11 @@ class Runner:
                 raise RunnerError(str(exc)) from None
         if hasattr(self._venue, "on_fault"):  # faults only the venue client sees become alerts too
             self._venue.on_fault = lambda code, detail: self.alerts.publish(fault_alert(code, detail))
-        markets = {i.coin: market_of(i) for i in await self.venue.instruments()}
+        url = self.settings.api_url if self.venue_name == HYPERLIQUID else str(self.settings.gmx_rpc_url)
+        listed = await wait_for_venue(self.venue.instruments, self.readiness, self._halt, url=url)
+        if listed is None:
+            raise StoppedBeforeStart("stopped while waiting for the venue to answer")
+        markets = {i.coin: market_of(i) for i in listed}
         # The guards' state (peaks, day start, trips) survives a restart in the data dir.
         risk = RiskGate(RiskBook.open(RiskStore(self.settings.data_dir / RISK_STATE_FILE)), self.alerts)
         self.copier = Copier(
@@ -386,6 +397,7 @@ class Runner:
                 loop.add_signal_handler(sig, stop.set)
                 handled.append(sig)
         telegram: Any = None
+        ops = await start_ops(self)  # MIRROR_METRICS_PORT: /metrics, /healthz, /readyz (bot/ops)
         try:
             await self.start()
             if once:
@@ -401,6 +413,8 @@ class Runner:
             if telegram is not None:
                 await telegram.stop()
             await self.stop()
+            if ops is not None:
+                await ops.stop()
 
     async def _start_telegram(self) -> Any:
         """The control room beside the pipeline (None without a token). Copying matters more than the
@@ -681,7 +695,10 @@ def main(settings: Settings, *, once: bool = False, duration_s: float | None = N
     runner = Runner(settings)
     try:
         asyncio.run(runner.run(duration_s=duration_s, once=once))
-    except (RunnerError, LedgerConfigError) as exc:
+    except StoppedBeforeStart as exc:
+        print(f"mirrorbot run: {exc}", file=sys.stderr)
+        return 0
+    except (RunnerError, LedgerConfigError, OpsPortError) as exc:
         log_event(log, "runner_refused", level=logging.ERROR, error=str(exc))
         print(f"mirrorbot run: {redact_text(str(exc))}", file=sys.stderr)
         return 2

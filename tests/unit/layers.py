@@ -25,6 +25,8 @@ PACKAGES = ("bot", "adapters", "strategies")
 LAYERS: tuple[Mapping[str, tuple[str, ...]], ...] = (
     {"domain": ("bot", "bot.domain", "bot.redaction", "bot.normalise")},
     {"base": ("bot.config", "bot.logs", "bot.alerts", "bot.faults")},
+    # Metrics, readiness and the ops port: fed from the runner by attribute, so the pipeline may start them.
+    {"ops": ("bot.ops",)},
     {"venue factory": ("bot.venues",)},  # builds venues from settings: the one importer of adapters
     {
         "ledger": ("bot.ledger",),
@@ -34,7 +36,7 @@ LAYERS: tuple[Mapping[str, tuple[str, ...]], ...] = (
     # The service writes what the pipeline reads (plans, controls); it never drives the pipeline.
     {"service": ("bot.service",)},
     {"pipeline": ("bot.pipeline",)},
-    {"readers": ("bot.analytics", "bot.simulate", "bot.scenario", "bot.fills_file")},
+    {"readers": ("bot.analytics", "bot.simulate", "bot.scenario", "bot.fills_file", "bot.ops.audit_export")},
     {"telegram": ("bot.telegram",)},
     {
         "commands": (

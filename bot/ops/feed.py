@@ -1,0 +1,181 @@
+"""Feeds `Metrics` and `Readiness` from a running `mirrorbot run` without touching its hot path.
+
+Two sources, both already there: the alert bus (every order answer, skip, deferral, guard, fault and
+failure is an alert with a stable reason code — consumed by one task), and the runner's own state,
+sampled when Prometheus scrapes (the copier's recorded latencies, the last reconciliation pass, the
+followers' sync scores, the dead-man switch's armed-until, the lease, the websockets, the venue's
+weight budget). The runner is read by attribute (duck-typed): this layer sits below the pipeline.
+
+Not fed yet (they need hooks in the copier, after its split): the `seen`, `decided` and `sent` lag
+stages and `mirrorbot_strategy_errors_total`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from datetime import datetime
+from typing import Any
+
+from bot.alerts import Alert, AlertBus, AlertKind
+from bot.ops.health import DEAD_MAN, LEDGER, RUNNER_CHECKS, VENUE, WEBSOCKETS, Readiness
+from bot.ops.metrics import Metrics
+
+_ORDER_RESULTS = {
+    AlertKind.COPIED: "filled",
+    AlertKind.REJECTED: "rejected",
+    AlertKind.UNKNOWN_OUTCOME: "unknown",
+}
+_NOT_SENT = {AlertKind.SKIPPED: "skipped", AlertKind.DEFERRED: "deferred", AlertKind.GUARD: "guard"}
+# The reconciliation pass's counts (HealthRecorder.last_pass) under the mismatch kinds of the metric.
+_PASS_KEYS = {
+    "missed_change": "missed_changes",
+    "manual_change": "manual_changes",
+    "held_by_policy": "held_by_policy",
+    "unresolved_order": "unresolved_orders",
+}
+WS_DROPPED = "ws_dropped"  # the fault code of a websocket that closed or went silent (docs/faults.md)
+
+
+class RunnerFeed:
+    def __init__(self, metrics: Metrics, readiness: Readiness, alerts: AlertBus, runner: Any) -> None:
+        self.metrics = metrics
+        self.readiness = readiness
+        self.alerts = alerts
+        self.runner = runner
+        self._queue: asyncio.Queue[Alert] | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._latencies_seen = 0
+        self._weight_seen = 0
+        self._last_pass: object = None
+        for name in RUNNER_CHECKS:
+            readiness.register(name)
+
+    def start(self) -> None:
+        self._queue = self.alerts.subscribe()
+        self._task = asyncio.ensure_future(self._consume(self._queue))
+
+    async def stop(self) -> None:
+        if self._queue is not None:
+            self.drain()
+            self.alerts.unsubscribe(self._queue)
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    async def _consume(self, queue: asyncio.Queue[Alert]) -> None:
+        while True:
+            self.count(await queue.get())
+
+    def drain(self) -> None:
+        if self._queue is not None:
+            while not self._queue.empty():
+                self.count(self._queue.get_nowait())
+
+    def count(self, alert: Alert) -> None:
+        m = self.metrics
+        m.alerts.labels(alert.kind.value, alert.reason).inc()
+        if (result := _ORDER_RESULTS.get(alert.kind)) is not None:
+            m.order_answered(result, alert.reason)
+        elif (outcome := _NOT_SENT.get(alert.kind)) is not None:
+            m.decisions.labels(outcome, alert.reason).inc()
+        elif alert.kind is AlertKind.FAULT and alert.reason == WS_DROPPED:
+            m.ws_reconnects.inc()
+        elif alert.kind is AlertKind.FAILURE:
+            m.pipeline_errors.labels(alert.reason).inc()
+
+    # --- sampled at each scrape ------------------------------------------------------------------
+
+    def refresh(self) -> None:
+        self.drain()
+        self.metrics.heartbeat.set(time.time())
+        copier = getattr(self.runner, "copier", None)
+        if copier is not None:
+            self._copier(copier)
+        self._reconciled()
+        self._venue()
+        self._lease()
+
+    def _copier(self, copier: Any) -> None:
+        m = self.metrics
+        latencies: list[int] = copier.latencies_ms
+        if len(latencies) < self._latencies_seen:  # emptied by someone else: start over
+            self._latencies_seen = 0
+        for ms in latencies[self._latencies_seen :]:
+            m.lag_observed("answered", ms / 1000)
+        self._latencies_seen = len(latencies)
+        desks = copier.desks
+        m.followers.set(len(desks))
+        m.followers_out_of_sync.set(sum(1 for d in desks.values() if d.out_of_sync))
+
+    def _reconciled(self) -> None:
+        health = getattr(self.runner, "health", None)
+        if health is None:
+            return
+        last = health.last_pass
+        if last is None or last is self._last_pass:
+            return
+        self._last_pass = last
+        mismatches = {kind: int(last.get(key) or 0) for kind, key in _PASS_KEYS.items()}
+        mismatches["unknown_read"] = len(last.get("unknown_reads") or ())
+        scores = [float(s) for s in health.scores().values() if s is not None]
+        self.metrics.reconciled(mismatches, int(last.get("orders", 0)), scores)
+
+    def _venue(self) -> None:
+        venue = getattr(self.runner, "_venue", None)
+        if venue is None:
+            return
+        budget = getattr(venue, "budget", None)
+        if budget is not None:
+            self.metrics.weight_budget.set(budget.limit_per_minute)
+            granted = int(budget.granted)
+            if granted > self._weight_seen:
+                self.metrics.weight_used.inc(granted - self._weight_seen)
+            self._weight_seen = granted
+        watches = getattr(self.runner, "watches", {})
+        stopped = [name for name, w in watches.items() if w.watching and not w.running]
+        sockets = getattr(venue, "sockets", [])
+        down = sum(1 for s in sockets if not s.connected.is_set())
+        if stopped:
+            self.readiness.set(VENUE, False, f"source watch stopped: {', '.join(sorted(stopped))}")
+        elif self.runner.ready.is_set():
+            self.readiness.set(VENUE, True, "answered; source watches running")
+        self.readiness.set(
+            WEBSOCKETS,
+            down == 0,
+            f"{len(sockets) - down}/{len(sockets)} connected" if sockets else "none open (polling)",
+        )
+        self._dead_man(venue)
+
+    def _dead_man(self, venue: Any) -> None:
+        copier = getattr(self.runner, "copier", None)
+        health = getattr(self.runner, "health", None)
+        if not venue.capabilities.schedule_cancel:
+            self.readiness.set(DEAD_MAN, True, "the venue has none")
+            return
+        if copier is None or health is None:
+            return
+        armed = {a: datetime.fromisoformat(t).timestamp() for a, t in health.dead_man.items()}
+        now = time.time()
+        missing = [a for a in copier.desks if armed.get(a, 0.0) <= now]
+        if armed:
+            self.metrics.dead_man_until.set(min(armed.values()))
+        self.readiness.set(
+            DEAD_MAN,
+            not missing,
+            f"{len(missing)} follower(s) not armed" if missing else f"{len(copier.desks)} follower(s) armed",
+        )
+
+    def _lease(self) -> None:
+        lease = getattr(self.runner, "lease", None)
+        if lease is None:
+            return
+        if lease.lost is not None:
+            self.readiness.set(LEDGER, False, "runner lease lost")
+        elif lease.epoch is None:
+            self.readiness.set(LEDGER, False, "runner lease not held")
+        else:
+            # Held means renewed (a ledger write) within MIRROR_LEASE_STALE_S.
+            self.readiness.set(LEDGER, True, f"lease held (epoch {lease.epoch})")
