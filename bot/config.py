@@ -10,7 +10,7 @@ from decimal import Decimal
 from enum import StrEnum
 from pathlib import Path
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bot.redaction import redact_text
@@ -71,6 +71,9 @@ class Settings(BaseSettings):
     log_format: LogFormat = LogFormat.CONSOLE
     slippage_cap: Decimal = Field(default=Decimal("0.01"), gt=0, lt=1)
     keystore_password: SecretStr | None = None
+    # The password in a file instead, so it is in no process environment (systemd's LoadCredential:
+    # MIRROR_KEYSTORE_PASSWORD_FILE=%d/keystore_password); MIRROR_KEYSTORE_PASSWORD wins when both are set.
+    keystore_password_file: Path | None = None
     telegram_token: SecretStr | None = None
     telegram_api_url: str = "https://api.telegram.org/bot"
     telegram_admins: str = ""
@@ -108,6 +111,24 @@ class Settings(BaseSettings):
             return ledger_url(value)
         except LedgerConfigError as exc:
             raise ValueError(str(exc).removeprefix("MIRROR_DATABASE_URL: ")) from None
+
+    @field_validator("keystore_password_file")
+    @classmethod
+    def _password_file(cls, value: Path | None) -> Path | None:
+        if value is None or not str(value).strip():
+            return None
+        try:
+            value.read_bytes()
+        except OSError as exc:
+            raise ValueError(f"cannot read the file: {exc.strerror or type(exc).__name__}") from None
+        return value
+
+    @model_validator(mode="after")
+    def _password_from_file(self) -> Settings:
+        if self.keystore_password is None and self.keystore_password_file is not None:
+            text = self.keystore_password_file.read_text(encoding="utf-8").rstrip("\r\n")
+            object.__setattr__(self, "keystore_password", SecretStr(text) if text else None)  # frozen model
+        return self
 
     @field_validator("log_level")
     @classmethod

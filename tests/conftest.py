@@ -46,6 +46,7 @@ KINDS: dict[str, str] = {
     "gmx/test_doubles.py": "unit",
     "protect/test_trigger_wire.py": "unit",
     "ops/test_metrics.py": "unit",
+    "ops/test_password_file.py": "unit",
     "ops/test_venue_down.py": "e2e",  # `mirrorbot run` as a process
     "e2e": "e2e",
     "restart": "e2e",
