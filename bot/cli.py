@@ -9,6 +9,7 @@ import typer
 from pydantic import SecretStr
 
 from bot.cli_analytics import register as register_analytics_commands
+from bot.cli_audit import register as register_audit_commands
 from bot.cli_bench import register as register_bench_commands
 from bot.cli_control import register as register_control_commands
 from bot.cli_service import register as register_service_commands
@@ -168,6 +169,7 @@ register_service_commands(app, settings_or_exit)  # keystore, account, follow, s
 register_analytics_commands(app, settings_or_exit)  # inspect, backtest
 register_control_commands(app, settings_or_exit)  # pause resume stop limits alerts pnl history owner telegram
 register_bench_commands(app)  # bench [signing|latency|fanout|capacity]
+register_audit_commands(app, settings_or_exit)  # audit export|verify
 
 
 def main() -> None:

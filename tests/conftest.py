@@ -47,6 +47,7 @@ KINDS: dict[str, str] = {
     "protect/test_trigger_wire.py": "unit",
     "ops/test_metrics.py": "unit",
     "ops/test_password_file.py": "unit",
+    "ops/test_audit_chain.py": "unit",
     "ops/test_venue_down.py": "e2e",  # `mirrorbot run` as a process
     "e2e": "e2e",
     "restart": "e2e",

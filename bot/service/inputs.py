@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 
@@ -277,6 +278,22 @@ def whole_text(value: object, field: str, low: int, high: int, accepted: str | N
     if not low <= value <= high:
         raise InvalidInput(field, f"out of range: {_shown_number(value, value)}", accepted)
     return value
+
+
+UTC_TIME = "an ISO-8601 date or time such as 2026-12-01 or 2026-12-01T09:30:00Z (UTC when no offset)"
+MAX_TIME_TEXT = 40
+
+
+def utc_time(value: object, field: str) -> datetime:
+    """A point in time typed as ISO-8601 text; without an offset it is UTC."""
+    text = value.strip() if isinstance(value, str) else ""
+    if not text or len(text) > MAX_TIME_TEXT or not text.isascii():
+        raise InvalidInput(field, f"not a date or time: {shown(value)}", UTC_TIME)
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise InvalidInput(field, f"not a date or time: {shown(value)}", UTC_TIME) from None
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 TELEGRAM_ID = "a numeric Telegram user id"

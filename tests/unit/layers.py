@@ -42,6 +42,7 @@ LAYERS: tuple[Mapping[str, tuple[str, ...]], ...] = (
         "commands": (
             "bot.cli",
             "bot.cli_analytics",
+            "bot.cli_audit",
             "bot.cli_bench",
             "bot.cli_control",
             "bot.cli_service",
