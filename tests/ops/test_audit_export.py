@@ -10,6 +10,8 @@ import json
 import os
 from pathlib import Path
 
+import pytest
+
 from tests.e2e.support import World
 from tests.ops.support import MIRRORBOT
 
@@ -49,6 +51,7 @@ async def copied_twice(world: World) -> tuple[str, str]:
     return leader.address, follower
 
 
+@pytest.mark.parametrize("db_url", ["sqlite", "postgresql"], indirect=True)
 async def test_export_pseudonymises_and_verify_catches_every_tampering(world: World) -> None:
     leader, follower = await copied_twice(world)
     out = world.tmp / "audit.jsonl"
