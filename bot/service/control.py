@@ -1,6 +1,6 @@
 """Controls and owner-scoped reads (SPEC §4 controls, §8): pause / resume / stop, limits, alert
 preferences, P&L, history, status and lineage restricted to the caller's accounts. The CLI
-(bot/cli_control.py) and Telegram (bot/telegram/) are thin views over these calls.
+(bot/cli/control.py) and Telegram (bot/telegram/) are thin views over these calls.
 
 Pause and stop are recorded durably (ControlState rows; stop also writes an unfollow-with-close plan
 version for every active follow, which the runner already applies); a running pipeline is told at once

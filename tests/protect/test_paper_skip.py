@@ -16,10 +16,10 @@ from hyperliquid.exchange import Exchange
 
 from adapters.hyperliquid.venue import HyperliquidVenue
 from bot.alerts import AlertKind
+from bot.cli.paper import paper_db_url, paper_runner
 from bot.config import load_settings
 from bot.ledger import Ledger
 from bot.paper import PaperVenue
-from bot.paper_run import paper_db_url, paper_runner
 from bot.pipeline.runner import RunnerOptions
 from bot.service import Actor, MirrorService
 from tests.paper.conftest import Net, net, paper_address

@@ -17,10 +17,10 @@ import pytest
 from typer.testing import CliRunner, Result
 
 from bot.cli import app
+from bot.cli.simulate import main as simulate_main
 from bot.service import inputs
 from bot.service.errors import InvalidInput
 from bot.simulate import ScenarioRun
-from bot.simulate import main as simulate_main
 from strategies.model import Market
 from strategies.num import add, div, mul
 from strategies.orders import plan_order
@@ -364,8 +364,8 @@ def test_the_docs_table_is_the_code() -> None:
     """docs/inputs.md lists every range of RANGES (and the scenario's), with the same interval."""
     from bot.analytics.service import BACKTEST_RANGES, MAX_DAYS, MAX_DELAY_MS
     from bot.fills_file import MAX_ID, MAX_TIME_MS
-    from bot.scenario import SCENARIO_RANGES
     from bot.service.settings import RANGES
+    from bot.simulate import SCENARIO_RANGES
 
     text = (REPO / "docs" / "inputs.md").read_text()
     rows = dict(re.findall(r"^\| `([a-z_.]+)` \| `([^`]+)` \|", text, re.MULTILINE))

@@ -34,18 +34,13 @@ LAYERS: tuple[Mapping[str, tuple[str, ...]], ...] = (
     # The service writes what the pipeline reads (plans, controls); it never drives the pipeline.
     {"service": ("bot.service",)},
     {"pipeline": ("bot.pipeline",)},
-    {"readers": ("bot.analytics", "bot.simulate", "bot.scenario", "bot.fills_file")},
+    {"readers": ("bot.analytics", "bot.simulate", "bot.fills_file")},
     {"telegram": ("bot.telegram",)},
     {
         "commands": (
             "bot.cli",
-            "bot.cli_analytics",
-            "bot.cli_bench",
-            "bot.cli_control",
-            "bot.cli_service",
             "bot.demo",
             "bot.demo_report",
-            "bot.paper_run",
         )
     },
 )

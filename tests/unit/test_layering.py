@@ -129,7 +129,8 @@ def test_allowed_imports_are_not_reported(tmp_path: Path) -> None:
             "bot/venues.py": "from adapters.hyperliquid.venue import HyperliquidVenue\n",
             "bot/service/__init__.py": "",
             "bot/service/settings.py": "",
-            "bot/cli.py": "from adapters.localnet.server import Localnet\n",
+            "bot/cli/__init__.py": "",
+            "bot/cli/localnet.py": "from adapters.localnet.server import Localnet\n",
         },
     )
     assert layers.violations(edges) == {}

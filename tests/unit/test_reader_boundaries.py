@@ -13,18 +13,17 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-READERS = ("bot/service", "bot/analytics", "bot/telegram", "bot/cli")  # packages (and bot/cli*.py)
+READERS = ("bot/service", "bot/analytics", "bot/telegram", "bot/cli")  # packages
 SQL_PACKAGES = ("sqlalchemy", "sqlmodel")
 VENUE_FACTORY = ROOT / "bot" / "venues.py"
 VENUE_NAMES = ("hyperliquid", "gmx")
 # `mirrorbot localnet` starts the localnet *server* (a double of the venue, not a client a reader
 # reads through): the one adapter import a reader may make, named here so it stays visible.
-ALLOWED = {("bot/cli.py", "adapters.localnet.server")}
+ALLOWED = {("bot/cli/localnet.py", "adapters.localnet.server")}
 
 
 def _readers() -> list[Path]:
-    found = [p for folder in READERS if (ROOT / folder).is_dir() for p in (ROOT / folder).rglob("*.py")]
-    return sorted({*found, *(ROOT / "bot").glob("cli*.py")})
+    return sorted(p for folder in READERS if (ROOT / folder).is_dir() for p in (ROOT / folder).rglob("*.py"))
 
 
 def _imports(tree: ast.AST) -> set[str]:
@@ -93,7 +92,12 @@ def test_no_module_but_the_factory_checks_a_venue_name(path: Path) -> None:
 def test_the_scan_sees_the_readers_and_catches_what_it_forbids() -> None:
     # Guard against checking nothing (e.g. after a move), and show each rule fails where it should.
     readers = {str(p.relative_to(ROOT)) for p in _readers()}
-    expected = {"bot/service/service.py", "bot/analytics/fetch.py", "bot/telegram/app.py", "bot/cli.py"}
+    expected = {
+        "bot/service/service.py",
+        "bot/analytics/fetch.py",
+        "bot/telegram/app.py",
+        "bot/cli/localnet.py",
+    }
     assert expected <= readers
     service = ROOT / "bot" / "service" / "service.py"
     assert forbidden_imports(service, "from adapters.hyperliquid.info import InfoClient\n") == [
@@ -104,7 +108,8 @@ def test_the_scan_sees_the_readers_and_catches_what_it_forbids() -> None:
     assert forbidden_imports(service, "from bot.ledger.db import session_factory\n") == [
         "bot.ledger.db.session_factory"
     ]
-    assert forbidden_imports(ROOT / "bot" / "cli.py", "from adapters.localnet.server import serve\n") == []
+    localnet_cli = ROOT / "bot" / "cli" / "localnet.py"
+    assert forbidden_imports(localnet_cli, "from adapters.localnet.server import serve\n") == []
     assert forbidden_imports(service, "from adapters.localnet.server import serve\n") != []
     assert venue_name_checks("if on == 'gmx': pass\n") == ["on == 'gmx'"]
     assert venue_name_checks("ok = v is FollowerVenue.GMX\n") == ["v is FollowerVenue.GMX"]

@@ -8,20 +8,10 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from bot.cli_service import AccountOpt, JsonFlag, SettingsLoader, _actor, _call, _fail, _print_json
+from bot.cli.common import AccountOpt, JsonFlag, call_service, cli_actor, fail, print_json, settings_or_exit
 
 if TYPE_CHECKING:
     from bot.service import MirrorService
-
-_load: SettingsLoader
-
-
-def register(app: typer.Typer, load: SettingsLoader) -> None:
-    """Add the control commands to the main `mirrorbot` app."""
-    global _load
-    _load = load
-    for command in (pause, resume, stop, limits, alerts, pnl, history, owner, telegram):
-        app.command()(command)
 
 
 async def _followers(service: MirrorService, account: str | None) -> list[str]:
@@ -39,11 +29,11 @@ def _control(action: str, account: str | None, as_json: bool) -> None:
         control = Control(service)
         followers = await _followers(service, account)
         call = {"pause": control.pause, "resume": control.resume, "stop": control.stop}[action]
-        return await call(_actor(), followers)
+        return await call(cli_actor(), followers)
 
-    result = _call(body, _load())
+    result = call_service(body, settings_or_exit())
     if as_json:
-        _print_json(result)
+        print_json(result)
     else:
         from bot.service.control import ControlResult
 
@@ -68,7 +58,7 @@ def stop(
 ) -> None:
     """The kill switch: cancel our orders, close every mirrored position, stop copying."""
     if not yes:
-        raise _fail("stop closes every mirrored position and stops copying: confirm with --yes", 2)
+        raise fail("stop closes every mirrored position and stops copying: confirm with --yes", 2)
     _control("stop", account, as_json)
 
 
@@ -99,23 +89,25 @@ def limits(
         parsed = control.parse_limits(options)  # refused input: before anything is read or recorded
         doubts = unit_doubts(parsed)  # a value that looks like the other unit (issue #19)
         if doubts and not yes:
-            raise _fail(f"{' '.join(doubts)} Confirm with --yes", 2)
+            raise fail(f"{' '.join(doubts)} Confirm with --yes", 2)
         follower = await service.resolve_follower(account)
-        current = await control.limits(_actor(), follower, source)
+        current = await control.limits(cli_actor(), follower, source)
         if not options:
             return current
         raised = control.raised(current, parsed)
         if raised and not yes:
-            raise _fail(f"this loosens {', '.join(raised)}: confirm with --yes", 2)
-        change = await control.set_limits(_actor(), follower, source, parsed)
+            raise fail(f"this loosens {', '.join(raised)}: confirm with --yes", 2)
+        change = await control.set_limits(cli_actor(), follower, source, parsed)
         if change.changed and change.before is not None:
             shown = "; ".join(setting_changes(change.before, change.plan.settings))
             updated.append(f"Updated: {shown} (plan v{change.plan.version})")
         return {key: change.plan.settings.get(key) for key in current}
 
-    result = _call(body, _load(), read_only=not options)  # showing them never creates a ledger
+    result = call_service(
+        body, settings_or_exit(), read_only=not options
+    )  # showing them never creates a ledger
     if as_json or not isinstance(result, dict):
-        _print_json(result)
+        print_json(result)
         return
     for line in [*updated, *limit_lines(result)]:
         typer.echo(line)
@@ -139,10 +131,10 @@ def alerts(
         if kind is None:
             return await control.alert_modes(who)
         if mode is None:
-            raise _fail("give the mode too: on, silent or off", 2)
-        return await control.set_alert_mode(_actor(), who, kind, mode)
+            raise fail("give the mode too: on, silent or off", 2)
+        return await control.set_alert_mode(cli_actor(), who, kind, mode)
 
-    for name, value in _call(body, _load(), read_only=kind is None).items():
+    for name, value in call_service(body, settings_or_exit(), read_only=kind is None).items():
         typer.echo(f"{name}: {value}")
 
 
@@ -156,11 +148,11 @@ def pnl(
     from bot.telegram import render
 
     async def body(service: MirrorService) -> PnlView:
-        return await Control(service).pnl(_actor(), await _followers(service, account), days=days)
+        return await Control(service).pnl(cli_actor(), await _followers(service, account), days=days)
 
-    view = _call(body, _load(), read_only=True)
+    view = call_service(body, settings_or_exit(), read_only=True)
     if as_json:
-        _print_json(view)
+        print_json(view)
     else:
         typer.echo(render.pnl(view))
 
@@ -175,11 +167,11 @@ def history(
     from bot.telegram import render
 
     async def body(service: MirrorService) -> tuple[FillView, ...]:
-        return await Control(service).history(_actor(), await _followers(service, account), limit=count)
+        return await Control(service).history(cli_actor(), await _followers(service, account), limit=count)
 
-    fills = _call(body, _load(), read_only=True)
+    fills = call_service(body, settings_or_exit(), read_only=True)
     if as_json:
-        _print_json(fills)
+        print_json(fills)
     else:
         typer.echo(render.history(fills))
 
@@ -196,10 +188,10 @@ def owner(
     async def body(service: MirrorService) -> str:
         user = inputs.telegram_user(telegram_id, "telegram_id")
         who = group_owner(user) if group else user_owner(user)
-        await Tenancy(service.ledger, frozenset()).claim(_actor(), address, who)
+        await Tenancy(service.ledger, frozenset()).claim(cli_actor(), address, who)
         return who
 
-    who = _call(body, _load())
+    who = call_service(body, settings_or_exit())
     typer.echo(f"{address.lower()} now belongs to {who}")
 
 
@@ -208,6 +200,6 @@ def telegram() -> None:
     from bot.logs import configure_from_settings
     from bot.telegram import run_standalone
 
-    settings = _load()
+    settings = settings_or_exit()
     configure_from_settings(settings)
     raise typer.Exit(run_standalone(settings))

@@ -15,8 +15,7 @@ from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 
-from bot.cli_service import _fail, _pairs
-from bot.config import Settings
+from bot.cli.common import fail, key_values, settings_or_exit
 
 if TYPE_CHECKING:
     from rich.progress import Progress, TaskID
@@ -26,8 +25,6 @@ if TYPE_CHECKING:
     from bot.service.errors import InvalidInput
 
 T = TypeVar("T")
-SettingsLoader = Callable[[], Settings]
-_load: SettingsLoader = Settings
 
 AddressArg = Annotated[str, typer.Argument(help="The source wallet (0x + 40 hex digits).")]
 DaysOpt = Annotated[
@@ -40,14 +37,6 @@ FillsOpt = Annotated[
     typer.Option("--fills", help="Offline: recorded fills (the venue's userFills JSON, or a YAML cassette)."),
 ]
 ChartOpt = Annotated[Path | None, typer.Option("--chart", help="Also write a PNG chart here (FILE.png).")]
-
-
-def register(app: typer.Typer, load: SettingsLoader) -> None:
-    """Add `inspect` and `backtest` to the main `mirrorbot` app."""
-    global _load
-    _load = load
-    app.command()(inspect)
-    app.command()(backtest)
 
 
 class _Bar:
@@ -101,23 +90,23 @@ def _flagged(exc: InvalidInput) -> str:
 
 def _check_chart(chart: Path | None) -> None:
     if chart is not None and chart.suffix.lower() != ".png":
-        raise _fail(f"--chart: expected a file name ending in .png, got {str(chart)!r}", 2)
+        raise fail(f"--chart: expected a file name ending in .png, got {str(chart)!r}", 2)
 
 
 def _run(call: Callable[[str | None, Report], Coroutine[Any, Any, T]], fills: Path | None) -> T:
     """Run `call(api_url, progress)` (online: the configured venue); refusals become exit codes."""
     from bot.service.errors import InvalidInput, ServiceError, VenueUnreachable
 
-    api_url = None if fills is not None else _load().api_url
+    api_url = None if fills is not None else settings_or_exit().api_url
     try:
         with _progress() as bar:
             return asyncio.run(call(api_url, bar))
     except InvalidInput as exc:
-        raise _fail(_flagged(exc), 2) from None
+        raise fail(_flagged(exc), 2) from None
     except VenueUnreachable as exc:
-        raise _fail(f"{exc} (MIRROR_NETWORK / MIRROR_HL_API_URL)", 1) from None
+        raise fail(f"{exc} (MIRROR_NETWORK / MIRROR_HL_API_URL)", 1) from None
     except ServiceError as exc:
-        raise _fail(str(exc), 1) from None
+        raise fail(str(exc), 1) from None
 
 
 def _output(report: InspectReport | BacktestReport, as_json: bool, chart: Path | None) -> None:
@@ -126,7 +115,7 @@ def _output(report: InspectReport | BacktestReport, as_json: bool, chart: Path |
         try:
             chart.write_bytes(report.png())
         except OSError as exc:
-            raise _fail(f"--chart: cannot write {chart}: {exc.strerror or exc}", 2) from None
+            raise fail(f"--chart: cannot write {chart}: {exc.strerror or exc}", 2) from None
     typer.echo(json.dumps(report.to_json(), indent=2, ensure_ascii=False) if as_json else report.text())
 
 
@@ -198,15 +187,15 @@ def backtest(
             equity=equity,
             source_equity=source_equity,
             scaling=scaling,
-            scale=_pairs(scale, "--scale"),
-            options=_pairs(options, "--set"),
+            scale=key_values(scale, "--scale"),
+            options=key_values(options, "--set"),
             taker_fee=taker_fee,
             delay_ms=delay_ms,
             half_spread=half_spread,
             depth=depth,
         )
     except InvalidInput as exc:
-        raise _fail(_flagged(exc), 2) from None
+        raise fail(_flagged(exc), 2) from None
 
     async def call(api_url: str | None, bar: Report) -> BacktestReport:
         return await backtest_source(

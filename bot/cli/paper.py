@@ -20,23 +20,60 @@ import sys
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from pathlib import Path
-from typing import Final
+from typing import TYPE_CHECKING, Annotated, Final
 
-from bot.config import Settings
-from bot.domain import TradingAccount, Venue
-from bot.ledger import Ledger
-from bot.logs import configure_from_settings, log_event
-from bot.paper import PaperVenue
-from bot.pipeline.runner import VENUE_NAME, Runner, RunnerError, RunnerOptions
-from bot.service import Actor, inputs
-from bot.service.errors import InvalidInput
+import typer
 
-__all__ = ["DEFAULT_EQUITY", "main", "paper_db_url", "paper_runner", "parse_followers"]
+from bot.cli.common import settings_or_exit
+from bot.logs import log_event
+
+if TYPE_CHECKING:
+    from bot.config import Settings
+    from bot.domain import Venue
+    from bot.pipeline.runner import Runner, RunnerOptions
+
+# The pipeline, the paper venue and the service are imported when `paper` runs, not for every command.
+
+__all__ = ["DEFAULT_EQUITY", "main", "paper", "paper_db_url", "paper_runner", "parse_followers"]
 
 log = logging.getLogger(__name__)
 
 DEFAULT_EQUITY: Final = Decimal(10_000)
-PAPER_LABEL: Final = "paper"
+
+
+def paper(
+    follower: Annotated[
+        list[str] | None,
+        typer.Option("--follower", help="Register a paper follower, ADDRESS[=USD start equity] (repeatable)"),
+    ] = None,
+    equity: Annotated[str, typer.Option(help="Start equity (USD) of paper followers given none.")] = "10000",
+    database_url: Annotated[
+        str | None, typer.Option("--database-url", help="Paper database (default: MIRROR_DATA_DIR/paper.db).")
+    ] = None,
+    state: Annotated[
+        Path | None, typer.Option(help="Paper accounts' state file (default: MIRROR_DATA_DIR/paper.json).")
+    ] = None,
+    once: Annotated[
+        bool, typer.Option("--once", help="Start, apply the follows, one reconciliation pass, then stop.")
+    ] = False,
+    duration: Annotated[
+        float | None, typer.Option(help="Stop cleanly after this many seconds (default: until Ctrl-C).")
+    ] = None,
+) -> None:
+    """Run the copy pipeline on paper: sources live, follower orders filled at the live mids.
+
+    No keys needed; a database of its own."""
+    raise typer.Exit(
+        main(
+            settings_or_exit(),
+            database_url=database_url,
+            state=state,
+            equity=equity,
+            followers=follower or [],
+            once=once,
+            duration_s=duration,
+        )
+    )
 
 
 def paper_db_url(settings: Settings, database_url: str | None) -> str:
@@ -45,6 +82,9 @@ def paper_db_url(settings: Settings, database_url: str | None) -> str:
 
 def parse_followers(items: Sequence[str], default_equity: Decimal) -> dict[str, Decimal]:
     """`ADDRESS[=USD]` items → start equity per (lower-cased) address. Raises `InvalidInput`."""
+    from bot.service import inputs
+    from bot.service.errors import InvalidInput
+
     followers: dict[str, Decimal] = {}
     for item in items:
         address, sep, amount = item.partition("=")
@@ -58,18 +98,12 @@ def parse_followers(items: Sequence[str], default_equity: Decimal) -> dict[str, 
 
 async def _register(db_url: str, followers: Mapping[str, Decimal]) -> list[str]:
     """Add the `--follower` accounts to the paper database; every paper follower's address."""
-    actor = Actor.cli()
-    async with await Ledger.open(db_url) as ledger:
-        for address, equity in followers.items():
-            added = await ledger.add_account(venue=VENUE_NAME, address=address, label=PAPER_LABEL)
-            if added.created:
-                await ledger.audit(
-                    actor=actor.name,
-                    channel=actor.channel,
-                    action="paper.account.add",
-                    details={"address": address, "start_equity": str(equity)},
-                )
-        return [row.address for row in await ledger.accounts() if row.venue == VENUE_NAME]
+    from bot.pipeline.runner import VENUE_NAME
+    from bot.service import Actor, MirrorService
+    from bot.service.paper import paper_accounts
+
+    async with MirrorService.connect(db_url) as service:
+        return await paper_accounts(service, Actor.cli(), followers, venue_name=VENUE_NAME)
 
 
 async def paper_runner(
@@ -83,6 +117,10 @@ async def paper_runner(
 ) -> Runner:
     """A `Runner` over the paper database (`settings.db_url`) whose venue is a `PaperVenue` on `reads`
     (default: the configured venue). Raises `RunnerError` when there is nobody to trade for."""
+    from bot.domain import TradingAccount
+    from bot.paper import PaperVenue
+    from bot.pipeline.runner import Runner, RunnerError
+
     addresses = await _register(settings.db_url, followers)
     if not addresses:
         raise RunnerError(
@@ -130,6 +168,10 @@ def main(
 ) -> int:
     """`mirrorbot paper`: 0 after a clean stop, 2 when it cannot start (the message says why)."""
     from bot.ledger.db import LedgerConfigError
+    from bot.logs import configure_from_settings
+    from bot.pipeline.runner import RunnerError
+    from bot.service import inputs
+    from bot.service.errors import InvalidInput
 
     try:
         default_equity = inputs.decimal(equity, "--equity")
