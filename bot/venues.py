@@ -20,7 +20,7 @@ import contextlib
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from bot.domain import OrderStatus, Venue, VenueCapabilities
+from bot.domain import OrderStatus, SourceFill, Venue, VenueCapabilities
 
 if TYPE_CHECKING:
     from bot.config import Settings
@@ -109,6 +109,23 @@ def hyperliquid_reads(api_url: str) -> Venue:
     from adapters.hyperliquid.venue import HyperliquidVenue
 
     return HyperliquidVenue(api_url, data_dir=None, read_retry=ReadRetry(retries=0))
+
+
+class RecordedFillsError(ValueError):
+    """A recorded fill history is not in the venue's format: the message says where and why."""
+
+
+def recorded_fills(doc: object, name: str, *, cassette: bool) -> list[SourceFill]:
+    """The fills of a recorded history in Hyperliquid's own format (the only venue whose histories are
+    recorded): a loaded vcrpy cassette of `userFills` / `userFillsByTime` requests (`cassette`), else
+    the decoded `userFills` JSON (a list, or a websocket message). `name` (the file's) is quoted in a
+    refusal. The caller bounds and decodes the file (bot/fills_file.py, the input boundary)."""
+    from adapters.hyperliquid.parsing import ParseError, cassette_pairs, fills_in_cassette, fills_in_message
+
+    try:
+        return fills_in_cassette(cassette_pairs(doc, name), name) if cassette else fills_in_message(doc)
+    except ParseError as exc:
+        raise RecordedFillsError(str(exc)) from None
 
 
 def venue_factories(settings: Settings, *, trading: bool = True) -> dict[str, Callable[[], Venue]]:
