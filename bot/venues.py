@@ -1,8 +1,8 @@
 """The one place venue clients are built from the settings, and the only module of `bot/` that names a
-venue: everything else reaches a venue through the `Venue` protocol (bot/domain.py) and asks its
+venue: everything else reaches a venue through the `Venue` protocol (bot/domain/) and asks its
 `capabilities` what it can do.
 
-Why here, at the top of `bot/` next to `config.py`: adapters import only `bot/domain.py`, so the code
+Why here, at the top of `bot/` next to `config.py`: adapters import only `bot/domain/`, so the code
 that chooses and constructs an adapter must sit in `bot/`; it needs nothing but the settings and the
 domain, so it is the lowest layer of `bot/` that may import adapters, below the pipeline, the service,
 analytics, Telegram and the CLI, which all call it. Adapter modules are imported inside the builders:

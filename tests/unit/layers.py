@@ -56,6 +56,15 @@ VENUE_FACTORY: tuple[str, ...] = ("bot.venues",)
 LOCALNET_SERVER = "adapters.localnet"
 LOCALNET_STARTERS = ("commands",)
 
+# Adapters reach into bot/ only through the domain package (types, the Venue protocol, venue data).
+ADAPTER_VIEW_OF_BOT = "bot.domain"
+
+
+def adapter_may_import(module: str) -> bool:
+    """Whether a module of adapters/ may import `module`: nothing of bot/ but the domain package."""
+    return module.split(".")[0] != "bot" or _covers(ADAPTER_VIEW_OF_BOT, module)
+
+
 # Only the ledger speaks SQL.
 SQL_LIBRARIES = ("sqlalchemy", "sqlmodel", "alembic")
 SQL_OWNER = "bot.ledger"

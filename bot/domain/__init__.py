@@ -1,6 +1,7 @@
 """Typed domain objects the pipeline stages exchange (never venue JSON).
 
-Adapters import this module only. Sizes and money are `Decimal`; times are UTC milliseconds.
+Adapters import this package only (tests/unit/test_layering.py). Sizes and money are `Decimal`; times
+are UTC milliseconds.
 """
 
 from __future__ import annotations
