@@ -10,7 +10,8 @@ orders of the *paper accounts* (opened with `open_account(address, equity)`) nev
   the minimum order value (a reduce-only order that closes the whole position is exempt), reduce-only,
   duplicate cloids, and initial margin at the coin's leverage;
 - positions (average entry), realised PnL, fees (`fee_rate` of the notional) and equity
-  (start equity + realised − fees + unrealised at the mids) are kept per paper account;
+  (start equity + realised − fees + unrealised at the mids) are kept per paper account, by the house's
+  one position accounting (`bot.domain.accounting.Book`, PnL settled to USDC's 0.000001);
 - `order_status` by cloid, `cancel` of resting orders; `schedule_cancel` does nothing (nothing of
   ours rests on a venue) and `update_leverage` only records the value (validated as the venue does).
 
@@ -27,7 +28,7 @@ import os
 import time
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from decimal import ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Any, Final
 
@@ -53,12 +54,13 @@ from bot.domain import (
     VenueCapabilities,
     listed_instrument,
 )
+from bot.domain.accounting import Book, Holding
 from strategies.num import is_valid_price, plain
 
 __all__ = ["HYPERLIQUID_WORDS", "PaperAccount", "PaperRefused", "PaperVenue", "VenueWords"]
 
 ZERO: Final = Decimal(0)
-USD: Final = Decimal("0.000001")  # USDC precision: fees and realised PnL are rounded to it
+USD: Final = Decimal("0.000001")  # USDC precision: fees and realised and unrealised PnL are rounded to it
 DEFAULT_FEE_RATE: Final = TAKER_FEE  # the venue paper imitates
 DEFAULT_LEVERAGE: Final = 20  # the venue's default cross leverage (capped at the coin's maximum)
 STATE_VERSION: Final = 1
@@ -68,10 +70,6 @@ NO_TRIGGERS: Final = "paper: trigger orders (stop-loss / take-profit) are not si
 
 class PaperRefused(Exception):
     """A paper action refused as a whole (unknown account, invalid leverage); the venue's words."""
-
-
-def _usd(x: Decimal, rounding: str = ROUND_HALF_EVEN) -> Decimal:
-    return x.quantize(USD, rounding=rounding)
 
 
 def direction(old: Decimal, new: Decimal) -> str:
@@ -88,12 +86,6 @@ def _wall_clock_ms() -> int:
 
 
 @dataclass(slots=True)
-class _Holding:
-    size: Decimal  # signed
-    entry_px: Decimal  # average entry of the open size
-
-
-@dataclass(slots=True)
 class _Order:
     request: OrderRequest
     oid: int
@@ -101,62 +93,22 @@ class _Order:
     result: OrderResult
 
 
-@dataclass(slots=True)
-class PaperAccount:
-    """One simulated account: cash = start equity + realised PnL − fees; positions at average entry."""
+@dataclass(slots=True, kw_only=True)
+class PaperAccount(Book):
+    """One simulated account: the positions, realised PnL and fees of its `Book` (PnL settled to USDC's
+    precision), with its leverage per coin, orders and fills."""
 
     address: str
-    start_equity: Decimal
-    cash: Decimal
-    holdings: dict[str, _Holding] = field(default_factory=dict)
+    settle_step: Decimal | None = USD
     leverage: dict[str, int] = field(default_factory=dict)
     orders: dict[str, _Order] = field(default_factory=dict)  # by cloid (orders without one: not kept)
     resting: list[_Order] = field(default_factory=list)
     fills: list[SourceFill] = field(default_factory=list)  # newest last, the last MAX_FILLS kept
-    fees_paid: Decimal = ZERO
-    realised_pnl: Decimal = ZERO
-
-    def size(self, coin: str) -> Decimal:
-        holding = self.holdings.get(coin)
-        return holding.size if holding is not None else ZERO
 
     def reducible(self, coin: str, is_buy: bool) -> Decimal:
         """How much of the position an order on this side would close."""
         size = self.size(coin)
         return ZERO if size == 0 or (size > 0) == is_buy else abs(size)
-
-    def apply_fill(self, coin: str, signed_sz: Decimal, px: Decimal, fee: Decimal) -> Decimal:
-        """Move the position by `signed_sz` at `px`, paying `fee`; the realised PnL (0 when it adds)."""
-        holding = self.holdings.get(coin) or _Holding(ZERO, ZERO)
-        old = holding.size
-        new = old + signed_sz
-        pnl = ZERO
-        if old == 0 or (old > 0) == (signed_sz > 0):  # open or add: average the entry
-            holding.entry_px = (abs(old) * holding.entry_px + abs(signed_sz) * px) / abs(new)
-        else:  # reduce, close or flip: realise the closed part
-            closed = min(abs(old), abs(signed_sz))
-            pnl = _usd(closed * (px - holding.entry_px) * (1 if old > 0 else -1))
-            self.cash += pnl
-            self.realised_pnl += pnl
-            if abs(signed_sz) > abs(old):
-                holding.entry_px = px
-        holding.size = new
-        self.cash -= fee
-        self.fees_paid += fee
-        if new == 0:
-            self.holdings.pop(coin, None)
-        else:
-            self.holdings[coin] = holding
-        return pnl
-
-    def unrealised(self, coin: str, mid: Decimal) -> Decimal:
-        holding = self.holdings[coin]
-        return _usd(holding.size * (mid - holding.entry_px))
-
-    def equity(self, mids: Mapping[str, Decimal]) -> Decimal:
-        return self.cash + sum(
-            (self.unrealised(c, mids.get(c, h.entry_px)) for c, h in self.holdings.items()), ZERO
-        )
 
 
 class PaperVenue:
@@ -204,7 +156,7 @@ class PaperVenue:
             raise ValueError(f"address: paper account {address} is already open")
         if not isinstance(equity, Decimal) or not equity.is_finite() or equity <= 0:
             raise ValueError(f"equity: expected a positive decimal amount of USDC, got {equity!r}")
-        account = PaperAccount(key, equity, equity)
+        account = PaperAccount(equity, address=key)
         self._accounts[key] = account
         self._save()
         return account
@@ -252,7 +204,7 @@ class PaperVenue:
                 holding.size,
                 holding.entry_px,
                 self._leverage_now(paper, coin),
-                paper.unrealised(coin, mids.get(coin, holding.entry_px)),
+                paper.unrealised_of(coin, mids.get(coin, holding.entry_px)),
             )
             for coin, holding in sorted(paper.holdings.items())
         )
@@ -382,10 +334,10 @@ class PaperVenue:
 
     def _fill(self, paper: PaperAccount, order: _Order, size: Decimal, px: Decimal, *, crossed: bool) -> None:
         request = order.request
-        fee = _usd(size * px * self.fee_rate, ROUND_HALF_UP)
+        fee = (size * px * self.fee_rate).quantize(USD, rounding=ROUND_HALF_UP)
         start = paper.size(request.coin)
         signed = size if request.is_buy else -size
-        pnl = paper.apply_fill(request.coin, signed, px, fee)
+        pnl = paper.trade(request.coin, signed, px, fee)
         paper.fills.append(
             SourceFill(
                 coin=request.coin,
@@ -576,9 +528,10 @@ def _account_json(account: PaperAccount) -> dict[str, Any]:
     return {
         "address": account.address,
         "start_equity": str(account.start_equity),
-        "cash": str(account.cash),
-        "fees_paid": str(account.fees_paid),
-        "realised_pnl": str(account.realised_pnl),
+        "cash": str(account.cash),  # start + realised − fees (written for readers; not read back)
+        "fees_paid": str(account.fees),
+        "realised_pnl": str(account.realised),
+        "volume": str(account.volume),
         "holdings": {c: [str(h.size), str(h.entry_px)] for c, h in account.holdings.items()},
         "leverage": account.leverage,
         "orders": [_order_json(o) | {"resting": oid in resting} for oid, o in sorted(orders.items())],
@@ -589,14 +542,14 @@ def _account_json(account: PaperAccount) -> dict[str, Any]:
 def _account_from_json(raw: Mapping[str, Any]) -> PaperAccount:
     orders = [(_order_from_json(o), bool(o["resting"])) for o in raw["orders"]]
     return PaperAccount(
+        Decimal(raw["start_equity"]),
         address=raw["address"],
-        start_equity=Decimal(raw["start_equity"]),
-        cash=Decimal(raw["cash"]),
-        holdings={c: _Holding(Decimal(s), Decimal(px)) for c, (s, px) in raw["holdings"].items()},
+        holdings={c: Holding(Decimal(s), Decimal(px)) for c, (s, px) in raw["holdings"].items()},
+        realised=Decimal(raw["realised_pnl"]),
+        fees=Decimal(raw["fees_paid"]),
+        volume=Decimal(raw.get("volume", "0")),  # not kept before the accounting was shared
         leverage={c: int(v) for c, v in raw["leverage"].items()},
         orders={o.request.cloid.lower(): o for o, _ in orders if o.request.cloid is not None},
         resting=[o for o, resting in orders if resting],
         fills=[_fill_from_json(f) for f in raw["fills"]],
-        fees_paid=Decimal(raw["fees_paid"]),
-        realised_pnl=Decimal(raw["realised_pnl"]),
     )
