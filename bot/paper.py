@@ -32,8 +32,6 @@ from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Any, Final
 
-from adapters.hyperliquid.constants import TAKER_FEE
-from adapters.hyperliquid.refusals import HYPERLIQUID_WORDS, VenueWords
 from bot.domain import (
     AccountRole,
     AccountState,
@@ -55,6 +53,8 @@ from bot.domain import (
     listed_instrument,
 )
 from bot.domain.accounting import Book, Holding
+from bot.domain.hyperliquid import HYPERLIQUID_WORDS, TAKER_FEE
+from bot.domain.refusals import VenueWords
 from strategies.num import is_valid_price, plain
 
 __all__ = ["HYPERLIQUID_WORDS", "PaperAccount", "PaperRefused", "PaperVenue", "VenueWords"]

@@ -1,4 +1,5 @@
-"""Hyperliquid's refusal texts are written once on the client side (adapters/hyperliquid/refusals.py);
+"""Hyperliquid's refusal texts are written once on the client side (bot/domain/hyperliquid.py, classified
+by bot/domain/refusals.py);
 the localnet words them on its own, and both must agree (issue #13)."""
 
 from __future__ import annotations
@@ -7,9 +8,10 @@ from decimal import Decimal
 
 import pytest
 
-from adapters.hyperliquid.refusals import HYPERLIQUID_WORDS, Refusal, refusal_of
 from adapters.localnet import rules
 from bot import faults
+from bot.domain.hyperliquid import HYPERLIQUID_WORDS
+from bot.domain.refusals import Refusal, refusal_of
 
 
 @pytest.mark.parametrize(

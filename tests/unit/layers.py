@@ -86,11 +86,6 @@ KNOWN: dict[tuple[str, str], str] = {
     ("bot.demo", "adapters.hyperliquid.info"): _VENUE,
     ("bot.demo", "adapters.hyperliquid.venue"): _VENUE,
     ("bot.demo_report", "adapters.hyperliquid.info"): _VENUE,
-    # Hyperliquid's refusal words (one client-side table) and taker fee are venue data: they belong in
-    # the venue's capabilities (bot/domain.py), and the paper venue belongs with the venues (adapters/)
-    ("bot.faults", "adapters.hyperliquid.refusals"): "#13: refusal kinds are venue data (capabilities)",
-    ("bot.paper", "adapters.hyperliquid.refusals"): "#13: the paper venue moves next to the venues",
-    ("bot.paper", "adapters.hyperliquid.constants"): "#13: the paper venue moves next to the venues",
     # SQL outside the ledger
 }
 
