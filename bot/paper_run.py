@@ -26,10 +26,10 @@ from bot.config import Settings
 from bot.domain import TradingAccount, Venue
 from bot.ledger import Ledger
 from bot.logs import configure_from_settings, log_event
-from bot.paper import PaperVenue
 from bot.pipeline.runner import VENUE_NAME, Runner, RunnerError, RunnerOptions
 from bot.service import Actor, inputs
 from bot.service.errors import InvalidInput
+from bot.venues import PaperVenue
 
 __all__ = ["DEFAULT_EQUITY", "main", "paper_db_url", "paper_runner", "parse_followers"]
 

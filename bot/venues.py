@@ -8,6 +8,10 @@ domain, so it is the lowest layer of `bot/` that may import adapters, below the 
 analytics, Telegram and the CLI, which all call it. Adapter modules are imported inside the builders:
 a GMX client pulls in web3, which a Hyperliquid-only command should not pay for.
 
+The paper venue (adapters/paper: follower orders simulated at a real venue's live mids) is built here too
+(`open_paper_venue`), and is imported at the top: it is light, and `PaperVenue` is the type `mirrorbot
+paper` holds.
+
 A runner builds the clients it trades and watches with (`build_venue`, `venue_factories`); the service,
 Telegram and the CLI read through `Venues.for_reads` — one attempt per read (a person is waiting for
 the answer, the runner's retries would make them wait for a venue that is down) and no GMX order
@@ -18,8 +22,10 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from adapters.paper import PaperVenue as PaperVenue  # re-exported: the type `mirrorbot paper` holds
 from bot.domain import OrderStatus, Venue, VenueCapabilities
 
 if TYPE_CHECKING:
@@ -109,6 +115,20 @@ def hyperliquid_reads(api_url: str) -> Venue:
     from adapters.hyperliquid.venue import HyperliquidVenue
 
     return HyperliquidVenue(api_url, data_dir=None, read_retry=ReadRetry(retries=0))
+
+
+async def open_paper_venue(settings: Settings, *, state_path: Path, reads: Venue | None = None) -> PaperVenue:
+    """`mirrorbot paper`'s venue: follower orders simulated at the live mids of `reads` (default: the
+    settings' Hyperliquid venue, reads retried as the runner's are, nothing signed), its paper accounts
+    kept in `state_path`. `reads` is closed with it, and here when the state cannot be read."""
+    if reads is None:
+        reads = build_hyperliquid_venue(settings, trading=False, retry_reads=True)
+    try:
+        state_path.parent.mkdir(parents=True, exist_ok=True)
+        return PaperVenue(reads, state_path=state_path)
+    except Exception:
+        await reads.close()
+        raise
 
 
 def venue_factories(settings: Settings, *, trading: bool = True) -> dict[str, Callable[[], Venue]]:

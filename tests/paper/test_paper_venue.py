@@ -14,8 +14,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from adapters.hyperliquid.exchange import ExchangeRefused
+from adapters.paper import PaperAccount, PaperRefused, PaperVenue, direction
 from bot.domain import OrderRequest, OrderResult, OrderStatus, Side, Tif, TradingAccount
-from bot.paper import PaperAccount, PaperRefused, PaperVenue, direction
 from tests.paper.conftest import Net, paper_address
 
 D = Decimal

@@ -29,7 +29,6 @@ LAYERS: tuple[Mapping[str, tuple[str, ...]], ...] = (
     {
         "ledger": ("bot.ledger",),
         "guards": ("bot.risk", "bot.risk.guards", "bot.risk.book"),  # pure: no Desk, no ledger
-        "paper venue": ("bot.paper",),
     },
     # The service writes what the pipeline reads (plans, controls); it never drives the pipeline.
     {"service": ("bot.service",)},

@@ -23,15 +23,15 @@ atomically after every change) when given, so a restarted paper run finds its po
 from __future__ import annotations
 
 import dataclasses
-import json
-import os
 import time
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
-from typing import Any, Final
+from typing import Final
 
+from adapters.paper.account import MAX_FILLS, USD, ZERO, PaperAccount, PaperOrder, PaperRefused, direction
+from adapters.paper.state import load_state, save_state
 from bot.domain import (
     AccountRole,
     AccountState,
@@ -52,63 +52,17 @@ from bot.domain import (
     VenueCapabilities,
     listed_instrument,
 )
-from bot.domain.accounting import Book, Holding
 from bot.domain.hyperliquid import HYPERLIQUID_WORDS, TAKER_FEE
 from bot.domain.refusals import VenueWords
 from strategies.num import is_valid_price, plain
 
-__all__ = ["HYPERLIQUID_WORDS", "PaperAccount", "PaperRefused", "PaperVenue", "VenueWords"]
-
-ZERO: Final = Decimal(0)
-USD: Final = Decimal("0.000001")  # USDC precision: fees and realised and unrealised PnL are rounded to it
 DEFAULT_FEE_RATE: Final = TAKER_FEE  # the venue paper imitates
 DEFAULT_LEVERAGE: Final = 20  # the venue's default cross leverage (capped at the coin's maximum)
-STATE_VERSION: Final = 1
-MAX_FILLS: Final = 2000  # as many as the venue's userFills answers
 NO_TRIGGERS: Final = "paper: trigger orders (stop-loss / take-profit) are not simulated"
-
-
-class PaperRefused(Exception):
-    """A paper action refused as a whole (unknown account, invalid leverage); the venue's words."""
-
-
-def direction(old: Decimal, new: Decimal) -> str:
-    """The venue's `dir` of a fill taking a position from `old` to `new`."""
-    if old != 0 and new != 0 and (old > 0) != (new > 0):
-        return "Long > Short" if old > 0 else "Short > Long"
-    long = new > 0 if old == 0 else old > 0
-    opening = abs(new) > abs(old)
-    return f"{'Open' if opening else 'Close'} {'Long' if long else 'Short'}"
 
 
 def _wall_clock_ms() -> int:
     return time.time_ns() // 1_000_000
-
-
-@dataclass(slots=True)
-class _Order:
-    request: OrderRequest
-    oid: int
-    asset: int
-    result: OrderResult
-
-
-@dataclass(slots=True, kw_only=True)
-class PaperAccount(Book):
-    """One simulated account: the positions, realised PnL and fees of its `Book` (PnL settled to USDC's
-    precision), with its leverage per coin, orders and fills."""
-
-    address: str
-    settle_step: Decimal | None = USD
-    leverage: dict[str, int] = field(default_factory=dict)
-    orders: dict[str, _Order] = field(default_factory=dict)  # by cloid (orders without one: not kept)
-    resting: list[_Order] = field(default_factory=list)
-    fills: list[SourceFill] = field(default_factory=list)  # newest last, the last MAX_FILLS kept
-
-    def reducible(self, coin: str, is_buy: bool) -> Decimal:
-        """How much of the position an order on this side would close."""
-        size = self.size(coin)
-        return ZERO if size == 0 or (size > 0) == is_buy else abs(size)
 
 
 class PaperVenue:
@@ -143,7 +97,8 @@ class PaperVenue:
         # the ids a ledger already holds from an earlier run (the ledger keys venue orders by oid).
         self._next_oid = clock_ms()
         if state_path is not None and state_path.exists():
-            self._load(state_path)
+            self._next_oid, kept = load_state(state_path)
+            self._accounts = {account.address: account for account in kept}
         for address, equity in (accounts or {}).items():
             if address.lower() not in self._accounts:
                 self.open_account(address, equity)
@@ -332,7 +287,9 @@ class PaperVenue:
     def _crosses(request: OrderRequest, mid: Decimal) -> bool:
         return request.limit_px >= mid if request.is_buy else request.limit_px <= mid
 
-    def _fill(self, paper: PaperAccount, order: _Order, size: Decimal, px: Decimal, *, crossed: bool) -> None:
+    def _fill(
+        self, paper: PaperAccount, order: PaperOrder, size: Decimal, px: Decimal, *, crossed: bool
+    ) -> None:
         request = order.request
         fee = (size * px * self.fee_rate).quantize(USD, rounding=ROUND_HALF_UP)
         start = paper.size(request.coin)
@@ -380,7 +337,7 @@ class PaperVenue:
         previous = paper.orders.get(cloid) if cloid is not None else None
         if previous is not None and previous.result.status is not OrderStatus.REJECTED:
             return OrderResult(OrderStatus.REJECTED, request.cloid, error=words.duplicate_cloid)
-        order = _Order(request, self._new_id(), instrument.asset, OrderResult(OrderStatus.UNKNOWN))
+        order = PaperOrder(request, self._new_id(), instrument.asset, OrderResult(OrderStatus.UNKNOWN))
         if cloid is not None:
             paper.orders[cloid] = order
         problem = self._problem(paper, request, instrument, mid, mids)
@@ -434,122 +391,5 @@ class PaperVenue:
 
     # --- persistence ---
     def _save(self) -> None:
-        if self._state_path is None:
-            return
-        state = {
-            "version": STATE_VERSION,
-            "next_oid": self._next_oid,
-            "accounts": [_account_json(a) for a in self._accounts.values()],
-        }
-        temporary = self._state_path.with_suffix(".tmp")
-        temporary.write_text(json.dumps(state, indent=1) + "\n")
-        os.replace(temporary, self._state_path)
-
-    def _load(self, path: Path) -> None:
-        state = json.loads(path.read_text())
-        if state.get("version") != STATE_VERSION:
-            raise ValueError(
-                f"{path}: paper state version {state.get('version')!r}, expected {STATE_VERSION}"
-            )
-        self._next_oid = int(state["next_oid"])
-        for raw in state["accounts"]:
-            account = _account_from_json(raw)
-            self._accounts[account.address] = account
-
-
-def _result_json(result: OrderResult) -> dict[str, Any]:
-    return {
-        "status": result.status.value,
-        "cloid": result.cloid,
-        "oid": result.oid,
-        "filled_sz": str(result.filled_sz),
-        "avg_px": None if result.avg_px is None else str(result.avg_px),
-        "error": result.error,
-    }
-
-
-def _result_from_json(raw: Mapping[str, Any]) -> OrderResult:
-    return OrderResult(
-        OrderStatus(raw["status"]),
-        raw["cloid"],
-        raw["oid"],
-        Decimal(raw["filled_sz"]),
-        None if raw["avg_px"] is None else Decimal(raw["avg_px"]),
-        raw["error"],
-    )
-
-
-def _order_json(order: _Order) -> dict[str, Any]:
-    request = order.request
-    return {
-        "coin": request.coin,
-        "is_buy": request.is_buy,
-        "size": str(request.size),
-        "limit_px": str(request.limit_px),
-        "reduce_only": request.reduce_only,
-        "tif": request.tif.value,
-        "cloid": request.cloid,
-        "oid": order.oid,
-        "asset": order.asset,
-        "result": _result_json(order.result),
-    }
-
-
-def _order_from_json(raw: Mapping[str, Any]) -> _Order:
-    request = OrderRequest(
-        raw["coin"],
-        raw["is_buy"],
-        Decimal(raw["size"]),
-        Decimal(raw["limit_px"]),
-        raw["reduce_only"],
-        Tif(raw["tif"]),
-        raw["cloid"],
-    )
-    return _Order(request, raw["oid"], raw["asset"], _result_from_json(raw["result"]))
-
-
-_FILL_DECIMALS: Final = ("px", "sz", "start_position", "closed_pnl", "fee")
-
-
-def _fill_json(fill: SourceFill) -> dict[str, Any]:
-    raw = {f.name: getattr(fill, f.name) for f in dataclasses.fields(fill)}
-    return raw | {k: str(raw[k]) for k in _FILL_DECIMALS} | {"side": fill.side.value}
-
-
-def _fill_from_json(raw: Mapping[str, Any]) -> SourceFill:
-    return SourceFill(
-        **(dict(raw) | {k: Decimal(raw[k]) for k in _FILL_DECIMALS} | {"side": Side(raw["side"])})
-    )
-
-
-def _account_json(account: PaperAccount) -> dict[str, Any]:
-    resting = {o.oid for o in account.resting}
-    orders = {o.oid: o for o in [*account.orders.values(), *account.resting]}  # cloid-less resting too
-    return {
-        "address": account.address,
-        "start_equity": str(account.start_equity),
-        "cash": str(account.cash),  # start + realised − fees (written for readers; not read back)
-        "fees_paid": str(account.fees),
-        "realised_pnl": str(account.realised),
-        "volume": str(account.volume),
-        "holdings": {c: [str(h.size), str(h.entry_px)] for c, h in account.holdings.items()},
-        "leverage": account.leverage,
-        "orders": [_order_json(o) | {"resting": oid in resting} for oid, o in sorted(orders.items())],
-        "fills": [_fill_json(f) for f in account.fills],
-    }
-
-
-def _account_from_json(raw: Mapping[str, Any]) -> PaperAccount:
-    orders = [(_order_from_json(o), bool(o["resting"])) for o in raw["orders"]]
-    return PaperAccount(
-        Decimal(raw["start_equity"]),
-        address=raw["address"],
-        holdings={c: Holding(Decimal(s), Decimal(px)) for c, (s, px) in raw["holdings"].items()},
-        realised=Decimal(raw["realised_pnl"]),
-        fees=Decimal(raw["fees_paid"]),
-        volume=Decimal(raw.get("volume", "0")),  # not kept before the accounting was shared
-        leverage={c: int(v) for c, v in raw["leverage"].items()},
-        orders={o.request.cloid.lower(): o for o, _ in orders if o.request.cloid is not None},
-        resting=[o for o, resting in orders if resting],
-        fills=[_fill_from_json(f) for f in raw["fills"]],
-    )
+        if self._state_path is not None:
+            save_state(self._state_path, self._next_oid, self._accounts.values())
