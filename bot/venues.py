@@ -1,12 +1,16 @@
 """The one place venue clients are built from the settings, and the only module of `bot/` that names a
-venue: everything else reaches a venue through the `Venue` protocol (bot/domain.py) and asks its
+venue: everything else reaches a venue through the `Venue` protocol (bot/domain/) and asks its
 `capabilities` what it can do.
 
-Why here, at the top of `bot/` next to `config.py`: adapters import only `bot/domain.py`, so the code
+Why here, at the top of `bot/` next to `config.py`: adapters import only `bot/domain/`, so the code
 that chooses and constructs an adapter must sit in `bot/`; it needs nothing but the settings and the
 domain, so it is the lowest layer of `bot/` that may import adapters, below the pipeline, the service,
 analytics, Telegram and the CLI, which all call it. Adapter modules are imported inside the builders:
 a GMX client pulls in web3, which a Hyperliquid-only command should not pay for.
+
+The paper venue (adapters/paper: follower orders simulated at a real venue's live mids) is built here too
+(`open_paper_venue`), and is imported at the top: it is light, and `PaperVenue` is the type `mirrorbot
+paper` holds.
 
 A runner builds the clients it trades and watches with (`build_venue`, `venue_factories`); the service,
 Telegram and the CLI read through `Venues.for_reads` — one attempt per read (a person is waiting for
@@ -18,8 +22,10 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from adapters.paper import PaperVenue as PaperVenue  # re-exported: the type `mirrorbot paper` holds
 from bot.domain import OrderStatus, SourceFill, Venue, VenueCapabilities
 
 if TYPE_CHECKING:
@@ -126,6 +132,20 @@ def recorded_fills(doc: object, name: str, *, cassette: bool) -> list[SourceFill
         return fills_in_cassette(cassette_pairs(doc, name), name) if cassette else fills_in_message(doc)
     except ParseError as exc:
         raise RecordedFillsError(str(exc)) from None
+
+
+async def open_paper_venue(settings: Settings, *, state_path: Path, reads: Venue | None = None) -> PaperVenue:
+    """`mirrorbot paper`'s venue: follower orders simulated at the live mids of `reads` (default: the
+    settings' Hyperliquid venue, reads retried as the runner's are, nothing signed), its paper accounts
+    kept in `state_path`. `reads` is closed with it, and here when the state cannot be read."""
+    if reads is None:
+        reads = build_hyperliquid_venue(settings, trading=False, retry_reads=True)
+    try:
+        state_path.parent.mkdir(parents=True, exist_ok=True)
+        return PaperVenue(reads, state_path=state_path)
+    except Exception:
+        await reads.close()
+        raise
 
 
 def venue_factories(settings: Settings, *, trading: bool = True) -> dict[str, Callable[[], Venue]]:

@@ -118,25 +118,15 @@ async def paper_runner(
     """A `Runner` over the paper database (`settings.db_url`) whose venue is a `PaperVenue` on `reads`
     (default: the configured venue). Raises `RunnerError` when there is nobody to trade for."""
     from bot.domain import TradingAccount
-    from bot.paper import PaperVenue
     from bot.pipeline.runner import Runner, RunnerError
+    from bot.venues import open_paper_venue
 
     addresses = await _register(settings.db_url, followers)
     if not addresses:
         raise RunnerError(
             f"no follower in the paper database ({settings.db_url}): add one with --follower ADDRESS[=USD]"
         )
-    if reads is None:
-        from bot.venues import build_hyperliquid_venue
-
-        # Nothing is signed on the venue (no nonces kept); reads are retried as the runner's are.
-        reads = build_hyperliquid_venue(settings, trading=False, retry_reads=True)
-    state_path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        paper = PaperVenue(reads, state_path=state_path)
-    except Exception:
-        await reads.close()
-        raise
+    paper = await open_paper_venue(settings, state_path=state_path, reads=reads)
     for address in addresses:
         equity = followers.get(address, default_equity)
         held = paper.paper_account(address)

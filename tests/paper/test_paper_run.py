@@ -15,11 +15,11 @@ from typer.testing import CliRunner
 
 from adapters.hyperliquid.venue import HyperliquidVenue
 from adapters.localnet.server import LocalnetThread
+from adapters.paper import PaperVenue
 from bot.cli import app
 from bot.cli.paper import paper_db_url, paper_runner, parse_followers
 from bot.config import Settings, load_settings
 from bot.ledger import Ledger
-from bot.paper import PaperVenue
 from bot.pipeline.runner import RunnerError, RunnerOptions
 from bot.service import Actor, MirrorService
 from bot.service.errors import InvalidInput

@@ -29,7 +29,6 @@ LAYERS: tuple[Mapping[str, tuple[str, ...]], ...] = (
     {
         "ledger": ("bot.ledger",),
         "guards": ("bot.risk", "bot.risk.guards", "bot.risk.book"),  # pure: no Desk, no ledger
-        "paper venue": ("bot.paper",),
     },
     # The service writes what the pipeline reads (plans, controls); it never drives the pipeline.
     {"service": ("bot.service",)},
@@ -51,6 +50,15 @@ VENUE_FACTORY: tuple[str, ...] = ("bot.venues",)
 LOCALNET_SERVER = "adapters.localnet"
 LOCALNET_STARTERS = ("commands",)
 
+# Adapters reach into bot/ only through the domain package (types, the Venue protocol, venue data).
+ADAPTER_VIEW_OF_BOT = "bot.domain"
+
+
+def adapter_may_import(module: str) -> bool:
+    """Whether a module of adapters/ may import `module`: nothing of bot/ but the domain package."""
+    return module.split(".")[0] != "bot" or _covers(ADAPTER_VIEW_OF_BOT, module)
+
+
 # Only the ledger speaks SQL.
 SQL_LIBRARIES = ("sqlalchemy", "sqlmodel", "alembic")
 SQL_OWNER = "bot.ledger"
@@ -71,11 +79,6 @@ KNOWN: dict[tuple[str, str], str] = {
     ("bot.demo", "adapters.hyperliquid.info"): _VENUE,
     ("bot.demo", "adapters.hyperliquid.venue"): _VENUE,
     ("bot.demo_report", "adapters.hyperliquid.info"): _VENUE,
-    # Hyperliquid's refusal words (one client-side table) and taker fee are venue data: they belong in
-    # the venue's capabilities (bot/domain.py), and the paper venue belongs with the venues (adapters/)
-    ("bot.faults", "adapters.hyperliquid.refusals"): "#13: refusal kinds are venue data (capabilities)",
-    ("bot.paper", "adapters.hyperliquid.refusals"): "#13: the paper venue moves next to the venues",
-    ("bot.paper", "adapters.hyperliquid.constants"): "#13: the paper venue moves next to the venues",
     # SQL outside the ledger
 }
 

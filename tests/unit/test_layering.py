@@ -33,8 +33,15 @@ def test_strategies_import_neither_bot_nor_adapters_nor_io(path: Path) -> None:
 
 @pytest.mark.parametrize("path", _modules("adapters"), ids=lambda p: str(p.relative_to(ROOT)))
 def test_adapters_use_only_bot_domain(path: Path) -> None:
-    bad = {name for name in _imports(path) if name.split(".")[0] == "bot" and name != "bot.domain"}
+    bad = {name for name in _imports(path) if not layers.adapter_may_import(name)}
     assert not bad, f"{path.relative_to(ROOT)} imports {sorted(bad)}"
+
+
+def test_adapters_may_import_the_domain_package_and_nothing_else_of_bot() -> None:
+    allowed = ("bot.domain", "bot.domain.accounting", "httpx", "strategies.num")
+    assert all(layers.adapter_may_import(name) for name in allowed)
+    refused = ("bot", "bot.faults", "bot.domains", "bot.pipeline.copier", "bot.domainx.accounting")
+    assert not any(layers.adapter_may_import(name) for name in refused)
 
 
 def test_layering_scan_sees_the_packages() -> None:

@@ -1,10 +1,13 @@
-"""Hyperliquid's refusal texts, written once on the client side: the words the venue answers with, and
-the fragments the bot classifies them by (`bot.faults.rejection_code`, the copier's unfilled-IOC test).
+"""What a venue's refusal is about, from its words: the refusal kinds (`Refusal`), the fragments that
+classify them (`refusal_of`, used by `bot.faults.rejection_code` and the copier's unfilled-IOC test) and
+`VenueWords`, the shape of a venue's wording.
 
-The paper venue answers in these words (`bot/paper.py`) and GMX words its refusals the same way
-(`adapters/gmx`), so one classification serves every venue. The localnet's own texts
-(`adapters/localnet/rules.py`) stay separate on purpose: it is an independent double of the venue, and
-the live comparisons in tests/paper check that both say the same.
+Every venue of the house answers in Hyperliquid's words (`bot.domain.hyperliquid.HYPERLIQUID_WORDS`):
+Hyperliquid's client passes the venue's own on, the paper venue (adapters/paper) answers in them, and
+GMX words its refusals the same way (adapters/gmx, via `without_asset`), so this one classification serves
+every venue, and bot/ reads it without importing an adapter. The localnet's own texts
+(adapters/localnet/rules.py) stay separate on purpose: it is an independent double of the venue, and the
+live comparisons in tests/paper and tests/hyperliquid/test_refusals.py check that both say the same.
 """
 
 from __future__ import annotations
@@ -28,21 +31,6 @@ class VenueWords:
     alo: str
     margin: str
     no_user: str
-
-
-# As the venue and the localnet answer them (tests/paper compare them live).
-HYPERLIQUID_WORDS: Final = VenueWords(
-    size="Order has invalid size.",
-    price="Order has invalid price.",
-    duplicate_cloid="Duplicate cloid: an order with this cloid was already placed by this user.",
-    leverage="Invalid leverage value.",
-    min_value="Order must have minimum value of ${min}. asset={asset}",
-    reduce_only="Reduce only order would increase position. asset={asset}",
-    ioc="Order could not immediately match against any resting orders. asset={asset}",
-    alo="Post only order would have immediately matched, bbo was {bid}@{ask}. asset={asset}",
-    margin="Insufficient margin to place order. asset={asset}",
-    no_user="User or API Wallet {address} does not exist.",
-)
 
 
 class Refusal(StrEnum):

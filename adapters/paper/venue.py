@@ -10,7 +10,8 @@ orders of the *paper accounts* (opened with `open_account(address, equity)`) nev
   the minimum order value (a reduce-only order that closes the whole position is exempt), reduce-only,
   duplicate cloids, and initial margin at the coin's leverage;
 - positions (average entry), realised PnL, fees (`fee_rate` of the notional) and equity
-  (start equity + realised − fees + unrealised at the mids) are kept per paper account;
+  (start equity + realised − fees + unrealised at the mids) are kept per paper account, by the house's
+  one position accounting (`bot.domain.accounting.Book`, PnL settled to USDC's 0.000001);
 - `order_status` by cloid, `cancel` of resting orders; `schedule_cancel` does nothing (nothing of
   ours rests on a venue) and `update_leverage` only records the value (validated as the venue does).
 
@@ -22,17 +23,15 @@ atomically after every change) when given, so a restarted paper run finds its po
 from __future__ import annotations
 
 import dataclasses
-import json
-import os
 import time
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
-from decimal import ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal
+from dataclasses import replace
+from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
-from typing import Any, Final
+from typing import Final
 
-from adapters.hyperliquid.constants import TAKER_FEE
-from adapters.hyperliquid.refusals import HYPERLIQUID_WORDS, VenueWords
+from adapters.paper.account import MAX_FILLS, USD, ZERO, PaperAccount, PaperOrder, PaperRefused, direction
+from adapters.paper.state import load_state, save_state
 from bot.domain import (
     AccountRole,
     AccountState,
@@ -53,110 +52,17 @@ from bot.domain import (
     VenueCapabilities,
     listed_instrument,
 )
+from bot.domain.hyperliquid import HYPERLIQUID_WORDS, TAKER_FEE
+from bot.domain.refusals import VenueWords
 from strategies.num import is_valid_price, plain
 
-__all__ = ["HYPERLIQUID_WORDS", "PaperAccount", "PaperRefused", "PaperVenue", "VenueWords"]
-
-ZERO: Final = Decimal(0)
-USD: Final = Decimal("0.000001")  # USDC precision: fees and realised PnL are rounded to it
 DEFAULT_FEE_RATE: Final = TAKER_FEE  # the venue paper imitates
 DEFAULT_LEVERAGE: Final = 20  # the venue's default cross leverage (capped at the coin's maximum)
-STATE_VERSION: Final = 1
-MAX_FILLS: Final = 2000  # as many as the venue's userFills answers
 NO_TRIGGERS: Final = "paper: trigger orders (stop-loss / take-profit) are not simulated"
-
-
-class PaperRefused(Exception):
-    """A paper action refused as a whole (unknown account, invalid leverage); the venue's words."""
-
-
-def _usd(x: Decimal, rounding: str = ROUND_HALF_EVEN) -> Decimal:
-    return x.quantize(USD, rounding=rounding)
-
-
-def direction(old: Decimal, new: Decimal) -> str:
-    """The venue's `dir` of a fill taking a position from `old` to `new`."""
-    if old != 0 and new != 0 and (old > 0) != (new > 0):
-        return "Long > Short" if old > 0 else "Short > Long"
-    long = new > 0 if old == 0 else old > 0
-    opening = abs(new) > abs(old)
-    return f"{'Open' if opening else 'Close'} {'Long' if long else 'Short'}"
 
 
 def _wall_clock_ms() -> int:
     return time.time_ns() // 1_000_000
-
-
-@dataclass(slots=True)
-class _Holding:
-    size: Decimal  # signed
-    entry_px: Decimal  # average entry of the open size
-
-
-@dataclass(slots=True)
-class _Order:
-    request: OrderRequest
-    oid: int
-    asset: int
-    result: OrderResult
-
-
-@dataclass(slots=True)
-class PaperAccount:
-    """One simulated account: cash = start equity + realised PnL − fees; positions at average entry."""
-
-    address: str
-    start_equity: Decimal
-    cash: Decimal
-    holdings: dict[str, _Holding] = field(default_factory=dict)
-    leverage: dict[str, int] = field(default_factory=dict)
-    orders: dict[str, _Order] = field(default_factory=dict)  # by cloid (orders without one: not kept)
-    resting: list[_Order] = field(default_factory=list)
-    fills: list[SourceFill] = field(default_factory=list)  # newest last, the last MAX_FILLS kept
-    fees_paid: Decimal = ZERO
-    realised_pnl: Decimal = ZERO
-
-    def size(self, coin: str) -> Decimal:
-        holding = self.holdings.get(coin)
-        return holding.size if holding is not None else ZERO
-
-    def reducible(self, coin: str, is_buy: bool) -> Decimal:
-        """How much of the position an order on this side would close."""
-        size = self.size(coin)
-        return ZERO if size == 0 or (size > 0) == is_buy else abs(size)
-
-    def apply_fill(self, coin: str, signed_sz: Decimal, px: Decimal, fee: Decimal) -> Decimal:
-        """Move the position by `signed_sz` at `px`, paying `fee`; the realised PnL (0 when it adds)."""
-        holding = self.holdings.get(coin) or _Holding(ZERO, ZERO)
-        old = holding.size
-        new = old + signed_sz
-        pnl = ZERO
-        if old == 0 or (old > 0) == (signed_sz > 0):  # open or add: average the entry
-            holding.entry_px = (abs(old) * holding.entry_px + abs(signed_sz) * px) / abs(new)
-        else:  # reduce, close or flip: realise the closed part
-            closed = min(abs(old), abs(signed_sz))
-            pnl = _usd(closed * (px - holding.entry_px) * (1 if old > 0 else -1))
-            self.cash += pnl
-            self.realised_pnl += pnl
-            if abs(signed_sz) > abs(old):
-                holding.entry_px = px
-        holding.size = new
-        self.cash -= fee
-        self.fees_paid += fee
-        if new == 0:
-            self.holdings.pop(coin, None)
-        else:
-            self.holdings[coin] = holding
-        return pnl
-
-    def unrealised(self, coin: str, mid: Decimal) -> Decimal:
-        holding = self.holdings[coin]
-        return _usd(holding.size * (mid - holding.entry_px))
-
-    def equity(self, mids: Mapping[str, Decimal]) -> Decimal:
-        return self.cash + sum(
-            (self.unrealised(c, mids.get(c, h.entry_px)) for c, h in self.holdings.items()), ZERO
-        )
 
 
 class PaperVenue:
@@ -191,7 +97,8 @@ class PaperVenue:
         # the ids a ledger already holds from an earlier run (the ledger keys venue orders by oid).
         self._next_oid = clock_ms()
         if state_path is not None and state_path.exists():
-            self._load(state_path)
+            self._next_oid, kept = load_state(state_path)
+            self._accounts = {account.address: account for account in kept}
         for address, equity in (accounts or {}).items():
             if address.lower() not in self._accounts:
                 self.open_account(address, equity)
@@ -204,7 +111,7 @@ class PaperVenue:
             raise ValueError(f"address: paper account {address} is already open")
         if not isinstance(equity, Decimal) or not equity.is_finite() or equity <= 0:
             raise ValueError(f"equity: expected a positive decimal amount of USDC, got {equity!r}")
-        account = PaperAccount(key, equity, equity)
+        account = PaperAccount(equity, address=key)
         self._accounts[key] = account
         self._save()
         return account
@@ -252,7 +159,7 @@ class PaperVenue:
                 holding.size,
                 holding.entry_px,
                 self._leverage_now(paper, coin),
-                paper.unrealised(coin, mids.get(coin, holding.entry_px)),
+                paper.unrealised_of(coin, mids.get(coin, holding.entry_px)),
             )
             for coin, holding in sorted(paper.holdings.items())
         )
@@ -380,12 +287,14 @@ class PaperVenue:
     def _crosses(request: OrderRequest, mid: Decimal) -> bool:
         return request.limit_px >= mid if request.is_buy else request.limit_px <= mid
 
-    def _fill(self, paper: PaperAccount, order: _Order, size: Decimal, px: Decimal, *, crossed: bool) -> None:
+    def _fill(
+        self, paper: PaperAccount, order: PaperOrder, size: Decimal, px: Decimal, *, crossed: bool
+    ) -> None:
         request = order.request
-        fee = _usd(size * px * self.fee_rate, ROUND_HALF_UP)
+        fee = (size * px * self.fee_rate).quantize(USD, rounding=ROUND_HALF_UP)
         start = paper.size(request.coin)
         signed = size if request.is_buy else -size
-        pnl = paper.apply_fill(request.coin, signed, px, fee)
+        pnl = paper.trade(request.coin, signed, px, fee)
         paper.fills.append(
             SourceFill(
                 coin=request.coin,
@@ -428,7 +337,7 @@ class PaperVenue:
         previous = paper.orders.get(cloid) if cloid is not None else None
         if previous is not None and previous.result.status is not OrderStatus.REJECTED:
             return OrderResult(OrderStatus.REJECTED, request.cloid, error=words.duplicate_cloid)
-        order = _Order(request, self._new_id(), instrument.asset, OrderResult(OrderStatus.UNKNOWN))
+        order = PaperOrder(request, self._new_id(), instrument.asset, OrderResult(OrderStatus.UNKNOWN))
         if cloid is not None:
             paper.orders[cloid] = order
         problem = self._problem(paper, request, instrument, mid, mids)
@@ -482,121 +391,5 @@ class PaperVenue:
 
     # --- persistence ---
     def _save(self) -> None:
-        if self._state_path is None:
-            return
-        state = {
-            "version": STATE_VERSION,
-            "next_oid": self._next_oid,
-            "accounts": [_account_json(a) for a in self._accounts.values()],
-        }
-        temporary = self._state_path.with_suffix(".tmp")
-        temporary.write_text(json.dumps(state, indent=1) + "\n")
-        os.replace(temporary, self._state_path)
-
-    def _load(self, path: Path) -> None:
-        state = json.loads(path.read_text())
-        if state.get("version") != STATE_VERSION:
-            raise ValueError(
-                f"{path}: paper state version {state.get('version')!r}, expected {STATE_VERSION}"
-            )
-        self._next_oid = int(state["next_oid"])
-        for raw in state["accounts"]:
-            account = _account_from_json(raw)
-            self._accounts[account.address] = account
-
-
-def _result_json(result: OrderResult) -> dict[str, Any]:
-    return {
-        "status": result.status.value,
-        "cloid": result.cloid,
-        "oid": result.oid,
-        "filled_sz": str(result.filled_sz),
-        "avg_px": None if result.avg_px is None else str(result.avg_px),
-        "error": result.error,
-    }
-
-
-def _result_from_json(raw: Mapping[str, Any]) -> OrderResult:
-    return OrderResult(
-        OrderStatus(raw["status"]),
-        raw["cloid"],
-        raw["oid"],
-        Decimal(raw["filled_sz"]),
-        None if raw["avg_px"] is None else Decimal(raw["avg_px"]),
-        raw["error"],
-    )
-
-
-def _order_json(order: _Order) -> dict[str, Any]:
-    request = order.request
-    return {
-        "coin": request.coin,
-        "is_buy": request.is_buy,
-        "size": str(request.size),
-        "limit_px": str(request.limit_px),
-        "reduce_only": request.reduce_only,
-        "tif": request.tif.value,
-        "cloid": request.cloid,
-        "oid": order.oid,
-        "asset": order.asset,
-        "result": _result_json(order.result),
-    }
-
-
-def _order_from_json(raw: Mapping[str, Any]) -> _Order:
-    request = OrderRequest(
-        raw["coin"],
-        raw["is_buy"],
-        Decimal(raw["size"]),
-        Decimal(raw["limit_px"]),
-        raw["reduce_only"],
-        Tif(raw["tif"]),
-        raw["cloid"],
-    )
-    return _Order(request, raw["oid"], raw["asset"], _result_from_json(raw["result"]))
-
-
-_FILL_DECIMALS: Final = ("px", "sz", "start_position", "closed_pnl", "fee")
-
-
-def _fill_json(fill: SourceFill) -> dict[str, Any]:
-    raw = {f.name: getattr(fill, f.name) for f in dataclasses.fields(fill)}
-    return raw | {k: str(raw[k]) for k in _FILL_DECIMALS} | {"side": fill.side.value}
-
-
-def _fill_from_json(raw: Mapping[str, Any]) -> SourceFill:
-    return SourceFill(
-        **(dict(raw) | {k: Decimal(raw[k]) for k in _FILL_DECIMALS} | {"side": Side(raw["side"])})
-    )
-
-
-def _account_json(account: PaperAccount) -> dict[str, Any]:
-    resting = {o.oid for o in account.resting}
-    orders = {o.oid: o for o in [*account.orders.values(), *account.resting]}  # cloid-less resting too
-    return {
-        "address": account.address,
-        "start_equity": str(account.start_equity),
-        "cash": str(account.cash),
-        "fees_paid": str(account.fees_paid),
-        "realised_pnl": str(account.realised_pnl),
-        "holdings": {c: [str(h.size), str(h.entry_px)] for c, h in account.holdings.items()},
-        "leverage": account.leverage,
-        "orders": [_order_json(o) | {"resting": oid in resting} for oid, o in sorted(orders.items())],
-        "fills": [_fill_json(f) for f in account.fills],
-    }
-
-
-def _account_from_json(raw: Mapping[str, Any]) -> PaperAccount:
-    orders = [(_order_from_json(o), bool(o["resting"])) for o in raw["orders"]]
-    return PaperAccount(
-        address=raw["address"],
-        start_equity=Decimal(raw["start_equity"]),
-        cash=Decimal(raw["cash"]),
-        holdings={c: _Holding(Decimal(s), Decimal(px)) for c, (s, px) in raw["holdings"].items()},
-        leverage={c: int(v) for c, v in raw["leverage"].items()},
-        orders={o.request.cloid.lower(): o for o, _ in orders if o.request.cloid is not None},
-        resting=[o for o, resting in orders if resting],
-        fills=[_fill_from_json(f) for f in raw["fills"]],
-        fees_paid=Decimal(raw["fees_paid"]),
-        realised_pnl=Decimal(raw["realised_pnl"]),
-    )
+        if self._state_path is not None:
+            save_state(self._state_path, self._next_oid, self._accounts.values())

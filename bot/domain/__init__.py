@@ -1,6 +1,8 @@
 """Typed domain objects the pipeline stages exchange (never venue JSON).
 
-Adapters import this module only. Sizes and money are `Decimal`; times are UTC milliseconds.
+Adapters import this package only (tests/unit/test_layering.py). Sizes and money are `Decimal`; times
+are UTC milliseconds. Its modules: `accounting` (position accounting, for paper and analytics),
+`refusals` (what a venue's refusal is about), `hyperliquid` (Hyperliquid's words and taker fee).
 """
 
 from __future__ import annotations
