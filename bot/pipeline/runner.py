@@ -34,10 +34,10 @@ from bot.ledger import Account, AccountKind, Ledger
 from bot.ledger.ids import normalise_account
 from bot.ledger.lease import RENEWALS_PER_STALE, Lease, LeaseHeld, lease_scope
 from bot.logs import log_event
-from bot.pipeline import recovery
 from bot.pipeline.convert import market_of
-from bot.pipeline.copier import Copier, now_ms
+from bot.pipeline.copier import Copier
 from bot.pipeline.desk import Desk
+from bot.pipeline.execute import now_ms
 from bot.pipeline.fills import FillReaderOptions
 from bot.pipeline.guard_gate import RiskGate
 from bot.pipeline.health import HealthRecorder
@@ -268,7 +268,7 @@ class Runner:
             )
             await self._note_unloaded()
         for account in self._accounts:
-            self.copier.add_desk(Desk(account, self.copier.new_engine()))
+            self.copier.add_desk(Desk(account, self.copier.followers.new_engine()))
         self.controls = OwnerControls(
             self.ledger, self.venue, risk, self.copier.desks, _open_orders(self.venue)
         )
@@ -430,22 +430,11 @@ class Runner:
             return None
 
     async def recover(self, staged: Sequence[Desk] = ()) -> list[SourceChange]:
-        """Restart safety, before any new change is applied: each pair's state from the ledger, then the
-        orders whose outcome was not recorded (looked up by cloid, sent at most once) and the fills a
-        stop kept out of the ledger. Returns the source changes missed while down (applied after the
-        plans are brought up to date). `staged`: followers loaded while running, recovered the same way
-        (only theirs: the others' orders are in flight, not lost) and added to the copier."""
+        """Restart safety (bot/pipeline/recovery.py): the pairs from the ledger, the orders and fills a
+        stop left unrecorded; returns the source changes missed while down. `staged`: followers loaded
+        while running, recovered the same way and added to the copier."""
         assert self.copier is not None
-        mine = {d.address for d in staged} if staged else set(self.copier.desks)
-        records = await recovery.latest_pairs(self.ledger, mine)
-        missed = await self.copier.restore(records, staged)
-        intents = await self.ledger.open_intents()
-        await self.copier.resume_intents([i for i in intents if normalise_account(i.account) in mine])
-        unrecorded = await self.ledger.unrecorded_fill_orders(self.venue_name)
-        await self.copier.record_missing_fills(
-            [(i, oid) for i, oid in unrecorded if normalise_account(i.account) in mine]
-        )
-        return missed
+        return await self.copier.recovery.recover(staged)
 
     # --- jobs ------------------------------------------------------------------------------------
 
@@ -466,11 +455,11 @@ class Runner:
         if self.controls is not None:
             await self.controls.sync()  # paused first: a plan applied now opens nothing while paused
         assert self.sources is not None
-        told = await self.copier.apply_plans(self.sources.route(await self.ledger.current_plans()))
+        told = await self.copier.plans.apply(self.sources.route(await self.ledger.current_plans()))
         await self._ensure_watch()
         for alert in told:  # "copying started" once the source is watched, not merely applied
             self.alerts.publish(alert)
-        await self.copier.apply_missed(missed)
+        await self.copier.recovery.apply_missed(missed)
 
     async def sync_accounts(self) -> list[SourceChange]:
         """The follower accounts the ledger lists now, while running (`/connect`, `mirrorbot account
@@ -516,7 +505,7 @@ class Runner:
             accounts += loaded
         if not accounts:
             return []
-        staged = [Desk(account, self.copier.new_engine()) for account in accounts]
+        staged = [Desk(account, self.copier.followers.new_engine()) for account in accounts]
         missed = await self.recover(staged)
         if self._accounts is not None:
             self._accounts += accounts

@@ -29,6 +29,7 @@ from bot.domain import SourceChange, Venue
 from bot.ledger import FollowPlan
 from bot.ledger.ids import normalise_account
 from bot.logs import log_event
+from bot.pipeline.execute import now_ms
 from bot.pipeline.intake import Intake
 from bot.service.settings import settings_from_json
 from bot.venues import HYPERLIQUID, VenueConfigError, venue_factories
@@ -218,8 +219,6 @@ class SourceWatch:
             await self.task
 
     async def _run(self, sources: list[str], since_ms: int) -> None:
-        from bot.pipeline.copier import now_ms
-
         venue = self.intake.venue_name
         while not self._stopping:
             try:
