@@ -30,6 +30,7 @@ from bot.paper import PaperVenue
 from bot.pipeline.runner import VENUE_NAME, Runner, RunnerError, RunnerOptions
 from bot.service import Actor, inputs
 from bot.service.errors import InvalidInput
+from bot.telegram.beside import beside_runner
 
 __all__ = ["DEFAULT_EQUITY", "main", "paper_db_url", "paper_runner", "parse_followers"]
 
@@ -148,6 +149,7 @@ def main(
             paper_settings, followers=wanted, default_equity=default_equity, state_path=state_path
         )
         log_event(log, "paper_mode", database=paper_settings.db_url, state=str(state_path))
+        runner.starters.append(beside_runner())  # the control room too, when a token is set
         await runner.run(duration_s=duration_s, once=once)
 
     try:

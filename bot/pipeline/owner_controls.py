@@ -35,14 +35,19 @@ OpenOrders = Callable[[TradingAccount], Awaitable[list[tuple[str, str]]]]  # →
 
 
 def venue_open_orders(venue: Venue) -> OpenOrders:
-    """Our open orders as the venue lists them (those with a cloid); a venue that cannot list them
-    has nothing of ours resting to cancel."""
+    """What the kill switch cancels: our open orders as the venue lists them (those with a cloid); none
+    on a venue that cannot list them (GMX: no trigger orders, and market orders are answered once the
+    keeper acted, so nothing of ours rests there)."""
     listing = getattr(venue, "open_orders", None)
 
     async def listed(account: TradingAccount) -> list[tuple[str, str]]:
         if listing is None:
             return []
-        return [(o.coin, o.cloid) for o in await listing(account) if o.cloid]
+        try:
+            orders = await listing(account)
+        except NotImplementedError:
+            return []
+        return [(o.coin, o.cloid) for o in orders if o.cloid]
 
     return listed
 

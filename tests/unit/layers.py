@@ -70,7 +70,6 @@ KNOWN: dict[tuple[str, str], str] = {
         "bot.config",
         "bot.ledger.db",
     ): "the ledger's URL parser checks the setting",
-    ("bot.pipeline.runner", "bot.telegram"): "`mirrorbot run` starts Telegram in-process; belongs to the CLI",
     # venue adapters outside the factory
     ("bot.fills_file", "adapters.hyperliquid.parsing"): _VENUE,
     ("bot.demo", "adapters.hyperliquid.budget"): _VENUE,
