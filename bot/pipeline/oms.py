@@ -154,11 +154,22 @@ class OrderManager:
                 result = found
         return result
 
-    async def cancel(self, account: TradingAccount, coin: str, cloid: str, oid: int | None) -> OrderResult:
-        """Cancel a resting order; if the venue would not, what it says the order is now."""
-        if await self.venue.cancel(account, coin, cloid):
-            return OrderResult(OrderStatus.CANCELED, cloid, oid)
-        return await self.status(account, cloid)
+    async def cancel(self, account: TradingAccount, coin: str, cloid: str) -> bool:
+        """Cancel a resting order of ours; False when the venue would not (gone, filled, unknown)."""
+        return await self.venue.cancel(account, coin, cloid)
+
+    async def open_orders(self, account: TradingAccount) -> list[tuple[str, str]]:
+        """Our open orders as the venue lists them, as (coin, cloid): those with a cloid (a manual order
+        is the user's). None on a venue that cannot list them (GMX: no trigger orders, and market orders
+        are answered once the keeper acted, so nothing of ours rests there)."""
+        listing = getattr(self.venue, "open_orders", None)
+        if listing is None:
+            return []
+        try:
+            orders = await listing(account)
+        except NotImplementedError:
+            return []
+        return [(o.coin, o.cloid) for o in orders if o.cloid]
 
     async def status(self, account: TradingAccount, cloid: str) -> OrderResult:
         """The order's status on the venue, by cloid."""

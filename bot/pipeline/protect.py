@@ -318,7 +318,10 @@ class Protector:
         return item
 
     async def _cancel(self, desk: Desk, item: Live) -> None:
-        result = await self.oms.cancel(desk.account, item.wanted.coin, item.cloid, item.oid)
+        if await self.oms.cancel(desk.account, item.wanted.coin, item.cloid):
+            result = OrderResult(OrderStatus.CANCELED, item.cloid, item.oid)
+        else:  # what the venue says the order is now
+            result = await self.oms.status(desk.account, item.cloid)
         if filled_part(result) > 0:  # it fired before the cancel reached it
             await self._on_fired(desk, item, result)
             return

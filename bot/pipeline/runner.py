@@ -197,7 +197,7 @@ class Runner:
             self._accounts = await self.roster.load()
         for account in self._accounts:
             self.copier.add_desk(Desk(account, self.copier.followers.new_engine()))
-        self.controls = OwnerControls(self.ledger, self.venue, risk, self.copier.desks)
+        self.controls = OwnerControls(self.ledger, self.copier.oms, risk, self.copier.desks)
         missed = await self.recover()
         await self.sync_plans(missed)
         copier = self.copier

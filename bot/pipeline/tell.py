@@ -1,10 +1,9 @@
 """What the user is told about the copy: decisions skipped, deferred or lowered by a guard, orders copied,
-refused or lost, follows started and stopped. Every such message is worded here; the other parts of the
-copier say what happened and the `Teller` publishes it on the alert bus."""
+refused or lost, follows started and stopped. The copy path's messages are worded here; the other parts
+(plans, recovery, the protector) publish their few own through `Teller.alert`."""
 
 from __future__ import annotations
 
-import logging
 from decimal import Decimal
 
 from bot.alerts import Alert, AlertBus, AlertKind
@@ -13,8 +12,6 @@ from bot.faults import IOC_PARTIAL, rejection_code
 from bot.pipeline.desk import Desk
 from strategies.model import SOURCE_EVENTS, Decision, Event, Market, Reason
 from strategies.num import plain, q_lot
-
-log = logging.getLogger(__name__)
 
 _SKIPS = frozenset(
     {
