@@ -111,10 +111,6 @@ class Copier:
         """No source change is being mirrored right now (health, tests, shutdown)."""
         return self.mirror.idle
 
-    @property
-    def policy(self) -> RetryPolicy:
-        return self.oms.policy
-
     def add_desk(self, desk: Desk) -> None:
         self.followers.add(desk)
 
