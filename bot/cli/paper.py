@@ -162,6 +162,7 @@ def main(
     from bot.pipeline.runner import RunnerError
     from bot.service import inputs
     from bot.service.errors import InvalidInput
+    from bot.telegram.beside import beside_runner
 
     try:
         default_equity = inputs.decimal(equity, "--equity")
@@ -180,6 +181,7 @@ def main(
             paper_settings, followers=wanted, default_equity=default_equity, state_path=state_path
         )
         log_event(log, "paper_mode", database=paper_settings.db_url, state=str(state_path))
+        runner.starters.append(beside_runner())  # the control room too, when a token is set
         await runner.run(duration_s=duration_s, once=once)
 
     try:

@@ -24,10 +24,11 @@ def run(
     import sys
 
     from bot.pipeline.runner import main as run_main
+    from bot.telegram.beside import beside_runner
 
     settings = settings_or_exit()
     if settings.keystore_password is None and sys.stdin.isatty():
         password = typer.prompt("Keystore password", hide_input=True, default="", show_default=False)
         if password:
             settings = settings.model_copy(update={"keystore_password": SecretStr(password)})
-    raise typer.Exit(run_main(settings, once=once, duration_s=duration))
+    raise typer.Exit(run_main(settings, once=once, duration_s=duration, companions=[beside_runner()]))

@@ -23,8 +23,9 @@ from bot.config import Settings, load_settings
 from bot.domain import OrderStatus, TradingAccount
 from bot.ledger import Fill, LeaderEvent, VenueOrder
 from bot.ledger.db import session_factory
+from bot.pipeline.accounts import load_accounts
 from bot.pipeline.oms import RetryPolicy
-from bot.pipeline.runner import Runner, RunnerOptions, load_accounts
+from bot.pipeline.runner import Runner, RunnerOptions
 from bot.service import InvalidInput
 from bot.service.control import Control
 from bot.venues import VenueConfigError, build_venue

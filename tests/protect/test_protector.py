@@ -18,8 +18,8 @@ from bot.domain import OpenOrder, OrderStatus, Tpsl
 from bot.ledger import CopyInstruction, IntentStatus, cloid_for, instruction_id
 from bot.ledger.db import session_factory
 from bot.pipeline.fills import FillReaderOptions
-from bot.pipeline.protect import EVENT_KIND, MARKET_TRIGGER_SLIPPAGE, Wanted, trigger_prices
 from bot.pipeline.runner import Runner
+from bot.pipeline.triggers import EVENT_KIND, MARKET_TRIGGER_SLIPPAGE, Wanted, trigger_prices
 from bot.service.control import Control
 from strategies.model import Status
 from strategies.num import round_price

@@ -73,7 +73,6 @@ KNOWN: dict[tuple[str, str], str] = {
         "bot.config",
         "bot.ledger.db",
     ): "the ledger's URL parser checks the setting",
-    ("bot.pipeline.runner", "bot.telegram"): "`mirrorbot run` starts Telegram in-process; belongs to the CLI",
     # venue adapters outside the factory
     ("bot.demo", "adapters.hyperliquid.budget"): _VENUE,
     ("bot.demo", "adapters.hyperliquid.info"): _VENUE,
