@@ -44,7 +44,6 @@ LAYERS: tuple[Mapping[str, tuple[str, ...]], ...] = (
             "bot.cli_control",
             "bot.cli_service",
             "bot.demo",
-            "bot.demo_report",
             "bot.paper_run",
         )
     },
@@ -69,10 +68,6 @@ KNOWN: dict[tuple[str, str], str] = {
     ("bot.pipeline.runner", "bot.telegram"): "`mirrorbot run` starts Telegram in-process; belongs to the CLI",
     # venue adapters outside the factory
     ("bot.fills_file", "adapters.hyperliquid.parsing"): _VENUE,
-    ("bot.demo", "adapters.hyperliquid.budget"): _VENUE,
-    ("bot.demo", "adapters.hyperliquid.info"): _VENUE,
-    ("bot.demo", "adapters.hyperliquid.venue"): _VENUE,
-    ("bot.demo_report", "adapters.hyperliquid.info"): _VENUE,
     # Hyperliquid's refusal words (one client-side table) and taker fee are venue data: they belong in
     # the venue's capabilities (bot/domain.py), and the paper venue belongs with the venues (adapters/)
     ("bot.faults", "adapters.hyperliquid.refusals"): "#13: refusal kinds are venue data (capabilities)",
