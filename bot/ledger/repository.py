@@ -1,7 +1,7 @@
 """The ledger's API for the pipeline, the service layer and the CLI: `Ledger`, assembled from one part per
-aggregate (accounts, plans, fills, audit, decisions, orders: bot/ledger/*_store.py; the pipeline's
-reads: pipeline_reads.py; the service's and Telegram's: queries_*.py; the shared base: base.py). The
-hot path's writes (decision_store.py, order_store.py) go in batches of one transaction.
+aggregate (accounts, plans, fills, audit, status, control room, decisions, orders: bot/ledger/*_store.py;
+the pipeline's reads: pipeline_reads.py; the shared base: base.py). The hot path's writes
+(decision_store.py, order_store.py) go in batches of one transaction.
 
 Every method is one transaction. Recording is idempotent wherever the venue or a restart can repeat
 a message: leader events (by venue+source+event id), instructions (by their deterministic id), intents
@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from bot.ledger.account_store import AccountStore
 from bot.ledger.audit_store import AuditStore
+from bot.ledger.control_room_store import ControlRoomStore
 from bot.ledger.decision_store import (
     DecisionDraft,
     DecisionStore,
@@ -26,7 +27,7 @@ from bot.ledger.fill_store import FillStore
 from bot.ledger.order_store import OrderAnswer, OrderStore
 from bot.ledger.pipeline_reads import PipelineReads
 from bot.ledger.plan_store import PlanStore
-from bot.ledger.queries_service import ServiceQueries
+from bot.ledger.status_store import StatusStore
 from bot.ledger.values import (
     TIME_IN_FORCE,
     LedgerError,
@@ -52,9 +53,17 @@ __all__ = [
 
 
 class Ledger(
-    AccountStore, PlanStore, FillStore, AuditStore, PipelineReads, ServiceQueries, DecisionStore, OrderStore
+    AccountStore,
+    PlanStore,
+    FillStore,
+    AuditStore,
+    PipelineReads,
+    StatusStore,
+    ControlRoomStore,
+    DecisionStore,
+    OrderStore,
 ):
     """The ledger over one database (SQLite or PostgreSQL), one part per aggregate: accounts, follow
-    plans, fills, audit (bot/ledger/*_store.py), the pipeline's `PipelineReads`, the service's and
-    Telegram's `ServiceQueries`, and the hot path's writes: decisions (`DecisionStore`: leader events,
-    instructions) and orders (`OrderStore`: intents, venue orders)."""
+    plans, fills, audit, the status views' reads (`StatusStore`), the control room (`ControlRoomStore`),
+    the pipeline's reads (`PipelineReads`), and the hot path's writes: decisions (`DecisionStore`:
+    leader events, instructions) and orders (`OrderStore`: intents, venue orders)."""

@@ -1,8 +1,8 @@
-"""The service's and the control room's writes (bot/ledger/queries_*.py) take SQLite's writer turn like
-every other write of the ledger (`LedgerBase._tx`): on a SQLite file the process's writers queue there,
-first come first served, instead of in SQLite's busy handler (which let some wait past `busy_timeout`:
-"database is locked"). Shown causally: while the turn is held, none of them can finish; released, all
-of them do."""
+"""The status views' and the control room's writes (bot/ledger/status_store.py, control_room_store.py)
+take SQLite's writer turn like every other write of the ledger (`LedgerBase._tx`): on a SQLite file the
+process's writers queue there, first come first served, instead of in SQLite's busy handler (which let
+some wait past `busy_timeout`: "database is locked"). Shown causally: while the turn is held, none of
+them can finish; released, all of them do."""
 
 from __future__ import annotations
 

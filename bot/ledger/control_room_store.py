@@ -1,7 +1,7 @@
 """The ledger's reads and writes for the control room (bot/service/tenancy.py, approvals.py,
 control.py): Telegram members and group policies, account ownership, pending changes and their votes,
 control states, alert preferences, and the fills and decisions an owner's views show. A part of
-`Ledger` through `ServiceQueries` (bot/ledger/queries_service.py), so that only `bot/ledger` speaks SQL.
+`Ledger` (bot/ledger/repository.py), so that only `bot/ledger` speaks SQL.
 Every write is one `_tx`: on SQLite it takes the writers' turn like the rest of the ledger.
 
 Rules stay with the service: a write that must check the row it changes in the same transaction takes
@@ -32,7 +32,7 @@ from bot.ledger.models import (
 )
 
 
-class ControlQueries(LedgerBase):
+class ControlRoomStore(LedgerBase):
     """A part of `Ledger`: reads in a session of their own, writes in the ledger's `_tx`."""
 
     # ---- Telegram members and group policies ------------------------------------------------------

@@ -14,6 +14,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from bot.ledger.base import LedgerBase
 from bot.ledger.models import (
     CopyInstruction,
     EquitySnapshot,
@@ -23,14 +24,13 @@ from bot.ledger.models import (
     OrderIntent,
     RunnerHealth,
 )
-from bot.ledger.queries_control import ControlQueries
 from bot.ledger.types import from_ms
 from strategies.model import Reason
 
 
-class ServiceQueries(ControlQueries):
-    """A part of `Ledger`. The control room's queries (members, policies, approvals, control states,
-    alert preferences) are in `ControlQueries`."""
+class StatusStore(LedgerBase):
+    """A part of `Ledger`: what the status views read (counts, latest decisions and targets, the
+    runner's health row, equity snapshots). The control room's are in `ControlRoomStore`."""
 
     def _service_session(self) -> AsyncSession:
         return self._sessions()
