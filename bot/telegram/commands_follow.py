@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from bot.service import InvalidInput, NotFound, inputs, venue
 from bot.service.approvals import ChangeRequest
-from bot.service.control import limit_lines
+from bot.service.owner import limit_lines
 from bot.service.settings import settings_from_json, shown_setting, unit_doubts
 from bot.service.views import FollowView
 from bot.telegram import render

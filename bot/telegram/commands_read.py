@@ -11,8 +11,8 @@ from typing import Any
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.service import InvalidInput, NotFound, VenueError, inputs, queries, venue
-from bot.service.control import ALERT_KINDS, ALERT_MODES
 from bot.service.equity import EquityPoint, EquityRole, equity_history
+from bot.service.owner import ALERT_KINDS, ALERT_MODES
 from bot.service.views import PositionRow, PositionsView
 from bot.telegram import render
 from bot.telegram.gate import Access, command
