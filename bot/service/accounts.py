@@ -11,7 +11,7 @@ from pathlib import Path
 from eth_account.signers.local import LocalAccount
 
 from bot.ledger import AccountKind
-from bot.service import inputs, venue
+from bot.service import inputs, venue_reads
 from bot.service.actor import Actor
 from bot.service.core import FOLLOWER_VENUES, VENUE, _check_label, _local_path, _settings_of
 from bot.service.errors import Conflict, InvalidInput, KeystoreError, NotFound, VenueUnreachable
@@ -95,7 +95,7 @@ class AccountCommands(FollowCommands):
             reads = await self._venue(check_venue, "checking the agent wallet", on)
             if reads is not None:
                 try:
-                    kind = await venue.check_agent(reads, master, agent, traded)
+                    kind = await venue_reads.check_agent(reads, master, agent, traded)
                     checked = True
                 except VenueUnreachable:
                     if check_venue:

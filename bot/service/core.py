@@ -14,7 +14,7 @@ from typing import Any
 
 from bot.domain import AccountState, Venue
 from bot.ledger import FollowPlan, Ledger
-from bot.service import inputs, venue
+from bot.service import inputs, venue_reads
 from bot.service.actor import Actor
 from bot.service.errors import InvalidInput, NotFound, ServiceError, VenueError
 from bot.service.settings import FollowSettings, settings_from_json
@@ -63,7 +63,7 @@ class ServiceCore:
         """The venue tokens are checked and listed on (Hyperliquid); None when none is configured."""
         if not self._configured(VENUE):
             return None
-        return venue.opened(self._reads("the default venue"), VENUE, "reading the default venue")
+        return venue_reads.opened(self._reads("the default venue"), VENUE, "reading the default venue")
 
     def _configured(self, name: str) -> bool:
         return self.venues is not None and self.venues.configured(name)
@@ -75,7 +75,7 @@ class ServiceCore:
             return None
         if self.venues is None or not self._configured(name):
             raise VenueError(f"{purpose}: no venue URL is configured")
-        return venue.opened(self.venues, name, purpose)
+        return venue_reads.opened(self.venues, name, purpose)
 
     def _reads(self, purpose: str) -> Venues:
         if self.venues is None:
@@ -104,8 +104,8 @@ class ServiceCore:
             by_venue.setdefault(name, []).append(address)
         states: dict[str, AccountState] = {}
         for name, addresses in by_venue.items():
-            states |= await venue.account_states(
-                venue.opened(reads, name, f"reading {', '.join(addresses)}"), addresses
+            states |= await venue_reads.account_states(
+                venue_reads.opened(reads, name, f"reading {', '.join(addresses)}"), addresses
             )
         return states
 

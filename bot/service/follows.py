@@ -9,7 +9,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from bot.ledger import FollowPlan
-from bot.service import inputs, venue
+from bot.service import inputs, venue_reads
 from bot.service.actor import Actor
 from bot.service.core import VENUE, ServiceCore, _settings_of
 from bot.service.coverage import Coverage
@@ -179,7 +179,7 @@ class FollowCommands(ServiceCore):
         listed: list[str] | None = None
         if reads is not None:
             try:
-                listed = list(await venue.instruments(reads))
+                listed = list(await venue_reads.instruments(reads))
             except VenueUnreachable:
                 if edit.check_venue:
                     raise

@@ -11,7 +11,7 @@ from typing import Any
 from bot.domain import AccountState
 from bot.ledger import Ledger
 from bot.ledger.models import utcnow
-from bot.service import queries, venue
+from bot.service import runner_health, venue_reads
 from bot.service.accounts import AccountCommands
 from bot.service.actor import Actor
 from bot.service.core import FOLLOWER_VENUES, MAX_LABEL, VENUE, _settings_of
@@ -64,7 +64,7 @@ class MirrorService(AccountCommands):
         latest = tuple(DecisionView.of(row) for row in await self.ledger.last_decisions(decisions))
         counts = await self.ledger.counts()
         health: dict[str, Any] = {
-            **await queries.runner_health(self.ledger, utcnow()),
+            **await runner_health.runner_health(self.ledger, utcnow()),
             "last_leader_event_at": await self.ledger.last_leader_event_time(),
         }
         await self._audit(actor, "status", {})
@@ -90,8 +90,8 @@ class MirrorService(AccountCommands):
                 for p in await self.ledger.current_plans()
                 if p.follower in followers and _settings_of(p).active
             ]
-            instruments = await venue.instruments(reads)
-            mids = await venue.mids(reads)
+            instruments = await venue_reads.instruments(reads)
+            mids = await venue_reads.mids(reads)
             # Each account on its own venue: a follower on the one it is registered for, a source on the
             # one its plan names (`source_venue`), as the runner reads them.
             wanted = [(rows_by_address.get(f, VENUE), f) for f in followers]

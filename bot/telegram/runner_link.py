@@ -10,7 +10,7 @@ from typing import Any
 
 from bot.ledger import Ledger
 from bot.logs import log_event
-from bot.service import queries
+from bot.service import runner_health
 from bot.service.owner import PAUSED, STOPPED, OwnerService
 
 log = logging.getLogger(__name__)
@@ -71,7 +71,7 @@ async def copying_note(runner: Any, ledger: Ledger, action: str) -> str:
         if starting:
             return "Copying starts within seconds: you are told here once it has."
         return "The running bot applies this within seconds."
-    health = await queries.runner_health(ledger, datetime.now(UTC))
+    health = await runner_health.runner_health(ledger, datetime.now(UTC))
     if health["runner"] is not None and health["runner"]["state"] == "running":
         return "The running bot (`mirrorbot run`) applies this within seconds."
     if starting:

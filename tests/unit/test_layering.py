@@ -104,7 +104,7 @@ def _fake_tree(tmp_path: Path, files: dict[str, str]) -> dict[str, set[str]]:
             "from adapters.hyperliquid.info import InfoClient\n",
             "adapters.hyperliquid.info",
         ),
-        ("bot/service/queries.py", "from sqlalchemy import text\n", "sqlalchemy"),
+        ("bot/service/runner_health.py", "from sqlalchemy import text\n", "sqlalchemy"),
         ("bot/service/service.py", "from sqlmodel import select\n", "sqlmodel"),
         (
             "bot/service/service.py",
