@@ -88,13 +88,20 @@ def build_gmx_venue(settings: Settings, *, why: str = _PLAN_ON_GMX, trading: boo
 
 
 def build_hyperliquid_venue(
-    settings: Settings, *, trading: bool = True, retry_reads: bool | None = None, api_url: str | None = None
+    settings: Settings,
+    *,
+    trading: bool = True,
+    retry_reads: bool | None = None,
+    api_url: str | None = None,
+    poll_interval_s: float | None = None,
 ) -> Venue:
     """The Hyperliquid venue of the settings (MIRROR_NETWORK / MIRROR_HL_API_URL, or `api_url`). With
     `trading` its nonce high-water marks live in MIRROR_DATA_DIR (else in memory: nothing is signed);
-    `retry_reads` (default: `trading`) retries a read after a 429 / 5xx / timeout, else tries it once."""
+    `retry_reads` (default: `trading`) retries a read after a 429 / 5xx / timeout, else tries it once;
+    `poll_interval_s` (default: the adapter's) paces a watch's account polls (the demo polls faster)."""
     from adapters.hyperliquid.budget import DEFAULT_BURST, ReadRetry, WeightBudget
     from adapters.hyperliquid.constants import REST_WEIGHT_PER_MINUTE
+    from adapters.hyperliquid.poller import DEFAULT_POLL_INTERVAL_S
     from adapters.hyperliquid.venue import HyperliquidVenue
 
     retry = trading if retry_reads is None else retry_reads
@@ -106,7 +113,21 @@ def build_hyperliquid_venue(
         is_mainnet=settings.is_mainnet,
         read_retry=None if retry else ReadRetry(retries=0),
         budget=WeightBudget(limit, burst=burst),
+        poll_interval_s=DEFAULT_POLL_INTERVAL_S if poll_interval_s is None else poll_interval_s,
     )
+
+
+async def approve_agent(venue: Venue, master_key: str, agent_address: str, name: str) -> None:
+    """The master account (`master_key`) approves `agent_address` as its agent wallet on `venue`: what a
+    user does in the venue's own app, done here for accounts the process created itself (the demo's
+    followers). Venues without `capabilities.agent_wallets` raise NotImplementedError."""
+    if not venue.capabilities.agent_wallets:
+        raise NotImplementedError(f"{venue.capabilities.display} has no agent wallets to approve")
+    from adapters.hyperliquid.venue import HyperliquidVenue
+
+    if not isinstance(venue, HyperliquidVenue):
+        raise NotImplementedError(f"{venue.capabilities.display}: approving an agent is not supported")
+    await venue.approve_agent(master_key, agent_address, name)
 
 
 def hyperliquid_reads(api_url: str) -> Venue:

@@ -1,6 +1,6 @@
 """The CLI twins of the control room's service calls: `pause`, `resume`, `stop`, `limits`, `alerts`,
 `pnl`, `history`, `owner` and `telegram` (the control room on its own). Business rules live in
-bot/service/control.py and bot/service/tenancy.py; these commands only parse and print."""
+bot/service/owner.py and bot/service/tenancy.py; these commands only parse and print."""
 
 from __future__ import annotations
 
@@ -22,11 +22,11 @@ async def _followers(service: MirrorService, account: str | None) -> list[str]:
 
 
 def _control(action: str, account: str | None, as_json: bool) -> None:
-    from bot.service.control import Control
+    from bot.service.owner import OwnerService
     from bot.telegram import render
 
     async def body(service: MirrorService) -> object:
-        control = Control(service)
+        control = OwnerService(service)
         followers = await _followers(service, account)
         call = {"pause": control.pause, "resume": control.resume, "stop": control.stop}[action]
         return await call(cli_actor(), followers)
@@ -35,7 +35,7 @@ def _control(action: str, account: str | None, as_json: bool) -> None:
     if as_json:
         print_json(result)
     else:
-        from bot.service.control import ControlResult
+        from bot.service.owner import ControlResult
 
         assert isinstance(result, ControlResult)
         typer.echo(render.control(result))
@@ -77,7 +77,7 @@ def limits(
     `_pct` keys are percent (stop_loss_pct=5 is 5 %); daily_loss_limit, max_drawdown,
     source_max_drawdown, max_price_deviation and slippage_cap are fractions (0.05 is 5 %). A value that
     looks like the other unit (0.05 for a percent, 1 for a fraction) needs --yes."""
-    from bot.service.control import Control, limit_lines
+    from bot.service.owner import OwnerService, limit_lines
     from bot.service.settings import setting_changes, unit_doubts
     from bot.telegram.parse import split_options
 
@@ -85,7 +85,7 @@ def limits(
     updated: list[str] = []
 
     async def body(service: MirrorService) -> object:
-        control = Control(service)
+        control = OwnerService(service)
         parsed = control.parse_limits(options)  # refused input: before anything is read or recorded
         doubts = unit_doubts(parsed)  # a value that looks like the other unit (issue #19)
         if doubts and not yes:
@@ -121,13 +121,13 @@ def alerts(
 ) -> None:
     """Show or set what Telegram pushes to an owner, per alert kind."""
     from bot.service import inputs
-    from bot.service.control import Control
+    from bot.service.owner import OwnerService
     from bot.service.tenancy import group_owner, user_owner
 
     async def body(service: MirrorService) -> dict[str, str]:
         user = inputs.telegram_user(owner_id, "owner_id")
         who = group_owner(user) if group else user_owner(user)
-        control = Control(service)
+        control = OwnerService(service)
         if kind is None:
             return await control.alert_modes(who)
         if mode is None:
@@ -144,11 +144,11 @@ def pnl(
     as_json: JsonFlag = False,
 ) -> None:
     """Realized P&L and fees per coin from the ledger, unrealized from the venue."""
-    from bot.service.control import Control, PnlView
+    from bot.service.owner import OwnerService, PnlView
     from bot.telegram import render
 
     async def body(service: MirrorService) -> PnlView:
-        return await Control(service).pnl(cli_actor(), await _followers(service, account), days=days)
+        return await OwnerService(service).pnl(cli_actor(), await _followers(service, account), days=days)
 
     view = call_service(body, settings_or_exit(), read_only=True)
     if as_json:
@@ -163,11 +163,12 @@ def history(
     as_json: JsonFlag = False,
 ) -> None:
     """The latest fills (explain one with `mirrorbot why <trade id>`)."""
-    from bot.service.control import Control, FillView
+    from bot.service.owner import FillView, OwnerService
     from bot.telegram import render
 
     async def body(service: MirrorService) -> tuple[FillView, ...]:
-        return await Control(service).history(cli_actor(), await _followers(service, account), limit=count)
+        followers = await _followers(service, account)
+        return await OwnerService(service).history(cli_actor(), followers, limit=count)
 
     fills = call_service(body, settings_or_exit(), read_only=True)
     if as_json:

@@ -67,7 +67,7 @@ def _print_status(view: StatusView) -> None:
 
 def _health_lines(health: Mapping[str, Any]) -> list[str]:
     """The runner's health as `mirrorbot status` prints it (docs/operations.md)."""
-    from bot.service.queries import runner_line
+    from bot.service.runner_health import runner_line
 
     def pairs(value: Mapping[str, Any] | None) -> str:
         if value is None:

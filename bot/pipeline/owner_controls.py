@@ -1,8 +1,8 @@
 """The owner's controls (SPEC §4: pause, resume, stop) carried out by the running pipeline:
-`OwnerControls`. Named apart from `bot.service.control.Control`, which records what the owner asked (CLI
+`OwnerControls`. Named apart from `bot.service.owner.OwnerService`, which records what the owner asked (CLI
 and Telegram); this carries it out on the desks. Imports go one way, pipeline → service, never back.
 
-The CLI and Telegram write `ControlState` rows (bot/service/control.py), possibly from another process;
+The CLI and Telegram write `ControlState` rows (bot/service/owner.py), possibly from another process;
 the runner reads them on every plans sync (and a Telegram room in the same process calls `sync` at
 once). Each row is carried out once (its id is kept in the risk book). What each state means here:
 - `paused`: the follower's engine skips new exposure (opens, increases, flip-opens); reductions and
@@ -27,7 +27,7 @@ from bot.logs import log_event
 from bot.pipeline.desk import Desk
 from bot.pipeline.guard_gate import RiskGate
 from bot.pipeline.oms import OrderManager
-from bot.service.control import RUNNING, STOPPED
+from bot.service.owner import RUNNING, STOPPED
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +48,7 @@ class OwnerControls:
 
     async def sync(self, followers: Iterable[str] | None = None) -> None:
         """Carry out every control row not yet carried out in this process (at start: the ones in
-        force). A `running` row is an explicit resume — `Control.resume` writes one even when the state
+        force). A `running` row is an explicit resume — `OwnerService.resume` writes one even when the state
         was already running, to lift a guard's trip — carried out once: the row id is kept in the risk
         book, so a restart does not resume (and lift trips) again."""
         wanted = list(self.desks) if followers is None else [f for f in followers if f in self.desks]

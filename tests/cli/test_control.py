@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 from bot.cli import app
 from bot.ledger import Ledger
 from bot.service import Actor, MirrorService
-from bot.service.control import Control
+from bot.service.owner import OwnerService
 from tests.ledger.support import sqlite_copy
 from tests.service.support import FAST_KDF, write_fast_keystore
 
@@ -35,7 +35,7 @@ def db(tmp_path: Path, _sqlite_template: Path, monkeypatch: pytest.MonkeyPatch) 
 
 async def _state(url: str) -> str:
     async with await Ledger.open(url) as ledger:
-        return (await Control(MirrorService(ledger)).states([FOLLOWER]))[FOLLOWER]
+        return (await OwnerService(MirrorService(ledger)).states([FOLLOWER]))[FOLLOWER]
 
 
 def test_stop_needs_yes_and_pause_is_recorded(db: str) -> None:

@@ -1,5 +1,6 @@
 """The house boundaries: strategies/ is pure; adapters/ reach into bot/ only through bot.domain; inside
-bot/ the layer map of tests/unit/layers.py holds; no import circle anywhere."""
+bot/ the layer map of tests/unit/layers.py holds (readers reach venues through the venue factory and
+the database through `Ledger`; only the factory names a venue); no import circle anywhere."""
 
 from __future__ import annotations
 
@@ -48,6 +49,8 @@ def test_layering_scan_sees_the_packages() -> None:
     # Guard against the scan silently checking nothing (e.g. after a move).
     assert (ROOT / "strategies" / "__init__.py") in _modules("strategies")
     assert (ROOT / "adapters" / "__init__.py") in _modules("adapters")
+    readers = {"bot.service.service", "bot.analytics.fetch", "bot.telegram.app", "bot.cli", "bot.venues"}
+    assert readers <= GRAPH.keys()
 
 
 # --- inside bot/: the layer map (tests/unit/layers.py) ---
@@ -71,6 +74,13 @@ def test_known_exceptions_still_happen() -> None:
     gone = sorted(edge for edge in layers.KNOWN if edge not in found)
     assert not gone, f"fixed, remove from layers.KNOWN: {gone}"
     assert all(layers.KNOWN.values()), "every known exception says why"
+
+
+def test_no_module_but_the_venue_factory_names_a_venue() -> None:
+    found = layers.venue_namers()
+    assert not found, "checks a venue by name (ask its capabilities):\n" + "\n".join(
+        f"{module}: {checks}" for module, checks in found.items()
+    )
 
 
 def test_no_import_circle_apart_from_the_known_ones() -> None:
@@ -101,7 +111,21 @@ def _fake_tree(tmp_path: Path, files: dict[str, str]) -> dict[str, set[str]]:
             "from adapters.hyperliquid.info import InfoClient\n",
             "adapters.hyperliquid.info",
         ),
-        ("bot/service/queries.py", "from sqlalchemy import text\n", "sqlalchemy"),
+        ("bot/service/runner_health.py", "from sqlalchemy import text\n", "sqlalchemy"),
+        ("bot/service/service.py", "from sqlmodel import select\n", "sqlmodel"),
+        (
+            "bot/service/service.py",
+            "from bot.ledger.db import session_factory\n",
+            "bot.ledger.db.session_factory",
+        ),
+        (
+            "bot/service/service.py",
+            "from adapters.hyperliquid.info import InfoClient\n",
+            "adapters.hyperliquid.info",
+        ),
+        # Only the commands start the localnet server; a reader does not.
+        ("bot/service/views.py", "from adapters.localnet.server import serve\n", "adapters.localnet.server"),
+        ("bot/analytics/fetch.py", "from adapters.gmx.venue import GmxVenue\n", "adapters.gmx.venue"),
     ],
 )
 def test_a_forbidden_import_is_reported(tmp_path: Path, importer: str, text: str, edge: str) -> None:
@@ -114,6 +138,8 @@ def test_a_forbidden_import_is_reported(tmp_path: Path, importer: str, text: str
         "bot/pipeline/copier.py": "",
         "bot/service/__init__.py": "",
         "bot/service/service.py": "",
+        "bot/analytics/__init__.py": "",
+        "bot/analytics/fetch.py": "",
         "adapters/__init__.py": "",
         "adapters/hyperliquid/__init__.py": "",
         "adapters/hyperliquid/info.py": "",
@@ -138,9 +164,39 @@ def test_allowed_imports_are_not_reported(tmp_path: Path) -> None:
             "bot/service/settings.py": "",
             "bot/cli/__init__.py": "",
             "bot/cli/localnet.py": "from adapters.localnet.server import Localnet\n",
+            "bot/ledger/db.py": "import sqlalchemy\n",
+            "bot/ledger/repository.py": "from bot.ledger.db import session_factory\n",
+            "bot/service/views.py": "from bot.ledger.db import LedgerConfigError\n",
         },
     )
     assert layers.violations(edges) == {}
+
+
+@pytest.mark.parametrize(
+    ("source", "found"),
+    [
+        ("if on == 'gmx': pass\n", ["on == 'gmx'"]),
+        ("ok = v is FollowerVenue.GMX\n", ["v is FollowerVenue.GMX"]),
+        ("if on == GMX: pass\n", ["on == GMX"]),
+        ("ok = name in ('hyperliquid', 'paper')\n", ["name in ('hyperliquid', 'paper')"]),
+        ("ok = not caps.agent_wallets\n", []),
+    ],
+)
+def test_a_comparison_with_a_venue_name_is_reported(source: str, found: list[str]) -> None:
+    assert layers.venue_name_checks(source) == found
+
+
+def test_only_the_venue_factory_may_name_a_venue(tmp_path: Path) -> None:
+    _fake_tree(
+        tmp_path,
+        {
+            "bot/__init__.py": "",
+            "bot/venues.py": "def pick(name):\n    return name == 'gmx'\n",
+            "bot/service/__init__.py": "",
+            "bot/service/views.py": "def gmx(v):\n    return v.name == 'gmx'\n",
+        },
+    )
+    assert layers.venue_namers(tmp_path) == {"bot.service.views": ["v.name == 'gmx'"]}
 
 
 def test_an_unplaced_module_is_reported(tmp_path: Path) -> None:

@@ -9,11 +9,12 @@
    from their keystores and copies the leader, who opens, adds, cuts, flips and closes on ETH, BTC and
    SOL through the unmodified hyperliquid SDK, spread over `--duration`.
 3. A live table shows source vs follower per coin (ρ₀, target, venue position, drift, last action, copy
-   latency). At the end the summary (bot/demo_report.py) is printed and, with `--summary-json`, written.
+   latency). At the end the summary (bot/demo/report.py) is printed and, with `--summary-json`, written.
    The exit code is 0 when every follower ended in sync, 1 otherwise, 2 for bad arguments.
 
 The SDK takes floats at its boundary: leader sizes are exact decimals here, converted only when handed
-to it.
+to it. The bot's side reaches the venue as every reader does, through the `Venue` protocol built by the
+venue factory (bot/venues.py); only the leader, a user of the venue, drives the SDK directly.
 """
 
 from __future__ import annotations
@@ -37,19 +38,18 @@ from hyperliquid.exchange import Exchange
 from rich.console import Console
 from rich.live import Live
 
-from adapters.hyperliquid.budget import WeightBudget
-from adapters.hyperliquid.info import InfoClient
-from adapters.hyperliquid.venue import HyperliquidVenue
 from adapters.localnet.server import LocalnetThread
 from bot.alerts import AlertBus
 from bot.config import LogFormat, Settings, load_settings
-from bot.demo_report import DemoReport, Observation, Profile, render_summary, render_table
+from bot.demo.report import DemoReport, Observation, Profile, render_summary, render_table
+from bot.domain import Venue
 from bot.ledger import Ledger
 from bot.logs import configure_logging
 from bot.pipeline.runner import Runner, RunnerOptions
 from bot.service import Actor, MirrorService
+from bot.venues import approve_agent, build_hyperliquid_venue
 
-__all__ = ["COINS", "PROFILES", "SCRIPT", "Profile", "Step", "run_demo"]
+__all__ = ["COINS", "PROFILES", "SCRIPT", "Profile", "Step", "profile", "run_demo"]
 
 log = logging.getLogger(__name__)
 
@@ -64,9 +64,10 @@ DEMO_KDF_N: Final = 1 << 10
 # The localnet imposes no request-weight limit. The bot's budget is Hyperliquid's (1200/min), which
 # N followers copying a trade every second or so exceed (each copied order costs ~25 weight: its fills
 # and the account are read back), so the demo's run would be paced by the budget, not by the bot. The
-# demo gives its venue ten times the venue's budget; `mirrorbot run` keeps the real one.
+# demo gives its venue ten times the venue's budget (MIRROR_HL_WEIGHT_PER_MINUTE; the factory keeps the
+# burst's share: 2,000); `mirrorbot run` keeps the real one.
 DEMO_WEIGHT_PER_MINUTE: Final = 12_000
-DEMO_WEIGHT_BURST: Final = 2_000
+DEMO_POLL_INTERVAL_S: Final = 1.0
 REFRESH_S: Final = 0.4
 SETTLE_MAX_S: Final = 10.0  # after the script, followers get at most this long to reach their targets
 
@@ -152,21 +153,17 @@ async def _demo(console: Console, duration: float, count: int, summary_json: Pat
             database_url=f"sqlite+aiosqlite:///{data_dir / 'demo.db'}",
             keystore_password=secrets.token_urlsafe(16),
             log_format=LogFormat.CONSOLE,
+            hl_weight_per_minute=DEMO_WEIGHT_PER_MINUTE,
         )
         leader: LocalAccount = Account.create()
         followers = [Follower(Account.create(), profile(i)) for i in range(count)]
         ledger = await Ledger.open(settings.db_url)
-        venue = HyperliquidVenue(
-            net.url,
-            data_dir=data_dir,
-            is_mainnet=False,
-            poll_interval_s=1.0,
-            budget=WeightBudget(DEMO_WEIGHT_PER_MINUTE, burst=DEMO_WEIGHT_BURST),
-        )
-        reads = InfoClient(net.url)  # the table's and the summary's reads: outside the bot's weight budget
+        venue = build_hyperliquid_venue(settings, poll_interval_s=DEMO_POLL_INTERVAL_S)
+        # The table's and the summary's reads: a client of their own, outside the bot's weight budget.
+        reads = build_hyperliquid_venue(settings, trading=False)
         try:
             await _fund(net.url, leader, followers)
-            await _register(settings, ledger, venue, reads, leader, followers)
+            await _register(settings, ledger, venue, leader, followers)
             report = DemoReport(
                 url=net.url,
                 seed=SEED,
@@ -186,7 +183,7 @@ async def _demo(console: Console, duration: float, count: int, summary_json: Pat
             )
             summary = await _play(console, runner, report, leader, duration)
         finally:
-            await reads.aclose()
+            await reads.close()
             await venue.close()  # the runner closed it already unless it failed to start
             await ledger.close()
     console.line()
@@ -210,15 +207,14 @@ async def _fund(url: str, leader: LocalAccount, followers: Sequence[Follower]) -
 async def _register(
     settings: Settings,
     ledger: Ledger,
-    venue: HyperliquidVenue,
-    reads: InfoClient,
+    venue: Venue,
     leader: LocalAccount,
     followers: Sequence[Follower],
 ) -> None:
     """Each follower the way a user sets one up: a new agent keystore, approved by the master account on
     the venue, registered with the venue check, then the follow with its scalings."""
     # The service's venue checks, like the table's reads, stay outside the bot's weight budget.
-    checks = HyperliquidVenue(venue.base_url, data_dir=None, is_mainnet=False)
+    checks = build_hyperliquid_venue(settings, trading=False)
     try:
         await _register_with(
             MirrorService(ledger, checks, kdf_iterations=DEMO_KDF_N), settings, venue, leader, followers
@@ -230,7 +226,7 @@ async def _register(
 async def _register_with(
     service: MirrorService,
     settings: Settings,
-    venue: HyperliquidVenue,
+    venue: Venue,
     leader: LocalAccount,
     followers: Sequence[Follower],
 ) -> None:
@@ -240,7 +236,7 @@ async def _register_with(
     for number, follower in enumerate(followers, start=1):
         path = settings.data_dir / "keystores" / f"follower{number}.json"
         keystore = await service.keystore_new(actor, path, password.get_secret_value())
-        await venue.approve_agent(follower.master.key.hex(), keystore.address, "mirrorbot-demo")
+        await approve_agent(venue, follower.master.key.hex(), keystore.address, "mirrorbot-demo")
         await service.account_add(actor, follower.address, path, label=f"follower {number}", check_venue=True)
         await service.follow_add(
             actor,

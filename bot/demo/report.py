@@ -1,6 +1,7 @@
 """What `mirrorbot demo` shows and concludes: the live table and the summary.
 
-Every number about positions comes from the venue (the localnet's `/info`), never from our own tables:
+Every number about positions comes from the venue (the localnet's `/info`, read through the `Venue`
+protocol), never from our own tables:
 - tracking error per follower and coin = the follower's venue position − q(ρ₀ × s), with `s` the
   leader's venue position and ρ₀ the ratio the engine locked for the pair (SPEC §2: τ = ρ₀ · s);
 - a pair is in sync when that error is zero, or worth less than the venue's minimum order value (a
@@ -25,9 +26,8 @@ from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
-from adapters.hyperliquid.info import InfoClient
 from bot.alerts import Alert, AlertKind
-from bot.domain import AccountState, Instrument
+from bot.domain import AccountState, Instrument, Venue
 from bot.ledger import Ledger
 from strategies.model import SOURCE_EVENTS
 from strategies.num import plain, q_lot
@@ -108,7 +108,7 @@ class DemoReport:
     followers: Mapping[str, Profile]
     coins: Sequence[str]
     ledger: Ledger
-    reads: InfoClient
+    reads: Venue
     runner: Runner | None = None
     alerts: list[Alert] = field(default_factory=list)
     _queue: _asyncio.Queue[Alert] | None = None
@@ -166,13 +166,13 @@ class DemoReport:
 
     async def observe(self) -> Observation:
         if not self._instruments:
-            self._instruments = {i.coin: i for i in await self.reads.meta()}
+            self._instruments = {i.coin: i for i in await self.reads.instruments()}
         self._drain_alerts()
         await self._stats()
         mids, leader, *states = await asyncio.gather(
-            self.reads.all_mids(),
-            self.reads.account_state(self.leader),
-            *(self.reads.account_state(f) for f in self.followers),
+            self.reads.mids(),
+            self.reads.account(self.leader),
+            *(self.reads.account(f) for f in self.followers),
         )
         followers = {f: s for f, s in zip(self.followers, states, strict=True) if isinstance(s, AccountState)}
         assert isinstance(leader, AccountState) and isinstance(mids, dict)
@@ -217,7 +217,7 @@ class DemoReport:
 
     async def summary(self, leader_steps: int, leader_errors: Sequence[str]) -> dict[str, Any]:
         final = await self.observe()
-        fills = {user: len(await self.reads.user_fills(user)) for user in (self.leader, *self.followers)}
+        fills = {user: len(await self.reads.fills_since(user, 0)) for user in (self.leader, *self.followers)}
         followers = []
         for address, profile in self.followers.items():
             mine = [o for o in self._orders if o.user == address]

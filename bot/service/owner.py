@@ -4,7 +4,7 @@ preferences, P&L, history, status and lineage restricted to the caller's account
 
 Pause and stop are recorded durably (ControlState rows; stop also writes an unfollow-with-close plan
 version for every active follow, which the runner already applies); a running pipeline is told at once
-through `ControlHooks` when one is attached, and reads `Control.states()` otherwise.
+through `ControlHooks` when one is attached, and reads `OwnerService.states()` otherwise.
 """
 
 from __future__ import annotations
@@ -133,7 +133,11 @@ class OwnerStatus:
     decisions: tuple[DecisionView, ...]
 
 
-class Control:
+class OwnerService:
+    """What an owner asks of their own accounts: controls (pause, resume, stop), limits, alert
+    preferences, and the owner-scoped reads. Records the request; the running pipeline carries the
+    controls out (`OwnerControls`, bot/pipeline/owner_controls.py)."""
+
     def __init__(self, service: MirrorService, hooks: ControlHooks | None = None) -> None:
         self.service = service
         self.ledger = service.ledger

@@ -1,7 +1,8 @@
 """The ledger's reads and writes for the control room (bot/service/tenancy.py, approvals.py,
 control.py): Telegram members and group policies, account ownership, pending changes and their votes,
-control states, alert preferences, and the fills and decisions an owner's views show. A mixin of
-`Ledger` through `ServiceQueries` (bot/ledger/queries_service.py), so that only `bot/ledger` speaks SQL.
+control states, alert preferences, and the fills and decisions an owner's views show. A part of
+`Ledger` (bot/ledger/repository.py), so that only `bot/ledger` speaks SQL.
+Every write is one `_tx`: on SQLite it takes the writers' turn like the rest of the ledger.
 
 Rules stay with the service: a write that must check the row it changes in the same transaction takes
 the check as a callable (`set_account_owner`), which raises the service's own error.
@@ -14,10 +15,9 @@ from datetime import datetime
 
 from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import col, select
-from sqlmodel.ext.asyncio.session import AsyncSession
 
+from bot.ledger.base import LedgerBase
 from bot.ledger.models import (
     Account,
     AlertPreference,
@@ -32,10 +32,8 @@ from bot.ledger.models import (
 )
 
 
-class ControlQueries:
-    """Mixed into `Ledger`; `_sessions` is the ledger's session factory."""
-
-    _sessions: async_sessionmaker[AsyncSession]
+class ControlRoomStore(LedgerBase):
+    """A part of `Ledger`: reads in a session of their own, writes in the ledger's `_tx`."""
 
     # ---- Telegram members and group policies ------------------------------------------------------
 
@@ -50,7 +48,7 @@ class ControlQueries:
 
     async def activate_member(self, user_id: int, invited_by: str) -> bool:
         """Admit `user_id` (a new row, or an inactive one reactivated); True when this changed anything."""
-        async with self._sessions() as session, session.begin():
+        async with self._tx() as session:
             row = (
                 await session.exec(select(TelegramMember).where(TelegramMember.user_id == user_id))
             ).first()
@@ -64,7 +62,7 @@ class ControlQueries:
 
     async def deactivate_member(self, user_id: int) -> bool:
         """True when an active member was deactivated."""
-        async with self._sessions() as session, session.begin():
+        async with self._tx() as session:
             row = (
                 await session.exec(select(TelegramMember).where(TelegramMember.user_id == user_id))
             ).first()
@@ -83,7 +81,7 @@ class ControlQueries:
             return list((await session.exec(select(GroupPolicy))).all())
 
     async def save_group_policy(self, chat_id: int, admins: list[int], threshold: int, actor: str) -> None:
-        async with self._sessions() as session, session.begin():
+        async with self._tx() as session:
             row = (await session.exec(select(GroupPolicy).where(GroupPolicy.chat_id == chat_id))).first()
             if row is None:
                 row = GroupPolicy(chat_id=chat_id, admins=admins, threshold=threshold, actor=actor)
@@ -113,7 +111,7 @@ class ControlQueries:
     ) -> str | None:
         """Make `owner` the owner of the account, after `check(row)` (raising to refuse) in the same
         transaction; returns the owner before."""
-        async with self._sessions() as session, session.begin():
+        async with self._tx() as session:
             query = select(Account).where(Account.venue == venue, Account.address == address)
             account = (await session.exec(query)).first()
             check(account)
@@ -129,7 +127,7 @@ class ControlQueries:
         self, chat_id: int, action: str, payload: object, summary: str, proposer: str, voter: int
     ) -> int:
         """Record a pending change with the proposer's (`voter`) approval; returns its id."""
-        async with self._sessions() as session, session.begin():
+        async with self._tx() as session:
             row = PendingChange(
                 chat_id=chat_id,
                 action=action,
@@ -155,7 +153,7 @@ class ControlQueries:
     async def add_vote(self, change_id: int, user_id: int, vote: str) -> bool:
         """False when `user_id` already voted on the change (one vote per admin)."""
         try:
-            async with self._sessions() as session, session.begin():
+            async with self._tx() as session:
                 session.add(Approval(change_id=change_id, user_id=user_id, vote=vote))
         except IntegrityError:
             return False
@@ -163,7 +161,7 @@ class ControlQueries:
 
     async def move_change(self, change_id: int, before: str, after: str) -> bool:
         """Move a change from status `before` to `after`; False if another caller moved it first."""
-        async with self._sessions() as session, session.begin():
+        async with self._tx() as session:
             result = await session.exec(
                 update(PendingChange)
                 .where(col(PendingChange.id) == change_id, col(PendingChange.status) == before)
@@ -172,7 +170,7 @@ class ControlQueries:
             return bool(result.rowcount == 1)
 
     async def finish_change(self, change_id: int, status: str, result: str) -> None:
-        async with self._sessions() as session, session.begin():
+        async with self._tx() as session:
             await session.exec(
                 update(PendingChange)
                 .where(col(PendingChange.id) == change_id)
@@ -182,7 +180,7 @@ class ControlQueries:
     # ---- control states and alert preferences -----------------------------------------------------
 
     async def add_control_states(self, followers: Sequence[str], state: str, actor: str) -> None:
-        async with self._sessions() as session, session.begin():
+        async with self._tx() as session:
             for follower in followers:
                 session.add(ControlState(follower=follower, state=state, actor=actor))
 
@@ -192,7 +190,7 @@ class ControlQueries:
             return list((await session.exec(query)).all())
 
     async def set_alert_preferences(self, owner: str, kinds: Sequence[str], mode: str) -> None:
-        async with self._sessions() as session, session.begin():
+        async with self._tx() as session:
             query = select(AlertPreference).where(AlertPreference.owner == owner)
             rows = {row.kind: row for row in (await session.exec(query)).all()}
             for name in kinds:

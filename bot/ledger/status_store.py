@@ -1,8 +1,7 @@
 """The ledger's reads and writes for the service layer and Telegram (status counts, latest decisions
 and targets, the runner's health row, equity snapshots, a liveness ping), so that only `bot/ledger`
-speaks SQL. A mixin of `Ledger` (bot/ledger/repository.py): it uses the ledger's `engine` and
-session factory, and keeps these queries out of the repository module, which is split by aggregate
-separately.
+speaks SQL. A part of `Ledger` (bot/ledger/repository.py): reads in a session of their own, writes
+in the ledger's `_tx` (on SQLite, the writers' turn).
 """
 
 from __future__ import annotations
@@ -12,10 +11,10 @@ from datetime import datetime
 from sqlalchemy import func
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from bot.ledger.base import LedgerBase
 from bot.ledger.models import (
     CopyInstruction,
     EquitySnapshot,
@@ -25,17 +24,13 @@ from bot.ledger.models import (
     OrderIntent,
     RunnerHealth,
 )
-from bot.ledger.queries_control import ControlQueries
 from bot.ledger.types import from_ms
 from strategies.model import Reason
 
 
-class ServiceQueries(ControlQueries):
-    """Mixed into `Ledger`; `engine` and `_sessions` are the ledger's. The control room's queries
-    (members, policies, approvals, control states, alert preferences) are in `ControlQueries`."""
-
-    engine: AsyncEngine
-    _sessions: async_sessionmaker[AsyncSession]
+class StatusStore(LedgerBase):
+    """A part of `Ledger`: what the status views read (counts, latest decisions and targets, the
+    runner's health row, equity snapshots). The control room's are in `ControlRoomStore`."""
 
     def _service_session(self) -> AsyncSession:
         return self._sessions()
@@ -100,7 +95,7 @@ class ServiceQueries(ControlQueries):
         """Insert `row` unless one for its (address, role, minute) exists: the first reading wins."""
         values = row.model_dump(exclude={"id"})
         insert = pg_insert if self.engine.dialect.name == "postgresql" else sqlite_insert
-        async with self._service_session() as session, session.begin():
+        async with self._tx() as session:
             await session.exec(insert(EquitySnapshot).values(values).on_conflict_do_nothing())
 
     async def equity_snapshots(
