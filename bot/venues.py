@@ -12,6 +12,10 @@ The paper venue (adapters/paper: follower orders simulated at a real venue's liv
 (`open_paper_venue`), and is imported at the top: it is light, and `PaperVenue` is the type `mirrorbot
 paper` holds.
 
+The embedded localnet (adapters/localnet: a Hyperliquid-compatible venue on this host) is started here
+too, for `mirrorbot localnet` (`serve_localnet`) and `mirrorbot demo` (`embedded_localnet`): it is a venue
+the commands bring up, so they reach it through this module like every other venue.
+
 A runner builds the clients it trades and watches with (`build_venue`, `venue_factories`); the service,
 Telegram and the CLI read through `Venues.for_reads` — one attempt per read (a person is waiting for
 the answer, the runner's retries would make them wait for a venue that is down) and no GMX order
@@ -29,6 +33,7 @@ from adapters.paper import PaperVenue as PaperVenue  # re-exported: the type `mi
 from bot.domain import OrderStatus, SourceFill, Venue, VenueCapabilities
 
 if TYPE_CHECKING:
+    from adapters.localnet.server import LocalnetThread
     from bot.config import Settings
 
 HYPERLIQUID = "hyperliquid"  # the default follower venue, and every plan's default source venue
@@ -256,3 +261,18 @@ class Venues:
             with contextlib.suppress(Exception):
                 await venue.close()
         self.opened.clear()
+
+
+def serve_localnet(*, host: str, port: int, seed: int, signatures: str, allow_remote: bool) -> None:
+    """`mirrorbot localnet`: serve the local venue until interrupted (Ctrl-C or SIGTERM)."""
+    from adapters.localnet.server import serve
+
+    serve(host=host, port=port, seed=seed, signatures=signatures, allow_remote=allow_remote)
+
+
+def embedded_localnet(*, port: int, seed: int, price_walk_ms: int) -> LocalnetThread:
+    """The local venue on a thread of this process (`mirrorbot demo`): a context manager whose `.url`
+    the demo's clients use; port 0 takes any free port."""
+    from adapters.localnet.server import LocalnetThread
+
+    return LocalnetThread(port=port, seed=seed, price_walk_ms=price_walk_ms)

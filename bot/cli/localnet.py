@@ -23,12 +23,12 @@ def localnet(
     ] = False,
 ) -> None:
     """Run the Hyperliquid-compatible local venue (POST /info, POST /exchange, GET /ws, POST /_localnet)."""
-    from adapters.localnet.server import serve
+    from bot.venues import serve_localnet
 
     if signatures not in ("testnet", "any"):
         typer.echo("mirrorbot: --signatures: accepted values are testnet, any", err=True)
         raise typer.Exit(2)
-    serve(host=host, port=port, seed=seed, signatures=signatures, allow_remote=allow_remote)
+    serve_localnet(host=host, port=port, seed=seed, signatures=signatures, allow_remote=allow_remote)
 
 
 def demo(

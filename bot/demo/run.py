@@ -38,7 +38,6 @@ from hyperliquid.exchange import Exchange
 from rich.console import Console
 from rich.live import Live
 
-from adapters.localnet.server import LocalnetThread
 from bot.alerts import AlertBus
 from bot.config import LogFormat, Settings, load_settings
 from bot.demo.report import DemoReport, Observation, Profile, render_summary, render_table
@@ -47,7 +46,7 @@ from bot.ledger import Ledger
 from bot.logs import configure_logging
 from bot.pipeline.runner import Runner, RunnerOptions
 from bot.service import Actor, MirrorService
-from bot.venues import approve_agent, build_hyperliquid_venue
+from bot.venues import approve_agent, build_hyperliquid_venue, embedded_localnet
 
 __all__ = ["COINS", "PROFILES", "SCRIPT", "Profile", "Step", "profile", "run_demo"]
 
@@ -143,7 +142,7 @@ def run_demo(duration: float, followers: int, summary_json: Path | None, port: i
 async def _demo(console: Console, duration: float, count: int, summary_json: Path | None, port: int) -> int:
     with (
         tempfile.TemporaryDirectory(prefix="mirrorbot-demo-") as tmp,
-        LocalnetThread(port=port, seed=SEED, price_walk_ms=PRICE_WALK_MS) as net,
+        embedded_localnet(port=port, seed=SEED, price_walk_ms=PRICE_WALK_MS) as net,
     ):
         data_dir = Path(tmp)
         settings = load_settings(
