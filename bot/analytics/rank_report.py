@@ -72,6 +72,10 @@ RANK: Final[dict[str, str]] = {
 }
 
 
+# rank's own numeric inputs (docs/inputs.md, `rank.*`): the same ranges as backtest's
+RANK_RANGES: dict[str, inputs.Range] = {k: BACKTEST_RANGES[k] for k in ("equity", "source_equity")}
+
+
 @dataclass(frozen=True, slots=True)
 class RankInputs:
     addresses: tuple[str, ...]
@@ -100,13 +104,13 @@ def rank_inputs(
         if len(source_equities) != len(checked):
             problem = f"{len(source_equities)} values for {len(checked)} addresses"
             raise InvalidInput("source_equity", problem, "one per address")
-        given = tuple(BACKTEST_RANGES["source_equity"].read(e, "source_equity") for e in source_equities)
+        given = tuple(RANK_RANGES["source_equity"].read(e, "source_equity") for e in source_equities)
     return RankInputs(
         addresses=checked,
         days=_days(days, offline=files is not None),
         follower_equity=DEFAULT_FOLLOWER_EQUITY
         if equity is None
-        else BACKTEST_RANGES["equity"].read(equity, "equity"),
+        else RANK_RANGES["equity"].read(equity, "equity"),
         fills_files=files,
         source_equities=given,
     )
