@@ -211,3 +211,13 @@ def test_offline_read_is_the_recordings_window(tmp_path: Path) -> None:
     steady, _ = write(tmp_path)
     history = read_history(steady, STEADY, days=None)
     assert (history.start_ms, history.end_ms) == (T0, T0 + 4 * DAY)
+
+
+def test_the_docs_weights_table_is_the_code() -> None:
+    import re
+
+    text = (Path(__file__).parents[2] / "docs" / "analytics.md").read_text()
+    section = text[text.index("### Composite score") :]
+    rows = re.findall(r"^\| `([a-z_]+)` \| ([0-9.]+) \| (higher|lower) \|$", section, re.MULTILINE)
+    code = [(c.key, str(c.weight), "higher" if c.higher_is_better else "lower") for c in CRITERIA]
+    assert rows == code
