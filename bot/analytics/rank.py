@@ -125,8 +125,9 @@ def measure(
     replay: BacktestResult | None,
     mid_at: MidAt | None = None,
 ) -> Measures:
-    """The row of one source: `stats = compute_stats(history)`, `equity` the source's equity at the
-    window's end, `replay` a backtest of copying it at the follower's equity (None: not run)."""
+    """The row of one source: `stats = compute_stats(history)` with `history.account` carrying `equity`
+    (the drawdown % is inspect's), `equity` the source's equity at the window's end, `replay` a backtest
+    of copying it at the follower's equity (None: not run)."""
     base = start_equity(equity, stats.net_pnl)
     drawdowns = None if base is None else drawdown_count(stats.curve, base)
     frequency = None
@@ -149,7 +150,7 @@ def measure(
         net_pnl=stats.net_pnl,
         return_pct=None if base is None else div(stats.net_pnl, base),
         max_drawdown=stats.drawdown.amount,
-        drawdown_pct=stats.drawdown_pct if stats.drawdown.amount > 0 or base is None else ZERO,
+        drawdown_pct=None if base is None else stats.drawdown_pct if stats.drawdown.amount > 0 else ZERO,
         drawdowns=drawdowns,
         drawdown_frequency=frequency,
         holding_cv=variation(holding),

@@ -35,7 +35,7 @@ NOT_ADVICE: Final = (
     "Descriptive, not advice: how these sources compare over a past window. It is not a recommendation "
     "to follow any of them, and not a forecast."
 )
-NO_MID: Final = "a fill history holds no mid at fill time: spread cost n/a"
+NO_MID: Final = "spread cost n/a: a fill history holds no mid at fill time (the taker share needs none)"
 
 RANK: Final[dict[str, str]] = {
     "return": (
@@ -316,12 +316,14 @@ async def rank_sources(
     finally:
         if own is not None:
             await own.close()
+    if any(m.spread_bp is None for m in rows):
+        notes.append(NO_MID)
     return RankReport(rank(rows), checked.follower_equity, tuple(notes))
 
 
 def _notes(address: str, funding_note: str, m: Measures, equity: Decimal | None) -> list[str]:
     who = short(address)
-    out = [f"{who}: {NO_MID}"] if m.spread_bp is None else []
+    out = []
     if funding_note and funding_note != "userFunding":
         out.append(f"{who}: {funding_note}")
     if equity is None:

@@ -12,6 +12,8 @@ worked out by hand from the definitions (docs/analytics.md, "rank"). Times in ho
 from __future__ import annotations
 
 import asyncio
+import json
+import re
 from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path
@@ -31,7 +33,7 @@ from bot.analytics.rank import (
     spread,
     variation,
 )
-from bot.analytics.rank_report import RankReport, rank_inputs, rank_sources
+from bot.analytics.rank_report import NO_MID, RankReport, rank_inputs, rank_sources
 from bot.analytics.stats import compute_stats
 from bot.domain import Side, SourceFill
 from strategies.num import CTX, add, div, mul
@@ -125,6 +127,7 @@ def test_the_text_says_descriptive_not_advice_and_prints_the_weights(report: Ran
     assert "Descriptive, not advice" in text.splitlines()[1]
     assert "Score weights (of 0.90 used): return % 0.25 (higher is better)" in text
     assert "Left out of the score (not known for every source): spread cost bp 0.10" in text
+    assert f"note: {NO_MID}" in text  # said once, for every source
     doc = report.to_json()
     assert doc["weights"]["return"] == "0.25" and doc["left_out"] == ["spread"]
     assert [s["score"] for s in doc["sources"]] == ["0.777778", "0.222222"]
@@ -198,13 +201,31 @@ def test_equal_sources_score_one() -> None:
     assert [r.measures.address for r in ranking.rows] == [STEADY, SWINGY]  # ties: by address
 
 
-def test_a_history_at_the_venues_reach_is_said_to_be_cut() -> None:
+def test_a_history_at_the_venues_reach_is_said_to_be_cut(tmp_path: Path) -> None:
+    """10,000 fills is all the venue keeps reachable: the window may reach further back, and the
+    report says so; one fill fewer is not flagged."""
     fills = [_fill(i, "2000", crossed=True) for i in range(HISTORY_REACH)]
     history = make_history(STEADY, fills)
-    row = measure(history, compute_stats(history), equity=None, replay=None)
-    assert row.cut
+    assert measure(history, compute_stats(history), equity=None, replay=None).cut
     short = make_history(STEADY, fills[:-1])
     assert not measure(short, compute_stats(short), equity=None, replay=None).cut
+    doc = [
+        {"coin": "ETH", "px": "2000", "sz": "1", "side": "B", "time": T0 + i * 1000, "startPosition": str(i)}
+        | {"dir": "Open Long", "closedPnl": "0", "hash": f"0x{i:064x}", "oid": i, "tid": i, "fee": "0"}
+        | {"crossed": True}
+        for i in range(HISTORY_REACH)
+    ]
+    busy = tmp_path / "busy.json"
+    busy.write_text(json.dumps(doc))
+    steady, _ = write(tmp_path)
+    report = asyncio.run(rank_sources(rank_inputs([STEADY, SWINGY], fills_files=[busy, steady])))
+    cut = {r.measures.address: r.measures.cut for r in report.ranking.rows}
+    assert cut == {STEADY: True, SWINGY: False}
+    assert (
+        "note: 0x1111…1111: history cut: the venue keeps only the last 10,000 fills reachable"
+        in report.text()
+    )
+    assert {s["address"]: s["history_cut"] for s in report.to_json()["sources"]} == cut
 
 
 def test_offline_read_is_the_recordings_window(tmp_path: Path) -> None:
@@ -214,8 +235,6 @@ def test_offline_read_is_the_recordings_window(tmp_path: Path) -> None:
 
 
 def test_the_docs_weights_table_is_the_code() -> None:
-    import re
-
     text = (Path(__file__).parents[2] / "docs" / "analytics.md").read_text()
     section = text[text.index("### Composite score") :]
     rows = re.findall(r"^\| `([a-z_]+)` \| ([0-9.]+) \| (higher|lower) \|$", section, re.MULTILINE)
