@@ -6,6 +6,7 @@ same `load_history` as `inspect` (the `Venue` protocol online, a recording offli
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from decimal import Decimal
@@ -16,6 +17,7 @@ from bot.analytics import charts
 from bot.analytics.backtest import Backtest
 from bot.analytics.definitions import DISCLAIMER
 from bot.analytics.fetch import Report
+from bot.analytics.history import History
 from bot.analytics.rank import CRITERIA, FREQUENCY_DAYS, HISTORY_REACH, Measures, Ranking, measure, rank
 from bot.analytics.render import duration, num, pct, ratio_json, usd, usd_json, utc
 from bot.analytics.service import (
@@ -303,13 +305,8 @@ async def rank_sources(
                 history = replace(history, account=AccountState(address, equity, held, history.end_ms))
             elif history.account is not None:
                 equity = history.account.equity
-            replay = None
-            if equity is not None and equity > 0:
-                params = backtest_inputs(
-                    equity=checked.follower_equity, source_equity=equity, depth="inf"
-                ).params(history)
-                replay = Backtest(history, history.markets, params).run()
-            rows.append(measure(history, compute_stats(history), equity=equity, replay=replay))
+            # the replay and the statistics are CPU work: off the event loop (Telegram answers meanwhile)
+            rows.append(await asyncio.to_thread(_measure, history, equity, checked.follower_equity))
             notes += _notes(address, history.funding_note, rows[-1], equity)
             if report is not None:
                 report("sources", n + 1, len(checked.addresses))
@@ -319,6 +316,14 @@ async def rank_sources(
     if any(m.spread_bp is None for m in rows):
         notes.append(NO_MID)
     return RankReport(rank(rows), checked.follower_equity, tuple(notes))
+
+
+def _measure(history: History, equity: Decimal | None, follower_equity: Decimal) -> Measures:
+    replay = None
+    if equity is not None and equity > 0:
+        params = backtest_inputs(equity=follower_equity, source_equity=equity, depth="inf").params(history)
+        replay = Backtest(history, history.markets, params).run()
+    return measure(history, compute_stats(history), equity=equity, replay=replay)
 
 
 def _notes(address: str, funding_note: str, m: Measures, equity: Decimal | None) -> list[str]:
