@@ -1,13 +1,11 @@
-"""Feeds `Metrics` and `Readiness` from a running `mirrorbot run` without touching its hot path.
+"""Feeds `Metrics` and `Readiness` from a running `mirrorbot run`, from outside its hot path.
 
-Two sources, both already there: the alert bus (every order answer, skip, deferral, guard, fault and
-failure is an alert with a stable reason code — consumed by one task), and the runner's own state,
-sampled when Prometheus scrapes (the copier's recorded latencies, the last reconciliation pass, the
+Three sources, all the runner's own: the alert bus (every order answer, skip, deferral, guard, fault
+and failure is an alert with a stable reason code, a pair's failure names its strategy — consumed by
+one task); the copy's stopwatch (`Runner.clock`, bot/pipeline/lag.py: one histogram observation per
+stage); and the runner's state, sampled when Prometheus scrapes (the last reconciliation pass, the
 followers' sync scores, the dead-man switch's armed-until, the lease, the websockets, the venue's
-weight budget). The runner is read by attribute (duck-typed): this layer sits below the pipeline.
-
-Not fed yet (they need hooks in the copier, after its split): the `seen`, `decided` and `sent` lag
-stages and `mirrorbot_strategy_errors_total`.
+weight budget, start-up's wait for the venue).
 """
 
 from __future__ import annotations
@@ -16,11 +14,14 @@ import asyncio
 import contextlib
 import time
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.alerts import Alert, AlertBus, AlertKind
 from bot.ops.health import DEAD_MAN, LEDGER, RUNNER_CHECKS, VENUE, WEBSOCKETS, Readiness
 from bot.ops.metrics import Metrics
+
+if TYPE_CHECKING:
+    from bot.pipeline.runner import Runner
 
 _ORDER_RESULTS = {
     AlertKind.COPIED: "filled",
@@ -39,14 +40,13 @@ WS_DROPPED = "ws_dropped"  # the fault code of a websocket that closed or went s
 
 
 class RunnerFeed:
-    def __init__(self, metrics: Metrics, readiness: Readiness, alerts: AlertBus, runner: Any) -> None:
+    def __init__(self, metrics: Metrics, readiness: Readiness, runner: Runner) -> None:
         self.metrics = metrics
         self.readiness = readiness
-        self.alerts = alerts
+        self.alerts: AlertBus = runner.alerts
         self.runner = runner
         self._queue: asyncio.Queue[Alert] | None = None
         self._task: asyncio.Task[None] | None = None
-        self._latencies_seen = 0
         self._weight_seen = 0
         self._last_pass: object = None
         for name in RUNNER_CHECKS:
@@ -55,8 +55,11 @@ class RunnerFeed:
     def start(self) -> None:
         self._queue = self.alerts.subscribe()
         self._task = asyncio.ensure_future(self._consume(self._queue))
+        self.runner.clock.listeners.append(self.metrics.lag_observed)
 
     async def stop(self) -> None:
+        if self.metrics.lag_observed in self.runner.clock.listeners:
+            self.runner.clock.listeners.remove(self.metrics.lag_observed)
         if self._queue is not None:
             self.drain()
             self.alerts.unsubscribe(self._queue)
@@ -85,13 +88,15 @@ class RunnerFeed:
             m.ws_reconnects.inc()
         elif alert.kind is AlertKind.FAILURE:
             m.pipeline_errors.labels(alert.reason).inc()
+            if (strategy := alert.details.get("strategy")) is not None:  # a pair's decision or order
+                m.strategy_errors.labels(str(strategy)).inc()
 
     # --- sampled at each scrape ------------------------------------------------------------------
 
     def refresh(self) -> None:
         self.drain()
         self.metrics.heartbeat.set(time.time())
-        copier = getattr(self.runner, "copier", None)
+        copier = self.runner.copier
         if copier is not None:
             self._copier(copier)
         self._reconciled()
@@ -100,18 +105,12 @@ class RunnerFeed:
 
     def _copier(self, copier: Any) -> None:
         m = self.metrics
-        latencies: list[int] = copier.latencies_ms
-        if len(latencies) < self._latencies_seen:  # emptied by someone else: start over
-            self._latencies_seen = 0
-        for ms in latencies[self._latencies_seen :]:
-            m.lag_observed("answered", ms / 1000)
-        self._latencies_seen = len(latencies)
         desks = copier.desks
         m.followers.set(len(desks))
         m.followers_out_of_sync.set(sum(1 for d in desks.values() if d.out_of_sync))
 
     def _reconciled(self) -> None:
-        health = getattr(self.runner, "health", None)
+        health = self.runner.health
         if health is None:
             return
         last = health.last_pass
@@ -124,7 +123,7 @@ class RunnerFeed:
         self.metrics.reconciled(mismatches, int(last.get("orders", 0)), scores)
 
     def _venue(self) -> None:
-        venue = getattr(self.runner, "_venue", None)
+        venue = self.runner._venue  # None until start() built it
         if venue is None:
             return
         budget = getattr(venue, "budget", None)
@@ -134,7 +133,7 @@ class RunnerFeed:
             if granted > self._weight_seen:
                 self.metrics.weight_used.inc(granted - self._weight_seen)
             self._weight_seen = granted
-        watches = getattr(self.runner, "watches", {})
+        watches = self.runner.watches
         stopped = [name for name, w in watches.items() if w.watching and not w.running]
         sockets = getattr(venue, "sockets", [])
         down = sum(1 for s in sockets if not s.connected.is_set())
@@ -142,6 +141,8 @@ class RunnerFeed:
             self.readiness.set(VENUE, False, f"source watch stopped: {', '.join(sorted(stopped))}")
         elif self.runner.ready.is_set():
             self.readiness.set(VENUE, True, "answered; source watches running")
+        else:  # start-up: waiting for a venue that is down, or still starting
+            self.readiness.set(VENUE, False, self.runner.venue_wait.detail)
         self.readiness.set(
             WEBSOCKETS,
             down == 0,
@@ -150,8 +151,8 @@ class RunnerFeed:
         self._dead_man(venue)
 
     def _dead_man(self, venue: Any) -> None:
-        copier = getattr(self.runner, "copier", None)
-        health = getattr(self.runner, "health", None)
+        copier = self.runner.copier
+        health = self.runner.health
         if not venue.capabilities.schedule_cancel:
             self.readiness.set(DEAD_MAN, True, "the venue has none")
             return
@@ -169,7 +170,7 @@ class RunnerFeed:
         )
 
     def _lease(self) -> None:
-        lease = getattr(self.runner, "lease", None)
+        lease = self.runner.lease
         if lease is None:
             return
         if lease.lost is not None:

@@ -16,10 +16,11 @@ from collections.abc import Iterable
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
 
+# Venue fill time → the bot saw it → decided → order sent → the venue answered (SPEC §2's copy latency).
+from bot.pipeline.lag import LAG_STAGES
+
 __all__ = ["CONTENT_TYPE_LATEST", "LAG_STAGES", "Metrics"]
 
-# Venue fill time → the bot saw it → decided → order sent → the venue answered (SPEC §2's copy latency).
-LAG_STAGES = ("seen", "decided", "sent", "answered")
 _LAG_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
 _SCORE_BUCKETS = (50.0, 80.0, 90.0, 95.0, 99.0, 100.0)
 MISMATCH_KINDS = ("missed_change", "manual_change", "held_by_policy", "unresolved_order", "unknown_read")

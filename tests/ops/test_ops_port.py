@@ -6,7 +6,7 @@ from decimal import Decimal
 
 from prometheus_client.parser import text_string_to_metric_families
 
-from bot.ops.runtime import Ops
+from bot.ops.runtime import RunnerOps
 from tests.e2e.support import World
 from tests.ops.support import get
 from tests.waiting import wait_until
@@ -26,26 +26,27 @@ async def test_a_copied_trade_moves_the_orders_counter_and_the_latency_histogram
     follower = await world.master_follower("10000")
     await world.follow(follower, leader.address)
     runner = await world.start_runner()
-    ops = Ops(runner, host="127.0.0.1", port=0)
-    await ops.start()
+    ops = RunnerOps(runner)
+    await ops.start(host="127.0.0.1", port=0)
     try:
-        unarmed = await get(ops.server.port, "/readyz")  # the dead-man switch is re-armed by a job (off here)
+        unarmed = await get(ops.port, "/readyz")  # the dead-man switch is re-armed by a job (off here)
         assert unarmed.status_code == 503 and unarmed.json()["checks"]["dead_man_switch"]["ok"] is False
         await runner.arm_dead_man_switch()
-        ready = await get(ops.server.port, "/readyz")
+        ready = await get(ops.port, "/readyz")
         assert ready.status_code == 200, ready.text  # the venue answered, the lease is held, …
         assert set(ready.json()["checks"]) == {"venue", "ledger", "websockets", "dead_man_switch"}
-        before = (await get(ops.server.port, "/metrics")).text
+        before = (await get(ops.port, "/metrics")).text
         assert value(before, "mirrorbot_orders_total", result="filled") == 0
         await world.leader_to(leader, "ETH", "1")
         await world.follower_at(follower, "ETH", "0.1")
 
         async def scraped() -> str:
-            return (await get(ops.server.port, "/metrics")).text
+            return (await get(ops.port, "/metrics")).text
 
         text = await wait_until(lambda: _with_order(scraped), "the orders counter to move")
         assert value(text, "mirrorbot_orders_total", result="filled", reason="open") == 1
-        assert value(text, "mirrorbot_ingestion_lag_seconds_count", stage="answered") >= 1
+        for stage in ("seen", "decided", "sent", "answered"):  # the copy's stopwatch, every stage
+            assert value(text, "mirrorbot_ingestion_lag_seconds_count", stage=stage) >= 1, stage
         assert value(text, "mirrorbot_followers") == 1
         assert value(text, "mirrorbot_ready") == 1
         assert value(text, "mirrorbot_venue_weight_used_total") > 0
