@@ -15,6 +15,7 @@ from typing import Any, Protocol
 from adapters.localnet.exchange import LocalExchange
 from adapters.localnet.faults import FAULT_SCOPES, STATUS_5XX, Faults
 from adapters.localnet.stats import ExchangeStats
+from adapters.localnet.transfers import REFERRAL_CODE
 from adapters.localnet.ws import WsHub
 
 ADDRESS = re.compile(r"^0x[0-9a-fA-F]{40}$")
@@ -239,6 +240,18 @@ def _advance(net: ControlTarget, msg: Mapping[str, Any]) -> dict[str, Any]:
     return {"mids": {coin: str(px) for coin, px in net.exchange.mids().items()}}
 
 
+def _referral_code(net: ControlTarget, msg: Mapping[str, Any]) -> dict[str, Any]:
+    """Give `user` the referral `code` others can enter with `setReferrer` (the venue's own way to
+    create one is not in the SDK)."""
+    _only(msg, {"user", "code"})
+    user = _address(msg, "user")
+    code = msg.get("code")
+    if not isinstance(code, str) or not REFERRAL_CODE.match(code):
+        raise ControlError(f"code: expected 1-20 letters, digits, _ or -, got {code!r}")
+    net.exchange.register_referral_code(user, code)
+    return {"user": user, "code": code}
+
+
 HANDLERS: dict[str, Callable[[ControlTarget, Mapping[str, Any]], dict[str, Any]]] = {
     "fund": _fund,
     "setMids": _set_mids,
@@ -248,6 +261,7 @@ HANDLERS: dict[str, Callable[[ControlTarget, Mapping[str, Any]], dict[str, Any]]
     "createVault": _create_vault,
     "priceWalk": _price_walk,
     "advance": _advance,
+    "referralCode": _referral_code,
 }
 
 

@@ -33,6 +33,12 @@ from adapters.localnet.rules import (
 )
 from adapters.localnet.state import Agent, Outbox, State
 from adapters.localnet.trading import Faults, Trading, parse_order_wire
+from adapters.localnet.transfers import (
+    L1_HANDLERS,
+    USER_SIGNED_HANDLERS,
+    TransferHandler,
+    builder_fee_problem,
+)
 from adapters.localnet.types import ExchangeError, LocalEvent
 
 log = logging.getLogger(__name__)
@@ -128,6 +134,13 @@ class LocalExchange:
         address = "0x" + state.digest("vault", leader, state.vaults)[:40]
         state.accounts[address] = Account(address=address, role="vault", owner=leader, deposits=usdc)
         return address
+
+    def register_referral_code(self, user: str, code: str) -> None:
+        """Give `user` (lower-case) a referral code; a code already owned by someone else is refused."""
+        owner = self._state.referral_codes.get(code)
+        if owner is not None and owner != user:
+            raise ValueError(f"code {code!r} already belongs to {owner}")
+        self._state.referral_codes[code] = user
 
     def set_mids(self, mids: Mapping[str, Decimal]) -> None:
         """Move mids (each rounded to the nearest valid price), re-centre those books, fill the resting
@@ -234,7 +247,7 @@ class LocalExchange:
             raise ExchangeError(
                 f"Unsupported action type {kind!r}; the localnet handles: {', '.join(_ACTIONS)}."
             )
-        if kind != "approveAgent":  # user-signed: `account` is the signer, checked in the handler
+        if kind != "approveAgent":  # approveAgent: `account` is the signer, checked in the handler
             acct = self._state.accounts.get(account)
             if acct is None:
                 raise ExchangeError(err_must_deposit(account))
@@ -248,7 +261,13 @@ class LocalExchange:
         for wire in wires:  # refuse a malformed batch before placing any of it
             parse_order_wire(wire)
         grouping = action.get("grouping", "na")
-        return _ok("order", [self._trading.place(account, w, nonce, grouping, out, now) for w in wires])
+        builder = builder_fee_problem(self._state, account, action.get("builder"))
+        if isinstance(builder, str):  # the venue refuses each order of the action with this text
+            return _ok("order", [{"error": builder} for _ in wires])
+        return _ok(
+            "order",
+            [self._trading.place(account, w, nonce, grouping, out, now, builder=builder) for w in wires],
+        )
 
     def _cancel(
         self, account: str, action: dict[str, Any], nonce: int, out: Outbox, now: int
@@ -441,6 +460,15 @@ class LocalExchange:
                     log.exception("localnet listener failed on a %s event", event.channel)
 
 
+def _transfer(handler: TransferHandler) -> ActionHandler:
+    def run(
+        exchange: LocalExchange, account: str, action: dict[str, Any], nonce: int, out: Outbox, now: int
+    ) -> dict[str, Any]:
+        return handler(exchange._state, account, action, nonce, now)
+
+    return run
+
+
 _ACTIONS: dict[str, ActionHandler] = {
     "order": LocalExchange._order,
     "cancel": LocalExchange._cancel,
@@ -454,3 +482,6 @@ _ACTIONS: dict[str, ActionHandler] = {
     "approveAgent": LocalExchange._approve_agent,
     "createSubAccount": LocalExchange._create_sub_account,
 }
+_ACTIONS.update(
+    {kind: _transfer(handler) for kind, handler in {**USER_SIGNED_HANDLERS, **L1_HANDLERS}.items()}
+)

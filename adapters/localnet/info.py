@@ -148,8 +148,11 @@ def clearinghouse(state: State, request: dict[str, Any], now: int) -> Any:
 
 
 def spot_clearinghouse(state: State, request: dict[str, Any], now: int) -> Any:
-    _user(request)
-    return {"balances": []}
+    user = _user(request)
+    usdc = state.spot_usdc.get(user)
+    if not usdc:
+        return {"balances": []}
+    return {"balances": [{"coin": "USDC", "token": 0, "total": fmt(usdc), "hold": "0.0", "entryNtl": "0.0"}]}
 
 
 def _newest_first(orders: list[Order]) -> list[Order]:
@@ -270,6 +273,68 @@ def sub_accounts(state: State, request: dict[str, Any], now: int) -> Any:
     ]
 
 
+def max_builder_fee(state: State, request: dict[str, Any], now: int) -> Any:
+    """The fee `user` has approved `builder` to charge, in tenths of a basis point (0: none)."""
+    user = _user(request)
+    builder = request.get("builder")
+    if not isinstance(builder, str) or not _ADDRESS.match(builder):
+        raise InfoError("Field 'builder': expected a 0x-prefixed address of 40 hex digits.")
+    return state.builder_approvals.get(user, {}).get(builder.lower(), 0)
+
+
+def referral(state: State, request: dict[str, Any], now: int) -> Any:
+    user = _user(request)
+    code = state.referred_by.get(user)
+    referred_by = None if code is None else {"referrer": state.referral_codes[code], "code": code}
+    own = next((c for c, owner in state.referral_codes.items() if owner == user), None)
+    referrer_state: dict[str, Any] = (
+        {"stage": "needToCreateCode"}
+        if own is None
+        else {
+            "stage": "ready",
+            "data": {
+                "code": own,
+                "referralStates": [
+                    {
+                        "cumVlm": fmt(_volume(state, referred)),
+                        "cumRewardedFeesSinceReferred": "0.0",
+                        "cumFeesRewardedToReferrer": "0.0",
+                        "timeJoined": 0,
+                        "user": referred,
+                    }
+                    for referred, used in state.referred_by.items()
+                    if used == own
+                ],
+            },
+        }
+    )
+    return {
+        "referredBy": referred_by,
+        "cumVlm": fmt(_volume(state, user)),
+        "unclaimedRewards": "0.0",
+        "claimedRewards": "0.0",
+        "builderRewards": "0.0",
+        "referrerState": referrer_state,
+        "rewardHistory": [],
+    }
+
+
+def _volume(state: State, user: str) -> Decimal:
+    account = state.accounts.get(user)
+    return account.volume if account is not None else Decimal(0)
+
+
+def user_non_funding_ledger_updates(state: State, request: dict[str, Any], now: int) -> Any:
+    user = _user(request)
+    start = _time(request, "startTime", required=True)
+    end = _time(request, "endTime", required=False)
+    return [
+        entry
+        for entry in state.ledger.get(user, [])
+        if entry["time"] >= (start or 0) and (end is None or entry["time"] <= end)
+    ]
+
+
 HANDLERS: dict[str, Handler] = {
     "meta": meta,
     "spotMeta": spot_meta,
@@ -289,4 +354,7 @@ HANDLERS: dict[str, Handler] = {
     "userRole": user_role,
     "extraAgents": extra_agents,
     "subAccounts": sub_accounts,
+    "maxBuilderFee": max_builder_fee,
+    "referral": referral,
+    "userNonFundingLedgerUpdates": user_non_funding_ledger_updates,
 }

@@ -71,6 +71,15 @@ class State:
         self.next_oid = ids.randint(10**9, 2 * 10**9)
         self.next_tid = ids.randint(10**14, 2 * 10**14)
         self.vaults = 0
+        # transfers, builder fees and referrals (adapters/localnet/transfers.py)
+        self.spot_usdc: dict[str, Decimal] = defaultdict(Decimal)  # USDC in each user's spot balance
+        self.builder_approvals: dict[str, dict[str, int]] = defaultdict(
+            dict
+        )  # user -> builder -> tenths of bp
+        self.vault_equity: dict[tuple[str, str], Decimal] = defaultdict(Decimal)  # (vault, depositor) -> USDC
+        self.referral_codes: dict[str, str] = {}  # code -> the user who owns it
+        self.referred_by: dict[str, str] = {}  # user -> the code they entered
+        self.ledger: dict[str, list[dict[str, Any]]] = defaultdict(list)  # non-funding ledger, oldest first
 
     def new_oid(self) -> int:
         self.next_oid += 1

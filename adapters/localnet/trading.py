@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from adapters.localnet.accounts import ZERO, Position, apply_fill
+from adapters.localnet.accounts import ZERO, Account, Position, apply_fill
 from adapters.localnet.book import Match
 from adapters.localnet.margin import initial_margin, leverage_of, margin_state
 from adapters.localnet.orders import (
@@ -141,8 +141,10 @@ class Trading:
         out: Outbox,
         now: int,
         replacing: Order | None = None,
+        builder: tuple[str, int] | None = None,
     ) -> Any:
-        """One order of an `order` / `batchModify` action: its entry in `statuses`."""
+        """One order of an `order` / `batchModify` action: its entry in `statuses`. `builder` is the
+        action's approved builder fee (transfers.builder_fee_problem), charged on every fill."""
         wire = parse_order_wire(raw)
         if self.faults.reject_next_orders > 0:
             self.faults.reject_next_orders -= 1
@@ -173,6 +175,7 @@ class Trading:
             else Trigger(wire.trigger_px, wire.trigger[0], wire.trigger[1]),
             status=PENDING,  # not live (nor reserving margin) until it rests
             status_ts=now,
+            builder=builder,
         )
         state.orders[oid] = order
         state.user_orders[user].append(order)
@@ -386,6 +389,10 @@ class Trading:
             del account.positions[order.coin]
         notional = sz * px
         paid = fee(notional, TAKER_FEE if crossed else MAKER_FEE)
+        builder_paid = None
+        if order.builder is not None:
+            builder_paid = self.pay_builder(order.builder, notional)
+            paid += builder_paid
         account.fees += paid
         account.realized += effect.closed_pnl
         account.volume += notional
@@ -407,8 +414,21 @@ class Trading:
         }
         if order.cloid is not None:
             fill["cloid"] = order.cloid
+        if builder_paid is not None:
+            fill["builderFee"] = fmt(builder_paid)
         state.fills[order.user].append(fill)
         out.fills[order.user].append(fill)
+
+    def pay_builder(self, builder: tuple[str, int], notional: Decimal) -> Decimal:
+        """Credit the builder its fee (`f` tenths of a basis point of the notional); return it."""
+        address, tenths = builder
+        paid = fee(notional, Decimal(tenths).scaleb(-5))
+        state = self.state
+        account = state.accounts.get(address)
+        if account is None:
+            account = state.accounts[address] = Account(address=address)
+        account.deposits += paid
+        return paid
 
     def prune_reduce_only(self, user: str, coin: str, out: Outbox, now: int) -> None:
         """Resting reduce-only orders that can no longer reduce anything are cancelled, as on the venue."""
