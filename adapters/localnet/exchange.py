@@ -40,6 +40,7 @@ from adapters.localnet.transfers import (
     builder_fee_problem,
 )
 from adapters.localnet.types import ExchangeError, LocalEvent
+from adapters.localnet.views import view
 
 log = logging.getLogger(__name__)
 
@@ -87,8 +88,14 @@ class LocalExchange:
         self._clock = clock_ms or _wall_clock_ms
         self._listeners: list[Callable[[LocalEvent], None]] = []
         self._faults = Faults()
-        self._state = State(seed, self._specs)
+        self._new_state()
+
+    def _new_state(self) -> None:
+        self._state = State(self._seed, self._specs)
         self._trading = Trading(self._state, self._faults)
+        now = self._clock()
+        for coin, mid in self._state.mids.items():  # the first candle of every market opens at start
+            self._state.candles.add(coin, mid, now)
 
     # --- faults (the wire's control endpoint sets these) -------------------------------------------------
     @property
@@ -174,8 +181,7 @@ class LocalExchange:
         self._faults.reject_next_orders = 0
         self._faults.reject_message = Faults().reject_message
         self._faults.partial_fill_ratio = None
-        self._state = State(self._seed, self._specs)
-        self._trading = Trading(self._state, self._faults)
+        self._new_state()
 
     def mids(self) -> dict[str, Decimal]:
         return dict(self._state.mids)
@@ -227,6 +233,10 @@ class LocalExchange:
         out = Outbox()
         self._run_scheduled(now_ms, out)
         self._flush(out, now_ms)
+
+    def ws_view(self, kind: str, value: str) -> dict[str, Any] | None:
+        """The data of a per-market or per-user websocket message (views.view)."""
+        return view(self._state, kind, value, self._clock())
 
     def user_fills(self, user: str) -> list[dict[str, Any]]:
         """The websocket `userFills` snapshot: as `/info userFills` (newest first, at most 2000)."""
@@ -433,7 +443,9 @@ class LocalExchange:
         """Turn one request's changes into websocket events, once the state change is complete."""
         state = self._state
         events: list[LocalEvent] = []
-        if out.mids:
+        if out.mids:  # a mid move is a price point of the candles (trades add theirs in Trading.trade)
+            for coin in out.books:
+                state.candles.add(coin, state.mids[coin], now)
             events.append(LocalEvent("allMids", {"mids": {coin: fmt(px) for coin, px in state.mids.items()}}))
         for spec in state.specs:
             if out.trades.get(spec.coin):
@@ -452,6 +464,9 @@ class LocalExchange:
                     LocalEvent("userFills", {"user": user, "isSnapshot": False, "fills": fills}, user=user)
                 )
                 events.append(LocalEvent("userEvents", {"fills": fills}, user=user))
+        for user, entries in out.ledger.items():
+            data = {"isSnapshot": False, "user": user, "nonFundingLedgerUpdates": entries}
+            events.append(LocalEvent("userNonFundingLedgerUpdates", data, user=user))
         for event in events:
             for listener in list(self._listeners):
                 try:
@@ -464,7 +479,13 @@ def _transfer(handler: TransferHandler) -> ActionHandler:
     def run(
         exchange: LocalExchange, account: str, action: dict[str, Any], nonce: int, out: Outbox, now: int
     ) -> dict[str, Any]:
-        return handler(exchange._state, account, action, nonce, now)
+        ledger = exchange._state.ledger
+        before = {user: len(entries) for user, entries in ledger.items()}
+        answer = handler(exchange._state, account, action, nonce, now)
+        for user, entries in ledger.items():  # what this action wrote, pushed on the websocket
+            if len(entries) > before.get(user, 0):
+                out.ledger[user].extend(entries[before.get(user, 0) :])
+        return answer
 
     return run
 

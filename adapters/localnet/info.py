@@ -7,6 +7,7 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
+from adapters.localnet.candles import INTERVALS
 from adapters.localnet.margin import clearinghouse_state
 from adapters.localnet.orders import Order
 from adapters.localnet.rules import fmt, sig
@@ -90,37 +91,51 @@ def spot_meta_and_asset_ctxs(state: State, request: dict[str, Any], now: int) ->
     return [spot_meta(state, request, now), []]
 
 
+def asset_ctx(state: State, coin: str) -> dict[str, Any]:
+    """One market's context as `metaAndAssetCtxs` and the `activeAssetCtx` subscription give it."""
+    mid = state.mids[coin]
+    book = state.books[coin]
+    open_interest = sum(
+        (
+            pos.szi
+            for acct in state.accounts.values()
+            for c, pos in acct.positions.items()
+            if c == coin and pos.szi > 0
+        ),
+        Decimal(0),
+    )
+    bid, ask = book.best_bid(), book.best_ask()
+    return {
+        "funding": "0.0",
+        "openInterest": fmt(open_interest),
+        "prevDayPx": fmt(state.start_mids[coin]),
+        "dayNtlVlm": fmt(state.ntl_volume[coin]),
+        "premium": "0.0",
+        "oraclePx": fmt(mid),
+        "markPx": fmt(mid),
+        "midPx": fmt(mid),
+        "impactPxs": [fmt(bid if bid is not None else mid), fmt(ask if ask is not None else mid)],
+        "dayBaseVlm": fmt(state.base_volume[coin]),
+    }
+
+
 def meta_and_asset_ctxs(state: State, request: dict[str, Any], now: int) -> Any:
-    ctxs = []
-    for spec in state.specs:
-        coin = spec.coin
-        mid = state.mids[coin]
-        book = state.books[coin]
-        open_interest = sum(
-            (
-                pos.szi
-                for acct in state.accounts.values()
-                for c, pos in acct.positions.items()
-                if c == coin and pos.szi > 0
-            ),
-            Decimal(0),
-        )
-        bid, ask = book.best_bid(), book.best_ask()
-        ctxs.append(
-            {
-                "funding": "0.0",
-                "openInterest": fmt(open_interest),
-                "prevDayPx": fmt(state.start_mids[coin]),
-                "dayNtlVlm": fmt(state.ntl_volume[coin]),
-                "premium": "0.0",
-                "oraclePx": fmt(mid),
-                "markPx": fmt(mid),
-                "midPx": fmt(mid),
-                "impactPxs": [fmt(bid if bid is not None else mid), fmt(ask if ask is not None else mid)],
-                "dayBaseVlm": fmt(state.base_volume[coin]),
-            }
-        )
-    return [meta(state, request, now), ctxs]
+    return [meta(state, request, now), [asset_ctx(state, spec.coin) for spec in state.specs]]
+
+
+def candle_snapshot(state: State, request: dict[str, Any], now: int) -> Any:
+    req = request.get("req")
+    if not isinstance(req, dict):
+        raise InfoError("Field 'req': expected {coin, interval, startTime, endTime}.")
+    coin, interval = req.get("coin"), req.get("interval")
+    if not isinstance(coin, str) or coin not in state.spec_of:
+        raise InfoError(f"Field 'req.coin': unknown coin {coin!r}; listed: {', '.join(state.spec_of)}.")
+    if interval not in INTERVALS:
+        raise InfoError(f"Field 'req.interval': expected one of {', '.join(INTERVALS)}.")
+    start = _time(req, "startTime", required=True)
+    end = _time(req, "endTime", required=False)
+    assert start is not None
+    return state.candles.between(coin, interval, start, now if end is None else end)
 
 
 def all_mids(state: State, request: dict[str, Any], now: int) -> Any:
@@ -354,6 +369,7 @@ HANDLERS: dict[str, Handler] = {
     "userRole": user_role,
     "extraAgents": extra_agents,
     "subAccounts": sub_accounts,
+    "candleSnapshot": candle_snapshot,
     "maxBuilderFee": max_builder_fee,
     "referral": referral,
     "userNonFundingLedgerUpdates": user_non_funding_ledger_updates,

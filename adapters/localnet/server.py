@@ -142,7 +142,9 @@ class Localnet:
         self.nonces = NonceBook()
         self.stats = ExchangeStats()
         self.faults = Faults(seed)
-        self.hub = WsHub(self.faults, self.exchange.handle_info, self.exchange.user_fills)
+        self.hub = WsHub(
+            self.faults, self.exchange.handle_info, self.exchange.user_fills, self.exchange.ws_view
+        )
         self.exchange.add_listener(self.hub.publish)
         self._default_reject_message = self.exchange.reject_message
         self._start_price_walk_ms = price_walk_ms

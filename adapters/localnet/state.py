@@ -12,6 +12,7 @@ from typing import Any
 
 from adapters.localnet.accounts import Account
 from adapters.localnet.book import CoinBook
+from adapters.localnet.candles import Candles
 from adapters.localnet.instruments import InstrumentSpec
 from adapters.localnet.orders import Order
 from adapters.localnet.pricepath import PricePath
@@ -37,6 +38,7 @@ class Outbox:
     trades: dict[str, list[dict[str, Any]]] = field(default_factory=lambda: defaultdict(list))
     books: set[str] = field(default_factory=set)
     mids: bool = False
+    ledger: dict[str, list[dict[str, Any]]] = field(default_factory=lambda: defaultdict(list))
 
 
 class State:
@@ -80,6 +82,7 @@ class State:
         self.referral_codes: dict[str, str] = {}  # code -> the user who owns it
         self.referred_by: dict[str, str] = {}  # user -> the code they entered
         self.ledger: dict[str, list[dict[str, Any]]] = defaultdict(list)  # non-funding ledger, oldest first
+        self.candles = Candles()
 
     def new_oid(self) -> int:
         self.next_oid += 1

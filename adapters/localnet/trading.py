@@ -350,6 +350,7 @@ class Trading:
     ) -> None:
         self.state.base_volume[coin] += sz
         self.state.ntl_volume[coin] += sz * px
+        self.state.candles.add(coin, px, now, sz)
         buyer, seller = (taker, maker) if taker_buys else (maker, taker)
         out.trades[coin].append(
             {
