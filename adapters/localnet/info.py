@@ -8,10 +8,11 @@ from decimal import Decimal
 from typing import Any
 
 from adapters.localnet.candles import INTERVALS
+from adapters.localnet.instruments import USDH_TOKEN_INDEX, InstrumentSpec
 from adapters.localnet.margin import clearinghouse_state
 from adapters.localnet.orders import Order
 from adapters.localnet.rules import fmt, sig
-from adapters.localnet.state import State
+from adapters.localnet.state import State, address_of, dex_key
 from adapters.localnet.types import InfoError
 
 MAX_FILLS = 2000
@@ -23,6 +24,17 @@ USDC_TOKEN = {
     "index": 0,
     "tokenId": "0x6d1e7cde53ba9467b783cb7c530ce054",
     "isCanonical": True,
+    "evmContract": None,
+    "fullName": None,
+}
+# The builder dex's collateral: a token of the localnet's own (see instruments.LOCAL_DEX).
+USDH_TOKEN = {
+    "name": "USDH",
+    "szDecimals": 2,
+    "weiDecimals": 8,
+    "index": USDH_TOKEN_INDEX,
+    "tokenId": "0x" + "00" * 15 + "68",
+    "isCanonical": False,
     "evmContract": None,
     "fullName": None,
 }
@@ -52,10 +64,19 @@ def _user(request: dict[str, Any]) -> str:
     return user.lower()
 
 
-def _default_dex(request: dict[str, Any]) -> None:
-    dex = request.get("dex", "")
-    if dex not in ("", None):
-        raise InfoError(f"Field 'dex': unknown perp dex {dex!r}; the localnet has only the default dex \"\".")
+def _dex(state: State, request: dict[str, Any]) -> str:
+    """The perp dex a request names ("" or absent: the default one)."""
+    dex = request.get("dex") or ""
+    if dex and (not isinstance(dex, str) or state.dex(dex) is None):
+        names = ", ".join(['"" (the default)', *(f'"{d.name}"' for d in state.dexes)])
+        raise InfoError(f"Field 'dex': unknown perp dex {dex!r}; the localnet has: {names}.")
+    return str(dex)
+
+
+def _dex_specs(state: State, request: dict[str, Any]) -> tuple[InstrumentSpec, ...]:
+    dex = _dex(state, request)
+    builder = state.dex(dex)
+    return state.specs if builder is None else builder.specs
 
 
 def _time(request: dict[str, Any], field: str, *, required: bool) -> int | None:
@@ -69,7 +90,8 @@ def _time(request: dict[str, Any], field: str, *, required: bool) -> int | None:
 
 # --- markets -----------------------------------------------------------------------------------------------
 def meta(state: State, request: dict[str, Any], now: int) -> Any:
-    _default_dex(request)
+    builder = state.dex(_dex(state, request))
+    specs = state.specs if builder is None else builder.specs
     return {
         "universe": [
             {
@@ -77,14 +99,37 @@ def meta(state: State, request: dict[str, Any], now: int) -> Any:
                 "name": spec.coin,
                 "maxLeverage": spec.max_leverage,
                 "marginTableId": spec.max_leverage,
+                **({"onlyIsolated": True} if spec.only_isolated else {}),
             }
-            for spec in state.specs
-        ]
+            for spec in specs
+        ],
+        **({} if builder is None else {"collateralToken": builder.collateral_token}),
     }
 
 
+def perp_dexs(state: State, request: dict[str, Any], now: int) -> Any:
+    """The perp dexes: null for the default one, then the builder dexes in asset-id order."""
+    return [
+        None,
+        *(
+            {
+                "name": dex.name,
+                "fullName": dex.full_name,
+                "deployer": dex.deployer,
+                "oracleUpdater": None,
+                "feeRecipient": None,
+                "assetToStreamingOiCap": [],
+            }
+            for dex in state.dexes
+        ),
+    ]
+
+
 def spot_meta(state: State, request: dict[str, Any], now: int) -> Any:
-    return {"universe": [], "tokens": [dict(USDC_TOKEN)]}
+    tokens = [dict(USDC_TOKEN)]
+    if any(dex.collateral_token == USDH_TOKEN["index"] for dex in state.dexes):
+        tokens.append(dict(USDH_TOKEN))
+    return {"universe": [], "tokens": tokens}
 
 
 def spot_meta_and_asset_ctxs(state: State, request: dict[str, Any], now: int) -> Any:
@@ -120,7 +165,7 @@ def asset_ctx(state: State, coin: str) -> dict[str, Any]:
 
 
 def meta_and_asset_ctxs(state: State, request: dict[str, Any], now: int) -> Any:
-    return [meta(state, request, now), [asset_ctx(state, spec.coin) for spec in state.specs]]
+    return [meta(state, request, now), [asset_ctx(state, spec.coin) for spec in _dex_specs(state, request)]]
 
 
 def candle_snapshot(state: State, request: dict[str, Any], now: int) -> Any:
@@ -139,8 +184,7 @@ def candle_snapshot(state: State, request: dict[str, Any], now: int) -> Any:
 
 
 def all_mids(state: State, request: dict[str, Any], now: int) -> Any:
-    _default_dex(request)
-    return {coin: fmt(mid) for coin, mid in state.mids.items()}
+    return {spec.coin: fmt(state.mids[spec.coin]) for spec in _dex_specs(state, request)}
 
 
 def l2_book(state: State, request: dict[str, Any], now: int) -> Any:
@@ -155,10 +199,9 @@ def l2_book(state: State, request: dict[str, Any], now: int) -> Any:
 
 # --- accounts ----------------------------------------------------------------------------------------------
 def clearinghouse(state: State, request: dict[str, Any], now: int) -> Any:
-    user = _user(request)
-    _default_dex(request)
+    key = dex_key(_user(request), _dex(state, request))
     return clearinghouse_state(
-        state.accounts.get(user), state.spec_of, state.mids, state.open_orders(user), now
+        state.accounts.get(key), state.spec_of, state.mids, state.open_orders(key), now
     )
 
 
@@ -175,17 +218,18 @@ def _newest_first(orders: list[Order]) -> list[Order]:
 
 
 def open_orders(state: State, request: dict[str, Any], now: int) -> Any:
-    _default_dex(request)
-    return [order.basic_view() for order in _newest_first(state.open_orders(_user(request)))]
+    key = dex_key(_user(request), _dex(state, request))
+    return [order.basic_view() for order in _newest_first(state.open_orders(key))]
 
 
 def frontend_open_orders(state: State, request: dict[str, Any], now: int) -> Any:
-    _default_dex(request)
-    return [order.frontend_view() for order in _newest_first(state.open_orders(_user(request)))]
+    key = dex_key(_user(request), _dex(state, request))
+    return [order.frontend_view() for order in _newest_first(state.open_orders(key))]
 
 
 def historical_orders(state: State, request: dict[str, Any], now: int) -> Any:
-    orders = _newest_first(state.user_orders.get(_user(request), []))
+    user = _user(request)
+    orders = _newest_first([o for key in state.user_keys(user) for o in state.user_orders.get(key, [])])
     return [order.status_view() for order in orders[:MAX_FILLS]]
 
 
@@ -196,16 +240,28 @@ def order_status(state: State, request: dict[str, Any], now: int) -> Any:
     if isinstance(ref, int) and not isinstance(ref, bool):
         order = state.orders.get(ref)
     elif isinstance(ref, str) and _CLOID.match(ref):
-        order = state.cloids.get((user, ref.lower()))
+        order = next(
+            (o for key in state.user_keys(user) if (o := state.cloids.get((key, ref.lower()))) is not None),
+            None,
+        )
     else:
         raise InfoError("Field 'oid': expected an order id (integer) or a cloid (0x + 32 hex digits).")
-    if order is None or order.user != user:
+    if order is None or address_of(order.user) != user:
         return {"status": "unknownOid"}
     return {"status": "order", "order": order.status_view()}
 
 
+def all_user_fills(state: State, user: str) -> list[dict[str, Any]]:
+    """`user`'s fills on every perp dex, newest first (a builder dex's coins are `dex:COIN`)."""
+    keys = state.user_keys(user)
+    if len(keys) == 1 or not any(state.fills.get(key) for key in keys[1:]):
+        return list(reversed(state.fills.get(user, [])))
+    merged = [fill for key in keys for fill in state.fills.get(key, [])]
+    return sorted(merged, key=lambda fill: (fill["time"], fill["tid"]), reverse=True)
+
+
 def user_fills(state: State, request: dict[str, Any], now: int) -> Any:
-    return list(reversed(state.fills.get(_user(request), [])))[:MAX_FILLS]
+    return all_user_fills(state, _user(request))[:MAX_FILLS]
 
 
 def user_fills_by_time(state: State, request: dict[str, Any], now: int) -> Any:
@@ -214,7 +270,7 @@ def user_fills_by_time(state: State, request: dict[str, Any], now: int) -> Any:
     end = _time(request, "endTime", required=False)
     fills = [
         fill
-        for fill in state.fills.get(user, [])
+        for fill in reversed(all_user_fills(state, user))
         if fill["time"] >= (start or 0) and (end is None or fill["time"] <= end)
     ]
     if request.get("aggregateByTime"):
@@ -352,6 +408,7 @@ def user_non_funding_ledger_updates(state: State, request: dict[str, Any], now: 
 
 HANDLERS: dict[str, Handler] = {
     "meta": meta,
+    "perpDexs": perp_dexs,
     "spotMeta": spot_meta,
     "spotMetaAndAssetCtxs": spot_meta_and_asset_ctxs,
     "metaAndAssetCtxs": meta_and_asset_ctxs,

@@ -24,6 +24,7 @@ class InstrumentSpec:
     level_usd: Decimal = Decimal(50_000)
     level_bps: int = 2
     step_bps: int = 20
+    only_isolated: bool = False  # a market that takes isolated margin only (meta `onlyIsolated`)
 
     @property
     def lot(self) -> Decimal:
@@ -32,6 +33,23 @@ class InstrumentSpec:
     @property
     def default_leverage(self) -> int:
         return min(DEFAULT_LEVERAGE, self.max_leverage)
+
+
+@dataclass(frozen=True, slots=True)
+class PerpDex:
+    """A builder-deployed perp dex (HIP-3): its own markets (coins named `name:COIN`), its own
+    collateral token (an index of `spotMeta.tokens`) and a clearinghouse of its own per user."""
+
+    name: str
+    full_name: str
+    deployer: str
+    collateral_token: int
+    specs: tuple[InstrumentSpec, ...]
+
+
+# The first builder dex's asset ids start here; the i-th (0-based) at BUILDER_ASSET_BASE + i × 10000.
+BUILDER_ASSET_BASE = 110_000
+BUILDER_ASSET_STRIDE = 10_000
 
 
 # szDecimals as in the venue's `meta` (BTC 5, ETH 4, SOL 2, ARB 1, DOGE 0 in the recorded fixture; HYPE 2),
@@ -44,3 +62,19 @@ DEFAULT_INSTRUMENTS: tuple[InstrumentSpec, ...] = (
     InstrumentSpec("DOGE", 0, 10, Decimal("0.15"), level_usd=Decimal(40_000)),
     InstrumentSpec("HYPE", 2, 10, Decimal(25), level_usd=Decimal(60_000)),
 )
+
+# USDH: a collateral other than USDC, as builder dexes have. Its token index and the dex below are the
+# localnet's own (no recorded venue payload was at hand): see docs/localnet.md.
+USDH_TOKEN_INDEX = 360
+LOCAL_DEX = PerpDex(
+    name="loc",
+    full_name="Localnet builder dex",
+    deployer="0x000000000000000000000000000000000000b11d",
+    collateral_token=USDH_TOKEN_INDEX,
+    specs=(
+        InstrumentSpec("loc:GOLD", 4, 20, Decimal(2400), level_usd=Decimal(100_000), step_bps=10),
+        InstrumentSpec("loc:TSLA", 3, 10, Decimal(250), level_usd=Decimal(50_000)),
+        InstrumentSpec("loc:MOON", 0, 3, Decimal("0.05"), level_usd=Decimal(10_000), only_isolated=True),
+    ),
+)
+DEFAULT_DEXES: tuple[PerpDex, ...] = (LOCAL_DEX,)

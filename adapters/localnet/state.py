@@ -13,12 +13,23 @@ from typing import Any
 from adapters.localnet.accounts import Account
 from adapters.localnet.book import CoinBook
 from adapters.localnet.candles import Candles
-from adapters.localnet.instruments import InstrumentSpec
+from adapters.localnet.instruments import BUILDER_ASSET_BASE, BUILDER_ASSET_STRIDE, InstrumentSpec, PerpDex
 from adapters.localnet.orders import Order
 from adapters.localnet.pricepath import PricePath
 from adapters.localnet.rules import round_price
 
 SYNTHETIC_MAKER = "0x0000000000000000000000000000000000000000"  # the counterparty of synthetic liquidity
+
+
+def dex_key(user: str, dex: str) -> str:
+    """The account key of `user`'s clearinghouse on perp dex `dex` (the address itself for "").
+    A builder dex keeps its own balance, positions, orders and fills per user, as on the venue."""
+    return f"{user}:{dex}" if dex else user
+
+
+def address_of(key: str) -> str:
+    """The user address an account key belongs to."""
+    return key.split(":", 1)[0]
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,24 +52,54 @@ class Outbox:
     ledger: dict[str, list[dict[str, Any]]] = field(default_factory=lambda: defaultdict(list))
 
 
+@dataclass(frozen=True, slots=True)
+class MarketGroup:
+    """The markets of one perp dex ("" the default one) with their own seeded walk and book draws, so
+    a builder dex's markets never change the default dex's path."""
+
+    dex: str
+    specs: tuple[InstrumentSpec, ...]
+    path: PricePath
+    book_rng: random.Random
+
+
 class State:
-    def __init__(self, seed: int, specs: Sequence[InstrumentSpec]) -> None:
+    def __init__(self, seed: int, specs: Sequence[InstrumentSpec], dexes: Sequence[PerpDex] = ()) -> None:
         if not specs:
             raise ValueError("the localnet needs at least one instrument")
-        coins = [spec.coin for spec in specs]
+        all_specs = [*specs, *(spec for dex in dexes for spec in dex.specs)]
+        coins = [spec.coin for spec in all_specs]
         if len(set(coins)) != len(coins):
             raise ValueError(f"instrument coins must be unique, got {coins}")
+        for dex in dexes:
+            if any(not spec.coin.startswith(f"{dex.name}:") for spec in dex.specs):
+                raise ValueError(f"the coins of dex {dex.name!r} must be named '{dex.name}:COIN'")
         self.seed = seed
-        self.specs = tuple(specs)
-        self.spec_of = {spec.coin: spec for spec in specs}
-        self.asset_of = {spec.coin: i for i, spec in enumerate(specs)}
-        self.mids = {spec.coin: round_price(spec.start_mid, spec.sz_decimals) for spec in specs}
+        self.specs = tuple(specs)  # the default dex: asset id = index
+        self.dexes = tuple(dexes)
+        self.all_specs = tuple(all_specs)
+        self.spec_of = {spec.coin: spec for spec in all_specs}
+        self.spec_by_asset: dict[int, InstrumentSpec] = dict(enumerate(specs))
+        self.dex_of_coin = {spec.coin: "" for spec in specs}
+        for i, dex in enumerate(dexes):
+            base = BUILDER_ASSET_BASE + i * BUILDER_ASSET_STRIDE
+            self.spec_by_asset.update({base + j: spec for j, spec in enumerate(dex.specs)})
+            self.dex_of_coin.update({spec.coin: dex.name for spec in dex.specs})
+        self.asset_of = {spec.coin: asset for asset, spec in self.spec_by_asset.items()}
+        self.mids = {spec.coin: round_price(spec.start_mid, spec.sz_decimals) for spec in all_specs}
         self.start_mids = dict(self.mids)
         self.path = PricePath(seed)
         self.book_rng = random.Random(f"{seed}:book")
-        self.books = {spec.coin: CoinBook(spec) for spec in specs}
-        for coin, book in self.books.items():
-            book.recentre(self.mids[coin], self.book_rng)
+        self.groups = [MarketGroup("", self.specs, self.path, self.book_rng)] + [
+            MarketGroup(
+                dex.name, dex.specs, PricePath(f"{seed}:{dex.name}"), random.Random(f"{seed}:{dex.name}:book")
+            )
+            for dex in dexes
+        ]
+        self.books = {spec.coin: CoinBook(spec) for spec in all_specs}
+        for group in self.groups:
+            for spec in group.specs:
+                self.books[spec.coin].recentre(self.mids[spec.coin], group.book_rng)
         self.accounts: dict[str, Account] = {}
         self.agents: dict[str, Agent] = {}
         self.used_agents: set[str] = set()
@@ -96,6 +137,13 @@ class State:
         """A deterministic 32-byte hex digest of the seed and `parts` (tx hashes, derived addresses)."""
         text = ":".join(str(part) for part in (self.seed, *parts))
         return hashlib.sha256(text.encode()).hexdigest()
+
+    def dex(self, name: str) -> PerpDex | None:
+        return next((dex for dex in self.dexes if dex.name == name), None)
+
+    def user_keys(self, user: str) -> list[str]:
+        """The keys of `user`'s clearinghouses: the default dex's (the address) and each builder dex's."""
+        return [user, *(dex_key(user, dex.name) for dex in self.dexes)]
 
     def open_orders(self, user: str) -> list[Order]:
         return [order for order in self.user_orders.get(user, []) if order.is_open]

@@ -52,7 +52,7 @@ from adapters.localnet.rules import (
     valid_price,
     valid_size,
 )
-from adapters.localnet.state import SYNTHETIC_MAKER, Outbox, State
+from adapters.localnet.state import SYNTHETIC_MAKER, Outbox, State, address_of
 from adapters.localnet.types import ExchangeError
 
 _CLOID = re.compile(r"^0x[0-9a-fA-F]{32}$")
@@ -154,7 +154,7 @@ class Trading:
             return {"error": problem}
         assert wire.px is not None and wire.sz is not None  # checked by payload_problem
         state = self.state
-        spec = state.specs[wire.asset]
+        spec = state.spec_by_asset[wire.asset]
         oid = state.new_oid()
         order = Order(
             oid=oid,
@@ -197,9 +197,9 @@ class Trading:
 
     def payload_problem(self, user: str, wire: OrderWire, replacing: Order | None) -> str | None:
         state = self.state
-        if not 0 <= wire.asset < len(state.specs):
+        spec = state.spec_by_asset.get(wire.asset)
+        if spec is None:
             return err_unknown_asset(wire.asset)
-        spec = state.specs[wire.asset]
         if wire.sz is None or not valid_size(wire.sz, spec.sz_decimals):
             return ERR_SIZE
         if wire.px is None or not valid_price(wire.px, spec.sz_decimals):
@@ -351,7 +351,9 @@ class Trading:
         self.state.base_volume[coin] += sz
         self.state.ntl_volume[coin] += sz * px
         self.state.candles.add(coin, px, now, sz)
-        buyer, seller = (taker, maker) if taker_buys else (maker, taker)
+        buyer, seller = (
+            (address_of(taker), address_of(maker)) if taker_buys else (address_of(maker), address_of(taker))
+        )
         out.trades[coin].append(
             {
                 "coin": coin,
