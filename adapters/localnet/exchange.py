@@ -31,7 +31,7 @@ from adapters.localnet.rules import (
     fmt,
     round_price,
 )
-from adapters.localnet.state import Agent, Outbox, State, address_of, dex_key
+from adapters.localnet.state import ZERO_ADDRESS, Agent, Outbox, State, address_of, dex_key
 from adapters.localnet.trading import Faults, Trading, parse_order_wire
 from adapters.localnet.transfers import (
     L1_HANDLERS,
@@ -44,7 +44,8 @@ from adapters.localnet.views import view
 
 log = logging.getLogger(__name__)
 
-ZERO_ADDRESS = "0x0000000000000000000000000000000000000000"
+HLP_VAULT = "0xa15099a30bbf2e68942d6f4c43d70d04faeab0a0"
+HLP_LEADER = "0x000000000000000000000000000000000000a1f0"
 ERR_ONLY_ISOLATED = "Cross margin is not allowed for this asset."  # wording: localnet (see docs/localnet.md)
 SCHEDULE_MIN_LEAD_MS = 5_000
 _ADDRESS = re.compile(r"^0x[0-9a-fA-F]{40}$")
@@ -96,6 +97,9 @@ class LocalExchange:
     def _new_state(self) -> None:
         self._state = State(self._seed, self._specs, self._dexes)
         self._trading = Trading(self._state, self._faults)
+        # The venue's HLP vault, at the address the SDK's vault-transfer example deposits into (empty,
+        # led by a key nobody holds): so that example runs here unmodified.
+        self._state.accounts[HLP_VAULT] = Account(address=HLP_VAULT, role="vault", owner=HLP_LEADER)
         now = self._clock()
         for coin, mid in self._state.mids.items():  # the first candle of every market opens at start
             self._state.candles.add(coin, mid, now)

@@ -64,17 +64,19 @@ DEFAULT_INSTRUMENTS: tuple[InstrumentSpec, ...] = (
 )
 
 # USDH: a collateral other than USDC, as builder dexes have. Its token index and the dex below are the
-# localnet's own (no recorded venue payload was at hand): see docs/localnet.md.
+# localnet's own (no recorded venue payload was at hand): see docs/localnet.md. The dex is named "test"
+# with a market "test:ABC", as the SDK's builder-dex example (basic_order_with_builder_deployed_dex.py)
+# expects on testnet, so that example runs here unmodified.
 USDH_TOKEN_INDEX = 360
-LOCAL_DEX = PerpDex(
-    name="loc",
+TEST_DEX = PerpDex(
+    name="test",
     full_name="Localnet builder dex",
     deployer="0x000000000000000000000000000000000000b11d",
     collateral_token=USDH_TOKEN_INDEX,
     specs=(
-        InstrumentSpec("loc:GOLD", 4, 20, Decimal(2400), level_usd=Decimal(100_000), step_bps=10),
-        InstrumentSpec("loc:TSLA", 3, 10, Decimal(250), level_usd=Decimal(50_000)),
-        InstrumentSpec("loc:MOON", 0, 3, Decimal("0.05"), level_usd=Decimal(10_000), only_isolated=True),
+        InstrumentSpec("test:ABC", 0, 10, Decimal(10), level_usd=Decimal(20_000)),
+        InstrumentSpec("test:GOLD", 4, 20, Decimal(2400), level_usd=Decimal(100_000), step_bps=10),
+        InstrumentSpec("test:MOON", 0, 3, Decimal("0.05"), level_usd=Decimal(10_000), only_isolated=True),
     ),
 )
-DEFAULT_DEXES: tuple[PerpDex, ...] = (LOCAL_DEX,)
+DEFAULT_DEXES: tuple[PerpDex, ...] = (TEST_DEX,)

@@ -18,7 +18,8 @@ from adapters.localnet.orders import Order
 from adapters.localnet.pricepath import PricePath
 from adapters.localnet.rules import round_price
 
-SYNTHETIC_MAKER = "0x0000000000000000000000000000000000000000"  # the counterparty of synthetic liquidity
+ZERO_ADDRESS = "0x0000000000000000000000000000000000000000"
+SYNTHETIC_MAKER = ZERO_ADDRESS  # the counterparty of synthetic liquidity
 
 
 def dex_key(user: str, dex: str) -> str:

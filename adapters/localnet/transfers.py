@@ -20,7 +20,7 @@ from typing import Any
 from adapters.localnet.accounts import Account
 from adapters.localnet.margin import margin_state
 from adapters.localnet.rules import fmt, usd
-from adapters.localnet.state import State
+from adapters.localnet.state import ZERO_ADDRESS, State
 from adapters.localnet.types import ExchangeError
 
 TransferHandler = Callable[[State, str, dict[str, Any], int, int], dict[str, Any]]
@@ -108,7 +108,8 @@ def usd_send(state: State, user: str, action: dict[str, Any], nonce: int, now: i
     if destination == user:
         raise ExchangeError("Cannot send to self.")  # wording: localnet
     _debit_perp(state, state.accounts[user], amount)
-    _account(state, destination).deposits += amount
+    if destination != ZERO_ADDRESS:  # sent to the zero address (as the SDK's example does): burnt
+        _account(state, destination).deposits += amount
     delta = {
         "type": "send",
         "user": user,
@@ -126,8 +127,8 @@ def usd_send(state: State, user: str, action: dict[str, Any], nonce: int, now: i
 def withdraw(state: State, user: str, action: dict[str, Any], nonce: int, now: int) -> dict[str, Any]:
     _address(action, "destination")  # an address on the bridge's chain: nothing to credit here
     amount = _amount(action.get("amount"), "amount")
-    if amount <= WITHDRAW_FEE:
-        raise ExchangeError("Withdrawal amount must exceed the $1 withdrawal fee.")  # wording: localnet
+    if amount < WITHDRAW_FEE:  # the SDK's example withdraws exactly 1
+        raise ExchangeError("Withdrawal amount must cover the $1 withdrawal fee.")  # wording: localnet
     _debit_perp(state, state.accounts[user], amount)
     delta = {"type": "withdraw", "usdc": fmt(amount - WITHDRAW_FEE), "nonce": nonce, "fee": fmt(WITHDRAW_FEE)}
     _record(state, user, now, nonce, delta)

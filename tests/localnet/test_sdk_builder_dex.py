@@ -15,7 +15,7 @@ from hyperliquid.utils.error import ClientError
 
 from tests.localnet.conftest import Control, MakeWallet, only_status
 
-DEXES = ["", "loc"]
+DEXES = ["", "test"]
 
 
 @pytest.fixture
@@ -48,7 +48,7 @@ def funded(
 ) -> LocalAccount:
     user = wallet(usdc)
     if usdh is not None:
-        control({"type": "fund", "user": user.address, "usdc": usdh, "dex": "loc"})
+        control({"type": "fund", "user": user.address, "usdc": usdh, "dex": "test"})
     return user
 
 
@@ -62,26 +62,26 @@ def positions(info: Info, user: str, dex: str = "") -> dict[str, Decimal]:
 def test_perp_dexs_names_the_builder_dex(info: Info) -> None:
     dexes = info.perp_dexs()
     assert dexes[0] is None
-    assert [d["name"] for d in dexes[1:]] == ["loc"]
+    assert [d["name"] for d in dexes[1:]] == ["test"]
     assert {"fullName", "deployer", "oracleUpdater", "feeRecipient", "assetToStreamingOiCap"} <= dexes[
         1
     ].keys()
 
 
 def test_builder_dex_meta_names_and_asset_ids(dex_info: Info) -> None:
-    meta = dex_info.meta(dex="loc")
+    meta = dex_info.meta(dex="test")
     names = [a["name"] for a in meta["universe"]]
-    assert names and all(name.startswith("loc:") for name in names)
+    assert names and all(name.startswith("test:") for name in names)
     assert meta["collateralToken"] != 0  # not USDC
     tokens = {t["index"]: t["name"] for t in dex_info.spot_meta()["tokens"]}
     assert tokens[meta["collateralToken"]] == "USDH"
-    assert [a["name"] for a in meta["universe"] if a.get("onlyIsolated")] == ["loc:MOON"]
+    assert [a["name"] for a in meta["universe"] if a.get("onlyIsolated")] == ["test:MOON"]
     assert [dex_info.name_to_asset(name) for name in names] == [110_000 + i for i in range(len(names))]
     assert dex_info.name_to_asset("BTC") == 0
-    assert set(dex_info.all_mids("loc")) == set(names)
+    assert set(dex_info.all_mids("test")) == set(names)
     assert not set(dex_info.all_mids()) & set(names)  # the default dex's mids stay its own
-    _, ctxs = dex_info.post("/info", {"type": "metaAndAssetCtxs", "dex": "loc"})
-    assert [c["markPx"] for c in ctxs] == [dex_info.all_mids("loc")[n] for n in names]
+    _, ctxs = dex_info.post("/info", {"type": "metaAndAssetCtxs", "dex": "test"})
+    assert [c["markPx"] for c in ctxs] == [dex_info.all_mids("test")[n] for n in names]
 
 
 def test_unknown_dex_is_refused(info: Info) -> None:
@@ -96,21 +96,21 @@ def test_a_builder_dex_position_lives_in_its_own_clearinghouse(
 ) -> None:
     user = funded(wallet, control)
     ex = dex_exchange(user)
-    filled = only_status(ex.market_open("loc:GOLD", True, 0.1))["filled"]
+    filled = only_status(ex.market_open("test:GOLD", True, 0.1))["filled"]
     assert Decimal(filled["totalSz"]) == Decimal("0.1")
-    assert positions(dex_info, user.address, "loc") == {"loc:GOLD": Decimal("0.1")}
+    assert positions(dex_info, user.address, "test") == {"test:GOLD": Decimal("0.1")}
     assert positions(dex_info, user.address) == {}  # nothing on the default dex
     default = dex_info.user_state(user.address)["marginSummary"]["accountValue"]
     assert Decimal(default) == Decimal(10000)  # the builder dex's fee came out of its own collateral
-    loc_value = Decimal(dex_info.user_state(user.address, "loc")["marginSummary"]["accountValue"])
+    loc_value = Decimal(dex_info.user_state(user.address, "test")["marginSummary"]["accountValue"])
     assert Decimal(990) < loc_value < Decimal(1000)
     (fill,) = dex_info.user_fills(user.address)
-    assert fill["coin"] == "loc:GOLD"
+    assert fill["coin"] == "test:GOLD"
     # flip, then close, on the builder dex
-    only_status(ex.market_open("loc:GOLD", False, 0.3))
-    assert positions(dex_info, user.address, "loc") == {"loc:GOLD": Decimal("-0.2")}
-    only_status(ex.market_close("loc:GOLD"))
-    assert positions(dex_info, user.address, "loc") == {}
+    only_status(ex.market_open("test:GOLD", False, 0.3))
+    assert positions(dex_info, user.address, "test") == {"test:GOLD": Decimal("-0.2")}
+    only_status(ex.market_close("test:GOLD"))
+    assert positions(dex_info, user.address, "test") == {}
     assert [f["dir"] for f in dex_info.user_fills(user.address)][::-1] == [
         "Open Long",
         "Long > Short",
@@ -123,23 +123,23 @@ def test_builder_dex_orders_are_listed_and_cancelled_per_dex(
 ) -> None:
     user = funded(wallet, control)
     ex = dex_exchange(user)
-    px = float(f"{Decimal(dex_info.all_mids('loc')['loc:TSLA']) * Decimal('0.9'):.5g}")
-    oid = only_status(ex.order("loc:TSLA", True, 1, px, {"limit": {"tif": "Gtc"}}))["resting"]["oid"]
-    assert [o["oid"] for o in dex_info.open_orders(user.address, "loc")] == [oid]
-    assert [o["coin"] for o in dex_info.frontend_open_orders(user.address, "loc")] == ["loc:TSLA"]
+    px = float(f"{Decimal(dex_info.all_mids('test')['test:ABC']) * Decimal('0.9'):.5g}")
+    oid = only_status(ex.order("test:ABC", True, 2, px, {"limit": {"tif": "Gtc"}}))["resting"]["oid"]
+    assert [o["oid"] for o in dex_info.open_orders(user.address, "test")] == [oid]
+    assert [o["coin"] for o in dex_info.frontend_open_orders(user.address, "test")] == ["test:ABC"]
     assert dex_info.open_orders(user.address) == []
-    assert dex_info.query_order_by_oid(user.address, oid)["order"]["order"]["coin"] == "loc:TSLA"
-    assert only_status(ex.cancel("loc:TSLA", oid)) == "success"
-    assert dex_info.open_orders(user.address, "loc") == []
+    assert dex_info.query_order_by_oid(user.address, oid)["order"]["order"]["coin"] == "test:ABC"
+    assert only_status(ex.cancel("test:ABC", oid)) == "success"
+    assert dex_info.open_orders(user.address, "test") == []
 
 
 def test_no_collateral_on_the_builder_dex_means_no_order_there(
     wallet: MakeWallet, control: Control, dex_exchange: MakeDexExchange, dex_info: Info
 ) -> None:
     user = funded(wallet, control, usdh=None)  # 10000 USDC on the default dex only
-    answer = only_status(dex_exchange(user).market_open("loc:GOLD", True, 0.1))
+    answer = only_status(dex_exchange(user).market_open("test:GOLD", True, 0.1))
     assert "error" in answer and "margin" in answer["error"].lower()
-    assert positions(dex_info, user.address, "loc") == {}
+    assert positions(dex_info, user.address, "test") == {}
     assert Decimal(dex_info.user_state(user.address)["marginSummary"]["accountValue"]) == Decimal(10000)
 
 
@@ -148,11 +148,11 @@ def test_isolated_only_market(
 ) -> None:
     user = funded(wallet, control)
     ex = dex_exchange(user)
-    refused = ex.update_leverage(2, "loc:MOON", is_cross=True)
+    refused = ex.update_leverage(2, "test:MOON", is_cross=True)
     assert refused["status"] == "err"
-    assert ex.update_leverage(2, "loc:MOON", is_cross=False)["status"] == "ok"
-    only_status(ex.market_open("loc:MOON", True, 1000))
-    (position,) = dex_info.user_state(user.address, "loc")["assetPositions"]
+    assert ex.update_leverage(2, "test:MOON", is_cross=False)["status"] == "ok"
+    only_status(ex.market_open("test:MOON", True, 1000))
+    (position,) = dex_info.user_state(user.address, "test")["assetPositions"]
     assert position["position"]["leverage"]["type"] == "isolated"
     assert position["position"]["leverage"]["value"] == 2
 
@@ -161,6 +161,6 @@ def test_isolated_only_market_defaults_to_isolated(
     wallet: MakeWallet, control: Control, dex_exchange: MakeDexExchange, dex_info: Info
 ) -> None:
     user = funded(wallet, control)
-    only_status(dex_exchange(user).market_open("loc:MOON", True, 1000))
-    (position,) = dex_info.user_state(user.address, "loc")["assetPositions"]
+    only_status(dex_exchange(user).market_open("test:MOON", True, 1000))
+    (position,) = dex_info.user_state(user.address, "test")["assetPositions"]
     assert position["position"]["leverage"]["type"] == "isolated"
