@@ -16,8 +16,15 @@ from decimal import Decimal
 from typing import Any
 
 from adapters.localnet.accounts import Account, Leverage
-from adapters.localnet.info import MAX_FILLS, all_user_fills, handle_info
-from adapters.localnet.instruments import DEFAULT_DEXES, DEFAULT_INSTRUMENTS, InstrumentSpec, PerpDex
+from adapters.localnet.info import MAX_FILLS, all_user_fills, handle_info, mids_of
+from adapters.localnet.instruments import (
+    DEFAULT_DEXES,
+    DEFAULT_INSTRUMENTS,
+    SPOT_PAIRS,
+    InstrumentSpec,
+    PerpDex,
+    SpotPair,
+)
 from adapters.localnet.margin import initial_margin, leverage_of, margin_state
 from adapters.localnet.orders import SCHEDULED_CANCEL
 from adapters.localnet.rules import (
@@ -28,9 +35,9 @@ from adapters.localnet.rules import (
     err_must_deposit,
     err_no_user,
     err_unknown_asset,
-    fmt,
     round_price,
 )
+from adapters.localnet.spot import SpotDesk
 from adapters.localnet.state import ZERO_ADDRESS, Agent, Outbox, State, address_of, dex_key
 from adapters.localnet.trading import Faults, Trading, parse_order_wire
 from adapters.localnet.transfers import (
@@ -85,18 +92,21 @@ class LocalExchange:
         instruments: Sequence[InstrumentSpec] | None = None,
         clock_ms: Callable[[], int] | None = None,
         dexes: Sequence[PerpDex] | None = None,
+        spot_pairs: Sequence[SpotPair] | None = None,
     ) -> None:
         self._seed = seed
         self._specs = tuple(instruments) if instruments is not None else DEFAULT_INSTRUMENTS
         self._dexes = tuple(dexes) if dexes is not None else DEFAULT_DEXES
+        self._spot_pairs = tuple(spot_pairs) if spot_pairs is not None else SPOT_PAIRS
         self._clock = clock_ms or _wall_clock_ms
         self._listeners: list[Callable[[LocalEvent], None]] = []
         self._faults = Faults()
         self._new_state()
 
     def _new_state(self) -> None:
-        self._state = State(self._seed, self._specs, self._dexes)
+        self._state = State(self._seed, self._specs, self._dexes, self._spot_pairs)
         self._trading = Trading(self._state, self._faults)
+        self._spot = SpotDesk(self._state, self._trading)
         # The venue's HLP vault, at the address the SDK's vault-transfer example deposits into (empty,
         # led by a key nobody holds): so that example runs here unmodified.
         self._state.accounts[HLP_VAULT] = Account(address=HLP_VAULT, role="vault", owner=HLP_LEADER)
@@ -184,6 +194,7 @@ class LocalExchange:
         out.mids = bool(changed)
         for coin in changed:
             self._trading.on_mid(coin, out, now)
+            self._spot.on_mid(coin, out, now)
         self._flush(out, now)
 
     def step_prices(self) -> None:
@@ -292,7 +303,7 @@ class LocalExchange:
         self, account: str, action: dict[str, Any], nonce: int, out: Outbox, now: int
     ) -> dict[str, Any]:
         wires = _list_field(action, "orders")
-        assets = [parse_order_wire(wire).asset for wire in wires]  # a malformed batch: refused before any
+        parsed = [parse_order_wire(wire) for wire in wires]  # a malformed batch: refused before any
         grouping = action.get("grouping", "na")
         builder = builder_fee_problem(self._state, account, action.get("builder"))
         if isinstance(builder, str):  # the venue refuses each order of the action with this text
@@ -300,16 +311,12 @@ class LocalExchange:
         return _ok(
             "order",
             [
-                self._trading.place(
-                    self._dex_account(account, asset),
-                    w,
-                    nonce,
-                    grouping,
-                    out,
-                    now,
-                    builder=builder,
+                self._spot.place(account, wire, nonce, out, now)
+                if wire.asset in self._state.spot_by_asset
+                else self._trading.place(
+                    self._dex_account(account, wire.asset), raw, nonce, grouping, out, now, builder=builder
                 )
-                for w, asset in zip(wires, assets, strict=True)
+                for raw, wire in zip(wires, parsed, strict=True)
             ],
         )
 
@@ -506,8 +513,7 @@ class LocalExchange:
         if out.mids:  # a mid move is a price point of the candles (trades add theirs in Trading.trade)
             for coin in out.books:
                 state.candles.add(coin, state.mids[coin], now)
-            mids = {spec.coin: fmt(state.mids[spec.coin]) for spec in state.specs}  # the default dex's
-            events.append(LocalEvent("allMids", {"mids": mids}))
+            events.append(LocalEvent("allMids", {"mids": mids_of(state, "")}))  # the default dex's
         for spec in state.all_specs:
             if out.trades.get(spec.coin):
                 events.append(LocalEvent("trades", out.trades[spec.coin], coin=spec.coin))

@@ -8,7 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 from adapters.localnet.candles import INTERVALS
-from adapters.localnet.instruments import USDH_TOKEN_INDEX, InstrumentSpec
+from adapters.localnet.instruments import SPOT_TOKENS, USDH_TOKEN, InstrumentSpec
 from adapters.localnet.margin import clearinghouse_state
 from adapters.localnet.orders import Order
 from adapters.localnet.rules import fmt, sig
@@ -17,27 +17,6 @@ from adapters.localnet.types import InfoError
 
 MAX_FILLS = 2000
 RATE_LIMIT_BASE = 10_000  # requests every address gets before traded volume adds more (1 per USDC)
-USDC_TOKEN = {
-    "name": "USDC",
-    "szDecimals": 8,
-    "weiDecimals": 8,
-    "index": 0,
-    "tokenId": "0x6d1e7cde53ba9467b783cb7c530ce054",
-    "isCanonical": True,
-    "evmContract": None,
-    "fullName": None,
-}
-# The builder dex's collateral: a token of the localnet's own (see instruments.LOCAL_DEX).
-USDH_TOKEN = {
-    "name": "USDH",
-    "szDecimals": 2,
-    "weiDecimals": 8,
-    "index": USDH_TOKEN_INDEX,
-    "tokenId": "0x" + "00" * 15 + "68",
-    "isCanonical": False,
-    "evmContract": None,
-    "fullName": None,
-}
 _ADDRESS = re.compile(r"^0x[0-9a-fA-F]{40}$")
 _CLOID = re.compile(r"^0x[0-9a-fA-F]{32}$")
 
@@ -126,14 +105,38 @@ def perp_dexs(state: State, request: dict[str, Any], now: int) -> Any:
 
 
 def spot_meta(state: State, request: dict[str, Any], now: int) -> Any:
-    tokens = [dict(USDC_TOKEN)]
-    if any(dex.collateral_token == USDH_TOKEN["index"] for dex in state.dexes):
-        tokens.append(dict(USDH_TOKEN))
-    return {"universe": [], "tokens": tokens}
+    tokens = [token.wire() for token in SPOT_TOKENS]
+    if any(dex.collateral_token == USDH_TOKEN.index for dex in state.dexes):
+        tokens.append(USDH_TOKEN.wire())
+    universe = [
+        {
+            "tokens": [pair.base, pair.quote],
+            "name": pair.name,
+            "index": pair.index,
+            "isCanonical": pair.is_canonical,
+        }
+        for pair in state.spot_pairs
+    ]
+    return {"universe": universe, "tokens": tokens}
 
 
 def spot_meta_and_asset_ctxs(state: State, request: dict[str, Any], now: int) -> Any:
-    return [spot_meta(state, request, now), []]
+    return [spot_meta(state, request, now), [spot_asset_ctx(state, pair.name) for pair in state.spot_pairs]]
+
+
+def spot_asset_ctx(state: State, coin: str) -> dict[str, Any]:
+    """A spot pair's context (supplies are not modelled: "0.0")."""
+    mid = state.mids[coin]
+    return {
+        "prevDayPx": fmt(state.start_mids[coin]),
+        "dayNtlVlm": fmt(state.ntl_volume[coin]),
+        "markPx": fmt(mid),
+        "midPx": fmt(mid),
+        "circulatingSupply": "0.0",
+        "coin": coin,
+        "totalSupply": "0.0",
+        "dayBaseVlm": fmt(state.base_volume[coin]),
+    }
 
 
 def asset_ctx(state: State, coin: str) -> dict[str, Any]:
@@ -184,7 +187,16 @@ def candle_snapshot(state: State, request: dict[str, Any], now: int) -> Any:
 
 
 def all_mids(state: State, request: dict[str, Any], now: int) -> Any:
-    return {spec.coin: fmt(state.mids[spec.coin]) for spec in _dex_specs(state, request)}
+    return mids_of(state, _dex(state, request))
+
+
+def mids_of(state: State, dex: str) -> dict[str, str]:
+    """`allMids` of a perp dex; the default dex's include the spot pairs, as on the venue."""
+    builder = state.dex(dex)
+    coins = [spec.coin for spec in (state.specs if builder is None else builder.specs)]
+    if builder is None:
+        coins += [pair.name for pair in state.spot_pairs]
+    return {coin: fmt(state.mids[coin]) for coin in coins}
 
 
 def l2_book(state: State, request: dict[str, Any], now: int) -> Any:
@@ -207,10 +219,22 @@ def clearinghouse(state: State, request: dict[str, Any], now: int) -> Any:
 
 def spot_clearinghouse(state: State, request: dict[str, Any], now: int) -> Any:
     user = _user(request)
-    usdc = state.spot_usdc.get(user)
-    if not usdc:
-        return {"balances": []}
-    return {"balances": [{"coin": "USDC", "token": 0, "total": fmt(usdc), "hold": "0.0", "entryNtl": "0.0"}]}
+    balances = state.spot_balances.get(user, {})
+    holds = state.spot_holds(user)
+    names = {token.index: token.name for token in SPOT_TOKENS}
+    return {
+        "balances": [
+            {
+                "coin": names[token],
+                "token": token,
+                "total": fmt(total),
+                "hold": fmt(holds[token]),
+                "entryNtl": fmt(state.spot_entry[user][token]),
+            }
+            for token, total in sorted(balances.items())
+            if total or holds[token]
+        ]
+    }
 
 
 def _newest_first(orders: list[Order]) -> list[Order]:

@@ -13,10 +13,17 @@ from typing import Any
 from adapters.localnet.accounts import Account
 from adapters.localnet.book import CoinBook
 from adapters.localnet.candles import Candles
-from adapters.localnet.instruments import BUILDER_ASSET_BASE, BUILDER_ASSET_STRIDE, InstrumentSpec, PerpDex
+from adapters.localnet.instruments import (
+    BUILDER_ASSET_BASE,
+    BUILDER_ASSET_STRIDE,
+    SPOT_TOKENS,
+    InstrumentSpec,
+    PerpDex,
+    SpotPair,
+)
 from adapters.localnet.orders import Order
 from adapters.localnet.pricepath import PricePath
-from adapters.localnet.rules import round_price
+from adapters.localnet.rules import TAKER_FEE, fee, round_price
 
 ZERO_ADDRESS = "0x0000000000000000000000000000000000000000"
 SYNTHETIC_MAKER = ZERO_ADDRESS  # the counterparty of synthetic liquidity
@@ -65,10 +72,27 @@ class MarketGroup:
 
 
 class State:
-    def __init__(self, seed: int, specs: Sequence[InstrumentSpec], dexes: Sequence[PerpDex] = ()) -> None:
+    def __init__(
+        self,
+        seed: int,
+        specs: Sequence[InstrumentSpec],
+        dexes: Sequence[PerpDex] = (),
+        spot_pairs: Sequence[SpotPair] = (),
+    ) -> None:
         if not specs:
             raise ValueError("the localnet needs at least one instrument")
-        all_specs = [*specs, *(spec for dex in dexes for spec in dex.specs)]
+        self.spot_pairs = tuple(spot_pairs)
+        self.spot_by_asset = {pair.asset: pair for pair in spot_pairs}
+        self.spot_of_coin = {pair.name: pair for pair in spot_pairs}
+        tokens = {token.index: token for token in SPOT_TOKENS}
+        # a spot pair's book and walk, as a market whose lot is its base token's
+        spot_specs = tuple(
+            InstrumentSpec(
+                pair.name, tokens[pair.base].sz_decimals, 1, pair.start_mid, level_usd=Decimal(20_000)
+            )
+            for pair in spot_pairs
+        )
+        all_specs = [*specs, *(spec for dex in dexes for spec in dex.specs), *spot_specs]
         coins = [spec.coin for spec in all_specs]
         if len(set(coins)) != len(coins):
             raise ValueError(f"instrument coins must be unique, got {coins}")
@@ -97,6 +121,10 @@ class State:
             )
             for dex in dexes
         ]
+        if spot_specs:
+            self.groups.append(
+                MarketGroup("spot", spot_specs, PricePath(f"{seed}:spot"), random.Random(f"{seed}:spot:book"))
+            )
         self.books = {spec.coin: CoinBook(spec) for spec in all_specs}
         for group in self.groups:
             for spec in group.specs:
@@ -116,7 +144,10 @@ class State:
         self.next_tid = ids.randint(10**14, 2 * 10**14)
         self.vaults = 0
         # transfers, builder fees and referrals (adapters/localnet/transfers.py)
-        self.spot_usdc: dict[str, Decimal] = defaultdict(Decimal)  # USDC in each user's spot balance
+        # spot: balances per user and token index, their cost in USDC (`entryNtl`), resting spot orders
+        self.spot_balances: dict[str, dict[int, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
+        self.spot_entry: dict[str, dict[int, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
+        self.spot_resting: list[Order] = []
         self.builder_approvals: dict[str, dict[str, int]] = defaultdict(
             dict
         )  # user -> builder -> tenths of bp
@@ -145,6 +176,22 @@ class State:
     def user_keys(self, user: str) -> list[str]:
         """The keys of `user`'s clearinghouses: the default dex's (the address) and each builder dex's."""
         return [user, *(dex_key(user, dex.name) for dex in self.dexes)]
+
+    def spot_holds(self, user: str) -> dict[int, Decimal]:
+        """What `user`'s open spot orders hold, per token: a buy its quote (size × limit price and the
+        fee on it), a sell its base size."""
+        holds: dict[int, Decimal] = defaultdict(Decimal)
+        for order in self.spot_resting:
+            if order.user == user and order.is_open:
+                pair = self.spot_of_coin[order.coin]
+                if order.is_buy:  # the notional and the most fee it can pay (spot.buy_hold)
+                    holds[pair.quote] += order.sz * order.limit_px + fee(order.sz * order.limit_px, TAKER_FEE)
+                else:
+                    holds[pair.base] += order.sz
+        return holds
+
+    def spot_available(self, user: str, token: int) -> Decimal:
+        return self.spot_balances[user][token] - self.spot_holds(user)[token]
 
     def open_orders(self, user: str) -> list[Order]:
         return [order for order in self.user_orders.get(user, []) if order.is_open]

@@ -18,6 +18,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from adapters.localnet.accounts import Account
+from adapters.localnet.instruments import USDC_TOKEN_INDEX
 from adapters.localnet.margin import margin_state
 from adapters.localnet.rules import fmt, usd
 from adapters.localnet.state import ZERO_ADDRESS, State
@@ -151,13 +152,13 @@ def usd_class_transfer(
     to_perp = _bool(action, "toPerp")
     account = state.accounts[target]
     if to_perp:
-        if amount > state.spot_usdc[target]:
+        if amount > state.spot_available(target, USDC_TOKEN_INDEX):  # open spot buys hold theirs
             raise ExchangeError("Insufficient balance for transfer.")  # wording: localnet
-        state.spot_usdc[target] -= amount
+        state.spot_balances[target][USDC_TOKEN_INDEX] -= amount
         account.deposits += amount
     else:
         _debit_perp(state, account, amount)
-        state.spot_usdc[target] += amount
+        state.spot_balances[target][USDC_TOKEN_INDEX] += amount
     _record(
         state, target, now, nonce, {"type": "accountClassTransfer", "usdc": fmt(amount), "toPerp": to_perp}
     )

@@ -13,6 +13,7 @@ from adapters.localnet.info import (
     clearinghouse,
     frontend_open_orders,
     meta_and_asset_ctxs,
+    spot_asset_ctx,
     spot_clearinghouse,
 )
 from adapters.localnet.margin import leverage_of, margin_state
@@ -26,6 +27,8 @@ def view(state: State, kind: str, value: str, now: int) -> dict[str, Any] | None
     None when there is nothing to send. An unknown coin raises InfoError."""
     if kind == "activeAssetCtx":
         _known(state, value)
+        if value in state.spot_of_coin:  # a spot pair's context has the spot fields
+            return {"coin": value, "ctx": spot_asset_ctx(state, value)}
         return {"coin": value, "ctx": asset_ctx(state, value)}
     if kind == "activeAssetData":
         user, coin = value.split(",", 1)

@@ -128,6 +128,21 @@ def test_basic_set_referrer(setup: Any, wallet: MakeWallet, control: Control) ->
     assert referral_state["referredBy"]["code"] == "ASDFASDF"
 
 
+def test_basic_spot_order(setup: Any) -> None:
+    coin = "PURR/USDC"
+    s = setup()
+    ok(s.exchange.usd_class_transfer(20, False))  # the example expects a spot balance to be there
+    assert s.info.spot_user_state(s.address)["balances"]
+    order_result = s.exchange.order(coin, True, 1200, 0.01, {"limit": {"tif": "Gtc"}})
+    ok(order_result)
+    status = order_result["response"]["data"]["statuses"][0]
+    assert "resting" in status, status
+    order_status = s.info.query_order_by_oid(s.address, status["resting"]["oid"])
+    assert order_status["order"]["status"] == "open"
+    cancel_result = s.exchange.cancel(coin, status["resting"]["oid"])
+    assert cancel_result["response"]["data"]["statuses"] == ["success"]
+
+
 def test_candles_snapshot(setup: Any, control: Control) -> None:
     s = setup()
     control({"type": "advance", "steps": 3})
@@ -136,13 +151,13 @@ def test_candles_snapshot(setup: Any, control: Control) -> None:
 
 
 def test_basic_ws(setup: Any) -> None:
-    """basic_ws.py's subscriptions, except its two spot ones (the localnet lists no spot pairs yet):
-    each delivers a message the SDK routes to its callback."""
+    """basic_ws.py's subscriptions, every one: each delivers a message the SDK routes to its callback."""
     s = setup(skip_ws=False)
     address = s.address
     subscriptions: list[dict[str, Any]] = [
         {"type": "allMids"},
         {"type": "l2Book", "coin": "ETH"},
+        {"type": "trades", "coin": "PURR/USDC"},
         {"type": "userEvents", "user": address},
         {"type": "userFills", "user": address},
         {"type": "candle", "coin": "ETH", "interval": "1m"},
@@ -152,13 +167,17 @@ def test_basic_ws(setup: Any) -> None:
         {"type": "webData2", "user": address},
         {"type": "bbo", "coin": "ETH"},
         {"type": "activeAssetCtx", "coin": "BTC"},
+        {"type": "activeAssetCtx", "coin": "@1"},
         {"type": "activeAssetData", "user": address, "coin": "BTC"},
     ]
     got: queue.Queue[str] = queue.Queue()
     for subscription in subscriptions:
-        s.info.subscribe(subscription, lambda message, kind=subscription["type"]: got.put(kind))
+        name = f"{subscription['type']}:{subscription.get('coin', '')}"
+        s.info.subscribe(subscription, lambda message, name=name: got.put(name))
     ok(s.exchange.market_open("BTC", True, 0.001))  # the user streams' first live message
-    expected = {sub["type"] for sub in subscriptions}
+    ok(s.exchange.usd_class_transfer(20, False))
+    ok(s.exchange.market_open("PURR/USDC", True, 60))  # a PURR/USDC trade
+    expected = {f"{sub['type']}:{sub.get('coin', '')}" for sub in subscriptions}
     seen: set[str] = set()
     while seen != expected:
         seen.add(got.get(timeout=TIMEOUT))
