@@ -50,9 +50,10 @@ def _amount(value: object, field: str) -> Decimal:
     """A positive USDC amount given as a decimal string (how the SDK sends it: `str(amount)`)."""
     try:
         amount = Decimal(value) if isinstance(value, str) else None
-    except InvalidOperation:
-        amount = None
-    if amount is None or not amount.is_finite() or amount <= 0 or amount != usd(amount):
+        valid = amount is not None and amount.is_finite() and amount > 0 and amount == usd(amount)
+    except InvalidOperation:  # e.g. "1e100": too many digits to hold at USDC's 6 decimals
+        valid = False
+    if not valid or amount is None:
         raise ExchangeError(
             f"Invalid action field '{field}': expected a positive USDC amount with at most 6 decimals."
         )

@@ -87,7 +87,7 @@ def subscription_key(subscription: Any) -> SubKey:
         elif field == "interval":
             if value not in INTERVALS:
                 raise ValueError(f"{kind} needs 'interval': one of {', '.join(INTERVALS)}")
-        elif not isinstance(value, str) or not value:
+        elif not isinstance(value, str) or not value or "," in value:  # "," joins key fields
             raise ValueError(f"{kind} needs 'coin': a coin name such as 'ETH'")
         parts.append(value)
     return (kind, ",".join(parts))

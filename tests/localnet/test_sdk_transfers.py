@@ -8,6 +8,7 @@ from typing import Any
 
 from eth_account import Account
 from hyperliquid.info import Info
+from hyperliquid.utils.signing import get_timestamp_ms, sign_usd_transfer_action
 
 from tests.localnet.conftest import Control, MakeExchange, MakeWallet, only_status
 
@@ -63,6 +64,24 @@ def test_usd_send_cannot_spend_margin_backing_a_position(
     assert Decimal(0) < free < Decimal(300)
     assert exchange(sender).usd_transfer(float(free + 1), receiver.address)["status"] == "err"
     ok(ex.usd_transfer(float(free), receiver.address))
+
+
+def test_a_hostile_amount_is_refused_by_name_and_changes_nothing(
+    wallet: MakeWallet, exchange: MakeExchange, info: Info
+) -> None:
+    """Signed as the SDK signs, with amounts its `usd_transfer` would never write."""
+    sender, receiver = wallet("1000"), wallet(None)
+    ex = exchange(sender)
+    for amount in ("1e100", "NaN", "-5", "0.0000001", "ten"):
+        action = {
+            "destination": receiver.address,
+            "amount": amount,
+            "time": get_timestamp_ms(),
+            "type": "usdSend",
+        }
+        answer = ex._post_action(action, sign_usd_transfer_action(sender, action, False), action["time"])
+        assert answer["status"] == "err" and "'amount'" in answer["response"], (amount, answer)
+    assert account_value(info, sender.address) == Decimal(1000)
 
 
 def test_withdraw_charges_the_one_dollar_fee(wallet: MakeWallet, exchange: MakeExchange, info: Info) -> None:
