@@ -513,7 +513,9 @@ class LocalExchange:
         if out.mids:  # a mid move is a price point of the candles (trades add theirs in Trading.trade)
             for coin in out.books:
                 state.candles.add(coin, state.mids[coin], now)
-            events.append(LocalEvent("allMids", {"mids": mids_of(state, "")}))  # the default dex's
+            # one allMids event per perp dex whose mids moved (spot pairs count as the default dex's)
+            for dex in sorted({state.dex_of_coin.get(coin, "") for coin in out.books}):
+                events.append(LocalEvent("allMids", {"mids": mids_of(state, dex)}, coin=dex or None))
         for spec in state.all_specs:
             if out.trades.get(spec.coin):
                 events.append(LocalEvent("trades", out.trades[spec.coin], coin=spec.coin))

@@ -77,6 +77,11 @@ def subscription_key(subscription: Any) -> SubKey:
     kind = subscription["type"]
     if kind not in SUBSCRIPTION_KEYS:
         raise ValueError(f"unsupported subscription type {kind!r}; accepted: {', '.join(SUBSCRIPTION_KEYS)}")
+    if kind == "allMids":  # one stream per perp dex: `dex` absent or "" is the default one
+        dex = subscription.get("dex") or ""
+        if not isinstance(dex, str) or "," in dex:
+            raise ValueError("allMids takes 'dex': a perp dex name (\"\" for the default)")
+        return (kind, dex)
     parts = []
     for field in SUBSCRIPTION_KEYS[kind]:
         value = subscription.get(field)
@@ -95,7 +100,7 @@ def subscription_key(subscription: Any) -> SubKey:
 
 def event_key(event: LocalEvent) -> SubKey:
     if event.channel == "allMids":
-        return ("allMids", "")
+        return ("allMids", event.coin or "")  # `coin` carries the perp dex
     if event.channel in ("l2Book", "trades"):
         return (event.channel, event.coin or "")
     return (event.channel, (event.user or "").lower())
@@ -384,7 +389,8 @@ class WsHub:
                 fills = self._user_fills(value)
                 return {"channel": "userFills", "data": {"user": value, "isSnapshot": True, "fills": fills}}
             if kind == "allMids":
-                return {"channel": "allMids", "data": {"mids": self._snapshot_info({"type": "allMids"})}}
+                mids = self._snapshot_info({"type": "allMids", "dex": value})
+                return {"channel": "allMids", "data": {"mids": mids}}
             if kind == "l2Book":
                 book = self._snapshot_info({"type": "l2Book", "coin": value})
                 if book is None:

@@ -4,10 +4,12 @@ clearinghouse (collateral, positions, orders) of its own per user, an isolated-o
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator
 from decimal import Decimal
 
 import pytest
+import websocket
 from eth_account.signers.local import LocalAccount
 from hyperliquid.exchange import Exchange
 from hyperliquid.info import Info
@@ -164,3 +166,22 @@ def test_isolated_only_market_defaults_to_isolated(
     only_status(dex_exchange(user).market_open("test:MOON", True, 1000))
     (position,) = dex_info.user_state(user.address, "test")["assetPositions"]
     assert position["position"]["leverage"]["type"] == "isolated"
+
+
+def test_all_mids_stream_per_dex(url: str, control: Control) -> None:
+    """The websocket's allMids takes `dex` as /info does: each dex's stream carries its own mids."""
+    conn = websocket.create_connection("ws" + url[len("http") :] + "/ws", timeout=10)
+    try:
+        assert conn.recv() == "Websocket connection established."
+        conn.send(json.dumps({"method": "subscribe", "subscription": {"type": "allMids", "dex": "test"}}))
+        assert json.loads(conn.recv())["channel"] == "subscriptionResponse"
+        snapshot = json.loads(conn.recv())["data"]["mids"]
+        assert set(snapshot) == {"test:ABC", "test:GOLD", "test:MOON"}
+        control({"type": "setMids", "mids": {"BTC": "61000"}})  # another dex: nothing here
+        control({"type": "setMids", "mids": {"test:GOLD": "2500"}})
+        assert json.loads(conn.recv())["data"]["mids"]["test:GOLD"] == "2500.0"
+        conn.send(json.dumps({"method": "subscribe", "subscription": {"type": "allMids", "dex": "nope"}}))
+        refused = json.loads(conn.recv())
+        assert refused["channel"] == "error" and "nope" in refused["data"]
+    finally:
+        conn.close()
