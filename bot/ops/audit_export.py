@@ -31,10 +31,15 @@ from decimal import Decimal
 from typing import Any
 
 from bot.ledger import Lineage
+from bot.service import inputs
+from bot.service.errors import InvalidInput
 
 FORMAT = "mirrorbot-audit/1"
 GENESIS = "0" * 64
 KEY_BYTES = 32
+# A conversion line is a few KiB (a decision, an order with its status changes, its fills); a line past
+# this is not one of ours, and is refused before it is parsed.
+MAX_LINE_CHARS = 1024 * 1024
 _ADDRESS = re.compile(r"0x[0-9a-fA-F]{40}(?![0-9a-fA-F])")
 
 
@@ -205,6 +210,25 @@ def export_lines(
     )
 
 
+def _parsed(number: int, line: str) -> dict[str, Any]:
+    """One line of the file as a JSON object, refused (naming the line) when too long, nested past the
+    input boundary's depth, or holding a number literal past its length, before any parser recursion."""
+    where = f"line {number}"
+    if len(line) > MAX_LINE_CHARS:
+        raise AuditFileError(f"{where}: longer than any export line ({MAX_LINE_CHARS} characters)")
+    try:
+        doc = json.loads(
+            inputs.text_nesting(line, where), parse_int=inputs.json_number, parse_float=inputs.json_number
+        )
+    except InvalidInput as exc:
+        raise AuditFileError(f"{where}: {str(exc).removeprefix(where + ': ')}") from None
+    except ValueError:
+        doc = None
+    if not isinstance(doc, dict):
+        raise AuditFileError(f"{where}: not a JSON object")
+    return doc
+
+
 @dataclass(frozen=True, slots=True)
 class Verified:
     conversions: int
@@ -216,15 +240,7 @@ def verify_lines(lines: Sequence[str], key: bytes | None = None) -> Verified:
     """Check an export; raise AuditFileError naming the first line (1-based) that breaks it."""
     if not lines:
         raise AuditFileError("the file is empty")
-    docs: list[dict[str, Any]] = []
-    for number, line in enumerate(lines, start=1):
-        try:
-            doc = json.loads(line)
-        except ValueError:
-            raise AuditFileError(f"line {number}: not a JSON object") from None
-        if not isinstance(doc, dict):
-            raise AuditFileError(f"line {number}: not a JSON object")
-        docs.append(doc)
+    docs = [_parsed(number, line) for number, line in enumerate(lines, start=1)]
     if docs[0].get("type") != "header" or docs[0].get("format") != FORMAT:
         raise AuditFileError(f"line 1: not an audit export header ({FORMAT})")
     prev = _sha(lines[0])
@@ -239,9 +255,8 @@ def verify_lines(lines: Sequence[str], key: bytes | None = None) -> Verified:
             if number != len(lines):
                 raise AuditFileError(f"line {number}: lines follow the end line")
             if doc.get("conversions") != number - 2:
-                raise AuditFileError(
-                    f"line {number}: the end line counts {doc.get('conversions')} conversions"
-                )
+                counted = inputs.shown(doc.get("conversions"))
+                raise AuditFileError(f"line {number}: the end line counts {counted} conversions")
             if line != _line({"type": "end", "conversions": number - 2, "prev": prev, "mac": doc.get("mac")}):
                 raise AuditFileError(f"line {number}: the end line was edited")
             if key is not None and not hmac.compare_digest(str(doc.get("mac")), Pseudonyms(key).mac(prev)):

@@ -342,7 +342,8 @@ def read_text(path: Path, field: str, *, what: str | None = None, limit: int = M
     except OSError as exc:
         raise InvalidInput(field, f"cannot read {what}: {exc.strerror or exc}") from None
     if len(data) > limit:
-        raise InvalidInput(field, f"{what} is too large", f"at most {limit // (1024 * 1024)} MiB")
+        size = f"{limit >> 20} MiB" if limit % (1 << 20) == 0 else f"{limit} bytes"
+        raise InvalidInput(field, f"{what} is too large", f"at most {size}")
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError:

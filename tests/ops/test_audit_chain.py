@@ -101,3 +101,28 @@ def test_pseudonyms_are_keyed_stable_and_hide_the_address() -> None:
     assert ADDRESS[2:] not in str(names.account(ADDRESS))
     assert names.actor("telegram:123456") == f"telegram:{names.of('actor', 'telegram:123456')}"
     assert names.text(f"user {ADDRESS} has no margin") == f"user {names.account(ADDRESS)} has no margin"
+
+
+@pytest.mark.parametrize(
+    "hostile",
+    [
+        "[" * 100_000,  # nesting that blows the parser's recursion
+        '{"a":' * 50_000 + "1" + "}" * 50_000,
+        '{"type":"conversion","seq":1,"delta":' + "9" * 5_000 + "}",  # an endless number literal
+    ],
+)
+def test_a_hostile_line_is_refused_in_one_line_naming_it(hostile: str) -> None:
+    lines = export([{"decision": {"coin": "ETH"}}])
+    with pytest.raises(AuditFileError) as caught:
+        verify_lines([lines[0], hostile, *lines[2:]])
+    message = str(caught.value)
+    assert message.startswith("line 2: ") and "\n" not in message and len(message) < 200
+
+
+def test_a_value_quoted_in_an_error_stays_one_short_line() -> None:
+    lines = export([{"decision": {"coin": "ETH"}}])
+    end = json.loads(lines[-1]) | {"conversions": "7\n" + "x" * 10_000}
+    with pytest.raises(AuditFileError) as caught:
+        verify_lines([*lines[:-1], json.dumps(end)])
+    message = str(caught.value)
+    assert message.startswith(f"line {len(lines)}: ") and "\n" not in message and len(message) < 200
