@@ -46,6 +46,25 @@ class LogFormat(StrEnum):
     CONSOLE = "console"
 
 
+MAX_PASSWORD_BYTES = 4096  # MIRROR_KEYSTORE_PASSWORD_FILE: a password, not a document
+
+
+def read_password_file(path: Path) -> str:
+    """The password in `path` without its line end; read bounded (a device that never ends is refused),
+    and nothing of its content is ever quoted in an error."""
+    try:
+        with path.open("rb") as handle:
+            data = handle.read(MAX_PASSWORD_BYTES + 1)
+    except OSError as exc:
+        raise ValueError(f"cannot read the file: {exc.strerror or type(exc).__name__}") from None
+    if len(data) > MAX_PASSWORD_BYTES:
+        raise ValueError(f"the file is longer than {MAX_PASSWORD_BYTES} bytes")
+    try:
+        return data.decode("utf-8").rstrip("\r\n")
+    except UnicodeDecodeError:
+        raise ValueError("the file is not UTF-8 text") from None
+
+
 class SettingsError(Exception):
     """A setting is missing or invalid; the message names the variable."""
 
@@ -116,16 +135,13 @@ class Settings(BaseSettings):
     def _password_file(cls, value: Path | None) -> Path | None:
         if value is None or not str(value).strip():
             return None
-        try:
-            value.read_bytes()
-        except OSError as exc:
-            raise ValueError(f"cannot read the file: {exc.strerror or type(exc).__name__}") from None
+        read_password_file(value)  # refused here, under the variable's name
         return value
 
     @model_validator(mode="after")
     def _password_from_file(self) -> Settings:
         if self.keystore_password is None and self.keystore_password_file is not None:
-            text = self.keystore_password_file.read_text(encoding="utf-8").rstrip("\r\n")
+            text = read_password_file(self.keystore_password_file)
             object.__setattr__(self, "keystore_password", SecretStr(text) if text else None)  # frozen model
         return self
 
