@@ -17,8 +17,9 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from bot.alerts import Alert, AlertBus, AlertKind
-from bot.ops.health import DEAD_MAN, LEDGER, RUNNER_CHECKS, VENUE, WEBSOCKETS, Readiness
+from bot.ops.health import Readiness
 from bot.ops.metrics import Metrics
+from bot.pipeline.readiness import RUNNER_CHECKS
 
 if TYPE_CHECKING:
     from bot.pipeline.runner import Runner
@@ -101,7 +102,7 @@ class RunnerFeed:
             self._copier(copier)
         self._reconciled()
         self._venue()
-        self._lease()
+        self.readiness.update(self.runner.checks())  # the facts status and /health read too
 
     def _copier(self, copier: Any) -> None:
         m = self.metrics
@@ -124,59 +125,14 @@ class RunnerFeed:
 
     def _venue(self) -> None:
         venue = self.runner._venue  # None until start() built it
-        if venue is None:
-            return
-        budget = getattr(venue, "budget", None)
+        budget = getattr(venue, "budget", None)  # the Hyperliquid client's weight budget
         if budget is not None:
             self.metrics.weight_budget.set(budget.limit_per_minute)
             granted = int(budget.granted)
             if granted > self._weight_seen:
                 self.metrics.weight_used.inc(granted - self._weight_seen)
             self._weight_seen = granted
-        watches = self.runner.watches
-        stopped = [name for name, w in watches.items() if w.watching and not w.running]
-        sockets = getattr(venue, "sockets", [])
-        down = sum(1 for s in sockets if not s.connected.is_set())
-        if stopped:
-            self.readiness.set(VENUE, False, f"source watch stopped: {', '.join(sorted(stopped))}")
-        elif self.runner.ready.is_set():
-            self.readiness.set(VENUE, True, "answered; source watches running")
-        else:  # start-up: waiting for a venue that is down, or still starting
-            self.readiness.set(VENUE, False, self.runner.venue_wait.detail)
-        self.readiness.set(
-            WEBSOCKETS,
-            down == 0,
-            f"{len(sockets) - down}/{len(sockets)} connected" if sockets else "none open (polling)",
-        )
-        self._dead_man(venue)
-
-    def _dead_man(self, venue: Any) -> None:
-        copier = self.runner.copier
         health = self.runner.health
-        if not venue.capabilities.schedule_cancel:
-            self.readiness.set(DEAD_MAN, True, "the venue has none")
-            return
-        if copier is None or health is None:
-            return
-        armed = {a: datetime.fromisoformat(t).timestamp() for a, t in health.dead_man.items()}
-        now = time.time()
-        missing = [a for a in copier.desks if armed.get(a, 0.0) <= now]
-        if armed:
-            self.metrics.dead_man_until.set(min(armed.values()))
-        self.readiness.set(
-            DEAD_MAN,
-            not missing,
-            f"{len(missing)} follower(s) not armed" if missing else f"{len(copier.desks)} follower(s) armed",
-        )
-
-    def _lease(self) -> None:
-        lease = self.runner.lease
-        if lease is None:
-            return
-        if lease.lost is not None:
-            self.readiness.set(LEDGER, False, "runner lease lost")
-        elif lease.epoch is None:
-            self.readiness.set(LEDGER, False, "runner lease not held")
-        else:
-            # Held means renewed (a ledger write) within MIRROR_LEASE_STALE_S.
-            self.readiness.set(LEDGER, True, f"lease held (epoch {lease.epoch})")
+        if health is not None and health.dead_man:
+            until = min(datetime.fromisoformat(t).timestamp() for t in health.dead_man.values())
+            self.metrics.dead_man_until.set(until)

@@ -20,6 +20,7 @@ import logging
 import signal
 import sys
 from collections.abc import Awaitable, Callable, Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler  # type: ignore[import-untyped]
@@ -44,6 +45,7 @@ from bot.pipeline.jobs import Job, Jobs
 from bot.pipeline.lag import CopyClock
 from bot.pipeline.owner_controls import OwnerControls
 from bot.pipeline.protect import Protector
+from bot.pipeline.readiness import Check, runner_checks
 from bot.pipeline.reconcile import Reconciler
 from bot.pipeline.runner_options import Companion, CompanionStarter, RunnerOptions
 from bot.pipeline.sources import SourceRoutes, SourceVenueError, SourceWatch, SourceWatches
@@ -224,6 +226,7 @@ class Runner:
             self.alerts,
             lambda: {a: d.sync_score for a, d in copier.desks.items()},
             heartbeat_s=self.options.heartbeat_s,
+            checks=self.checks,
         )
         await self.reconcile()  # SPEC §6: a pass at start-up, then on the schedule
         await self.health.start()
@@ -250,6 +253,19 @@ class Runner:
         self.jobs.start(jobs)
         if rearm:
             self.jobs.spawn(self.arm_dead_man_switch())
+
+    def checks(self) -> dict[str, Check]:
+        """Whether it can do its job now (bot/pipeline/readiness.py): `/readyz`, status and `/health`."""
+        return runner_checks(
+            venue=self._venue,
+            venue_wait=self.venue_wait,
+            started=self.ready.is_set(),
+            watches=self.watches,
+            lease=self.lease,
+            followers=self.copier.desks if self.copier is not None else (),
+            armed_until=self.health.dead_man if self.health is not None else {},
+            now=datetime.now(UTC),
+        )
 
     @property
     def scheduler(self) -> AsyncIOScheduler | None:

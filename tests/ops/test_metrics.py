@@ -102,3 +102,17 @@ async def test_the_copy_stopwatch_feeds_the_lag_histogram_until_the_feed_stops(t
     assert runner.clock.listeners == []
     runner.clock.reached("sent", 1_000, 1_500)
     assert samples(metrics)[("mirrorbot_ingestion_lag_seconds_count", (("stage", "sent"),))] == 1
+
+
+def test_status_says_ready_or_names_each_failing_check() -> None:
+    from bot.service.runner_health import readiness_line
+
+    ready = Readiness(("venue",))
+    ready.set("venue", True, "answered")
+    assert readiness_line(ready.doc()) == "ready"
+    waiting = Readiness(("venue", "ledger"))
+    waiting.set("venue", False, "unreachable: ConnectError")
+    assert readiness_line(waiting.doc()) == (
+        "not ready: ledger (not checked yet), venue (unreachable: ConnectError)"
+    )
+    assert readiness_line(None) == "unknown"  # no runner, or one that stopped: nothing to judge

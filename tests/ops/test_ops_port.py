@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from decimal import Decimal
 
 from prometheus_client.parser import text_string_to_metric_families
 
 from bot.ops.runtime import RunnerOps
+from bot.service.runner_health import runner_health
 from tests.e2e.support import World
 from tests.ops.support import get
 from tests.waiting import wait_until
@@ -31,10 +33,12 @@ async def test_a_copied_trade_moves_the_orders_counter_and_the_latency_histogram
     try:
         unarmed = await get(ops.port, "/readyz")  # the dead-man switch is re-armed by a job (off here)
         assert unarmed.status_code == 503 and unarmed.json()["checks"]["dead_man_switch"]["ok"] is False
+        assert await said_by_status(world) == unarmed.json()  # `status` and `/health` read the same facts
         await runner.arm_dead_man_switch()
         ready = await get(ops.port, "/readyz")
         assert ready.status_code == 200, ready.text  # the venue answered, the lease is held, …
         assert set(ready.json()["checks"]) == {"venue", "ledger", "websockets", "dead_man_switch"}
+        assert await said_by_status(world) == ready.json()
         before = (await get(ops.port, "/metrics")).text
         assert value(before, "mirrorbot_orders_total", result="filled") == 0
         await world.leader_to(leader, "ETH", "1")
@@ -58,6 +62,14 @@ async def test_a_copied_trade_moves_the_orders_counter_and_the_latency_histogram
         assert value(text, "mirrorbot_sync_score_min") == float(Decimal(100))
     finally:
         await ops.stop()
+
+
+async def said_by_status(world: World) -> object:
+    """The readiness `mirrorbot status` and `/health` show: the runner's health row, written now."""
+    assert world.runner is not None and world.runner.health is not None and world.ledger is not None
+    await world.runner.health.write()
+    health = await runner_health(world.ledger, datetime.now(UTC))
+    return health["readiness"]
 
 
 async def _with_order(scraped: object) -> str | None:
