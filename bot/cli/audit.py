@@ -97,7 +97,7 @@ def verify(
     ] = None,
 ) -> None:
     """Check an export: any edited, removed or reordered line is found (exit 1, naming the line)."""
-    from bot.ops.audit_export import KEY_BYTES, AuditFileError, verify_lines
+    from bot.ops.audit_export import KEY_BYTES, AuditFileError, verify_text
     from bot.service.errors import InvalidInput
     from bot.service.inputs import read_text
 
@@ -115,7 +115,7 @@ def verify(
     except InvalidInput as exc:
         raise _fail(str(exc), 2) from None
     try:
-        result = verify_lines(text.splitlines(), key)
+        result = verify_text(text, key)
     except AuditFileError as exc:
         raise _fail(f"{file}: NOT intact: {exc}") from None
     mac = ", MAC checked" if result.mac_checked else ""

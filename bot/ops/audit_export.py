@@ -236,6 +236,15 @@ class Verified:
     mac_checked: bool
 
 
+def verify_text(text: str, key: bytes | None = None) -> Verified:
+    """Check an export file's text: its lines end in "\n" only (a value may hold U+2028 and the like,
+    written as they are, which `str.splitlines` would take for line ends)."""
+    lines = text.split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()
+    return verify_lines(lines, key)
+
+
 def verify_lines(lines: Sequence[str], key: bytes | None = None) -> Verified:
     """Check an export; raise AuditFileError naming the first line (1-based) that breaks it."""
     if not lines:

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.ops.audit_export import AuditFileError, Pseudonyms, chain_lines, verify_lines
+from bot.ops.audit_export import AuditFileError, Pseudonyms, chain_lines, verify_lines, verify_text
 
 T0, T1 = datetime(2026, 12, 1, tzinfo=UTC), datetime(2026, 12, 2, tzinfo=UTC)
 KEY = bytes(range(32))
@@ -126,3 +126,14 @@ def test_a_value_quoted_in_an_error_stays_one_short_line() -> None:
         verify_lines([*lines[:-1], json.dumps(end)])
     message = str(caught.value)
     assert message.startswith(f"line {len(lines)}: ") and "\n" not in message and len(message) < 200
+
+
+def test_a_line_separator_inside_a_value_does_not_split_its_line() -> None:
+    """Values are written as they are (ensure_ascii off): U+2028 or U+0085 in a venue's error is no line
+    end. Only "\\n" ends a line of the file (str.splitlines would split there and call it tampered)."""
+    lines = export([{"order": {"error": "refused\u2028by\x85venue\x1c"}}, {"decision": {"coin": "ETH"}}])
+    text = "".join(line + "\n" for line in lines)
+    assert len(text.splitlines()) > len(lines)  # what a naive reader would do
+    assert verify_text(text).conversions == 2
+    with pytest.raises(AuditFileError, match="no end line"):
+        verify_text(text.rsplit("\n", 2)[0] + "\n")  # the end line cut off
