@@ -14,14 +14,16 @@ import asyncio
 import contextlib
 import time
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from bot.alerts import Alert, AlertBus, AlertKind
+from bot.faults import WS_DROPPED  # a websocket that closed or went silent (docs/faults.md)
 from bot.ops.health import Readiness
 from bot.ops.metrics import Metrics
 from bot.pipeline.readiness import RUNNER_CHECKS
 
 if TYPE_CHECKING:
+    from bot.pipeline.copier import Copier
     from bot.pipeline.runner import Runner
 
 _ORDER_RESULTS = {
@@ -37,7 +39,6 @@ _PASS_KEYS = {
     "held_by_policy": "held_by_policy",
     "unresolved_order": "unresolved_orders",
 }
-WS_DROPPED = "ws_dropped"  # the fault code of a websocket that closed or went silent (docs/faults.md)
 
 
 class RunnerFeed:
@@ -104,7 +105,7 @@ class RunnerFeed:
         self._venue()
         self.readiness.update(self.runner.checks())  # the facts status and /health read too
 
-    def _copier(self, copier: Any) -> None:
+    def _copier(self, copier: Copier) -> None:
         m = self.metrics
         desks = copier.desks
         m.followers.set(len(desks))
