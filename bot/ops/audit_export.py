@@ -28,6 +28,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 from bot.ledger import Lineage
@@ -38,7 +39,7 @@ FORMAT = "mirrorbot-audit/1"
 GENESIS = "0" * 64
 KEY_BYTES = 32
 # A conversion line is a few KiB (a decision, an order with its status changes, its fills); a line past
-# this is not one of ours, and is refused before it is parsed.
+# this is not one of ours, and is refused before it is parsed (or, read from a file, before it is held).
 MAX_LINE_CHARS = 1024 * 1024
 _ADDRESS = re.compile(r"0x[0-9a-fA-F]{40}(?![0-9a-fA-F])")
 
@@ -236,44 +237,66 @@ class Verified:
     mac_checked: bool
 
 
+def read_lines(path: Path) -> Iterator[str]:
+    """The lines of an export file, read one at a time (any size, in bounded memory): only "\n" ends a
+    line (a value may hold U+2028 and the like, written as they are); a line past `MAX_LINE_CHARS`
+    bytes (a device that never ends too) or not UTF-8 is refused naming it. OSError: cannot open."""
+    with path.open("rb") as handle:
+        number = 0
+        while raw := handle.readline(MAX_LINE_CHARS + 1):
+            number += 1
+            if len(raw) > MAX_LINE_CHARS and not raw.endswith(b"\n"):
+                raise AuditFileError(f"line {number}: longer than any export line ({MAX_LINE_CHARS} bytes)")
+            try:
+                yield raw.removesuffix(b"\n").decode("utf-8")
+            except UnicodeDecodeError:
+                raise AuditFileError(f"line {number}: not UTF-8 text") from None
+
+
 def verify_text(text: str, key: bytes | None = None) -> Verified:
-    """Check an export file's text: its lines end in "\n" only (a value may hold U+2028 and the like,
-    written as they are, which `str.splitlines` would take for line ends)."""
+    """`verify_lines` over an export's text (lines end in "\n" only, as `read_lines` reads them)."""
     lines = text.split("\n")
     if lines and lines[-1] == "":
         lines.pop()
     return verify_lines(lines, key)
 
 
-def verify_lines(lines: Sequence[str], key: bytes | None = None) -> Verified:
-    """Check an export; raise AuditFileError naming the first line (1-based) that breaks it."""
-    if not lines:
-        raise AuditFileError("the file is empty")
-    docs = [_parsed(number, line) for number, line in enumerate(lines, start=1)]
-    if docs[0].get("type") != "header" or docs[0].get("format") != FORMAT:
-        raise AuditFileError(f"line 1: not an audit export header ({FORMAT})")
-    prev = _sha(lines[0])
-    for number, (line, doc) in enumerate(zip(lines[1:], docs[1:], strict=True), start=2):
+def verify_lines(lines: Iterable[str], key: bytes | None = None) -> Verified:
+    """Check an export line by line; raise AuditFileError naming the first line (1-based) that breaks it."""
+    prev, done, number = "", None, 0
+    for number, line in enumerate(lines, start=1):
+        if done is not None:
+            raise AuditFileError(f"line {number}: a line after the end line")
+        doc = _parsed(number, line)
+        if number == 1:
+            if doc.get("type") != "header" or doc.get("format") != FORMAT:
+                raise AuditFileError(f"line 1: not an audit export header ({FORMAT})")
+            prev = _sha(line)
+            continue
         if doc.get("prev") != prev:
             raise AuditFileError(
                 f"line {number}: the chain breaks here (line {number - 1} was edited, or a line was "
                 "removed or moved)"
             )
-        kind = doc.get("type")
-        if kind == "end":
-            if number != len(lines):
-                raise AuditFileError(f"line {number}: lines follow the end line")
-            if doc.get("conversions") != number - 2:
-                counted = inputs.shown(doc.get("conversions"))
-                raise AuditFileError(f"line {number}: the end line counts {counted} conversions")
-            if line != _line({"type": "end", "conversions": number - 2, "prev": prev, "mac": doc.get("mac")}):
-                raise AuditFileError(f"line {number}: the end line was edited")
-            if key is not None and not hmac.compare_digest(str(doc.get("mac")), Pseudonyms(key).mac(prev)):
-                raise AuditFileError(
-                    f"line {number}: the MAC does not match this key (the chain was rebuilt)"
-                )
-            return Verified(number - 2, prev, key is not None)
-        if kind != "conversion" or doc.get("seq") != number - 1:
+        if doc.get("type") == "end":
+            done = _end(number, line, doc, prev, key)
+            continue
+        if doc.get("type") != "conversion" or doc.get("seq") != number - 1:
             raise AuditFileError(f"line {number}: expected conversion {number - 1}")
         prev = _sha(line)
-    raise AuditFileError(f"line {len(lines)}: no end line after it (the file was cut)")
+    if number == 0:
+        raise AuditFileError("the file is empty")
+    if done is None:
+        raise AuditFileError(f"line {number}: no end line after it (the file was cut)")
+    return done
+
+
+def _end(number: int, line: str, doc: dict[str, Any], prev: str, key: bytes | None) -> Verified:
+    if doc.get("conversions") != number - 2:
+        counted = inputs.shown(doc.get("conversions"))
+        raise AuditFileError(f"line {number}: the end line counts {counted} conversions")
+    if line != _line({"type": "end", "conversions": number - 2, "prev": prev, "mac": doc.get("mac")}):
+        raise AuditFileError(f"line {number}: the end line was edited")
+    if key is not None and not hmac.compare_digest(str(doc.get("mac")), Pseudonyms(key).mac(prev)):
+        raise AuditFileError(f"line {number}: the MAC does not match this key (the chain was rebuilt)")
+    return Verified(number - 2, prev, key is not None)

@@ -5,13 +5,22 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.ops.audit_export import AuditFileError, Pseudonyms, chain_lines, verify_lines, verify_text
+from bot.ops.audit_export import (
+    MAX_LINE_CHARS,
+    AuditFileError,
+    Pseudonyms,
+    chain_lines,
+    read_lines,
+    verify_lines,
+    verify_text,
+)
 
 T0, T1 = datetime(2026, 12, 1, tzinfo=UTC), datetime(2026, 12, 2, tzinfo=UTC)
 KEY = bytes(range(32))
@@ -137,3 +146,29 @@ def test_a_line_separator_inside_a_value_does_not_split_its_line() -> None:
     assert verify_text(text).conversions == 2
     with pytest.raises(AuditFileError, match="no end line"):
         verify_text(text.rsplit("\n", 2)[0] + "\n")  # the end line cut off
+
+
+def test_a_file_is_read_line_by_line_and_only_newline_ends_a_line(tmp_path: Path) -> None:
+    lines = export([{"order": {"error": "refused\u2028by\x85venue"}}, {"decision": {"coin": "ETH"}}])
+    path = tmp_path / "audit.jsonl"
+    path.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
+    assert verify_lines(read_lines(path)).conversions == 2
+
+
+@pytest.mark.parametrize(
+    ("content", "said"),
+    [
+        (b"x" * (MAX_LINE_CHARS + 10), "line 1: longer than any export line"),
+        (b'{"type":"header"}\n\xff\xfe\n', "line 2: not UTF-8 text"),
+    ],
+)
+def test_a_hostile_file_is_refused_before_it_is_held(tmp_path: Path, content: bytes, said: str) -> None:
+    path = tmp_path / "audit.jsonl"
+    path.write_bytes(content)
+    with pytest.raises(AuditFileError, match=said):
+        list(read_lines(path))
+
+
+def test_a_device_that_never_ends_is_refused() -> None:
+    with pytest.raises(AuditFileError, match="line 1: longer than any export line"):
+        verify_lines(read_lines(Path("/dev/zero")))
