@@ -41,15 +41,20 @@ cmd_install() {
 
 port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
+# Below the kernel's ephemeral range (32768-60999 by default): a port there may be taken by an outgoing
+# connection between the check and Prometheus' bind (seen under the test suite's load).
+FIRST_PORT=19090
+LAST_PORT=19290
+
 free_port() {
     local port
-    for port in $(seq 59090 59290); do
+    for port in $(seq "${1:-$FIRST_PORT}" "$LAST_PORT"); do
         if ! port_in_use "$port"; then
             echo "$port"
             return 0
         fi
     done
-    die "no free TCP port in 59090-59290 on 127.0.0.1"
+    die "no free TCP port in ${1:-$FIRST_PORT}-$LAST_PORT on 127.0.0.1"
 }
 
 write_config() {
@@ -84,9 +89,21 @@ cmd_start() {
     mkdir -p "$dir"
     write_config "$dir" "$@"
     promtool check config "$dir/prometheus.yml" >&2 || die "the generated config does not check"
-    local port url
-    port="$(free_port)"
-    url="http://127.0.0.1:$port"
+    local port=$((FIRST_PORT - 1)) attempt
+    for attempt in 1 2 3 4 5; do  # a port taken between the check and the bind: the next one
+        port="$(free_port $((port + 1)))"
+        if start_on "$dir" "$port"; then
+            echo "http://127.0.0.1:$port"
+            return 0
+        fi
+        grep -q "address already in use" "$dir/prometheus.log" || { tail -n 20 "$dir/prometheus.log" >&2; die "it exited"; }
+        say "port $port was taken meanwhile (attempt $attempt)"
+    done
+    die "no port could be bound"
+}
+
+start_on() {
+    local dir="$1" port="$2" url="http://127.0.0.1:$2"
     say "starting Prometheus on $url (data in $dir)"
     # setsid: its own session, so a test's process group signals do not reach it; stopped by its pid.
     setsid prometheus --config.file="$dir/prometheus.yml" --storage.tsdb.path="$dir/data" \
@@ -95,11 +112,10 @@ cmd_start() {
     echo $! >"$dir/pid"
     local waited=0
     until curl -fsS "$url/-/ready" >/dev/null 2>&1; do
-        kill -0 "$(cat "$dir/pid")" 2>/dev/null || { tail -n 20 "$dir/prometheus.log" >&2; die "it exited"; }
+        kill -0 "$(cat "$dir/pid")" 2>/dev/null || { rm -f "$dir/pid"; return 1; }
         ((waited++ < 300)) || { tail -n 20 "$dir/prometheus.log" >&2; die "not ready after 30 s"; }
         sleep 0.1
     done
-    echo "$url"
 }
 
 cmd_stop() {

@@ -13,6 +13,7 @@ from aiohttp import web
 from bot.logs import log_event
 from bot.ops.health import Readiness
 from bot.ops.metrics import CONTENT_TYPE_LATEST, Metrics
+from bot.redaction import redact_text
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +40,7 @@ class OpsServer:
             try:
                 self.refresh()
             except Exception as exc:  # a scrape must never break on one stale fact
-                log_event(log, "metrics_refresh_failed", level=logging.WARNING, error=repr(exc))
+                log_event(log, "metrics_refresh_failed", level=logging.WARNING, error=redact_text(repr(exc)))
         self.metrics.ready.set(1 if self.readiness.ready else 0)
         for name, check in self.readiness.checks.items():
             self.metrics.readiness.labels(name).set(1 if check.ok else 0)
