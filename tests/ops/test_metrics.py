@@ -116,3 +116,35 @@ def test_status_says_ready_or_names_each_failing_check() -> None:
         "not ready: ledger (not checked yet), venue (unreachable: ConnectError)"
     )
     assert readiness_line(None) == "unknown"  # no runner, or one that stopped: nothing to judge
+
+
+async def test_a_reconciliation_pass_is_counted_once_by_kind_with_its_scores(tmp_path: Path) -> None:
+    """The feed reads the pass the runner's health recorder keeps (HealthRecorder.reconciled)."""
+    from decimal import Decimal
+
+    from bot.ledger import Ledger
+    from bot.pipeline.health import HealthRecorder
+    from bot.pipeline.reconcile import PassReport
+
+    metrics, bus = Metrics(), AlertBus()
+    runner = unstarted_runner(tmp_path, bus)
+    scores = {"0x" + "a" * 40: Decimal("87.5"), "0x" + "b" * 40: Decimal(100)}
+    ledger = await Ledger.open(f"sqlite+aiosqlite:///{tmp_path / 'health.db'}")
+    runner.health = HealthRecorder(ledger, bus, lambda: scores)
+    runner.health.reconciled(
+        PassReport(1, orders=2, missed_changes=1, unresolved_orders=3, unknown_reads=["0x" + "a" * 40])
+    )
+    feed = RunnerFeed(metrics, Readiness(), runner)
+    feed.refresh()
+    feed.refresh()  # the same pass again: not counted twice
+    got = samples(metrics)
+    assert got[("mirrorbot_reconcile_passes_total", ())] == 1
+    assert got[("mirrorbot_reconcile_orders_total", ())] == 2
+    kinds = {"missed_change": 1, "unresolved_order": 3, "unknown_read": 1}
+    for kind, count in kinds.items():
+        assert got[("mirrorbot_reconcile_mismatches_total", (("kind", kind),))] == count, kind
+    assert ("mirrorbot_reconcile_mismatches_total", (("kind", "manual_change"),)) not in got
+    assert got[("mirrorbot_sync_score_count", ())] == 2
+    assert got[("mirrorbot_sync_score_min", ())] == 87.5
+    assert "0xaaaa" not in metrics.exposition().decode()
+    await ledger.close()
