@@ -148,6 +148,16 @@ class ControlQueries:
         async with self._sessions() as session:
             return await session.get(PendingChange, change_id)
 
+    async def pending_changes(self, chat_id: int) -> list[PendingChange]:
+        """A group's changes still waiting for votes, oldest first."""
+        async with self._sessions() as session:
+            query = (
+                select(PendingChange)
+                .where(col(PendingChange.chat_id) == chat_id, col(PendingChange.status) == "pending")
+                .order_by(col(PendingChange.id))
+            )
+            return list((await session.exec(query)).all())
+
     async def change_votes(self, change_id: int) -> list[Approval]:
         async with self._sessions() as session:
             return list((await session.exec(select(Approval).where(Approval.change_id == change_id))).all())

@@ -93,11 +93,38 @@ async def refuse_stranger(ask: Ask, what: str) -> None:
         )
 
 
-async def admitted(ask: Ask, cmd: Command, member: bool | None = None) -> bool:
-    """Whether `ask` may run `cmd`; a refusal is answered and audited."""
+class Standing(StrEnum):
+    MEMBER = "member"  # the bot's admins and invited users; in a group, also its listed admins
+    READER = "reader"  # anyone else in a group with listed admins: its read-outs, nothing else
+    STRANGER = "stranger"
+
+
+async def standing(ask: Ask) -> Standing:
+    """Who is asking. A group's listed admin is a member there without an invitation: they propose
+    changes as they vote on them (docs/telegram.md, Groups)."""
     tenancy = ask.room.tenancy
-    if not (await tenancy.is_member(ask.user_id) if member is None else member):
+    if await tenancy.is_member(ask.user_id):
+        return Standing.MEMBER
+    policy = None if ask.private else await tenancy.policy(ask.chat_id)
+    if policy is None:
+        return Standing.STRANGER
+    return Standing.MEMBER if ask.user_id in policy.admins else Standing.READER
+
+
+READER_ACCESS = (Access.OPEN, Access.READ)
+
+
+async def admitted(ask: Ask, cmd: Command, who: Standing | None = None) -> bool:
+    """Whether `ask` may run `cmd`; a refusal is answered and audited. `who`: `standing(ask)` when
+    already known."""
+    tenancy = ask.room.tenancy
+    who = who or await standing(ask)
+    if who is Standing.STRANGER:
         await refuse_stranger(ask, f"/{cmd.name}: unknown user")
+        return False
+    if who is Standing.READER and cmd.access not in READER_ACCESS:
+        await tenancy.refuse(ask.actor, f"/{cmd.name}: a group's reader", {"chat": ask.chat_id})
+        await ask.reply("Only this group's listed admins may change anything here (see /group).")
         return False
     if cmd.access is Access.PRIVATE and not ask.private:
         await tenancy.refuse(ask.actor, f"/{cmd.name}: not in a private chat", {"chat": ask.chat_id})
@@ -186,12 +213,12 @@ def handler(cmd: Command) -> PtbCallback:
         if update.effective_user is None or update.effective_chat is None:
             return
         ask = Ask.of(update, context)
-        member = await ask.room.tenancy.is_member(ask.user_id)
+        who = await standing(ask)
         message = update.effective_message
         text = (message.text or message.caption or "") if message is not None else ""
-        if await key_in_command(ask, cmd, member, text):
+        if await key_in_command(ask, cmd, who is not Standing.STRANGER, text):
             return
-        if await admitted(ask, cmd, member):
+        if await admitted(ask, cmd, who):
             await run_guarded(ask, cmd)
 
     return answering(f"/{cmd.name}", callback)

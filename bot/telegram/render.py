@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from decimal import Decimal
 
@@ -14,6 +14,8 @@ from bot.service.control import FillView as ControlFill
 from bot.service.equity import EquityPoint
 from bot.service.settings import setting_changes
 from bot.service.views import FollowView, PlanChange, PositionsView
+from bot.telegram import text
+from bot.telegram.text import Html
 
 
 def short(address: str | None) -> str:
@@ -166,15 +168,23 @@ def history(fills: tuple[ControlFill, ...]) -> str:
     return "\n".join(lines)
 
 
-def pending(view: PendingView) -> str:
-    votes = f"{len(view.approvals)}/{view.needed} approvals"
+def pending(view: PendingView, name_of: Callable[[int], str]) -> Html:
+    """A group change as its vote message and `/group` show it: what (with the warning a private chat
+    would ask to confirm), who proposed it, who voted (n of k), until when, and what became of it."""
+    state = {"pending": "waiting for votes", "approved": "approved, applying"}.get(view.status, view.status)
+    lines: list[str] = [text.fmt("<b>Change #{}</b>: {}", view.id, view.summary)]
+    if view.proposer is not None or view.expires_at is not None:
+        who = "" if view.proposer is None else f"proposed by {name_of(view.proposer)}"
+        until = f"expires {when(view.expires_at)}" if view.status == "pending" and view.expires_at else ""
+        lines.append(text.esc(" · ".join(x for x in (who, until) if x)))
+    approvers = ", ".join(name_of(u) for u in view.approvals) or "nobody yet"
+    lines.append(text.fmt("Approved by {}: {} of {}", approvers, len(view.approvals), view.needed))
     if view.rejections:
-        votes += f", {len(view.rejections)} rejected"
-    state = {"pending": "waiting", "approved": "approved, applying"}.get(view.status, view.status)
-    text = f"Change #{view.id}: {view.summary}\n{votes} · {state}"
+        lines.append(text.fmt("Rejected by {}", ", ".join(name_of(u) for u in view.rejections)))
+    lines.append(text.fmt("<i>{}</i>", state))
     if view.result:
-        text += f"\n{view.result}"
-    return text
+        lines.append(text.esc(view.result))
+    return text.join(text.Html(line) for line in lines)
 
 
 def alert(item: Alert) -> str:

@@ -31,6 +31,7 @@ from bot.telegram.send import ChatRateLimiter, edit_text, send_text
 
 Context = ContextTypes.DEFAULT_TYPE
 ROOM_KEY = "mirror_room"
+MAX_NAMES = 10_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +73,7 @@ class Room:
     doorman: Doorman | None = None  # who is known, in memory (bot.telegram.intake)
     choices: Choices[Pending] = field(default_factory=Choices)
     awaiting_key: dict[int, tuple[str, str | None, str | None, float]] = field(default_factory=dict)
+    names: dict[int, str] = field(default_factory=dict)  # user id -> how Telegram last showed them
     started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
 
     @classmethod
@@ -79,6 +81,10 @@ class Room:
         room = context.bot_data[ROOM_KEY]
         assert isinstance(room, Room)
         return room
+
+    def name_of(self, user_id: int) -> str:
+        """A user as people know them (`Ann (@ann)`), from the updates seen; else their id."""
+        return self.names.get(user_id) or f"user {user_id}"
 
 
 @dataclass
@@ -101,8 +107,13 @@ class Ask:
         query = update.callback_query
         edit = query.message.message_id if query is not None and query.message is not None else None
         message = update.effective_message if query is None else None
+        room = Room.of(context)
+        handle = f" (@{user.username})" if user.username else ""
+        if len(room.names) >= MAX_NAMES and user.id not in room.names:
+            room.names.clear()  # a cache: names are seen again with the next update
+        room.names[user.id] = f"{user.full_name}{handle}"[:80]  # shown in votes (escaped there)
         return cls(
-            Room.of(context),
+            room,
             context.bot,
             user.id,
             chat.id,

@@ -153,6 +153,7 @@ class FakeBotApi:
         self._changed = asyncio.Condition()
         self._runner: web.AppRunner | None = None
         self.url = ""
+        self.names: dict[int, tuple[str, str | None]] = {}  # user id -> (first name, username)
 
     # ---- life cycle -----------------------------------------------------------------------------
 
@@ -174,7 +175,11 @@ class FakeBotApi:
     # ---- what a test does -----------------------------------------------------------------------
 
     def _user(self, user_id: int) -> dict[str, Any]:
-        return {"id": user_id, "is_bot": False, "first_name": f"user{user_id}"}
+        first, username = self.names.get(user_id, (f"user{user_id}", None))
+        user: dict[str, Any] = {"id": user_id, "is_bot": False, "first_name": first}
+        if username:
+            user["username"] = username
+        return user
 
     def _chat(self, chat_id: int, chat_type: str) -> dict[str, Any]:
         if chat_type == "private":
