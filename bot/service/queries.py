@@ -34,6 +34,7 @@ async def runner_health(ledger: Ledger, now: datetime, name: str = "runner") -> 
         "sync_score": doc.get("sync_score"),
         "dead_man_switch": doc.get("dead_man_switch"),
         "alerts_last_hour": doc.get("alerts_last_hour", {}),
+        "alerts_last_hour_by_follower": doc.get("alerts_last_hour_by_follower", {}),
     }
 
 

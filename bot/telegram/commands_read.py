@@ -4,6 +4,8 @@ the accounts of the chat's owner (the user, or the group)."""
 from __future__ import annotations
 
 import asyncio
+from collections import Counter
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -53,9 +55,19 @@ async def health_map(ask: Ask) -> dict[str, Any]:
     for key, name in (("sync_score", "sync score"), ("dead_man_switch", "dead-man switch until")):
         values = {a: v for a, v in (health[key] or {}).items() if a in mine}
         out[name] = ", ".join(f"{render.short(a)} {v}" for a, v in values.items()) or None
-    counts = health.get("alerts_last_hour") or {}
-    out["alerts (1h)"] = ", ".join(f"{k} {n}" for k, n in counts.items()) or "none"
+    out["alerts (1h)"] = ", ".join(f"{k} {n}" for k, n in own_alerts(health, mine, ask).items()) or "none"
     return out
+
+
+def own_alerts(health: Mapping[str, Any], mine: set[str], ask: Ask) -> dict[str, int]:
+    """The last hour's alert counts of the chat's own accounts (never another owner's); in a bot
+    admin's private chat also those that concern no account (pipeline failures go to the admins)."""
+    counts: Counter[str] = Counter()
+    wanted = mine | ({""} if ask.private and ask.room.tenancy.is_admin(ask.user_id) else set())
+    for follower, kinds in (health.get("alerts_last_hour_by_follower") or {}).items():
+        if follower in wanted:
+            counts.update(kinds)
+    return dict(sorted(counts.items()))
 
 
 @command(
