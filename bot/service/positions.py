@@ -9,7 +9,7 @@ from decimal import Decimal
 from bot.domain import AccountState, Instrument
 from bot.service.coverage import Coverage
 from bot.service.settings import FollowSettings
-from bot.service.views import PositionRow
+from bot.service.views import NOT_JOINED, STOPPED, PositionRow
 from strategies.num import mul, q_lot, sub
 from strategies.sizing import SizingInputs, SizingUnavailable
 
@@ -46,12 +46,16 @@ def follow_rows(
     for coin in sorted(c for c in held if coverage.covers(c)):
         mid = mids.get(coin)
         target, basis = follow.ledger_targets.get(coin), "ledger"
+        actual = follow.follower.size(coin)
+        if target is None and actual == 0 and not follow.settings.config.copy_current:
+            # The source held it before the follow and Copy Current is off: not joined on purpose.
+            rows.append(source_only_row(follow.follower.address, follow.source, coin, mid, NOT_JOINED))
+            continue
         if target is None:
             target, basis = estimate_target(follow, coin, mid), "estimate"
         instrument = instruments.get(coin)
         if target is not None and instrument is not None:
             target = q_lot(target, instrument.sz_decimals)
-        actual = follow.follower.size(coin)
         drift = None if target is None else sub(actual, target)
         rows.append(
             PositionRow(
@@ -68,6 +72,25 @@ def follow_rows(
             )
         )
     return rows
+
+
+def source_only_row(
+    follower: str, source: AccountState, coin: str, mid: Decimal | None, note: str, size: Decimal = Decimal(0)
+) -> PositionRow:
+    """A source position the follower does not track (`note` says why): no target, no drift."""
+    return PositionRow(
+        follower, source.address, coin, source.size(coin), size, None, None, None, mid, None, note
+    )
+
+
+def stopped_rows(
+    follower: AccountState, source: AccountState, mids: Mapping[str, Decimal]
+) -> list[PositionRow]:
+    """After /stop: what the source still holds (and whatever the follower still has in those coins)."""
+    return [
+        source_only_row(follower.address, source, p.coin, mids.get(p.coin), STOPPED, follower.size(p.coin))
+        for p in sorted(source.positions, key=lambda p: p.coin)
+    ]
 
 
 def unmanaged_rows(

@@ -29,7 +29,7 @@ from bot.service.errors import (
     VenueUnreachable,
 )
 from bot.service.keystore import keystore_address, open_keystore, parse_private_key, write_keystore
-from bot.service.positions import FollowState, follow_rows, unmanaged_rows
+from bot.service.positions import FollowState, follow_rows, stopped_rows, unmanaged_rows
 from bot.service.settings import (
     OPTION_KEYS,
     RELEASE,
@@ -682,17 +682,20 @@ class MirrorService:
                 followers = [await self.resolve_follower(follower)]
             else:
                 followers = list(rows_by_address)
-            plans = [
+            current = [p for p in await self.ledger.current_plans() if p.follower in followers]
+            plans = [p for p in current if _settings_of(p).active]
+            stopped_states = await self.ledger.control_states(followers)
+            stopped = [  # follows a /stop ended: their sources still hold positions (issue #19)
                 p
-                for p in await self.ledger.current_plans()
-                if p.follower in followers and _settings_of(p).active
+                for p in current
+                if not _settings_of(p).active and stopped_states.get(p.follower) == "stopped"
             ]
             instruments = await venue.instruments(reads)
             mids = await venue.mids(reads)
             # Each account on its own venue: a follower on the one it is registered for, a source on the
             # one its plan names (`source_venue`), as the runner reads them.
             wanted = [(rows_by_address.get(f, VENUE), f) for f in followers]
-            wanted += [(_settings_of(p).source_venue, p.source) for p in plans]
+            wanted += [(_settings_of(p).source_venue, p.source) for p in plans + stopped]
             states = await self._states(wanted)
             rows: list[PositionRow] = []
             for address in followers:
@@ -707,6 +710,10 @@ class MirrorService:
                             targets[coin] = decision.target_after
                     follow = FollowState(states[address], states[plan.source], _settings_of(plan), targets)
                     made = follow_rows(follow, instruments, mids)
+                    managed |= {row.coin for row in made}
+                    rows += made
+                for plan in (p for p in stopped if p.follower == address):
+                    made = stopped_rows(states[address], states[plan.source], mids)
                     managed |= {row.coin for row in made}
                     rows += made
                 rows += unmanaged_rows(states[address], managed, mids)

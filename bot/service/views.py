@@ -125,6 +125,10 @@ class StatusView:
     health: Mapping[str, Any]
 
 
+NOT_JOINED = "not joined (Copy Current off)"
+STOPPED = "copying stopped"
+
+
 @dataclasses.dataclass(frozen=True, slots=True)
 class PositionRow:
     follower: str
@@ -137,6 +141,9 @@ class PositionRow:
     drift: Decimal | None  # follower − target
     mid: Decimal | None
     drift_usd: Decimal | None
+    # Why the row has no target or drift: NOT_JOINED (Copy Current off: the follower never held the
+    # source's position from before the follow) or STOPPED (/stop: the source still holds it).
+    note: str | None = None
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

@@ -13,7 +13,7 @@ from bot.service.control import ControlResult, OwnerStatus, PnlView
 from bot.service.control import FillView as ControlFill
 from bot.service.equity import EquityPoint
 from bot.service.settings import setting_changes
-from bot.service.views import FollowView, PlanChange, PositionsView
+from bot.service.views import STOPPED, FollowView, PlanChange, PositionsView
 from bot.telegram import text
 from bot.telegram.text import Html
 
@@ -124,12 +124,23 @@ def status(view: OwnerStatus, health: Mapping[str, object]) -> str:
 def positions(view: PositionsView) -> str:
     if not view.rows:
         return "No positions: neither your sources nor your accounts hold any."
-    lines = ["Positions (source | you | target | drift)"]
+    if any(r.note == STOPPED for r in view.rows):
+        header = "Copying is stopped (/stop): the source's positions are shown, none is copied.\n"
+    else:
+        header = ""
+    lines = [f"{header}Positions (source | you | target | drift)"]
     for follower in dict.fromkeys(r.follower for r in view.rows):
         lines.append(f"{short(follower)} equity {usd(view.equities.get(follower))}")
         for row in (r for r in view.rows if r.follower == follower):
             if row.source is None:
                 lines.append(f"  {row.coin}: you {num(row.follower_size, signed=True)} (not managed)")
+                continue
+            if row.note is not None:  # not joined, or copying stopped: no target, no drift
+                held = f" | you {num(row.follower_size, signed=True)}" if row.follower_size else ""
+                lines.append(
+                    f"  {row.coin} from {short(row.source)}: {num(row.source_size, signed=True)}{held} · "
+                    f"{row.note}"
+                )
                 continue
             estimate = " est." if row.target_basis == "estimate" else ""
             lines.append(

@@ -116,5 +116,9 @@ async def test_connect_follow_copy_alert_positions_and_stop(
         states = await bot.handle.room.control.states([follower])
         assert states[follower] == "stopped"
         assert (await info.account_state(leader_address)).size("ETH") == Decimal(2)  # never ours to touch
+        # /positions still shows what the source holds, and says copying is stopped (issue #19).
+        after = await bot.ask(ADMIN, "/positions", "Positions")
+        assert "Copying is stopped" in after
+        assert f"ETH from {leader_address[:6]}…{leader_address[-4:]}: +2 · copying stopped" in after
     finally:
         await runner.stop()
