@@ -236,6 +236,24 @@ class ControlQueries:
         async with self._sessions() as session:
             return list((await session.exec(query)).all())
 
+    async def decisions_by_prefix(
+        self, followers: Sequence[str], prefix: str, limit: int
+    ) -> list[CopyInstruction]:
+        """The followers' decisions whose id starts with `prefix` (lowercase hex), newest first."""
+        if not prefix or any(c not in "0123456789abcdef" for c in prefix):
+            return []  # only hex: nothing in the prefix can act as a LIKE wildcard
+        query = (
+            select(CopyInstruction)
+            .where(
+                col(CopyInstruction.follower).in_(list(followers)),
+                col(CopyInstruction.id).startswith(prefix),
+            )
+            .order_by(col(CopyInstruction.created_at).desc())
+            .limit(limit)
+        )
+        async with self._sessions() as session:
+            return list((await session.exec(query)).all())
+
     async def coin_decisions(self, followers: Sequence[str], coin: str, limit: int) -> list[CopyInstruction]:
         """The followers' latest decisions in `coin`, newest first."""
         query = (

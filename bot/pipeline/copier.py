@@ -65,6 +65,7 @@ _SKIPS = frozenset(
         Reason.ENTRY_PRICE_UNKNOWN,
     }
 )
+CENT = Decimal("0.01")
 _TOLD = SOURCE_EVENTS | {Event.COPY_CURRENT, Event.FOLLOW}
 # Requests in flight at once, under the venue clients' pools (reads: bot/pipeline/reads.py). Orders have
 # their own keep-alive pool, where 16 in flight already keep the venue busy (docs/benchmarks.md).
@@ -664,6 +665,11 @@ class Copier:
                 key.source,
                 coin,
                 cloid=request.cloid,
+                # what the chat shows: the value in USD, and whether it reduced (its realised PnL)
+                filled=filled,
+                avg_px=result.avg_px,
+                is_buy=request.is_buy,
+                before=decision.position,
             )
         unfilled = result.status is OrderStatus.REJECTED and unfilled_ioc(result.error)
         if result.status is OrderStatus.REJECTED and not unfilled:
@@ -734,14 +740,18 @@ class Copier:
             return
         reason = decision.reason
         if decision.order is None and reason is Reason.DEFERRED_MIN_NOTIONAL:
+            mid = desk.engine.mids.get(decision.coin)
+            usd = None if mid is None else abs(decision.target - decision.position) * mid
+            worth = "" if usd is None else f" (about ${usd.quantize(CENT):,})"
             self._alert(
                 AlertKind.DEFERRED,
                 reason.value,
-                f"{decision.coin}: the order to target {self._lots(decision)} is below the venue's minimum "
-                "order value; it is sent once large enough",
+                f"{decision.coin}: the order to target {self._lots(decision)}{worth} is below the venue's "
+                "minimum order value; it is sent once large enough",
                 desk,
                 key.source,
                 decision.coin,
+                usd=usd,
             )
         elif decision.order is None and reason in _SKIPS:
             assert reason is not None
@@ -754,6 +764,8 @@ class Copier:
                 decision.coin,
             )
         for guard in decision.guards:
+            if decision.order is None and guard is reason and reason in _SKIPS:
+                continue  # the skip above told it (a paused open: one message, not two)
             self._alert(
                 AlertKind.GUARD,
                 guard.value,

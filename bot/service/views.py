@@ -11,7 +11,7 @@ from enum import Enum
 from pathlib import Path
 from typing import Any
 
-from bot.ledger import Account, CopyInstruction, FollowPlan
+from bot.ledger import Account, CopyInstruction, FollowPlan, Lineage
 from bot.ledger.types import decimal_text
 from bot.service.coverage import Coverage
 from bot.service.settings import settings_from_json
@@ -158,6 +158,7 @@ class WhyView:
     chains: int
     text: str
     redacted: bool = False  # the reference looked like a private key and named nothing: not shown
+    lineages: tuple[Lineage, ...] = ()  # the chains shown (a chat renders them its own way)
 
 
 def jsonable(value: Any) -> Any:

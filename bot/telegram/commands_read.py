@@ -16,13 +16,16 @@ from bot.service import InvalidInput, NotFound, VenueError, inputs, queries, ven
 from bot.service.control import ALERT_KINDS, ALERT_MODES
 from bot.service.equity import EquityPoint, EquityRole, equity_history
 from bot.service.views import PositionRow, PositionsView
-from bot.telegram import render
+from bot.telegram import render, text, why_text
 from bot.telegram.gate import Access, command
+from bot.telegram.markets import size_decimals
 from bot.telegram.parse import count
 from bot.telegram.room import Ask
 from bot.telegram.send import MAX_CAPTION
 
 REFRESH = "rf:"
+AMBIGUOUS_SHOWN = 6  # candidates listed for an ambiguous short id
+CANDIDATE_ID = 16  # hex digits of each candidate's id: unique among them in practice
 DEFAULT_EQUITY_DAYS = 30
 MS_PER_DAY = 86_400_000
 
@@ -143,21 +146,44 @@ async def history(ask: Ask) -> None:
 @command(
     "why",
     Access.READ,
-    "/why <trade id | order id | cloid>",
-    "the lineage of a fill or order: source event → decision → order → fills",
+    "/why <trade id | order id | cloid | decision id>",
+    "the lineage of a fill, order or decision: source event → decision → order → fills; a decision id "
+    "may be shortened to its first 8+ hex digits (as alerts and /status show it)",
     "/why 123456789",
 )
 async def why(ask: Ask) -> None:
     if not ask.args:
         raise InvalidInput(
-            "ref", "missing", "a fill's trade id, a venue order id, a cloid or an instruction id"
+            "ref", "missing", "a fill's trade id, a venue order id, a cloid or a decision id (8+ hex digits)"
         )
-    view = await ask.room.control.why(ask.actor, await ask.followers(), " ".join(ask.args))
+    control, followers, ref = ask.room.control, await ask.followers(), " ".join(ask.args)
+    view = await control.why(ask.actor, followers, ref)
     if view.redacted:  # 64 hex digits that name nothing: maybe a key (docs/telegram.md)
         await ask.delete_message()
         await ask.reply(f"{view.text}\nI deleted your message.")
         return
-    await ask.reply(view.text if view.chains else f"Nothing of yours matches {view.ref}.")
+    if not view.chains and why_text.is_prefix(ref):  # a short decision id
+        found = await ask.room.service.ledger.decisions_by_prefix(followers, ref.lower(), AMBIGUOUS_SHOWN)
+        if len(found) > 1:
+            lines = [text.fmt("Several of your decisions start with {}: which one?", text.code(ref))]
+            lines += [
+                text.fmt(
+                    "{} · {} {} {}",
+                    text.code(f"/why {d.id[:CANDIDATE_ID]}"),
+                    d.coin,
+                    d.event_kind or "-",
+                    render.when(d.created_at),
+                )
+                for d in found
+            ]
+            await ask.reply(text.join(lines))
+            return
+        if found:
+            view = await control.why(ask.actor, followers, found[0].id)
+    if not view.chains:
+        await ask.reply(f"Nothing of yours matches {view.ref}.")
+        return
+    await ask.reply(why_text.chains(view.lineages, await size_decimals(ask.room)))
 
 
 @command(

@@ -8,7 +8,7 @@ arguments, the owner it acts for (the user in a private chat, the group in a gro
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -74,6 +74,7 @@ class Room:
     choices: Choices[Pending] = field(default_factory=Choices)
     awaiting_key: dict[int, tuple[str, str | None, str | None, float]] = field(default_factory=dict)
     names: dict[int, str] = field(default_factory=dict)  # user id -> how Telegram last showed them
+    size_decimals: tuple[float, Mapping[str, int]] | None = None  # (read at, coin -> decimals): markets.py
     started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
 
     @classmethod

@@ -15,7 +15,7 @@ from decimal import ROUND_HALF_EVEN, Decimal
 
 DEFAULT_DECIMALS = 6  # sizes of a coin whose lot is not known: enough for any listed market's lot
 _TAG = re.compile(r"<[^>]*>")  # escaped text never holds a raw "<": only our tags match
-SHORT_ID = 10  # hex digits of a decision id in replies; `/why` accepts any unique prefix of 8 or more
+SHORT_ID = 12  # hex digits of a decision id in replies; `/why` accepts any unique prefix of 8 or more
 
 
 class Html(str):
