@@ -1,4 +1,5 @@
-"""Service results as chat text (plain text: no markup to escape, nothing to break when chunked)."""
+"""Service results as chat text: plain text (escaped whole when sent) or `Html` built with
+bot/telegram/text.py's helpers."""
 
 from __future__ import annotations
 
@@ -6,7 +7,6 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from decimal import Decimal
 
-from bot.alerts import Alert
 from bot.ledger.types import decimal_text
 from bot.service.approvals import Outcome, PendingView
 from bot.service.control import ControlResult, OwnerStatus, PnlView
@@ -17,11 +17,7 @@ from bot.service.views import STOPPED, FollowView, PlanChange, PositionsView
 from bot.telegram import text
 from bot.telegram.text import Html
 
-
-def short(address: str | None) -> str:
-    if not address:
-        return "-"
-    return f"{address[:6]}…{address[-4:]}" if len(address) > 12 else address
+short = text.short_address  # one definition (bot/telegram/text.py); kept under its old name
 
 
 def num(value: Decimal | None, *, signed: bool = False) -> str:
@@ -196,15 +192,6 @@ def pending(view: PendingView, name_of: Callable[[int], str]) -> Html:
     if view.result:
         lines.append(text.esc(view.result))
     return text.join(text.Html(line) for line in lines)
-
-
-def alert(item: Alert) -> str:
-    where = " ".join(x for x in (item.coin, f"on {short(item.follower)}" if item.follower else None) if x)
-    source = f" (source {short(item.source)})" if item.source else ""
-    title = item.kind.value.replace("_", " ")
-    return f"[{title}] {where}{source}: {item.message}" + (
-        f"\nreason: {item.reason}" if item.reason and item.reason not in item.message else ""
-    )
 
 
 def returns(points: Sequence[EquityPoint]) -> list[tuple[datetime, Decimal]]:

@@ -123,6 +123,13 @@ def percent(value: Decimal | None, *, signed: bool = False) -> str:
     return f"{'+' if signed and value > 0 and text != '0' else ''}{text} %"
 
 
+def short_address(address: str | None) -> str:
+    """`0x5e9e…a1b2`: what replies show of an address (every command takes it back)."""
+    if not address:
+        return "-"
+    return f"{address[:6]}…{address[-4:]}" if len(address) > 12 else address
+
+
 def short_id(value: str | None) -> str:
     """A decision (instruction) id as replies show it: its first hex digits, which `/why` accepts;
     other references (trade ids, cloids) as they are."""

@@ -8,8 +8,11 @@ from decimal import Decimal
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from bot.alerts import Alert, AlertKind
+from bot.telegram import alert_text
 from bot.telegram.send import chunks
 from bot.telegram.text import Html, as_html, b, code, fmt, join, plain, price, short_id, size, usd
+from tests.telegram.conftest import ADMIN, Bot
 from tests.telegram.fakebot import parse_html
 
 FAST = settings(max_examples=150, deadline=None)
@@ -61,3 +64,33 @@ def test_sizes_are_shown_to_the_lot_and_usd_to_the_cent() -> None:
     assert price(Decimal("0.000123456")) == "0.00012346"
     assert short_id("ab" * 32) == "abababababab"
     assert short_id("199232366216644") == "199232366216644"
+
+
+@FAST
+@given(ONE_LINE, HOSTILE, ONE_LINE)
+def test_an_alert_shows_hostile_venue_strings_as_written(coin: str, message: str, reason: str) -> None:
+    alert = Alert(AlertKind.REJECTED, reason, message, follower="0x" + "ab" * 20, coin=coin or None)
+    sent = alert_text.render(alert, alert_text.Facts(decision="cd" * 32))
+    shown, entities = parse_html(sent)  # Telegram would accept it
+    assert message in shown and (coin in shown) and shown.endswith("explain: /why cdcdcdcdcdcd")
+    assert {e["type"] for e in entities} <= {"b", "code"}
+    assert [shown[e["offset"] : e["offset"] + e["length"]] for e in entities if e["type"] == "code"] == [
+        "/why cdcdcdcdcdcd"
+    ]
+
+
+HOSTILE_NAMES = ["<b>ETH</b>", "A&amp;B", "</code><a href='x'>click</a>", "1 < 2 > 0 & ;", "&#60;i&#62;"]
+
+
+async def test_hostile_strings_reach_the_chat_as_written(bot: Bot) -> None:
+    """Through the real python-telegram-bot and the fake Bot API, which refuses bad HTML as Telegram
+    does: a pushed alert (to the admins: it names no account) and a command's refusal quoting input."""
+    for name in HOSTILE_NAMES:
+        mark = len(bot.api.calls)
+        bot.alerts.publish(Alert(AlertKind.FAILURE, "feed", f"{name} stopped", coin=name))
+        pushed = await bot.api.reply_to(ADMIN, f"{name} stopped", after=mark)
+        assert pushed.text.startswith(f"[failure] {name}: {name} stopped")
+        assert "<" not in "".join(e["type"] for e in pushed.entities if e["type"] not in ("b", "code"))
+        word = name.replace(" ", "")
+        assert f"/{word}" in await bot.ask(ADMIN, f"/help {word}", "No command")
+    assert not [c for c in bot.api.calls if c.method.startswith("sendMessage") and "_result" not in c.params]
