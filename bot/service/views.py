@@ -96,6 +96,7 @@ class DecisionView:
     reason: str | None
     plan_version: int | None
     cloid: str
+    id: str = ""  # the decision (instruction) id: `why` takes it, or a unique prefix of it
 
     @classmethod
     def of(cls, row: CopyInstruction) -> DecisionView:
@@ -110,6 +111,7 @@ class DecisionView:
             row.reason,
             row.plan_version,
             row.cloid,
+            row.id,
         )
 
 

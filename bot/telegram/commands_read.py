@@ -88,8 +88,8 @@ async def status(ask: Ask) -> None:
         await ask.reply("No follower account yet. /connect one (private chat), then /follow a source.")
         return
     view = await ask.room.control.status(ask.actor, followers)
-    text = render.status(view, await health_map(ask))
-    await ask.reply(f"{text}\nas of {render.when(datetime.now(UTC))}", refresh_button("status"))
+    shown = render.status(view, await health_map(ask), await size_decimals(ask.room))
+    await ask.reply(text.join([shown, f"as of {render.when(datetime.now(UTC))}"]), refresh_button("status"))
 
 
 async def positions_view(ask: Ask) -> PositionsView:
@@ -139,7 +139,10 @@ async def pnl(ask: Ask) -> None:
 async def history(ask: Ask) -> None:
     limit = count(ask.args[0], "count", 200) if ask.args else 20
     await ask.reply(
-        render.history(await ask.room.control.history(ask.actor, await ask.followers(), limit=limit))
+        render.history(
+            await ask.room.control.history(ask.actor, await ask.followers(), limit=limit),
+            await size_decimals(ask.room),
+        )
     )
 
 

@@ -95,26 +95,37 @@ def outcome(result: Outcome, verb: str = "Following") -> str:
     return control(result) if isinstance(result, ControlResult) else plan_change(result, verb)
 
 
-def status(view: OwnerStatus, health: Mapping[str, object]) -> str:
-    lines = ["Status"]
+def status(view: OwnerStatus, health: Mapping[str, object], decimals: Mapping[str, int]) -> Html:
+    """Accounts, follows, the latest decisions (sizes to the lot, each with the short id `/why` takes)
+    and the bot's health."""
+    lines: list[str] = [text.b("Status")]
     for follower, state in view.followers.items():
         label = view.labels.get(follower)
-        lines.append(f"• {label + ' ' if label else ''}{follower}: {state}")
+        lines.append(text.fmt("• {}{}: <b>{}</b>", f"{label} " if label else "", text.code(follower), state))
     active = [f for f in view.follows if f.active]
-    lines.append(f"Follows ({len(active)} active):")
-    lines += [f"  {follow_line(f)}" for f in active] or ["  none (/follow <address>)"]
+    lines.append(text.fmt("<b>Follows</b> ({} active):", len(active)))
+    lines += [text.esc(f"  {follow_line(f)}") for f in active] or [text.esc("  none (/follow <address>)")]
     if view.decisions:
-        lines.append("Latest decisions:")
+        lines.append(text.fmt("<b>Latest decisions</b> (explain one: {})", text.code("/why <id>")))
         for d in view.decisions:
+            lot = decimals.get(d.coin)
             reason = f" ({d.reason})" if d.reason else ""
             lines.append(
-                f"  {d.time:%m-%d %H:%M:%S} {d.coin} {d.event or '-'} target {num(d.target)} "
-                f"order {num(d.delta, signed=True)}{reason}"
+                text.fmt(
+                    "  {} {} {} → target {}, order {}{}{}",
+                    f"{d.time:%m-%d %H:%M:%S}",
+                    d.coin,
+                    d.event or "-",
+                    text.size(d.target, lot, signed=True),
+                    text.size(d.delta, lot, signed=True),
+                    reason,
+                    text.fmt(" · {}", text.code(f"/why {text.short_id(d.id)}")) if d.id else "",
+                )
             )
     shown = {k: v for k, v in health.items() if v is not None}
     if shown:
-        lines.append("Health: " + ", ".join(f"{k} {v}" for k, v in shown.items()))
-    return "\n".join(lines)
+        lines.append(text.fmt("<b>Health</b>: {}", ", ".join(f"{k} {v}" for k, v in shown.items())))
+    return text.join(text.Html(line) for line in lines)
 
 
 def positions(view: PositionsView) -> str:
@@ -163,14 +174,18 @@ def pnl(view: PnlView) -> str:
     return "\n".join(lines)
 
 
-def history(fills: tuple[ControlFill, ...]) -> str:
+def history(fills: tuple[ControlFill, ...], decimals: Mapping[str, int] | None = None) -> str:
+    """Plain text (the CLI prints it too): sizes to the lot, USD to the cent, each fill's trade id."""
     if not fills:
         return "No fills yet."
+    lots = decimals or {}
     lines = ["Latest fills (explain one: /why <trade id>)"]
     for f in fills:
+        pnl = f" · PnL {text.usd(f.closed_pnl, signed=True)}" if f.closed_pnl else ""
         lines.append(
-            f"  {f.time:%m-%d %H:%M:%S} {f.coin} {f.side} {num(f.size)} @ {num(f.price)} "
-            f"fee {num(f.fee)} pnl {num(f.closed_pnl)} · tid {f.trade_id}"
+            f"  {f.time:%m-%d %H:%M:%S} {f.coin} {f.side} {text.size(f.size, lots.get(f.coin))} @ "
+            f"{text.price(f.price)} · {text.usd(f.size * f.price)} · fee {text.usd(f.fee)}{pnl} · "
+            f"tid {f.trade_id}"
         )
     return "\n".join(lines)
 

@@ -96,6 +96,9 @@ async def test_connect_follow_copy_alert_positions_and_stop(
         assert runner.copier is not None
         await asyncio.wait_for(runner.copier.settler.fills.wait_idle(), 30)
         history = await bot.ask(ADMIN, "/history", "Latest fills")
+        assert re.search(r" ETH \w+ 0\.1 @ [\d.]+ · \$[\d,]+\.\d\d · fee \$\d+\.\d\d · tid ", history), (
+            history
+        )
         trade_id = history.rsplit("tid ", 1)[1].strip()
         assert "Nothing of yours" in await bot.ask(OTHER, f"/why {trade_id}", "Nothing")
         lineage = await bot.ask(ADMIN, f"/why {trade_id}", f"trade {trade_id}")

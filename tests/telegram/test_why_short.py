@@ -1,6 +1,7 @@
-"""`/why` with the short decision ids replies show (issue #19 item 7): a unique prefix of 8+ hex digits
-is enough; an ambiguous one lists the candidates as pasteable commands; the chain is shown with sizes
-to the lot and the follow's settings in words, never the stored JSON or a 60-digit target."""
+"""`/status` and `/why` with the short decision ids replies show (issue #19 item 7): a unique prefix of
+8+ hex digits is enough; an ambiguous one lists the candidates as pasteable commands; the chain is
+shown with sizes to the lot and the follow's settings in words, never the stored JSON or a 60-digit
+target."""
 
 from __future__ import annotations
 
@@ -57,6 +58,12 @@ async def test_why_takes_a_short_id_and_lists_candidates_when_ambiguous(
         )
         ids.append(recorded.row.id)
     assert ids[0][:8] == ids[1][:8] and ids[0][:12] != ids[1][:12]
+
+    # /status lists them with sizes to the lot and the short id to paste into /why.
+    status = await bot.ask(ADMIN, "/status", "Status")
+    for ident in ids:
+        assert f"ETH open → target +0.1235, order +0.1235 · /why {ident[:12]}" in status
+    assert not re.search(r"\d{15,}", status.replace(follower, "").replace(source, ""))
 
     # A unique prefix (the 12 digits replies show) answers with the chain, readable.
     answer = await bot.ask(ADMIN, f"/why {ids[0][:12]}", "Decision")
