@@ -31,6 +31,7 @@ from bot.service import InvalidInput, ServiceError, VenueUnreachable
 from bot.service.inputs import looks_like_key, shown
 from bot.telegram.room import Ask, Context, Handler
 from bot.telegram.send import Throttled, send_text
+from bot.telegram.text import Html, b, esc, join
 
 log = logging.getLogger(__name__)
 
@@ -249,6 +250,7 @@ async def unknown_command(update: Update, context: Context) -> None:
 
 
 def help_text(name: str | None = None) -> str:
+    """One command in detail (plain text), or the grouped overview (`Html`)."""
     if name:
         cmd = COMMANDS.get(name.lstrip("/").lower()) or next(
             (c for c in COMMANDS.values() if name.lstrip("/").lower() in c.aliases), None
@@ -262,6 +264,40 @@ def help_text(name: str | None = None) -> str:
             Access.CHANGE: "\nIn a group: the group's listed admins only.",
         }.get(cmd.access, "")
         return f"/{cmd.name} — {cmd.summary}\nUsage: {cmd.usage}\nExample: {cmd.example}{aliases}{where}"
-    lines = ["Commands (/help <command> for details and an example):"]
-    lines += [f"/{c.name} — {c.summary}" for c in COMMANDS.values()]
-    return "\n".join(lines)
+    return overview()
+
+
+FIRST_STEPS = (
+    "Start here: 1. /connect <your account address> (in a private chat with me), then paste the agent "
+    "key I ask for · 2. /follow <source address> · 3. /status to see it copying · /stop is the kill switch."
+)
+# Sections of /help, in the order a new user needs them; a command in none is listed under "More".
+SECTIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("Get started", ("start", "connect", "follow", "status")),
+    ("What is copied", ("unfollow", "scale", "copycurrent", "tokens", "limits")),
+    ("Stop and go", ("pause", "resume", "stop", "close")),
+    (
+        "What you hold and made",
+        ("positions", "pnl", "profit", "daily", "weekly", "monthly", "history", "why"),
+    ),
+    ("Research a source", ("inspect", "backtest", "chart")),
+    ("The bot", ("alerts", "health", "help", "disconnect")),
+    ("Access and groups", ("invite", "revoke", "group")),
+)
+
+
+def overview() -> Html:
+    """Every command, grouped, what to do first at the top (HTML: section names in bold)."""
+    lines: list[str] = [b("Commands"), esc(FIRST_STEPS)]
+    placed: set[str] = set()
+    for title, names in (*SECTIONS, ("More", tuple(COMMANDS))):
+        commands = [COMMANDS[n] for n in names if n in COMMANDS and n not in placed]
+        if not commands:
+            continue
+        placed |= {c.name for c in commands}
+        lines.append("")
+        lines.append(b(title))
+        lines += [esc(f"/{c.name} — {c.summary}") for c in commands]
+    lines.append("")
+    lines.append(esc("/help <command> for its usage and an example, e.g. /help follow"))
+    return join(Html(line) for line in lines)
