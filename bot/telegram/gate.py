@@ -112,7 +112,12 @@ async def standing(ask: Ask) -> Standing:
     return Standing.MEMBER if ask.user_id in policy.admins else Standing.READER
 
 
-READER_ACCESS = (Access.OPEN, Access.READ)
+# What a group's reader may run: the group's read-outs, not the venue-heavy research (/inspect,
+# /backtest) nor charts (rendering costs the bot's CPU), which stay with members.
+READER_COMMANDS = frozenset(
+    {"start", "help", "group", "status", "positions", "pnl", "history", "why", "health"}
+    | {"profit", "daily", "weekly", "monthly"}
+)
 
 
 async def admitted(ask: Ask, cmd: Command, who: Standing | None = None) -> bool:
@@ -123,9 +128,15 @@ async def admitted(ask: Ask, cmd: Command, who: Standing | None = None) -> bool:
     if who is Standing.STRANGER:
         await refuse_stranger(ask, f"/{cmd.name}: unknown user")
         return False
-    if who is Standing.READER and cmd.access not in READER_ACCESS:
+    if who is Standing.READER and cmd.name not in READER_COMMANDS:
         await tenancy.refuse(ask.actor, f"/{cmd.name}: a group's reader", {"chat": ask.chat_id})
-        await ask.reply("Only this group's listed admins may change anything here (see /group).")
+        if cmd.access is Access.CHANGE:
+            await ask.reply("Only this group's listed admins may change anything here (see /group).")
+        else:
+            await ask.reply(
+                f"/{cmd.name} is for the bot's members. Here you can read the group's /status, /positions, "
+                "/pnl, /history and /why."
+            )
         return False
     if cmd.access is Access.PRIVATE and not ask.private:
         await tenancy.refuse(ask.actor, f"/{cmd.name}: not in a private chat", {"chat": ask.chat_id})

@@ -57,6 +57,7 @@ async def test_dao_group_votes_show_warning_voters_and_pending_list(
     # The group's other members read /status but change nothing, and cannot vote.
     assert "Status" in await in_group(READER, "/status", "Status")
     assert "listed admins" in await in_group(READER, f"/scale {source} ETH 50", "listed admins")
+    assert "for the bot's members" in await in_group(READER, f"/backtest {source}", "members")
     mark = len(api.calls)
     api.push_callback(READER, vote, vote.buttons[0][1], chat_type="supergroup")
     await api.wait_for(lambda c: c.method == "answerCallbackQuery", after=mark)
