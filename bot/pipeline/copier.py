@@ -582,7 +582,7 @@ class Copier:
         """Tell the user about the decision; True when it has an order to send or to resume."""
         if event is not None and step.key.leader_event_id is None:
             step.key = replace(step.key, leader_event_id=event.id)  # its retries link to the event too
-        self._tell(step.desk, step.decision, step.key)
+        self._tell(step.desk, step.decision, step.key, recorded.instruction_id)
         if step.decision.order is None:
             return False
         if recorded.intent_created:
@@ -735,7 +735,8 @@ class Copier:
         market = self.markets.get(decision.coin)
         return plain(q_lot(decision.target, market.sz_decimals)) if market else plain(decision.target)
 
-    def _tell(self, desk: Desk, decision: Decision, key: DecisionKey) -> None:
+    def _tell(self, desk: Desk, decision: Decision, key: DecisionKey, decision_id: str) -> None:
+        """Skips, deferrals and guards, each with the decision's id (the chat shows it for `/why`)."""
         if decision.event not in _TOLD or key.revision > 0:
             return
         reason = decision.reason
@@ -752,6 +753,7 @@ class Copier:
                 key.source,
                 decision.coin,
                 usd=usd,
+                decision=decision_id,
             )
         elif decision.order is None and reason in _SKIPS:
             assert reason is not None
@@ -762,6 +764,7 @@ class Copier:
                 desk,
                 key.source,
                 decision.coin,
+                decision=decision_id,
             )
         for guard in decision.guards:
             if decision.order is None and guard is reason and reason in _SKIPS:
@@ -773,6 +776,7 @@ class Copier:
                 desk,
                 key.source,
                 decision.coin,
+                decision=decision_id,
             )
 
     def _alert(

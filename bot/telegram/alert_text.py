@@ -53,9 +53,10 @@ async def facts(ledger: Ledger, alert: Alert, wait_s: float = PNL_WAIT_S) -> Fac
     details: Mapping[str, object] = alert.details
     filled, price = _decimal(details.get("filled")), _decimal(details.get("avg_px"))
     usd = filled * price if filled is not None and price is not None else _decimal(details.get("usd"))
+    told = details.get("decision")  # skips, deferrals and guards name their decision
     cloid = details.get("cloid")
     if not isinstance(cloid, str) or not cloid:
-        return Facts(usd=usd)
+        return Facts(told if isinstance(told, str) and told else None, usd)
     deadline = time.monotonic() + (wait_s if reduces(alert) else 0)
     while True:
         chains = await ledger.lineage(f"cloid:{cloid}")

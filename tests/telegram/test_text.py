@@ -94,3 +94,14 @@ async def test_hostile_strings_reach_the_chat_as_written(bot: Bot) -> None:
         word = name.replace(" ", "")
         assert f"/{word}" in await bot.ask(ADMIN, f"/help {word}", "No command")
     assert not [c for c in bot.api.calls if c.method.startswith("sendMessage") and "_result" not in c.params]
+
+
+async def test_a_skip_names_its_decision_for_why(bot: Bot) -> None:
+    """A skip (no order, no cloid) carries its decision's id: the alert ends with the /why to paste."""
+    ident = "ef" * 32
+    mark = len(bot.api.calls)
+    bot.alerts.publish(
+        Alert(AlertKind.FAILURE, "paused", "ETH: not copied (paused)", details={"decision": ident})
+    )
+    pushed = await bot.api.reply_to(ADMIN, "not copied", after=mark)
+    assert pushed.text.endswith(f"explain: /why {ident[:12]}")
