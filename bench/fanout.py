@@ -127,7 +127,7 @@ HEADER = (
 )
 
 
-# The fan-out's steps after the decisions (bot/pipeline/copier.py `_run`), in order.
+# The fan-out's steps after the decisions (bot/pipeline/execute.py `Executor.run`), in order.
 STAGES = ("record_decisions", "mark_intents", "send", "record_order_statuses")
 
 

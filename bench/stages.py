@@ -69,7 +69,7 @@ def _is_async(fn: Any) -> bool:
     return inspect.iscoroutinefunction(fn)
 
 
-# The ledger's transactions before a copied order is sent, in order (bot/pipeline/copier.py `_run`).
+# The ledger's transactions before a copied order is sent, in order (bot/pipeline/execute.py `Executor.run`).
 LEDGER_WRITES = ("record_decisions", "mark_intents")
 
 

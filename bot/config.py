@@ -13,6 +13,7 @@ from pathlib import Path
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from bot.database_url import DatabaseUrlError, database_url
 from bot.redaction import redact_text
 
 ENV_PREFIX = "MIRROR_"
@@ -99,11 +100,9 @@ class Settings(BaseSettings):
         driver spelling; anything else refused in one line naming the accepted forms."""
         if value is None or not value.strip():
             return None
-        from bot.ledger.db import LedgerConfigError, ledger_url
-
         try:
-            return ledger_url(value)
-        except LedgerConfigError as exc:
+            return database_url(value)
+        except DatabaseUrlError as exc:
             raise ValueError(str(exc).removeprefix("MIRROR_DATABASE_URL: ")) from None
 
     @field_validator("log_level")

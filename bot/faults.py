@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from typing import Final
 
-from adapters.hyperliquid.refusals import Refusal, refusal_of
 from bot.alerts import Alert, AlertKind
 from bot.domain import SourceFill
+from bot.domain.refusals import Refusal, refusal_of
 
 RATE_LIMITED: Final = "rate_limited"
 VENUE_5XX: Final = "venue_5xx"
@@ -30,7 +30,7 @@ REJECTED_SIZE: Final = "rejected_size"
 REJECTED_MIN_VALUE: Final = "rejected_min_value"
 REJECTED_OTHER: Final = "venue_rejected"  # any other refusal: the alert carries the venue's words
 
-# What a refusal is about (Hyperliquid's words, adapters/hyperliquid/refusals.py) → its code. An IOC
+# What a refusal is about (the venues' words, classified in bot/domain/refusals.py) → its code. An IOC
 # that found no liquidity is not a rejection to alert: the copier retries it (`unfilled_ioc`).
 _CODES: Final = {
     Refusal.MARGIN: REJECTED_MARGIN,

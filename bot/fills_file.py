@@ -14,10 +14,10 @@ from pathlib import Path
 
 import yaml
 
-from adapters.hyperliquid.parsing import ParseError, cassette_pairs, fills_in_cassette, fills_in_message
 from bot.domain import SourceFill
 from bot.service import inputs
 from bot.service.errors import InvalidInput
+from bot.venues import RecordedFillsError, recorded_fills
 
 FIELD = "--fills"
 ACCEPTED = "the venue's userFills JSON or a vcrpy cassette"
@@ -32,12 +32,13 @@ def load_fills(path: Path) -> list[SourceFill]:
         if path.suffix.lower() in {".yaml", ".yml"}:
             doc = yaml.safe_load(text)
             _embedded_nesting(inputs.nesting(doc, FIELD))
-            fills = fills_in_cassette(cassette_pairs(doc, path.name), path.name)
+            fills = recorded_fills(doc, path.name, cassette=True)
         else:
-            fills = fills_in_message(inputs.nesting(json.loads(text, parse_float=inputs.json_number), FIELD))
+            doc = inputs.nesting(json.loads(text, parse_float=inputs.json_number), FIELD)
+            fills = recorded_fills(doc, path.name, cassette=False)
     except InvalidInput as exc:
         raise InvalidInput(FIELD, f"{path.name}: {str(exc).removeprefix(FIELD + ': ')}") from None
-    except (ParseError, yaml.YAMLError) as exc:
+    except (RecordedFillsError, yaml.YAMLError) as exc:
         problem = " ".join(str(exc).split())  # one line: YAML errors span several
         problem = problem if len(problem) <= 200 else problem[:197] + "..."
         raise InvalidInput(FIELD, f"{path.name}: {problem}", ACCEPTED) from None
@@ -55,7 +56,7 @@ def load_fills(path: Path) -> list[SourceFill]:
 
 def _embedded_nesting(doc: object) -> None:
     """A cassette's bodies are JSON inside YAML strings (escaped, so the text check cannot see their
-    brackets): each is checked before the adapter parses it."""
+    brackets): each is checked before the venue's parser reads it."""
     stack = [doc]
     while stack:
         node = stack.pop()

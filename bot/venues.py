@@ -1,12 +1,20 @@
 """The one place venue clients are built from the settings, and the only module of `bot/` that names a
-venue: everything else reaches a venue through the `Venue` protocol (bot/domain.py) and asks its
+venue: everything else reaches a venue through the `Venue` protocol (bot/domain/) and asks its
 `capabilities` what it can do.
 
-Why here, at the top of `bot/` next to `config.py`: adapters import only `bot/domain.py`, so the code
+Why here, at the top of `bot/` next to `config.py`: adapters import only `bot/domain/`, so the code
 that chooses and constructs an adapter must sit in `bot/`; it needs nothing but the settings and the
 domain, so it is the lowest layer of `bot/` that may import adapters, below the pipeline, the service,
 analytics, Telegram and the CLI, which all call it. Adapter modules are imported inside the builders:
 a GMX client pulls in web3, which a Hyperliquid-only command should not pay for.
+
+The paper venue (adapters/paper: follower orders simulated at a real venue's live mids) is built here too
+(`open_paper_venue`), and is imported at the top: it is light, and `PaperVenue` is the type `mirrorbot
+paper` holds.
+
+The embedded localnet (adapters/localnet: a Hyperliquid-compatible venue on this host) is started here
+too, for `mirrorbot localnet` (`serve_localnet`) and `mirrorbot demo` (`embedded_localnet`): it is a venue
+the commands bring up, so they reach it through this module like every other venue.
 
 A runner builds the clients it trades and watches with (`build_venue`, `venue_factories`); the service,
 Telegram and the CLI read through `Venues.for_reads` — one attempt per read (a person is waiting for
@@ -18,11 +26,14 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from bot.domain import OrderStatus, Venue, VenueCapabilities
+from adapters.paper import PaperVenue as PaperVenue  # re-exported: the type `mirrorbot paper` holds
+from bot.domain import OrderStatus, SourceFill, Venue, VenueCapabilities
 
 if TYPE_CHECKING:
+    from adapters.localnet.server import LocalnetThread
     from bot.config import Settings
 
 HYPERLIQUID = "hyperliquid"  # the default follower venue, and every plan's default source venue
@@ -82,13 +93,20 @@ def build_gmx_venue(settings: Settings, *, why: str = _PLAN_ON_GMX, trading: boo
 
 
 def build_hyperliquid_venue(
-    settings: Settings, *, trading: bool = True, retry_reads: bool | None = None, api_url: str | None = None
+    settings: Settings,
+    *,
+    trading: bool = True,
+    retry_reads: bool | None = None,
+    api_url: str | None = None,
+    poll_interval_s: float | None = None,
 ) -> Venue:
     """The Hyperliquid venue of the settings (MIRROR_NETWORK / MIRROR_HL_API_URL, or `api_url`). With
     `trading` its nonce high-water marks live in MIRROR_DATA_DIR (else in memory: nothing is signed);
-    `retry_reads` (default: `trading`) retries a read after a 429 / 5xx / timeout, else tries it once."""
+    `retry_reads` (default: `trading`) retries a read after a 429 / 5xx / timeout, else tries it once;
+    `poll_interval_s` (default: the adapter's) paces a watch's account polls (the demo polls faster)."""
     from adapters.hyperliquid.budget import DEFAULT_BURST, ReadRetry, WeightBudget
     from adapters.hyperliquid.constants import REST_WEIGHT_PER_MINUTE
+    from adapters.hyperliquid.poller import DEFAULT_POLL_INTERVAL_S
     from adapters.hyperliquid.venue import HyperliquidVenue
 
     retry = trading if retry_reads is None else retry_reads
@@ -100,7 +118,21 @@ def build_hyperliquid_venue(
         is_mainnet=settings.is_mainnet,
         read_retry=None if retry else ReadRetry(retries=0),
         budget=WeightBudget(limit, burst=burst),
+        poll_interval_s=DEFAULT_POLL_INTERVAL_S if poll_interval_s is None else poll_interval_s,
     )
+
+
+async def approve_agent(venue: Venue, master_key: str, agent_address: str, name: str) -> None:
+    """The master account (`master_key`) approves `agent_address` as its agent wallet on `venue`: what a
+    user does in the venue's own app, done here for accounts the process created itself (the demo's
+    followers). Venues without `capabilities.agent_wallets` raise NotImplementedError."""
+    if not venue.capabilities.agent_wallets:
+        raise NotImplementedError(f"{venue.capabilities.display} has no agent wallets to approve")
+    from adapters.hyperliquid.venue import HyperliquidVenue
+
+    if not isinstance(venue, HyperliquidVenue):
+        raise NotImplementedError(f"{venue.capabilities.display}: approving an agent is not supported")
+    await venue.approve_agent(master_key, agent_address, name)
 
 
 def hyperliquid_reads(api_url: str) -> Venue:
@@ -109,6 +141,37 @@ def hyperliquid_reads(api_url: str) -> Venue:
     from adapters.hyperliquid.venue import HyperliquidVenue
 
     return HyperliquidVenue(api_url, data_dir=None, read_retry=ReadRetry(retries=0))
+
+
+class RecordedFillsError(ValueError):
+    """A recorded fill history is not in the venue's format: the message says where and why."""
+
+
+def recorded_fills(doc: object, name: str, *, cassette: bool) -> list[SourceFill]:
+    """The fills of a recorded history in Hyperliquid's own format (the only venue whose histories are
+    recorded): a loaded vcrpy cassette of `userFills` / `userFillsByTime` requests (`cassette`), else
+    the decoded `userFills` JSON (a list, or a websocket message). `name` (the file's) is quoted in a
+    refusal. The caller bounds and decodes the file (bot/fills_file.py, the input boundary)."""
+    from adapters.hyperliquid.parsing import ParseError, cassette_pairs, fills_in_cassette, fills_in_message
+
+    try:
+        return fills_in_cassette(cassette_pairs(doc, name), name) if cassette else fills_in_message(doc)
+    except ParseError as exc:
+        raise RecordedFillsError(str(exc)) from None
+
+
+async def open_paper_venue(settings: Settings, *, state_path: Path, reads: Venue | None = None) -> PaperVenue:
+    """`mirrorbot paper`'s venue: follower orders simulated at the live mids of `reads` (default: the
+    settings' Hyperliquid venue, reads retried as the runner's are, nothing signed), its paper accounts
+    kept in `state_path`. `reads` is closed with it, and here when the state cannot be read."""
+    if reads is None:
+        reads = build_hyperliquid_venue(settings, trading=False, retry_reads=True)
+    try:
+        state_path.parent.mkdir(parents=True, exist_ok=True)
+        return PaperVenue(reads, state_path=state_path)
+    except Exception:
+        await reads.close()
+        raise
 
 
 def venue_factories(settings: Settings, *, trading: bool = True) -> dict[str, Callable[[], Venue]]:
@@ -198,3 +261,18 @@ class Venues:
             with contextlib.suppress(Exception):
                 await venue.close()
         self.opened.clear()
+
+
+def serve_localnet(*, host: str, port: int, seed: int, signatures: str, allow_remote: bool) -> None:
+    """`mirrorbot localnet`: serve the local venue until interrupted (Ctrl-C or SIGTERM)."""
+    from adapters.localnet.server import serve
+
+    serve(host=host, port=port, seed=seed, signatures=signatures, allow_remote=allow_remote)
+
+
+def embedded_localnet(*, port: int, seed: int, price_walk_ms: int) -> LocalnetThread:
+    """The local venue on a thread of this process (`mirrorbot demo`): a context manager whose `.url`
+    the demo's clients use; port 0 takes any free port."""
+    from adapters.localnet.server import LocalnetThread
+
+    return LocalnetThread(port=port, seed=seed, price_walk_ms=price_walk_ms)

@@ -27,7 +27,8 @@ from adapters.gmx.contracts import calldata, selector
 from adapters.gmx.network import Deployment, Market
 from adapters.gmx.positions import GmxPosition
 from adapters.gmx.units import from_units, to_price, to_units, to_usd
-from adapters.hyperliquid.refusals import HYPERLIQUID_WORDS, without_asset
+from bot.domain.hyperliquid import HYPERLIQUID_WORDS
+from bot.domain.refusals import without_asset
 
 MULTICALL_SELECTOR: Final = selector("ExchangeRouter", "multicall")
 _ZERO_ADDRESS: Final = "0x" + "00" * 20

@@ -51,7 +51,6 @@ from adapters.gmx.network import Deployment, load_deployment, load_deployment_fi
 from adapters.gmx.orders import OrderRefused, min_execution_fee, multicall, plan
 from adapters.gmx.positions import GmxPosition, account_state, unmapped
 from adapters.gmx.units import from_units, price
-from adapters.hyperliquid.refusals import HYPERLIQUID_WORDS, without_asset
 from bot.domain import (
     AccountRole,
     AccountState,
@@ -67,6 +66,8 @@ from bot.domain import (
     TradingAccount,
     VenueCapabilities,
 )
+from bot.domain.hyperliquid import HYPERLIQUID_WORDS
+from bot.domain.refusals import without_asset
 
 __all__ = ["GMX_CAPABILITIES", "GmxVenue", "VenueUnsupported"]
 

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import Final
 
 INFO_PATH: Final = "/info"
-
-TAKER_FEE: Final = Decimal("0.00045")  # base tier, 0.045 % of the notional (the localnet keeps its own)
 
 # REST requests share 1200 weight per minute per IP.
 REST_WEIGHT_PER_MINUTE: Final = 1200

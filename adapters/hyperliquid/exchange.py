@@ -62,6 +62,7 @@ from adapters.hyperliquid.wire import (
     update_leverage_action,
 )
 from bot.domain import OrderRequest, OrderResult, OrderStatus
+from bot.domain.refusals import CONNECTION_FAILED_WORDS, RATE_LIMITED_WORDS
 
 __all__ = [
     "EXCHANGE_PATH",
@@ -298,7 +299,7 @@ class ExchangeClient:
             try:
                 answer = await self.transport.post(self._url, content, self._timeout_s)
             except ConnectFailed as exc:
-                reason = f"connection failed ({exc})"
+                reason = f"{CONNECTION_FAILED_WORDS} ({exc})"
                 wait = None
                 self.faults(VENUE_UNREACHABLE, f"/exchange {action_type}: {reason}; not sent")
             except NoAnswer as exc:  # sent, or partly: the venue may have executed it
@@ -314,7 +315,7 @@ class ExchangeClient:
                     )
                 if answer.status != 429:
                     return self._answer(answer, action_type, signer)
-                reason, wait = "HTTP 429 (rate limited)", parse_retry_after(answer.retry_after)
+                reason, wait = f"HTTP 429 {RATE_LIMITED_WORDS}", parse_retry_after(answer.retry_after)
             if resends >= self._max_resends:
                 raise NotSent(
                     f"/exchange {action_type} by {signer}: not sent after {resends} resends: {reason}"

@@ -4,6 +4,12 @@ A position keeps its signed size `szi` and its signed cost basis `cost` (= szi �
 the notionals of its open part). Both stay exact: a close releases a pro-rata share of the cost rounded to
 USDC precision (6 decimals), so realised PnL, unrealised PnL (`szi × mark − cost`) and account value add up
 exactly, with no drift.
+
+Separate on purpose from the client side's accounting (bot/domain/accounting.py, which the paper venue
+and analytics share): the localnet is an independent double of the venue, so the two are compared
+(tests/paper) rather than shared, and a mistake in one cannot hide in both. Their rounding differs
+accordingly: here a close releases a rounded share of the cost basis; there the entry is averaged and
+each close's PnL is rounded.
 """
 
 from __future__ import annotations

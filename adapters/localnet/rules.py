@@ -18,7 +18,7 @@ MAKER_FEE = Decimal("0.00015")
 MARKET_SLIPPAGE = Decimal("0.05")  # what the SDK's market_open uses (Exchange.DEFAULT_SLIPPAGE)
 
 # --- the venue's wording -------------------------------------------------------------------------------
-# Written here apart from the client's table (adapters/hyperliquid/refusals.py) on purpose: the localnet is
+# Written here apart from the client's table (bot/domain/hyperliquid.py) on purpose: the localnet is
 # an independent double of the venue, so a client that drifts from the venue's words fails against it.
 ERR_SIZE = "Order has invalid size."
 ERR_PRICE = "Order has invalid price."

@@ -22,7 +22,6 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import StrEnum
 
-from bot.analytics.accounting import Account
 from bot.analytics.curve import Point
 from bot.analytics.history import History
 from bot.analytics.market import (
@@ -33,6 +32,7 @@ from bot.analytics.market import (
     SlippageModel,
 )
 from bot.domain import SourceChange, SourceFill
+from bot.domain.accounting import Book
 from strategies.config import FollowConfig
 from strategies.engine import Follower
 from strategies.model import Change, Decision, Event, Market, Reason
@@ -174,7 +174,7 @@ class Backtest:
         self.params = params
         self.markets = dict(markets)
         self.path = PricePath(history.fills)
-        self.account = Account(params.follower_equity)
+        self.account = Book(params.follower_equity)
         self.follower = Follower(
             self.markets, min_notional=params.min_notional, equity=params.follower_equity
         )

@@ -22,13 +22,14 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from bot.domain import SourceFill
+from bot.domain.hyperliquid import TAKER_FEE
 from strategies.num import ONE, ZERO, add, div, floor_lot, mag, mul, sub
 
 PERCENT = Decimal("0.01")
 HALF_PERCENT = Decimal("0.005")
 DEFAULT_HALF_SPREAD = Decimal("0.0001")  # 1 basis point
 DEFAULT_DEPTH_USD_PER_PCT = Decimal(250_000)
-DEFAULT_TAKER_FEE = Decimal("0.00045")  # Hyperliquid's base-tier taker fee, 0.045 %
+DEFAULT_TAKER_FEE = TAKER_FEE  # Hyperliquid's base-tier taker fee, 0.045 %
 DEFAULT_DELAY_MS = 1000
 
 

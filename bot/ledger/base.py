@@ -1,25 +1,60 @@
 """What every part of `Ledger` stands on: the engine, sessions, one transaction per call, SQLite's
-writers taking turns, idempotent inserts. `Ledger` (bot/ledger/repository.py) is assembled from one
-part per aggregate: accounts, follow plans, fills and positions, audit and health, the pipeline's reads,
-and the hot path's decisions, intents and orders."""
+writers taking turns, idempotent inserts, and the hot path's batch writes on a plain connection
+(`_write`, `_insert_new` and the Core helpers below). `Ledger` (bot/ledger/repository.py) is assembled
+from one part per aggregate: accounts, follow plans, fills and positions, audit and health, the
+pipeline's reads, and the hot path's decisions, intents and orders."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from types import TracebackType
-from typing import Self
+from typing import Any, Self, TypeVar
 
+from sqlalchemy import Table
+from sqlalchemy import select as core_select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.ledger.db import create_engine, init_db, session_factory, sync_twin
-from bot.ledger.models import LedgerModel
+from bot.ledger.models import (
+    LedgerModel,
+)
+
+T = TypeVar("T", bound=LedgerModel)
+U = TypeVar("U")
+R = TypeVar("R")
+
+
+def _table(model: type[LedgerModel]) -> Table:
+    return LedgerModel.metadata.tables[str(getattr(model, "__tablename__", ""))]
+
+
+def _in_transaction(engine: Engine, work: Callable[[Connection], R]) -> R:
+    with engine.begin() as conn:
+        return work(conn)
+
+
+def _where(conn: Connection, model: type[T], clause: Any) -> list[T]:
+    return [model(**row._mapping) for row in conn.execute(core_select(_table(model)).where(clause))]
+
+
+def _where_in(conn: Connection, model: type[T], column: str, keys: Sequence[Any]) -> list[T]:
+    found: list[T] = []
+    for chunk in _chunks(keys):
+        if chunk:
+            found += _where(conn, model, col(getattr(model, column)).in_(chunk))
+    return found
+
+
+def _chunks(items: Sequence[U], size: int = 500) -> list[Sequence[U]]:
+    return [items[i : i + size] for i in range(0, len(items), size)] or [items[:0]]
 
 
 class LedgerBase:
@@ -90,3 +125,27 @@ class LedgerBase:
         insert = pg_insert if self.engine.dialect.name == "postgresql" else sqlite_insert
         result = await session.exec(insert(table).values(values).on_conflict_do_nothing())
         return result.rowcount == 1
+
+    async def _write(self, work: Callable[[Connection], R]) -> R:
+        """Run `work` in one transaction on a plain (synchronous) connection. SQLite (a file): on the
+        ledger's writer thread, so the whole transaction is one hand-off to a thread instead of one per
+        statement through aiosqlite (a few per statement: cursor, execute, fetch, close); otherwise
+        through the async engine (`run_sync`: asyncpg has no thread to hop to)."""
+        async with self._turn():
+            if self._writer is not None:
+                engine, pool = self._writer
+                return await asyncio.get_running_loop().run_in_executor(pool, _in_transaction, engine, work)
+            async with self.engine.begin() as conn:
+                return await conn.run_sync(work)
+
+    def _insert_new(
+        self, conn: Connection, model: type[LedgerModel], rows: Sequence[Mapping[str, Any]], key: str
+    ) -> dict[Any, int]:
+        """Insert rows (column values) of one table unless their unique keys are taken, in one cached
+        statement; for each row inserted, its `key` column's value → the id the database gave it."""
+        if not rows:
+            return {}
+        table = _table(model)
+        insert = pg_insert if self.engine.dialect.name == "postgresql" else sqlite_insert
+        query = insert(table).on_conflict_do_nothing().returning(table.c[key], table.c.id)
+        return {value: ident for value, ident in conn.execute(query, list(rows)).all()}

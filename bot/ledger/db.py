@@ -22,28 +22,16 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async
 from sqlalchemy.pool import StaticPool
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from bot.database_url import DatabaseUrlError, database_url
 from bot.redaction import redact_text, redact_url
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
-SUPPORTED_DRIVERS = ("sqlite+aiosqlite", "postgresql+asyncpg")
-# The spellings MIRROR_DATABASE_URL accepts, and the driver each one means.
-_SCHEMES = {
-    "sqlite": "sqlite+aiosqlite",
-    "sqlite+aiosqlite": "sqlite+aiosqlite",
-    "postgresql": "postgresql+asyncpg",
-    "postgres": "postgresql+asyncpg",
-    "postgresql+asyncpg": "postgresql+asyncpg",
-}
-ACCEPTED_URLS = (
-    "accepted: sqlite:///path/to/mirrorbot.db or postgresql://user:password@host:5432/dbname "
-    "(also spelled sqlite+aiosqlite://, postgres://, postgresql+asyncpg://)"
-)
 PG_CONNECT_TIMEOUT_S = 15  # an unreachable PostgreSQL is reported after this long, not asyncpg's 60 s
 PRIVATE_FILE = 0o600  # the ledger file (and SQLite's -wal/-shm, which SQLite creates with its mode)
 PRIVATE_DIR = 0o700  # the folders created for it
 
 
-class LedgerConfigError(ValueError):
+class LedgerConfigError(DatabaseUrlError):
     """The database URL cannot be used by the ledger; the message says which forms are accepted."""
 
 
@@ -56,24 +44,12 @@ class LedgerUnavailable(LedgerConfigError):
 
 
 def ledger_url(url: str) -> str:
-    """`url` in the ledger's driver spelling: `sqlite:///…` → aiosqlite, `postgresql://` and
-    `postgres://` → asyncpg. Anything else is refused in one line naming the accepted forms (the URL's
-    password is never repeated)."""
-    shown = redact_url(url.strip())
-    scheme, sep, rest = url.strip().partition("://")
-    driver = _SCHEMES.get(scheme.lower()) if sep else None
-    if driver is None:
-        what = f"unsupported database URL scheme {scheme + sep!r}" if sep else "not a database URL"
-        raise LedgerConfigError(f"MIRROR_DATABASE_URL: {what} (got {shown!r}); {ACCEPTED_URLS}")
-    normalised = f"{driver}://{rest}"
+    """`url` in the ledger's driver spelling (bot/database_url.py has the rules); a URL the ledger cannot
+    use raises `LedgerConfigError` naming the accepted forms."""
     try:
-        parsed = make_url(normalised)
-    except Exception:
-        problem = f"MIRROR_DATABASE_URL: malformed URL (got {shown!r}); {ACCEPTED_URLS}"
-        raise LedgerConfigError(problem) from None
-    if driver.startswith("postgresql") and not parsed.database:
-        raise LedgerConfigError(f"MIRROR_DATABASE_URL: no database name (got {shown!r}); {ACCEPTED_URLS}")
-    return normalised
+        return database_url(url)
+    except DatabaseUrlError as exc:
+        raise LedgerConfigError(str(exc)) from None
 
 
 def _is_sqlite_memory(url: str) -> bool:

@@ -6,7 +6,8 @@ import dataclasses
 from decimal import Decimal
 from typing import Any
 
-from bot.domain import Instrument, OrderRequest, SourceChange, SourceFill, Tif
+from bot.domain import Instrument, OrderRequest, Side, SourceChange, SourceFill, Tif
+from bot.ledger import OrderIntent
 from strategies.model import Change, Decision, Market
 from strategies.num import q_lot
 
@@ -46,13 +47,14 @@ def fill_payload(fill: SourceFill) -> dict[str, Any]:
     return out
 
 
-def missed_change(
-    source: str, coin: str, mirrored: Decimal, on_venue: Decimal, stamp: int
-) -> SourceChange | None:
-    """A source change the watch never delivered: the raw size the pair last mirrored vs the size the
-    venue reports now (None when they agree). Applied AS a change (SPEC §6), at start-up
-    (`Copier.restore`) and by the reconciliation pass, under one event id form."""
-    if mirrored == on_venue:
-        return None
-    event_id = f"missed:{coin}:{mirrored}>{on_venue}:{stamp}"
-    return SourceChange(source, coin, mirrored, on_venue, stamp, event_id)
+def request_of_intent(intent: OrderIntent) -> OrderRequest:
+    """The stored intent as the request it is (or was) sent as: same cloid, same bytes to sign."""
+    return OrderRequest(
+        intent.coin,
+        intent.side == Side.BUY.value,
+        intent.size,
+        intent.limit_px,
+        intent.reduce_only,
+        Tif(intent.tif),
+        intent.cloid,
+    )

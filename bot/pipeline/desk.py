@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from bot.domain import TradingAccount
+from bot.domain import OrderRequest, Side, TradingAccount
 from bot.ledger import FollowPlan
 from bot.ledger.ids import normalise_account
+from bot.ledger.repository import DecisionDraft, IntentDraft, instruction_values
 from bot.service.settings import FollowSettings, settings_from_json
 from strategies.engine import Follower
 
@@ -70,8 +72,7 @@ class Desk:
     def decision_fields(self, source: str, coin: str, **fields: Any) -> dict[str, Any]:
         """A decision of this follower's `coin` pair as the ledger's instruction fields (the arguments of
         `Ledger.record_instruction` / `instruction_values`): the follower, the applied plan's version
-        and strategy, the mid now, plus `fields` (event id, kind, targets, position, delta, reason …).
-        The copier's decisions and the protector's trigger placements and fires all map through here."""
+        and strategy, the mid now, plus `fields` (event id, kind, targets, position, delta, reason …)."""
         plan = self.plan_for(source)
         return {
             "follower": self.address,
@@ -82,3 +83,24 @@ class Desk:
             "mid": self.engine.mids.get(coin),
             **fields,
         }
+
+    def draft(
+        self,
+        source: str,
+        coin: str,
+        *,
+        request: Callable[[str], OrderRequest] | None = None,
+        **fields: Any,
+    ) -> DecisionDraft:
+        """A decision of this follower's `coin` pair as the ledger records it: the instruction's columns
+        (`decision_fields`) and, when it sends an order, that order's intent (`request` builds it from
+        the instruction's cloid). The copier's decisions and the protector's trigger placements and
+        fires all map through here."""
+        row = instruction_values(**self.decision_fields(source, coin, **fields))
+        return DecisionDraft(row, None if request is None else intent_of(request(row["cloid"])))
+
+
+def intent_of(request: OrderRequest) -> IntentDraft:
+    """An order's intent columns, as every order the pipeline sends is recorded."""
+    side = Side.BUY if request.is_buy else Side.SELL
+    return IntentDraft(side, request.size, request.limit_px, request.tif.value, request.reduce_only)

@@ -6,7 +6,7 @@ follower, the dead-man switch's armed-until per follower, and the alerts of the 
 `kind/reason` (every fault is an alert with a stable reason code). The ledger rather than a file in the
 data dir: the CLI and Telegram already read the ledger (which may be PostgreSQL on another host), not
 the runner's data dir. A reader calls the runner "not running" once the heartbeat is older than
-`STALE_BEATS` heartbeats, or when the row says it stopped (bot/service/queries.py).
+`STALE_BEATS` heartbeats, or when the row says it stopped (bot/service/runner_health.py).
 """
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""The order manager: send one persisted intent and find out, for certain, what became of it.
+"""The order manager: every order the pipeline sends — copies, retries, stop-loss / take-profit triggers —
+is recorded, sent, cancelled and looked up here, and what became of it is recorded here.
 
 - The intent (with its cloid) is in the ledger before `submit` is called; `submit` marks it submitted,
   sends it, and records the venue's answer as a VenueOrder status.
@@ -9,6 +10,9 @@
 - REJECTED is recorded with the venue's words.
 - The fresh-mid retry of an IOC's unfilled rest is a new decision (revision + 1, so a new instruction id
   and cloid): the copier drives it with `RetryPolicy.ioc_retries`, since only the engine knows the rest.
+- A trigger order (`place_trigger`) is sent BEFORE its intent is recorded, so that a restart never
+  resends it as a plain order (docs/decisions/protect.md); a duplicate cloid refused by the venue is
+  looked up and adopted: one order per cloid, ever.
 """
 
 from __future__ import annotations
@@ -23,8 +27,8 @@ from decimal import Decimal
 from typing import Any
 
 from bot.domain import OrderRequest, OrderResult, OrderStatus, TradingAccount, Venue
-from bot.ledger import IntentStatus, Ledger
-from bot.ledger.repository import OrderAnswer
+from bot.ledger import IntentStatus, LeaderEvent, Ledger
+from bot.ledger.repository import DecisionDraft, OrderAnswer, RecordedDecision
 from bot.logs import log_event
 
 log = logging.getLogger(__name__)
@@ -32,6 +36,8 @@ log = logging.getLogger(__name__)
 CRASH_ENV = "MIRROR_TEST_CRASH_AT"  # test-only: see crash_point
 CRASH_POINTS = frozenset({"after_intent", "after_send", "after_ack"})
 _SETTLED = frozenset({OrderStatus.FILLED, OrderStatus.RESTING, OrderStatus.REJECTED, OrderStatus.CANCELED})
+# What a lookup can find of a cloid the venue refused as a duplicate: an order of ours placed before.
+_HELD = frozenset({OrderStatus.RESTING, OrderStatus.FILLED, OrderStatus.CANCELED})
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,12 +75,22 @@ def _details(result: OrderResult) -> dict[str, Any]:
 
 
 class OrderManager:
-    def __init__(self, venue: Venue, ledger: Ledger, policy: RetryPolicy | None = None) -> None:
+    def __init__(
+        self, venue: Venue, ledger: Ledger, policy: RetryPolicy | None = None, *, venue_name: str = ""
+    ) -> None:
         self.venue = venue
         self.ledger = ledger
         self.policy = policy or RetryPolicy()
+        self.venue_name = venue_name or venue.capabilities.name  # the orders' venue in the ledger
         self.sends = 0  # requests sent (tests, status)
         self.unknown_outcomes = 0  # answers that never came (each was looked up before anything else)
+
+    async def record(
+        self, drafts: Sequence[DecisionDraft], leader_event: LeaderEvent | None = None
+    ) -> tuple[LeaderEvent | None, list[RecordedDecision]]:
+        """Decisions with their orders' intents (and the change's leader event) in one transaction,
+        before anything is sent (`Ledger.record_decisions`: a decision recorded before is returned)."""
+        return await self.ledger.record_decisions(drafts, venue=self.venue_name, leader_event=leader_event)
 
     async def submit(self, account: TradingAccount, request: OrderRequest) -> OrderResult:
         """Send a persisted intent; return its settled result (UNKNOWN only if nothing could tell)."""
@@ -124,6 +140,48 @@ class OrderManager:
         unknown = OrderResult(OrderStatus.UNKNOWN, request.cloid, error="resumed: outcome not recorded")
         grace = self.policy.not_found_grace_s if sent else 0.0
         return await self._settle(account, request, unknown, resends=0, grace_s=grace)
+
+    async def place_trigger(self, account: TradingAccount, request: OrderRequest) -> OrderResult:
+        """Send a trigger order whose intent is not recorded yet (the caller records it with the answer).
+        Refused or unanswered, it is looked up by cloid: one the venue holds (placed before a stop cut
+        the recording short, or an answer lost) is adopted. UNKNOWN / NOT_FOUND: nothing to record; the
+        same cloid goes out again next time."""
+        assert request.cloid is not None
+        result = await self._send(account, request)
+        if result.status in (OrderStatus.UNKNOWN, OrderStatus.REJECTED):
+            found = await self.venue.order_status(account, request.cloid)
+            if found.status in _HELD or result.status is OrderStatus.UNKNOWN:
+                result = found
+        return result
+
+    async def cancel(self, account: TradingAccount, coin: str, cloid: str) -> bool:
+        """Cancel a resting order of ours; False when the venue would not (gone, filled, unknown)."""
+        return await self.venue.cancel(account, coin, cloid)
+
+    async def open_orders(self, account: TradingAccount) -> list[tuple[str, str]]:
+        """Our open orders as the venue lists them, as (coin, cloid): those with a cloid (a manual order
+        is the user's). None on a venue that cannot list them (GMX: no trigger orders, and market orders
+        are answered once the keeper acted, so nothing of ours rests there)."""
+        listing = getattr(self.venue, "open_orders", None)
+        if listing is None:
+            return []
+        try:
+            orders = await listing(account)
+        except NotImplementedError:
+            return []
+        return [(o.coin, o.cloid) for o in orders if o.cloid]
+
+    async def status(self, account: TradingAccount, cloid: str) -> OrderResult:
+        """The order's status on the venue, by cloid."""
+        return await self.venue.order_status(account, cloid)
+
+    async def record_status(self, cloid: str, result: OrderResult) -> None:
+        """A status the venue reported for an order of ours, onto its intent (none recorded: nothing)."""
+        if await self.ledger.get_intent(cloid) is None:
+            return  # never recorded (an unknown placement): nothing to attach the status to
+        await self.ledger.record_order_status(
+            cloid, status=result.status.value, oid=result.oid, details=_details(result)
+        )
 
     async def _send(self, account: TradingAccount, request: OrderRequest) -> OrderResult:
         self.sends += 1

@@ -1,8 +1,8 @@
 """The owner's controls (SPEC §4: pause, resume, stop) carried out by the running pipeline:
-`OwnerControls`. Named apart from `bot.service.control.Control`, which records what the owner asked (CLI
+`OwnerControls`. Named apart from `bot.service.owner.OwnerService`, which records what the owner asked (CLI
 and Telegram); this carries it out on the desks. Imports go one way, pipeline → service, never back.
 
-The CLI and Telegram write `ControlState` rows (bot/service/control.py), possibly from another process;
+The CLI and Telegram write `ControlState` rows (bot/service/owner.py), possibly from another process;
 the runner reads them on every plans sync (and a Telegram room in the same process calls `sync` at
 once). Each row is carried out once (its id is kept in the risk book). What each state means here:
 - `paused`: the follower's engine skips new exposure (opens, increases, flip-opens); reductions and
@@ -20,52 +20,35 @@ once). Each row is carried out once (its id is kept in the risk book). What each
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Iterable
 
-from bot.domain import TradingAccount, Venue
 from bot.ledger import Ledger
 from bot.logs import log_event
 from bot.pipeline.desk import Desk
 from bot.pipeline.guard_gate import RiskGate
-from bot.service.control import RUNNING, STOPPED
+from bot.pipeline.oms import OrderManager
+from bot.service.owner import RUNNING, STOPPED
 
 log = logging.getLogger(__name__)
-
-OpenOrders = Callable[[TradingAccount], Awaitable[list[tuple[str, str]]]]  # → [(coin, cloid)] of ours
-
-
-def venue_open_orders(venue: Venue) -> OpenOrders:
-    """Our open orders as the venue lists them (those with a cloid); a venue that cannot list them
-    has nothing of ours resting to cancel."""
-    listing = getattr(venue, "open_orders", None)
-
-    async def listed(account: TradingAccount) -> list[tuple[str, str]]:
-        if listing is None:
-            return []
-        return [(o.coin, o.cloid) for o in await listing(account) if o.cloid]
-
-    return listed
 
 
 class OwnerControls:
     def __init__(
         self,
         ledger: Ledger,
-        venue: Venue,
+        oms: OrderManager,
         risk: RiskGate,
         desks: dict[str, Desk],
-        open_orders: OpenOrders | None = None,
     ) -> None:
         self.ledger = ledger
-        self.venue = venue
+        self.oms = oms  # the kill switch lists and cancels our open orders there
         self.risk = risk
         self.desks = desks  # the copier's, by address
-        self.open_orders = open_orders or venue_open_orders(venue)
         self.seen: dict[str, int] = {}  # follower → the ControlState row carried out in this process
 
     async def sync(self, followers: Iterable[str] | None = None) -> None:
         """Carry out every control row not yet carried out in this process (at start: the ones in
-        force). A `running` row is an explicit resume — `Control.resume` writes one even when the state
+        force). A `running` row is an explicit resume — `OwnerService.resume` writes one even when the state
         was already running, to lift a guard's trip — carried out once: the row id is kept in the risk
         book, so a restart does not resume (and lift trips) again."""
         wanted = list(self.desks) if followers is None else [f for f in followers if f in self.desks]
@@ -91,6 +74,6 @@ class OwnerControls:
 
     async def _cancel_ours(self, desk: Desk) -> int:
         cancelled = 0
-        for coin, cloid in await self.open_orders(desk.account):
-            cancelled += int(await self.venue.cancel(desk.account, coin, cloid))
+        for coin, cloid in await self.oms.open_orders(desk.account):
+            cancelled += int(await self.oms.cancel(desk.account, coin, cloid))
         return cancelled

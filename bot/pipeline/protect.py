@@ -34,124 +34,43 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Coroutine
-from dataclasses import dataclass, replace
-from decimal import Decimal
+from dataclasses import replace
 from typing import Any, Final
 
-from bot.alerts import Alert, AlertKind
-from bot.domain import (
-    AccountState,
-    OrderRequest,
-    OrderResult,
-    OrderStatus,
-    Side,
-    Tif,
-    Tpsl,
-    Trigger,
-)
+from bot.alerts import AlertKind
+from bot.domain import AccountState, OrderResult, OrderStatus, Side, Tpsl
 from bot.ledger import cloid_for, instruction_id
 from bot.logs import log_event
-from bot.pipeline.copier import Copier, now_ms
+from bot.pipeline.copier import Copier
 from bot.pipeline.desk import Desk
+from bot.pipeline.execute import now_ms
 from bot.pipeline.oms import filled_part
-from strategies.model import PairState, Reason, Status
-from strategies.num import HUNDRED, ZERO, mul, plain, round_price, sub
+from bot.pipeline.triggers import (
+    EVENT_KIND,
+    LABELS,
+    MARKET_TRIGGER_SLIPPAGE,
+    REASONS,
+    Live,
+    Wanted,
+    pair_reason,
+    parse_event_id,
+    trigger_prices,
+)
+from strategies.model import PairState, Reason
+from strategies.num import ZERO, plain
 from strategies.orders import limit_price
 
-__all__ = ["EVENT_KIND", "REASONS", "Protector", "Wanted", "trigger_prices"]
+__all__ = ["Protector"]
 
 log = logging.getLogger(__name__)
 
-EVENT_KIND: Final = "protect"
-REASONS: Final = {Tpsl.STOP_LOSS: "stop_loss", Tpsl.TAKE_PROFIT: "take_profit"}
-LABELS: Final = {Tpsl.STOP_LOSS: "stop-loss", Tpsl.TAKE_PROFIT: "take-profit"}
-# Worst price of a market trigger once it fires, as a fraction of the trigger price: the venue executes
-# market triggers with a 10 % slippage tolerance, and so do we rather than leave a stop unfilled.
-MARKET_TRIGGER_SLIPPAGE: Final = Decimal("0.1")
 CLOSE_TIMEOUT_S: Final = 30.0
-# What a lookup can find of a cloid the venue refused as a duplicate: an order of ours placed before.
-_HELD: Final = frozenset({OrderStatus.RESTING, OrderStatus.FILLED, OrderStatus.CANCELED})
-
-
-def trigger_prices(
-    entry_px: Decimal,
-    size: Decimal,
-    *,
-    sz_decimals: int,
-    stop_loss_pct: Decimal | None,
-    take_profit_pct: Decimal | None,
-) -> dict[Tpsl, Decimal]:
-    """The trigger prices for a position of signed `size` entered at `entry_px`, rounded to the venue's
-    price rules toward the entry (a stop never looser, a target never further than asked). A short's
-    take-profit at 100 % or more would be at or below zero: none."""
-    long = size > 0
-    out: dict[Tpsl, Decimal] = {}
-    if stop_loss_pct is not None:
-        move = mul(entry_px, stop_loss_pct) / HUNDRED
-        out[Tpsl.STOP_LOSS] = round_price(
-            sub(entry_px, move) if long else entry_px + move, sz_decimals, up=long
-        )
-    if take_profit_pct is not None:
-        move = mul(entry_px, take_profit_pct) / HUNDRED
-        raw = entry_px + move if long else sub(entry_px, move)
-        if raw > 0:
-            out[Tpsl.TAKE_PROFIT] = round_price(raw, sz_decimals, up=not long)
-    return out
-
-
-@dataclass(frozen=True, slots=True)
-class Wanted:
-    """One trigger order as it should stand on the venue."""
-
-    coin: str
-    tpsl: Tpsl
-    is_buy: bool  # closes the position: a sell protects a long
-    size: Decimal
-    trigger_px: Decimal
-    limit_px: Decimal
-
-    @property
-    def source_event_id(self) -> str:
-        return f"{EVENT_KIND}:{self.tpsl.value}:{plain(self.size)}@{plain(self.trigger_px)}"
-
-    def request(self, cloid: str) -> OrderRequest:
-        trigger = Trigger(self.trigger_px, self.tpsl, is_market=True)
-        return OrderRequest(self.coin, self.is_buy, self.size, self.limit_px, True, Tif.GTC, cloid, trigger)
-
-
-@dataclass(frozen=True, slots=True)
-class Live:
-    """A trigger order of ours believed open on the venue."""
-
-    cloid: str
-    wanted: Wanted
-    placed_ms: int
-    oid: int | None = None
-    checked: bool = True  # False: known from the ledger only (a restart), not yet looked up
-
-
-def _parse_event_id(coin: str, event_id: str, is_buy: bool, limit_px: Decimal) -> Wanted | None:
-    """`protect:<sl|tp>:<size>@<px>` back into what was wanted (None: not a protect id)."""
-    parts = event_id.split(":")
-    if len(parts) != 3 or parts[0] != EVENT_KIND or "@" not in parts[2]:
-        return None
-    size, px = parts[2].split("@")
-    return Wanted(coin, Tpsl(parts[1]), is_buy, Decimal(size), Decimal(px), limit_px)
-
-
-def _pair_reason(pair: PairState) -> str | None:
-    """The reason that makes start-up recovery restore `pair` as it stands (bot/pipeline/recovery.py):
-    a protect instruction is the pair's latest decision and must not change its state."""
-    if pair.waiting_join:
-        return Reason.COPY_CURRENT_DEVIATION.value
-    if pair.status is Status.UNTRACKED:
-        return Reason.UNTRACKED.value
-    return None
 
 
 class Protector:
     def __init__(self, copier: Copier) -> None:
         self.copier = copier
+        self.oms = copier.oms  # every trigger is placed, cancelled and looked up there
         self.live: dict[tuple[str, str], dict[Tpsl, Live]] = {}
         self._loaded: set[str] = set()  # followers whose ledger-known triggers were adopted
         self._pending: set[tuple[str, str]] = set()
@@ -319,7 +238,7 @@ class Protector:
         elsewhere (the dead-man switch, the user) and are forgotten. True if one fired."""
         fired = False
         for tpsl, item in sorted(live.items()):
-            result = await self.copier.venue.order_status(desk.account, item.cloid)
+            result = await self.oms.status(desk.account, item.cloid)
             if result.status is OrderStatus.RESTING:  # waiting (or triggered and still executing)
                 live[tpsl] = replace(item, checked=True)
                 continue
@@ -328,7 +247,7 @@ class Protector:
                 await self._on_fired(desk, item, result)
                 fired = True
             elif result.status in (OrderStatus.CANCELED, OrderStatus.REJECTED, OrderStatus.FILLED):
-                await self._record_status(item.cloid, result)
+                await self.oms.record_status(item.cloid, result)
         return fired
 
     # --- venue actions -----------------------------------------------------------------------------
@@ -344,21 +263,30 @@ class Protector:
                 break
             revision += 1  # that cloid was used (cancelled, fired): the venue would refuse it again
         cloid = cloid_for(ident)
-        request = want.request(cloid)
         sent_ms = now_ms()
-        try:
-            (result,) = await self.copier.venue.place(desk.account, [request])
-        except Exception as exc:
-            result = OrderResult(OrderStatus.UNKNOWN, cloid, error=f"{type(exc).__name__}: {exc}")
-        if result.status in (OrderStatus.UNKNOWN, OrderStatus.REJECTED):
-            found = await self.copier.venue.order_status(desk.account, cloid)
-            if found.status in _HELD or result.status is OrderStatus.UNKNOWN:
-                result = found
+        result = await self.oms.place_trigger(desk.account, want.request(cloid))
         if result.status in (OrderStatus.UNKNOWN, OrderStatus.NOT_FOUND):
             # Nothing is recorded: the next pass places the same cloid (a duplicate is refused, then adopted).
             log_event(log, "protect_unknown", level=logging.WARNING, cloid=cloid, error=result.error)
             return None
-        await self._record_placement(desk, want, revision, request, result)
+        # Recorded once the venue answered: a restart never resends a trigger as a plain order.
+        pair = desk.engine.pairs.get(want.coin) or PairState(want.coin)
+        draft = desk.draft(
+            pair.source or "",
+            want.coin,
+            request=want.request,
+            source_event_id=want.source_event_id,
+            revision=revision,
+            event_kind=EVENT_KIND,
+            ratio=pair.ratio,
+            target_before=pair.target,
+            target_after=pair.target,
+            position=desk.engine.position(want.coin),
+            delta=want.size if want.is_buy else -want.size,
+            reason=pair_reason(pair),
+        )
+        await self.oms.record([draft])
+        await self.oms.record_status(cloid, result)
         item = Live(cloid, want, sent_ms, result.oid)
         if result.status is OrderStatus.REJECTED:
             self._alert(
@@ -390,86 +318,43 @@ class Protector:
         return item
 
     async def _cancel(self, desk: Desk, item: Live) -> None:
-        cancelled = await self.copier.venue.cancel(desk.account, item.wanted.coin, item.cloid)
-        result = (
-            OrderResult(OrderStatus.CANCELED, item.cloid, item.oid)
-            if cancelled
-            else await self.copier.venue.order_status(desk.account, item.cloid)
-        )
-        if not cancelled and filled_part(result) > 0:
+        if await self.oms.cancel(desk.account, item.wanted.coin, item.cloid):
+            result = OrderResult(OrderStatus.CANCELED, item.cloid, item.oid)
+        else:  # what the venue says the order is now
+            result = await self.oms.status(desk.account, item.cloid)
+        if filled_part(result) > 0:  # it fired before the cancel reached it
             await self._on_fired(desk, item, result)
             return
-        await self._record_status(item.cloid, result)
+        await self.oms.record_status(item.cloid, result)
         log_event(log, "protect_cancelled", follower=desk.address, coin=item.wanted.coin, cloid=item.cloid)
 
     # --- the ledger, the engine, the user ----------------------------------------------------------
-
-    async def _record_placement(
-        self, desk: Desk, want: Wanted, revision: int, request: OrderRequest, result: OrderResult
-    ) -> None:
-        pair = desk.engine.pairs.get(want.coin) or PairState(want.coin)
-        instruction = await self.copier.ledger.record_instruction(
-            **desk.decision_fields(
-                pair.source or "",
-                want.coin,
-                source_event_id=want.source_event_id,
-                revision=revision,
-                event_kind=EVENT_KIND,
-                ratio=pair.ratio,
-                target_before=pair.target,
-                target_after=pair.target,
-                position=desk.engine.position(want.coin),
-                delta=want.size if want.is_buy else -want.size,
-                reason=_pair_reason(pair),
-            )
-        )
-        await self.copier.ledger.record_intent(
-            instruction.row.id,
-            venue=self.copier.venue_name,
-            side=Side.BUY if request.is_buy else Side.SELL,
-            size=request.size,
-            limit_px=request.limit_px,
-            tif=request.tif.value,
-            reduce_only=True,
-        )
-        await self._record_status(request.cloid or "", result)
-
-    async def _record_status(self, cloid: str, result: OrderResult) -> None:
-        if await self.copier.ledger.get_intent(cloid) is None:
-            return  # never recorded (an unknown placement): nothing to attach the status to
-        details: dict[str, str] = {"filled_sz": str(result.filled_sz)}
-        if result.error:
-            details["error"] = result.error
-        await self.copier.ledger.record_order_status(
-            cloid, status=result.status.value, oid=result.oid, details=details
-        )
 
     async def _on_fired(self, desk: Desk, item: Live, result: OrderResult) -> None:
         """A trigger fired: record its fills and the position, leave the pair untracked with τ = 0 (no
         re-open), record that decision and tell the user."""
         want, coin = item.wanted, item.wanted.coin
         reason = REASONS[want.tpsl]
-        await self._record_status(item.cloid, result)
+        await self.oms.record_status(item.cloid, result)
         # Its fills into the ledger (by oid) and the position the venue reports now into the engine.
         await self.copier.settler.settle_from_venue(desk, want.request(item.cloid), result, item.placed_ms)
         held = desk.engine.pairs.get(coin)
         pair = desk.engine.untrack(coin)
         if pair is not None and pair.source is not None:
-            await self.copier.ledger.record_instruction(
-                **desk.decision_fields(
-                    pair.source,
-                    coin,
-                    source_event_id=f"{reason}:{item.cloid}",
-                    event_kind=reason,
-                    ratio=None,
-                    target_before=pair.target,
-                    target_after=ZERO,
-                    position=desk.engine.position(coin),
-                    delta=ZERO,
-                    guards=[reason],
-                    reason=Reason.UNTRACKED.value,
-                )
+            fired = desk.draft(
+                pair.source,
+                coin,
+                source_event_id=f"{reason}:{item.cloid}",
+                event_kind=reason,
+                ratio=None,
+                target_before=pair.target,
+                target_after=ZERO,
+                position=desk.engine.position(coin),
+                delta=ZERO,
+                guards=[reason],
+                reason=Reason.UNTRACKED.value,
             )
+            await self.oms.record([fired])
             desk.out_of_sync.discard(coin)
         side = "bought" if want.is_buy else "sold"
         self._alert(
@@ -493,7 +378,7 @@ class Protector:
         source: str | None = None,
         **details: Any,
     ) -> None:
-        self.copier.alerts.publish(Alert(kind, reason, message, desk.address, source, coin, dict(details)))
+        self.copier.teller.alert(kind, reason, message, desk, source, coin, **details)
 
     # --- restart -----------------------------------------------------------------------------------
 
@@ -514,7 +399,7 @@ class Protector:
         self._loaded.add(desk.address)
         for resting in await self.copier.ledger.resting_orders(desk.address, EVENT_KIND):
             intent, event_id, oid = resting.intent, resting.source_event_id, resting.oid
-            want = _parse_event_id(intent.coin, event_id, intent.side == Side.BUY.value, intent.limit_px)
+            want = parse_event_id(intent.coin, event_id, intent.side == Side.BUY.value, intent.limit_px)
             if want is None:
                 continue
             live = self.live.setdefault((desk.address, intent.coin), {})

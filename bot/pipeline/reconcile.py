@@ -23,11 +23,12 @@ from dataclasses import dataclass, field
 from decimal import ROUND_DOWN, Decimal
 
 from bot.alerts import Alert, AlertKind
-from bot.domain import AccountState, SourceChange
+from bot.domain import AccountState
 from bot.logs import log_event
-from bot.pipeline.convert import missed_change
-from bot.pipeline.copier import Copier, DecisionKey, now_ms
+from bot.pipeline.copier import Copier
 from bot.pipeline.desk import Desk
+from bot.pipeline.execute import DecisionKey, now_ms
+from bot.pipeline.missed import missed_changes
 from strategies.model import Event, Status
 from strategies.num import q_lot
 
@@ -82,7 +83,7 @@ class Reconciler:
         known_sources: set[str] = set()
         for source, state in zip(sources, reads.sources, strict=True):
             if isinstance(state, AccountState):
-                copier.observe_source(source, state)
+                copier.accounts.observe_source(source, state)
                 known_sources.add(source)
             else:
                 report.unknown_reads.append(source)
@@ -104,14 +105,14 @@ class Reconciler:
         for who in report.unknown_reads:
             log_event(log, "reconcile_read_unknown", level=logging.WARNING, address=who)
         if copier.idle:
-            missed = self._missed(readable, known_sources, report.at_ms)
+            missed = missed_changes(readable, known_sources, report.at_ms)
             report.missed_changes = len(missed)
-            await copier.apply_missed(missed)
-        await copier.resume_intents(await copier.ledger.open_intents())
+            await copier.recovery.apply_missed(missed)
+        await copier.recovery.resume_intents(await copier.ledger.open_intents())
         # An order whose outcome is still unknown after its lookups may yet land: its pair gets no new
         # order this pass (a second cloid for the same difference could double it).
         unresolved = {(i.account, i.coin) for i in await copier.ledger.open_intents()}
-        mids = await copier.mids()
+        mids = await copier.followers.mids()
         await asyncio.gather(
             *(
                 self._check(desk, coin, mids, report)
@@ -137,21 +138,6 @@ class Reconciler:
         self._alert(desk, coin, "order_outcome_unknown", f"{coin}: an order's outcome is still unknown: held")
         return True
 
-    def _missed(self, desks: list[Desk], known: set[str], stamp: int) -> list[SourceChange]:
-        found: dict[tuple[str, str], SourceChange] = {}
-        for desk in desks:
-            for coin, pair in desk.engine.pairs.items():
-                config = desk.engine.follows.get(pair.source or "")
-                if pair.source not in known or config is None or (pair.source, coin) in found:
-                    continue
-                assert pair.source is not None
-                mirrored = config.filters.effective(pair.source_size)  # effective is its own inverse
-                on_venue = desk.engine.source_position(pair.source, coin).size
-                change = missed_change(pair.source, coin, mirrored, on_venue, stamp)
-                if change is not None:
-                    found[(pair.source, coin)] = change
-        return list(found.values())
-
     async def _check(self, desk: Desk, coin: str, mids: dict[str, Decimal], report: PassReport) -> None:
         async with desk.lock(coin):
             pair = desk.engine.pairs.get(coin)
@@ -176,7 +162,7 @@ class Reconciler:
                 return
             key = DecisionKey(pair.source, f"reconcile:{report.at_ms}", record_idle=False)
             sent = desk.epoch(coin)
-            await self.copier.carry_out(desk, decision, key)
+            await self.copier.executor.carry_out(desk, decision, key)
             report.orders += desk.epoch(coin) != sent  # sent, not refused by a runtime guard
 
     def _alert(self, desk: Desk, coin: str, reason: str, message: str) -> None:

@@ -26,9 +26,11 @@ from typing import Any
 from bot.alerts import Alert, AlertBus, AlertKind
 from bot.config import Settings
 from bot.domain import SourceChange, Venue
-from bot.ledger import FollowPlan
+from bot.ledger import FollowPlan, Ledger
 from bot.ledger.ids import normalise_account
 from bot.logs import log_event
+from bot.pipeline.execute import now_ms
+from bot.pipeline.followers import Followers
 from bot.pipeline.intake import Intake
 from bot.service.settings import settings_from_json
 from bot.venues import HYPERLIQUID, VenueConfigError, venue_factories
@@ -36,6 +38,7 @@ from bot.venues import HYPERLIQUID, VenueConfigError, venue_factories
 log = logging.getLogger(__name__)
 
 PRIMARY = HYPERLIQUID  # the default follower venue, and every plan's default source venue
+RESTART_OVERLAP_MS = 2_000  # a restarted watch re-reads this much before the restart (dedup drops repeats)
 
 
 SourceVenueError = VenueConfigError  # a source venue cannot be opened: the message names the setting
@@ -218,8 +221,6 @@ class SourceWatch:
             await self.task
 
     async def _run(self, sources: list[str], since_ms: int) -> None:
-        from bot.pipeline.copier import now_ms
-
         venue = self.intake.venue_name
         while not self._stopping:
             try:
@@ -239,3 +240,62 @@ class SourceWatch:
         """Stop taking fills (`task` ends after the batch in hand)."""
         self._stopping = True
         self.intake.close()
+
+
+class SourceWatches:
+    """One `SourceWatch` per source venue, each watching exactly the followed sources that trade there
+    (restarted when that set changed); every intake hands its changes to `handler` (the copier's)."""
+
+    def __init__(
+        self,
+        routes: SourceRoutes,
+        ledger: Ledger,
+        alerts: AlertBus,
+        handler: Callable[..., Awaitable[None]],
+        followers: Followers,
+        *,
+        window_ms: int,
+        quiet_ms: int,
+        restart_s: float,
+    ) -> None:
+        self.routes = routes
+        self.ledger = ledger
+        self.alerts = alerts
+        self.handler = handler
+        self.followers = followers
+        self.window_ms = window_ms
+        self.quiet_ms = quiet_ms
+        self.restart_s = restart_s
+        self.by_venue: dict[str, SourceWatch] = {}
+
+    def of(self, name: str) -> SourceWatch:
+        """The watch of source venue `name` (its intake records changes under that venue's name)."""
+        if name not in self.by_venue:
+            intake = Intake(
+                self.routes.open(name),
+                self.ledger,
+                self.alerts,
+                guard_markets(self.handler, self.followers.markets, self.alerts, name),
+                venue_name=name,
+                window_ms=self.window_ms,
+                quiet_ms=self.quiet_ms,
+            )
+            self.by_venue[name] = SourceWatch(
+                intake, self.alerts, restart_s=self.restart_s, overlap_ms=RESTART_OVERLAP_MS
+            )
+        return self.by_venue[name]
+
+    async def ensure(self, sources: Sequence[str]) -> None:
+        """Each source venue watches exactly its sources among `sources`."""
+        groups = self.routes.groups(sources)
+        since = now_ms() - RESTART_OVERLAP_MS
+        for name in sorted(set(groups) | set(self.by_venue)):
+            await self.of(name).ensure(groups.get(name, []), since, self._snapshot)
+
+    def _snapshot(self, source: str) -> dict[str, Decimal] | None:
+        """`source`'s complete positions as last read (a coin it lacks is flat); None when never read."""
+        state = self.followers.source_states.get(source)
+        if state is None:
+            return None
+        markets = self.followers.markets
+        return {coin: Decimal(0) for coin in markets} | {p.coin: p.size for p in state.positions}

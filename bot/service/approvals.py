@@ -17,8 +17,8 @@ from typing import Any
 
 from bot.ledger.models import PendingChange, utcnow
 from bot.service.actor import Actor
-from bot.service.control import Control, ControlResult
 from bot.service.errors import Conflict, InvalidInput, NotFound
+from bot.service.owner import ControlResult, OwnerService
 from bot.service.service import MirrorService
 from bot.service.tenancy import Policy, Refused, Tenancy
 from bot.service.views import PlanChange
@@ -54,7 +54,9 @@ class ChangeRequest:
 Outcome = PlanChange | ControlResult
 
 
-async def execute(service: MirrorService, control: Control, actor: Actor, request: ChangeRequest) -> Outcome:
+async def execute(
+    service: MirrorService, control: OwnerService, actor: Actor, request: ChangeRequest
+) -> Outcome:
     """Carry out one change through the service layer (its checks and audit apply as for the CLI)."""
     args = dict(request.args)
     source = request.source or ""

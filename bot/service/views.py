@@ -121,7 +121,7 @@ class StatusView:
     follows: tuple[FollowView, ...]
     decisions: tuple[DecisionView, ...]
     counts: Mapping[str, int]
-    # The running bot's health as it last persisted it (bot/service/queries.runner_health): runner
+    # The running bot's health as it last persisted it (bot/service/runner_health.runner_health): runner
     # (None: never ran here), last_reconcile, sync_score, dead_man_switch, alerts_last_hour; and the
     # ledger's last_leader_event_at.
     health: Mapping[str, Any]

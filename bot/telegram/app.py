@@ -21,12 +21,13 @@ from typing import Any
 from telegram import BotCommand, Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
+import bot.telegram.commands_rank  # noqa: F401  (registers /rank)
 from bot.alerts import AlertBus
 from bot.config import Settings
 from bot.ledger import Ledger
 from bot.service import MirrorService
 from bot.service.approvals import Approvals
-from bot.service.control import Control
+from bot.service.owner import OwnerService
 from bot.service.tenancy import Tenancy
 from bot.telegram import buttons, commands_analytics, commands_follow, commands_read, commands_setup
 from bot.telegram.choices import Choices
@@ -158,7 +159,7 @@ async def start_telegram(context: AppContext) -> TelegramHandle | None:
     service = MirrorService(ledger, venues, kdf_iterations=options.kdf_iterations)
     tenancy = Tenancy(ledger, settings.telegram_admin_ids)
     hooks = RunnerHooks(context.runner) if context.runner is not None else None
-    control = Control(service, hooks)
+    control = OwnerService(service, hooks)
     room = Room(
         service,
         tenancy,

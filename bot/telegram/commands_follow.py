@@ -3,9 +3,9 @@ Each builds a ChangeRequest (one service call) and hands it to `changes.submit`.
 
 from __future__ import annotations
 
-from bot.service import InvalidInput, NotFound, inputs, venue
+from bot.service import InvalidInput, NotFound, inputs, venue_reads
 from bot.service.approvals import ChangeRequest
-from bot.service.control import limit_lines
+from bot.service.owner import limit_lines
 from bot.service.settings import settings_from_json, shown_setting, unit_doubts
 from bot.service.views import FollowView
 from bot.telegram import render
@@ -27,7 +27,7 @@ async def check_tokens(ask: Ask, coins: list[str] | tuple[str, ...], field: str)
     reads = ask.room.service.default_venue
     if reads is None or not coins:
         return
-    listed = await venue.instruments(reads)
+    listed = await venue_reads.instruments(reads)
     inputs.venue_tokens([inputs.token(c, field) for c in coins], listed, field)
 
 
@@ -69,7 +69,7 @@ async def resolve_source(ask: Ask, name: str, on: str | None = None) -> tuple[st
 async def unknown_source(ask: Ask, source: str) -> str | None:
     """A warning when the venue has never seen `source` (a typo, most often): following it asks first."""
     reads = ask.room.service.default_venue
-    if reads is None or not await venue.unknown_account(reads, source):
+    if reads is None or not await venue_reads.unknown_account(reads, source):
         return None
     return f"The venue has no account {short(source)} (never funded or traded): check the address."
 

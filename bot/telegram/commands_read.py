@@ -12,9 +12,9 @@ from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
-from bot.service import InvalidInput, NotFound, VenueError, inputs, queries, venue
-from bot.service.control import ALERT_KINDS, ALERT_MODES
+from bot.service import InvalidInput, NotFound, VenueError, inputs, runner_health, venue_reads
 from bot.service.equity import EquityPoint, EquityRole, equity_history
+from bot.service.owner import ALERT_KINDS, ALERT_MODES
 from bot.service.views import PositionRow, PositionsView
 from bot.telegram import render, text, why_text
 from bot.telegram.gate import Access, command
@@ -51,8 +51,8 @@ async def health_map(ask: Ask) -> dict[str, Any]:
         )
         out["out of sync"] = ", ".join(off) or "none"
     # What the runner persisted (it may run in another process): bot/pipeline/health.py.
-    health = await queries.runner_health(room.service.ledger, datetime.now(UTC))
-    out["runner"] = queries.runner_line(health["runner"])
+    health = await runner_health.runner_health(room.service.ledger, datetime.now(UTC))
+    out["runner"] = runner_health.runner_line(health["runner"])
     last = health["last_reconcile"]
     out["last reconcile"] = None if last is None else f"{last['at']} ({last['orders']} order(s))"
     for key, name in (("sync_score", "sync score"), ("dead_man_switch", "dead-man switch until")):
@@ -226,7 +226,7 @@ async def health(ask: Ask) -> None:
     reads = room.service.default_venue
     if reads is not None:
         try:
-            listed = await venue.instruments(reads)
+            listed = await venue_reads.instruments(reads)
             lines.append(f"  venue: answering ({len(listed)} markets)")
         except VenueError as exc:
             lines.append(f"  venue: NOT answering ({exc})")

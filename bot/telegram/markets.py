@@ -6,7 +6,7 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping
 
-from bot.service import VenueError, venue
+from bot.service import VenueError, venue_reads
 from bot.telegram.room import Room
 
 KEEP_S = 600.0  # listings change rarely; a new market shows at default precision until the next read
@@ -21,7 +21,7 @@ async def size_decimals(room: Room) -> Mapping[str, int]:
     if held is not None and time.monotonic() - held[0] < KEEP_S:
         return held[1]
     try:
-        listed = await venue.instruments(reads)
+        listed = await venue_reads.instruments(reads)
     except VenueError:
         return held[1] if held is not None else {}
     decimals = {coin: market.sz_decimals for coin, market in listed.items()}

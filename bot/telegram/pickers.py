@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from bot.service import NotFound, VenueError, venue
+from bot.service import NotFound, VenueError, venue_reads
 from bot.service.settings import settings_from_json
 from bot.telegram.choices import Choice
 from bot.telegram.room import Ask, Pending, Picked
@@ -34,7 +34,7 @@ async def _held(ask: Ask, addresses: list[str]) -> set[str]:
     if reads is None:
         return set()
     try:
-        states = await venue.account_states(reads, addresses)
+        states = await venue_reads.account_states(reads, addresses)
     except VenueError:
         return set()  # the picker still offers the follow's own tokens
     return {p.coin for state in states.values() for p in state.positions if p.size != 0}
@@ -45,7 +45,7 @@ async def _listed(ask: Ask) -> list[str]:
     if reads is None:
         return []
     try:
-        return list(await venue.instruments(reads))[:MAX_TOKENS]
+        return list(await venue_reads.instruments(reads))[:MAX_TOKENS]
     except VenueError:
         return []
 

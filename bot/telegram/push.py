@@ -13,7 +13,7 @@ from telegram.error import TelegramError
 
 from bot.alerts import Alert, AlertBus
 from bot.service import Actor
-from bot.service.control import DAILY_SUMMARY
+from bot.service.owner import DAILY_SUMMARY
 from bot.service.tenancy import owner_chat
 from bot.telegram import alert_text, render
 from bot.telegram.room import Context, Room

@@ -9,9 +9,9 @@ from decimal import Decimal
 
 from bot.ledger.types import decimal_text
 from bot.service.approvals import Outcome, PendingView
-from bot.service.control import ControlResult, OwnerStatus, PnlView
-from bot.service.control import FillView as ControlFill
 from bot.service.equity import EquityPoint
+from bot.service.owner import ControlResult, OwnerStatus, PnlView
+from bot.service.owner import FillView as ControlFill
 from bot.service.settings import setting_changes
 from bot.service.views import STOPPED, FollowView, PlanChange, PositionsView
 from bot.telegram import text

@@ -1,6 +1,6 @@
 """The control room's shared state and the per-update request object every handler works with.
 
-`Room` holds the service layer (MirrorService, Tenancy, Control, Approvals), pending choices, the
+`Room` holds the service layer (MirrorService, Tenancy, OwnerService, Approvals), pending choices, the
 optional running pipeline and alert bus. `Ask` is one command or button press: who, where, the
 arguments, the owner it acts for (the user in a private chat, the group in a group) and how to answer.
 """
@@ -23,7 +23,7 @@ from telegram.ext import ContextTypes
 from bot.alerts import AlertBus
 from bot.service import Actor, MirrorService
 from bot.service.approvals import Approvals, ChangeRequest
-from bot.service.control import Control
+from bot.service.owner import OwnerService
 from bot.service.tenancy import Tenancy, group_owner, user_owner
 from bot.telegram.choices import Choices
 from bot.telegram.intake import Doorman
@@ -64,7 +64,7 @@ Pending = ChangeRequest | Picked
 class Room:
     service: MirrorService
     tenancy: Tenancy
-    control: Control
+    control: OwnerService
     approvals: Approvals
     config: RoomConfig
     alerts: AlertBus | None = None

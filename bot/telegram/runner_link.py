@@ -10,8 +10,8 @@ from typing import Any
 
 from bot.ledger import Ledger
 from bot.logs import log_event
-from bot.service import queries
-from bot.service.control import PAUSED, STOPPED, Control
+from bot.service import runner_health
+from bot.service.owner import PAUSED, STOPPED, OwnerService
 
 log = logging.getLogger(__name__)
 
@@ -27,7 +27,7 @@ class RunnerHooks:
     async def paused(self, follower: str, paused: bool) -> None:
         controls = getattr(self.runner, "controls", None)  # bot/pipeline/owner_controls.py: guards kept apart
         if controls is not None:
-            await controls.sync([follower])  # the row Control just wrote
+            await controls.sync([follower])  # the row OwnerService just wrote
             return
         desk = self._desk(follower)
         if desk is not None:
@@ -48,7 +48,7 @@ class RunnerHooks:
         desk.engine.set_paused(True)  # nothing new until /resume
         log_event(log, "stop_applied", follower=follower)
 
-    async def restore(self, control: Control) -> None:
+    async def restore(self, control: OwnerService) -> None:
         """At start: a follower paused (or stopped) before a restart stays paused."""
         copier = getattr(self.runner, "copier", None)
         if copier is None:
@@ -71,7 +71,7 @@ async def copying_note(runner: Any, ledger: Ledger, action: str) -> str:
         if starting:
             return "Copying starts within seconds: you are told here once it has."
         return "The running bot applies this within seconds."
-    health = await queries.runner_health(ledger, datetime.now(UTC))
+    health = await runner_health.runner_health(ledger, datetime.now(UTC))
     if health["runner"] is not None and health["runner"]["state"] == "running":
         return "The running bot (`mirrorbot run`) applies this within seconds."
     if starting:

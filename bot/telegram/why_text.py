@@ -10,7 +10,7 @@ from decimal import Decimal
 
 from bot.ledger import Lineage
 from bot.ledger.models import FollowPlan
-from bot.service.control import LIMIT_KEYS
+from bot.service.owner import LIMIT_KEYS
 from bot.service.settings import shown_setting
 from bot.service.views import FollowView
 from bot.telegram import text

@@ -19,7 +19,7 @@ from bot.domain import SourceFill
 from bot.normalise import changes_from_fills
 from bot.simulate import infer_markets
 from strategies.config import FollowConfig
-from tests.analytics.test_cli import FILLS, TRADER
+from tests.analytics.support import FILLS, TRADER
 
 D = Decimal
 

@@ -25,7 +25,7 @@ from adapters.hyperliquid.venue import HyperliquidVenue
 from adapters.localnet.server import LocalnetThread, wall_clock_ms
 from bot.analytics import inspect_source
 from bot.cli import app
-from tests.analytics.test_cli import assert_png
+from tests.analytics.support import assert_png
 
 # (coin, is_buy, size, mid before the order): long ETH 1 → 1.5 → 0.8, flip to −1, close; SOL 20, close
 SCRIPT: list[tuple[str, bool, str, str]] = [

@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 from bot.alerts import Alert, AlertKind
 from bot.ledger import Ledger
 from bot.pipeline.health import HealthRecorder
-from bot.service import queries
+from bot.service import runner_health
 from tests.control.test_stop import cli
 from tests.e2e.support import QUIET, World
 from tests.reconcile.test_pass import by_hand
@@ -70,11 +70,11 @@ async def test_a_stale_heartbeat_reads_as_not_running(world: World) -> None:
         ledger, world.alerts, dict, heartbeat_s=5.0, clock=lambda: int(T0.timestamp() * 1000)
     )
     await recorder.write()  # a runner that died without stopping: no stop time, only its last beat
-    fresh = await queries.runner_health(ledger, T0 + timedelta(seconds=15))
+    fresh = await runner_health.runner_health(ledger, T0 + timedelta(seconds=15))
     assert fresh["runner"]["state"] == "running"  # within three beats (and the grace)
-    stale = await queries.runner_health(ledger, T0 + timedelta(seconds=21))
+    stale = await runner_health.runner_health(ledger, T0 + timedelta(seconds=21))
     assert stale["runner"]["state"] == "not running"
-    assert queries.runner_line(stale["runner"]) == "not running (last seen 2026-03-02 09:00:00 UTC)"
+    assert runner_health.runner_line(stale["runner"]) == "not running (last seen 2026-03-02 09:00:00 UTC)"
 
 
 async def test_alert_counts_cover_the_last_hour_only(world: World) -> None:

@@ -9,7 +9,7 @@ from decimal import Decimal
 import pytest
 
 from bot.service import InvalidInput
-from bot.service.control import LIMIT_KEYS, Control, limit_lines
+from bot.service.owner import LIMIT_KEYS, OwnerService, limit_lines
 from tests.control.test_stop import cli
 from tests.e2e.support import World
 
@@ -19,29 +19,31 @@ CAPS = [k for k in LIMIT_KEYS if k not in ("equity_floor", "max_drawdown_action"
 @pytest.mark.parametrize("key", CAPS)
 def test_a_cap_loosens_when_raised_or_turned_off_and_tightens_when_lowered(key: str) -> None:
     now = {key: "0.1"}
-    assert Control.raised(now, {key: Decimal("0.2")}) == (key,)
-    assert Control.raised(now, {key: Decimal("0.05")}) == ()
-    assert Control.raised(now, {key: Decimal("0.10")}) == ()  # the same value
-    assert Control.raised({key: None}, {key: Decimal("50")}) == ()  # adding one only tightens
+    assert OwnerService.raised(now, {key: Decimal("0.2")}) == (key,)
+    assert OwnerService.raised(now, {key: Decimal("0.05")}) == ()
+    assert OwnerService.raised(now, {key: Decimal("0.10")}) == ()  # the same value
+    assert OwnerService.raised({key: None}, {key: Decimal("50")}) == ()  # adding one only tightens
     if key != "slippage_cap":
-        assert Control.raised(now, Control.parse_limits({key: "off"})) == (key,)
+        assert OwnerService.raised(now, OwnerService.parse_limits({key: "off"})) == (key,)
 
 
 def test_the_equity_floor_loosens_when_lowered() -> None:
     now = {"equity_floor": "500"}
-    assert Control.raised(now, {"equity_floor": Decimal("400")}) == ("equity_floor",)
-    assert Control.raised(now, {"equity_floor": Decimal("600")}) == ()
-    assert Control.raised(now, {"equity_floor": None}) == ("equity_floor",)
-    assert Control.raised({"equity_floor": None}, {"equity_floor": Decimal("600")}) == ()
+    assert OwnerService.raised(now, {"equity_floor": Decimal("400")}) == ("equity_floor",)
+    assert OwnerService.raised(now, {"equity_floor": Decimal("600")}) == ()
+    assert OwnerService.raised(now, {"equity_floor": None}) == ("equity_floor",)
+    assert OwnerService.raised({"equity_floor": None}, {"equity_floor": Decimal("600")}) == ()
 
 
 def test_keep_instead_of_close_loosens_the_drawdown_stop() -> None:
-    parsed = Control.parse_limits({"max_drawdown_action": "KEEP"})
+    parsed = OwnerService.parse_limits({"max_drawdown_action": "KEEP"})
     assert parsed == {"max_drawdown_action": "keep"}
-    assert Control.raised({"max_drawdown_action": None}, parsed) == ("max_drawdown_action",)  # unset: close
-    assert Control.raised({"max_drawdown_action": "keep"}, {"max_drawdown_action": "close"}) == ()
+    assert OwnerService.raised({"max_drawdown_action": None}, parsed) == (
+        "max_drawdown_action",
+    )  # unset: close
+    assert OwnerService.raised({"max_drawdown_action": "keep"}, {"max_drawdown_action": "close"}) == ()
     with pytest.raises(InvalidInput, match=r"max_drawdown_action.*close, keep"):
-        Control.parse_limits({"max_drawdown_action": "sell"})
+        OwnerService.parse_limits({"max_drawdown_action": "sell"})
 
 
 def test_every_key_is_shown_with_its_unit() -> None:

@@ -13,7 +13,7 @@ from bot.alerts import AlertKind
 from bot.ledger import CopyInstruction
 from bot.ledger.db import session_factory
 from bot.pipeline.runner import Runner
-from bot.service.control import Control
+from bot.service.owner import OwnerService
 from tests.e2e.support import ACTOR, Leader, World
 from tests.waiting import wait_until
 
@@ -34,7 +34,7 @@ async def mirroring(world: World) -> tuple[Leader, str, Runner]:
 async def control(world: World, runner: Runner, action: str, follower: str) -> None:
     """The CLI's call (no hooks: another process), then the runner's plans sync that applies it."""
     assert world.service is not None
-    await getattr(Control(world.service), action)(ACTOR, [follower])
+    await getattr(OwnerService(world.service), action)(ACTOR, [follower])
     await runner.sync_plans()
 
 

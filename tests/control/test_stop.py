@@ -12,7 +12,7 @@ from hyperliquid.utils.types import Cloid
 from typer.testing import CliRunner, Result
 
 from bot.cli import app
-from bot.service.control import Control
+from bot.service.owner import OwnerService
 from tests.control.test_pause_resume import mirroring
 from tests.e2e.support import ACTOR, World
 
@@ -66,7 +66,7 @@ async def test_stop_needs_its_confirmation_then_cancels_closes_and_ends_the_foll
     assert world.ledger is not None and world.service is not None
     plans = await world.ledger.current_plans(follower)
     assert [(p.version, p.settings["active"], p.settings["release"]) for p in plans] == [(2, False, "close")]
-    assert await Control(world.service).states([follower.lower()]) == {follower.lower(): "stopped"}
+    assert await OwnerService(world.service).states([follower.lower()]) == {follower.lower(): "stopped"}
 
     await world.leader_to(leader, "ETH", "15")  # copying has stopped
     await world.settle()
@@ -77,7 +77,7 @@ async def test_without_a_stop_the_orders_and_positions_stay(world: World) -> Non
     leader, follower, runner = await mirroring(world)
     await rest_an_order(world, follower, OUR_CLOID)
     assert world.service is not None
-    await Control(world.service).pause(ACTOR, [follower])  # a pause is not a stop: nothing cancelled
+    await OwnerService(world.service).pause(ACTOR, [follower])  # a pause is not a stop: nothing cancelled
     await runner.sync_plans()
     assert await open_cloids(world, follower) == [OUR_CLOID]
     assert await world.position(follower, "ETH") == Decimal("0.1")

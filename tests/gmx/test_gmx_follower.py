@@ -23,10 +23,11 @@ from bot.config import Settings, load_settings
 from bot.domain import OrderStatus, TradingAccount
 from bot.ledger import Fill, LeaderEvent, VenueOrder
 from bot.ledger.db import session_factory
+from bot.pipeline.accounts import load_accounts
 from bot.pipeline.oms import RetryPolicy
-from bot.pipeline.runner import Runner, RunnerOptions, load_accounts
+from bot.pipeline.runner import Runner, RunnerOptions
 from bot.service import InvalidInput
-from bot.service.control import Control
+from bot.service.owner import OwnerService
 from bot.venues import VenueConfigError, build_venue
 from tests.e2e.support import ACTOR, PASSWORD, QUIET, World
 from tests.gmx.evm import GmxChainDouble, new_wallet
@@ -190,7 +191,7 @@ async def test_a_gmx_follower_flip_is_one_transaction_and_its_fills_are_all_reco
 
     # The kill switch on a GMX follower: nothing of ours rests on GMX to cancel, the position is closed.
     assert world.service is not None and runner.controls is not None
-    await Control(world.service).stop(ACTOR, [follower.address])
+    await OwnerService(world.service).stop(ACTOR, [follower.address])
     await runner.sync_plans()
     await wait_until(lambda: gmx_size(follower.client, follower.address, "ETH"), "closed", equals=D(0))
 

@@ -1,5 +1,6 @@
-"""Hyperliquid's refusal texts are written once on the client side (adapters/hyperliquid/refusals.py);
-the localnet words them on its own, and both must agree (issue #13)."""
+"""Hyperliquid's refusal texts are written once on the client side (bot/domain/hyperliquid.py, classified
+by bot/domain/refusals.py); the localnet words them on its own, and both must agree (issue #13); likewise
+the taker fee."""
 
 from __future__ import annotations
 
@@ -7,9 +8,12 @@ from decimal import Decimal
 
 import pytest
 
-from adapters.hyperliquid.refusals import HYPERLIQUID_WORDS, Refusal, refusal_of
 from adapters.localnet import rules
+from adapters.paper.venue import DEFAULT_FEE_RATE
 from bot import faults
+from bot.analytics.market import DEFAULT_TAKER_FEE
+from bot.domain.hyperliquid import HYPERLIQUID_WORDS, TAKER_FEE
+from bot.domain.refusals import Refusal, refusal_of
 
 
 @pytest.mark.parametrize(
@@ -43,3 +47,11 @@ def test_an_unfilled_ioc_is_told_apart_from_a_rejection() -> None:
     assert faults.unfilled_ioc(rules.err_ioc(3))
     assert not faults.unfilled_ioc(rules.err_margin(3)) and not faults.unfilled_ioc(None)
     assert faults.rejection_code(rules.err_ioc(3)) == faults.REJECTED_OTHER  # as before: not coded
+
+
+def test_the_localnet_charges_the_taker_fee_the_client_side_assumes() -> None:
+    # Written twice on purpose (the localnet is an independent double); compared here, so they cannot drift.
+    assert rules.TAKER_FEE == TAKER_FEE
+    assert (
+        DEFAULT_FEE_RATE is TAKER_FEE and DEFAULT_TAKER_FEE is TAKER_FEE
+    )  # paper and analytics: one constant

@@ -15,8 +15,8 @@ from eth_utils.crypto import keccak
 
 from adapters.hyperliquid.venue import HyperliquidVenue
 from adapters.localnet.server import Localnet, running_localnet
+from adapters.paper import PaperVenue
 from bot.domain import TradingAccount
-from bot.paper import PaperVenue
 from tests.conformance.conftest import unique_sdk_nonces
 
 __all__ = ["Net", "net", "paper", "paper_address", "unique_sdk_nonces"]  # fixtures included

@@ -7,8 +7,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from adapters.paper import PaperVenue
 from bot.domain import TradingAccount, Venue
-from bot.paper import PaperVenue
 from tests.conformance.harness import HyperliquidHarness
 
 

@@ -15,14 +15,15 @@ from typer.testing import CliRunner
 
 from adapters.hyperliquid.venue import HyperliquidVenue
 from adapters.localnet.server import LocalnetThread
+from adapters.paper import PaperVenue
 from bot.cli import app
+from bot.cli.paper import paper_db_url, paper_runner, parse_followers
 from bot.config import Settings, load_settings
 from bot.ledger import Ledger
-from bot.paper import PaperVenue
-from bot.paper_run import paper_db_url, paper_runner, parse_followers
 from bot.pipeline.runner import RunnerError, RunnerOptions
 from bot.service import Actor, MirrorService
 from bot.service.errors import InvalidInput
+from bot.service.paper import paper_accounts
 from tests.paper.conftest import Net, paper_address
 from tests.waiting import wait_until
 
@@ -103,6 +104,34 @@ def test_follower_options_are_checked() -> None:
         parse_followers([f"{address}=-5"], D(1))
 
 
+Row = tuple[str, str, str | None, str | None, str | None]
+
+
+async def _paper_db(path: Path) -> tuple[list[Row], list[object]]:
+    """The paper database's accounts and its `paper.account.add` audit entries' details."""
+    async with await Ledger.open(f"sqlite+aiosqlite:///{path}", create=False) as ledger:
+        rows = await ledger.accounts()
+        accounts = [(a.address, a.venue, a.label, a.agent_address, a.keystore_path) for a in rows]
+        entries = [e.details for e in await ledger.audit_entries() if e.action == "paper.account.add"]
+    return accounts, entries
+
+
+async def test_paper_followers_are_registered_once_through_the_service(tmp_path: Path) -> None:
+    first, second = paper_address().lower(), paper_address().lower()
+    on = "hyperliquid"
+    async with MirrorService.connect(f"sqlite+aiosqlite:///{tmp_path / 'paper.db'}") as service:
+        assert await paper_accounts(service, Actor.cli(), {first: D(2500)}, venue_name=on) == [first]
+        again = await paper_accounts(service, Actor.cli(), {first: D(9), second: D(100)}, venue_name=on)
+        assert sorted(again) == sorted([first, second])
+        with pytest.raises(InvalidInput, match="--follower: not an address"):
+            await paper_accounts(service, Actor.cli(), {"0x12": D(1)}, venue_name=on)
+    _, audited = await _paper_db(tmp_path / "paper.db")
+    # a follower already registered keeps its first entry (its equity lives in the paper state)
+    assert sorted(audited, key=str) == sorted(
+        [{"address": first, "start_equity": "2500"}, {"address": second, "start_equity": "100"}], key=str
+    )
+
+
 def test_the_command_registers_followers_in_its_own_database(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -120,6 +149,9 @@ def test_the_command_registers_followers_in_its_own_database(
         assert result.exit_code == 0, result.output
         assert (tmp_path / "paper.db").exists() and (tmp_path / "paper.json").exists()
         assert not (tmp_path / "live.db").exists()  # the live ledger is never touched
+        registered, audited = asyncio.run(_paper_db(tmp_path / "paper.db"))
+        assert registered == [(follower.lower(), "hyperliquid", "paper", None, None)]  # no agent, no key
+        assert audited == [{"address": follower.lower(), "start_equity": "2500"}]
         refused = CliRunner().invoke(app, ["paper", "--once", "--equity", "zero"])
         assert refused.exit_code == 2
         assert "--equity: not a number" in refused.output

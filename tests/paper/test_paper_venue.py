@@ -14,8 +14,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from adapters.hyperliquid.exchange import ExchangeRefused
+from adapters.paper import PaperAccount, PaperRefused, PaperVenue, direction
 from bot.domain import OrderRequest, OrderResult, OrderStatus, Side, Tif, TradingAccount
-from bot.paper import PaperAccount, PaperRefused, PaperVenue, direction
 from tests.paper.conftest import Net, paper_address
 
 D = Decimal
@@ -187,7 +187,7 @@ async def test_a_flip_realises_the_closed_part_and_reopens_at_the_fill(net: Net,
     fees = fee(paper, "0.2", first) + fee(paper, "0.5", second)
     assert state.equity == D("5000") + realised + position.unrealized_pnl - fees
     book = paper.paper_account(account.address)
-    assert book is not None and (book.realised_pnl, book.fees_paid) == (realised, fees)
+    assert book is not None and (book.realised, book.fees) == (realised, fees)
 
 
 async def test_a_gtc_rests_fills_at_its_limit_when_the_mid_crosses_and_can_be_cancelled(
@@ -327,11 +327,11 @@ async def test_a_restarted_paper_venue_finds_its_accounts_and_orders(net: Net, t
 def test_equity_is_start_plus_cash_flows_plus_marked_position(
     fills: list[tuple[int, int, int]], mark: int
 ) -> None:
-    account = PaperAccount("0xpaper", D(1000), D(1000))
+    account = PaperAccount(D(1000), address="0xpaper")
     cash_flow = size = D(0)
     for lots, ticks, fee_cents in fills:
         signed, px, charged = D(lots) / 100, D(ticks) / 10, D(fee_cents) / 100
-        account.apply_fill("SOL", signed, px, charged)
+        account.trade("SOL", signed, px, charged)
         cash_flow -= signed * px + charged
         size += signed
     mid = D(mark) / 10

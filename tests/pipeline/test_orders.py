@@ -100,7 +100,7 @@ async def test_an_intent_sent_before_a_crash_is_looked_up_not_resent(world: Worl
     assert world.ledger is not None
     venue = world.venue()
     try:
-        from bot.pipeline.runner import load_accounts
+        from bot.pipeline.accounts import load_accounts
         from tests.e2e.support import PASSWORD
 
         (account,) = await load_accounts(world.ledger, PASSWORD)

@@ -166,7 +166,7 @@ async def test_every_level_of_a_partly_filled_ioc_is_in_the_ledger_with_lineage(
     # the intent's size, 0.05): nothing is recorded twice, and the half fill is no missing fill.
     intent = await world.ledger.get_intent(fills[0].cloid or "")
     assert intent is not None
-    await runner.copier.record_missing_fills([(intent, fills[0].oid or 0)])
+    await runner.copier.recovery.record_missing_fills([(intent, fills[0].oid or 0)])
     assert [f.id for f in await fills_of(world, follower)] == [f.id for f in fills]
     assert len(await snapshots_of(world, follower, SnapshotOrigin.FILL)) == 1
     assert reader.pending == 0 and not world.alerts.of_kind(AlertKind.FAILURE)

@@ -15,11 +15,11 @@ from eth_utils.crypto import keccak
 from hyperliquid.exchange import Exchange
 
 from adapters.hyperliquid.venue import HyperliquidVenue
+from adapters.paper import PaperVenue
 from bot.alerts import AlertKind
+from bot.cli.paper import paper_db_url, paper_runner
 from bot.config import load_settings
 from bot.ledger import Ledger
-from bot.paper import PaperVenue
-from bot.paper_run import paper_db_url, paper_runner
 from bot.pipeline.runner import RunnerOptions
 from bot.service import Actor, MirrorService
 from tests.paper.conftest import Net, net, paper_address

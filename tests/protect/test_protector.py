@@ -18,9 +18,9 @@ from bot.domain import OpenOrder, OrderStatus, Tpsl
 from bot.ledger import CopyInstruction, IntentStatus, cloid_for, instruction_id
 from bot.ledger.db import session_factory
 from bot.pipeline.fills import FillReaderOptions
-from bot.pipeline.protect import EVENT_KIND, MARKET_TRIGGER_SLIPPAGE, Wanted, trigger_prices
 from bot.pipeline.runner import Runner
-from bot.service.control import Control
+from bot.pipeline.triggers import EVENT_KIND, MARKET_TRIGGER_SLIPPAGE, Wanted, trigger_prices
+from bot.service.owner import OwnerService
 from strategies.model import Status
 from strategies.num import round_price
 from strategies.orders import limit_price
@@ -299,7 +299,7 @@ async def test_the_kill_switch_closes_the_position_and_cancels_both_triggers(wor
     placed = await triggers(world, follower)
     assert len(placed) == 2
 
-    await Control(world.service).stop(ACTOR, [follower])  # as `mirrorbot stop` / Telegram /stop
+    await OwnerService(world.service).stop(ACTOR, [follower])  # as `mirrorbot stop` / Telegram /stop
     await runner.sync_plans()  # the running pipeline picks the stop up (its plans job)
     await world.follower_at(follower, COIN, "0", what="the stop closed the follower")
     await quiet(runner)

@@ -9,7 +9,7 @@ from decimal import Decimal
 import pytest
 
 from bot.domain import Tpsl
-from bot.pipeline.protect import trigger_prices
+from bot.pipeline.triggers import trigger_prices
 from bot.service.errors import InvalidInput
 from bot.service.settings import KEYS, OPTION_KEYS, settings_from_json, settings_to_json
 from strategies.num import is_valid_price

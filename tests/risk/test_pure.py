@@ -26,6 +26,6 @@ def test_risk_imports_only_itself(path: Path) -> None:
     assert {n for n in _bot_imports(path) if not n.startswith("bot.risk")} == set()
 
 
-def test_the_service_control_does_not_import_the_pipeline_back() -> None:
-    imported = _bot_imports(ROOT / "bot" / "service" / "control.py")
+def test_the_owner_service_does_not_import_the_pipeline_back() -> None:
+    imported = _bot_imports(ROOT / "bot" / "service" / "owner.py")
     assert not {n for n in imported if n.startswith(("bot.pipeline", "bot.risk.controls"))}

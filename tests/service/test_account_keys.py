@@ -18,7 +18,7 @@ from bot.cli import app
 from bot.config import LogFormat
 from bot.ledger import Ledger
 from bot.logs import configure_logging
-from bot.pipeline.runner import RunnerError, load_accounts
+from bot.pipeline.accounts import RunnerError, load_accounts
 from bot.service import Actor, MirrorService
 from tests.service.conftest import MakeKeystore
 from tests.service.support import fixed_key, write_fast_keystore

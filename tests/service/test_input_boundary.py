@@ -17,10 +17,10 @@ import pytest
 from typer.testing import CliRunner, Result
 
 from bot.cli import app
+from bot.cli.simulate import main as simulate_main
 from bot.service import inputs
 from bot.service.errors import InvalidInput
 from bot.simulate import ScenarioRun
-from bot.simulate import main as simulate_main
 from strategies.model import Market
 from strategies.num import add, div, mul
 from strategies.orders import plan_order
@@ -362,10 +362,12 @@ def test_increase_or_decrease_is_decided_exactly_beyond_28_digits() -> None:
 
 def test_the_docs_table_is_the_code() -> None:
     """docs/inputs.md lists every range of RANGES (and the scenario's), with the same interval."""
+    from bot.analytics.rank_report import RANK_RANGES
     from bot.analytics.service import BACKTEST_RANGES, MAX_DAYS, MAX_DELAY_MS
     from bot.fills_file import MAX_ID, MAX_TIME_MS
-    from bot.scenario import SCENARIO_RANGES
+    from bot.service.inputs import RANK_SOURCES
     from bot.service.settings import RANGES
+    from bot.simulate import SCENARIO_RANGES
 
     text = (REPO / "docs" / "inputs.md").read_text()
     rows = dict(re.findall(r"^\| `([a-z_.]+)` \| `([^`]+)` \|", text, re.MULTILINE))
@@ -379,6 +381,8 @@ def test_the_docs_table_is_the_code() -> None:
         "fills.time": f"[0, {MAX_TIME_MS}]",
         "fills.oid": f"[0, {MAX_ID}]",
     }
+    code |= {f"rank.{key}": r.text() for key, r in RANK_RANGES.items()}
+    code |= {"rank.sources": "[{}, {}]".format(*RANK_SOURCES), "rank.days": f"[1, {MAX_DAYS}]"}
     assert rows == code
 
 

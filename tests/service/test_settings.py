@@ -11,9 +11,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.scenario import parse_scenario
 from bot.service import InvalidInput, settings_from_json, settings_to_json
 from bot.service.settings import KEYS, SCHEMA, FollowSettings
+from bot.simulate import parse_scenario
 from strategies.config import FollowConfig
 from strategies.mirror import MirrorSizing
 

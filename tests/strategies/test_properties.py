@@ -9,8 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.normalise import changes_from_fills
-from bot.scenario import parse_scenario
-from bot.simulate import FillReplay, ScenarioRun
+from bot.simulate import FillReplay, ScenarioRun, parse_scenario
 from strategies.model import Event, Market, Reason, Status
 from strategies.num import is_valid_price, mul, q_lot, sign
 from tests.normalise.histories import History, histories

@@ -29,7 +29,8 @@ from bot.ledger import Ledger
 from bot.ledger.db import session_factory
 from bot.ledger.models import Account
 from bot.pipeline.runner import Runner, RunnerOptions
-from bot.telegram import AppContext, start_telegram
+from bot.telegram import AppContext, TelegramHandle, start_telegram
+from bot.telegram.beside import beside_runner
 from tests.service.support import funded, market_open, sdk_exchange, write_fast_keystore
 from tests.telegram.conftest import ADMIN, OPTIONS, PASSWORD, TOKEN, Bot
 from tests.telegram.fakebot import FakeBotApi
@@ -37,9 +38,7 @@ from tests.telegram.support import connect
 from tests.waiting import wait_until
 
 # The plans sync (which also loads new accounts) every 0.3 s: "within seconds" with a wide margin.
-QUICK = RunnerOptions(
-    plans_refresh_s=0.3, accounts_refresh_s=1.0, reconcile_s=0, dead_man_rearm_s=0, telegram=OPTIONS
-)
+QUICK = RunnerOptions(plans_refresh_s=0.3, accounts_refresh_s=1.0, reconcile_s=0, dead_man_rearm_s=0)
 PUSH_BOUND_S = 10.0  # the leader's fill → the follower's copied fill pushed to the chat
 
 
@@ -67,16 +66,18 @@ class Live:
 @contextlib.asynccontextmanager
 async def running(settings: Settings, fake_api: FakeBotApi) -> AsyncIterator[Live]:
     """`mirrorbot run` in this loop (its control room included) until the block ends."""
-    runner = Runner(settings, options=QUICK)
+    runner = Runner(settings, options=QUICK, companions=[beside_runner(OPTIONS)])
     task = asyncio.create_task(runner.run(duration_s=600))
     try:
         await asyncio.wait_for(runner.ready.wait(), 60)
 
         async def chat_started() -> bool:
-            return runner.telegram is not None
+            return bool(runner.companions)
 
         await wait_until(chat_started, "the control room to start")
-        yield Live(runner, Bot(fake_api, runner.telegram, runner.alerts))
+        (handle,) = runner.companions
+        assert isinstance(handle, TelegramHandle)
+        yield Live(runner, Bot(fake_api, handle, runner.alerts))
     finally:
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):

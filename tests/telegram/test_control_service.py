@@ -12,7 +12,7 @@ import pytest
 from bot.ledger import Ledger, create_engine
 from bot.service import Actor, Conflict, MirrorService, NotFound
 from bot.service.approvals import Approvals, ChangeRequest, execute
-from bot.service.control import Control, ControlResult
+from bot.service.owner import ControlResult, OwnerService
 from bot.service.tenancy import Refused, Tenancy, group_owner, user_owner
 from tests.ledger.conftest import _pg_database, _sqlite_template, db_url  # noqa: F401  (fixtures)
 from tests.service.support import FAST_KDF, write_fast_keystore
@@ -43,7 +43,7 @@ async def _account(service: MirrorService, tmp_path: Path, owner: str, tag: str)
 async def test_ownership_stop_and_preferences(ledger: Ledger, tmp_path: Path) -> None:
     service = MirrorService(ledger, kdf_iterations=FAST_KDF)
     tenancy = Tenancy(ledger, frozenset({ALICE}))
-    control = Control(service)
+    control = OwnerService(service)
     mine = await _account(service, tmp_path, user_owner(ALICE), "a1")
     theirs = await _account(service, tmp_path, user_owner(BOB), "b2")
     assert await tenancy.follower_for(user_owner(ALICE), None) == mine
@@ -80,7 +80,7 @@ async def test_ownership_stop_and_preferences(ledger: Ledger, tmp_path: Path) ->
 async def test_two_simultaneous_final_approvals_apply_once(ledger: Ledger, tmp_path: Path) -> None:
     service = MirrorService(ledger, kdf_iterations=FAST_KDF)
     tenancy = Tenancy(ledger, frozenset({ALICE}))
-    control = Control(service)
+    control = OwnerService(service)
     approvals = Approvals(tenancy)
     chat = -100200
     treasury = await _account(service, tmp_path, group_owner(chat), "c3")

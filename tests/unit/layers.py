@@ -1,10 +1,11 @@
-"""The house's layer map, declared once, and the import scan that checks it.
+"""The house's layer map, declared once, and the scans that check it.
 
 `tests/unit/test_layering.py` runs the checks. The map is the target (ARCHITECTURE.md: domain at the
 bottom, then ledger and pure risk guards, then pipeline and service, then analytics, Telegram and the
-CLI on top; readers reach a venue only through `Venue`; only the ledger speaks SQL). Where today's code
-does not obey it yet, the exception is listed in `KNOWN` below with its reason; an entry that no
-longer happens fails the test too, so the list only shrinks as the code is fixed (issue #13).
+CLI on top; readers reach a venue only through `Venue`, built by the one venue factory, which is also
+the only module that names a venue; only the ledger speaks SQL, nor hands out its sessions). Where
+today's code does not obey it yet, the exception is listed in `KNOWN` below with its reason; an entry
+that no longer happens fails the test too, so the list only shrinks as the code is fixed (issue #13).
 
 Every import counts, wherever it is written (module level, inside a function, under
 `TYPE_CHECKING`): an import moved into a function still makes one module depend on the other.
@@ -24,41 +25,46 @@ PACKAGES = ("bot", "adapters", "strategies")
 # layer are independent of each other. A group is a set of module names, each covering its submodules.
 LAYERS: tuple[Mapping[str, tuple[str, ...]], ...] = (
     {"domain": ("bot", "bot.domain", "bot.redaction", "bot.normalise")},
-    {"base": ("bot.config", "bot.logs", "bot.alerts", "bot.faults")},
+    {"base": ("bot.config", "bot.database_url", "bot.logs", "bot.alerts", "bot.faults")},
     {"venue factory": ("bot.venues",)},  # builds venues from settings: the one importer of adapters
     {
         "ledger": ("bot.ledger",),
         "guards": ("bot.risk", "bot.risk.guards", "bot.risk.book"),  # pure: no Desk, no ledger
-        "paper venue": ("bot.paper",),
     },
     # The service writes what the pipeline reads (plans, controls); it never drives the pipeline.
     {"service": ("bot.service",)},
     {"pipeline": ("bot.pipeline",)},
-    {"readers": ("bot.analytics", "bot.simulate", "bot.scenario", "bot.fills_file")},
+    {"readers": ("bot.analytics", "bot.simulate", "bot.fills_file")},
     {"telegram": ("bot.telegram",)},
     {
         "commands": (
             "bot.cli",
-            "bot.cli_analytics",
-            "bot.cli_bench",
-            "bot.cli_control",
-            "bot.cli_service",
             "bot.demo",
-            "bot.demo_report",
-            "bot.paper_run",
         )
     },
 )
 
 # Venue adapters are reached only through the `Venue` protocol: the one factory that builds venues from
-# settings imports them. The embedded localnet is also a server that the commands start.
+# settings imports them (the embedded localnet, a venue the commands start, too).
 VENUE_FACTORY: tuple[str, ...] = ("bot.venues",)
-LOCALNET_SERVER = "adapters.localnet"
-LOCALNET_STARTERS = ("commands",)
 
-# Only the ledger speaks SQL.
+# Adapters reach into bot/ only through the domain package (types, the Venue protocol, venue data).
+ADAPTER_VIEW_OF_BOT = "bot.domain"
+
+
+def adapter_may_import(module: str) -> bool:
+    """Whether a module of adapters/ may import `module`: nothing of bot/ but the domain package."""
+    return module.split(".")[0] != "bot" or _covers(ADAPTER_VIEW_OF_BOT, module)
+
+
+# Only the ledger speaks SQL: the SQL libraries, and the ledger's own session factory (a session is SQL).
 SQL_LIBRARIES = ("sqlalchemy", "sqlmodel", "alembic")
+SQL_HANDLES = ("bot.ledger.db.session_factory",)  # names, not modules: `from bot.ledger.db import …`
 SQL_OWNER = "bot.ledger"
+
+# Only the venue factory names a venue (`x == "gmx"`, `x is FollowerVenue.GMX`, `x in (HYPERLIQUID, …)`):
+# everything else asks the venue's `capabilities` what it can do.
+VENUE_NAMES = ("hyperliquid", "gmx")
 
 _VENUE = "#13: readers reach a venue only through Venue (the venue-layer work removes this)"
 _SQL = "#13: only the ledger speaks SQL (the SQL moves into bot/ledger)"
@@ -66,22 +72,6 @@ _SQL = "#13: only the ledger speaks SQL (the SQL moves into bot/ledger)"
 # Today's exceptions: (importer, imported) -> why it is still there. Module names, exact.
 KNOWN: dict[tuple[str, str], str] = {
     # bot/ importing a lower layer's sibling or a higher layer
-    (
-        "bot.config",
-        "bot.ledger.db",
-    ): "the ledger's URL parser checks the setting",
-    ("bot.pipeline.runner", "bot.telegram"): "`mirrorbot run` starts Telegram in-process; belongs to the CLI",
-    # venue adapters outside the factory
-    ("bot.fills_file", "adapters.hyperliquid.parsing"): _VENUE,
-    ("bot.demo", "adapters.hyperliquid.budget"): _VENUE,
-    ("bot.demo", "adapters.hyperliquid.info"): _VENUE,
-    ("bot.demo", "adapters.hyperliquid.venue"): _VENUE,
-    ("bot.demo_report", "adapters.hyperliquid.info"): _VENUE,
-    # Hyperliquid's refusal words (one client-side table) and taker fee are venue data: they belong in
-    # the venue's capabilities (bot/domain.py), and the paper venue belongs with the venues (adapters/)
-    ("bot.faults", "adapters.hyperliquid.refusals"): "#13: refusal kinds are venue data (capabilities)",
-    ("bot.paper", "adapters.hyperliquid.refusals"): "#13: the paper venue moves next to the venues",
-    ("bot.paper", "adapters.hyperliquid.constants"): "#13: the paper venue moves next to the venues",
     # SQL outside the ledger
 }
 
@@ -131,6 +121,7 @@ def graph(root: Path = ROOT, packages: Iterable[str] = PACKAGES) -> dict[str, se
                 continue
             submodules = {f"{module}.{n}" for n in names} & paths.keys()
             found |= submodules
+            found |= {f"{module}.{n}" for n in names} & set(SQL_HANDLES)
             if not submodules or len(submodules) < len(names):
                 found.add(module)
         found.discard(name)
@@ -165,7 +156,7 @@ def place(module: str) -> Place | None:
 def violation(importer: str, imported: str) -> str | None:
     """Why `importer` may not import `imported` under the map (None: it may)."""
     top = imported.split(".")[0]
-    if top in SQL_LIBRARIES:
+    if top in SQL_LIBRARIES or imported in SQL_HANDLES:
         return (
             None
             if importer == SQL_OWNER or importer.startswith(SQL_OWNER + ".")
@@ -173,9 +164,6 @@ def violation(importer: str, imported: str) -> str | None:
         )
     if top == "adapters":
         if any(_covers(name, importer) for name in VENUE_FACTORY):
-            return None
-        here = place(importer)
-        if _covers(LOCALNET_SERVER, imported) and here is not None and here.group in LOCALNET_STARTERS:
             return None
         return "venue adapters are reached through the Venue protocol (built by the venue factory)"
     if top != "bot":
@@ -198,6 +186,41 @@ def violations(edges: Mapping[str, set[str]]) -> dict[tuple[str, str], str]:
         for imported in sorted(targets)
         if (why := violation(importer, imported)) is not None
     }
+
+
+def venue_name_checks(source: str) -> list[str]:
+    """The comparisons in `source` against a venue's name (`x == "gmx"`, `x is FollowerVenue.GMX`,
+    `x in ("gmx", …)`, or the factory's constants imported or copied under their name)."""
+
+    def names_a_venue(node: ast.expr) -> bool:
+        if isinstance(node, ast.Constant):
+            return node.value in VENUE_NAMES
+        if isinstance(node, ast.Name):
+            return node.id.upper() in {name.upper() for name in VENUE_NAMES}
+        if isinstance(node, ast.Attribute):
+            return isinstance(node.value, ast.Name) and node.value.id == "FollowerVenue"
+        if isinstance(node, ast.Tuple | ast.List | ast.Set):
+            return any(names_a_venue(item) for item in node.elts)
+        return False
+
+    return [
+        ast.unparse(node)
+        for node in ast.walk(ast.parse(source))
+        if isinstance(node, ast.Compare) and any(names_a_venue(n) for n in [node.left, *node.comparators])
+    ]
+
+
+def venue_namers(root: Path = ROOT) -> dict[str, list[str]]:
+    """Every module of `bot` but the venue factory that compares against a venue's name, with the
+    comparisons."""
+    found: dict[str, list[str]] = {}
+    for path in modules("bot", root):
+        name = module_name(path, root)
+        if any(_covers(factory, name) for factory in VENUE_FACTORY):
+            continue
+        if checks := venue_name_checks(path.read_text(encoding="utf-8")):
+            found[name] = checks
+    return found
 
 
 def cycles(edges: Mapping[str, set[str]]) -> list[frozenset[str]]:
@@ -240,3 +263,13 @@ def cycles(edges: Mapping[str, set[str]]) -> list[frozenset[str]]:
                 if len(members) > 1:
                     found.append(frozenset(members))
     return found
+
+
+# --- size: a module a newcomer reads in one sitting ---
+MAX_LINES = 500  # issue #13: no module in bot/ over ~500 lines; split by job before it grows past this
+
+
+def oversized(root: Path = ROOT, package: str = "bot") -> dict[str, int]:
+    """Modules of `package` longer than `MAX_LINES`, with their line counts."""
+    lines = {module_name(p, root): p.read_text(encoding="utf-8").count("\n") for p in modules(package, root)}
+    return {name: n for name, n in lines.items() if n > MAX_LINES}

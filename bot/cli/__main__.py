@@ -1,0 +1,5 @@
+"""`python -m bot.cli …`: the `mirrorbot` command."""
+
+from bot.cli.app import main
+
+main()

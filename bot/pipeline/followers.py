@@ -1,0 +1,62 @@
+"""What every part of the copier shares: the followers' desks, the markets, and what is known of sources.
+
+One `Followers` is built per runner and handed to each part (plans, account sync, mirroring, execution,
+recovery): they read and change the same desks, never copies of them.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from bot.domain import AccountState, Venue
+from bot.logs import log_event
+from bot.pipeline.desk import Desk
+from strategies.engine import Follower
+from strategies.model import Market
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(eq=False)
+class Followers:
+    venue: Venue  # the followers' venue: every follower order goes here
+    markets: dict[str, Market]
+    desks: dict[str, Desk] = field(default_factory=dict)  # by normalised address
+    source_states: dict[str, AccountState] = field(default_factory=dict)  # each source as last read
+    # The venue a source trades on (the runner routes GMX sources: bot/pipeline/sources.py); its
+    # `capabilities.name` is the source's venue in the ledger. Default: the followers' venue.
+    source_venue: Callable[[str], Venue] | None = None
+
+    def venue_of(self, source: str) -> Venue:
+        return self.venue if self.source_venue is None else self.source_venue(source)
+
+    def source_venue_name(self, source: str) -> str:
+        """The venue a source trades on, as its leader events record it (a GMX source: `gmx`)."""
+        return self.venue_of(source).capabilities.name
+
+    def new_engine(self) -> Follower:
+        return Follower(self.markets, min_notional=self.venue.capabilities.min_notional)
+
+    def add(self, desk: Desk) -> None:
+        self.desks[desk.address] = desk
+
+    def sources(self) -> list[str]:
+        """Every source some follower actively follows, sorted."""
+        return sorted({s for desk in self.desks.values() for s in desk.active_sources()})
+
+    def set_mids(self, desk: Desk, mids: Mapping[str, Decimal]) -> None:
+        """The mids just read into `desk`'s engine (coins not traded here are ignored)."""
+        for coin, mid in mids.items():
+            if coin in self.markets:
+                desk.engine.set_mid(coin, mid)
+
+    async def mids(self) -> dict[str, Decimal]:
+        """Every mid now ({} when the read fails: nothing is priced on a guess)."""
+        try:
+            return await self.venue.mids()
+        except Exception as exc:
+            log_event(log, "mids_read_failed", level=logging.WARNING, error=repr(exc))
+            return {}

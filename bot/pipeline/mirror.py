@@ -1,0 +1,85 @@
+"""Mirroring: a batch of source changes → every follower's decision, carried out as one batch per change.
+
+Coins run concurrently, each coin's changes in order; one change is decided for ALL the followers of its
+source first (each pair's lock held throughout, taken in the desks' order so that two batches never
+wait on each other), then recorded, sent and settled together (`Executor.run`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping, Sequence
+from contextlib import AsyncExitStack
+from decimal import Decimal
+
+from bot.domain import SourceChange
+from bot.ledger import LeaderEvent
+from bot.ledger.repository import leader_event_row
+from bot.pipeline.convert import change_of
+from bot.pipeline.execute import DecisionKey, Executor, Step
+from bot.pipeline.followers import Followers
+
+
+class Mirror:
+    def __init__(self, followers: Followers, executor: Executor) -> None:
+        self.followers = followers
+        self.executor = executor
+        self._busy = 0  # batches of source changes being mirrored
+
+    @property
+    def idle(self) -> bool:
+        """No source change is being mirrored right now (health, tests, shutdown)."""
+        return self._busy == 0
+
+    async def on_changes(self, changes: Sequence[SourceChange], events: Mapping[str, LeaderEvent]) -> None:
+        """Mirror a batch of source changes: coins concurrently, each coin's changes in order, each
+        change to all its followers at once. Each change's leader event (`events[event_id]`, the
+        intake's row with the raw fills) is recorded in the transaction that records its decisions."""
+        if not changes:
+            return
+        self._busy += 1
+        try:
+            await self._mirror(changes, events)
+        finally:
+            self._busy -= 1
+
+    async def _mirror(self, changes: Sequence[SourceChange], events: Mapping[str, LeaderEvent]) -> None:
+        mids = await self.followers.mids()
+        by_coin: dict[str, list[SourceChange]] = {}
+        for change in changes:
+            by_coin.setdefault(change.coin, []).append(change)
+
+        async def coin_run(items: list[SourceChange]) -> None:
+            for change in items:
+                event = events.get(change.event_id) or leader_event_row(
+                    change, venue=self.followers.source_venue_name(change.source)
+                )
+                await self._fan_out(change, event, mids.get(change.coin))
+
+        await asyncio.gather(*(coin_run(items) for items in by_coin.values()))
+
+    async def _fan_out(self, change: SourceChange, event: LeaderEvent, mid: Decimal | None) -> None:
+        """Decide `change` for every follower of its source (each pair's lock held throughout), then
+        record, send and settle it all as one batch (`Executor.run`)."""
+        executor = self.executor
+        if change.coin not in self.followers.markets:
+            await executor.run([], event)  # not tradable here: recorded, nothing decided
+            return
+        key = DecisionKey(change.source, change.event_id, event_time_ms=change.time_ms)
+        followers = [d for d in self.followers.desks.values() if change.source in d.engine.follows]
+        async with AsyncExitStack() as locks:
+            for desk in followers:  # always in the desks' order: two batches never wait on each other
+                await locks.enter_async_context(desk.lock(change.coin))
+            steps: list[Step] = []
+            for desk in followers:
+                try:
+                    if mid is not None:
+                        desk.engine.set_mid(change.coin, mid)
+                    leverage = desk.engine.source_position(change.source, change.coin).leverage
+                    step = executor.prepare(desk, desk.engine.on_change(change_of(change, leverage)), key)
+                except Exception as exc:
+                    executor.failed(desk, change.coin, key, exc)
+                    continue
+                if step is not None:
+                    steps.append(step)
+            await executor.run(steps, event)

@@ -1,0 +1,136 @@
+"""Follows started, changed and ended: follow plans and the runtime guards, into each engine's decisions.
+
+A plan version brings an engine's follow up to date (a new follow decides Copy Current on the source's
+open positions; a settings change resizes nothing; an unfollow closes or keeps). A guard that ended a
+follow (max drawdown, a source's drawdown) unfollows it the same way. Every decision is carried out
+through the `Executor` under its pair's lock.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+
+from bot.alerts import Alert, AlertKind
+from bot.ledger import FollowPlan
+from bot.ledger.ids import normalise_account
+from bot.logs import log_event
+from bot.pipeline.account_sync import AccountSync
+from bot.pipeline.desk import Desk, LoadedPlan
+from bot.pipeline.execute import DecisionKey, Executor
+from bot.pipeline.followers import Followers
+from bot.pipeline.guard_gate import RiskGate
+from bot.pipeline.tell import Teller
+from strategies.engine import AssignmentRefused
+from strategies.model import Decision
+
+log = logging.getLogger(__name__)
+
+
+class Plans:
+    def __init__(
+        self,
+        followers: Followers,
+        accounts: AccountSync,
+        executor: Executor,
+        risk: RiskGate,
+        teller: Teller,
+    ) -> None:
+        self.followers = followers
+        self.accounts = accounts
+        self.executor = executor
+        self.risk = risk
+        self.teller = teller
+
+    async def apply(self, plans: Sequence[FollowPlan]) -> list[Alert]:
+        """Bring each engine to the current plan versions: new follows (Copy Current decides on the
+        source's open positions), settings changes (nothing resized), unfollows (close or keep).
+        Releases go first, so a token handed from one source to another is freed before it is taken.
+        Returns the `following` alerts (copying started / stopped) for the caller to publish once the
+        sources' watch matches: "started" must mean the source's trades are being copied."""
+        changed: list[tuple[Desk, LoadedPlan]] = []
+        for plan in plans:
+            desk = self.followers.desks.get(normalise_account(plan.follower))
+            applied = desk.plan_for(plan.source) if desk is not None else None
+            if desk is not None and (applied is None or applied.version != plan.version):
+                changed.append((desk, LoadedPlan.of(plan)))
+        if not changed:
+            return []
+        await self.accounts.refresh({plan.plan.source for _, plan in changed})
+        await self.enforce_risk()
+        mids = await self.followers.mids()  # a Copy Current join or a close is priced now
+        for desk, _ in changed:
+            self.followers.set_mids(desk, mids)
+        # (False, …) sorts first: releases before takes
+        changed.sort(key=lambda item: item[1].settings.active and item[1].settings.release is None)
+        told = [await self._apply(desk, loaded) for desk, loaded in changed]
+        return [alert for alert in told if alert is not None]
+
+    async def _apply(self, desk: Desk, loaded: LoadedPlan) -> Alert | None:
+        source, version, engine = loaded.plan.source, loaded.version, desk.engine
+        previous = desk.plan_for(source)
+        desk.plans[source] = loaded
+        was_active = source in engine.follows
+        settings = loaded.settings
+        told: Alert | None = None
+        if not settings.active:
+            if not was_active:
+                return None
+            decisions = engine.unfollow(source, close=settings.release == "close")
+            event_id = f"unfollow:{source}:v{version}"
+            kept = "closed" if settings.release == "close" else "kept, no longer managed"
+            told = Teller.following(
+                "copying_stopped",
+                f"Copying stopped: {desk.address} no longer follows {source} (its positions are {kept})",
+                desk,
+                source,
+                version,
+            )
+        elif not was_active:
+            try:
+                decisions = engine.follow(source, settings.config)
+            except AssignmentRefused as exc:
+                self.teller.alert(AlertKind.SKIPPED, "held_by_other_source", str(exc), desk, source, exc.coin)
+                desk.plans[source] = previous if previous is not None else loaded
+                return None
+            event_id = f"follow:{source}:v{version}"
+            told = Teller.following(
+                "copying_started",
+                f"Copying started: {desk.address} follows {source} (plan v{version}); its trades are "
+                "copied from now on",
+                desk,
+                source,
+                version,
+            )
+        else:
+            decisions = self._release_dropped(desk, source, loaded) + engine.update_config(
+                source, settings.config
+            )
+            event_id = f"plan:{source}:v{version}"
+        log_event(log, "plan_applied", follower=desk.address, source=source, version=version)
+        await self._carry_out(desk, decisions, DecisionKey(source, event_id))
+        return told
+
+    def _release_dropped(self, desk: Desk, source: str, loaded: LoadedPlan) -> list[Decision]:
+        """Tokens this version stops covering: close them (τ := 0) or detach them, per `release`."""
+        settings = loaded.settings
+        return desk.engine.release_uncovered(source, settings.config, close=settings.release == "close")
+
+    async def enforce_risk(self) -> None:
+        """Carry out the follows a guard ended (max drawdown, a source's drawdown): unfollow, closing
+        or detaching per the setting. Idempotent: a restart meets the same decision ids again."""
+        desks = list(self.followers.desks.values())
+        drops = [(desk, drop) for desk in desks for drop in self.risk.drops(desk)]
+        mids = await self.followers.mids() if drops else {}  # the closes are priced now
+        for desk, drop in drops:
+            self.followers.set_mids(desk, mids)
+            plan = desk.plan_for(drop.source)
+            decisions = desk.engine.unfollow(drop.source, close=drop.close)
+            version = plan.version if plan else 0
+            key = DecisionKey(drop.source, f"{drop.reason.value}:{drop.source}:v{version}")
+            await self._carry_out(desk, decisions, key)
+
+    async def _carry_out(self, desk: Desk, decisions: Sequence[Decision], key: DecisionKey) -> None:
+        markets = self.followers.markets
+        await asyncio.gather(*(self.executor.locked(desk, d, key) for d in decisions if d.coin in markets))
