@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 
-from bot.domain import AccountState, Instrument
+from bot.domain import AccountState, Instrument, Position
 from bot.service.coverage import Coverage
 from bot.service.settings import FollowSettings
 from bot.service.views import PositionRow
@@ -37,6 +37,15 @@ def estimate_target(follow: FollowState, coin: str, mid: Decimal | None) -> Deci
         return None
 
 
+def _held(state: AccountState, coin: str) -> Position | None:
+    return next((p for p in state.positions if p.coin == coin and p.size != 0), None)
+
+
+def _lot_decimals(instruments: Mapping[str, Instrument], coin: str) -> int | None:
+    instrument = instruments.get(coin)
+    return None if instrument is None else instrument.sz_decimals
+
+
 def follow_rows(
     follow: FollowState, instruments: Mapping[str, Instrument], mids: Mapping[str, Decimal]
 ) -> list[PositionRow]:
@@ -52,6 +61,7 @@ def follow_rows(
         if target is not None and instrument is not None:
             target = q_lot(target, instrument.sz_decimals)
         actual = follow.follower.size(coin)
+        own = _held(follow.follower, coin)
         drift = None if target is None else sub(actual, target)
         rows.append(
             PositionRow(
@@ -65,13 +75,19 @@ def follow_rows(
                 drift=drift,
                 mid=mid,
                 drift_usd=None if drift is None or mid is None else mul(drift, mid),
+                entry_px=None if own is None else own.entry_px,
+                unrealized_pnl=None if own is None else own.unrealized_pnl,
+                sz_decimals=_lot_decimals(instruments, coin),
             )
         )
     return rows
 
 
 def unmanaged_rows(
-    follower: AccountState, managed: set[str], mids: Mapping[str, Decimal]
+    follower: AccountState,
+    managed: set[str],
+    mids: Mapping[str, Decimal],
+    instruments: Mapping[str, Instrument] | None = None,
 ) -> list[PositionRow]:
     """Follower positions no active follow covers (manual trades, detached positions)."""
     return [
@@ -86,6 +102,9 @@ def unmanaged_rows(
             drift=None,
             mid=mids.get(p.coin),
             drift_usd=None,
+            entry_px=p.entry_px,
+            unrealized_pnl=p.unrealized_pnl,
+            sz_decimals=_lot_decimals(instruments or {}, p.coin),
         )
         for p in sorted(follower.positions, key=lambda p: p.coin)
         if p.coin not in managed

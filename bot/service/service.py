@@ -709,7 +709,7 @@ class MirrorService:
                     made = follow_rows(follow, instruments, mids)
                     managed |= {row.coin for row in made}
                     rows += made
-                rows += unmanaged_rows(states[address], managed, mids)
+                rows += unmanaged_rows(states[address], managed, mids, instruments)
             await self._audit(actor, "positions", {"followers": followers})
             return PositionsView(tuple(rows), {a: s.equity for a, s in states.items()})
 

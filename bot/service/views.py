@@ -137,6 +137,10 @@ class PositionRow:
     drift: Decimal | None  # follower − target
     mid: Decimal | None
     drift_usd: Decimal | None
+    # The follower's own position as the venue reports it (None: no position of the follower).
+    entry_px: Decimal | None = None
+    unrealized_pnl: Decimal | None = None  # USD
+    sz_decimals: int | None = None  # the coin's lot precision (None: the venue did not list it)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

@@ -7,19 +7,17 @@ from datetime import datetime
 from decimal import Decimal
 
 from bot.alerts import Alert
+from bot.analytics.render import short_address
 from bot.ledger.types import decimal_text
 from bot.service.approvals import Outcome, PendingView
 from bot.service.control import ControlResult, OwnerStatus, PnlView
 from bot.service.control import FillView as ControlFill
 from bot.service.equity import EquityPoint
 from bot.service.settings import setting_changes
-from bot.service.views import FollowView, PlanChange, PositionsView
+from bot.service.views import FollowView, PlanChange, PositionRow, PositionsView
+from strategies.num import q_lot
 
-
-def short(address: str | None) -> str:
-    if not address:
-        return "-"
-    return f"{address[:6]}…{address[-4:]}" if len(address) > 12 else address
+short = short_address  # one short form of an address, in replies and chart titles alike
 
 
 def num(value: Decimal | None, *, signed: bool = False) -> str:
@@ -29,11 +27,20 @@ def num(value: Decimal | None, *, signed: bool = False) -> str:
     return f"+{text}" if signed and value > 0 else text
 
 
-def usd(value: Decimal | None) -> str:
+def lots(value: Decimal | None, sz_decimals: int | None, *, signed: bool = False) -> str:
+    """A size at the coin's lot precision (as given when the venue did not list the coin)."""
+    if value is None or sz_decimals is None:
+        return num(value, signed=signed)
+    return num(q_lot(value, sz_decimals), signed=signed)
+
+
+def usd(value: Decimal | None, *, signed: bool = False) -> str:
     if value is None:
         return "?"
     rounded = value.quantize(Decimal("0.01"))
-    return f"-${-rounded:,}" if rounded < 0 else f"${rounded:,}"
+    if rounded < 0:
+        return f"-${-rounded:,}"
+    return f"+${rounded:,}" if signed and rounded > 0 else f"${rounded:,}"
 
 
 def when(moment: datetime | None) -> str:
@@ -119,21 +126,30 @@ def status(view: OwnerStatus, health: Mapping[str, object]) -> str:
     return "\n".join(lines)
 
 
+def _held(row: PositionRow) -> str:
+    """Entry price and unrealised PnL of the follower's own position (nothing when it holds none)."""
+    if row.follower_size == 0 or row.entry_px is None:
+        return ""
+    return f" · entry {usd(row.entry_px)} · uPnL {usd(row.unrealized_pnl, signed=True)}"
+
+
 def positions(view: PositionsView) -> str:
     if not view.rows:
         return "No positions: neither your sources nor your accounts hold any."
-    lines = ["Positions (source | you | target | drift)"]
+    lines = ["Positions (source | you | target | drift; your entry price and unrealised PnL)"]
     for follower in dict.fromkeys(r.follower for r in view.rows):
         lines.append(f"{short(follower)} equity {usd(view.equities.get(follower))}")
         for row in (r for r in view.rows if r.follower == follower):
+            d = row.sz_decimals
             if row.source is None:
-                lines.append(f"  {row.coin}: you {num(row.follower_size, signed=True)} (not managed)")
+                you = lots(row.follower_size, d, signed=True)
+                lines.append(f"  {row.coin}: you {you} (not managed){_held(row)}")
                 continue
             estimate = " est." if row.target_basis == "estimate" else ""
             lines.append(
-                f"  {row.coin} from {short(row.source)}: {num(row.source_size, signed=True)} | "
-                f"{num(row.follower_size, signed=True)} | {num(row.target, signed=True)}{estimate} | "
-                f"{num(row.drift, signed=True)} ({usd(row.drift_usd)})"
+                f"  {row.coin} from {short(row.source)}: {lots(row.source_size, d, signed=True)} | "
+                f"{lots(row.follower_size, d, signed=True)} | {lots(row.target, d, signed=True)}{estimate} | "
+                f"{lots(row.drift, d, signed=True)} ({usd(row.drift_usd)}){_held(row)}"
             )
     return "\n".join(lines)
 
