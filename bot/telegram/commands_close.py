@@ -18,7 +18,7 @@ from bot.domain import Instrument
 from bot.service import InvalidInput, NotFound, inputs, venue
 from bot.service.approvals import ChangeRequest
 from bot.service.settings import settings_from_json
-from bot.telegram import render
+from bot.telegram import render, text
 from bot.telegram.changes import submit
 from bot.telegram.choices import Choice
 from bot.telegram.commands_follow import on_option, token_change
@@ -42,7 +42,7 @@ class Held:
     alone: bool = False  # the follow copies this coin only: closing it ends the follow
 
     def size_text(self) -> str:
-        return render.lots(self.size, self.sz_decimals, signed=True)
+        return text.size(self.size, self.sz_decimals, signed=True)
 
 
 async def held_positions(ask: Ask, on: str | None) -> list[Held]:
@@ -132,7 +132,7 @@ async def close(ask: Ask) -> None:
     one = _one(held, coin)
     assert one.source is not None
     source, follower = one.source, one.follower
-    value = "" if one.mid is None else f", about {render.usd(abs(one.size) * one.mid)}"
+    value = "" if one.mid is None else f", about {text.usd(abs(one.size) * one.mid)}"
     what = f"CLOSE your {one.coin} position ({one.size_text()} {one.coin}{value}) on {render.short(follower)}"
     if one.alone:
         request = ChangeRequest(

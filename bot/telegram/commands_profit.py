@@ -13,7 +13,7 @@ from bot.analytics.stats import SourceStats
 from bot.domain import AccountState
 from bot.ledger.models import Fill
 from bot.service import NotFound, VenueUnreachable, inputs
-from bot.telegram import render
+from bot.telegram import render, text
 from bot.telegram.gate import Access, command
 from bot.telegram.parse import count
 from bot.telegram.room import Ask
@@ -54,16 +54,16 @@ def profit_lines(address: str, stats: SourceStats, now: AccountState | None) -> 
     won = stats.winning_round_trips
     lines = [
         f"{render.short(address)}",
-        f"  realised {render.usd(stats.realised_pnl)}, fees {render.usd(stats.fees)}, "
-        f"net {render.usd(stats.net_pnl)} ({stats.fills} fills)",
+        f"  realised {text.usd(stats.realised_pnl)}, fees {text.usd(stats.fees)}, "
+        f"net {text.usd(stats.net_pnl)} ({stats.fills} fills)",
         f"  round trips closed {stats.round_trips}, won {won}, win rate {pct(stats.win_rate)}"
         + ("" if stats.profit_factor is None else f", profit factor {stats.profit_factor:.2f}"),
-        f"  max drawdown {render.usd(stats.drawdown.amount)}"
+        f"  max drawdown {text.usd(stats.drawdown.amount)}"
         + ("" if stats.drawdown_pct is None else f" ({pct(stats.drawdown_pct)} of the peak equity)"),
     ]
     if now is not None:
         unrealised = sum((p.unrealized_pnl for p in now.positions), Decimal(0))
-        lines.append(f"  now: unrealised {render.usd(unrealised)}, equity {render.usd(now.equity)}")
+        lines.append(f"  now: unrealised {text.usd(unrealised)}, equity {text.usd(now.equity)}")
     return lines
 
 
@@ -97,12 +97,12 @@ async def profit(ask: Ask) -> None:
 def period_lines(rows: list[PeriodPnl], period: Period) -> list[str]:
     fmt = PERIOD_LABELS[period]
     lines = [
-        f"  {row.start.strftime(fmt)}: {render.usd(row.net, signed=True)} "
-        f"(realised {render.usd(row.realised)}, fees {render.usd(row.fees)}, {row.fills} fills)"
+        f"  {row.start.strftime(fmt)}: {text.usd(row.net, signed=True)} "
+        f"(realised {text.usd(row.realised)}, fees {text.usd(row.fees)}, {row.fills} fills)"
         for row in rows
     ]
     total = sum((r.net for r in rows), Decimal(0))
-    lines.append(f"  total: {render.usd(total)}")
+    lines.append(f"  total: {text.usd(total)}")
     return lines
 
 

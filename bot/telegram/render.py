@@ -15,7 +15,7 @@ from bot.service.control import FillView as ControlFill
 from bot.service.equity import EquityPoint
 from bot.service.settings import setting_changes
 from bot.service.views import FollowView, PlanChange, PositionRow, PositionsView
-from strategies.num import q_lot
+from bot.telegram import text
 
 short = short_address  # one short form of an address, in replies and chart titles alike
 
@@ -27,20 +27,11 @@ def num(value: Decimal | None, *, signed: bool = False) -> str:
     return f"+{text}" if signed and value > 0 else text
 
 
-def lots(value: Decimal | None, sz_decimals: int | None, *, signed: bool = False) -> str:
-    """A size at the coin's lot precision (as given when the venue did not list the coin)."""
-    if value is None or sz_decimals is None:
-        return num(value, signed=signed)
-    return num(q_lot(value, sz_decimals), signed=signed)
-
-
-def usd(value: Decimal | None, *, signed: bool = False) -> str:
+def usd(value: Decimal | None) -> str:
     if value is None:
         return "?"
     rounded = value.quantize(Decimal("0.01"))
-    if rounded < 0:
-        return f"-${-rounded:,}"
-    return f"+${rounded:,}" if signed and rounded > 0 else f"${rounded:,}"
+    return f"-${-rounded:,}" if rounded < 0 else f"${rounded:,}"
 
 
 def when(moment: datetime | None) -> str:
@@ -130,7 +121,20 @@ def _held(row: PositionRow) -> str:
     """Entry price and unrealised PnL of the follower's own position (nothing when it holds none)."""
     if row.follower_size == 0 or row.entry_px is None:
         return ""
-    return f" · entry {usd(row.entry_px)} · uPnL {usd(row.unrealized_pnl, signed=True)}"
+    return f" · entry {usd(row.entry_px)} · uPnL {text.usd(row.unrealized_pnl, signed=True)}"
+
+
+def _position_line(row: PositionRow) -> str:
+    def lot(value: Decimal | None) -> str:  # sizes at the coin's lot precision
+        return text.size(value, row.sz_decimals, signed=True)
+
+    if row.source is None:
+        return f"  {row.coin}: you {lot(row.follower_size)} (not managed){_held(row)}"
+    estimate = " est." if row.target_basis == "estimate" else ""
+    return (
+        f"  {row.coin} from {short(row.source)}: {lot(row.source_size)} | {lot(row.follower_size)} | "
+        f"{lot(row.target)}{estimate} | {lot(row.drift)} ({usd(row.drift_usd)}){_held(row)}"
+    )
 
 
 def positions(view: PositionsView) -> str:
@@ -139,18 +143,7 @@ def positions(view: PositionsView) -> str:
     lines = ["Positions (source | you | target | drift; your entry price and unrealised PnL)"]
     for follower in dict.fromkeys(r.follower for r in view.rows):
         lines.append(f"{short(follower)} equity {usd(view.equities.get(follower))}")
-        for row in (r for r in view.rows if r.follower == follower):
-            d = row.sz_decimals
-            if row.source is None:
-                you = lots(row.follower_size, d, signed=True)
-                lines.append(f"  {row.coin}: you {you} (not managed){_held(row)}")
-                continue
-            estimate = " est." if row.target_basis == "estimate" else ""
-            lines.append(
-                f"  {row.coin} from {short(row.source)}: {lots(row.source_size, d, signed=True)} | "
-                f"{lots(row.follower_size, d, signed=True)} | {lots(row.target, d, signed=True)}{estimate} | "
-                f"{lots(row.drift, d, signed=True)} ({usd(row.drift_usd)}){_held(row)}"
-            )
+        lines += [_position_line(row) for row in view.rows if row.follower == follower]
     return "\n".join(lines)
 
 
