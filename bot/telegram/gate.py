@@ -63,6 +63,8 @@ class Command:
 
 
 COMMANDS: dict[str, Command] = {}
+# Listed together at the end of /help: what freqtrade's users look for (issue #19).
+TRADES_GROUP = ("Positions and profit", ("close", "profit", "daily", "weekly", "monthly"))
 
 
 def command(
@@ -236,5 +238,9 @@ def help_text(name: str | None = None) -> str:
         }.get(cmd.access, "")
         return f"/{cmd.name} — {cmd.summary}\nUsage: {cmd.usage}\nExample: {cmd.example}{aliases}{where}"
     lines = ["Commands (/help <command> for details and an example):"]
-    lines += [f"/{c.name} — {c.summary}" for c in COMMANDS.values()]
+    title, grouped = TRADES_GROUP
+    lines += [f"/{c.name} — {c.summary}" for c in COMMANDS.values() if c.name not in grouped]
+    lines += ["", f"{title}:"] + [
+        f"/{COMMANDS[n].name} — {COMMANDS[n].summary}" for n in grouped if n in COMMANDS
+    ]
     return "\n".join(lines)

@@ -224,7 +224,10 @@ async def test_the_reply_keyboard_comes_with_start_and_help_in_private_only(bot:
     assert [b["text"] for b in keyboard[0]] == ["/status", "/positions", "/profit"]
     assert any(b["text"] == "/close" for row in keyboard for b in row)
     mark = await bot.say(ADMIN, "/help")
-    assert "keyboard" in (await bot.api.reply_to(ADMIN, "/close", after=mark)).params["reply_markup"]
+    shown = await bot.api.reply_to(ADMIN, "Positions and profit:", after=mark)
+    assert "keyboard" in shown.params["reply_markup"]
+    group = shown.text.split("Positions and profit:\n")[1].splitlines()
+    assert [line.split(" — ")[0] for line in group] == ["/close", "/profit", "/daily", "/weekly", "/monthly"]
     mark = await bot.say(ADMIN, "/help", chat=GROUP, chat_type="supergroup")
     in_group = await bot.api.reply_to(GROUP, "Commands", after=mark)
     assert not in_group.params.get("reply_markup")  # noisy for every member of a group
