@@ -59,7 +59,7 @@ def _figure() -> tuple[Figure, Axes]:
     axes.set_xlabel("time (UTC)")
     axes.set_ylabel("USD")
     time_axis(axes)
-    figure.text(0.01, 0.005, DISCLAIMER, fontsize=6, color="grey")
+    figure.supxlabel(DISCLAIMER, x=0.01, ha="left", fontsize=6, color="grey")  # in the layout: no overlap
     return figure, axes
 
 
