@@ -269,7 +269,7 @@ def rank_chart(report: RankReport) -> bytes:
     axes.set_ylabel("")
     axes.set_title("Sources side by side: composite score (descriptive, not advice)")
     axes.legend(loc="lower right", fontsize=7)
-    return charts._png(figure)
+    return charts.png(figure)
 
 
 # --- the service call -------------------------------------------------------------------------------

@@ -299,6 +299,16 @@ def whole_text(value: object, field: str, low: int, high: int, accepted: str | N
     return value
 
 
+# /daily, /weekly, /monthly: (default, most) periods one reply lists (freqtrade's defaults: 7, 8, 6).
+PERIOD_COUNTS = {"day": (7, 90), "week": (8, 52), "month": (6, 24)}
+
+
+def period_count(value: object | None, period: str) -> int:
+    """How many UTC periods (`day`, `week`, `month`) to list: the period's default when not given."""
+    default, most = PERIOD_COUNTS[choice(period, "period", tuple(PERIOD_COUNTS))]
+    return default if value is None else whole_text(value, "count", 1, most)
+
+
 TELEGRAM_ID = "a numeric Telegram user id"
 
 

@@ -116,10 +116,10 @@ class MirrorService(AccountCommands):
                     managed |= {row.coin for row in made}
                     rows += made
                 for plan in (p for p in stopped if p.follower == address):
-                    made = stopped_rows(states[address], states[plan.source], mids)
+                    made = stopped_rows(states[address], states[plan.source], mids, instruments)
                     managed |= {row.coin for row in made}
                     rows += made
-                rows += unmanaged_rows(states[address], managed, mids)
+                rows += unmanaged_rows(states[address], managed, mids, instruments)
             await self._audit(actor, "positions", {"followers": followers})
             return PositionsView(tuple(rows), {a: s.equity for a, s in states.items()})
 

@@ -146,6 +146,10 @@ class PositionRow:
     # Why the row has no target or drift: NOT_JOINED (Copy Current off: the follower never held the
     # source's position from before the follow) or STOPPED (/stop: the source still holds it).
     note: str | None = None
+    # The follower's own position as the venue reports it (None: no position of the follower).
+    entry_px: Decimal | None = None
+    unrealized_pnl: Decimal | None = None  # USD
+    sz_decimals: int | None = None  # the coin's lot precision (None: the venue did not list it)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

@@ -17,6 +17,7 @@ from bot.service.settings import settings_from_json
 from bot.service.tenancy import Refused, group_owner, user_owner
 from bot.telegram import render, text
 from bot.telegram.gate import Access, command, help_text, refuse_stranger
+from bot.telegram.keyboard import common_keyboard
 from bot.telegram.parse import arguments, count
 from bot.telegram.room import Ask, Context
 
@@ -38,14 +39,15 @@ NOT_THE_MASTER_KEY = (
 
 @command("start", Access.OPEN, "/start", "onboarding: how to connect and follow", "/start", most=0)
 async def start(ask: Ask) -> None:
-    await ask.reply(WELCOME)
+    await ask.reply(WELCOME, common_keyboard() if ask.private else None)
 
 
 @command(
     "help", Access.OPEN, "/help [command]", "every command, or one in detail", "/help follow", ("h",), most=1
 )
 async def help_(ask: Ask) -> None:
-    await ask.reply(help_text(ask.args[0] if ask.args else None))
+    shown = help_text(ask.args[0] if ask.args else None)
+    await ask.reply(shown, common_keyboard() if ask.private and not ask.args else None)
 
 
 @command(

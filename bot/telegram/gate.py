@@ -291,7 +291,7 @@ SECTIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
         "What you hold and made",
         ("positions", "pnl", "profit", "daily", "weekly", "monthly", "history", "why"),
     ),
-    ("Research a source", ("inspect", "backtest", "chart")),
+    ("Research a source", ("inspect", "backtest", "rank", "chart")),
     ("The bot", ("alerts", "health", "help", "disconnect")),
     ("Access and groups", ("invite", "revoke", "group")),
 )

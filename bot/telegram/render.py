@@ -13,7 +13,7 @@ from bot.service.equity import EquityPoint
 from bot.service.owner import ControlResult, OwnerStatus, PnlView
 from bot.service.owner import FillView as ControlFill
 from bot.service.settings import setting_changes
-from bot.service.views import STOPPED, FollowView, PlanChange, PositionsView
+from bot.service.views import STOPPED, FollowView, PlanChange, PositionRow, PositionsView
 from bot.telegram import text
 from bot.telegram.text import Html
 
@@ -128,6 +128,29 @@ def status(view: OwnerStatus, health: Mapping[str, object], decimals: Mapping[st
     return text.join(text.Html(line) for line in lines)
 
 
+def _held(row: PositionRow) -> str:
+    """Entry price and unrealised PnL of the follower's own position (nothing when it holds none)."""
+    if row.follower_size == 0 or row.entry_px is None:
+        return ""
+    return f" · entry {usd(row.entry_px)} · uPnL {text.usd(row.unrealized_pnl, signed=True)}"
+
+
+def _position_line(row: PositionRow) -> str:
+    def lot(value: Decimal | None) -> str:  # sizes at the coin's lot precision
+        return text.size(value, row.sz_decimals, signed=True)
+
+    if row.source is None:
+        return f"  {row.coin}: you {lot(row.follower_size)} (not managed){_held(row)}"
+    if row.note is not None:  # not joined, or copying stopped: no target, no drift
+        held = f" | you {lot(row.follower_size)}" if row.follower_size else ""
+        return f"  {row.coin} from {short(row.source)}: {lot(row.source_size)}{held} · {row.note}{_held(row)}"
+    estimate = " est." if row.target_basis == "estimate" else ""
+    return (
+        f"  {row.coin} from {short(row.source)}: {lot(row.source_size)} | {lot(row.follower_size)} | "
+        f"{lot(row.target)}{estimate} | {lot(row.drift)} ({usd(row.drift_usd)}){_held(row)}"
+    )
+
+
 def positions(view: PositionsView) -> str:
     if not view.rows:
         return "No positions: neither your sources nor your accounts hold any."
@@ -135,26 +158,10 @@ def positions(view: PositionsView) -> str:
         header = "Copying is stopped (/stop): the source's positions are shown, none is copied.\n"
     else:
         header = ""
-    lines = [f"{header}Positions (source | you | target | drift)"]
+    lines = [f"{header}Positions (source | you | target | drift; your entry price and unrealised PnL)"]
     for follower in dict.fromkeys(r.follower for r in view.rows):
         lines.append(f"{short(follower)} equity {usd(view.equities.get(follower))}")
-        for row in (r for r in view.rows if r.follower == follower):
-            if row.source is None:
-                lines.append(f"  {row.coin}: you {num(row.follower_size, signed=True)} (not managed)")
-                continue
-            if row.note is not None:  # not joined, or copying stopped: no target, no drift
-                held = f" | you {num(row.follower_size, signed=True)}" if row.follower_size else ""
-                lines.append(
-                    f"  {row.coin} from {short(row.source)}: {num(row.source_size, signed=True)}{held} · "
-                    f"{row.note}"
-                )
-                continue
-            estimate = " est." if row.target_basis == "estimate" else ""
-            lines.append(
-                f"  {row.coin} from {short(row.source)}: {num(row.source_size, signed=True)} | "
-                f"{num(row.follower_size, signed=True)} | {num(row.target, signed=True)}{estimate} | "
-                f"{num(row.drift, signed=True)} ({usd(row.drift_usd)})"
-            )
+        lines += [_position_line(row) for row in view.rows if row.follower == follower]
     return "\n".join(lines)
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import SecretStr
-from telegram import Bot, InlineKeyboardMarkup, Message, Update
+from telegram import Bot, InlineKeyboardMarkup, Message, ReplyKeyboardMarkup, Update
 from telegram.constants import ChatType
 from telegram.error import TelegramError
 from telegram.ext import ContextTypes
@@ -146,14 +146,15 @@ class Ask:
     async def reply(
         self,
         text: str,
-        markup: InlineKeyboardMarkup | None = None,
+        markup: InlineKeyboardMarkup | ReplyKeyboardMarkup | None = None,
         *,
         silent: bool = False,
         spare: bool = False,
     ) -> Message | None:
-        """Answer in the chat: by editing the pressed button's message, else with a new message.
-        `spare`: only with spare capacity, else `Throttled` (what strangers are told)."""
-        if self.edit_message_id is not None:
+        """Answer in the chat: by editing the pressed button's message, else with a new message (a
+        reply keyboard always comes with a new one). `spare`: only with spare capacity, else
+        `Throttled` (what strangers are told)."""
+        if self.edit_message_id is not None and not isinstance(markup, ReplyKeyboardMarkup):
             await edit_text(self.bot, self.chat_id, self.edit_message_id, text, markup, spare=spare)
             return None
         return await send_text(self.bot, self.chat_id, text, markup, silent=silent, spare=spare)

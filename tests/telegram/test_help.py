@@ -17,5 +17,8 @@ async def test_help_starts_with_what_to_do_first_then_groups_every_command_once(
     listed = re.findall(r"^/(\w+) — ", shown, flags=re.MULTILINE)
     assert sorted(listed) == sorted(COMMANDS)  # every command, once
     assert listed[:4] == [n for n in SECTIONS[0][1] if n in COMMANDS]
+    assert "More" not in lines  # every command has its section
+    research = shown.split("Research a source\n")[1].split("\n\n")[0]
+    assert "/rank — " in research
     call = bot.api.sent_to(ADMIN)[-1]
     assert {"type": "b", "offset": 0, "length": len("Commands")} in call.entities  # sections in bold
