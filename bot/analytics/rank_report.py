@@ -19,7 +19,7 @@ from bot.analytics.definitions import DISCLAIMER
 from bot.analytics.fetch import Report
 from bot.analytics.history import History
 from bot.analytics.rank import CRITERIA, FREQUENCY_DAYS, HISTORY_REACH, Measures, Ranking, measure, rank
-from bot.analytics.render import duration, num, pct, ratio_json, usd, usd_json, utc
+from bot.analytics.render import duration, num, pct, ratio_json, short_address, usd, usd_json, utc
 from bot.analytics.service import (
     BACKTEST_RANGES,
     DEFAULT_FOLLOWER_EQUITY,
@@ -118,10 +118,6 @@ def rank_inputs(
     )
 
 
-def short(address: str) -> str:
-    return f"{address[:6]}…{address[-4:]}"
-
-
 @dataclass(frozen=True, slots=True)
 class RankReport:
     ranking: Ranking
@@ -160,7 +156,7 @@ _COLUMNS: tuple[tuple[str, Any], ...] = (
 def _table(report: RankReport) -> list[str]:
     header = ["#", "source", *(name for name, _ in _COLUMNS)]
     rows = [
-        [str(n), short(r.measures.address), *(cell(r) for _, cell in _COLUMNS)]
+        [str(n), short_address(r.measures.address), *(cell(r) for _, cell in _COLUMNS)]
         for n, r in enumerate(report.ranking.rows, start=1)
     ]
     widths = [max(len(line[i]) for line in [header, *rows]) for i in range(len(header))]
@@ -257,7 +253,7 @@ def rank_chart(report: RankReport) -> bytes:
     figure, axes = charts._figure()
     ranking = report.ranking
     rows = list(reversed(ranking.rows))  # the best at the top
-    names = [short(r.measures.address) for r in rows]
+    names = [short_address(r.measures.address) for r in rows]
     total = float(sum((c.weight for c in ranking.used), Decimal(0))) or 1.0
     left = [0.0] * len(rows)
     for criterion in ranking.used:
@@ -327,7 +323,7 @@ def _measure(history: History, equity: Decimal | None, follower_equity: Decimal)
 
 
 def _notes(address: str, funding_note: str, m: Measures, equity: Decimal | None) -> list[str]:
-    who = short(address)
+    who = short_address(address)
     out = []
     if funding_note and funding_note != "userFunding":
         out.append(f"{who}: {funding_note}")

@@ -17,7 +17,8 @@ from bot.service.views import STOPPED, FollowView, PlanChange, PositionRow, Posi
 from bot.telegram import text
 from bot.telegram.text import Html
 
-short = text.short_address  # one definition (bot/telegram/text.py); kept under its old name
+short = text.short_address  # one definition (bot/analytics/render.py); kept under its old name
+usd = text.usd  # USD to the cent, one definition
 
 
 def num(value: Decimal | None, *, signed: bool = False) -> str:
@@ -27,20 +28,17 @@ def num(value: Decimal | None, *, signed: bool = False) -> str:
     return f"+{text}" if signed and value > 0 else text
 
 
-def usd(value: Decimal | None) -> str:
-    if value is None:
-        return "?"
-    rounded = value.quantize(Decimal("0.01"))
-    return f"-${-rounded:,}" if rounded < 0 else f"${rounded:,}"
-
-
 def when(moment: datetime | None) -> str:
     return "-" if moment is None else moment.strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
+def scaling(view: FollowView) -> str:
+    """Per-token scaling, in percent (the one unit of scaling)."""
+    return ", ".join(f"{coin} {k} %" for coin, k in view.scaling.items())
+
+
 def follow_line(view: FollowView) -> str:
-    scaling = ", ".join(f"{coin} {k} %" for coin, k in view.scaling.items())
-    flags = [f"v{view.version}", view.strategy, f"scaling {scaling}"]
+    flags = [f"v{view.version}", view.strategy, f"scaling {scaling(view)}"]
     if view.copy_current:
         flags.append("copy current")
     return f"{short(view.source)} ({view.source}): {view.tokens} · {' · '.join(flags)}"

@@ -13,6 +13,9 @@ import re
 from collections.abc import Iterable
 from decimal import ROUND_HALF_EVEN, Decimal
 
+# One short form of an address, in replies and chart titles alike (re-exported for the chat's helpers).
+from bot.analytics.render import short_address as short_address
+
 DEFAULT_DECIMALS = 6  # sizes of a coin whose lot is not known: enough for any listed market's lot
 _TAG = re.compile(r"<[^>]*>")  # escaped text never holds a raw "<": only our tags match
 SHORT_ID = 12  # hex digits of a decision id in replies; `/why` accepts any unique prefix of 8 or more
@@ -121,13 +124,6 @@ def percent(value: Decimal | None, *, signed: bool = False) -> str:
         return "?"
     text = _trim(value.quantize(Decimal("0.01"), rounding=ROUND_HALF_EVEN))
     return f"{'+' if signed and value > 0 and text != '0' else ''}{text} %"
-
-
-def short_address(address: str | None) -> str:
-    """`0x5e9e…a1b2`: what replies show of an address (every command takes it back)."""
-    if not address:
-        return "-"
-    return f"{address[:6]}…{address[-4:]}" if len(address) > 12 else address
 
 
 def short_id(value: str | None) -> str:

@@ -5,7 +5,6 @@ settings in words instead of the stored JSON."""
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import datetime
 from decimal import Decimal
 
 from bot.ledger import Lineage
@@ -13,20 +12,17 @@ from bot.ledger.models import FollowPlan
 from bot.service.owner import LIMIT_KEYS
 from bot.service.settings import shown_setting
 from bot.service.views import FollowView
-from bot.telegram import text
+from bot.telegram import render, text
+from bot.telegram.render import when
 from bot.telegram.text import Html, b, code, fmt
 
 MIN_PREFIX = 8  # hex digits of a decision id `/why` takes as a prefix (replies show text.SHORT_ID)
 
 
-def _when(moment: datetime) -> str:
-    return moment.strftime("%Y-%m-%d %H:%M:%S UTC")
-
-
 def settings_line(plan: FollowPlan) -> str:
     """A follow's settings in words: tokens, scaling with its unit, copy current, the limits set."""
     view = FollowView.of(plan)
-    scaling = ", ".join(f"{coin} {k} %" for coin, k in view.scaling.items()) or "100 %"
+    scaling = render.scaling(view) or "100 %"
     parts = [
         f"tokens {view.tokens}",
         f"scaling {scaling}",
@@ -56,7 +52,7 @@ def chain(lineage: Lineage, decimals: Mapping[str, int]) -> Html:
                 size(event.old_size, True),
                 size(event.new_size, True),
                 at,
-                _when(event.time),
+                when(event.time),
             )
         )
     if decision is None:
