@@ -50,15 +50,17 @@ def time_axis(axes: Axes) -> None:
     axes.xaxis.set_major_formatter(formatter)
 
 
-def _figure() -> tuple[Figure, Axes]:
+def _figure(*, times: bool = True) -> tuple[Figure, Axes]:
+    """A chart's figure; `times`: its x-axis is UTC time (False: the caller's own scale, e.g. scores)."""
     from matplotlib.figure import Figure
 
     figure = Figure(figsize=SIZE_INCHES, dpi=DPI, layout="constrained")  # no pyplot: thread-safe
     axes = figure.add_subplot()
     axes.grid(True, alpha=0.3)
-    axes.set_xlabel("time (UTC)")
     axes.set_ylabel("USD")
-    time_axis(axes)
+    if times:
+        axes.set_xlabel("time (UTC)")
+        time_axis(axes)
     figure.supxlabel(DISCLAIMER, x=0.01, ha="left", fontsize=6, color="grey")  # in the layout: no overlap
     return figure, axes
 

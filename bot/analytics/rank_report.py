@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from bot.analytics import charts
 from bot.analytics.backtest import Backtest
@@ -32,6 +32,9 @@ from bot.domain import AccountState, Venue
 from bot.service import inputs
 from bot.service.errors import InvalidInput
 from bot.venues import hyperliquid_reads
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 NOT_ADVICE: Final = (
     "Descriptive, not advice: how these sources compare over a past window. It is not a recommendation "
@@ -131,7 +134,7 @@ class RankReport:
         return rank_json(self)
 
     def png(self) -> bytes:
-        return rank_chart(self)
+        return charts.png(rank_figure(self))
 
 
 # --- text ---------------------------------------------------------------------------------------------
@@ -248,9 +251,9 @@ def rank_json(report: RankReport) -> dict[str, Any]:
     }
 
 
-def rank_chart(report: RankReport) -> bytes:
+def rank_figure(report: RankReport) -> Figure:
     """Each source's score as a bar stacked from its criteria's shares (weight × normalised / Σ weights)."""
-    figure, axes = charts._figure()
+    figure, axes = charts._figure(times=False)
     ranking = report.ranking
     rows = list(reversed(ranking.rows))  # the best at the top
     names = [short_address(r.measures.address) for r in rows]
@@ -265,7 +268,7 @@ def rank_chart(report: RankReport) -> bytes:
     axes.set_ylabel("")
     axes.set_title("Sources side by side: composite score (descriptive, not advice)")
     axes.legend(loc="lower right", fontsize=7)
-    return charts.png(figure)
+    return figure
 
 
 # --- the service call -------------------------------------------------------------------------------
