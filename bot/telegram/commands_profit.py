@@ -9,6 +9,7 @@ from decimal import Decimal
 
 from bot.analytics.account import Period, PeriodPnl, account_stats, period_pnl, period_starts
 from bot.analytics.render import pct
+from bot.analytics.service import MAX_DAYS
 from bot.analytics.stats import SourceStats
 from bot.domain import AccountState
 from bot.ledger.models import Fill
@@ -18,7 +19,6 @@ from bot.telegram.gate import Access, command
 from bot.telegram.parse import count
 from bot.telegram.room import Ask
 
-MAX_DAYS = 3650
 FUNDING = "funding not included"
 PERIOD_LABELS = {Period.DAY: "%Y-%m-%d", Period.WEEK: "week of %Y-%m-%d", Period.MONTH: "%Y-%m"}
 
