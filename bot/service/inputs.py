@@ -402,6 +402,17 @@ def choice(value: object, field: str, accepted: Iterable[str]) -> str:
     return value
 
 
+DECISION_PREFIX = 8  # hex digits of a decision id `/why` takes as a prefix (replies show more)
+
+
+def decision_prefix(value: str) -> str | None:
+    """A decision id shortened as replies show it (8 to 63 hex digits), lower-cased; None for any other
+    reference (a trade id, an order id, a cloid, a whole id), which the lineage lookup reads as it is."""
+    text = value.strip().lower()
+    ok = DECISION_PREFIX <= len(text) < 64 and all(c in "0123456789abcdef" for c in text)
+    return text if ok else None
+
+
 def token(value: object, field: str) -> str:
     """A perp coin name. Typed in one case (`eth`) it is upper-cased; mixed case is kept as the venue
     spells some coins that way (`kPEPE`). Against a venue, `venue_tokens` fixes the spelling."""

@@ -165,8 +165,9 @@ async def why(ask: Ask) -> None:
         await ask.delete_message()
         await ask.reply(f"{view.text}\nI deleted your message.")
         return
-    if not view.chains and why_text.is_prefix(ref):  # a short decision id
-        found = await ask.room.service.ledger.decisions_by_prefix(followers, ref.lower(), AMBIGUOUS_SHOWN)
+    prefix = inputs.decision_prefix(ref)
+    if not view.chains and prefix is not None:  # a short decision id
+        found = await ask.room.service.ledger.decisions_by_prefix(followers, prefix, AMBIGUOUS_SHOWN)
         if len(found) > 1:
             lines = [text.fmt("Several of your decisions start with {}: which one?", text.code(ref))]
             lines += [

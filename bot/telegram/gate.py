@@ -114,10 +114,8 @@ async def standing(ask: Ask) -> Standing:
 
 # What a group's reader may run: the group's read-outs, not the venue-heavy research (/inspect,
 # /backtest) nor charts (rendering costs the bot's CPU), which stay with members.
-READER_COMMANDS = frozenset(
-    {"start", "help", "group", "status", "positions", "pnl", "history", "why", "health"}
-    | {"profit", "daily", "weekly", "monthly"}
-)
+READ_OUTS = ("status", "positions", "pnl", "profit", "daily", "weekly", "monthly", "history", "why", "health")
+READER_COMMANDS = frozenset({"start", "help", "group", *READ_OUTS})
 
 
 async def admitted(ask: Ask, cmd: Command, who: Standing | None = None) -> bool:
@@ -133,10 +131,8 @@ async def admitted(ask: Ask, cmd: Command, who: Standing | None = None) -> bool:
         if cmd.access is Access.CHANGE:
             await ask.reply("Only this group's listed admins may change anything here (see /group).")
         else:
-            await ask.reply(
-                f"/{cmd.name} is for the bot's members. Here you can read the group's /status, /positions, "
-                "/pnl, /history and /why."
-            )
+            shown = ", ".join(f"/{name}" for name in READ_OUTS)
+            await ask.reply(f"/{cmd.name} is for the bot's members. Here you can read the group's {shown}.")
         return False
     if cmd.access is Access.PRIVATE and not ask.private:
         await tenancy.refuse(ask.actor, f"/{cmd.name}: not in a private chat", {"chat": ask.chat_id})

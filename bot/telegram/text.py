@@ -18,7 +18,8 @@ from bot.analytics.render import short_address as short_address
 
 DEFAULT_DECIMALS = 6  # sizes of a coin whose lot is not known: enough for any listed market's lot
 _TAG = re.compile(r"<[^>]*>")  # escaped text never holds a raw "<": only our tags match
-SHORT_ID = 12  # hex digits of a decision id in replies; `/why` accepts any unique prefix of 8 or more
+SHORT_ID = 12  # hex digits of a decision id in replies; `/why` takes any unique prefix of 8 or more
+# (bot/service/inputs.py, decision_prefix)
 
 
 class Html(str):

@@ -16,8 +16,6 @@ from bot.telegram import render, text
 from bot.telegram.render import when
 from bot.telegram.text import Html, b, code, fmt
 
-MIN_PREFIX = 8  # hex digits of a decision id `/why` takes as a prefix (replies show text.SHORT_ID)
-
 
 def settings_line(plan: FollowPlan) -> str:
     """A follow's settings in words: tokens, scaling with its unit, copy current, the limits set."""
@@ -137,8 +135,3 @@ def chains(lineages: Sequence[Lineage], decimals: Mapping[str, int]) -> Html:
     return text.join(
         [fmt("<i>[{}/{}]</i>\n{}", i, len(blocks), block) for i, block in enumerate(blocks, 1)], "\n\n"
     )
-
-
-def is_prefix(ref: str) -> bool:
-    """A short decision id as replies show it: 8 to 63 lowercase hex digits."""
-    return MIN_PREFIX <= len(ref) < 64 and all(c in "0123456789abcdef" for c in ref.lower())

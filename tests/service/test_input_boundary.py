@@ -599,3 +599,20 @@ def test_a_key_anywhere_in_a_value_is_never_shown() -> None:
 def test_a_telegram_id_beyond_the_bot_apis_bound_is_refused(world: World, command: list[str]) -> None:
     err = world.refused(*command, str(10**26))
     assert "Telegram user id" in err
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.text(max_size=70))
+def test_a_short_decision_id_is_8_to_63_hex_digits_and_nothing_else(value: str) -> None:
+    """`/why`'s short ids (bot/service/inputs.py, decision_prefix): only hex reaches the ledger's prefix
+    match, so nothing a person types acts as a LIKE wildcard or reaches SQL as anything but digits."""
+    from bot.service.inputs import decision_prefix
+
+    found = decision_prefix(value)
+    text = value.strip().lower()
+    if found is None:
+        assert not (8 <= len(text) < 64 and set(text) <= set("0123456789abcdef"))
+    else:
+        assert found == text and 8 <= len(found) < 64 and set(found) <= set("0123456789abcdef")
+    assert decision_prefix("1A2B3C4D") == "1a2b3c4d" and decision_prefix("1a2b3c4") is None
+    assert decision_prefix("1a2b3c4%") is None and decision_prefix("a" * 64) is None
