@@ -15,6 +15,7 @@ from decimal import Decimal
 
 from bot.alerts import Alert, AlertKind
 from bot.ledger import Ledger
+from bot.redaction import redact_text
 from bot.telegram import text
 from bot.telegram.text import Html, b, code, fmt
 
@@ -77,10 +78,12 @@ def render(alert: Alert, found: Facts) -> Html:
     )
     source = f" (source {text.short_address(alert.source)})" if alert.source else ""
     title = alert.kind.value.replace("_", " ")
+    # An exception's or a venue's words: masked as the logs are (a key, an RPC URL's API key).
+    message, reason = redact_text(alert.message), redact_text(alert.reason)
     worth = f" · {text.usd(found.usd)}" if found.usd is not None and alert.kind is AlertKind.COPIED else ""
-    lines: list[str] = [fmt("{} {}{}: {}{}", b(f"[{title}]"), where, source, alert.message, worth)]
-    if alert.reason and alert.reason not in alert.message:
-        lines.append(text.esc(f"reason: {alert.reason}"))
+    lines: list[str] = [fmt("{} {}{}: {}{}", b(f"[{title}]"), where, source, message, worth)]
+    if reason and reason not in message:
+        lines.append(text.esc(f"reason: {reason}"))
     if found.pnl is not None:
         before = _decimal(alert.details.get("before")) or Decimal(0)
         filled = _decimal(alert.details.get("filled")) or Decimal(0)

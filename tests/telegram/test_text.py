@@ -105,3 +105,16 @@ async def test_a_skip_names_its_decision_for_why(bot: Bot) -> None:
     )
     pushed = await bot.api.reply_to(ADMIN, "not copied", after=mark)
     assert pushed.text.endswith(f"explain: /why {ident[:12]}")
+
+
+async def test_a_pushed_alert_never_carries_a_secret(bot: Bot) -> None:
+    """A failure's message is an exception's or a venue's text: a key or an RPC URL's API key in it is
+    masked before the chat sees it (bot/redaction.py, as the logs are), the rest kept."""
+    key = "ab" * 32
+    rpc = "https://arb-mainnet.g.alchemy.com/v2/k3yK3yK3yK3yK3yK3yK3yK3y"
+    mark = len(bot.api.calls)
+    told = f"copying ETH failed: {rpc} refused; signer 0x{key}"
+    bot.alerts.publish(Alert(AlertKind.FAILURE, "ReadError", told, coin="ETH"))
+    pushed = await bot.api.reply_to(ADMIN, "copying ETH failed", after=mark)
+    assert key not in pushed.text and "k3yK3yK3yK3y" not in pushed.text
+    assert "https://arb-mainnet.g.alchemy.com/v2/[REDACTED] refused; signer [REDACTED]" in pushed.text
