@@ -146,6 +146,16 @@ class ControlRoomStore(LedgerBase):
         async with self._sessions() as session:
             return await session.get(PendingChange, change_id)
 
+    async def pending_changes(self, chat_id: int) -> list[PendingChange]:
+        """A group's changes still waiting for votes, oldest first."""
+        async with self._sessions() as session:
+            query = (
+                select(PendingChange)
+                .where(col(PendingChange.chat_id) == chat_id, col(PendingChange.status) == "pending")
+                .order_by(col(PendingChange.id))
+            )
+            return list((await session.exec(query)).all())
+
     async def change_votes(self, change_id: int) -> list[Approval]:
         async with self._sessions() as session:
             return list((await session.exec(select(Approval).where(Approval.change_id == change_id))).all())
@@ -219,6 +229,24 @@ class ControlRoomStore(LedgerBase):
             select(CopyInstruction)
             .where(col(CopyInstruction.follower).in_(list(followers)))
             .order_by(col(CopyInstruction.created_at).desc(), col(CopyInstruction.id))
+            .limit(limit)
+        )
+        async with self._sessions() as session:
+            return list((await session.exec(query)).all())
+
+    async def decisions_by_prefix(
+        self, followers: Sequence[str], prefix: str, limit: int
+    ) -> list[CopyInstruction]:
+        """The followers' decisions whose id starts with `prefix` (lowercase hex), newest first."""
+        if not prefix or any(c not in "0123456789abcdef" for c in prefix):
+            return []  # only hex: nothing in the prefix can act as a LIKE wildcard
+        query = (
+            select(CopyInstruction)
+            .where(
+                col(CopyInstruction.follower).in_(list(followers)),
+                col(CopyInstruction.id).startswith(prefix),
+            )
+            .order_by(col(CopyInstruction.created_at).desc())
             .limit(limit)
         )
         async with self._sessions() as session:

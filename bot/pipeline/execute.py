@@ -179,7 +179,9 @@ class Executor:
         """Tell the user about the decision; True when it has an order to send or to resume."""
         if event is not None and step.key.leader_event_id is None:
             step.key = replace(step.key, leader_event_id=event.id)  # its retries link to the event too
-        self.teller.decision(step.desk, step.decision, step.key.source, step.key.revision)
+        self.teller.decision(
+            step.desk, step.decision, step.key.source, step.key.revision, recorded.instruction_id
+        )
         if step.decision.order is None:
             return False
         if recorded.intent_created:
@@ -253,7 +255,7 @@ class Executor:
             error=result.error,
         )
         if filled > 0:
-            self.teller.copied(desk, decision.event, key.source, request, result, filled)
+            self.teller.copied(desk, decision, key.source, request, result, filled)
         unfilled = result.status is OrderStatus.REJECTED and unfilled_ioc(result.error)
         if (result.status is OrderStatus.REJECTED and not unfilled) or result.status is OrderStatus.UNKNOWN:
             desk.out_of_sync.add(coin)

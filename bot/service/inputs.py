@@ -316,6 +316,16 @@ def utc_time(value: object, field: str) -> datetime:
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
+# /daily, /weekly, /monthly: (default, most) periods one reply lists (freqtrade's defaults: 7, 8, 6).
+PERIOD_COUNTS = {"day": (7, 90), "week": (8, 52), "month": (6, 24)}
+
+
+def period_count(value: object | None, period: str) -> int:
+    """How many UTC periods (`day`, `week`, `month`) to list: the period's default when not given."""
+    default, most = PERIOD_COUNTS[choice(period, "period", tuple(PERIOD_COUNTS))]
+    return default if value is None else whole_text(value, "count", 1, most)
+
+
 TELEGRAM_ID = "a numeric Telegram user id"
 
 
@@ -408,6 +418,17 @@ def choice(value: object, field: str, accepted: Iterable[str]) -> str:
     if not isinstance(value, str) or value not in options:
         raise InvalidInput(field, f"unknown value {shown(value)}", ", ".join(options))
     return value
+
+
+DECISION_PREFIX = 8  # hex digits of a decision id `/why` takes as a prefix (replies show more)
+
+
+def decision_prefix(value: str) -> str | None:
+    """A decision id shortened as replies show it (8 to 63 hex digits), lower-cased; None for any other
+    reference (a trade id, an order id, a cloid, a whole id), which the lineage lookup reads as it is."""
+    text = value.strip().lower()
+    ok = DECISION_PREFIX <= len(text) < 64 and all(c in "0123456789abcdef" for c in text)
+    return text if ok else None
 
 
 def token(value: object, field: str) -> str:

@@ -15,8 +15,9 @@ from bot.service.inputs import key_in, looks_like_key
 from bot.service.keystore import parse_private_key
 from bot.service.settings import settings_from_json
 from bot.service.tenancy import Refused, group_owner, user_owner
-from bot.telegram import render
+from bot.telegram import render, text
 from bot.telegram.gate import Access, command, help_text, refuse_stranger
+from bot.telegram.keyboard import common_keyboard
 from bot.telegram.parse import arguments, count
 from bot.telegram.room import Ask, Context
 
@@ -38,14 +39,15 @@ NOT_THE_MASTER_KEY = (
 
 @command("start", Access.OPEN, "/start", "onboarding: how to connect and follow", "/start", most=0)
 async def start(ask: Ask) -> None:
-    await ask.reply(WELCOME)
+    await ask.reply(WELCOME, common_keyboard() if ask.private else None)
 
 
 @command(
     "help", Access.OPEN, "/help [command]", "every command, or one in detail", "/help follow", ("h",), most=1
 )
 async def help_(ask: Ask) -> None:
-    await ask.reply(help_text(ask.args[0] if ask.args else None))
+    shown = help_text(ask.args[0] if ask.args else None)
+    await ask.reply(shown, common_keyboard() if ask.private and not ask.args else None)
 
 
 @command(
@@ -249,10 +251,21 @@ async def group(ask: Ask) -> None:
             )
             return
         accounts = [render.short(a.address) for a in await tenancy.accounts_of(group_owner(ask.chat_id))]
-        await ask.reply(
-            f"Admins: {', '.join(map(str, policy.admins))}\nApprovals needed: {policy.threshold} of "
-            f"{len(policy.admins)}\nAccounts: {', '.join(accounts) or 'none (/group adopt <account>)'}"
-        )
+        waiting = await ask.room.approvals.waiting(ask.chat_id)
+        lines: list[object] = [
+            text.fmt(
+                "<b>Admins</b>: {}\nApprovals needed: {} of {}\nAccounts: {}",
+                ", ".join(
+                    f"{ask.room.name_of(a)} ({a})" if a in ask.room.names else str(a) for a in policy.admins
+                ),
+                policy.threshold,
+                len(policy.admins),
+                ", ".join(accounts) or "none (/group adopt <account>)",
+            ),
+            text.b(f"Pending changes ({len(waiting)})") if waiting else "Pending changes: none",
+        ]
+        lines += [render.pending(view, ask.room.name_of) for view in waiting]
+        await ask.reply(text.join(lines, "\n\n" if waiting else "\n"))
         return
     sub = ask.args[0].lower()
     if sub == "admins":
@@ -266,6 +279,7 @@ async def group(ask: Ask) -> None:
         ids = [i for i in ask.args[1].split(",") if i.strip()]
         new = await tenancy.set_policy(ask.actor, ask.chat_id, ids, count(ask.args[2], "k", len(ids) or 1))
         if ask.room.doorman is not None:
+            ask.room.doorman.govern(ask.chat_id)  # its members read at once
             for admin in new.admins:
                 ask.room.doorman.admit(admin)  # listed admins may vote at once (bot.telegram.intake)
         await ask.reply(

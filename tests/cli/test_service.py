@@ -163,8 +163,21 @@ def test_positions_against_a_localnet(run: Run, tmp_path: Path) -> None:
         added = run("account", "add", "--address", follower.address, "--keystore", str(keystore), **venue)
         assert added.exit_code == 0 and "The venue confirms" in added.stdout
         assert run("follow", "add", leader.address, "--tokens", "ETH", **venue).exit_code == 0
+        # Copy Current off: the leader's position from before the follow is not joined, not drift.
+        unjoined = ok_json(run("positions", "--json", **venue))
+        assert "not joined (Copy Current off)" in run("positions", **venue).stdout
+        update = run("follow", "update", leader.address, "--copy-current", **venue)
+        assert update.exit_code == 0, update.stderr
         view = ok_json(run("positions", "--json", **venue))
         table = run("positions", **venue)
+    (row,) = unjoined["rows"]
+    assert (row["source_size"], row["follower_size"], row["target"], row["drift"], row["note"]) == (
+        "-1",
+        "0",
+        None,
+        None,
+        "not joined (Copy Current off)",
+    )
     (row,) = view["rows"]
     assert (row["coin"], row["source_size"], row["follower_size"], row["target_basis"]) == (
         "ETH",

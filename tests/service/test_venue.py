@@ -13,6 +13,7 @@ from adapters.hyperliquid.info import InfoClient
 from adapters.localnet.server import LocalnetThread
 from bot.ledger import Ledger
 from bot.service import Actor, Conflict, InvalidInput, MirrorService, VenueError
+from bot.service.views import NOT_JOINED
 from strategies.num import div, mul, q_lot, sub
 from tests.service.support import control, fixed_key, funded, market_open, sdk_exchange, write_fast_keystore
 
@@ -148,6 +149,10 @@ async def test_positions_side_by_side_with_drift(
     )
     assert eth.drift == sub(Decimal("0.05"), expected) and eth.drift_usd == mul(eth.drift, eth.mid)  # type: ignore[arg-type]
     btc = rows["BTC", leader.address.lower()]
+    # Copy Current off and not held: the source's BTC from before the follow is not joined, not drift.
+    assert (btc.follower_size, btc.target, btc.drift, btc.note) == (Decimal(0), None, None, NOT_JOINED)
+    await venue_service.follow_update(actor, None, leader.address, copy_current=True)
+    btc = next(r for r in (await venue_service.positions(actor)).rows if r.coin == "BTC")
     assert btc.target == q_lot(mul(div(ef, es), Decimal("-0.1"), Decimal("0.5")), sz["BTC"])
     assert btc.target is not None and btc.target < 0
     assert (btc.follower_size, btc.drift) == (Decimal(0), -btc.target)
