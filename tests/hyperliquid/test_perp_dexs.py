@@ -16,6 +16,7 @@ from hyperliquid.info import Info
 
 from adapters.hyperliquid.poller import poll_weight
 from adapters.hyperliquid.venue import HyperliquidVenue
+from bench import capacity
 from bot.domain import OrderRequest, OrderStatus, SourceFill, Tif, TradingAccount
 from tests.conformance.harness import HyperliquidHarness, unique_sdk_nonce
 from tests.conformance.suite import collecting
@@ -151,3 +152,7 @@ def test_each_extra_dex_costs_a_clearinghouse_read_per_poll() -> None:
     assert [poll_weight(n) for n in (1, 2, 5)] == [4, 6, 12]
     with pytest.raises(ValueError, match="dexes"):
         poll_weight(0)
+
+
+def test_the_capacity_figures_count_each_dex_read() -> None:
+    assert [capacity.polled_sources(60, dexes=n) for n in capacity.DEX_COUNTS] == [287, 191, 115, 63]
