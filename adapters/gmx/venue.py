@@ -52,6 +52,7 @@ from adapters.gmx.orders import OrderRefused, min_execution_fee, multicall, plan
 from adapters.gmx.positions import GmxPosition, account_state, unmapped
 from adapters.gmx.units import from_units, price
 from bot.domain import (
+    DEFAULT_DEX,
     AccountRole,
     AccountState,
     AgentApproval,
@@ -159,6 +160,9 @@ class GmxVenue:
     # --- market data and accounts ---
     def _coins(self) -> list[str]:
         return list(dict.fromkeys(m.coin for m in self.deployment.markets))
+
+    async def perp_dexs(self) -> list[str]:
+        return [DEFAULT_DEX]  # GMX has no builder-deployed dexes: one market list
 
     async def instruments(self) -> list[Instrument]:
         out = []

@@ -120,6 +120,11 @@ class PaperVenue:
         return self._accounts.get(address.lower())
 
     # --- reads: the real venue ---
+    async def perp_dexs(self) -> list[str]:
+        """The real venue's dexes (its instruments are listed): the paper book is one account whose
+        single balance backs a position on any of them."""
+        return await self.reads.perp_dexs()
+
     async def instruments(self) -> list[Instrument]:
         listed = await self.reads.instruments()
         self._instruments = {i.coin: i for i in listed}

@@ -2,7 +2,8 @@
 
 Adapters import this package only (tests/unit/test_layering.py). Sizes and money are `Decimal`; times
 are UTC milliseconds. Its modules: `accounting` (position accounting, for paper and analytics),
-`refusals` (what a venue's refusal is about), `hyperliquid` (Hyperliquid's words and taker fee).
+`refusals` (what a venue's refusal is about), `hyperliquid` (Hyperliquid's words and taker fee),
+`equity` (an account's equity across perp dexes: E_S and E_F).
 """
 
 from __future__ import annotations
@@ -19,18 +20,33 @@ class Side(StrEnum):
     SELL = "sell"
 
 
+DEFAULT_DEX = ""  # the venue's first perp dex; a builder-deployed dex (HIP-3) has a name
+
+
+def dex_of(coin: str) -> str:
+    """The perp dex a coin trades on: a builder dex's coins are named `dex:COIN` (`xyz:TSLA`), the
+    default dex's have no prefix (`ETH`)."""
+    dex, sep, _ = coin.partition(":")
+    return dex if sep else DEFAULT_DEX
+
+
 @dataclass(frozen=True, slots=True)
 class Instrument:
-    """One perp market as the venue lists it."""
+    """One perp market as the venue lists it (a builder dex's coin as `dex:COIN`)."""
 
     coin: str
     asset: int
     sz_decimals: int
     max_leverage: int
+    only_isolated: bool = False  # the market takes isolated margin only (HIP-3 `onlyIsolated`)
 
     @property
     def lot(self) -> Decimal:
         return Decimal(1).scaleb(-self.sz_decimals)
+
+    @property
+    def dex(self) -> str:
+        return dex_of(self.coin)
 
 
 def listed_instrument(instruments: Mapping[str, Instrument], coin: str) -> Instrument:
@@ -274,12 +290,17 @@ class Venue(Protocol):
 
     capabilities: VenueCapabilities
 
+    async def perp_dexs(self) -> list[str]:
+        """The perp dexes this venue lists, the default dex (`DEFAULT_DEX`) first: a venue without
+        builder dexes answers `[""]`. `instruments`, `mids`, `account` and `watch` cover all of them."""
+        ...
+
     async def instruments(self) -> list[Instrument]: ...
 
     async def mids(self) -> dict[str, Decimal]: ...
 
     async def account(self, address: str) -> AccountState:
-        """Equity (incl. spot USDC where collateral lives there) and positions of any address."""
+        """Positions on every perp dex and the equity across them (`bot.domain.equity`), of any address."""
         ...
 
     def watch(self, sources: Sequence[str]) -> AsyncIterator[SourceFill]:

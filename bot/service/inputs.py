@@ -43,6 +43,7 @@ _KEY_IN_TEXT = re.compile(r"(?:0x)?(?<![0-9a-fA-F])[0-9a-fA-F]{64}(?![0-9a-fA-F]
 MAX_WHOLE_DIGITS = 20  # a whole number typed as text: bounded before int() (which refuses > 4300)
 MAX_TOKENS = 512  # coins in one list: Hyperliquid lists ~200 perps; more is not a real list
 _TOKEN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9:@/_.-]{0,31}$")
+_DEX = re.compile(r"^[A-Za-z][A-Za-z0-9]{0,15}$")  # a builder dex's name (the part before `:`)
 _TRUE = ("true", "yes", "on", "1")
 _FALSE = ("false", "no", "off", "0")
 
@@ -433,11 +434,17 @@ def decision_prefix(value: str) -> str | None:
 
 def token(value: object, field: str) -> str:
     """A perp coin name. Typed in one case (`eth`) it is upper-cased; mixed case is kept as the venue
-    spells some coins that way (`kPEPE`). Against a venue, `venue_tokens` fixes the spelling."""
+    spells some coins that way (`kPEPE`). A builder dex's coin (HIP-3) is `dex:COIN`: the dex name in
+    lower case, as the venue names dexes (`TEST:gold` → `test:GOLD`). Against a venue, `venue_tokens`
+    fixes the spelling."""
+    accepted = "a coin such as ETH, BTC, kPEPE, or dex:COIN on a builder dex (test:GOLD)"
     if not isinstance(value, str) or not _TOKEN.match(value.strip()):
-        raise InvalidInput(field, f"not a token name: {shown(value)}", "a coin such as ETH, BTC, kPEPE")
-    text = value.strip()
-    return text.upper() if text.islower() or text.isupper() else text
+        raise InvalidInput(field, f"not a token name: {shown(value)}", accepted)
+    dex, sep, coin = value.strip().rpartition(":")
+    if sep and (not _DEX.match(dex) or not coin):
+        raise InvalidInput(field, f"not a dex:COIN name: {shown(value)}", accepted)
+    spelled = coin.upper() if coin.islower() or coin.isupper() else coin
+    return f"{dex.lower()}:{spelled}" if sep else spelled
 
 
 def tokens(value: object, field: str) -> tuple[str, ...]:

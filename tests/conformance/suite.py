@@ -19,6 +19,7 @@ import pytest
 from eth_account import Account
 
 from bot.domain import (
+    DEFAULT_DEX,
     AccountRole,
     OrderRequest,
     OrderResult,
@@ -181,6 +182,16 @@ class VenueConformance:
         assert len({i.asset for i in instruments}) == len(instruments)
         for instrument in instruments:
             assert instrument.lot > 0 and instrument.max_leverage >= 1
+
+    async def test_perp_dexs_start_with_the_default_and_hold_every_instrument(self, harness: Harness) -> None:
+        """Every venue names its perp dexes (HIP-3): the default dex first, each listed once, and every
+        instrument on one of them (a builder dex's coins named `dex:COIN`)."""
+        venue = harness.make_venue()
+        dexes = await venue.perp_dexs()
+        assert dexes[0] == DEFAULT_DEX and len(set(dexes)) == len(dexes)
+        instruments = await venue.instruments()
+        assert {i.dex for i in instruments} <= set(dexes)
+        assert COIN in {i.coin for i in instruments if i.dex == DEFAULT_DEX}
 
     async def test_mids_cover_the_instruments(self, harness: Harness) -> None:
         venue = harness.make_venue()

@@ -173,3 +173,21 @@ async def test_positions_side_by_side_with_drift(
     )
     eth = next(r for r in (await venue_service.positions(actor, master.address)).rows if r.coin == "ETH")
     assert (eth.target, eth.target_basis, eth.drift) == (Decimal("0.04"), "ledger", Decimal("0.01"))
+
+
+async def test_a_builder_dex_coin_is_listed_filtered_and_scaled(
+    venue_service: MirrorService, actor: Actor, localnet: LocalnetThread, tmp_path: Path
+) -> None:
+    """HIP-3: the venue's builder-dex coins (`test:GOLD`) are tokens a follow may copy, exclude and scale."""
+    master = master_with_agent(localnet.url, tmp_path, "hip3")
+    await venue_service.account_add(actor, master.address, master.keystore)
+    source = fixed_key("hip3-source").address
+    with pytest.raises(InvalidInput, match=r"tokens: test:NOPE is not listed by the venue"):
+        await venue_service.follow_add(actor, None, source, tokens="test:nope")
+    added = await venue_service.follow_add(
+        actor, None, source, tokens="eth,TEST:gold,test:MOON", exclude="test:moon", scale={"test:gold": 50}
+    )
+    assert added.venue_checked
+    assert added.plan.settings["include"] == ["ETH", "test:GOLD", "test:MOON"]
+    assert added.plan.settings["exclude"] == ["test:MOON"]
+    assert added.plan.settings["scaling"] == {"*": "100", "test:GOLD": "50"}
