@@ -18,6 +18,7 @@ from bot.risk.guards import DRAWDOWN_ACTIONS, RiskLimits
 from bot.service import inputs
 from bot.service.errors import InvalidInput
 from bot.venues import HYPERLIQUID, VENUE_NAMES
+from strategies.allocation import DEFAULT_BAND_PCT, DEFAULT_EVERY_S, DEFAULT_TRIGGER_PCT, AllocationSizing
 from strategies.config import ALL_TOKENS, Filters, FollowConfig, Guards, SideFilter
 from strategies.fixed_notional import FixedNotionalSizing
 from strategies.fixed_ratio import FixedRatioSizing
@@ -25,7 +26,9 @@ from strategies.mirror import MirrorSizing
 from strategies.sizing import Sizing
 
 SCHEMA = 1
-STRATEGIES = ("mirror", "fixed_ratio", "fixed_notional")
+STRATEGIES = ("mirror", "fixed_ratio", "fixed_notional", "allocation")
+# Portfolio-allocation mode's own settings (SPEC §9), only for strategy allocation.
+ALLOCATION_KEYS = ("rebalance_band_pct", "rebalance_trigger_pct", "rebalance_every")
 OUT_OF_SYNC = ("catch_up", "restrict", "pause")  # SPEC §6
 RELEASE = ("close", "keep")  # what happens to positions a version stops managing
 SIDES = tuple(s.value for s in SideFilter)
@@ -62,6 +65,9 @@ RANGES: dict[str, inputs.Range] = {
     # A stop-loss of 100 % or more could never trigger before liquidation.
     "stop_loss_pct": _range(_ZERO, Decimal(100), "% of the entry price", open_low=True, open_high=True),
     "take_profit_pct": _range(_ZERO, Decimal(10_000), "% of the entry price", open_low=True),
+    "rebalance_band_pct": _range(_ZERO, Decimal(100), "% of the follower's equity"),
+    "rebalance_trigger_pct": _range(_ZERO, Decimal(100), "% of the follower's equity"),
+    "rebalance_every": _range(_ONE, Decimal(86_400), "seconds, whole"),
 }
 MAX_SLIPPAGE = RANGES["slippage_cap"].high
 
@@ -125,6 +131,7 @@ OPTION_KEYS = (
     "strategy",
     "ratio",
     "notional",
+    *ALLOCATION_KEYS,
     "copy_increase_as_open",
     "exclude",
     "side",
@@ -144,6 +151,7 @@ KEYS = (
     "strategy",
     "ratio",
     "notional",
+    *ALLOCATION_KEYS,
     "scaling",
     "copy_current",
     "include",
@@ -187,6 +195,13 @@ def _sizing_json(sizing: Sizing) -> dict[str, Any]:
         return {"strategy": "fixed_notional", "notional": decimal_text(sizing.notional)}
     if isinstance(sizing, MirrorSizing):
         return {"strategy": "mirror"}
+    if isinstance(sizing, AllocationSizing):
+        return {
+            "strategy": "allocation",
+            "rebalance_band_pct": decimal_text(sizing.band_pct),
+            "rebalance_trigger_pct": decimal_text(sizing.trigger_pct),
+            "rebalance_every": sizing.every_s,
+        }
     raise TypeError(f"no settings form for sizing {sizing!r}")
 
 
@@ -196,6 +211,7 @@ def settings_to_json(settings: FollowSettings) -> dict[str, Any]:
     config, filters, guards = settings.config, settings.config.filters, settings.config.guards
     scaling = dict(sorted(config.scaling.items(), key=lambda kv: (kv[0] != ALL_TOKENS, kv[0])))
     doc: dict[str, Any] = {"schema": SCHEMA, "active": settings.active, "ratio": None, "notional": None}
+    doc |= dict.fromkeys(ALLOCATION_KEYS)
     doc |= _sizing_json(config.sizing)
     doc |= {
         "scaling": {coin: decimal_text(k) for coin, k in scaling.items()},
@@ -223,8 +239,39 @@ def settings_to_json(settings: FollowSettings) -> dict[str, Any]:
     return {key: doc[key] for key in KEYS}  # one key order everywhere (KEYS)
 
 
+def allocation_sizing(doc: Mapping[str, Any], strategy: str, *, prefix: str = "") -> AllocationSizing:
+    """The allocation keys of a settings document (or a scenario's follow object, `prefix` naming it):
+    refused for any other strategy; the trigger band is never narrower than the no-trade band."""
+    given = [key for key in ALLOCATION_KEYS if doc.get(key) is not None]
+    if strategy != "allocation":
+        if given:
+            raise InvalidInput(f"{prefix}{given[0]}", f"only for strategy allocation, not {strategy}")
+        raise ValueError("not an allocation follow")  # callers ask only when one of the two holds
+
+    def read(key: str, default: Decimal) -> Decimal:
+        value = doc.get(key)
+        return default if value is None else RANGES[key].read(value, f"{prefix}{key}")
+
+    band = read("rebalance_band_pct", DEFAULT_BAND_PCT)
+    trigger = read("rebalance_trigger_pct", max(band, DEFAULT_TRIGGER_PCT))
+    if trigger < band:
+        raise InvalidInput(
+            f"{prefix}rebalance_trigger_pct",
+            f"{decimal_text(trigger)} is narrower than rebalance_band_pct {decimal_text(band)}",
+            f"a percent in [{decimal_text(band)}, 100]",
+        )
+    every = read("rebalance_every", Decimal(DEFAULT_EVERY_S))
+    if every != every.to_integral_value():
+        raise InvalidInput(
+            f"{prefix}rebalance_every", f"not a whole number: {decimal_text(every)}", "1 to 86400"
+        )
+    return AllocationSizing(band, trigger, int(every))
+
+
 def _sizing(doc: Mapping[str, Any]) -> Sizing:
     strategy = inputs.choice(doc.get("strategy", "mirror"), "strategy", STRATEGIES)
+    if strategy == "allocation" or any(doc.get(key) is not None for key in ALLOCATION_KEYS):
+        return allocation_sizing(doc, strategy)
     needs = {"fixed_ratio": "ratio", "fixed_notional": "notional"}.get(strategy)
     for key in ("ratio", "notional"):
         if doc.get(key) is not None and key != needs:
