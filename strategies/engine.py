@@ -248,20 +248,24 @@ class Follower:
 
     # --- portfolio-allocation mode (SPEC §9) --------------------------------------------------------
 
-    def rebalance(self) -> list[Decision]:
-        """A rebalance tick: every tracking pair of an allocation follow goes to `q(ρ(now) · s)` when its
-        drift reaches the band (event `rebalance`), else holds (event `hold`)."""
-        out: list[Decision] = []
-        for pair in list(self.pairs.values()):
-            config = self.follows.get(pair.source) if pair.source is not None else None
-            if config is None or not isinstance(config.sizing, AllocationSizing):
-                continue
-            if pair.status is not Status.TRACKING:
-                continue
-            tr = self._allocated(Transition(Event.REBALANCE, pair, pair, Growth.NONE), config)
-            decision = self._decide(tr, config, None)
-            out.append(decision if decision.order is not None else replace(decision, event=Event.HOLD))
-        return out
+    def rebalance(self, source: str | None = None) -> list[Decision]:
+        """A rebalance tick of every allocation pair (of `source`, or of every source): `tick` each."""
+        ticked = (self.tick(coin) for coin, pair in list(self.pairs.items()) if source in (None, pair.source))
+        return [decision for decision in ticked if decision is not None]
+
+    def tick(self, coin: str) -> Decision | None:
+        """A rebalance tick of one pair: a tracking pair of an allocation follow goes to `q(ρ(now) · s)`
+        when its drift reaches the band (event `rebalance`), else holds (event `hold`). None for any
+        other pair (another strategy's, or not tracking)."""
+        pair = self.pairs.get(coin)
+        config = self.follows.get(pair.source) if pair is not None and pair.source is not None else None
+        if pair is None or config is None or not isinstance(config.sizing, AllocationSizing):
+            return None
+        if pair.status is not Status.TRACKING:
+            return None
+        tr = self._allocated(Transition(Event.REBALANCE, pair, pair, Growth.NONE), config)
+        decision = self._decide(tr, config, None)
+        return decision if decision.order is not None else replace(decision, event=Event.HOLD)
 
     def realign(self, coin: str) -> Decision:
         """The out-of-sync policy `rebalance`: a tracking pair is taken to its strategy's target at

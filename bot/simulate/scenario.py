@@ -16,7 +16,8 @@ from typing import Any, TypeVar
 
 from bot.service import inputs
 from bot.service.errors import InvalidInput
-from bot.service.settings import ALLOCATION_KEYS, MAX_VENUE_LEVERAGE, RANGES, USD_CAP, allocation_sizing
+from bot.service.settings import MAX_VENUE_LEVERAGE, RANGES, USD_CAP
+from bot.service.sizing_settings import ALLOCATION_KEYS, allocation_sizing
 from strategies.config import ALL_TOKENS, Filters, FollowConfig, Guards, SideFilter
 from strategies.fixed_notional import FixedNotionalSizing
 from strategies.fixed_ratio import FixedRatioSizing
