@@ -43,6 +43,7 @@ from bot.pipeline.intake import Intake
 from bot.pipeline.jobs import Job, Jobs
 from bot.pipeline.owner_controls import OwnerControls
 from bot.pipeline.protect import Protector
+from bot.pipeline.rebalance import Rebalancer
 from bot.pipeline.reconcile import Reconciler
 from bot.pipeline.runner_options import Companion, CompanionStarter, RunnerOptions
 from bot.pipeline.sources import SourceRoutes, SourceVenueError, SourceWatch, SourceWatches
@@ -100,6 +101,7 @@ class Runner:
         self.equity = EquityHistory()  # `/chart equity`: the readings of the accounts job
         self.intake: Intake | None = None
         self.jobs = Jobs(self.alerts, self._held)  # the periodic jobs, from the end of start()
+        self.rebalancer: Rebalancer | None = None  # allocation follows' ticks (SPEC §9), jobs of their own
         self.ready = asyncio.Event()
         self.stopped = asyncio.Event()
         self.sources: SourceRoutes | None = None  # source → the venue it trades on (bot/pipeline/sources.py)
@@ -173,6 +175,7 @@ class Runner:
         )
         self.copier.settler.fills.options = self.options.fills
         self.protector = Protector(self.copier)  # hooks itself after every settled position change
+        self.rebalancer = Rebalancer(self.copier, self.jobs)
         self.sources = SourceRoutes.of_settings(self.venue, self.alerts, self.settings)
         self.copier.source_venue = self.sources.venue
         try:  # before recovery: restored follows read their sources through their own venues
@@ -230,6 +233,8 @@ class Runner:
         if rearm:
             jobs.append(("dead_man_switch", o.dead_man_rearm_s, self.arm_dead_man_switch))
         self.jobs.start(jobs)
+        assert self.rebalancer is not None
+        self.rebalancer.schedule()  # and after every plan sync: one job per allocation follow
         if rearm:
             self.jobs.spawn(self.arm_dead_man_switch())
 
@@ -337,6 +342,8 @@ class Runner:
         for alert in told:  # "copying started" once the source is watched, not merely applied
             self.alerts.publish(alert)
         await self.copier.recovery.apply_missed(missed)
+        if self.rebalancer is not None:
+            self.rebalancer.schedule()
 
     async def sync_accounts(self) -> list[SourceChange]:
         """The follower accounts the ledger lists now, while running (`/connect`, `mirrorbot account
