@@ -5,8 +5,8 @@ machine (statuses, Copy Current, filters, guards) and asks this module three thi
 - `AllocationSizing`: the sizing (opens and increases at today's ratio) and the follow's bands;
 - `retarget`: a tracking pair's `τ` at today's ratio (decreases, equity moves, ticks);
 - `gate`: whether a planned order goes now. Closes (`q(τ) = 0`) and flips (the sign of `q(τ)` opposes
-  `p`) always go; any other order only when its drift `|q(τ) − p| · mid` reaches the threshold: the
-  band at a rebalance tick, the trigger between ticks.
+  `p`) always go; any other order only when its drift `|q(τ) − p| · mid` reaches the band at a
+  rebalance tick ("at least"), or exceeds the trigger between ticks (SPEC §9's words).
 Pure: no clock (the runner's scheduler decides when a tick is), exact decimals only.
 """
 
@@ -54,7 +54,7 @@ class AllocationSizing:
         return max(min_notional, div(mul(self.band_pct, equity), HUNDRED))
 
     def trigger(self, equity: Decimal, min_notional: Decimal) -> Decimal:
-        """Between ticks a pair is traded once its drift reaches this (never below the band, so nothing
+        """Between ticks a pair is traded once its drift exceeds this (never below the band, so nothing
         is ever traded inside the band but a close or a flip)."""
         return max(self.band(equity, min_notional), div(mul(self.trigger_pct, equity), HUNDRED))
 
@@ -88,8 +88,13 @@ def gate(
     mid: Decimal,
     threshold: Decimal,
     waiting: Reason,
+    strictly: bool = False,
 ) -> tuple[OrderPlan | None, Reason | None]:
-    """The planned `order` if it may go now, else (None, `waiting`)."""
-    if closes_or_flips(target, position, market) or drift(target, position, market, mid) >= threshold:
+    """The planned `order` if it may go now (its drift at least `threshold`, or above it `strictly`),
+    else (None, `waiting`)."""
+    if closes_or_flips(target, position, market):
+        return order, None
+    moved = drift(target, position, market, mid)
+    if moved > threshold or (moved == threshold and not strictly):
         return order, None
     return None, waiting

@@ -462,6 +462,7 @@ class Follower:
             mid=self.mids[state.coin],
             threshold=threshold,
             waiting=Reason.IN_BAND if tick else Reason.AWAITING_REBALANCE,
+            strictly=not tick,  # SPEC §9: at least the band at a tick; beyond the trigger between them
         )
         return (sent, reason) if sent is not None else (None, waiting)
 

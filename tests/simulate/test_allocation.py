@@ -194,3 +194,17 @@ def test_after_a_tick_every_pair_is_within_the_band_or_deferred_by_the_minimum(
                     assert f.position("ETH") == q_lot(pair.target, ETH.sz_decimals)
                 else:
                     assert left < _band(f, sizing) or d.reason is Reason.DEFERRED_MIN_NOTIONAL, d
+
+
+def test_a_drift_equal_to_the_trigger_waits_and_one_equal_to_the_band_trades(tmp_path: Path) -> None:
+    """SPEC §9: between ticks a drift that *exceeds* the trigger goes at once; at a tick one of *at
+    least* the band goes. E_F 10,000, ρ 0.1, ETH 2,500: 2 ETH → τ 0.2 = $500, the 5 % trigger exactly."""
+    follow: dict[str, object] = {"strategy": "allocation", "rebalance_band_pct": "5"}
+    doc = _scenario(follow | {"rebalance_trigger_pct": "5"}, {"source": {"ETH": "2"}}, {"tick": True})
+    doc["steps"][0]["mids"] = {"ETH": "2500"}  # type: ignore[index]
+    lines = simulate(doc, tmp_path)
+    got = [(line["event"], line["reason"], line["order"] and line["order"]["size"]) for line in lines[1:]]
+    assert got == [
+        ("open", "awaiting_rebalance", None),  # $500 does not exceed the $500 trigger
+        ("rebalance", None, "0.2"),  # $500 is at least the $500 band
+    ]
