@@ -46,6 +46,7 @@ from bot.pipeline.lag import CopyClock
 from bot.pipeline.owner_controls import OwnerControls
 from bot.pipeline.protect import Protector
 from bot.pipeline.readiness import Check, runner_checks
+from bot.pipeline.rebalance import Rebalancer
 from bot.pipeline.reconcile import Reconciler
 from bot.pipeline.runner_options import Companion, CompanionStarter, RunnerOptions
 from bot.pipeline.sources import SourceRoutes, SourceVenueError, SourceWatch, SourceWatches
@@ -115,6 +116,7 @@ class Runner:
         self.venue_wait = VenueWait()  # start-up's wait for a venue that is down (bot/pipeline/venue_wait.py)
         self.intake: Intake | None = None
         self.jobs = Jobs(self.alerts, self._held)  # the periodic jobs, from the end of start()
+        self.rebalancer: Rebalancer | None = None  # allocation follows' ticks (SPEC §9), jobs of their own
         self.ready = asyncio.Event()
         self.stopped = asyncio.Event()
         self.sources: SourceRoutes | None = None  # source → the venue it trades on (bot/pipeline/sources.py)
@@ -193,6 +195,7 @@ class Runner:
         )
         self.copier.settler.fills.options = self.options.fills
         self.protector = Protector(self.copier)  # hooks itself after every settled position change
+        self.rebalancer = Rebalancer(self.copier, self.jobs)
         self.sources = SourceRoutes.of_settings(self.venue, self.alerts, self.settings)
         self.copier.source_venue = self.sources.venue
         try:  # before recovery: restored follows read their sources through their own venues
@@ -251,6 +254,8 @@ class Runner:
         if rearm:
             jobs.append(("dead_man_switch", o.dead_man_rearm_s, self.arm_dead_man_switch))
         self.jobs.start(jobs)
+        assert self.rebalancer is not None
+        self.rebalancer.schedule()  # and after every plan sync: one job per allocation follow
         if rearm:
             self.jobs.spawn(self.arm_dead_man_switch())
 
@@ -377,6 +382,8 @@ class Runner:
         for alert in told:  # "copying started" once the source is watched, not merely applied
             self.alerts.publish(alert)
         await self.copier.recovery.apply_missed(missed)
+        if self.rebalancer is not None:
+            self.rebalancer.schedule()
 
     async def sync_accounts(self) -> list[SourceChange]:
         """The follower accounts the ledger lists now, while running (`/connect`, `mirrorbot account

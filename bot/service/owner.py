@@ -31,6 +31,7 @@ from bot.service.settings import (
     settings_from_json,
     shown_setting,
 )
+from bot.service.sizing_settings import SIZING_KEYS
 from bot.service.views import DecisionView, FollowView, PlanChange, WhyView
 from bot.service.why import lookup as why_lookup
 
@@ -66,6 +67,7 @@ LIMITS: dict[str, LimitKey] = {
     "take_profit_pct": LimitKey("% of the entry price (a venue take-profit trigger)", "higher"),
 }
 LIMIT_KEYS = tuple(LIMITS)
+STRATEGY_KEYS = (*SIZING_KEYS, "out_of_sync")  # what `/strategy` shows and sets
 DAILY_SUMMARY = "daily_summary"
 ALERT_KINDS = (*(k.value for k in AlertKind), DAILY_SUMMARY)
 ALERT_MODES = ("on", "silent", "off")
@@ -215,11 +217,20 @@ class OwnerService:
 
     async def limits(self, actor: Actor, follower: str, source: str) -> dict[str, str | None]:
         """The follow's limits as stored (decimal strings; None = off)."""
+        return await self._shown(actor, follower, source, "limits.show", LIMIT_KEYS)
+
+    async def strategy(self, actor: Actor, follower: str, source: str) -> dict[str, str | None]:
+        """The follow's sizing strategy, its keys and its out-of-sync policy, as stored."""
+        return await self._shown(actor, follower, source, "strategy.show", STRATEGY_KEYS)
+
+    async def _shown(
+        self, actor: Actor, follower: str, source: str, action: str, keys: Sequence[str]
+    ) -> dict[str, str | None]:
         plan = await self.ledger.current_plan(follower, inputs.address(source, "source"))
         if plan is None or not settings_from_json(plan.settings).active:
             raise NotFound(f"{follower} does not follow {source}")
-        await self._audit(actor, "limits.show", {"follower": follower, "source": plan.source})
-        return {key: plan.settings.get(key) for key in LIMIT_KEYS}
+        await self._audit(actor, action, {"follower": follower, "source": plan.source})
+        return {key: None if plan.settings.get(key) is None else str(plan.settings[key]) for key in keys}
 
     @staticmethod
     def parse_limits(changes: Mapping[str, object]) -> dict[str, Decimal | str | None]:

@@ -21,7 +21,8 @@ from typing import Any
 from telegram import BotCommand, Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
-import bot.telegram.commands_rank  # noqa: F401  (registers /rank)
+import bot.telegram.commands_rank
+import bot.telegram.commands_strategy  # noqa: F401  (registers /strategy)
 from bot.alerts import AlertBus
 from bot.config import Settings
 from bot.ledger import Ledger

@@ -128,7 +128,7 @@ def test_defaults_are_the_engine_defaults() -> None:
         ({"include": "ETH,B*C"}, r"include\[1\]: not a token name: 'B\*C'"),
         (
             {"out_of_sync": "ignore"},
-            r"out_of_sync: unknown value 'ignore' \(accepted: catch_up, restrict, pause\)",
+            r"out_of_sync: unknown value 'ignore' \(accepted: catch_up, restrict, pause, rebalance\)",
         ),
         ({"max_leverage": "abc"}, r"max_leverage: not a number: 'abc'"),
         ({"leverage": "3"}, r"leverage: unknown setting \(accepted: schema, active, strategy"),
