@@ -87,6 +87,15 @@ async def test_approved_orders_pay_the_builder_and_an_unapproved_follower_copies
     pnl = await OwnerService(world.service).pnl(ACTOR, [approved])
     (eth,) = pnl.coins
     assert eth.builder_fees == credited and eth.fees > credited
+    # The profit-share report reads the same fills: one follow, one day, its net P&L (fees included).
+    report = await world.service.commission_report(ACTOR, [approved], period="day", share_pct="20")
+    (follow,) = report.follows
+    assert (follow.follower, follow.source, follow.commission_to) == (approved, leader.address, builder)
+    (day,) = follow.periods
+    assert (
+        day.pnl == sum((f.closed_pnl - f.fee for f in recorded), Decimal(0)) and day.builder_fees == credited
+    )
+    assert day.share == max(Decimal(0), day.pnl) * Decimal("0.2")
     first = recorded[0]
     assert first.builder_fee is not None
     why = await world.service.why(ACTOR, first.trade_id)
