@@ -29,7 +29,14 @@ from bot.service import MirrorService
 from bot.service.approvals import Approvals
 from bot.service.owner import OwnerService
 from bot.service.tenancy import Tenancy
-from bot.telegram import buttons, commands_analytics, commands_follow, commands_read, commands_setup
+from bot.telegram import (
+    buttons,
+    commands_analytics,
+    commands_commission,
+    commands_follow,
+    commands_read,
+    commands_setup,
+)
 from bot.telegram.choices import Choices
 from bot.telegram.gate import COMMANDS, answering, handler, unknown_command
 from bot.telegram.intake import ChatQueues, DoorLimits, Doorman, spare_delete
@@ -41,7 +48,7 @@ from bot.venues import Venues
 
 log = logging.getLogger(__name__)
 # Importing the command modules registers their commands.
-_ = (commands_analytics, commands_follow, commands_read, commands_setup)
+_ = (commands_analytics, commands_commission, commands_follow, commands_read, commands_setup)
 
 
 @dataclass(frozen=True, slots=True)

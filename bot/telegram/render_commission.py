@@ -7,12 +7,13 @@ from decimal import Decimal
 
 from bot.ledger.types import decimal_text
 from bot.service.commission import BuilderApproval, CommissionReport
+from bot.service.settings import shown_setting
 from bot.telegram.render import short, usd
 
 
 def rate(tenths_bp: int) -> str:
-    """`10 tenths of a bp (0.01 %)`: the unit named, as every reply writes a setting."""
-    return f"{tenths_bp} tenths of a bp ({decimal_text(Decimal(tenths_bp).scaleb(-3))} %)"
+    """`10 tenths of a bp (= 0.01 %)`: the unit named, as every reply writes a setting."""
+    return shown_setting("commission_tenths_bp", tenths_bp)
 
 
 def approval(view: BuilderApproval) -> str:

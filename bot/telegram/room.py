@@ -72,6 +72,7 @@ class Room:
     doorman: Doorman | None = None  # who is known, in memory (bot.telegram.intake)
     choices: Choices[Pending] = field(default_factory=Choices)
     awaiting_key: dict[int, tuple[str, str | None, str | None, float]] = field(default_factory=dict)
+    awaiting_master: dict[int, tuple[str, float]] = field(default_factory=dict)  # /builder approve
     started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
 
     @classmethod

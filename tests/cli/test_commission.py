@@ -39,7 +39,7 @@ def test_the_master_approves_the_follows_builder_once_and_the_key_is_never_shown
         assert as_agent.exit_code == 2 and "not the master key" in as_agent.stderr
         approved = run("builder", "approve", "--keystore", str(master), **venue)
         assert approved.exit_code == 0, approved.stderr
-        assert f"{leader}: asked 10 tenths of a bp (0.01 %), approved 10 tenths of a bp" in approved.stdout
+        assert f"{leader}: asked 10 tenths of a bp (= 0.01 %), approved 10 tenths of a bp" in approved.stdout
         typed = run(
             "builder",
             "approve",
