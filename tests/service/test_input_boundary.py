@@ -365,6 +365,7 @@ def test_the_docs_table_is_the_code() -> None:
     from bot.analytics.rank_report import RANK_RANGES
     from bot.analytics.service import BACKTEST_RANGES, MAX_DAYS, MAX_DELAY_MS
     from bot.fills_file import MAX_ID, MAX_TIME_MS
+    from bot.service.commission import PROFIT_SHARE
     from bot.service.inputs import COMMISSION_TENTHS_BP, RANK_SOURCES
     from bot.service.settings import RANGES
     from bot.simulate import SCENARIO_RANGES
@@ -384,6 +385,7 @@ def test_the_docs_table_is_the_code() -> None:
     code |= {f"rank.{key}": r.text() for key, r in RANK_RANGES.items()}
     code |= {"rank.sources": "[{}, {}]".format(*RANK_SOURCES), "rank.days": f"[1, {MAX_DAYS}]"}
     code |= {"commission_tenths_bp": "[{}, {}]".format(*COMMISSION_TENTHS_BP)}
+    code |= {"commission.share": PROFIT_SHARE.text()}
     assert rows == code
 
 
