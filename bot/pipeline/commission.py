@@ -57,7 +57,7 @@ class Commission:
         caps = self.venue.capabilities
         if not caps.builder_codes or wanted.tenths_bp > caps.max_builder_tenths_bp:
             why = (
-                f"{caps.display} has no builder codes"
+                "this follower's orders cannot name a builder (no builder codes where it trades)"
                 if not caps.builder_codes
                 else f"{caps.display} caps a builder fee at {caps.max_builder_tenths_bp} tenths of a bp"
             )

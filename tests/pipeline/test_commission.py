@@ -105,6 +105,6 @@ async def test_a_venue_without_builder_codes_copies_without_and_says_so_once() -
             assert request.builder is None
         assert commission.reads == 0  # nothing asked of a venue that has no builder codes
         (told,) = [a for a in alerts.recent if a.kind is AlertKind.COMMISSION]
-        assert told.reason == NO_BUILDER_CODES and "has no builder codes" in told.message
+        assert told.reason == NO_BUILDER_CODES and "no builder codes where it trades" in told.message
     finally:
         await venue.close()
