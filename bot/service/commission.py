@@ -17,7 +17,7 @@ from bot.domain import BuilderFee, Venue
 from bot.ledger import AccountKind
 from bot.service import inputs, venue_reads
 from bot.service.actor import Actor
-from bot.service.core import ServiceCore, _settings_of
+from bot.service.core import VENUE, ServiceCore, _settings_of
 from bot.service.errors import InvalidInput, NotFound, VenueError
 from bot.service.keystore import parse_private_key
 from bot.service.profit_share import PERIODS, SharePeriod, by_period, high_water_mark_shares
@@ -66,7 +66,7 @@ class CommissionCommands(ServiceCore):
 
     async def _builder_venue(self, follower: str, purpose: str) -> Venue:
         rows = [a for a in await self.ledger.accounts() if a.address == follower]
-        venue = venue_reads.opened(self._reads(purpose), rows[0].venue if rows else "hyperliquid", purpose)
+        venue = venue_reads.opened(self._reads(purpose), rows[0].venue if rows else VENUE, purpose)
         if not venue.capabilities.builder_codes:
             raise InvalidInput(
                 "account", f"{venue.capabilities.display} has no builder codes", "a Hyperliquid account"

@@ -70,3 +70,19 @@ def test_the_shares_add_up_to_the_rate_times_the_highest_cumulative_profit(pnls:
     best = max([D(0), *(r.cumulative for r in rows)])
     assert sum((r.share for r in rows), D(0)) == best * rate  # each gain above the mark is shared once
     assert all(r.new_profit >= 0 and r.share >= 0 for r in rows)
+
+
+def test_the_report_reads_as_the_docs_worked_example() -> None:
+    from bot.service.commission import CommissionReport, FollowShare
+    from bot.telegram.render_commission import report
+
+    periods = high_water_mark_shares(
+        [(at(1, m), D(p), D("0.5")) for m, p in ((1, 100), (2, -50), (3, 80), (4, 30))], D("0.2")
+    )
+    view = CommissionReport("month", D(20), (FollowShare("0x" + "f" * 40, "0x" + "5" * 40, None, periods),))
+    text = report(view)
+    assert (
+        "20 % of new profits over the high-water mark, per month" in text and "nothing is transferred" in text
+    )
+    assert "$32.00 due in all" in text
+    assert "2026-03-01: P&L $80.00 (builder fees $0.50), cumulative $130.00, mark $100.00" in text
