@@ -388,7 +388,7 @@ class ExchangeClient:
         builders = {o.builder for o in orders}
         if len(builders) > 1:  # one `order` action names one builder
             return [OrderResult(OrderStatus.REJECTED, o.cloid, error="one builder per batch") for o in orders]
-        (named,) = builders
+        named = next(iter(builders), None)
         builder: BuilderWire | None = None if named is None else {"b": named.address, "f": named.tenths_bp}
         try:
             response = await self.post_l1(
