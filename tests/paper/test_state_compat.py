@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from decimal import Decimal
 
 from adapters.paper.state import _fill_from_json, _fill_json
@@ -11,10 +12,10 @@ FILL = SourceFill("ETH", Decimal(3000), Decimal("0.1"), Side.BUY, 1, 2, 3, Decim
 
 
 def test_a_fill_kept_before_builder_fees_reads_with_none_paid() -> None:
-    old = _fill_json(FILL)
+    old = json.loads(json.dumps(_fill_json(FILL)))
     del old["builder_fee"]
     assert _fill_from_json(old) == FILL and FILL.builder_fee == 0
     paid = SourceFill(
         "ETH", Decimal(3000), Decimal("0.1"), Side.BUY, 1, 2, 3, Decimal(0), builder_fee=Decimal("0.03")
     )
-    assert _fill_from_json(_fill_json(paid)) == paid
+    assert _fill_from_json(json.loads(json.dumps(_fill_json(paid)))) == paid  # the state file is JSON
