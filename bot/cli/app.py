@@ -9,6 +9,7 @@ import typer
 
 from bot.cli.accounts import account_app, keystore_app
 from bot.cli.analytics import backtest, inspect
+from bot.cli.audit import audit_app
 from bot.cli.bench import BENCH_CONTEXT, bench
 from bot.cli.commission import builder_app, commission_app
 from bot.cli.config import config
@@ -43,6 +44,7 @@ app.command(context_settings=BENCH_CONTEXT)(bench)  # bench.py: bench [NAME] [AR
 app.add_typer(keystore_app, name="keystore")  # accounts.py
 app.add_typer(account_app, name="account")  # accounts.py
 app.add_typer(follow_app, name="follow")  # follows.py
+app.add_typer(audit_app, name="audit")  # audit.py
 app.add_typer(builder_app, name="builder")  # commission.py
 app.add_typer(commission_app, name="commission")  # commission.py
 

@@ -34,6 +34,7 @@ from bot.pipeline.desk import Desk
 from bot.pipeline.execute import Executor
 from bot.pipeline.followers import Followers
 from bot.pipeline.guard_gate import RiskGate
+from bot.pipeline.lag import CopyClock
 from bot.pipeline.mirror import Mirror
 from bot.pipeline.oms import OrderManager, RetryPolicy
 from bot.pipeline.plans import Plans
@@ -56,6 +57,7 @@ class Copier:
         venue_name: str,
         policy: RetryPolicy | None = None,
         risk: RiskGate | None = None,
+        clock: CopyClock | None = None,
     ) -> None:
         self.venue = venue
         self.ledger = ledger
@@ -71,7 +73,7 @@ class Copier:
         self.settler = Settler(venue, ledger, venue_name, self.accounts.observe_follower, alerts)
         self.commission = Commission(venue, self.teller)  # a follow's builder on its orders (SPEC §14)
         self.executor = Executor(
-            self.followers, self.oms, self.settler, self.risk, self.teller, self.commission
+            self.followers, self.oms, self.settler, self.risk, self.teller, self.commission, clock
         )
         self.plans = Plans(self.followers, self.accounts, self.executor, self.risk, self.teller)
         self.mirror = Mirror(self.followers, self.executor)

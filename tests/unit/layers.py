@@ -34,7 +34,12 @@ LAYERS: tuple[Mapping[str, tuple[str, ...]], ...] = (
     # The service writes what the pipeline reads (plans, controls); it never drives the pipeline.
     {"service": ("bot.service",)},
     {"pipeline": ("bot.pipeline",)},
-    {"readers": ("bot.analytics", "bot.simulate", "bot.fills_file")},
+    {
+        "readers": ("bot.analytics", "bot.simulate", "bot.fills_file"),
+        # Operating it: the ops port (metrics, health) watches a running pipeline from outside, the audit
+        # export reads the ledger. Nothing below starts it: the commands hand the runner its observer.
+        "ops": ("bot.ops",),
+    },
     {"telegram": ("bot.telegram",)},
     {
         "commands": (
