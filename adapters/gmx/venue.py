@@ -233,6 +233,12 @@ class GmxVenue:
     async def agents(self, master: str) -> list[AgentApproval]:
         raise VenueUnsupported("GMX has no agent wallets: an account signs for itself")
 
+    async def max_builder_fee(self, user: str, builder: str) -> int:
+        raise VenueUnsupported("GMX has no builder codes: an order pays no builder")
+
+    async def approve_builder_fee(self, master_key: str, builder: str, tenths_bp: int) -> None:
+        raise VenueUnsupported("GMX has no builder codes: an order pays no builder")
+
     async def fills_since(self, address: str, start_ms: int) -> list[SourceFill]:
         head = await self.chain.head()
         first = await self._first_block_at(start_ms, head)

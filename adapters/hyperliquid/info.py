@@ -155,6 +155,13 @@ class InfoClient:
             owner = named.lower() if isinstance(named, str) else ""
         return AccountRole(role, owner)
 
+    async def max_builder_fee(self, user: str, builder: str) -> int:
+        """`maxBuilderFee`: the rate `user` approved `builder` for, in tenths of a basis point (0: none)."""
+        answer = await self.post({"type": "maxBuilderFee", "user": user, "builder": builder.lower()})
+        if not isinstance(answer, int) or isinstance(answer, bool) or answer < 0:
+            raise ValueError(f"the maxBuilderFee answer for {user} is not a rate: {str(answer)[:100]}")
+        return answer
+
     async def extra_agents(self, master: str) -> list[AgentApproval]:
         """`extraAgents`: the named agent wallets `master` approved (entries we do not understand skipped)."""
         answer = await self.post({"type": "extraAgents", "user": master})

@@ -173,6 +173,7 @@ def parse_fill(raw: Mapping[str, Any], where: str = "fill") -> SourceFill:
         closed_pnl=_opt_dec(raw, "closedPnl", where) or Decimal(0),
         fee=_opt_dec(raw, "fee", where) or Decimal(0),
         crossed=_bool(raw, "crossed", where, default=True),
+        builder_fee=_opt_dec(raw, "builderFee", where) or Decimal(0),
     )
 
 

@@ -93,6 +93,8 @@ HYPERLIQUID_CAPABILITIES: Final = VenueCapabilities(
     funding_history=True,
     order_book=True,
     label="Hyperliquid",
+    builder_codes=True,
+    max_builder_tenths_bp=100,  # 0.1 % on perps (the venue's cap; spot's 1 % is not traded here)
 )
 ISOLATED_LEVERAGE: Final = 20  # the venue's default leverage, capped at a market's maximum
 POLLER_RESERVE: Final = 50  # weight the poller and backfills leave in the budget for orders and lookups
@@ -531,6 +533,17 @@ class HyperliquidVenue:
     async def approve_agent(self, master_key: str, agent_address: str, name: str | None = None) -> None:
         """Let `agent_address` (an API wallet) trade for the master account whose key signs this."""
         await self.exchange.approve_agent(self.exchange.signer(master_key), agent_address, name)
+
+    async def max_builder_fee(self, user: str, builder: str) -> int:
+        return await self.info.max_builder_fee(user, builder)
+
+    async def approve_builder_fee(self, master_key: str, builder: str, tenths_bp: int) -> None:
+        """`approveBuilderFee` signed by the master key (used for this signature only, never kept)."""
+        cap = self.capabilities.max_builder_tenths_bp
+        if isinstance(tenths_bp, bool) or not 0 <= tenths_bp <= cap:
+            raise ValueError(f"tenths_bp: {tenths_bp!r} (accepted: 0 to {cap})")
+        rate = f"{Decimal(tenths_bp).scaleb(-3).normalize():f}%"  # 10 tenths of a bp = 0.01 %
+        await self.exchange.approve_builder_fee(self.exchange.one_off_signer(master_key), builder, rate)
 
     async def close(self) -> None:
         for feed in [self.mids_feed, *self.dex_feeds.values()]:

@@ -97,6 +97,7 @@ class SourceFill:
     closed_pnl: Decimal = Decimal(0)
     fee: Decimal = Decimal(0)
     crossed: bool = True
+    builder_fee: Decimal = Decimal(0)  # the part of `fee` paid to a builder (Hyperliquid's `builderFee`)
     # The watched wallet this fill belongs to, as the caller of `Venue.watch` spelled it ("" when the
     # fill was parsed outside a watch, e.g. from a recording or a single-user query).
     source: str = ""
@@ -159,6 +160,11 @@ class VenueCapabilities:
     funding_history: bool = False  # a history of an account's funding payments can be read
     order_book: bool = False  # an order book (depth) can be read
     label: str = ""  # the venue's name as people spell it ("GMX"); `name` when empty
+    # Builder codes (SPEC §14): an order may name a builder who is paid a fee on its fills, once the
+    # account's master approved that builder at least at that rate; `max_builder_tenths_bp` is the
+    # venue's cap on perps (tenths of a basis point; 0 when there are no builder codes).
+    builder_codes: bool = False
+    max_builder_tenths_bp: int = 0
 
     @property
     def display(self) -> str:
@@ -237,6 +243,15 @@ class Trigger:
 
 
 @dataclass(frozen=True, slots=True)
+class BuilderFee:
+    """A builder paid on an order's fills: `address` (lower-case), `tenths_bp` of the notional (10 =
+    1 bp). The venue refuses the order unless the account's master approved at least that rate."""
+
+    address: str
+    tenths_bp: int
+
+
+@dataclass(frozen=True, slots=True)
 class OrderRequest:
     coin: str
     is_buy: bool
@@ -246,6 +261,7 @@ class OrderRequest:
     tif: Tif = Tif.IOC  # ignored for a trigger order (the venue's wire has no tif for it)
     cloid: str | None = None  # "0x" + 32 hex, derived from the CopyInstruction id
     trigger: Trigger | None = None  # set: a stop-loss / take-profit trigger order
+    builder: BuilderFee | None = None  # set: a builder's fee on the fills (venues with builder_codes)
 
 
 @dataclass(frozen=True, slots=True)
@@ -350,6 +366,17 @@ class Venue(Protocol):
 
     async def agents(self, master: str) -> list[AgentApproval]:
         """The named agent wallets `master` approved. Venues without `capabilities.agent_wallets` raise
+        NotImplementedError."""
+        ...
+
+    async def max_builder_fee(self, user: str, builder: str) -> int:
+        """The rate (tenths of a basis point) `user`'s master approved `builder` to charge; 0 when none.
+        Venues without `capabilities.builder_codes` raise NotImplementedError."""
+        ...
+
+    async def approve_builder_fee(self, master_key: str, builder: str, tenths_bp: int) -> None:
+        """The master account (`master_key`, used for this one signature and not kept) approves
+        `builder` up to `tenths_bp` (0 revokes). Venues without `capabilities.builder_codes` raise
         NotImplementedError."""
         ...
 

@@ -100,6 +100,7 @@ class CoinPnl:
     fees: Decimal
     unrealized: Decimal | None  # from the venue now (None: not asked)
     fills: int
+    builder_fees: Decimal = Decimal(0)  # the part of `fees` paid to builders (leader commissions)
 
 
 @dataclass(frozen=True, slots=True)
@@ -299,10 +300,12 @@ class OwnerService:
         fills = await self._fills(followers, since, None)
         realized: dict[str, Decimal] = {}
         fees: dict[str, Decimal] = {}
+        builder: dict[str, Decimal] = {}
         counts: dict[str, int] = {}
         for fill in fills:
             realized[fill.coin] = realized.get(fill.coin, Decimal(0)) + fill.closed_pnl
             fees[fill.coin] = fees.get(fill.coin, Decimal(0)) + fill.fee
+            builder[fill.coin] = builder.get(fill.coin, Decimal(0)) + (fill.builder_fee or 0)
             counts[fill.coin] = counts.get(fill.coin, 0) + 1
         unrealized: dict[str, Decimal] | None = None
         equity: dict[str, Decimal] = {}
@@ -325,6 +328,7 @@ class OwnerService:
                 fees.get(coin, Decimal(0)),
                 None if unrealized is None else unrealized.get(coin, Decimal(0)),
                 counts.get(coin, 0),
+                builder.get(coin, Decimal(0)),
             )
             for coin in coins
         )

@@ -14,6 +14,7 @@ from bot.ledger.models import utcnow
 from bot.service import runner_health, venue_reads
 from bot.service.accounts import AccountCommands
 from bot.service.actor import Actor
+from bot.service.commission import CommissionCommands
 from bot.service.core import FOLLOWER_VENUES, MAX_LABEL, VENUE, _settings_of
 from bot.service.positions import FollowState, follow_rows, stopped_rows, unmanaged_rows
 from bot.service.views import (
@@ -31,9 +32,10 @@ from bot.venues import Venues
 __all__ = ["FOLLOWER_VENUES", "MAX_LABEL", "VENUE", "MirrorService"]
 
 
-class MirrorService(AccountCommands):
+class MirrorService(AccountCommands, CommissionCommands):
     """Every user-facing operation: keystores and accounts (bot/service/accounts.py), follows
-    (bot/service/follows.py), and the reads below, on the shared core (bot/service/core.py)."""
+    (bot/service/follows.py), leader commissions (bot/service/commission.py), and the reads below,
+    on the shared core (bot/service/core.py)."""
 
     @classmethod
     @asynccontextmanager

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any
 
+from bot.domain import BuilderFee
 from bot.ledger.types import decimal_text
 from bot.risk.guards import DRAWDOWN_ACTIONS, RiskLimits
 from bot.service import inputs
@@ -92,6 +93,8 @@ RISK_KEYS = (*RISK_OPTIONS, "max_drawdown_action")
 # position's entry price.
 PROTECTION_KEYS = ("stop_loss_pct", "take_profit_pct")
 _OFF = ("off", "none")
+# The leader commission (SPEC §14): a builder paid on the follow's copied orders, both set or neither.
+COMMISSION_KEYS = ("commission_to", "commission_tenths_bp")
 
 
 def read_setting(key: str, value: object) -> Decimal:
@@ -137,6 +140,7 @@ OPTION_KEYS = (
     "source_venue",
     *RISK_KEYS,
     *PROTECTION_KEYS,
+    *COMMISSION_KEYS,
 )
 # The venue the source trades on (the follower trades on Hyperliquid either way).
 SOURCE_VENUES = VENUE_NAMES
@@ -158,6 +162,7 @@ KEYS = (
     "source_venue",
     *RISK_KEYS,
     *PROTECTION_KEYS,
+    *COMMISSION_KEYS,
 )
 
 
@@ -171,6 +176,7 @@ class FollowSettings:
     risk: RiskLimits = field(default_factory=RiskLimits)  # the runtime guards (bot/risk)
     stop_loss_pct: Decimal | None = None  # venue trigger orders per position (bot/pipeline/protect.py)
     take_profit_pct: Decimal | None = None
+    commission: BuilderFee | None = None  # the builder paid on copied orders (SPEC §14)
 
     def with_config(self, **changes: Any) -> FollowSettings:
         return replace(self, config=replace(self.config, **changes))
@@ -210,6 +216,9 @@ def settings_to_json(settings: FollowSettings) -> dict[str, Any]:
     doc |= {key: _text(getattr(settings.risk, key)) for key in RISK_OPTIONS}
     doc["max_drawdown_action"] = settings.risk.max_drawdown_action
     doc |= {key: _text(getattr(settings, key)) for key in PROTECTION_KEYS}
+    commission = settings.commission
+    doc["commission_to"] = None if commission is None else commission.address
+    doc["commission_tenths_bp"] = None if commission is None else commission.tenths_bp
     return {key: doc[key] for key in KEYS}  # one key order everywhere (KEYS)
 
 
@@ -280,7 +289,27 @@ def settings_from_json(doc: object) -> FollowSettings:
         risk=_risk(doc),
         stop_loss_pct=_protection(doc, "stop_loss_pct"),
         take_profit_pct=_protection(doc, "take_profit_pct"),
+        commission=_commission(doc),
     )
+
+
+def _commission(doc: Mapping[str, Any]) -> BuilderFee | None:
+    """`commission_to` (an address) and `commission_tenths_bp` (1..100), both or neither; off: none."""
+    to, rate = (_off(doc.get(key)) for key in COMMISSION_KEYS)
+    if to is None and rate is None:
+        return None
+    if to is None or rate is None:
+        missing = "commission_to" if to is None else "commission_tenths_bp"
+        raise InvalidInput(
+            missing, "missing: a commission needs both its address and its rate", "set both, or off"
+        )
+    return BuilderFee(
+        inputs.address(to, "commission_to"), inputs.commission_rate(rate, "commission_tenths_bp")
+    )
+
+
+def _off(value: object) -> object:
+    return None if isinstance(value, str) and value.strip().lower() in _OFF else value
 
 
 def _risk(doc: Mapping[str, Any]) -> RiskLimits:
@@ -338,6 +367,8 @@ def shown_setting(key: str, value: object) -> str:
         return text
     if key in PERCENT_KEYS:
         return f"{text} %"
+    if key == "commission_tenths_bp":  # 10 tenths of a basis point = 0.01 %
+        return f"{text} tenths of a bp (= {decimal_text(number.scaleb(-3))} %)"
     if key in FRACTION_KEYS:
         return f"{text} (= {_percent_of(number)} %)"
     if unit.startswith("USD"):

@@ -170,9 +170,8 @@ def pnl(view: PnlView) -> str:
     lines = [f"P&L ({period})"]
     for c in view.coins:
         unrealized = "" if c.unrealized is None else f", unrealized {usd(c.unrealized)}"
-        lines.append(
-            f"  {c.coin}: realized {usd(c.realized)}, fees {usd(c.fees)}{unrealized} ({c.fills} fills)"
-        )
+        fees = usd(c.fees) + (f" (builder {usd(c.builder_fees)})" if c.builder_fees else "")
+        lines.append(f"  {c.coin}: realized {usd(c.realized)}, fees {fees}{unrealized} ({c.fills} fills)")
     lines.append(f"Net: {usd(view.net)}")
     for account, equity in view.equity.items():
         lines.append(f"Equity {short(account)}: {usd(equity)}")
