@@ -174,6 +174,11 @@ class GmxVenue:
         prices = await asyncio.gather(*(self.chain.price(self.deployment.trading_market(c)) for c in coins))
         return dict(zip(coins, prices, strict=True))
 
+    async def reference_prices(self) -> dict[str, Decimal]:
+        """None apart from the mids: GMX's mid is its oracle's price already (a jump then waits to
+        persist: bot/risk/outliers.py)."""
+        return {}
+
     async def state_at(self, address: str, block: int) -> AccountState:
         positions, wallet, mids, time_ms = await asyncio.gather(
             self.chain.positions(address, block),

@@ -26,6 +26,7 @@ from adapters.hyperliquid.parsing import (
     parse_all_mids,
     parse_clearinghouse_state,
     parse_l2_book,
+    parse_mark_prices,
     parse_meta,
     parse_open_orders,
     parse_order_status,
@@ -198,6 +199,9 @@ class InfoClient:
 
     async def meta(self) -> list[Instrument]:
         return parse_meta(await self.post({"type": "meta"}))
+
+    async def mark_prices(self) -> dict[str, Decimal]:
+        return parse_mark_prices(await self.post({"type": "metaAndAssetCtxs"}))
 
     async def all_mids(self) -> dict[str, Decimal]:
         return parse_all_mids(await self.post({"type": "allMids"}))

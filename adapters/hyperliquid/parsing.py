@@ -314,6 +314,21 @@ def parse_meta(payload: dict[str, Any]) -> list[Instrument]:
     return instruments
 
 
+def parse_mark_prices(payload: Any) -> dict[str, Decimal]:
+    """`metaAndAssetCtxs` ([meta, ctxs], aligned by index): each listed coin's `markPx`."""
+    where = "metaAndAssetCtxs"
+    if not isinstance(payload, list) or len(payload) != 2 or not isinstance(payload[1], list):
+        raise ParseError(f"{where}: expected [meta, assetCtxs], got {type(payload).__name__}")
+    universe = _list(_field(payload[0], "universe", where), f"{where}.universe")
+    out: dict[str, Decimal] = {}
+    for i, (raw, ctx) in enumerate(zip(universe, payload[1], strict=False)):
+        mark = ctx.get("markPx") if isinstance(ctx, Mapping) else None
+        if mark is None or _bool(raw, "isDelisted", f"{where}.universe[{i}]", default=False):
+            continue
+        out[_str(raw, "name", f"{where}.universe[{i}]")] = _decimal_value(mark, f"{where}[{i}].markPx")
+    return out
+
+
 def parse_all_mids(payload: dict[str, Any]) -> dict[str, Decimal]:
     if not isinstance(payload, Mapping):
         raise ParseError(f"allMids: expected an object, got {type(payload).__name__}")

@@ -241,6 +241,10 @@ class HyperliquidVenue:
             await self.instruments()  # maybe listed since we last looked
         return listed_instrument(self._instruments, coin).asset
 
+    async def reference_prices(self) -> dict[str, Decimal]:
+        """The mark prices (`metaAndAssetCtxs`), always over HTTP: a check must not share the mids' feed."""
+        return await self.info.mark_prices()
+
     async def mids(self) -> dict[str, Decimal]:
         """While a watch is live (the running bot), from the websocket `allMids` feed — started by the
         first call, stopped by the first call without a watch and by `close` — whenever the feed is live

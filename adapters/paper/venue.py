@@ -128,6 +128,9 @@ class PaperVenue:
     async def mids(self) -> dict[str, Decimal]:
         return await self.reads.mids()
 
+    async def reference_prices(self) -> dict[str, Decimal]:
+        return await self.reads.reference_prices()
+
     async def fills_between(self, address: str, start_ms: int, end_ms: int) -> list[SourceFill]:
         return await self.reads.fills_between(address, start_ms, end_ms)
 

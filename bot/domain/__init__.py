@@ -278,6 +278,12 @@ class Venue(Protocol):
 
     async def mids(self) -> dict[str, Decimal]: ...
 
+    async def reference_prices(self) -> dict[str, Decimal]:
+        """The venue's own reference price of each coin, which a mid is checked against before an order
+        is priced from it (SPEC §11; Hyperliquid: the mark price, itself built on the oracle's); {} when
+        the venue has none apart from its mids (GMX: the mid is the oracle's price)."""
+        ...
+
     async def account(self, address: str) -> AccountState:
         """Equity (incl. spot USDC where collateral lives there) and positions of any address."""
         ...

@@ -188,6 +188,15 @@ class VenueConformance:
         assert {i.coin for i in await venue.instruments()} <= set(mids)
         assert all(isinstance(px, Decimal) and px > 0 for px in mids.values())
 
+    async def test_reference_prices_are_listed_coins_near_their_mids_or_none(self, harness: Harness) -> None:
+        # SPEC §11: the price each order's mid is checked against; {} when the venue has none but its mids
+        venue = harness.make_venue()
+        refs, mids = await venue.reference_prices(), await venue.mids()
+        assert set(refs) <= {i.coin for i in await venue.instruments()}
+        for coin, ref in refs.items():
+            assert isinstance(ref, Decimal) and ref > 0
+            assert abs(ref - mids[coin]) / ref < D("0.05"), (coin, ref, mids[coin])
+
     async def test_account_equity_and_positions_after_a_trade(self, harness: Harness) -> None:
         venue = harness.make_venue()
         account = await harness.new_account("20000")
