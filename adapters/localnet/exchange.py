@@ -31,7 +31,7 @@ from adapters.localnet.rules import (
     fmt,
     round_price,
 )
-from adapters.localnet.state import Agent, Outbox, State
+from adapters.localnet.state import Agent, Outbox, State, served_mids
 from adapters.localnet.trading import Faults, Trading, parse_order_wire
 from adapters.localnet.types import ExchangeError, LocalEvent
 
@@ -166,6 +166,18 @@ class LocalExchange:
 
     def mids(self) -> dict[str, Decimal]:
         return dict(self._state.mids)
+
+    @property
+    def outlier_mids(self) -> dict[str, Decimal]:
+        return dict(self._state.outlier_mids)
+
+    def set_outlier_mids(self, mids: Mapping[str, Decimal]) -> None:
+        """A price-feed outlier (a fault; {} clears it): `allMids` serves and pushes these mids while the
+        oracle/mark price, the book and execution keep the true ones. Pushed at once."""
+        self._state.outlier_mids = dict(mids)
+        out = Outbox()
+        out.mids = True
+        self._flush(out, self._clock())
 
     def instruments(self) -> Sequence[InstrumentSpec]:
         return self._specs
@@ -415,7 +427,8 @@ class LocalExchange:
         state = self._state
         events: list[LocalEvent] = []
         if out.mids:
-            events.append(LocalEvent("allMids", {"mids": {coin: fmt(px) for coin, px in state.mids.items()}}))
+            mids = served_mids(state)
+            events.append(LocalEvent("allMids", {"mids": {coin: fmt(px) for coin, px in mids.items()}}))
         for spec in state.specs:
             if out.trades.get(spec.coin):
                 events.append(LocalEvent("trades", out.trades[spec.coin], coin=spec.coin))

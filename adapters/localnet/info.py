@@ -10,7 +10,7 @@ from typing import Any
 from adapters.localnet.margin import clearinghouse_state
 from adapters.localnet.orders import Order
 from adapters.localnet.rules import fmt, sig
-from adapters.localnet.state import State
+from adapters.localnet.state import State, served_mids
 from adapters.localnet.types import InfoError
 
 MAX_FILLS = 2000
@@ -125,7 +125,7 @@ def meta_and_asset_ctxs(state: State, request: dict[str, Any], now: int) -> Any:
 
 def all_mids(state: State, request: dict[str, Any], now: int) -> Any:
     _default_dex(request)
-    return {coin: fmt(mid) for coin, mid in state.mids.items()}
+    return {coin: fmt(mid) for coin, mid in served_mids(state).items()}
 
 
 def l2_book(state: State, request: dict[str, Any], now: int) -> Any:

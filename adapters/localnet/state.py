@@ -52,6 +52,9 @@ class State:
         self.asset_of = {spec.coin: i for i, spec in enumerate(specs)}
         self.mids = {spec.coin: round_price(spec.start_mid, spec.sz_decimals) for spec in specs}
         self.start_mids = dict(self.mids)
+        # Injected price-feed outliers (a fault): `allMids` serves these instead of the true mids, while
+        # the oracle/mark price, the book and execution keep the true ones.
+        self.outlier_mids: dict[str, Decimal] = {}
         self.path = PricePath(seed)
         self.book_rng = random.Random(f"{seed}:book")
         self.books = {spec.coin: CoinBook(spec) for spec in specs}
@@ -87,3 +90,8 @@ class State:
 
     def open_orders(self, user: str) -> list[Order]:
         return [order for order in self.user_orders.get(user, []) if order.is_open]
+
+
+def served_mids(state: State) -> dict[str, Decimal]:
+    """The mids `allMids` serves and pushes: the true ones, an injected outlier where one is set."""
+    return {**state.mids, **{c: px for c, px in state.outlier_mids.items() if c in state.mids}}
