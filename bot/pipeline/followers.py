@@ -6,6 +6,7 @@ recovery): they read and change the same desks, never copies of them.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -14,6 +15,7 @@ from decimal import Decimal
 from bot.domain import AccountState, Venue
 from bot.logs import log_event
 from bot.pipeline.desk import Desk
+from bot.pipeline.prices import PriceGate
 from strategies.engine import Follower
 from strategies.model import Market
 
@@ -29,6 +31,7 @@ class Followers:
     # The venue a source trades on (the runner routes GMX sources: bot/pipeline/sources.py); its
     # `capabilities.name` is the source's venue in the ledger. Default: the followers' venue.
     source_venue: Callable[[str], Venue] | None = None
+    prices: PriceGate = field(default_factory=PriceGate)  # price-feed outliers (SPEC §11)
 
     def venue_of(self, source: str) -> Venue:
         return self.venue if self.source_venue is None else self.source_venue(source)
@@ -54,7 +57,15 @@ class Followers:
                 desk.engine.set_mid(coin, mid)
 
     async def mids(self) -> dict[str, Decimal]:
-        """Every mid now ({} when the read fails: nothing is priced on a guess)."""
+        """Every mid now ({} when the read fails: nothing is priced on a guess); the venue's reference
+        prices are brought up to date beside them (read at the same time, and again when the cached ones
+        contradict a mid), for the outlier check (bot/pipeline/prices.py)."""
+        mids, read = await asyncio.gather(self._mids(), self.prices.refresh(self.venue))
+        if not read and self.prices.contradicted(mids):
+            await self.prices.refresh(self.venue, force=True)  # a market move, or an outlier? ask now
+        return mids
+
+    async def _mids(self) -> dict[str, Decimal]:
         try:
             return await self.venue.mids()
         except Exception as exc:

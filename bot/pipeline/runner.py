@@ -225,6 +225,7 @@ class Runner:
             ("plans", o.plans_refresh_s, self.sync_plans),
             ("accounts", o.accounts_refresh_s, self.refresh_accounts),
             ("reconcile", o.reconcile_s, self.reconcile),
+            ("price_release", o.price_recheck_s, self.release_held),
         ]
         rearm = self.venue.capabilities.schedule_cancel and o.dead_man_rearm_s > 0
         if rearm:
@@ -387,6 +388,11 @@ class Runner:
         if self.health is not None:
             self.health.reconciled(report)
         return report.orders
+
+    async def release_held(self) -> int:
+        """The decisions a price outlier holds, re-examined (SPEC §11); the number released."""
+        assert self.copier is not None
+        return await self.copier.executor.release_held()
 
     async def arm_dead_man_switch(self) -> None:
         """Re-arm Hyperliquid's scheduleCancel for every follower: if the bot dies, its open orders are
