@@ -7,6 +7,7 @@ from decimal import Decimal
 from enum import StrEnum
 
 from strategies.num import ZERO, lot_of, neg
+from strategies.volatility import VolReading
 
 
 class Status(StrEnum):
@@ -33,6 +34,7 @@ class Event(StrEnum):
     RESUME = "resume"
     MID = "mid"  # a price update: a reconciliation check of the pair at the new mid
     RECONCILE = "reconcile"
+    VOL = "vol"  # the coin's volatility σ changed (SPEC §10): applies at the next open
 
 
 SOURCE_EVENTS = frozenset({Event.OPEN, Event.INCREASE, Event.DECREASE, Event.CLOSE, Event.FLIP})
@@ -67,6 +69,9 @@ class Reason(StrEnum):
     MAX_LEVERAGE = "max_leverage"
     VENUE_MAX_LEVERAGE = "venue_max_leverage"
     PRICE_DEVIATION = "price_deviation"
+    # volatility scaling (SPEC §10): σ above the follow's skip threshold; σ unknown (m = vol_mult_min)
+    VOLATILITY = "volatility"
+    VOL_UNKNOWN = "vol_unknown"
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,6 +144,7 @@ class Decision:
     order: OrderPlan | None
     reason: Reason | None
     guards: tuple[Reason, ...] = ()  # every guard or filter that acted, in order
+    vol: VolReading | None = None  # σ and m when the follow scales by volatility (SPEC §10)
 
     @property
     def target(self) -> Decimal:

@@ -17,6 +17,7 @@ from bot.ledger.types import decimal_text
 from bot.risk.guards import DRAWDOWN_ACTIONS, RiskLimits
 from bot.service import inputs
 from bot.service.errors import InvalidInput
+from bot.service.vol_settings import VOL_KEYS, VOL_RANGES, read_vol, vol_json
 from bot.venues import HYPERLIQUID, VENUE_NAMES
 from strategies.config import ALL_TOKENS, Filters, FollowConfig, Guards, SideFilter
 from strategies.fixed_notional import FixedNotionalSizing
@@ -62,6 +63,7 @@ RANGES: dict[str, inputs.Range] = {
     # A stop-loss of 100 % or more could never trigger before liquidation.
     "stop_loss_pct": _range(_ZERO, Decimal(100), "% of the entry price", open_low=True, open_high=True),
     "take_profit_pct": _range(_ZERO, Decimal(10_000), "% of the entry price", open_low=True),
+    **VOL_RANGES,  # volatility scaling (SPEC §10)
 }
 MAX_SLIPPAGE = RANGES["slippage_cap"].high
 
@@ -135,6 +137,7 @@ OPTION_KEYS = (
     "source_venue",
     *RISK_KEYS,
     *PROTECTION_KEYS,
+    *VOL_KEYS,
 )
 # The venue the source trades on (the follower trades on Hyperliquid either way).
 SOURCE_VENUES = VENUE_NAMES
@@ -158,6 +161,7 @@ KEYS = (
     "source_venue",
     *RISK_KEYS,
     *PROTECTION_KEYS,
+    *VOL_KEYS,
 )
 
 
@@ -220,6 +224,7 @@ def settings_to_json(settings: FollowSettings) -> dict[str, Any]:
     doc |= {key: _text(getattr(settings.risk, key)) for key in RISK_OPTIONS}
     doc["max_drawdown_action"] = settings.risk.max_drawdown_action
     doc |= {key: _text(getattr(settings, key)) for key in PROTECTION_KEYS}
+    doc |= vol_json(config.vol)
     return {key: doc[key] for key in KEYS}  # one key order everywhere (KEYS)
 
 
@@ -294,6 +299,7 @@ def settings_from_json(doc: object) -> FollowSettings:
         filters=filters,
         guards=guards,
         slippage_cap=RANGES["slippage_cap"].read(doc.get("slippage_cap", "0.01"), "slippage_cap"),
+        vol=read_vol(doc),
     )
     release = doc.get("release")
     active = inputs.flag(doc.get("active", True), "active")
@@ -339,7 +345,7 @@ def to_config(doc: object) -> FollowConfig:
 # Scaling and every `_pct` key are percent; the fraction keys keep the unit they are stored in (their
 # names are contracts, and stored plans are not migrated), so every reply writes them with the percent
 # they mean: `0.05 (= 5 %)`.
-PERCENT_KEYS = ("scaling", *PROTECTION_KEYS)
+PERCENT_KEYS = ("scaling", *PROTECTION_KEYS, "vol_target_pct", "vol_skip_above_pct")
 FRACTION_KEYS = tuple(key for key, spec in RANGES.items() if spec.unit.startswith("fraction"))
 _HUNDRED = Decimal(100)
 
@@ -401,6 +407,11 @@ def unit_doubt(key: str, value: Decimal, coin: str | None = None) -> str | None:
         return (
             f"take_profit_pct {decimal_text(value)} %: the take-profit closes a position once it gains "
             f"{decimal_text(value)} % on its entry. It is a percent: for {meant} %, type {meant}."
+        )
+    if key in ("vol_target_pct", "vol_skip_above_pct") and value < 1:
+        return (
+            f"{key} {decimal_text(value)} %: an annualised volatility below 1 % (listed perps run at "
+            f"30–150 %). It is a percent: for {meant} %, type {meant}."
         )
     if key in FRACTION_KEYS and value >= 1:
         return (

@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 from bot.service import inputs
 from bot.service.errors import InvalidInput
 from bot.service.settings import MAX_VENUE_LEVERAGE, RANGES, USD_CAP
+from bot.service.vol_settings import VOL_KEYS, VOL_PCT_MAX, read_vol
 from strategies.config import ALL_TOKENS, Filters, FollowConfig, Guards, SideFilter
 from strategies.fixed_notional import FixedNotionalSizing
 from strategies.fixed_ratio import FixedRatioSizing
@@ -56,6 +57,7 @@ class Step:
     pause: bool | None = None
     reconcile: bool = False
     fill: Decimal = Decimal(1)
+    vol: Mapping[str, Decimal | None] = field(default_factory=dict)  # σ per coin (SPEC §10); None: unknown
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,6 +97,7 @@ SCENARIO_RANGES: dict[str, inputs.Range] = {
     "set_scaling": inputs.Range(Decimal(0), inputs.MAX_SCALING, "percent"),
     "source_leverage": inputs.Range(Decimal(0), MAX_VENUE_LEVERAGE, "x", open_low=True),
     "fill": inputs.Range(Decimal(0), Decimal(1), "fraction of the order filled"),
+    "vol": inputs.Range(Decimal(0), VOL_PCT_MAX, "annualised % volatility (null: unknown)", open_low=True),
 }
 _decimal = _guard(inputs.decimal)
 _positive = _guard(inputs.positive)
@@ -183,6 +186,7 @@ FOLLOW_KEYS = (
     "max_leverage",
     "max_price_deviation",
     "slippage_cap",
+    *VOL_KEYS,
 )
 STEP_KEYS = (
     "comment",
@@ -200,6 +204,7 @@ STEP_KEYS = (
     "pause",
     "reconcile",
     "fill",
+    "vol",
 )
 
 
@@ -336,6 +341,7 @@ def _follow(value: object, markets: Mapping[str, Market]) -> FollowConfig:
         filters=filters,
         guards=guards,
         slippage_cap=_ranged("slippage_cap")(follow.get("slippage_cap", "0.01"), "follow.slippage_cap"),
+        vol=_guard(lambda _, prefix: read_vol(follow, prefix))(follow, "follow."),
     )
 
 
@@ -378,5 +384,11 @@ def _step(index: int, value: object, markets: Mapping[str, Market], known_mids: 
         pause=None if "pause" not in raw else _bool(raw["pause"], "pause"),
         reconcile=_bool(raw.get("reconcile", False), "reconcile"),
         fill=_ranged("fill")(raw.get("fill", 1), "fill"),
+        vol=_per_coin(raw.get("vol", {}), "vol", markets, _sigma),
     )
     return step
+
+
+def _sigma(value: object, where: str) -> Decimal | None:
+    """A step's σ of one coin, annualised %; null: unknown (the venue's candles could not be read)."""
+    return None if value is None else _ranged("vol")(value, where)
