@@ -55,6 +55,7 @@ from bot.domain import (
     AccountRole,
     AccountState,
     AgentApproval,
+    Candle,
     FundingPayment,
     Instrument,
     OpenOrder,
@@ -224,6 +225,9 @@ class GmxVenue:
 
     async def order_book(self, coin: str) -> OrderBook | None:
         raise VenueUnsupported("GMX trades against pools: there is no order book")
+
+    async def hourly_candles(self, coin: str, start_ms: int, end_ms: int) -> list[Candle]:
+        raise VenueUnsupported("GMX's contracts keep no price history: there are no candles to read")
 
     def requests_made(self) -> int:
         return 0  # JSON-RPC calls are not counted: a GMX read reports no page progress

@@ -24,6 +24,7 @@ from adapters.hyperliquid.parsing import (
     OpenOrder,
     OrderStatus,
     parse_all_mids,
+    parse_candles,
     parse_clearinghouse_state,
     parse_l2_book,
     parse_mark_prices,
@@ -38,6 +39,7 @@ from bot.domain import (
     AccountState,
     AgentApproval,
     BookLevel,
+    Candle,
     FundingPayment,
     Instrument,
     OrderBook,
@@ -184,6 +186,10 @@ class InfoClient:
             newest = max(e.time_ms for e in page)
             start = newest + 1 if newest == start else newest
         return sorted(events.values(), key=lambda e: (e.time_ms, e.coin))
+
+    async def candles(self, coin: str, interval: str, start_ms: int, end_ms: int) -> list[Candle]:
+        req = {"coin": coin, "interval": interval, "startTime": start_ms, "endTime": end_ms}
+        return parse_candles(await self.post({"type": "candleSnapshot", "req": req}))
 
     async def l2_book(self, coin: str) -> OrderBook | None:
         """`coin`'s book now, or None when the venue has none for it."""

@@ -17,7 +17,7 @@ from typing import Any
 
 import yaml
 
-from bot.domain import AccountState, Instrument, Position, Side, SourceFill
+from bot.domain import AccountState, Candle, Instrument, Position, Side, SourceFill
 
 _SIDES = {"B": Side.BUY, "A": Side.SELL}
 FILL_REQUEST_TYPES = frozenset({"userFills", "userFillsByTime"})
@@ -327,6 +327,25 @@ def parse_mark_prices(payload: Any) -> dict[str, Decimal]:
             continue
         out[_str(raw, "name", f"{where}.universe[{i}]")] = _decimal_value(mark, f"{where}[{i}].markPx")
     return out
+
+
+def parse_candles(payload: Any) -> list[Candle]:
+    """`candleSnapshot`: `[{t, T, s, i, o, c, h, l, v, n}, ...]`, returned oldest first."""
+    out = []
+    for i, raw in enumerate(_list(payload, "candleSnapshot")):
+        where = f"candleSnapshot[{i}]"
+        if not isinstance(raw, Mapping):
+            raise ParseError(f"{where}: expected an object, got {type(raw).__name__}")
+        out.append(
+            Candle(
+                _int(raw, "t", where),
+                _positive(raw, "o", where),
+                _positive(raw, "h", where),
+                _positive(raw, "l", where),
+                _positive(raw, "c", where),
+            )
+        )
+    return sorted(out, key=lambda c: c.time_ms)
 
 
 def parse_all_mids(payload: dict[str, Any]) -> dict[str, Decimal]:

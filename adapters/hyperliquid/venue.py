@@ -47,6 +47,7 @@ from bot.domain import (
     AccountRole,
     AccountState,
     AgentApproval,
+    Candle,
     FundingPayment,
     Instrument,
     OpenOrder,
@@ -86,6 +87,7 @@ HYPERLIQUID_CAPABILITIES: Final = VenueCapabilities(
     weight_budget_per_minute=1200,
     funding_history=True,
     order_book=True,
+    candles=True,
     label="Hyperliquid",
 )
 POLLER_RESERVE: Final = 50  # weight the poller and backfills leave in the budget for orders and lookups
@@ -273,6 +275,9 @@ class HyperliquidVenue:
 
     async def order_book(self, coin: str) -> OrderBook | None:
         return await self.info.l2_book(coin)
+
+    async def hourly_candles(self, coin: str, start_ms: int, end_ms: int) -> list[Candle]:
+        return await self.info.candles(coin, "1h", start_ms, end_ms)
 
     def requests_made(self) -> int:
         return self.info.requests + self.background_info.requests

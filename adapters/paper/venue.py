@@ -36,6 +36,7 @@ from bot.domain import (
     AccountRole,
     AccountState,
     AgentApproval,
+    Candle,
     FundingPayment,
     Instrument,
     OpenOrder,
@@ -139,6 +140,9 @@ class PaperVenue:
 
     async def order_book(self, coin: str) -> OrderBook | None:
         return await self.reads.order_book(coin)
+
+    async def hourly_candles(self, coin: str, start_ms: int, end_ms: int) -> list[Candle]:
+        return await self.reads.hourly_candles(coin, start_ms, end_ms)
 
     def requests_made(self) -> int:
         return self.reads.requests_made()

@@ -142,6 +142,7 @@ class VenueCapabilities:
     weight_budget_per_minute: int  # request-weight budget (0 = none known)
     funding_history: bool = False  # a history of an account's funding payments can be read
     order_book: bool = False  # an order book (depth) can be read
+    candles: bool = False  # hourly price candles can be read (volatility scaling's σ, SPEC §10)
     label: str = ""  # the venue's name as people spell it ("GMX"); `name` when empty
 
     @property
@@ -181,6 +182,17 @@ class OrderBook:
     coin: str
     bids: tuple[BookLevel, ...]
     asks: tuple[BookLevel, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Candle:
+    """One price candle of a coin (the venue's OHLC): `time_ms` is when it opens."""
+
+    time_ms: int
+    open: Decimal
+    high: Decimal
+    low: Decimal
+    close: Decimal
 
 
 @dataclass(frozen=True, slots=True)
@@ -306,6 +318,11 @@ class Venue(Protocol):
     async def order_book(self, coin: str) -> OrderBook | None:
         """`coin`'s book now (None: the venue shows none for it). Venues without
         `capabilities.order_book` raise NotImplementedError."""
+        ...
+
+    async def hourly_candles(self, coin: str, start_ms: int, end_ms: int) -> list[Candle]:
+        """`coin`'s hourly candles opening in `[start_ms, end_ms]`, oldest first (σ for volatility scaling,
+        SPEC §10). Venues without `capabilities.candles` raise NotImplementedError."""
         ...
 
     def requests_made(self) -> int:
