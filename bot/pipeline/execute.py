@@ -121,6 +121,8 @@ class Executor:
             guards=[g.value for g in decision.guards] + ([blocked.value] if blocked else []),
             reason=None if reason is None else reason.value,
             leader_event_id=key.leader_event_id,
+            vol_sigma=None if decision.vol is None else decision.vol.sigma,
+            vol_mult=None if decision.vol is None else decision.vol.mult,
         )
         return Step(desk, decision, key, draft)
 
