@@ -226,6 +226,7 @@ class Runner:
             ("accounts", o.accounts_refresh_s, self.refresh_accounts),
             ("reconcile", o.reconcile_s, self.reconcile),
             ("price_release", o.price_recheck_s, self.release_held),
+            ("volatility", o.vol_refresh_s, self.refresh_vols),
         ]
         rearm = self.venue.capabilities.schedule_cancel and o.dead_man_rearm_s > 0
         if rearm:
@@ -393,6 +394,11 @@ class Runner:
         """The decisions a price outlier holds, re-examined (SPEC §11); the number released."""
         assert self.copier is not None
         return await self.copier.executor.release_held()
+
+    async def refresh_vols(self) -> None:
+        """σ of every coin read so far, re-read (SPEC §10: hourly) and handed to the engines."""
+        assert self.copier is not None
+        await self.copier.followers.refresh_vols()
 
     async def arm_dead_man_switch(self) -> None:
         """Re-arm Hyperliquid's scheduleCancel for every follower: if the bot dies, its open orders are
