@@ -33,6 +33,7 @@ class AlertKind(StrEnum):
     FAILURE = "failure"  # a pipeline stage failed (the venue unreachable, a watcher stopped …)
     FAULT = "fault"  # a venue or feed fault, handled by its rule (reason: its code, docs/faults.md)
     FOLLOWING = "following"  # a follow took effect in the running pipeline (copying started / stopped)
+    SOURCE_INACTIVE = "source_inactive"  # a source has not filled for its follow's inactive_after (§12)
 
 
 @dataclass(frozen=True, slots=True)

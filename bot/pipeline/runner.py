@@ -39,6 +39,7 @@ from bot.pipeline.equity_history import EquityHistory
 from bot.pipeline.execute import now_ms
 from bot.pipeline.guard_gate import RiskGate
 from bot.pipeline.health import HealthRecorder
+from bot.pipeline.inactivity import InactivityWatch
 from bot.pipeline.intake import Intake
 from bot.pipeline.jobs import Job, Jobs
 from bot.pipeline.owner_controls import OwnerControls
@@ -96,6 +97,7 @@ class Runner:
         self.reconciler: Reconciler | None = None
         self.protector: Protector | None = None  # stop-loss / take-profit trigger orders
         self.controls: OwnerControls | None = None  # pause / resume / stop as the owner set them
+        self.inactivity: InactivityWatch | None = None  # sources gone quiet (SPEC §12)
         self.health: HealthRecorder | None = None  # persisted for `mirrorbot status`
         self.equity = EquityHistory()  # `/chart equity`: the readings of the accounts job
         self.intake: Intake | None = None
@@ -198,6 +200,7 @@ class Runner:
         for account in self._accounts:
             self.copier.add_desk(Desk(account, self.copier.followers.new_engine()))
         self.controls = OwnerControls(self.ledger, self.copier.oms, risk, self.copier.desks)
+        self.inactivity = InactivityWatch(self.ledger, self.copier.desks, risk, self.alerts)
         missed = await self.recover()
         await self.sync_plans(missed)
         copier = self.copier
@@ -227,6 +230,7 @@ class Runner:
             ("reconcile", o.reconcile_s, self.reconcile),
             ("price_release", o.price_recheck_s, self.release_held),
             ("volatility", o.vol_refresh_s, self.refresh_vols),
+            ("inactivity", o.inactivity_check_s, self.check_inactivity),
         ]
         rearm = self.venue.capabilities.schedule_cancel and o.dead_man_rearm_s > 0
         if rearm:
@@ -394,6 +398,11 @@ class Runner:
         """The decisions a price outlier holds, re-examined (SPEC §11); the number released."""
         assert self.copier is not None
         return await self.copier.executor.release_held()
+
+    async def check_inactivity(self) -> None:
+        """SPEC §12: tell the follows whose source went quiet, and apply the policies they chose now."""
+        if self.inactivity is not None and await self.inactivity.check():
+            await self.sync_plans()
 
     async def refresh_vols(self) -> None:
         """σ of every coin read so far, re-read (SPEC §10: hourly) and handed to the engines."""

@@ -17,6 +17,7 @@ from bot.ledger.types import decimal_text
 from bot.risk.guards import DRAWDOWN_ACTIONS, RiskLimits
 from bot.service import inputs
 from bot.service.errors import InvalidInput
+from bot.service.inactivity import INACTIVE_AFTER, INACTIVE_KEYS, Inactivity, inactivity_json, read_inactivity
 from bot.service.vol_settings import VOL_KEYS, VOL_RANGES, read_vol, vol_json
 from bot.venues import HYPERLIQUID, VENUE_NAMES
 from strategies.config import ALL_TOKENS, Filters, FollowConfig, Guards, SideFilter
@@ -64,6 +65,7 @@ RANGES: dict[str, inputs.Range] = {
     "stop_loss_pct": _range(_ZERO, Decimal(100), "% of the entry price", open_low=True, open_high=True),
     "take_profit_pct": _range(_ZERO, Decimal(10_000), "% of the entry price", open_low=True),
     **VOL_RANGES,  # volatility scaling (SPEC §10)
+    "inactive_after": INACTIVE_AFTER,  # source inactivity (SPEC §12)
 }
 MAX_SLIPPAGE = RANGES["slippage_cap"].high
 
@@ -138,6 +140,7 @@ OPTION_KEYS = (
     *RISK_KEYS,
     *PROTECTION_KEYS,
     *VOL_KEYS,
+    *INACTIVE_KEYS,
 )
 # The venue the source trades on (the follower trades on Hyperliquid either way).
 SOURCE_VENUES = VENUE_NAMES
@@ -162,6 +165,7 @@ KEYS = (
     *RISK_KEYS,
     *PROTECTION_KEYS,
     *VOL_KEYS,
+    *INACTIVE_KEYS,
 )
 
 
@@ -175,6 +179,7 @@ class FollowSettings:
     risk: RiskLimits = field(default_factory=RiskLimits)  # the runtime guards (bot/risk)
     stop_loss_pct: Decimal | None = None  # venue trigger orders per position (bot/pipeline/protect.py)
     take_profit_pct: Decimal | None = None
+    inactivity: Inactivity = field(default_factory=Inactivity)  # SPEC §12 (bot/service/inactivity.py)
 
     def with_config(self, **changes: Any) -> FollowSettings:
         return replace(self, config=replace(self.config, **changes))
@@ -225,6 +230,7 @@ def settings_to_json(settings: FollowSettings) -> dict[str, Any]:
     doc["max_drawdown_action"] = settings.risk.max_drawdown_action
     doc |= {key: _text(getattr(settings, key)) for key in PROTECTION_KEYS}
     doc |= vol_json(config.vol)
+    doc |= inactivity_json(settings.inactivity)
     return {key: doc[key] for key in KEYS}  # one key order everywhere (KEYS)
 
 
@@ -312,6 +318,7 @@ def settings_from_json(doc: object) -> FollowSettings:
         risk=_risk(doc),
         stop_loss_pct=_protection(doc, "stop_loss_pct"),
         take_profit_pct=_protection(doc, "take_profit_pct"),
+        inactivity=read_inactivity(doc),
     )
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 
 from bot.alerts import Alert
@@ -105,6 +105,8 @@ def status(view: OwnerStatus, health: Mapping[str, object]) -> str:
     active = [f for f in view.follows if f.active]
     lines.append(f"Follows ({len(active)} active):")
     lines += [f"  {follow_line(f)}" for f in active] or ["  none (/follow <address>)"]
+    now = datetime.now(UTC)
+    lines += [f"Inactive {quiet.describe(now)}" for quiet in view.inactive]  # SPEC §12
     if view.decisions:
         lines.append("Latest decisions:")
         for d in view.decisions:

@@ -18,7 +18,15 @@ from strategies.config import FollowConfig
 from strategies.mirror import MirrorSizing
 
 COINS = ("BTC", "ETH", "SOL", "kPEPE")
-SERVICE_ONLY = ("schema", "active", "out_of_sync", "release", "source_venue")
+SERVICE_ONLY = (
+    "schema",
+    "active",
+    "out_of_sync",
+    "release",
+    "source_venue",
+    "inactive_after",
+    "inactive_policy",
+)
 
 
 def decimals(low: str, high: str, places: int = 4) -> st.SearchStrategy[str]:
