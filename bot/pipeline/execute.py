@@ -267,10 +267,12 @@ class Executor:
         await self._execute(desk, retry, replace(key, revision=key.revision + 1, event_kind="retry"))
 
     async def release_held(self) -> int:
-        """Re-examine the decisions a price outlier holds (SPEC §11) at the mids now: a pair whose mid
+        """Bring the venue's reference prices up to date (at most one read per REF_MAX_AGE_MS), then
+        re-examine the decisions a price outlier holds (SPEC §11) at the mids now: a pair whose mid
         the reference confirms gets what it owes (`q(τ) − p` at the fresh mid, under the held key's
         next revision); one held past the alert delay is alerted once. The number released."""
         prices = self.followers.prices
+        await prices.refresh(self.followers.venue)  # the reference kept fresh here, off the hot path
         if not prices.held:
             return 0
         mids = await self.followers.mids()

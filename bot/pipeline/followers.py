@@ -6,7 +6,6 @@ recovery): they read and change the same desks, never copies of them.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -85,12 +84,13 @@ class Followers:
             self.set_vols(desk, self.vols.read_ms)
 
     async def mids(self) -> dict[str, Decimal]:
-        """Every mid now ({} when the read fails: nothing is priced on a guess); the venue's reference
-        prices are brought up to date beside them (read at the same time, and again when the cached ones
-        contradict a mid), for the outlier check (bot/pipeline/prices.py)."""
-        mids, read = await asyncio.gather(self._mids(), self.prices.refresh(self.venue))
-        if not read and self.prices.contradicted(mids):
-            await self.prices.refresh(self.venue, force=True)  # a market move, or an outlier? ask now
+        """Every mid now ({} when the read fails: nothing is priced on a guess). The venue's reference
+        prices (the outlier check, bot/pipeline/prices.py) are kept fresh off the hot path by the
+        runner's `price_release` job; they are read here only when there are none fresh enough or when
+        they contradict a mid (a market move, or an outlier? the venue is asked before anything is held)."""
+        mids = await self._mids()
+        if self.prices.stale() or self.prices.contradicted(mids):
+            await self.prices.refresh(self.venue, force=True)
         return mids
 
     async def _mids(self) -> dict[str, Decimal]:

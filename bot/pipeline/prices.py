@@ -67,6 +67,10 @@ class PriceGate:
         self.refs_ms = now
         return True
 
+    def stale(self) -> bool:
+        """No reference read yet, or the last one older than REF_STALE_MS (reads failing)."""
+        return self.refs_ms is None or self.clock() - self.refs_ms > REF_STALE_MS
+
     def contradicted(self, mids: Mapping[str, Decimal]) -> bool:
         """Some mid the (cached) reference contradicts: worth a fresh read before holding anything."""
         limit = self.limits.outlier_pct

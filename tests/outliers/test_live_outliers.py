@@ -12,7 +12,9 @@ from sqlmodel import col, select
 
 from bot.ledger import CopyInstruction
 from bot.ledger.db import session_factory
+from bot.pipeline.followers import Followers
 from bot.pipeline.runner import Runner
+from strategies.model import Market
 from tests.e2e.support import QUIET, World
 from tests.waiting import wait_until
 
@@ -96,3 +98,29 @@ async def test_the_outlier_fault_moves_all_mids_not_the_mark_and_refuses_unknown
     assert (await world.control({"type": "fault", "clear": True}))["faults"]["outlierMids"] == {}
     mids = (await world.http.post(f"{world.url}/info", json={"type": "allMids"})).json()
     assert Decimal(mids["ETH"]) == 3000
+
+
+async def test_the_hot_path_reads_the_reference_only_when_it_is_stale_or_contradicts_a_mid(
+    world: World,
+) -> None:
+    """A copy after a quiet second does not wait for a `metaAndAssetCtxs` read (the `price_release` job
+    keeps the reference fresh); only a mid the cached reference contradicts costs one, before any hold."""
+    await world.set_mids(ETH="3000")
+    venue = world.venue()
+    try:
+        followers = Followers(venue, {"ETH": Market("ETH", 4)})
+        before = venue.requests_made()
+        await followers.mids()  # no reference yet: read beside the mids
+        assert venue.requests_made() - before == 2 and followers.prices.reference("ETH") == 3000
+        followers.prices.refs_ms = (followers.prices.refs_ms or 0) - 5_000  # 5 s old: stale for the job
+        before = venue.requests_made()
+        for _ in range(3):
+            await followers.mids()
+        assert venue.requests_made() - before == 3  # the mids alone
+        await world.control({"type": "fault", "outlierMids": {"ETH": "3300"}})
+        before = venue.requests_made()
+        assert (await followers.mids())["ETH"] == 3300
+        assert venue.requests_made() - before == 2  # contradicted: the venue is asked at once
+        assert followers.prices.reference("ETH") == 3000  # and it still says 3000: an outlier
+    finally:
+        await venue.close()
