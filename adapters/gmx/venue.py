@@ -56,6 +56,7 @@ from bot.domain import (
     AccountRole,
     AccountState,
     AgentApproval,
+    Candle,
     FundingPayment,
     Instrument,
     OpenOrder,
@@ -178,6 +179,11 @@ class GmxVenue:
         prices = await asyncio.gather(*(self.chain.price(self.deployment.trading_market(c)) for c in coins))
         return dict(zip(coins, prices, strict=True))
 
+    async def reference_prices(self) -> dict[str, Decimal]:
+        """None apart from the mids: GMX's mid is its oracle's price already (a jump then waits to
+        persist: bot/risk/outliers.py)."""
+        return {}
+
     async def state_at(self, address: str, block: int) -> AccountState:
         positions, wallet, mids, time_ms = await asyncio.gather(
             self.chain.positions(address, block),
@@ -223,6 +229,9 @@ class GmxVenue:
 
     async def order_book(self, coin: str) -> OrderBook | None:
         raise VenueUnsupported("GMX trades against pools: there is no order book")
+
+    async def hourly_candles(self, coin: str, start_ms: int, end_ms: int) -> list[Candle]:
+        raise VenueUnsupported("GMX's contracts keep no price history: there are no candles to read")
 
     def requests_made(self) -> int:
         return 0  # JSON-RPC calls are not counted: a GMX read reports no page progress

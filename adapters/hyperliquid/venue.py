@@ -53,6 +53,7 @@ from bot.domain import (
     AccountRole,
     AccountState,
     AgentApproval,
+    Candle,
     FundingPayment,
     Instrument,
     OpenOrder,
@@ -92,6 +93,7 @@ HYPERLIQUID_CAPABILITIES: Final = VenueCapabilities(
     weight_budget_per_minute=1200,
     funding_history=True,
     order_book=True,
+    candles=True,
     label="Hyperliquid",
     builder_codes=True,
     max_builder_tenths_bp=100,  # 0.1 % on perps (the venue's cap; spot's 1 % is not traded here)
@@ -273,6 +275,10 @@ class HyperliquidVenue:
             await self.instruments()  # maybe listed since we last looked
         return listed_instrument(self._instruments, coin).asset
 
+    async def reference_prices(self) -> dict[str, Decimal]:
+        """The mark prices (`metaAndAssetCtxs`), always over HTTP: a check must not share the mids' feed."""
+        return await self.info.mark_prices()
+
     async def mids(self) -> dict[str, Decimal]:
         """While a watch is live (the running bot), from the websocket `allMids` feed — started by the
         first call, stopped by the first call without a watch and by `close` — whenever the feed is live
@@ -314,6 +320,9 @@ class HyperliquidVenue:
 
     async def order_book(self, coin: str) -> OrderBook | None:
         return await self.info.l2_book(coin)
+
+    async def hourly_candles(self, coin: str, start_ms: int, end_ms: int) -> list[Candle]:
+        return await self.info.candles(coin, "1h", start_ms, end_ms)
 
     def requests_made(self) -> int:
         return self.info.requests + self.background_info.requests

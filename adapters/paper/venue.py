@@ -36,6 +36,7 @@ from bot.domain import (
     AccountRole,
     AccountState,
     AgentApproval,
+    Candle,
     FundingPayment,
     Instrument,
     OpenOrder,
@@ -137,6 +138,9 @@ class PaperVenue:
     async def mids(self) -> dict[str, Decimal]:
         return await self.reads.mids()
 
+    async def reference_prices(self) -> dict[str, Decimal]:
+        return await self.reads.reference_prices()
+
     async def fills_between(self, address: str, start_ms: int, end_ms: int) -> list[SourceFill]:
         return await self.reads.fills_between(address, start_ms, end_ms)
 
@@ -145,6 +149,9 @@ class PaperVenue:
 
     async def order_book(self, coin: str) -> OrderBook | None:
         return await self.reads.order_book(coin)
+
+    async def hourly_candles(self, coin: str, start_ms: int, end_ms: int) -> list[Candle]:
+        return await self.reads.hourly_candles(coin, start_ms, end_ms)
 
     def requests_made(self) -> int:
         return self.reads.requests_made()

@@ -159,6 +159,7 @@ class VenueCapabilities:
     weight_budget_per_minute: int  # request-weight budget (0 = none known)
     funding_history: bool = False  # a history of an account's funding payments can be read
     order_book: bool = False  # an order book (depth) can be read
+    candles: bool = False  # hourly price candles can be read (volatility scaling's σ, SPEC §10)
     label: str = ""  # the venue's name as people spell it ("GMX"); `name` when empty
     # Builder codes (SPEC §14): an order may name a builder who is paid a fee on its fills, once the
     # account's master approved that builder at least at that rate; `max_builder_tenths_bp` is the
@@ -203,6 +204,17 @@ class OrderBook:
     coin: str
     bids: tuple[BookLevel, ...]
     asks: tuple[BookLevel, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Candle:
+    """One price candle of a coin (the venue's OHLC): `time_ms` is when it opens."""
+
+    time_ms: int
+    open: Decimal
+    high: Decimal
+    low: Decimal
+    close: Decimal
 
 
 @dataclass(frozen=True, slots=True)
@@ -315,6 +327,12 @@ class Venue(Protocol):
 
     async def mids(self) -> dict[str, Decimal]: ...
 
+    async def reference_prices(self) -> dict[str, Decimal]:
+        """The venue's own reference price of each coin, which a mid is checked against before an order
+        is priced from it (SPEC §11; Hyperliquid: the mark price, itself built on the oracle's); {} when
+        the venue has none apart from its mids (GMX: the mid is the oracle's price)."""
+        ...
+
     async def account(self, address: str) -> AccountState:
         """Positions on every perp dex and the equity across them (`bot.domain.equity`), of any address."""
         ...
@@ -337,6 +355,11 @@ class Venue(Protocol):
     async def order_book(self, coin: str) -> OrderBook | None:
         """`coin`'s book now (None: the venue shows none for it). Venues without
         `capabilities.order_book` raise NotImplementedError."""
+        ...
+
+    async def hourly_candles(self, coin: str, start_ms: int, end_ms: int) -> list[Candle]:
+        """`coin`'s hourly candles opening in `[start_ms, end_ms]`, oldest first (σ for volatility scaling,
+        SPEC §10). Venues without `capabilities.candles` raise NotImplementedError."""
         ...
 
     def requests_made(self) -> int:

@@ -163,6 +163,9 @@ class CopyInstruction(LedgerModel, table=True):
     mid: Decimal | None = Field(default=None, sa_type=ExactDecimal)
     guards: Any = Field(default_factory=list, sa_type=JSONText)  # codes of the guards that acted
     reason: str | None = None  # why no (or a smaller) order: deferred_min_notional, paused, a guard …
+    # volatility scaling (SPEC §10), when the follow uses it: σ (annualised %; null = unknown) and m
+    vol_sigma: Decimal | None = Field(default=None, sa_type=ExactDecimal)
+    vol_mult: Decimal | None = Field(default=None, sa_type=ExactDecimal)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 

@@ -63,6 +63,9 @@ def render_lineage(lineage: Lineage) -> str:
             f"  guards that acted: {', '.join(decision.guards) if decision.guards else 'none'}; "
             f"reason: {decision.reason or 'none'}",
         ]
+        if decision.vol_mult is not None:  # SPEC §10: the volatility the ratio was scaled by
+            sigma = "unknown" if decision.vol_sigma is None else f"{_num(decision.vol_sigma)} % annualised"
+            lines.append(f"  volatility σ {sigma}: ratio multiplier m {_num(decision.vol_mult)}")
         if lineage.plan is not None:
             lines.append(f"  settings (plan v{lineage.plan.version}): {dump_json(lineage.plan.settings)}")
     if intent is None:

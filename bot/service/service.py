@@ -16,6 +16,7 @@ from bot.service.accounts import AccountCommands
 from bot.service.actor import Actor
 from bot.service.commission import CommissionCommands
 from bot.service.core import FOLLOWER_VENUES, MAX_LABEL, VENUE, _settings_of
+from bot.service.inactivity import inactive_now
 from bot.service.positions import FollowState, follow_rows, stopped_rows, unmanaged_rows
 from bot.service.views import (
     AccountView,
@@ -62,7 +63,8 @@ class MirrorService(AccountCommands, CommissionCommands):
     async def status(self, actor: Actor, *, decisions: int = 10) -> StatusView:
         """Accounts, follows (current plan versions), the latest decisions and ledger counts."""
         accounts = tuple(AccountView.of(row) for row in await self.ledger.accounts())
-        follows = tuple(FollowView.of(plan) for plan in await self.ledger.current_plans())
+        plans = await self.ledger.current_plans()
+        follows = tuple(FollowView.of(plan) for plan in plans)
         latest = tuple(DecisionView.of(row) for row in await self.ledger.last_decisions(decisions))
         counts = await self.ledger.counts()
         health: dict[str, Any] = {
@@ -70,7 +72,8 @@ class MirrorService(AccountCommands, CommissionCommands):
             "last_leader_event_at": await self.ledger.last_leader_event_time(),
         }
         await self._audit(actor, "status", {})
-        return StatusView(accounts, follows, latest, counts, health)
+        inactive = await inactive_now(self.ledger, plans, utcnow())
+        return StatusView(accounts, follows, latest, counts, health, inactive)
 
     async def follower_states(self, addresses: Sequence[str]) -> dict[str, AccountState]:
         """Each follower account's state, read on the venue it is registered for (pnl, equity)."""

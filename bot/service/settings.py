@@ -18,6 +18,7 @@ from bot.ledger.types import decimal_text
 from bot.risk.guards import DRAWDOWN_ACTIONS, RiskLimits
 from bot.service import inputs
 from bot.service.errors import InvalidInput
+from bot.service.inactivity import INACTIVE_AFTER, INACTIVE_KEYS, Inactivity, inactivity_json, read_inactivity
 from bot.service.sizing_settings import (
     ALLOCATION_KEYS,
     SIZING_KEYS,
@@ -27,6 +28,7 @@ from bot.service.sizing_settings import (
     read_sizing,
     sizing_json,
 )
+from bot.service.vol_settings import VOL_KEYS, VOL_RANGES, read_vol, vol_json
 from bot.venues import HYPERLIQUID, VENUE_NAMES
 from strategies.config import ALL_TOKENS, Filters, FollowConfig, Guards, SideFilter
 
@@ -67,6 +69,8 @@ RANGES: dict[str, inputs.Range] = {
     # A stop-loss of 100 % or more could never trigger before liquidation.
     "stop_loss_pct": _range(_ZERO, Decimal(100), "% of the entry price", open_low=True, open_high=True),
     "take_profit_pct": _range(_ZERO, Decimal(10_000), "% of the entry price", open_low=True),
+    **VOL_RANGES,  # volatility scaling (SPEC §10)
+    "inactive_after": INACTIVE_AFTER,  # source inactivity (SPEC §12)
 }
 MAX_SLIPPAGE = RANGES["slippage_cap"].high
 
@@ -141,6 +145,8 @@ OPTION_KEYS = (
     *RISK_KEYS,
     *PROTECTION_KEYS,
     *COMMISSION_KEYS,
+    *VOL_KEYS,
+    *INACTIVE_KEYS,
 )
 # The venue the source trades on (the follower trades on Hyperliquid either way).
 SOURCE_VENUES = VENUE_NAMES
@@ -163,6 +169,8 @@ KEYS = (
     *RISK_KEYS,
     *PROTECTION_KEYS,
     *COMMISSION_KEYS,
+    *VOL_KEYS,
+    *INACTIVE_KEYS,
 )
 
 
@@ -177,6 +185,7 @@ class FollowSettings:
     stop_loss_pct: Decimal | None = None  # venue trigger orders per position (bot/pipeline/protect.py)
     take_profit_pct: Decimal | None = None
     commission: BuilderFee | None = None  # the builder paid on copied orders (SPEC §14)
+    inactivity: Inactivity = field(default_factory=Inactivity)  # SPEC §12 (bot/service/inactivity.py)
 
     def with_config(self, **changes: Any) -> FollowSettings:
         return replace(self, config=replace(self.config, **changes))
@@ -219,6 +228,8 @@ def settings_to_json(settings: FollowSettings) -> dict[str, Any]:
     commission = settings.commission
     doc["commission_to"] = None if commission is None else commission.address
     doc["commission_tenths_bp"] = None if commission is None else commission.tenths_bp
+    doc |= vol_json(config.vol)
+    doc |= inactivity_json(settings.inactivity)
     return {key: doc[key] for key in KEYS}  # one key order everywhere (KEYS)
 
 
@@ -277,6 +288,7 @@ def settings_from_json(doc: object) -> FollowSettings:
         filters=filters,
         guards=guards,
         slippage_cap=RANGES["slippage_cap"].read(doc.get("slippage_cap", "0.01"), "slippage_cap"),
+        vol=read_vol(doc),
     )
     release = doc.get("release")
     active = inputs.flag(doc.get("active", True), "active")
@@ -290,6 +302,7 @@ def settings_from_json(doc: object) -> FollowSettings:
         stop_loss_pct=_protection(doc, "stop_loss_pct"),
         take_profit_pct=_protection(doc, "take_profit_pct"),
         commission=_commission(doc),
+        inactivity=read_inactivity(doc),
     )
 
 
@@ -342,7 +355,7 @@ def to_config(doc: object) -> FollowConfig:
 # Scaling and every `_pct` key are percent; the fraction keys keep the unit they are stored in (their
 # names are contracts, and stored plans are not migrated), so every reply writes them with the percent
 # they mean: `0.05 (= 5 %)`.
-PERCENT_KEYS = ("scaling", *PROTECTION_KEYS)
+PERCENT_KEYS = ("scaling", *PROTECTION_KEYS, "vol_target_pct", "vol_skip_above_pct")
 FRACTION_KEYS = tuple(key for key, spec in RANGES.items() if spec.unit.startswith("fraction"))
 _HUNDRED = Decimal(100)
 
@@ -406,6 +419,11 @@ def unit_doubt(key: str, value: Decimal, coin: str | None = None) -> str | None:
         return (
             f"take_profit_pct {decimal_text(value)} %: the take-profit closes a position once it gains "
             f"{decimal_text(value)} % on its entry. It is a percent: for {meant} %, type {meant}."
+        )
+    if key in ("vol_target_pct", "vol_skip_above_pct") and value < 1:
+        return (
+            f"{key} {decimal_text(value)} %: an annualised volatility below 1 % (listed perps run at "
+            f"30–150 %). It is a percent: for {meant} %, type {meant}."
         )
     if key in FRACTION_KEYS and value >= 1:
         return (

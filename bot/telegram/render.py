@@ -4,7 +4,7 @@ bot/telegram/text.py's helpers."""
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 
 from bot.ledger.types import decimal_text
@@ -103,6 +103,8 @@ def status(view: OwnerStatus, health: Mapping[str, object], decimals: Mapping[st
     active = [f for f in view.follows if f.active]
     lines.append(text.fmt("<b>Follows</b> ({} active):", len(active)))
     lines += [text.esc(f"  {follow_line(f)}") for f in active] or [text.esc("  none (/follow <address>)")]
+    now = datetime.now(UTC)
+    lines += [text.esc(f"Inactive {quiet.describe(now)}") for quiet in view.inactive]  # SPEC §12
     if view.decisions:
         lines.append(text.fmt("<b>Latest decisions</b> (explain one: {})", text.code("/why <id>")))
         for d in view.decisions:

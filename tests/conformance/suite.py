@@ -201,6 +201,15 @@ class VenueConformance:
         assert {i.coin for i in await venue.instruments()} <= set(mids)
         assert all(isinstance(px, Decimal) and px > 0 for px in mids.values())
 
+    async def test_reference_prices_are_listed_coins_near_their_mids_or_none(self, harness: Harness) -> None:
+        # SPEC §11: the price each order's mid is checked against; {} when the venue has none but its mids
+        venue = harness.make_venue()
+        refs, mids = await venue.reference_prices(), await venue.mids()
+        assert set(refs) <= {i.coin for i in await venue.instruments()}
+        for coin, ref in refs.items():
+            assert isinstance(ref, Decimal) and ref > 0
+            assert abs(ref - mids[coin]) / ref < D("0.05"), (coin, ref, mids[coin])
+
     async def test_account_equity_and_positions_after_a_trade(self, harness: Harness) -> None:
         venue = harness.make_venue()
         account = await harness.new_account("20000")
@@ -354,6 +363,27 @@ class VenueConformance:
             refusal, payments = exc, []
         assert refusal is None or (refusal.status is not None and 400 <= refusal.status < 500)
         assert payments == sorted(payments, key=lambda p: p.time_ms)
+
+    async def test_hourly_candles_are_read_in_order_or_refused(self, harness: Harness) -> None:
+        # SPEC §10: σ comes from the venue's hourly candles; a venue without them says so
+        venue = harness.make_venue()
+        if not venue.capabilities.candles:
+            with pytest.raises(NotImplementedError):
+                await venue.hourly_candles(COIN, 0, YEAR_2100_MS)
+            pytest.skip(f"{venue.capabilities.name} has no candles")
+        leader, hour = await harness.new_leader(), 3_600_000
+        start = harness.now_ms() - hour
+        for _ in range(3):  # a trade in each of three hours
+            await harness.leader_trade(leader, COIN, True, D("0.01"))
+            harness.advance_clock(hour)
+        candles = await venue.hourly_candles(COIN, start, harness.now_ms())
+        assert len(candles) >= 3
+        times = [c.time_ms for c in candles]
+        assert times == sorted(set(times)) and all(t % hour == 0 for t in times)
+        assert start - hour < times[0] and times[-1] <= harness.now_ms()
+        for c in candles:
+            assert 0 < c.low <= min(c.open, c.close) <= max(c.open, c.close) <= c.high
+        assert await venue.hourly_candles(COIN, times[-1] + hour, times[-1] + 2 * hour) == []
 
     async def test_order_book_has_both_sides_around_the_mid(self, harness: Harness) -> None:
         venue = harness.make_venue()

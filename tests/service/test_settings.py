@@ -19,7 +19,16 @@ from strategies.config import FollowConfig
 from strategies.mirror import MirrorSizing
 
 COINS = ("BTC", "ETH", "SOL", "kPEPE")
-SERVICE_ONLY = ("schema", "active", "out_of_sync", "release", "source_venue", *COMMISSION_KEYS)
+SERVICE_ONLY = (
+    "schema",
+    "active",
+    "out_of_sync",
+    "release",
+    "source_venue",
+    "inactive_after",
+    "inactive_policy",
+    *COMMISSION_KEYS,
+)
 BUILDER = "0x" + "b1" * 20
 
 
