@@ -176,8 +176,15 @@ class BlockTailer:
         except OSError:
             return False
         with handle:
-            handle.seek(self.position.offset)
             offset = self.position.offset
+            if offset > os.fstat(handle.fileno()).st_size:
+                # Shorter than where we stood: not the file we read (replaced, restored from a backup).
+                # Read it from its start; the watch's deduper drops what was already delivered.
+                log.warning(
+                    "firehose: %s is shorter than the saved offset; reading it again", self.position.hour
+                )
+                offset = 0
+            handle.seek(offset)
             partial = False
             while True:
                 if self._skipping:

@@ -293,3 +293,30 @@ def test_a_block_written_between_the_read_and_the_look_for_the_next_hour_is_not_
 
     tailer._next_hour = node_writes_meanwhile  # type: ignore[method-assign]
     assert [json.loads(x)["block_number"] for x in tailer.read()] == [2, 3]
+
+
+def test_a_file_shorter_than_the_saved_offset_is_read_from_its_start(tmp_path: Path) -> None:
+    path = hour_path(tmp_path, "20261207/13")
+    append(path, block(1))
+    tailer = BlockTailer(tmp_path, position=FirehosePosition("20261207/13", 10_000))
+    assert [json.loads(x)["block_number"] for x in tailer.read()] == [1]
+
+
+async def test_a_hostile_line_in_the_files_does_not_stop_the_watch(tmp_path: Path) -> None:
+    path = hour_path(tmp_path, "20261207/13")
+    append(
+        path,
+        block(1, (LEADER, fill(1))) + b"{not json\n" + b"[" * 50_000 + b"\n" + block(2, (LEADER, fill(2))),
+    )
+
+    async def sleep(seconds: float) -> None:
+        raise _Stop
+
+    hose = Firehose(tmp_path, [LEADER], sleep=sleep)
+    got = []
+    try:
+        async for f in hose.fills():
+            got.append(f.tid)
+    except _Stop:
+        pass
+    assert got == [1, 2] and hose.filter.stats.refused_lines == 2
