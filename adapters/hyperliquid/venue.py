@@ -341,16 +341,21 @@ class HyperliquidVenue:
         self, sources: Sequence[str], *, since_ms: int | None = None
     ) -> AsyncGenerator[SourceFill, None]:
         """Every fill of `sources`, once each (see the module docstring)."""
-        async for event in self._stream(sources, since_ms, snapshots=self.node_data is None):
-            if isinstance(event, SourceFill):
-                yield event
+        # aclosing: closing this generator stops the stream's tasks now, not when it is collected.
+        stream = self._stream(sources, since_ms, snapshots=self.node_data is None)
+        async with contextlib.aclosing(stream):
+            async for event in stream:
+                if isinstance(event, SourceFill):
+                    yield event
 
     async def events(
         self, sources: Sequence[str], *, since_ms: int | None = None
     ) -> AsyncGenerator[SourceFill | AccountState, None]:
         """Fills (once each) and every polled account snapshot, merged in arrival order."""
-        async for event in self._stream(sources, since_ms, snapshots=True):
-            yield event
+        stream = self._stream(sources, since_ms, snapshots=True)
+        async with contextlib.aclosing(stream):
+            async for event in stream:
+                yield event
 
     async def _stream(
         self, sources: Sequence[str], since_ms: int | None, *, snapshots: bool
