@@ -46,6 +46,8 @@ log = logging.getLogger(__name__)
 FILLS_DIR: Final = Path("node_fills_by_block") / "hourly"
 # A mainnet block's line is tens of kilobytes at its busiest; anything this long is not a block.
 MAX_LINE_BYTES: Final = 64 * 1024 * 1024
+# Lines handed on per read: a first start at the beginning of a busy hour file must not load it whole.
+MAX_BATCH_BYTES: Final = 16 * 1024 * 1024
 POLL_INTERVAL_S: Final = 0.1
 _SKIP_CHUNK: Final = 1 << 20
 
@@ -104,11 +106,18 @@ class BlockTailer:
     """
 
     def __init__(
-        self, root: Path, *, position: FirehosePosition | None = None, max_line_bytes: int = MAX_LINE_BYTES
+        self,
+        root: Path,
+        *,
+        position: FirehosePosition | None = None,
+        max_line_bytes: int = MAX_LINE_BYTES,
+        max_batch_bytes: int = MAX_BATCH_BYTES,
     ) -> None:
         self.fills_dir = root / FILLS_DIR
         self.position = position
         self.max_line_bytes = max_line_bytes
+        self.max_batch_bytes = max_batch_bytes
+        self._taken = 0  # bytes of lines taken by the current read
         self.refused = 0
         self._skipping = False  # inside a too-long line: discard up to its newline
 
@@ -143,7 +152,9 @@ class BlockTailer:
         return later[0] if later else None
 
     def read(self) -> list[bytes]:
-        """Every complete line written since the last call (without its newline)."""
+        """The complete lines written since the last call (without their newlines), up to about
+        `max_batch_bytes` of them: call again while it returns lines."""
+        self._taken = 0
         if self.position is None:
             newest = self._next_hour()
             if newest is None:
@@ -152,16 +163,23 @@ class BlockTailer:
         lines: list[bytes] = []
         while True:
             self._read_current(lines)
+            if self._full():
+                return lines
             following = self._next_hour()
             if following is None:
                 return lines
             # The next hour exists, so the node finished this one: read what it wrote meanwhile.
             partial = self._read_current(lines)
+            if self._full():
+                return lines
             if partial or self._skipping:
                 self.refused += 1  # a line the node never finished: it will never be a block
                 log.warning("firehose: %s ends in an unfinished line; skipped", self.position_text)
                 self._skipping = False
             self.position = FirehosePosition(following, 0)
+
+    def _full(self) -> bool:
+        return self._taken >= self.max_batch_bytes
 
     @property
     def position_text(self) -> str:
@@ -195,6 +213,8 @@ class BlockTailer:
                     if chunk.endswith(b"\n"):
                         self._skipping = False
                     continue
+                if self._full():
+                    break
                 line = handle.readline(self.max_line_bytes + 1)
                 if not line:
                     break
@@ -212,6 +232,7 @@ class BlockTailer:
                     partial = True  # the node is writing it: wait for its newline
                     break
                 offset += len(line)
+                self._taken += len(line)
                 lines.append(line.rstrip(b"\r\n"))
             self.position = FirehosePosition(self.position.hour, offset)
             return partial
@@ -230,8 +251,13 @@ class FirehoseFilter:
     """Blocks → `SourceFill`s of the watched addresses (`source` set to the caller's spelling)."""
 
     def __init__(self, sources: Iterable[str]) -> None:
-        self._by_lower = {s.lower(): s for s in sources}
+        self._by_lower: dict[str, str] = {}
+        self.watch(sources)
         self.stats = FirehoseStats()
+
+    def watch(self, sources: Iterable[str]) -> None:
+        """Watch `sources` from the next block on (a watcher whose leases changed keeps its tail)."""
+        self._by_lower = {s.lower(): s for s in sources}
 
     def fills(self, line: bytes, where: str = "line") -> list[SourceFill]:
         """The watched fills of one block line; a line that is not a block is refused (logged, counted)
@@ -289,12 +315,15 @@ class Firehose:
         position_file: Path | None = None,
         poll_interval_s: float = POLL_INTERVAL_S,
         max_line_bytes: int = MAX_LINE_BYTES,
+        max_batch_bytes: int = MAX_BATCH_BYTES,
         sleep: Sleep = asyncio.sleep,
     ) -> None:
         self.root = root
         self.position_file = position_file
         start = FirehosePosition.load(position_file) if position_file is not None else None
-        self.tailer = BlockTailer(root, position=start, max_line_bytes=max_line_bytes)
+        self.tailer = BlockTailer(
+            root, position=start, max_line_bytes=max_line_bytes, max_batch_bytes=max_batch_bytes
+        )
         self.filter = FirehoseFilter(sources)
         self._poll_interval_s = poll_interval_s
         self._sleep = sleep

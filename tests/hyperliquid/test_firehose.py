@@ -176,17 +176,18 @@ def test_a_hostile_position_file_is_ignored(tmp_path: Path) -> None:
     cuts=st.lists(st.integers(min_value=1, max_value=400), min_size=1, max_size=30),
     hours=st.lists(st.integers(min_value=0, max_value=11), max_size=3),
     restarts=st.lists(st.booleans(), min_size=30, max_size=30),
+    batch=st.integers(min_value=1, max_value=2_000),
 )
 def test_any_write_split_rotation_and_restart_reads_every_block_once_in_order(
-    tmp_path_factory: Any, blocks: int, cuts: list[int], hours: list[int], restarts: list[bool]
+    tmp_path_factory: Any, blocks: int, cuts: list[int], hours: list[int], restarts: list[bool], batch: int
 ) -> None:
     """The node's bytes arrive in arbitrary pieces (lines cut anywhere), some blocks open a new hour,
-    the reader reads between any two pieces and sometimes restarts from its saved position: the
-    blocks read are exactly the blocks written, in order."""
+    the reader reads between any two pieces (at most `batch` bytes of lines per read) and sometimes
+    restarts from its saved position: the blocks read are exactly the blocks written, in order."""
     root = tmp_path_factory.mktemp("node")
     saved = root / "position.json"
     rotate_at = {h for h in hours}
-    tailer = BlockTailer(root)
+    tailer = BlockTailer(root, max_batch_bytes=batch)
     read: list[int] = []
     hour = 0
     pending = b""
@@ -200,13 +201,14 @@ def test_any_write_split_rotation_and_restart_reads_every_block_once_in_order(
             append(path, piece)
             if restarts[i % len(restarts)] and tailer.position is not None:
                 tailer.position.save(saved)
-                tailer = BlockTailer(root, position=FirehosePosition.load(saved))
+                tailer = BlockTailer(root, position=FirehosePosition.load(saved), max_batch_bytes=batch)
             read += [json.loads(x)["block_number"] for x in tailer.read()]
             if not pending:
                 break
         append(path, pending)
         pending = b""
-    read += [json.loads(x)["block_number"] for x in tailer.read()]
+    while more := tailer.read():
+        read += [json.loads(x)["block_number"] for x in more]
     assert read == list(range(1, blocks + 1))
     assert tailer.refused == 0
 
@@ -320,3 +322,23 @@ async def test_a_hostile_line_in_the_files_does_not_stop_the_watch(tmp_path: Pat
     except _Stop:
         pass
     assert got == [1, 2] and hose.filter.stats.refused_lines == 2
+
+
+def test_a_read_hands_on_about_max_batch_bytes_of_lines(tmp_path: Path) -> None:
+    path = hour_path(tmp_path, "20261207/13")
+    append(path, b"".join(block(n) for n in range(1, 11)))
+    append(hour_path(tmp_path, "20261207/14"), block(11))
+    start = FirehosePosition("20261207/13", 0)
+    tailer = BlockTailer(tmp_path, position=start, max_batch_bytes=3 * len(block(1)))
+    batches = []
+    while more := tailer.read():
+        batches.append([json.loads(x)["block_number"] for x in more])
+    assert batches == [[1, 2, 3], [4, 5, 6], [7, 8, 9], [10, 11]]
+
+
+def test_the_watched_set_can_change_between_blocks() -> None:
+    watched = FirehoseFilter([LEADER])
+    line = block(1, (LEADER, fill(1)), (OTHER, fill(2))).rstrip(b"\n")
+    assert [f.tid for f in watched.fills(line)] == [1]
+    watched.watch([OTHER])
+    assert [(f.tid, f.source) for f in watched.fills(line)] == [(2, OTHER)]
