@@ -85,6 +85,7 @@ class FirehosePosition:
 
     def save(self, path: Path) -> None:
         """Atomically (write, then rename): a crash leaves the old position or the new one."""
+        path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(path.name + ".tmp")
         tmp.write_text(json.dumps(self.to_json()), encoding="utf-8")
         os.replace(tmp, path)
@@ -338,6 +339,9 @@ class Firehose:
                 for fill in self.filter.fills(line, where):
                     yield fill
             if lines and self.position_file is not None and self.tailer.position is not None:
-                self.tailer.position.save(self.position_file)
+                try:
+                    self.tailer.position.save(self.position_file)
+                except OSError as exc:  # only a restart's head start is lost: keep watching
+                    log.warning("firehose: position not saved to %s: %s", self.position_file, exc)
             if not lines:
                 await self._sleep(self._poll_interval_s)

@@ -244,7 +244,7 @@ def test_hostile_lines_are_refused_by_line_and_bad_fills_alone() -> None:
 
 async def test_the_firehose_saves_its_position_after_handing_fills_on(tmp_path: Path) -> None:
     path = hour_path(tmp_path, "20261207/13")
-    saved = tmp_path / "position.json"
+    saved = tmp_path / "data" / "position.json"  # its directory does not exist yet
     append(path, block(1, (LEADER, fill(1))) + block(2, (OTHER, fill(2))) + block(3, (LEADER, fill(3))))
     sleeps: list[float] = []
 
@@ -342,3 +342,20 @@ def test_the_watched_set_can_change_between_blocks() -> None:
     assert [f.tid for f in watched.fills(line)] == [1]
     watched.watch([OTHER])
     assert [(f.tid, f.source) for f in watched.fills(line)] == [(2, OTHER)]
+
+
+async def test_a_position_that_cannot_be_saved_does_not_stop_the_watch(tmp_path: Path) -> None:
+    append(hour_path(tmp_path, "20261207/13"), block(1, (LEADER, fill(1))) + block(2, (LEADER, fill(2))))
+    (tmp_path / "a-file").write_text("")
+
+    async def sleep(seconds: float) -> None:
+        raise _Stop
+
+    hose = Firehose(tmp_path, [LEADER], position_file=tmp_path / "a-file" / "position.json", sleep=sleep)
+    got = []
+    try:
+        async for f in hose.fills():
+            got.append(f.tid)
+    except _Stop:
+        pass
+    assert got == [1, 2]
