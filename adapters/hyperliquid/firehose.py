@@ -173,10 +173,10 @@ class BlockTailer:
             partial = self._read_current(lines)
             if self._full():
                 return lines
-            if partial or self._skipping:
+            if partial:
                 self.refused += 1  # a line the node never finished: it will never be a block
                 log.warning("firehose: %s ends in an unfinished line; skipped", self.position_text)
-                self._skipping = False
+            self._skipping = False  # an overlong line cut off by the rotation: counted when found
             self.position = FirehosePosition(following, 0)
 
     def _full(self) -> bool:

@@ -359,3 +359,12 @@ async def test_a_position_that_cannot_be_saved_does_not_stop_the_watch(tmp_path:
     except _Stop:
         pass
     assert got == [1, 2]
+
+
+def test_an_overlong_line_cut_off_by_a_rotation_is_counted_once(tmp_path: Path) -> None:
+    tailer = BlockTailer(tmp_path, max_line_bytes=200)  # a block here is ~130 bytes
+    append(hour_path(tmp_path, "20261207/13"), b"x" * 500)
+    assert tailer.read() == [] and tailer.refused == 1
+    append(hour_path(tmp_path, "20261207/14"), block(1))
+    assert [json.loads(x)["block_number"] for x in tailer.read()] == [1]
+    assert tailer.refused == 1
