@@ -83,6 +83,9 @@ class Settings(BaseSettings):
     # The request weight this process may spend per minute on Hyperliquid (the venue allows 1200 per IP);
     # raise it only for a venue that imposes no limit, such as the localnet.
     hl_weight_per_minute: int = Field(default=1200, ge=60, le=100_000_000)
+    # A Hyperliquid non-validating node's data directory (holding node_fills_by_block/): sources are
+    # watched from its fills firehose instead of websockets and polls (docs/firehose.md).
+    hl_node_data: Path | None = None
     localnet_host: str = "127.0.0.1"
     localnet_port: int = Field(default=LOCALNET_DEFAULT_PORT, ge=1, le=65535)
     data_dir: Path = Path(".mirrorbot")
@@ -129,6 +132,18 @@ class Settings(BaseSettings):
             return database_url(value)
         except DatabaseUrlError as exc:
             raise ValueError(str(exc).removeprefix("MIRROR_DATABASE_URL: ")) from None
+
+    @field_validator("hl_node_data")
+    @classmethod
+    def _node_data(cls, value: Path | None) -> Path | None:
+        if value is None or not str(value).strip():
+            return None
+        if not value.is_dir():
+            raise ValueError(
+                "must be an existing directory: a Hyperliquid node's data directory, the one holding "
+                "node_fills_by_block/"
+            )
+        return value
 
     @field_validator("keystore_password_file")
     @classmethod

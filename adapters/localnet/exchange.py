@@ -100,6 +100,8 @@ class LocalExchange:
         self._spot_pairs = tuple(spot_pairs) if spot_pairs is not None else SPOT_PAIRS
         self._clock = clock_ms or _wall_clock_ms
         self._listeners: list[Callable[[LocalEvent], None]] = []
+        # Called once per request that filled anything, with every (user, fill) of it: a node's block.
+        self._block_listeners: list[Callable[[list[tuple[str, dict[str, Any]]], int], None]] = []
         self._faults = Faults()
         self._new_state()
 
@@ -292,6 +294,10 @@ class LocalExchange:
 
     def add_listener(self, fn: Callable[[LocalEvent], None]) -> None:
         self._listeners.append(fn)
+
+    def add_block_listener(self, fn: Callable[[list[tuple[str, dict[str, Any]]], int], None]) -> None:
+        """`fn(events, now_ms)` after each request that filled: the (user, fill) pairs, in fill order."""
+        self._block_listeners.append(fn)
 
     # --- dispatch -------------------------------------------------------------------------------------------
     def _dispatch(
@@ -556,6 +562,14 @@ class LocalExchange:
                     listener(event)
                 except Exception:  # a broken subscriber must not break the exchange
                     log.exception("localnet listener failed on a %s event", event.channel)
+        if self._block_listeners and out.fills:
+            block = [(address_of(key), fill) for key, fills in out.fills.items() for fill in fills]
+            block.sort(key=lambda pair: (pair[1]["time"], pair[1]["tid"]))
+            for block_listener in list(self._block_listeners):
+                try:
+                    block_listener(block, now)
+                except Exception:  # a full disk must not stop the exchange
+                    log.exception("localnet block listener failed")
 
 
 def _wire_asset(wire: object) -> object:

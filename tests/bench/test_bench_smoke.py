@@ -36,3 +36,15 @@ def test_fanout_reaches_every_follower(capsys: pytest.CaptureFixture[str]) -> No
     assert fanout.main(["--n", "2", "--trades", "1"]) == 0
     rows = capsys.readouterr().out.splitlines()
     assert rows[-1].split()[0] == "2" and rows[-1].split()[-2] == "1"
+
+
+def test_firehose_prints_the_cost_per_fill_for_each_watched_set(capsys: pytest.CaptureFixture[str]) -> None:
+    from bench import firehose
+
+    assert firehose.main(["--blocks", "20", "--events", "5", "--users", "50"]) == 0
+    rows = capsys.readouterr().out.splitlines()
+    assert "20 blocks, 100 fills" in rows[1]
+    table = [row.split() for row in rows[3:]]
+    assert [row[0] for row in table] == ["10", "1000", "10000"]
+    assert all(row[1] == "100" for row in table)  # every fill in the files read, whatever is watched
+    assert table[-1][2] == "100"  # every user watched: every fill delivered

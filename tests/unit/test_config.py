@@ -65,6 +65,7 @@ def test_env_file_is_read(tmp_path: Path) -> None:
         ("MIRROR_SLIPPAGE_CAP", "2", "MIRROR_SLIPPAGE_CAP"),
         ("MIRROR_LOG_LEVEL", "LOUD", "must be one of DEBUG, INFO"),
         ("MIRROR_TELEGRAM_ADMINS", "12,bob", "numeric Telegram user ids"),
+        ("MIRROR_HL_NODE_DATA", "/nonexistent/hl/data", "must be an existing directory"),
     ],
 )
 def test_bad_setting_names_the_variable(
