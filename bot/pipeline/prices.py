@@ -23,7 +23,11 @@ from bot.risk.outliers import PriceCheck, PriceLimits, off_by_pct
 
 log = logging.getLogger(__name__)
 
-REF_MAX_AGE_MS = 1_000  # the reference is re-read when older (a mids read brings it up to date)
+# A reference read (`metaAndAssetCtxs`) weighs 20 of the IP's 1,200 a minute: once a second would be the
+# whole budget. Re-read at most every REF_MAX_AGE_MS while a decision is held or a mid contradicts the
+# reference (an outlier event: at most 240 a minute, while it lasts), else every REF_IDLE_MS (80 a minute).
+REF_MAX_AGE_MS = 5_000
+REF_IDLE_MS = 15_000
 REF_STALE_MS = 30_000  # older than this (reads failing) it is no reference: only the jump rule holds
 
 
@@ -53,11 +57,11 @@ class PriceGate:
     def __post_init__(self) -> None:
         self.check = PriceCheck(self.limits)
 
-    async def refresh(self, venue: Venue, *, force: bool = False) -> bool:
-        """Re-read the venue's reference prices when they are older than REF_MAX_AGE_MS (or `force`);
+    async def refresh(self, venue: Venue, *, max_age_ms: int = REF_MAX_AGE_MS, force: bool = False) -> bool:
+        """Re-read the venue's reference prices when they are older than `max_age_ms` (or `force`);
         True when read now. A failed read is logged; the last reference serves until REF_STALE_MS old."""
         now = self.clock()
-        if not force and self.refs_ms is not None and now - self.refs_ms < REF_MAX_AGE_MS:
+        if not force and self.refs_ms is not None and now - self.refs_ms < max_age_ms:
             return False
         try:
             self.refs = await venue.reference_prices()
