@@ -34,6 +34,7 @@ KINDS: dict[str, str] = {
     "hyperliquid/test_wire.py": "unit",
     "hyperliquid/test_nonces.py": "unit",
     "ledger/test_ids.py": "unit",
+    "bus/test_codec.py": "unit",
     "ledger/test_types.py": "unit",
     "simulate/test_scenario_errors.py": "unit",
     "simulate/test_scenario_steps.py": "unit",

@@ -30,6 +30,7 @@ LAYERS: tuple[Mapping[str, tuple[str, ...]], ...] = (
     {
         "ledger": ("bot.ledger",),
         "guards": ("bot.risk", "bot.risk.guards", "bot.risk.book"),  # pure: no Desk, no ledger
+        "bus": ("bot.bus",),  # Redis Streams between the distributed roles (issue #15): no ledger
     },
     # The service writes what the pipeline reads (plans, controls); it never drives the pipeline.
     {"service": ("bot.service",)},
