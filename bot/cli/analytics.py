@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 
     from bot.analytics import BacktestReport, InspectReport
     from bot.analytics.fetch import Report
+    from bot.analytics.rank_report import RankReport
     from bot.service.errors import InvalidInput
 
 T = TypeVar("T")
@@ -109,7 +110,7 @@ def _run(call: Callable[[str | None, Report], Coroutine[Any, Any, T]], fills: Pa
         raise fail(str(exc), 1) from None
 
 
-def _output(report: InspectReport | BacktestReport, as_json: bool, chart: Path | None) -> None:
+def _output(report: InspectReport | BacktestReport | RankReport, as_json: bool, chart: Path | None) -> None:
     """Write the chart first (so a failure leaves nothing half-printed), then the report."""
     if chart is not None:
         try:

@@ -15,6 +15,7 @@ from bot.cli.control import alerts, history, limits, owner, pause, pnl, resume, 
 from bot.cli.follows import follow_app
 from bot.cli.localnet import demo, localnet
 from bot.cli.paper import paper
+from bot.cli.rank import rank
 from bot.cli.reads import positions, status, why
 from bot.cli.run import run
 from bot.cli.simulate import simulate
@@ -32,6 +33,7 @@ COMMANDS: tuple[Callable[..., None], ...] = (
     *(config, localnet, simulate, demo, run, paper),  # config, localnet, simulate, run, paper.py
     *(status, positions, why),  # reads.py
     *(inspect, backtest),  # analytics.py
+    rank,  # rank.py
     *(pause, resume, stop, limits, alerts, pnl, history, owner, telegram),  # control.py
 )
 for command in COMMANDS:

@@ -81,7 +81,6 @@ class Executor:
         self.settler = settler
         self.risk = risk
         self.teller = teller
-        self.latencies_ms: list[int] = []  # source event → follower order answered
 
     async def locked(self, desk: Desk, decision: Decision, key: DecisionKey) -> None:
         """`carry_out` under the pair's lock."""
@@ -229,8 +228,6 @@ class Executor:
         sent_ms: int,
     ) -> None:
         coin = decision.coin
-        if key.event_time_ms is not None:
-            self.latencies_ms.append(now_ms() - key.event_time_ms)
         filled = filled_part(result)
         await self.settler.settle(desk, request, result, sent_ms, before=decision.position)
         log_event(

@@ -109,6 +109,26 @@ def address(value: object, field: str) -> str:
     return text.lower()
 
 
+RANK_SOURCES = (2, 10)  # `rank`: sources side by side; more than 10 is no longer a readable table
+
+
+def addresses(values: object, field: str, *, low: int, high: int) -> tuple[str, ...]:
+    """A list of `low`..`high` distinct addresses (each checked as `address` does), in the order given.
+    The count is checked before any address is read."""
+    accepted = f"{low} to {high} distinct addresses ({ADDRESS_FORMAT})"
+    if isinstance(values, str) or not isinstance(values, list | tuple):
+        raise InvalidInput(field, f"expected a list of addresses, got {shown(values)}", accepted)
+    if not low <= len(values) <= high:
+        raise InvalidInput(field, f"{len(values)} given", accepted)
+    out: list[str] = []
+    for value in values:
+        checked = address(value, field)
+        if checked in out:
+            raise InvalidInput(field, f"{checked} given twice", accepted)
+        out.append(checked)
+    return tuple(out)
+
+
 ADDRESS_REF = "an address (0x + 40 hex digits), its first 6+ characters, or its short form 0x1234…abcd"
 _ADDRESS_REF = re.compile(r"^(0x[0-9a-f]{4,40})(?:(?:…|\.\.\.)([0-9a-f]{4,36}))?$")
 

@@ -21,6 +21,7 @@ from typing import Any
 from telegram import BotCommand, Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
+import bot.telegram.commands_rank  # noqa: F401  (registers /rank)
 from bot.alerts import AlertBus
 from bot.config import Settings
 from bot.ledger import Ledger

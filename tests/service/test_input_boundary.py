@@ -362,8 +362,10 @@ def test_increase_or_decrease_is_decided_exactly_beyond_28_digits() -> None:
 
 def test_the_docs_table_is_the_code() -> None:
     """docs/inputs.md lists every range of RANGES (and the scenario's), with the same interval."""
+    from bot.analytics.rank_report import RANK_RANGES
     from bot.analytics.service import BACKTEST_RANGES, MAX_DAYS, MAX_DELAY_MS
     from bot.fills_file import MAX_ID, MAX_TIME_MS
+    from bot.service.inputs import RANK_SOURCES
     from bot.service.settings import RANGES
     from bot.simulate import SCENARIO_RANGES
 
@@ -379,6 +381,8 @@ def test_the_docs_table_is_the_code() -> None:
         "fills.time": f"[0, {MAX_TIME_MS}]",
         "fills.oid": f"[0, {MAX_ID}]",
     }
+    code |= {f"rank.{key}": r.text() for key, r in RANK_RANGES.items()}
+    code |= {"rank.sources": "[{}, {}]".format(*RANK_SOURCES), "rank.days": f"[1, {MAX_DAYS}]"}
     assert rows == code
 
 
