@@ -1,4 +1,4 @@
-"""The bus of the distributed roles (issue #15, docs/scale.md): normalised source changes on Redis
+"""The bus of the distributed roles (issue #15, docs/cluster.md): normalised source changes on Redis
 Streams, from watchers to copy workers. `codec`: a change as a stream entry, exactly; `streams`: the
 shards, publishing, consumer groups, acknowledgement and the reclaim of a dead consumer's entries.
 

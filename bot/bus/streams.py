@@ -17,6 +17,7 @@ after the consumer recorded the change, and the reclaim of a dead consumer's pen
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 from collections.abc import Awaitable, Callable, Iterable, Sequence
@@ -97,15 +98,47 @@ class Bus:
         entry_id = await self.client.xadd(stream, encode(item))  # type: ignore[arg-type]
         return str(entry_id)
 
-    async def ensure_group(self, group: str, shards: Iterable[int] | None = None) -> None:
-        """Create the group on every stream (and the streams) if missing: it starts at the beginning,
-        so a change published before the first consumer started is not missed."""
+    async def ensure_group(
+        self, group: str, shards: Iterable[int] | None = None, *, start: str = "0"
+    ) -> None:
+        """Create the group on every stream (and the streams) if missing. `start` "0": at the
+        beginning, so a change published before the first consumer started is not missed; "$": only
+        what is published from now on."""
         for stream in self.streams(shards):
             try:
-                await self.client.xgroup_create(stream, group, id="0", mkstream=True)
+                await self.client.xgroup_create(stream, group, id=start, mkstream=True)
             except ResponseError as exc:
                 if "BUSYGROUP" not in str(exc):
                     raise
+
+    async def skip_to_now(self, group: str, shards: Iterable[int] | None = None) -> int:
+        """Start the group afresh: what it was given and never acknowledged is acknowledged, and it
+        reads only what is published from now on (`XGROUP SETID $`); the number of entries skipped.
+        A copy worker does this at start, before recovery brings its followers to their sources'
+        positions as the venue reports them: the backlog is already in those positions."""
+        await self.ensure_group(group, shards, start="$")
+        skipped = 0
+        for stream in self.streams(shards):
+            await self.client.xgroup_setid(stream, group, id="$")
+            while pending := await self.client.xpending_range(stream, group, min="-", max="+", count=500):
+                skipped += int(await self.client.xack(stream, group, *[p["message_id"] for p in pending]))
+        return skipped
+
+    async def drop_group(self, group: str) -> None:
+        """Remove a consumer group from every stream (a worker retired for good)."""
+        for stream in self.streams():
+            with contextlib.suppress(ResponseError):
+                await self.client.xgroup_destroy(stream, group)
+
+    async def groups(self) -> list[str]:
+        """Every consumer group on the streams, sorted."""
+        names: set[str] = set()
+        for stream in self.streams():
+            try:
+                names |= {str(g["name"]) for g in await self.client.xinfo_groups(stream)}
+            except ResponseError:  # no such stream yet
+                continue
+        return sorted(names)
 
     def consumer(self, group: str, name: str, shards: Iterable[int] | None = None) -> Consumer:
         return Consumer(self, group, name, self.streams(shards))
@@ -144,6 +177,7 @@ def _deliveries(stream: str, entries: Sequence[Any]) -> list[Delivery]:
 
 
 Handler = Callable[[BusChange], Awaitable[None]]
+BatchHandler = Callable[[list[BusChange]], Awaitable[None]]
 
 
 class Consumer:
@@ -171,6 +205,10 @@ class Consumer:
         new = dict.fromkeys(self.streams, ">")
         found = await client.xreadgroup(self.group, self.name, new, count=count, block=block_ms)  # type: ignore[arg-type]
         return _read(found)
+
+    def rewind(self) -> None:
+        """Read this consumer's unacknowledged entries again first (after a handler error)."""
+        self._own_pending = dict.fromkeys(self.streams, "0")
 
     async def reclaim(self, min_idle_ms: int, count: int = 100) -> list[Delivery]:
         """Take over the entries other consumers of the group were given and left unacknowledged for
@@ -204,13 +242,25 @@ class Consumer:
         done = 0
         for d in deliveries:
             if d.item is None:
-                fields = {**(d.fields or {}), "error": d.error or "", "from": f"{d.stream}/{d.entry_id}"}
-                await self.bus.client.xadd(self.bus.dead_letters, fields)  # type: ignore[arg-type]
-                log.error(
-                    "bus_entry_unreadable", extra={"stream": d.stream, "entry": d.entry_id, "error": d.error}
-                )
+                await self._dead_letter(d)
             else:
                 await handler(d.item)
             await self.ack([d])
             done += 1
         return done
+
+    async def handle_all(self, deliveries: Sequence[Delivery], handler: BatchHandler) -> int:
+        """`handle` for a whole batch: every readable change to `handler` in one call (in order), then
+        every entry acknowledged; on a handler error none is (all stay pending)."""
+        items = [d.item for d in deliveries if d.item is not None]
+        if items:
+            await handler(items)
+        for d in deliveries:
+            if d.item is None:
+                await self._dead_letter(d)
+        return await self.ack(deliveries) if deliveries else 0
+
+    async def _dead_letter(self, d: Delivery) -> None:
+        fields = {**(d.fields or {}), "error": d.error or "", "from": f"{d.stream}/{d.entry_id}"}
+        await self.bus.client.xadd(self.bus.dead_letters, fields)  # type: ignore[arg-type]
+        log.error("bus_entry_unreadable", extra={"stream": d.stream, "entry": d.entry_id, "error": d.error})

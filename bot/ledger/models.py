@@ -432,8 +432,10 @@ class OwnershipLease(LedgerModel, table=True):
 
     __tablename__ = "ownership_lease"
 
-    kind: str = Field(primary_key=True)  # LeaseKind: "source" | "follower"
-    key: str = Field(primary_key=True)  # the address (lower-case); a source's is "<venue>:<address>"
+    kind: str = Field(primary_key=True)  # LeaseKind: "source" | "follower" | a process's role
+    name: str = Field(
+        primary_key=True
+    )  # the source's or follower's address (lower-case), or the process's name
     epoch: int = Field(sa_type=BigInteger)
     holder: str = Field(index=True)  # the holding process's random token: only it renews or releases
     pid: int = Field(sa_type=BigInteger)
@@ -442,6 +444,10 @@ class OwnershipLease(LedgerModel, table=True):
     heartbeat_at: datetime = Field(sa_type=UTCDateTime)
     expires_at: datetime = Field(sa_type=UTCDateTime)  # past it, another process may take the lease
     released_at: datetime | None = Field(default=None, sa_type=UTCDateTime, nullable=True)
+    # A process's row (kind "watcher" | "worker" | "control", name: its name) carries the egress budget it
+    # declared: websocket users and request weight per minute (None on the rows of sources and followers).
+    ws_users: int | None = Field(default=None, nullable=True)
+    weight_per_min: int | None = Field(default=None, nullable=True)
 
 
 # The lineage and plan tables (the control room's tables above are listed in CONTROL_TABLES).

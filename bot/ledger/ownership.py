@@ -1,4 +1,4 @@
-"""Ownership leases of the distributed roles (issue #15, docs/scale.md), and the fencing rule.
+"""Ownership leases of the distributed roles (issue #15, docs/cluster.md), and the fencing rule.
 
 Each source is owned by one watcher, each follower by one copy worker, through a row of
 `ownership_lease` (revision 0006): the holding process, a fencing `epoch` and a heartbeat expiry.
@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
@@ -47,6 +48,19 @@ Fence = Mapping[str, int]
 class LeaseKind(StrEnum):
     SOURCE = "source"  # owned by a watcher
     FOLLOWER = "follower"  # owned by a copy worker
+    # A process's own row (name: its own, unique among the live ones of its role): its heartbeat says
+    # it is alive, so the live ones share the work; it carries the budget the process declared.
+    WATCHER = "watcher"
+    WORKER = "worker"
+    CONTROL = "control"
+
+
+@dataclass(frozen=True, slots=True)
+class Budget:
+    """What one process may spend from its egress IP (Hyperliquid limits per IP, docs/cluster.md)."""
+
+    ws_users: int | None = None  # websocket user subscriptions (the venue allows 10 per IP)
+    weight_per_min: int | None = None  # REST request weight per minute (the venue allows 1,200 per IP)
 
 
 class Fenced(LedgerError):
@@ -72,7 +86,7 @@ def check_fence(conn: Connection, followers: Iterable[str], fence: Fence) -> Non
         update(_TABLE)
         .where(
             _TABLE.c.kind == LeaseKind.FOLLOWER.value,
-            tuple_(_TABLE.c.key, _TABLE.c.epoch).in_(pairs),
+            tuple_(_TABLE.c.name, _TABLE.c.epoch).in_(pairs),
             _TABLE.c.released_at.is_(None),
         )
         .values(epoch=_TABLE.c.epoch)
@@ -80,9 +94,9 @@ def check_fence(conn: Connection, followers: Iterable[str], fence: Fence) -> Non
     if touched.rowcount == len(pairs):
         return
     rows = {
-        r.key: r
+        r.name: r
         for r in conn.execute(
-            select(_TABLE).where(_TABLE.c.kind == LeaseKind.FOLLOWER.value, _TABLE.c.key.in_(wanted))
+            select(_TABLE).where(_TABLE.c.kind == LeaseKind.FOLLOWER.value, _TABLE.c.name.in_(wanted))
         )
     }
     for follower, epoch in pairs:
@@ -111,9 +125,11 @@ class Ownership:
         holder: Holder | None = None,
         ttl_s: float = TTL_S,
         clock: Callable[[], datetime] = _utcnow,
+        budget: Budget | None = None,
     ) -> None:
         self.engine, self.kind, self.ttl_s, self.clock = engine, kind, ttl_s, clock
         self.holder = holder or Holder()
+        self.budget = budget or Budget()
         self.held: dict[str, int] = {}  # key → epoch, as last acquired or renewed
 
     @property
@@ -130,38 +146,56 @@ class Ownership:
             "heartbeat_at": now,
             "expires_at": now + timedelta(seconds=self.ttl_s),
             "released_at": None,
+            "ws_users": self.budget.ws_users,
+            "weight_per_min": self.budget.weight_per_min,
         }
 
-    def _take(self, conn: Connection, keys: list[str], now: datetime) -> dict[str, int]:
+    def _take(self, conn: Connection, keys: list[str], now: datetime, limit: int | None) -> dict[str, int]:
+        """Keep what of `keys` is ours; take what is free (no row, released, expired), at most `limit`
+        new ones, in the order of `keys`."""
         insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
         claim = self._claim(now)
-        new = conn.execute(
-            insert(_TABLE).on_conflict_do_nothing(index_elements=["kind", "key"]).returning(_TABLE.c.key),
-            [{"kind": self.kind.value, "key": k, "epoch": 1, **claim} for k in keys],
-        )
-        taken = dict.fromkeys((r.key for r in new), 1)
-        rest = [k for k in keys if k not in taken]
-        if not rest:
-            return taken
-        current = conn.execute(select(_TABLE).where(_TABLE.c.kind == self.kind.value, _TABLE.c.key.in_(rest)))
-        for row in current.all():
-            ours = row.holder == self.holder.token and row.released_at is None
-            if not ours and row.released_at is None and row.expires_at > now:
-                continue  # another live holder
+        rows = {
+            r.name: r
+            for r in conn.execute(
+                select(_TABLE).where(_TABLE.c.kind == self.kind.value, _TABLE.c.name.in_(keys))
+            )
+        }
+        ours = [r for r in rows.values() if r.holder == self.holder.token and r.released_at is None]
+        free = [
+            k
+            for k in keys
+            if k not in rows
+            or rows[k].released_at is not None
+            or (rows[k].expires_at <= now and rows[k].holder != self.holder.token)
+        ]
+        free = free if limit is None else free[: max(0, limit)]
+        missing = [k for k in free if k not in rows]
+        taken: dict[str, int] = {}
+        if missing:
+            new = conn.execute(
+                insert(_TABLE)
+                .on_conflict_do_nothing(index_elements=["kind", "name"])
+                .returning(_TABLE.c.name),
+                [{"kind": self.kind.value, "name": k, "epoch": 1, **claim} for k in missing],
+            )
+            taken = dict.fromkeys((r.name for r in new), 1)
+        for row in ours + [rows[k] for k in free if k in rows]:
+            ours_now = row.holder == self.holder.token and row.released_at is None
             # Compare-and-swap on the version read: a concurrent taker of the same key loses here.
-            epoch = row.epoch if ours else row.epoch + 1
+            epoch = row.epoch if ours_now else row.epoch + 1
             swapped = conn.execute(
                 update(_TABLE)
                 .where(
                     _TABLE.c.kind == self.kind.value,
-                    _TABLE.c.key == row.key,
+                    _TABLE.c.name == row.name,
                     _TABLE.c.epoch == row.epoch,
                     _TABLE.c.holder == row.holder,
                 )
-                .values(epoch=epoch, **({**claim, "acquired_at": row.acquired_at} if ours else claim))
+                .values(epoch=epoch, **({**claim, "acquired_at": row.acquired_at} if ours_now else claim))
             )
             if swapped.rowcount == 1:
-                taken[row.key] = epoch
+                taken[row.name] = epoch
         return taken
 
     async def _retrying(self, work: Callable[[Connection, datetime], dict[str, int]]) -> dict[str, int]:
@@ -178,13 +212,14 @@ class Ownership:
                 await asyncio.sleep(ACQUIRE_BACKOFF_S * (attempt + 1))
         raise AssertionError("unreachable")
 
-    async def acquire(self, keys: Iterable[str]) -> dict[str, int]:
-        """Take what of `keys` is free, released or expired (keeping what is already ours, with a fresh
-        expiry); key → epoch for every key held now. Keys held by another live process are skipped."""
-        wanted = sorted({k.strip().lower() for k in keys})
+    async def acquire(self, keys: Iterable[str], *, limit: int | None = None) -> dict[str, int]:
+        """Take what of `keys` is free, released or expired — at most `limit` new ones, in the order
+        given — keeping what is already ours with a fresh expiry; key → epoch for every key of `keys`
+        held now. Keys held by another live process are skipped."""
+        wanted = list(dict.fromkeys(k.strip().lower() for k in keys))
         if not wanted:
             return {}
-        taken = await self._retrying(lambda conn, now: self._take(conn, wanted, now))
+        taken = await self._retrying(lambda conn, now: self._take(conn, wanted, now, limit))
         self.held.update(taken)
         return taken
 
@@ -199,13 +234,13 @@ class Ownership:
             .values(heartbeat_at=now, expires_at=now + timedelta(seconds=self.ttl_s))
         )
         rows = conn.execute(
-            select(_TABLE.c.key, _TABLE.c.epoch).where(
+            select(_TABLE.c.name, _TABLE.c.epoch).where(
                 _TABLE.c.kind == self.kind.value,
                 _TABLE.c.holder == self.holder.token,
                 _TABLE.c.released_at.is_(None),
             )
         )
-        return {r.key: r.epoch for r in rows}
+        return {r.name: r.epoch for r in rows}
 
     async def renew(self) -> set[str]:
         """Extend every lease of ours; the keys lost since the last renewal (taken over by another)."""
@@ -227,7 +262,7 @@ class Ownership:
                 .where(
                     _TABLE.c.kind == self.kind.value,
                     _TABLE.c.holder == self.holder.token,
-                    _TABLE.c.key.in_(gone),
+                    _TABLE.c.name.in_(gone),
                 )
                 .values(released_at=now)
             )
@@ -237,8 +272,21 @@ class Ownership:
 
 async def leases(engine: AsyncEngine, kind: LeaseKind | None = None) -> list[OwnershipLease]:
     """Every lease row (of `kind`), for `mirrorbot cluster status`."""
-    query = select(_TABLE).order_by(_TABLE.c.kind, _TABLE.c.key)
+    query = select(_TABLE).order_by(_TABLE.c.kind, _TABLE.c.name)
     if kind is not None:
         query = query.where(_TABLE.c.kind == kind.value)
+    async with engine.connect() as conn:
+        return [OwnershipLease.model_validate(r._mapping) for r in await conn.execute(query)]
+
+
+async def live(engine: AsyncEngine, kind: LeaseKind, now: datetime | None = None) -> list[OwnershipLease]:
+    """The leases of `kind` held now (not released, not expired): for a process role, the live
+    processes of that role."""
+    at = now or _utcnow()
+    query = (
+        select(_TABLE)
+        .where(_TABLE.c.kind == kind.value, _TABLE.c.released_at.is_(None), _TABLE.c.expires_at > at)
+        .order_by(_TABLE.c.name)
+    )
     async with engine.connect() as conn:
         return [OwnershipLease.model_validate(r._mapping) for r in await conn.execute(query)]

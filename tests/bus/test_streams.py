@@ -188,3 +188,31 @@ async def test_redis_killed_and_restarted_loses_nothing(tmp_path: Path) -> None:
             assert sorted(got, key=sent.index) == sent and len(got) == len(sent)
         finally:
             await bus.close()
+
+
+async def test_a_group_skipped_to_now_reads_only_what_is_published_after(bus: Bus) -> None:
+    """A copy worker's start: its backlog (delivered or not) is acknowledged, the new changes come."""
+    await bus.ensure_group("copy:w1")
+    for n in range(4):
+        await bus.publish(change(SOURCES[3], n))
+    assert len(await bus.consumer("copy:w1", "w1").read(count=2, block_ms=100)) == 2  # never acked
+    assert await bus.skip_to_now("copy:w1") == 2
+    assert sum(lag.pending for lag in await bus.lag("copy:w1")) == 0
+    await bus.publish(change(SOURCES[3], 9))
+    again = bus.consumer("copy:w1", "w1")
+    assert [d.item.change.event_id for d in await again.read(block_ms=100) if d.item] == ["fills:ETH:9:9"]
+    await bus.skip_to_now("copy:w2")  # a new group: created at the end
+    assert await bus.groups() == ["copy:w1", "copy:w2"]
+    assert await bus.consumer("copy:w2", "w2").read(block_ms=50) == []
+    await bus.drop_group("copy:w2")
+    assert await bus.groups() == ["copy:w1"]
+
+
+async def test_a_rewound_consumer_reads_its_unacknowledged_entries_again(bus: Bus) -> None:
+    await bus.ensure_group("copy")
+    await bus.publish(change(SOURCES[4], 1))
+    consumer = bus.consumer("copy", "w1")
+    (first,) = await consumer.read(block_ms=100)
+    assert await consumer.read(block_ms=50) == []
+    consumer.rewind()
+    assert [d.entry_id for d in await consumer.read(block_ms=50)] == [first.entry_id]

@@ -48,7 +48,7 @@ async def test_one_live_holder_then_taken_over_with_a_higher_epoch(ledger: Ledge
     assert await b.acquire(FOLLOWERS[:1]) == {FOLLOWERS[0]: 2}  # taken, the epoch raised
     assert await a.renew() == {FOLLOWERS[0]}  # a learns it lost it; keeps the other (expired, untaken)
     assert a.held == {FOLLOWERS[1]: 1}
-    rows = {(r.key, r.host, r.epoch) for r in await leases(ledger.engine, LeaseKind.FOLLOWER)}
+    rows = {(r.name, r.host, r.epoch) for r in await leases(ledger.engine, LeaseKind.FOLLOWER)}
     assert rows == {(FOLLOWERS[0], "b", 2), (FOLLOWERS[1], "a", 1), (FOLLOWERS[2], "b", 1)}
     await b.release()
     assert await a.acquire(FOLLOWERS) == {f: e for f, e in zip(FOLLOWERS, (3, 1, 2), strict=True)}

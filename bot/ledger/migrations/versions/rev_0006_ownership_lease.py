@@ -1,4 +1,5 @@
-"""ownership leases: sources (→ watchers) and followers (→ copy workers), with fencing epochs and expiry
+"""ownership leases: sources (→ watchers), followers (→ copy workers) and the processes themselves
+(with their declared budgets), with fencing epochs and expiry
 
 Revision ID: 0006
 Revises: 0005
@@ -28,7 +29,7 @@ def upgrade() -> None:
     op.create_table(
         "ownership_lease",
         sa.Column("kind", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
-        sa.Column("key", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+        sa.Column("name", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
         sa.Column("epoch", sa.BigInteger(), nullable=False),
         sa.Column("holder", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
         sa.Column("pid", sa.BigInteger(), nullable=False),
@@ -37,7 +38,9 @@ def upgrade() -> None:
         sa.Column("heartbeat_at", bot.ledger.types.UTCDateTime(timezone=True), nullable=False),
         sa.Column("expires_at", bot.ledger.types.UTCDateTime(timezone=True), nullable=False),
         sa.Column("released_at", bot.ledger.types.UTCDateTime(timezone=True), nullable=True),
-        sa.PrimaryKeyConstraint("kind", "key", name=op.f("pk_ownership_lease")),
+        sa.Column("ws_users", sa.Integer(), nullable=True),
+        sa.Column("weight_per_min", sa.Integer(), nullable=True),
+        sa.PrimaryKeyConstraint("kind", "name", name=op.f("pk_ownership_lease")),
     )
     op.create_index(op.f("ix_ownership_lease_holder"), "ownership_lease", ["holder"], unique=False)
 
