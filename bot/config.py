@@ -68,7 +68,7 @@ class Settings(BaseSettings):
     localnet_port: int = Field(default=LOCALNET_DEFAULT_PORT, ge=1, le=65535)
     data_dir: Path = Path(".mirrorbot")
     database_url: str | None = None
-    # The distributed roles' bus (issue #15, docs/scale.md): Redis Streams, beside a PostgreSQL ledger.
+    # The distributed roles' bus (issue #15, docs/cluster.md): Redis Streams, beside a PostgreSQL ledger.
     # Unset: one process, in-process bus (`mirrorbot run`, the embedded default).
     bus_url: str | None = None
     log_level: str = "INFO"

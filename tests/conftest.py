@@ -48,6 +48,8 @@ KINDS: dict[str, str] = {
     "protect/test_trigger_wire.py": "unit",
     "e2e": "e2e",
     "restart": "e2e",
+    "cluster": "e2e",  # the distributed roles as processes (localnet + Redis + PostgreSQL)
+    "cluster/test_member.py": "integration",  # shares of the work, in process, on both databases
     "simulate/test_worked_examples.py": "e2e",  # the `mirrorbot simulate` command as a process
     "telegram/test_e2e.py": "e2e",
 }

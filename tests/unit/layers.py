@@ -35,7 +35,11 @@ LAYERS: tuple[Mapping[str, tuple[str, ...]], ...] = (
     # The service writes what the pipeline reads (plans, controls); it never drives the pipeline.
     {"service": ("bot.service",)},
     {"pipeline": ("bot.pipeline",)},
-    {"readers": ("bot.analytics", "bot.simulate", "bot.fills_file")},
+    {
+        "readers": ("bot.analytics", "bot.simulate", "bot.fills_file"),
+        # The distributed roles (issue #15): the pipeline's parts fed by (or feeding) the bus.
+        "cluster": ("bot.cluster",),
+    },
     {"telegram": ("bot.telegram",)},
     {
         "commands": (
