@@ -17,6 +17,7 @@ import contextlib
 import logging
 from collections import Counter
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 from bot.alerts import AlertBus
@@ -24,7 +25,7 @@ from bot.bus.codec import BusChange
 from bot.bus.streams import Bus
 from bot.cluster.member import HEARTBEATS_PER_LEASE, Member
 from bot.config import Settings
-from bot.domain import SourceChange, Venue
+from bot.domain import Position, SourceChange, Venue
 from bot.ledger import Ledger
 from bot.logs import log_event
 from bot.pipeline.convert import market_of
@@ -102,8 +103,8 @@ class Watcher:
         assert self.routes is not None and self.followers is not None and self.watches is not None
         beat = await self.member.beat(await self.wanted())
         for source in sorted(beat.gained):
-            try:  # its positions now: the coalescer starts from them (a fill's own start size wins)
-                self.followers.source_states[source] = await self.routes.venue(source).account(source)
+            try:
+                await self._resume(source)
             except Exception as exc:
                 log_event(log, "source_read_failed", level=logging.WARNING, source=source, error=repr(exc))
         for source in beat.lost:
@@ -113,6 +114,22 @@ class Watcher:
             silent_s = self.member.heartbeat_s * (HEARTBEATS_PER_LEASE + 1)
             since = now_ms() - int(silent_s * 1000) - RESTART_OVERLAP_MS
         await self.watches.ensure(sorted(self.member.held), since)
+
+    async def _resume(self, source: str) -> None:
+        """Where the watch of a source taken over starts: its sizes as last published (the ledger's
+        latest leader events), the venue's for a coin never published. The fills backfilled since its
+        last owner may have stopped then become the changes that owner did not publish."""
+        assert self.routes is not None and self.followers is not None
+        state = await self.routes.venue(source).account(source)
+        published = await self.ledger.last_source_sizes(self.routes.name(source), source)
+        if published:
+            now = {p.coin: p for p in state.positions}
+            positions = [
+                replace(now[coin], size=size) if coin in now else Position(coin, size, None)
+                for coin, size in published.items()
+            ] + [p for coin, p in now.items() if coin not in published]
+            state = replace(state, positions=tuple(p for p in positions if p.size != 0))
+        self.followers.source_states[source] = state
 
     async def _heartbeats(self) -> None:
         while not self._closing.is_set():
