@@ -55,7 +55,12 @@ start_server() {
     local port attempt
     mkdir -p "$REDIS_DIR"
     chmod 0700 "$REDIS_DIR"
-    port="$(free_port)"
+    # The port it had before, if still free: its clients reconnect to the same URL after a restart.
+    if [[ -f "$PORT_FILE" ]] && ! port_in_use "$(cat "$PORT_FILE")"; then
+        port="$(cat "$PORT_FILE")"
+    else
+        port="$(free_port)"
+    fi
     echo "$port" > "$PORT_FILE"
     say "starting Redis on 127.0.0.1:$port (data in $REDIS_DIR)"
     # 9>&-: the server must not inherit (and hold forever) the lock taken below.

@@ -20,6 +20,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
+from redis.exceptions import RedisError
+
 from bot.alerts import AlertBus
 from bot.bus.codec import BusChange
 from bot.bus.streams import Bus
@@ -37,6 +39,8 @@ from bot.pipeline.sources import RESTART_OVERLAP_MS, SourceRoutes, SourceWatches
 from bot.venues import build_venue
 
 log = logging.getLogger(__name__)
+
+BUS_RETRY_S = 0.5  # between attempts to publish while the bus is unreachable
 
 
 class Watcher:
@@ -150,8 +154,24 @@ class Watcher:
         for change in changes:
             if change.source.lower() not in held:  # lost meanwhile: its new watcher publishes it
                 continue
-            await self.bus.publish(BusChange(self.routes.name(change.source), change))
+            await self._put(BusChange(self.routes.name(change.source), change))
             self.published += 1
+
+    async def _put(self, item: BusChange) -> None:
+        """Publish, waiting out a Redis that is down or restarting: the intake has taken the fills of
+        this change, so it must reach the bus (the watch waits meanwhile; later changes stay behind it)."""
+        told = False
+        while True:
+            try:
+                await self.bus.publish(item)
+                return
+            except (RedisError, OSError) as exc:
+                if self._closing.is_set():
+                    raise
+                if not told:
+                    log_event(log, "bus_unreachable", level=logging.WARNING, error=repr(exc))
+                    told = True
+                await asyncio.sleep(BUS_RETRY_S)
 
     async def stop(self) -> None:
         self._closing.set()

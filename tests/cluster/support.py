@@ -68,12 +68,19 @@ class Cluster:
     def __init__(self, world: World, bus_url: str) -> None:
         self.world, self.bus_url = world, bus_url
         self.roles: list[Role] = []
+        self.extra_env: dict[str, dict[str, str]] = {}  # by process name
 
     def env(self, name: str) -> dict[str, str]:
-        return environment(self.world) | {
-            "MIRROR_BUS_URL": self.bus_url,
-            "MIRROR_DATA_DIR": str(self.world.tmp / "data" / name),  # the guards' state file is per process
-        }
+        return (
+            environment(self.world)
+            | {
+                "MIRROR_BUS_URL": self.bus_url,
+                "MIRROR_DATA_DIR": str(
+                    self.world.tmp / "data" / name
+                ),  # the guards' state file is per process
+            }
+            | self.extra_env.get(name, {})
+        )
 
     async def launch(self, role: str, name: str, *args: str) -> Role:
         process = await asyncio.create_subprocess_exec(

@@ -1,8 +1,8 @@
 """Issue #15 chaos, on loopback with real processes: a copy worker SIGKILLed, a watcher SIGKILLed, a worker
-frozen (SIGSTOP) past its lease and woken (SIGCONT), the control process SIGKILLed — while the leaders
-trade. Ownership moves (measured and printed, in heartbeats), no change is lost (every follower ends at
-q(τ) on the venue), no cloid reaches the venue twice, and the woken worker sends nothing for the
-followers it lost (the ledger fences it)."""
+frozen (SIGSTOP) past its lease and woken (SIGCONT), the control process SIGKILLed, Redis SIGKILLed and
+restarted — while the leaders trade. Ownership moves (measured and printed, in heartbeats), no change is
+lost (every follower ends at q(τ) on the venue), no cloid reaches the venue twice, and the woken worker
+sends nothing for the followers it lost (the ledger fences it)."""
 
 from __future__ import annotations
 
@@ -119,6 +119,13 @@ async def test_kill_freeze_and_wake_lose_nothing_and_send_nothing_twice(world: W
             await roles["ctl"].stop(signal.SIGKILL)
             await trade(0, "12")
             await converged("after the control process was killed")
+
+            # Redis SIGKILLed while a leader trades, then restarted (its append-only file): the watcher
+            # holds the change until the bus is back, the workers reconnect.
+            redis.kill()
+            await trade(1, "-5")
+            redis.start()
+            await converged("after Redis was killed and restarted")
             await asyncio.sleep(0)
             codes = {n: await r.stop() for n, r in roles.items() if r.process.returncode is None}
         finally:
