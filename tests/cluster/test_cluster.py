@@ -5,6 +5,8 @@ cloid reaches the venue twice."""
 
 from __future__ import annotations
 
+import asyncio
+import json
 from decimal import Decimal
 from pathlib import Path
 
@@ -13,6 +15,7 @@ import pytest
 from tests.bus.support import private_redis
 from tests.cluster.support import Cluster, order_cloids
 from tests.e2e.support import World
+from tests.pipeline.test_run_command import MIRRORBOT
 
 POSTGRESQL = pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
 
@@ -55,6 +58,16 @@ async def test_three_watchers_and_three_workers_mirror_every_follower(world: Wor
                         what = f"follower {n} {coin} at q(τ)"
                         await world.follower_at(follower, coin, str(target), what=what)
             status = await cluster.status()
+            shown = await asyncio.create_subprocess_exec(
+                MIRRORBOT,
+                "cluster",
+                "status",
+                "--json",
+                env=cluster.env("status"),
+                stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.PIPE,
+            )
+            out, err = await asyncio.wait_for(shown.communicate(), 60)
             codes = await cluster.stop_all()
         finally:
             for role in cluster.roles:
@@ -62,6 +75,17 @@ async def test_three_watchers_and_three_workers_mirror_every_follower(world: Wor
                     role.process.kill()
     assert set(codes.values()) == {0}, {r.name: r.events[-5:] for r in cluster.roles}
     assert {p.name for p in status.processes} >= {"w1", "w2", "w3", "c1", "c2", "c3", "ctl"}
+
+    # `mirrorbot cluster status --json`: every process, its budget and holdings, the workers' groups.
+    assert shown.returncode == 0, err.decode()
+    report = json.loads(out)
+    alive = {p["name"]: p for p in report["processes"] if p["alive"]}
+    assert set(alive) == {"w1", "w2", "w3", "c1", "c2", "c3", "ctl"}
+    assert [alive[w]["holds"] for w in ("w1", "w2", "w3")] == [1, 1, 1] and alive["w1"]["ws_users"] == 10
+    assert [alive[c]["holds"] for c in ("c1", "c2", "c3")] == [2, 2, 2]
+    assert {g["group"] for g in report["streams"]} == {"copy:c1", "copy:c2", "copy:c3"}
+    assert report["unowned"] == {"sources": [], "followers": []}
+    assert all(s["staleness_s"] is not None and s["owner"] for s in report["sources"])
 
     sent = await order_cloids(world)
     assert sent and max(sent.values()) == 1, sent  # no cloid twice
