@@ -10,7 +10,7 @@ from decimal import Decimal
 from enum import StrEnum
 from pathlib import Path
 
-from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
+from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bot.database_url import DatabaseUrlError, database_url
@@ -46,6 +46,25 @@ class LogFormat(StrEnum):
     CONSOLE = "console"
 
 
+MAX_PASSWORD_BYTES = 4096  # MIRROR_KEYSTORE_PASSWORD_FILE: a password, not a document
+
+
+def read_password_file(path: Path) -> str:
+    """The password in `path` without its line end; read bounded (a device that never ends is refused),
+    and nothing of its content is ever quoted in an error."""
+    try:
+        with path.open("rb") as handle:
+            data = handle.read(MAX_PASSWORD_BYTES + 1)
+    except OSError as exc:
+        raise ValueError(f"cannot read the file: {exc.strerror or type(exc).__name__}") from None
+    if len(data) > MAX_PASSWORD_BYTES:
+        raise ValueError(f"the file is longer than {MAX_PASSWORD_BYTES} bytes")
+    try:
+        return data.decode("utf-8").rstrip("\r\n")
+    except UnicodeDecodeError:
+        raise ValueError("the file is not UTF-8 text") from None
+
+
 class SettingsError(Exception):
     """A setting is missing or invalid; the message names the variable."""
 
@@ -75,6 +94,9 @@ class Settings(BaseSettings):
     log_format: LogFormat = LogFormat.CONSOLE
     slippage_cap: Decimal = Field(default=Decimal("0.01"), gt=0, lt=1)
     keystore_password: SecretStr | None = None
+    # The password in a file instead, so it is in no process environment (systemd's LoadCredential:
+    # MIRROR_KEYSTORE_PASSWORD_FILE=%d/keystore_password); MIRROR_KEYSTORE_PASSWORD wins when both are set.
+    keystore_password_file: Path | None = None
     telegram_token: SecretStr | None = None
     telegram_api_url: str = "https://api.telegram.org/bot"
     telegram_admins: str = ""
@@ -86,6 +108,9 @@ class Settings(BaseSettings):
     # One `mirrorbot run` per follower venue on a ledger (bot/ledger/lease.py): a runner silent this long
     # is presumed dead and replaced. Above the hosts' clock skew when several share a PostgreSQL ledger.
     lease_stale_s: float = Field(default=30.0, ge=2, le=3600)
+    # The ops port of `mirrorbot run` (/metrics, /healthz, /readyz; docs/operations.md): off when unset.
+    metrics_port: int | None = Field(default=None, ge=1, le=65535)
+    metrics_host: str = "127.0.0.1"  # loopback: put a reverse proxy or the Prometheus host's tunnel in front
 
     @field_validator("hl_api_url", "gmx_rpc_url")
     @classmethod
@@ -124,6 +149,21 @@ class Settings(BaseSettings):
                 "ledger and its leases; unset MIRROR_BUS_URL to run as one process"
             )
         return value.strip()
+
+    @field_validator("keystore_password_file")
+    @classmethod
+    def _password_file(cls, value: Path | None) -> Path | None:
+        if value is None or not str(value).strip():
+            return None
+        read_password_file(value)  # refused here, under the variable's name
+        return value
+
+    @model_validator(mode="after")
+    def _password_from_file(self) -> Settings:
+        if self.keystore_password is None and self.keystore_password_file is not None:
+            text = read_password_file(self.keystore_password_file)
+            object.__setattr__(self, "keystore_password", SecretStr(text) if text else None)  # frozen model
+        return self
 
     @field_validator("log_level")
     @classmethod

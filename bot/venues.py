@@ -193,6 +193,11 @@ def build_venue(settings: Settings) -> Venue:
     return build_hyperliquid_venue(settings)
 
 
+def venue_url(settings: Settings) -> str:
+    """Where the followers' venue is reached (a log line's `url`: redact it, an RPC URL may hold a key)."""
+    return str(settings.gmx_rpc_url) if settings.follower_venue.value == GMX else settings.api_url
+
+
 async def account_report(settings: Settings, name: str, address: str) -> dict[str, Any]:
     """The venue's own JSON-ready view of `address` (`mirrorbot positions --venue gmx`): what a venue
     holds beyond the `Venue` protocol's netted positions. `VenueConfigError` for a missing setting;

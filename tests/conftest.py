@@ -46,6 +46,11 @@ KINDS: dict[str, str] = {
     "gmx/test_decoding.py": "unit",
     "gmx/test_doubles.py": "unit",
     "protect/test_trigger_wire.py": "unit",
+    "ops/test_metrics.py": "unit",
+    "ops/test_password_file.py": "unit",
+    "ops/test_audit_chain.py": "unit",
+    "ops/test_venue_down.py": "e2e",  # `mirrorbot run` as a process
+    "ops/test_ops_server.py": "e2e",  # `mirrorbot run` as a process too
     "e2e": "e2e",
     "restart": "e2e",
     "cluster": "e2e",  # the distributed roles as processes (localnet + Redis + PostgreSQL)

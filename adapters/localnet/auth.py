@@ -1,9 +1,9 @@
 """Reading a signed /exchange body and recovering its signer with the SDK's own helpers.
 
 L1 actions (orders, cancels, leverage, ...) sign a "phantom agent" over the msgpack hash of the action,
-nonce, vault and expiry; user-signed actions (`approveAgent`) sign EIP-712 typed data with a
-`hyperliquidChain` field. The domain is testnet's (`is_mainnet=False`, how the SDK signs for any URL
-that is not mainnet's); with `signatures="any"` mainnet's is accepted too.
+nonce, vault and expiry; user-signed actions (`approveAgent`, transfers, `approveBuilderFee`) sign
+EIP-712 typed data with a `hyperliquidChain` field. The domain is testnet's (`is_mainnet=False`, how
+the SDK signs for any URL that is not mainnet's); with `signatures="any"` mainnet's is accepted too.
 """
 
 from __future__ import annotations
@@ -13,6 +13,9 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from hyperliquid.utils.signing import (
+    USD_CLASS_TRANSFER_SIGN_TYPES,
+    USD_SEND_SIGN_TYPES,
+    WITHDRAW_SIGN_TYPES,
     recover_agent_or_user_from_l1_action,
     recover_user_from_user_signed_action,
 )
@@ -28,8 +31,26 @@ APPROVE_AGENT_SIGN_TYPES = [
     {"name": "nonce", "type": "uint64"},
 ]
 APPROVE_AGENT_PRIMARY_TYPE = "HyperliquidTransaction:ApproveAgent"
+# The field list `hyperliquid.utils.signing.sign_approve_builder_fee` signs (inline there too).
+APPROVE_BUILDER_FEE_SIGN_TYPES = [
+    {"name": "hyperliquidChain", "type": "string"},
+    {"name": "maxFeeRate", "type": "string"},
+    {"name": "builder", "type": "address"},
+    {"name": "nonce", "type": "uint64"},
+]
 
-# Actions the SDK signs as user-signed typed data; of these the localnet executes only approveAgent.
+# The user-signed actions the localnet executes: action type -> (EIP-712 fields, primary type), exactly
+# as the SDK's signing helpers define them (domain "HyperliquidSignTransaction", chain id from the
+# action's `signatureChainId`, verifying contract 0x0).
+USER_SIGNED_TYPES: dict[str, tuple[list[dict[str, str]], str]] = {
+    "approveAgent": (APPROVE_AGENT_SIGN_TYPES, APPROVE_AGENT_PRIMARY_TYPE),
+    "approveBuilderFee": (APPROVE_BUILDER_FEE_SIGN_TYPES, "HyperliquidTransaction:ApproveBuilderFee"),
+    "usdSend": (USD_SEND_SIGN_TYPES, "HyperliquidTransaction:UsdSend"),
+    "withdraw3": (WITHDRAW_SIGN_TYPES, "HyperliquidTransaction:Withdraw"),
+    "usdClassTransfer": (USD_CLASS_TRANSFER_SIGN_TYPES, "HyperliquidTransaction:UsdClassTransfer"),
+}
+
+# Actions the SDK signs as user-signed typed data; the localnet executes those in USER_SIGNED_TYPES.
 USER_SIGNED_ACTIONS = frozenset(
     {
         "approveAgent",
@@ -103,17 +124,22 @@ def recover_signer(request: SignedRequest, *, mainnet: bool) -> str:
     """The lower-case address that signed `request` in the given domain. A signature made in another
     domain recovers to some unrelated address, which the core then refuses as an unknown user."""
     try:
-        if request.action_type == "approveAgent":
+        if request.action_type in USER_SIGNED_TYPES:
+            sign_types, primary_type = USER_SIGNED_TYPES[request.action_type]
             # Copy: the SDK helper writes `hyperliquidChain` into the dict. The SDK signs an absent
             # agent name as "" and then deletes the key before posting.
-            action = {"agentName": "", **request.action}
+            action = (
+                {"agentName": "", **request.action}
+                if request.action_type == "approveAgent"
+                else dict(request.action)
+            )
             address = recover_user_from_user_signed_action(
-                action, request.signature, APPROVE_AGENT_SIGN_TYPES, APPROVE_AGENT_PRIMARY_TYPE, mainnet
+                action, request.signature, sign_types, primary_type, mainnet
             )
         elif request.action_type in USER_SIGNED_ACTIONS:
             raise SignatureError(
                 f"Action type {request.action_type} is not supported by the localnet "
-                "(user-signed actions supported: approveAgent)"
+                f"(user-signed actions supported: {', '.join(USER_SIGNED_TYPES)})"
             )
         else:
             address = recover_agent_or_user_from_l1_action(

@@ -15,6 +15,7 @@ from typing import Any, Protocol
 from adapters.localnet.exchange import LocalExchange
 from adapters.localnet.faults import FAULT_SCOPES, STATUS_5XX, Faults
 from adapters.localnet.stats import ExchangeStats
+from adapters.localnet.transfers import REFERRAL_CODE
 from adapters.localnet.ws import WsHub
 
 ADDRESS = re.compile(r"^0x[0-9a-fA-F]{40}$")
@@ -98,10 +99,14 @@ def _only(msg: Mapping[str, Any], allowed: set[str]) -> None:
 
 # --- messages ---
 def _fund(net: ControlTarget, msg: Mapping[str, Any]) -> dict[str, Any]:
-    _only(msg, {"user", "usdc"})
+    """Credit collateral: USDC on the default dex, or (with `dex`) the builder dex's collateral token."""
+    _only(msg, {"user", "usdc", "dex"})
     user = _address(msg, "user")
-    net.exchange.fund(user, _decimal(msg.get("usdc"), "usdc"))
-    return {"user": user}
+    dex = msg.get("dex", "")
+    if not isinstance(dex, str):
+        raise ControlError(f'dex: expected a perp dex name ("" for the default), got {dex!r}')
+    net.exchange.fund(user, _decimal(msg.get("usdc"), "usdc"), dex)
+    return {"user": user, **({"dex": dex} if dex else {})}
 
 
 def _set_mids(net: ControlTarget, msg: Mapping[str, Any]) -> dict[str, Any]:
@@ -109,14 +114,16 @@ def _set_mids(net: ControlTarget, msg: Mapping[str, Any]) -> dict[str, Any]:
     mids = msg.get("mids")
     if not isinstance(mids, dict) or not mids:
         raise ControlError('mids: expected an object of coin to price, e.g. {"ETH": "3000"}')
-    known = net.exchange.mids()
+    known = net.exchange.all_mids()
     parsed: dict[str, Decimal] = {}
     for coin, price in mids.items():
         if coin not in known:
             raise ControlError(f"mids: unknown coin {coin!r}; accepted: {', '.join(sorted(known))}")
         parsed[coin] = _decimal(price, f"mids.{coin}")
     net.exchange.set_mids(parsed)
-    return {"mids": {coin: str(px) for coin, px in net.exchange.mids().items()}}
+    # the default dex's mids, and any builder-dex coin just set
+    after = {**net.exchange.mids(), **{coin: net.exchange.all_mids()[coin] for coin in parsed}}
+    return {"mids": {coin: str(px) for coin, px in after.items()}}
 
 
 FAULT_FIELDS = {
@@ -239,6 +246,18 @@ def _advance(net: ControlTarget, msg: Mapping[str, Any]) -> dict[str, Any]:
     return {"mids": {coin: str(px) for coin, px in net.exchange.mids().items()}}
 
 
+def _referral_code(net: ControlTarget, msg: Mapping[str, Any]) -> dict[str, Any]:
+    """Give `user` the referral `code` others can enter with `setReferrer` (the venue's own way to
+    create one is not in the SDK)."""
+    _only(msg, {"user", "code"})
+    user = _address(msg, "user")
+    code = msg.get("code")
+    if not isinstance(code, str) or not REFERRAL_CODE.match(code):
+        raise ControlError(f"code: expected 1-20 letters, digits, _ or -, got {code!r}")
+    net.exchange.register_referral_code(user, code)
+    return {"user": user, "code": code}
+
+
 HANDLERS: dict[str, Callable[[ControlTarget, Mapping[str, Any]], dict[str, Any]]] = {
     "fund": _fund,
     "setMids": _set_mids,
@@ -248,6 +267,7 @@ HANDLERS: dict[str, Callable[[ControlTarget, Mapping[str, Any]], dict[str, Any]]
     "createVault": _create_vault,
     "priceWalk": _price_walk,
     "advance": _advance,
+    "referralCode": _referral_code,
 }
 
 

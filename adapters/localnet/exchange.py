@@ -16,8 +16,15 @@ from decimal import Decimal
 from typing import Any
 
 from adapters.localnet.accounts import Account, Leverage
-from adapters.localnet.info import MAX_FILLS, handle_info
-from adapters.localnet.instruments import DEFAULT_INSTRUMENTS, InstrumentSpec
+from adapters.localnet.info import MAX_FILLS, all_user_fills, handle_info, mids_of
+from adapters.localnet.instruments import (
+    DEFAULT_DEXES,
+    DEFAULT_INSTRUMENTS,
+    SPOT_PAIRS,
+    InstrumentSpec,
+    PerpDex,
+    SpotPair,
+)
 from adapters.localnet.margin import initial_margin, leverage_of, margin_state
 from adapters.localnet.orders import SCHEDULED_CANCEL
 from adapters.localnet.rules import (
@@ -28,16 +35,25 @@ from adapters.localnet.rules import (
     err_must_deposit,
     err_no_user,
     err_unknown_asset,
-    fmt,
     round_price,
 )
-from adapters.localnet.state import Agent, Outbox, State
+from adapters.localnet.spot import SpotDesk
+from adapters.localnet.state import ZERO_ADDRESS, Agent, Outbox, State, address_of, dex_key
 from adapters.localnet.trading import Faults, Trading, parse_order_wire
+from adapters.localnet.transfers import (
+    L1_HANDLERS,
+    USER_SIGNED_HANDLERS,
+    TransferHandler,
+    builder_fee_problem,
+)
 from adapters.localnet.types import ExchangeError, LocalEvent
+from adapters.localnet.views import view
 
 log = logging.getLogger(__name__)
 
-ZERO_ADDRESS = "0x0000000000000000000000000000000000000000"
+HLP_VAULT = "0xa15099a30bbf2e68942d6f4c43d70d04faeab0a0"
+HLP_LEADER = "0x000000000000000000000000000000000000a1f0"
+ERR_ONLY_ISOLATED = "Cross margin is not allowed for this asset."  # wording: localnet (see docs/localnet.md)
 SCHEDULE_MIN_LEAD_MS = 5_000
 _ADDRESS = re.compile(r"^0x[0-9a-fA-F]{40}$")
 _VALID_UNTIL = re.compile(r"^(?P<name>.*?)\s*valid_until\s+(?P<ms>\d+)$")
@@ -75,14 +91,28 @@ class LocalExchange:
         seed: int = 0,
         instruments: Sequence[InstrumentSpec] | None = None,
         clock_ms: Callable[[], int] | None = None,
+        dexes: Sequence[PerpDex] | None = None,
+        spot_pairs: Sequence[SpotPair] | None = None,
     ) -> None:
         self._seed = seed
         self._specs = tuple(instruments) if instruments is not None else DEFAULT_INSTRUMENTS
+        self._dexes = tuple(dexes) if dexes is not None else DEFAULT_DEXES
+        self._spot_pairs = tuple(spot_pairs) if spot_pairs is not None else SPOT_PAIRS
         self._clock = clock_ms or _wall_clock_ms
         self._listeners: list[Callable[[LocalEvent], None]] = []
         self._faults = Faults()
-        self._state = State(seed, self._specs)
+        self._new_state()
+
+    def _new_state(self) -> None:
+        self._state = State(self._seed, self._specs, self._dexes, self._spot_pairs)
         self._trading = Trading(self._state, self._faults)
+        self._spot = SpotDesk(self._state, self._trading)
+        # The venue's HLP vault, at the address the SDK's vault-transfer example deposits into (empty,
+        # led by a key nobody holds): so that example runs here unmodified.
+        self._state.accounts[HLP_VAULT] = Account(address=HLP_VAULT, role="vault", owner=HLP_LEADER)
+        now = self._clock()
+        for coin, mid in self._state.mids.items():  # the first candle of every market opens at start
+            self._state.candles.add(coin, mid, now)
 
     # --- faults (the wire's control endpoint sets these) -------------------------------------------------
     @property
@@ -112,11 +142,14 @@ class LocalExchange:
         self._faults.partial_fill_ratio = value
 
     # --- control -----------------------------------------------------------------------------------------
-    def fund(self, user: str, usdc: Decimal) -> None:
-        """Credit perp USDC to `user` (creating the account)."""
+    def fund(self, user: str, usdc: Decimal, dex: str = "") -> None:
+        """Credit perp collateral to `user` (creating the account): USDC on the default dex, the dex's
+        collateral token on a builder dex."""
         if usdc <= 0:
             raise ValueError(f"usdc must be positive, got {usdc}")
-        self._account(user.lower()).deposits += usdc
+        if dex and self._state.dex(dex) is None:
+            raise ValueError(f"unknown perp dex {dex!r}; the localnet has {[d.name for d in self._dexes]}")
+        self._account(dex_key(user.lower(), dex)).deposits += usdc
 
     def create_vault(self, leader: str, usdc: Decimal) -> str:
         """A new vault led by `leader`, funded with `usdc`; returns its address."""
@@ -128,6 +161,13 @@ class LocalExchange:
         address = "0x" + state.digest("vault", leader, state.vaults)[:40]
         state.accounts[address] = Account(address=address, role="vault", owner=leader, deposits=usdc)
         return address
+
+    def register_referral_code(self, user: str, code: str) -> None:
+        """Give `user` (lower-case) a referral code; a code already owned by someone else is refused."""
+        owner = self._state.referral_codes.get(code)
+        if owner is not None and owner != user:
+            raise ValueError(f"code {code!r} already belongs to {owner}")
+        self._state.referral_codes[code] = user
 
     def set_mids(self, mids: Mapping[str, Decimal]) -> None:
         """Move mids (each rounded to the nearest valid price), re-centre those books, fill the resting
@@ -142,29 +182,43 @@ class LocalExchange:
         now = self._clock()
         out = Outbox()
         self._run_scheduled(now, out)
-        changed = [spec.coin for spec in state.specs if spec.coin in mids]
-        for coin in changed:
-            state.mids[coin] = round_price(mids[coin], state.spec_of[coin].sz_decimals)
-            state.books[coin].recentre(state.mids[coin], state.book_rng)
-            out.books.add(coin)
+        changed = []
+        for group in state.groups:  # each dex draws its books from its own generator
+            for spec in group.specs:
+                if spec.coin in mids:
+                    coin = spec.coin
+                    changed.append(coin)
+                    state.mids[coin] = round_price(mids[coin], spec.sz_decimals)
+                    state.books[coin].recentre(state.mids[coin], group.book_rng)
+                    out.books.add(coin)
         out.mids = bool(changed)
         for coin in changed:
             self._trading.on_mid(coin, out, now)
+            self._spot.on_mid(coin, out, now)
         self._flush(out, now)
 
     def step_prices(self) -> None:
-        """One step of the seeded random walk for every market."""
-        self.set_mids(self._state.path.step(self._state.mids, self._state.specs))
+        """One step of the seeded random walk for every market (each dex on its own walk)."""
+        state = self._state
+        moved: dict[str, Decimal] = {}
+        for group in state.groups:
+            moved.update(group.path.step(state.mids, group.specs))
+        self.set_mids(moved)
 
     def reset(self) -> None:
         """Back to the freshly constructed state (listeners stay attached, faults are cleared)."""
         self._faults.reject_next_orders = 0
         self._faults.reject_message = Faults().reject_message
         self._faults.partial_fill_ratio = None
-        self._state = State(self._seed, self._specs)
-        self._trading = Trading(self._state, self._faults)
+        self._new_state()
 
     def mids(self) -> dict[str, Decimal]:
+        """The default dex's mids."""
+        state = self._state
+        return {spec.coin: state.mids[spec.coin] for spec in state.specs}
+
+    def all_mids(self) -> dict[str, Decimal]:
+        """The mids of every market, builder dexes' included."""
         return dict(self._state.mids)
 
     def instruments(self) -> Sequence[InstrumentSpec]:
@@ -215,9 +269,13 @@ class LocalExchange:
         self._run_scheduled(now_ms, out)
         self._flush(out, now_ms)
 
+    def ws_view(self, kind: str, value: str) -> dict[str, Any] | None:
+        """The data of a per-market or per-user websocket message (views.view)."""
+        return view(self._state, kind, value, self._clock())
+
     def user_fills(self, user: str) -> list[dict[str, Any]]:
         """The websocket `userFills` snapshot: as `/info userFills` (newest first, at most 2000)."""
-        return list(reversed(self._state.fills.get(user.lower(), [])))[:MAX_FILLS]
+        return all_user_fills(self._state, user.lower())[:MAX_FILLS]
 
     def add_listener(self, fn: Callable[[LocalEvent], None]) -> None:
         self._listeners.append(fn)
@@ -234,7 +292,7 @@ class LocalExchange:
             raise ExchangeError(
                 f"Unsupported action type {kind!r}; the localnet handles: {', '.join(_ACTIONS)}."
             )
-        if kind != "approveAgent":  # user-signed: `account` is the signer, checked in the handler
+        if kind != "approveAgent":  # approveAgent: `account` is the signer, checked in the handler
             acct = self._state.accounts.get(account)
             if acct is None:
                 raise ExchangeError(err_must_deposit(account))
@@ -245,16 +303,28 @@ class LocalExchange:
         self, account: str, action: dict[str, Any], nonce: int, out: Outbox, now: int
     ) -> dict[str, Any]:
         wires = _list_field(action, "orders")
-        for wire in wires:  # refuse a malformed batch before placing any of it
-            parse_order_wire(wire)
+        parsed = [parse_order_wire(wire) for wire in wires]  # a malformed batch: refused before any
         grouping = action.get("grouping", "na")
-        return _ok("order", [self._trading.place(account, w, nonce, grouping, out, now) for w in wires])
+        builder = builder_fee_problem(self._state, account, action.get("builder"))
+        if isinstance(builder, str):  # the venue refuses each order of the action with this text
+            return _ok("order", [{"error": builder} for _ in wires])
+        return _ok(
+            "order",
+            [
+                self._spot.place(account, wire, nonce, out, now)
+                if wire.asset in self._state.spot_by_asset
+                else self._trading.place(
+                    self._dex_account(account, wire.asset), raw, nonce, grouping, out, now, builder=builder
+                )
+                for raw, wire in zip(wires, parsed, strict=True)
+            ],
+        )
 
     def _cancel(
         self, account: str, action: dict[str, Any], nonce: int, out: Outbox, now: int
     ) -> dict[str, Any]:
         statuses = [
-            self._trading.cancel_oid(account, c.get("a"), c.get("o"), out, now)
+            self._trading.cancel_oid(self._dex_account(account, c.get("a")), c.get("a"), c.get("o"), out, now)
             if isinstance(c, dict)
             else None
             for c in _list_field(action, "cancels")
@@ -267,7 +337,9 @@ class LocalExchange:
         self, account: str, action: dict[str, Any], nonce: int, out: Outbox, now: int
     ) -> dict[str, Any]:
         statuses = [
-            self._trading.cancel_cloid(account, c.get("asset"), c.get("cloid"), out, now)
+            self._trading.cancel_cloid(
+                self._dex_account(account, c.get("asset")), c.get("asset"), c.get("cloid"), out, now
+            )
             if isinstance(c, dict)
             else None
             for c in _list_field(action, "cancels")
@@ -279,7 +351,8 @@ class LocalExchange:
     def _modify(
         self, account: str, action: dict[str, Any], nonce: int, out: Outbox, now: int
     ) -> dict[str, Any]:
-        result = self._trading.modify(account, action.get("oid"), action.get("order"), nonce, out, now)
+        key = self._dex_account(account, _wire_asset(action.get("order")))
+        result = self._trading.modify(key, action.get("oid"), action.get("order"), nonce, out, now)
         if isinstance(result, dict) and "error" in result:
             raise ExchangeError(result["error"])
         return dict(_OK_DEFAULT)
@@ -291,15 +364,35 @@ class LocalExchange:
         if not all(isinstance(m, dict) for m in modifies):
             raise ExchangeError("Invalid batchModify: expected objects {oid, order}.")
         statuses = [
-            self._trading.modify(account, m.get("oid"), m.get("order"), nonce, out, now) for m in modifies
+            self._trading.modify(
+                self._dex_account(account, _wire_asset(m.get("order"))),
+                m.get("oid"),
+                m.get("order"),
+                nonce,
+                out,
+                now,
+            )
+            for m in modifies
         ]
         return _ok("order", statuses)
 
     def _spec(self, action: dict[str, Any]) -> InstrumentSpec:
         asset = _int_field(action, "asset")
-        if not 0 <= asset < len(self._state.specs):
+        spec = self._state.spec_by_asset.get(asset)
+        if spec is None:
             raise ExchangeError(err_unknown_asset(asset))
-        return self._state.specs[asset]
+        return spec
+
+    def _dex_account(self, account: str, asset: object) -> str:
+        """The account key an action on `asset` acts on: `account` on the default dex, its clearinghouse
+        on the asset's builder dex (opened empty at first use, as the venue's is)."""
+        spec = self._state.spec_by_asset.get(asset) if isinstance(asset, int) else None
+        dex = self._state.dex_of_coin.get(spec.coin, "") if spec is not None else ""
+        if not dex:
+            return account
+        key = dex_key(account, dex)
+        self._account(key)
+        return key
 
     def _update_leverage(
         self, account: str, action: dict[str, Any], nonce: int, out: Outbox, now: int
@@ -310,7 +403,9 @@ class LocalExchange:
             raise ExchangeError("Invalid action field 'isCross': expected a boolean.")
         if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= spec.max_leverage:
             raise ExchangeError(ERR_LEVERAGE)
-        acct = self._state.accounts[account]
+        if is_cross and spec.only_isolated:
+            raise ExchangeError(ERR_ONLY_ISOLATED)
+        acct = self._state.accounts[self._dex_account(account, action.get("asset"))]
         if spec.coin in acct.positions and leverage_of(acct, spec).is_cross != is_cross:
             raise ExchangeError(ERR_SWITCH_LEVERAGE)
         acct.leverage[spec.coin] = Leverage(is_cross=is_cross, value=value)
@@ -322,6 +417,7 @@ class LocalExchange:
         spec = self._spec(action)
         amount = Decimal(_int_field(action, "ntli")).scaleb(-6)  # the SDK's float_to_usd_int: 6 decimals
         state = self._state
+        account = self._dex_account(account, action.get("asset"))
         acct = state.accounts[account]
         pos = acct.positions.get(spec.coin)
         lev = leverage_of(acct, spec)
@@ -414,9 +510,13 @@ class LocalExchange:
         """Turn one request's changes into websocket events, once the state change is complete."""
         state = self._state
         events: list[LocalEvent] = []
-        if out.mids:
-            events.append(LocalEvent("allMids", {"mids": {coin: fmt(px) for coin, px in state.mids.items()}}))
-        for spec in state.specs:
+        if out.mids:  # a mid move is a price point of the candles (trades add theirs in Trading.trade)
+            for coin in out.books:
+                state.candles.add(coin, state.mids[coin], now)
+            # one allMids event per perp dex whose mids moved (spot pairs count as the default dex's)
+            for dex in sorted({state.dex_of_coin.get(coin, "") for coin in out.books}):
+                events.append(LocalEvent("allMids", {"mids": mids_of(state, dex)}, coin=dex or None))
+        for spec in state.all_specs:
             if out.trades.get(spec.coin):
                 events.append(LocalEvent("trades", out.trades[spec.coin], coin=spec.coin))
             if spec.coin in out.books:
@@ -424,21 +524,44 @@ class LocalExchange:
                 events.append(
                     LocalEvent("l2Book", {"coin": spec.coin, "time": now, "levels": levels}, coin=spec.coin)
                 )
-        for user in dict.fromkeys([*out.order_updates, *out.fills]):
-            if out.order_updates.get(user):
-                events.append(LocalEvent("orderUpdates", out.order_updates[user], user=user))
-            fills = out.fills.get(user)
+        for key in dict.fromkeys([*out.order_updates, *out.fills]):
+            user = address_of(key)  # a builder dex's clearinghouse pushes on its user's streams
+            if out.order_updates.get(key):
+                events.append(LocalEvent("orderUpdates", out.order_updates[key], user=user))
+            fills = out.fills.get(key)
             if fills:
                 events.append(
                     LocalEvent("userFills", {"user": user, "isSnapshot": False, "fills": fills}, user=user)
                 )
                 events.append(LocalEvent("userEvents", {"fills": fills}, user=user))
+        for user, entries in out.ledger.items():
+            data = {"isSnapshot": False, "user": user, "nonFundingLedgerUpdates": entries}
+            events.append(LocalEvent("userNonFundingLedgerUpdates", data, user=user))
         for event in events:
             for listener in list(self._listeners):
                 try:
                     listener(event)
                 except Exception:  # a broken subscriber must not break the exchange
                     log.exception("localnet listener failed on a %s event", event.channel)
+
+
+def _wire_asset(wire: object) -> object:
+    return wire.get("a") if isinstance(wire, dict) else None
+
+
+def _transfer(handler: TransferHandler) -> ActionHandler:
+    def run(
+        exchange: LocalExchange, account: str, action: dict[str, Any], nonce: int, out: Outbox, now: int
+    ) -> dict[str, Any]:
+        ledger = exchange._state.ledger
+        before = {user: len(entries) for user, entries in ledger.items()}
+        answer = handler(exchange._state, account, action, nonce, now)
+        for user, entries in ledger.items():  # what this action wrote, pushed on the websocket
+            if len(entries) > before.get(user, 0):
+                out.ledger[user].extend(entries[before.get(user, 0) :])
+        return answer
+
+    return run
 
 
 _ACTIONS: dict[str, ActionHandler] = {
@@ -454,3 +577,6 @@ _ACTIONS: dict[str, ActionHandler] = {
     "approveAgent": LocalExchange._approve_agent,
     "createSubAccount": LocalExchange._create_sub_account,
 }
+_ACTIONS.update(
+    {kind: _transfer(handler) for kind, handler in {**USER_SIGNED_HANDLERS, **L1_HANDLERS}.items()}
+)

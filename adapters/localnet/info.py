@@ -7,24 +7,16 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
+from adapters.localnet.candles import INTERVALS
+from adapters.localnet.instruments import SPOT_TOKENS, USDH_TOKEN, InstrumentSpec
 from adapters.localnet.margin import clearinghouse_state
 from adapters.localnet.orders import Order
 from adapters.localnet.rules import fmt, sig
-from adapters.localnet.state import State
+from adapters.localnet.state import State, address_of, dex_key
 from adapters.localnet.types import InfoError
 
 MAX_FILLS = 2000
 RATE_LIMIT_BASE = 10_000  # requests every address gets before traded volume adds more (1 per USDC)
-USDC_TOKEN = {
-    "name": "USDC",
-    "szDecimals": 8,
-    "weiDecimals": 8,
-    "index": 0,
-    "tokenId": "0x6d1e7cde53ba9467b783cb7c530ce054",
-    "isCanonical": True,
-    "evmContract": None,
-    "fullName": None,
-}
 _ADDRESS = re.compile(r"^0x[0-9a-fA-F]{40}$")
 _CLOID = re.compile(r"^0x[0-9a-fA-F]{32}$")
 
@@ -51,10 +43,19 @@ def _user(request: dict[str, Any]) -> str:
     return user.lower()
 
 
-def _default_dex(request: dict[str, Any]) -> None:
-    dex = request.get("dex", "")
-    if dex not in ("", None):
-        raise InfoError(f"Field 'dex': unknown perp dex {dex!r}; the localnet has only the default dex \"\".")
+def _dex(state: State, request: dict[str, Any]) -> str:
+    """The perp dex a request names ("" or absent: the default one)."""
+    dex = request.get("dex") or ""
+    if dex and (not isinstance(dex, str) or state.dex(dex) is None):
+        names = ", ".join(['"" (the default)', *(f'"{d.name}"' for d in state.dexes)])
+        raise InfoError(f"Field 'dex': unknown perp dex {dex!r}; the localnet has: {names}.")
+    return str(dex)
+
+
+def _dex_specs(state: State, request: dict[str, Any]) -> tuple[InstrumentSpec, ...]:
+    dex = _dex(state, request)
+    builder = state.dex(dex)
+    return state.specs if builder is None else builder.specs
 
 
 def _time(request: dict[str, Any], field: str, *, required: bool) -> int | None:
@@ -68,7 +69,8 @@ def _time(request: dict[str, Any], field: str, *, required: bool) -> int | None:
 
 # --- markets -----------------------------------------------------------------------------------------------
 def meta(state: State, request: dict[str, Any], now: int) -> Any:
-    _default_dex(request)
+    builder = state.dex(_dex(state, request))
+    specs = state.specs if builder is None else builder.specs
     return {
         "universe": [
             {
@@ -76,56 +78,125 @@ def meta(state: State, request: dict[str, Any], now: int) -> Any:
                 "name": spec.coin,
                 "maxLeverage": spec.max_leverage,
                 "marginTableId": spec.max_leverage,
+                **({"onlyIsolated": True} if spec.only_isolated else {}),
             }
-            for spec in state.specs
-        ]
+            for spec in specs
+        ],
+        **({} if builder is None else {"collateralToken": builder.collateral_token}),
     }
 
 
+def perp_dexs(state: State, request: dict[str, Any], now: int) -> Any:
+    """The perp dexes: null for the default one, then the builder dexes in asset-id order."""
+    return [
+        None,
+        *(
+            {
+                "name": dex.name,
+                "fullName": dex.full_name,
+                "deployer": dex.deployer,
+                "oracleUpdater": None,
+                "feeRecipient": None,
+                "assetToStreamingOiCap": [],
+            }
+            for dex in state.dexes
+        ),
+    ]
+
+
 def spot_meta(state: State, request: dict[str, Any], now: int) -> Any:
-    return {"universe": [], "tokens": [dict(USDC_TOKEN)]}
+    tokens = [token.wire() for token in SPOT_TOKENS]
+    if any(dex.collateral_token == USDH_TOKEN.index for dex in state.dexes):
+        tokens.append(USDH_TOKEN.wire())
+    universe = [
+        {
+            "tokens": [pair.base, pair.quote],
+            "name": pair.name,
+            "index": pair.index,
+            "isCanonical": pair.is_canonical,
+        }
+        for pair in state.spot_pairs
+    ]
+    return {"universe": universe, "tokens": tokens}
 
 
 def spot_meta_and_asset_ctxs(state: State, request: dict[str, Any], now: int) -> Any:
-    return [spot_meta(state, request, now), []]
+    return [spot_meta(state, request, now), [spot_asset_ctx(state, pair.name) for pair in state.spot_pairs]]
+
+
+def spot_asset_ctx(state: State, coin: str) -> dict[str, Any]:
+    """A spot pair's context (supplies are not modelled: "0.0")."""
+    mid = state.mids[coin]
+    return {
+        "prevDayPx": fmt(state.start_mids[coin]),
+        "dayNtlVlm": fmt(state.ntl_volume[coin]),
+        "markPx": fmt(mid),
+        "midPx": fmt(mid),
+        "circulatingSupply": "0.0",
+        "coin": coin,
+        "totalSupply": "0.0",
+        "dayBaseVlm": fmt(state.base_volume[coin]),
+    }
+
+
+def asset_ctx(state: State, coin: str) -> dict[str, Any]:
+    """One market's context as `metaAndAssetCtxs` and the `activeAssetCtx` subscription give it."""
+    mid = state.mids[coin]
+    book = state.books[coin]
+    open_interest = sum(
+        (
+            pos.szi
+            for acct in state.accounts.values()
+            for c, pos in acct.positions.items()
+            if c == coin and pos.szi > 0
+        ),
+        Decimal(0),
+    )
+    bid, ask = book.best_bid(), book.best_ask()
+    return {
+        "funding": "0.0",
+        "openInterest": fmt(open_interest),
+        "prevDayPx": fmt(state.start_mids[coin]),
+        "dayNtlVlm": fmt(state.ntl_volume[coin]),
+        "premium": "0.0",
+        "oraclePx": fmt(mid),
+        "markPx": fmt(mid),
+        "midPx": fmt(mid),
+        "impactPxs": [fmt(bid if bid is not None else mid), fmt(ask if ask is not None else mid)],
+        "dayBaseVlm": fmt(state.base_volume[coin]),
+    }
 
 
 def meta_and_asset_ctxs(state: State, request: dict[str, Any], now: int) -> Any:
-    ctxs = []
-    for spec in state.specs:
-        coin = spec.coin
-        mid = state.mids[coin]
-        book = state.books[coin]
-        open_interest = sum(
-            (
-                pos.szi
-                for acct in state.accounts.values()
-                for c, pos in acct.positions.items()
-                if c == coin and pos.szi > 0
-            ),
-            Decimal(0),
-        )
-        bid, ask = book.best_bid(), book.best_ask()
-        ctxs.append(
-            {
-                "funding": "0.0",
-                "openInterest": fmt(open_interest),
-                "prevDayPx": fmt(state.start_mids[coin]),
-                "dayNtlVlm": fmt(state.ntl_volume[coin]),
-                "premium": "0.0",
-                "oraclePx": fmt(mid),
-                "markPx": fmt(mid),
-                "midPx": fmt(mid),
-                "impactPxs": [fmt(bid if bid is not None else mid), fmt(ask if ask is not None else mid)],
-                "dayBaseVlm": fmt(state.base_volume[coin]),
-            }
-        )
-    return [meta(state, request, now), ctxs]
+    return [meta(state, request, now), [asset_ctx(state, spec.coin) for spec in _dex_specs(state, request)]]
+
+
+def candle_snapshot(state: State, request: dict[str, Any], now: int) -> Any:
+    req = request.get("req")
+    if not isinstance(req, dict):
+        raise InfoError("Field 'req': expected {coin, interval, startTime, endTime}.")
+    coin, interval = req.get("coin"), req.get("interval")
+    if not isinstance(coin, str) or coin not in state.spec_of:
+        raise InfoError(f"Field 'req.coin': unknown coin {coin!r}; listed: {', '.join(state.spec_of)}.")
+    if interval not in INTERVALS:
+        raise InfoError(f"Field 'req.interval': expected one of {', '.join(INTERVALS)}.")
+    start = _time(req, "startTime", required=True)
+    end = _time(req, "endTime", required=False)
+    assert start is not None
+    return state.candles.between(coin, interval, start, now if end is None else end)
 
 
 def all_mids(state: State, request: dict[str, Any], now: int) -> Any:
-    _default_dex(request)
-    return {coin: fmt(mid) for coin, mid in state.mids.items()}
+    return mids_of(state, _dex(state, request))
+
+
+def mids_of(state: State, dex: str) -> dict[str, str]:
+    """`allMids` of a perp dex; the default dex's include the spot pairs, as on the venue."""
+    builder = state.dex(dex)
+    coins = [spec.coin for spec in (state.specs if builder is None else builder.specs)]
+    if builder is None:
+        coins += [pair.name for pair in state.spot_pairs]
+    return {coin: fmt(state.mids[coin]) for coin in coins}
 
 
 def l2_book(state: State, request: dict[str, Any], now: int) -> Any:
@@ -140,16 +211,30 @@ def l2_book(state: State, request: dict[str, Any], now: int) -> Any:
 
 # --- accounts ----------------------------------------------------------------------------------------------
 def clearinghouse(state: State, request: dict[str, Any], now: int) -> Any:
-    user = _user(request)
-    _default_dex(request)
+    key = dex_key(_user(request), _dex(state, request))
     return clearinghouse_state(
-        state.accounts.get(user), state.spec_of, state.mids, state.open_orders(user), now
+        state.accounts.get(key), state.spec_of, state.mids, state.open_orders(key), now
     )
 
 
 def spot_clearinghouse(state: State, request: dict[str, Any], now: int) -> Any:
-    _user(request)
-    return {"balances": []}
+    user = _user(request)
+    balances = state.spot_balances.get(user, {})
+    holds = state.spot_holds(user)
+    names = {token.index: token.name for token in SPOT_TOKENS}
+    return {
+        "balances": [
+            {
+                "coin": names[token],
+                "token": token,
+                "total": fmt(total),
+                "hold": fmt(holds[token]),
+                "entryNtl": fmt(state.spot_entry[user][token]),
+            }
+            for token, total in sorted(balances.items())
+            if total or holds[token]
+        ]
+    }
 
 
 def _newest_first(orders: list[Order]) -> list[Order]:
@@ -157,17 +242,18 @@ def _newest_first(orders: list[Order]) -> list[Order]:
 
 
 def open_orders(state: State, request: dict[str, Any], now: int) -> Any:
-    _default_dex(request)
-    return [order.basic_view() for order in _newest_first(state.open_orders(_user(request)))]
+    key = dex_key(_user(request), _dex(state, request))
+    return [order.basic_view() for order in _newest_first(state.open_orders(key))]
 
 
 def frontend_open_orders(state: State, request: dict[str, Any], now: int) -> Any:
-    _default_dex(request)
-    return [order.frontend_view() for order in _newest_first(state.open_orders(_user(request)))]
+    key = dex_key(_user(request), _dex(state, request))
+    return [order.frontend_view() for order in _newest_first(state.open_orders(key))]
 
 
 def historical_orders(state: State, request: dict[str, Any], now: int) -> Any:
-    orders = _newest_first(state.user_orders.get(_user(request), []))
+    user = _user(request)
+    orders = _newest_first([o for key in state.user_keys(user) for o in state.user_orders.get(key, [])])
     return [order.status_view() for order in orders[:MAX_FILLS]]
 
 
@@ -178,16 +264,28 @@ def order_status(state: State, request: dict[str, Any], now: int) -> Any:
     if isinstance(ref, int) and not isinstance(ref, bool):
         order = state.orders.get(ref)
     elif isinstance(ref, str) and _CLOID.match(ref):
-        order = state.cloids.get((user, ref.lower()))
+        order = next(
+            (o for key in state.user_keys(user) if (o := state.cloids.get((key, ref.lower()))) is not None),
+            None,
+        )
     else:
         raise InfoError("Field 'oid': expected an order id (integer) or a cloid (0x + 32 hex digits).")
-    if order is None or order.user != user:
+    if order is None or address_of(order.user) != user:
         return {"status": "unknownOid"}
     return {"status": "order", "order": order.status_view()}
 
 
+def all_user_fills(state: State, user: str) -> list[dict[str, Any]]:
+    """`user`'s fills on every perp dex, newest first (a builder dex's coins are `dex:COIN`)."""
+    keys = state.user_keys(user)
+    if len(keys) == 1 or not any(state.fills.get(key) for key in keys[1:]):
+        return list(reversed(state.fills.get(user, [])))
+    merged = [fill for key in keys for fill in state.fills.get(key, [])]
+    return sorted(merged, key=lambda fill: (fill["time"], fill["tid"]), reverse=True)
+
+
 def user_fills(state: State, request: dict[str, Any], now: int) -> Any:
-    return list(reversed(state.fills.get(_user(request), [])))[:MAX_FILLS]
+    return all_user_fills(state, _user(request))[:MAX_FILLS]
 
 
 def user_fills_by_time(state: State, request: dict[str, Any], now: int) -> Any:
@@ -196,7 +294,7 @@ def user_fills_by_time(state: State, request: dict[str, Any], now: int) -> Any:
     end = _time(request, "endTime", required=False)
     fills = [
         fill
-        for fill in state.fills.get(user, [])
+        for fill in reversed(all_user_fills(state, user))
         if fill["time"] >= (start or 0) and (end is None or fill["time"] <= end)
     ]
     if request.get("aggregateByTime"):
@@ -270,8 +368,71 @@ def sub_accounts(state: State, request: dict[str, Any], now: int) -> Any:
     ]
 
 
+def max_builder_fee(state: State, request: dict[str, Any], now: int) -> Any:
+    """The fee `user` has approved `builder` to charge, in tenths of a basis point (0: none)."""
+    user = _user(request)
+    builder = request.get("builder")
+    if not isinstance(builder, str) or not _ADDRESS.match(builder):
+        raise InfoError("Field 'builder': expected a 0x-prefixed address of 40 hex digits.")
+    return state.builder_approvals.get(user, {}).get(builder.lower(), 0)
+
+
+def referral(state: State, request: dict[str, Any], now: int) -> Any:
+    user = _user(request)
+    code = state.referred_by.get(user)
+    referred_by = None if code is None else {"referrer": state.referral_codes[code], "code": code}
+    own = next((c for c, owner in state.referral_codes.items() if owner == user), None)
+    referrer_state: dict[str, Any] = (
+        {"stage": "needToCreateCode"}
+        if own is None
+        else {
+            "stage": "ready",
+            "data": {
+                "code": own,
+                "referralStates": [
+                    {
+                        "cumVlm": fmt(_volume(state, referred)),
+                        "cumRewardedFeesSinceReferred": "0.0",
+                        "cumFeesRewardedToReferrer": "0.0",
+                        "timeJoined": 0,
+                        "user": referred,
+                    }
+                    for referred, used in state.referred_by.items()
+                    if used == own
+                ],
+            },
+        }
+    )
+    return {
+        "referredBy": referred_by,
+        "cumVlm": fmt(_volume(state, user)),
+        "unclaimedRewards": "0.0",
+        "claimedRewards": "0.0",
+        "builderRewards": "0.0",
+        "referrerState": referrer_state,
+        "rewardHistory": [],
+    }
+
+
+def _volume(state: State, user: str) -> Decimal:
+    account = state.accounts.get(user)
+    return account.volume if account is not None else Decimal(0)
+
+
+def user_non_funding_ledger_updates(state: State, request: dict[str, Any], now: int) -> Any:
+    user = _user(request)
+    start = _time(request, "startTime", required=True)
+    end = _time(request, "endTime", required=False)
+    return [
+        entry
+        for entry in state.ledger.get(user, [])
+        if entry["time"] >= (start or 0) and (end is None or entry["time"] <= end)
+    ]
+
+
 HANDLERS: dict[str, Handler] = {
     "meta": meta,
+    "perpDexs": perp_dexs,
     "spotMeta": spot_meta,
     "spotMetaAndAssetCtxs": spot_meta_and_asset_ctxs,
     "metaAndAssetCtxs": meta_and_asset_ctxs,
@@ -289,4 +450,8 @@ HANDLERS: dict[str, Handler] = {
     "userRole": user_role,
     "extraAgents": extra_agents,
     "subAccounts": sub_accounts,
+    "candleSnapshot": candle_snapshot,
+    "maxBuilderFee": max_builder_fee,
+    "referral": referral,
+    "userNonFundingLedgerUpdates": user_non_funding_ledger_updates,
 }

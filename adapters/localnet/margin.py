@@ -21,7 +21,9 @@ _NO_FUNDING = {"allTime": "0.0", "sinceOpen": "0.0", "sinceChange": "0.0"}
 
 
 def leverage_of(account: Account, spec: InstrumentSpec) -> Leverage:
-    return account.leverage.get(spec.coin) or Leverage(is_cross=True, value=spec.default_leverage)
+    return account.leverage.get(spec.coin) or Leverage(
+        is_cross=not spec.only_isolated, value=spec.default_leverage
+    )
 
 
 def initial_margin(notional: Decimal, leverage: int) -> Decimal:

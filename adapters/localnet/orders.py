@@ -53,6 +53,7 @@ class Order:
     fired: bool = False  # a trigger order whose price was crossed (it now executes as a limit order)
     status: str = OPEN
     status_ts: int = 0
+    builder: tuple[str, int] | None = None  # (builder address, fee in tenths of a basis point)
 
     @property
     def side(self) -> str:

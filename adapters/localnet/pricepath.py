@@ -12,7 +12,7 @@ from adapters.localnet.rules import round_price
 
 
 class PricePath:
-    def __init__(self, seed: int) -> None:
+    def __init__(self, seed: int | str) -> None:
         self._rng = random.Random(f"{seed}:prices")
 
     def step(self, mids: Mapping[str, Decimal], specs: Sequence[InstrumentSpec]) -> dict[str, Decimal]:

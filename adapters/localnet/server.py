@@ -50,6 +50,7 @@ from adapters.localnet.faults import SERVER_ERROR, TOO_MANY_REQUESTS, Faults
 from adapters.localnet.nonces import NonceBook, NonceError
 from adapters.localnet.stats import ExchangeRecord, ExchangeStats
 from adapters.localnet.types import ExchangeError, InfoError
+from adapters.localnet.universe import instruments_for
 from adapters.localnet.ws import WsHub
 
 log = logging.getLogger(__name__)
@@ -131,6 +132,7 @@ class Localnet:
         allow_remote: bool = False,
         price_walk_ms: int = 0,
         clock_ms: Callable[[], int] | None = None,
+        universe: str = "default",
     ) -> None:
         if signatures not in SIGNATURE_MODES:
             raise ValueError(f"signatures: expected one of {', '.join(SIGNATURE_MODES)}, got {signatures!r}")
@@ -138,11 +140,15 @@ class Localnet:
         self.signatures: SignatureMode = signatures
         self.allow_remote = allow_remote
         self._clock_ms = clock_ms or wall_clock_ms
-        self.exchange = LocalExchange(seed=seed, clock_ms=self._clock_ms)
+        self.exchange = LocalExchange(
+            seed=seed, clock_ms=self._clock_ms, instruments=instruments_for(universe)
+        )
         self.nonces = NonceBook()
         self.stats = ExchangeStats()
         self.faults = Faults(seed)
-        self.hub = WsHub(self.faults, self.exchange.handle_info, self.exchange.user_fills)
+        self.hub = WsHub(
+            self.faults, self.exchange.handle_info, self.exchange.user_fills, self.exchange.ws_view
+        )
         self.exchange.add_listener(self.hub.publish)
         self._default_reject_message = self.exchange.reject_message
         self._start_price_walk_ms = price_walk_ms
@@ -391,6 +397,7 @@ async def running_localnet(
     allow_remote: bool = False,
     price_walk_ms: int = 0,
     clock_ms: Callable[[], int] | None = None,
+    universe: str = "default",
 ) -> AsyncIterator[Localnet]:
     """A started localnet (port 0: any free port; see `.url`), stopped cleanly on exit."""
     net = Localnet(
@@ -399,6 +406,7 @@ async def running_localnet(
         allow_remote=allow_remote,
         price_walk_ms=price_walk_ms,
         clock_ms=clock_ms,
+        universe=universe,
     )
     await net.start(host, port)
     try:
@@ -421,8 +429,10 @@ class LocalnetThread:
         allow_remote: bool = False,
         price_walk_ms: int = 0,
         clock_ms: Callable[[], int] | None = None,
+        universe: str = "default",
     ) -> None:
         self._options: dict[str, Any] = {
+            "universe": universe,
             "host": host,
             "port": port,
             "seed": seed,
@@ -508,17 +518,20 @@ def serve(
     seed: int = 0,
     signatures: str = "testnet",
     allow_remote: bool = False,
+    universe: str = "default",
 ) -> None:
-    """Run until interrupted (Ctrl-C or SIGTERM): the `mirrorbot localnet` command."""
+    """Run until interrupted (Ctrl-C or SIGTERM): the `mirrorbot localnet` command. `universe`:
+    see adapters/localnet/universe.py (the command does not offer it yet)."""
+    instruments_for(universe)  # an unknown universe is refused before anything starts
     if signatures not in SIGNATURE_MODES:
         raise ValueError(f"signatures: expected one of {', '.join(SIGNATURE_MODES)}, got {signatures!r}")
     mode: SignatureMode = "any" if signatures == "any" else "testnet"
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(_serve_until_stopped(host, port, seed, mode, allow_remote))
+        asyncio.run(_serve_until_stopped(host, port, seed, mode, allow_remote, universe))
 
 
 async def _serve_until_stopped(
-    host: str, port: int, seed: int, signatures: SignatureMode, allow_remote: bool
+    host: str, port: int, seed: int, signatures: SignatureMode, allow_remote: bool, universe: str = "default"
 ) -> None:
     stopping = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -526,7 +539,7 @@ async def _serve_until_stopped(
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(signum, stopping.set)
     async with running_localnet(
-        host, port, seed, signatures, allow_remote, price_walk_ms=SERVE_PRICE_WALK_MS
+        host, port, seed, signatures, allow_remote, price_walk_ms=SERVE_PRICE_WALK_MS, universe=universe
     ) as net:
         remote = "any client" if allow_remote else "loopback clients only"
         bound = ", ".join(net.bound)

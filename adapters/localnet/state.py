@@ -12,12 +12,32 @@ from typing import Any
 
 from adapters.localnet.accounts import Account
 from adapters.localnet.book import CoinBook
-from adapters.localnet.instruments import InstrumentSpec
+from adapters.localnet.candles import Candles
+from adapters.localnet.instruments import (
+    BUILDER_ASSET_BASE,
+    BUILDER_ASSET_STRIDE,
+    SPOT_TOKENS,
+    InstrumentSpec,
+    PerpDex,
+    SpotPair,
+)
 from adapters.localnet.orders import Order
 from adapters.localnet.pricepath import PricePath
-from adapters.localnet.rules import round_price
+from adapters.localnet.rules import TAKER_FEE, fee, round_price
 
-SYNTHETIC_MAKER = "0x0000000000000000000000000000000000000000"  # the counterparty of synthetic liquidity
+ZERO_ADDRESS = "0x0000000000000000000000000000000000000000"
+SYNTHETIC_MAKER = ZERO_ADDRESS  # the counterparty of synthetic liquidity
+
+
+def dex_key(user: str, dex: str) -> str:
+    """The account key of `user`'s clearinghouse on perp dex `dex` (the address itself for "").
+    A builder dex keeps its own balance, positions, orders and fills per user, as on the venue."""
+    return f"{user}:{dex}" if dex else user
+
+
+def address_of(key: str) -> str:
+    """The user address an account key belongs to."""
+    return key.split(":", 1)[0]
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,26 +57,78 @@ class Outbox:
     trades: dict[str, list[dict[str, Any]]] = field(default_factory=lambda: defaultdict(list))
     books: set[str] = field(default_factory=set)
     mids: bool = False
+    ledger: dict[str, list[dict[str, Any]]] = field(default_factory=lambda: defaultdict(list))
+
+
+@dataclass(frozen=True, slots=True)
+class MarketGroup:
+    """The markets of one perp dex ("" the default one) with their own seeded walk and book draws, so
+    a builder dex's markets never change the default dex's path."""
+
+    dex: str
+    specs: tuple[InstrumentSpec, ...]
+    path: PricePath
+    book_rng: random.Random
 
 
 class State:
-    def __init__(self, seed: int, specs: Sequence[InstrumentSpec]) -> None:
+    def __init__(
+        self,
+        seed: int,
+        specs: Sequence[InstrumentSpec],
+        dexes: Sequence[PerpDex] = (),
+        spot_pairs: Sequence[SpotPair] = (),
+    ) -> None:
         if not specs:
             raise ValueError("the localnet needs at least one instrument")
-        coins = [spec.coin for spec in specs]
+        self.spot_pairs = tuple(spot_pairs)
+        self.spot_by_asset = {pair.asset: pair for pair in spot_pairs}
+        self.spot_of_coin = {pair.name: pair for pair in spot_pairs}
+        tokens = {token.index: token for token in SPOT_TOKENS}
+        # a spot pair's book and walk, as a market whose lot is its base token's
+        spot_specs = tuple(
+            InstrumentSpec(
+                pair.name, tokens[pair.base].sz_decimals, 1, pair.start_mid, level_usd=Decimal(20_000)
+            )
+            for pair in spot_pairs
+        )
+        all_specs = [*specs, *(spec for dex in dexes for spec in dex.specs), *spot_specs]
+        coins = [spec.coin for spec in all_specs]
         if len(set(coins)) != len(coins):
             raise ValueError(f"instrument coins must be unique, got {coins}")
+        for dex in dexes:
+            if any(not spec.coin.startswith(f"{dex.name}:") for spec in dex.specs):
+                raise ValueError(f"the coins of dex {dex.name!r} must be named '{dex.name}:COIN'")
         self.seed = seed
-        self.specs = tuple(specs)
-        self.spec_of = {spec.coin: spec for spec in specs}
-        self.asset_of = {spec.coin: i for i, spec in enumerate(specs)}
-        self.mids = {spec.coin: round_price(spec.start_mid, spec.sz_decimals) for spec in specs}
+        self.specs = tuple(specs)  # the default dex: asset id = index
+        self.dexes = tuple(dexes)
+        self.all_specs = tuple(all_specs)
+        self.spec_of = {spec.coin: spec for spec in all_specs}
+        self.spec_by_asset: dict[int, InstrumentSpec] = dict(enumerate(specs))
+        self.dex_of_coin = {spec.coin: "" for spec in specs}
+        for i, dex in enumerate(dexes):
+            base = BUILDER_ASSET_BASE + i * BUILDER_ASSET_STRIDE
+            self.spec_by_asset.update({base + j: spec for j, spec in enumerate(dex.specs)})
+            self.dex_of_coin.update({spec.coin: dex.name for spec in dex.specs})
+        self.asset_of = {spec.coin: asset for asset, spec in self.spec_by_asset.items()}
+        self.mids = {spec.coin: round_price(spec.start_mid, spec.sz_decimals) for spec in all_specs}
         self.start_mids = dict(self.mids)
         self.path = PricePath(seed)
         self.book_rng = random.Random(f"{seed}:book")
-        self.books = {spec.coin: CoinBook(spec) for spec in specs}
-        for coin, book in self.books.items():
-            book.recentre(self.mids[coin], self.book_rng)
+        self.groups = [MarketGroup("", self.specs, self.path, self.book_rng)] + [
+            MarketGroup(
+                dex.name, dex.specs, PricePath(f"{seed}:{dex.name}"), random.Random(f"{seed}:{dex.name}:book")
+            )
+            for dex in dexes
+        ]
+        if spot_specs:
+            self.groups.append(
+                MarketGroup("spot", spot_specs, PricePath(f"{seed}:spot"), random.Random(f"{seed}:spot:book"))
+            )
+        self.books = {spec.coin: CoinBook(spec) for spec in all_specs}
+        for group in self.groups:
+            for spec in group.specs:
+                self.books[spec.coin].recentre(self.mids[spec.coin], group.book_rng)
         self.accounts: dict[str, Account] = {}
         self.agents: dict[str, Agent] = {}
         self.used_agents: set[str] = set()
@@ -71,6 +143,19 @@ class State:
         self.next_oid = ids.randint(10**9, 2 * 10**9)
         self.next_tid = ids.randint(10**14, 2 * 10**14)
         self.vaults = 0
+        # transfers, builder fees and referrals (adapters/localnet/transfers.py)
+        # spot: balances per user and token index, their cost in USDC (`entryNtl`), resting spot orders
+        self.spot_balances: dict[str, dict[int, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
+        self.spot_entry: dict[str, dict[int, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
+        self.spot_resting: list[Order] = []
+        self.builder_approvals: dict[str, dict[str, int]] = defaultdict(
+            dict
+        )  # user -> builder -> tenths of bp
+        self.vault_equity: dict[tuple[str, str], Decimal] = defaultdict(Decimal)  # (vault, depositor) -> USDC
+        self.referral_codes: dict[str, str] = {}  # code -> the user who owns it
+        self.referred_by: dict[str, str] = {}  # user -> the code they entered
+        self.ledger: dict[str, list[dict[str, Any]]] = defaultdict(list)  # non-funding ledger, oldest first
+        self.candles = Candles()
 
     def new_oid(self) -> int:
         self.next_oid += 1
@@ -84,6 +169,29 @@ class State:
         """A deterministic 32-byte hex digest of the seed and `parts` (tx hashes, derived addresses)."""
         text = ":".join(str(part) for part in (self.seed, *parts))
         return hashlib.sha256(text.encode()).hexdigest()
+
+    def dex(self, name: str) -> PerpDex | None:
+        return next((dex for dex in self.dexes if dex.name == name), None)
+
+    def user_keys(self, user: str) -> list[str]:
+        """The keys of `user`'s clearinghouses: the default dex's (the address) and each builder dex's."""
+        return [user, *(dex_key(user, dex.name) for dex in self.dexes)]
+
+    def spot_holds(self, user: str) -> dict[int, Decimal]:
+        """What `user`'s open spot orders hold, per token: a buy its quote (size × limit price and the
+        fee on it), a sell its base size."""
+        holds: dict[int, Decimal] = defaultdict(Decimal)
+        for order in self.spot_resting:
+            if order.user == user and order.is_open:
+                pair = self.spot_of_coin[order.coin]
+                if order.is_buy:  # the notional and the most fee it can pay (spot.buy_hold)
+                    holds[pair.quote] += order.sz * order.limit_px + fee(order.sz * order.limit_px, TAKER_FEE)
+                else:
+                    holds[pair.base] += order.sz
+        return holds
+
+    def spot_available(self, user: str, token: int) -> Decimal:
+        return self.spot_balances[user][token] - self.spot_holds(user)[token]
 
     def open_orders(self, user: str) -> list[Order]:
         return [order for order in self.user_orders.get(user, []) if order.is_open]

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from adapters.localnet.accounts import ZERO, Position, apply_fill
+from adapters.localnet.accounts import ZERO, Account, Position, apply_fill
 from adapters.localnet.book import Match
 from adapters.localnet.margin import initial_margin, leverage_of, margin_state
 from adapters.localnet.orders import (
@@ -52,7 +52,7 @@ from adapters.localnet.rules import (
     valid_price,
     valid_size,
 )
-from adapters.localnet.state import SYNTHETIC_MAKER, Outbox, State
+from adapters.localnet.state import SYNTHETIC_MAKER, Outbox, State, address_of
 from adapters.localnet.types import ExchangeError
 
 _CLOID = re.compile(r"^0x[0-9a-fA-F]{32}$")
@@ -141,8 +141,10 @@ class Trading:
         out: Outbox,
         now: int,
         replacing: Order | None = None,
+        builder: tuple[str, int] | None = None,
     ) -> Any:
-        """One order of an `order` / `batchModify` action: its entry in `statuses`."""
+        """One order of an `order` / `batchModify` action: its entry in `statuses`. `builder` is the
+        action's approved builder fee (transfers.builder_fee_problem), charged on every fill."""
         wire = parse_order_wire(raw)
         if self.faults.reject_next_orders > 0:
             self.faults.reject_next_orders -= 1
@@ -152,7 +154,7 @@ class Trading:
             return {"error": problem}
         assert wire.px is not None and wire.sz is not None  # checked by payload_problem
         state = self.state
-        spec = state.specs[wire.asset]
+        spec = state.spec_by_asset[wire.asset]
         oid = state.new_oid()
         order = Order(
             oid=oid,
@@ -173,6 +175,7 @@ class Trading:
             else Trigger(wire.trigger_px, wire.trigger[0], wire.trigger[1]),
             status=PENDING,  # not live (nor reserving margin) until it rests
             status_ts=now,
+            builder=builder,
         )
         state.orders[oid] = order
         state.user_orders[user].append(order)
@@ -194,9 +197,9 @@ class Trading:
 
     def payload_problem(self, user: str, wire: OrderWire, replacing: Order | None) -> str | None:
         state = self.state
-        if not 0 <= wire.asset < len(state.specs):
+        spec = state.spec_by_asset.get(wire.asset)
+        if spec is None:
             return err_unknown_asset(wire.asset)
-        spec = state.specs[wire.asset]
         if wire.sz is None or not valid_size(wire.sz, spec.sz_decimals):
             return ERR_SIZE
         if wire.px is None or not valid_price(wire.px, spec.sz_decimals):
@@ -347,7 +350,10 @@ class Trading:
     ) -> None:
         self.state.base_volume[coin] += sz
         self.state.ntl_volume[coin] += sz * px
-        buyer, seller = (taker, maker) if taker_buys else (maker, taker)
+        self.state.candles.add(coin, px, now, sz)
+        buyer, seller = (
+            (address_of(taker), address_of(maker)) if taker_buys else (address_of(maker), address_of(taker))
+        )
         out.trades[coin].append(
             {
                 "coin": coin,
@@ -386,6 +392,10 @@ class Trading:
             del account.positions[order.coin]
         notional = sz * px
         paid = fee(notional, TAKER_FEE if crossed else MAKER_FEE)
+        builder_paid = None
+        if order.builder is not None:
+            builder_paid = self.pay_builder(order.builder, notional)
+            paid += builder_paid
         account.fees += paid
         account.realized += effect.closed_pnl
         account.volume += notional
@@ -407,8 +417,21 @@ class Trading:
         }
         if order.cloid is not None:
             fill["cloid"] = order.cloid
+        if builder_paid is not None:
+            fill["builderFee"] = fmt(builder_paid)
         state.fills[order.user].append(fill)
         out.fills[order.user].append(fill)
+
+    def pay_builder(self, builder: tuple[str, int], notional: Decimal) -> Decimal:
+        """Credit the builder its fee (`f` tenths of a basis point of the notional); return it."""
+        address, tenths = builder
+        paid = fee(notional, Decimal(tenths).scaleb(-5))
+        state = self.state
+        account = state.accounts.get(address)
+        if account is None:
+            account = state.accounts[address] = Account(address=address)
+        account.deposits += paid
+        return paid
 
     def prune_reduce_only(self, user: str, coin: str, out: Outbox, now: int) -> None:
         """Resting reduce-only orders that can no longer reduce anything are cancelled, as on the venue."""

@@ -5,7 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
-Channel = Literal["allMids", "l2Book", "trades", "userFills", "orderUpdates", "userEvents"]
+Channel = Literal[
+    "allMids", "l2Book", "trades", "userFills", "orderUpdates", "userEvents", "userNonFundingLedgerUpdates"
+]
 
 
 @dataclass(frozen=True, slots=True)

@@ -27,6 +27,7 @@ from typing import Any
 
 from aiohttp import WSMsgType, web
 
+from adapters.localnet.candles import INTERVALS
 from adapters.localnet.faults import Faults
 from adapters.localnet.types import InfoError, LocalEvent
 
@@ -37,15 +38,27 @@ MAX_FILL_PUSHES = 100_000  # kept for latency benchmarks (`stats` with `"pushes"
 CONNECTED_TEXT = "Websocket connection established."
 ADDRESS = re.compile(r"^0x[0-9a-fA-F]{40}$")
 
-# subscription type -> the field that keys it (None: one stream for everyone)
-SUBSCRIPTION_KEYS: dict[str, str | None] = {
-    "allMids": None,
-    "l2Book": "coin",
-    "trades": "coin",
-    "userFills": "user",
-    "orderUpdates": "user",
-    "userEvents": "user",
+# subscription type -> the fields that key it (none: one stream for everyone)
+SUBSCRIPTION_KEYS: dict[str, tuple[str, ...]] = {
+    "allMids": (),
+    "l2Book": ("coin",),
+    "trades": ("coin",),
+    "userFills": ("user",),
+    "orderUpdates": ("user",),
+    "userEvents": ("user",),
+    "bbo": ("coin",),
+    "candle": ("coin", "interval"),
+    "activeAssetCtx": ("coin",),
+    "activeAssetData": ("user", "coin"),
+    "webData2": ("user",),
+    "userFundings": ("user",),
+    "userNonFundingLedgerUpdates": ("user",),
 }
+# Views computed from the core's state (views.py) when a client subscribes and when an event touches
+# them: those of a market move with its prices and trades, those of a user with the user's events.
+MARKET_VIEWS = frozenset({"candle", "activeAssetCtx"})
+USER_VIEWS = frozenset({"activeAssetData", "webData2"})
+USER_EVENT_CHANNELS = frozenset({"userFills", "orderUpdates", "userNonFundingLedgerUpdates"})
 # event channel -> the channel name on the wire (the venue calls userEvents "user")
 WIRE_CHANNEL = {"userEvents": "user"}
 
@@ -57,28 +70,37 @@ def _dumps(message: Any) -> str:
 
 
 def subscription_key(subscription: Any) -> SubKey:
-    """Validate a subscription object; raise ValueError naming what is wrong."""
+    """Validate a subscription object; raise ValueError naming what is wrong. Several key fields are
+    joined with "," in their order in SUBSCRIPTION_KEYS (e.g. candle "ETH,1m", activeAssetData "0x…,ETH")."""
     if not isinstance(subscription, dict) or not isinstance(subscription.get("type"), str):
         raise ValueError("subscription must be an object with a string 'type'")
     kind = subscription["type"]
     if kind not in SUBSCRIPTION_KEYS:
         raise ValueError(f"unsupported subscription type {kind!r}; accepted: {', '.join(SUBSCRIPTION_KEYS)}")
-    field = SUBSCRIPTION_KEYS[kind]
-    if field is None:
-        return (kind, "")
-    value = subscription.get(field)
-    if field == "user":
-        if not isinstance(value, str) or not ADDRESS.match(value):
-            raise ValueError(f"{kind} needs 'user': a 0x-prefixed 40-hex-digit address")
-        return (kind, value.lower())
-    if not isinstance(value, str) or not value:
-        raise ValueError(f"{kind} needs 'coin': a coin name such as 'ETH'")
-    return (kind, value)
+    if kind == "allMids":  # one stream per perp dex: `dex` absent or "" is the default one
+        dex = subscription.get("dex") or ""
+        if not isinstance(dex, str) or "," in dex:
+            raise ValueError("allMids takes 'dex': a perp dex name (\"\" for the default)")
+        return (kind, dex)
+    parts = []
+    for field in SUBSCRIPTION_KEYS[kind]:
+        value = subscription.get(field)
+        if field == "user":
+            if not isinstance(value, str) or not ADDRESS.match(value):
+                raise ValueError(f"{kind} needs 'user': a 0x-prefixed 40-hex-digit address")
+            value = value.lower()
+        elif field == "interval":
+            if value not in INTERVALS:
+                raise ValueError(f"{kind} needs 'interval': one of {', '.join(INTERVALS)}")
+        elif not isinstance(value, str) or not value or "," in value:  # "," joins key fields
+            raise ValueError(f"{kind} needs 'coin': a coin name such as 'ETH'")
+        parts.append(value)
+    return (kind, ",".join(parts))
 
 
 def event_key(event: LocalEvent) -> SubKey:
     if event.channel == "allMids":
-        return ("allMids", "")
+        return ("allMids", event.coin or "")  # `coin` carries the perp dex
     if event.channel in ("l2Book", "trades"):
         return (event.channel, event.coin or "")
     return (event.channel, (event.user or "").lower())
@@ -136,10 +158,16 @@ class WsHub:
         faults: Faults,
         snapshot_info: Callable[[dict[str, Any]], Any],
         user_fills: Callable[[str], list[dict[str, Any]]],
+        view: Callable[[str, str], dict[str, Any] | None] | None = None,
     ) -> None:
         self._faults = faults
         self._snapshot_info = snapshot_info
         self._user_fills = user_fills
+        self._view = view
+        # the subscribed views, by the coin or user whose events touch them
+        self._market_views: dict[str, set[SubKey]] = defaultdict(set)
+        self._user_views: dict[str, set[SubKey]] = defaultdict(set)
+        self._last_sent: dict[SubKey, str] = {}  # a view or bbo is pushed only when it changed
         self._connections: set[WsConnection] = set()
         self._subscribers: dict[SubKey, set[WsConnection]] = defaultdict(set)
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -159,6 +187,8 @@ class WsHub:
             # the core was driven from another thread (e.g. a test): hop onto the loop first
             self._loop.call_soon_threadsafe(self.publish, event)
             return
+        if self._market_views or self._user_views or event.channel == "l2Book":
+            self._publish_views(event)
         key = event_key(event)
         if not self._subscribers.get(key):
             return
@@ -168,6 +198,58 @@ class WsHub:
             return
         oids = sorted({fill["oid"] for fill in event.data.get("fills", ())})
         self._publish_fills(_FillPush(key, event.user, oids, text))
+
+    def _publish_views(self, event: LocalEvent) -> None:
+        """Push the views and the bbo an event touches (only those subscribed, only when changed)."""
+        if event.channel == "l2Book":
+            key = ("bbo", event.coin or "")
+            if self._subscribers.get(key):
+                self._send_changed(key, {"channel": "bbo", "data": _bbo(event.data)})
+            return
+        if event.channel == "allMids":
+            keys = [k for coin_keys in self._market_views.values() for k in coin_keys]
+        elif event.channel == "trades":
+            keys = list(self._market_views.get(event.coin or "", ()))
+        elif event.channel in USER_EVENT_CHANNELS:
+            keys = list(self._user_views.get((event.user or "").lower(), ()))
+        else:
+            return
+        for key in keys:
+            data = self._view_data(key)
+            if isinstance(data, dict):
+                self._send_changed(key, {"channel": key[0], "data": data})
+
+    def _view_data(self, key: SubKey) -> dict[str, Any] | str | None:
+        if self._view is None:
+            return None
+        try:
+            return self._view(*key)
+        except InfoError as exc:
+            return f"Invalid subscription: {exc}"
+
+    def _send_changed(self, key: SubKey, message: dict[str, Any]) -> None:
+        text = _dumps(message)
+        if self._last_sent.get(key) != text:
+            self._last_sent[key] = text
+            self._send(key, text)
+
+    def _index_view(self, key: SubKey, *, add: bool) -> None:
+        kind, value = key
+        if kind in MARKET_VIEWS:
+            index, owner = self._market_views, value.split(",", 1)[0]
+        elif kind in USER_VIEWS:
+            index, owner = self._user_views, value.split(",", 1)[0]
+        else:
+            if not add and kind == "bbo":
+                self._last_sent.pop(key, None)
+            return
+        if add:
+            index[owner].add(key)
+            return
+        index[owner].discard(key)
+        if not index[owner]:
+            del index[owner]
+        self._last_sent.pop(key, None)
 
     def _send(self, key: SubKey, text: str) -> None:
         for connection in tuple(self._subscribers.get(key, ())):
@@ -249,6 +331,7 @@ class WsHub:
                 subscribers.discard(connection)
                 if not subscribers:
                     del self._subscribers[key]
+                    self._index_view(key, add=False)
         connection.keys.clear()
 
     def _on_text(self, connection: WsConnection, text: str) -> None:
@@ -276,7 +359,12 @@ class WsHub:
         ack = {"channel": "subscriptionResponse", "data": {"method": method, "subscription": subscription}}
         if method == "unsubscribe":
             connection.keys.discard(key)
-            self._subscribers.get(key, set()).discard(connection)
+            subscribers = self._subscribers.get(key)
+            if subscribers is not None:
+                subscribers.discard(connection)
+                if not subscribers:
+                    del self._subscribers[key]
+                    self._index_view(key, add=False)
             connection.send(_dumps(ack))
             return
         snapshot = self._snapshot(key)  # before subscribing: a bad coin is refused, not half-subscribed
@@ -285,9 +373,13 @@ class WsHub:
             return
         connection.keys.add(key)
         self._subscribers[key].add(connection)
+        self._index_view(key, add=True)
         connection.send(_dumps(ack))
         if snapshot is not None:
-            connection.send(_dumps(snapshot))
+            text = _dumps(snapshot)
+            if key[0] == "bbo" or key[0] in MARKET_VIEWS or key[0] in USER_VIEWS:
+                self._last_sent[key] = text  # the next push is the next change
+            connection.send(text)
 
     def _snapshot(self, key: SubKey) -> dict[str, Any] | str | None:
         """What the venue sends right after the ack (None: nothing), or an error text."""
@@ -297,12 +389,37 @@ class WsHub:
                 fills = self._user_fills(value)
                 return {"channel": "userFills", "data": {"user": value, "isSnapshot": True, "fills": fills}}
             if kind == "allMids":
-                return {"channel": "allMids", "data": {"mids": self._snapshot_info({"type": "allMids"})}}
+                mids = self._snapshot_info({"type": "allMids", "dex": value})
+                return {"channel": "allMids", "data": {"mids": mids}}
             if kind == "l2Book":
                 book = self._snapshot_info({"type": "l2Book", "coin": value})
                 if book is None:
                     return f"Invalid subscription: unknown coin {value!r}"
                 return {"channel": "l2Book", "data": book}
+            if kind == "bbo":
+                book = self._snapshot_info({"type": "l2Book", "coin": value})
+                if book is None:
+                    return f"Invalid subscription: unknown coin {value!r}"
+                return {"channel": "bbo", "data": _bbo(book)}
         except InfoError as exc:
             return f"Invalid subscription: {exc}"
+        if (
+            kind in MARKET_VIEWS
+            or kind in USER_VIEWS
+            or kind in ("userFundings", "userNonFundingLedgerUpdates")
+        ):
+            data = self._view_data(key)
+            if isinstance(data, dict):
+                return {"channel": kind, "data": data}
+            return data
         return None
+
+
+def _bbo(book: dict[str, Any]) -> dict[str, Any]:
+    """The best bid and offer of an l2Book's data: `[bid, ask]`, each a level or null."""
+    bids, asks = book["levels"]
+    return {
+        "coin": book["coin"],
+        "time": book["time"],
+        "bbo": [bids[0] if bids else None, asks[0] if asks else None],
+    }

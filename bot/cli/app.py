@@ -9,6 +9,7 @@ import typer
 
 from bot.cli.accounts import account_app, keystore_app
 from bot.cli.analytics import backtest, inspect
+from bot.cli.audit import audit_app
 from bot.cli.bench import BENCH_CONTEXT, bench
 from bot.cli.cluster import cluster_app, copy, watch
 from bot.cli.cluster import control as control_role
@@ -53,6 +54,7 @@ app.add_typer(keystore_app, name="keystore")  # accounts.py
 app.add_typer(account_app, name="account")  # accounts.py
 app.add_typer(follow_app, name="follow")  # follows.py
 app.add_typer(cluster_app, name="cluster")  # cluster.py
+app.add_typer(audit_app, name="audit")  # audit.py
 
 
 def main() -> None:

@@ -67,7 +67,7 @@ def _print_status(view: StatusView) -> None:
 
 def _health_lines(health: Mapping[str, Any]) -> list[str]:
     """The runner's health as `mirrorbot status` prints it (docs/operations.md)."""
-    from bot.service.runner_health import runner_line
+    from bot.service.runner_health import readiness_line, runner_line
 
     def pairs(value: Mapping[str, Any] | None) -> str:
         if value is None:
@@ -77,6 +77,7 @@ def _health_lines(health: Mapping[str, Any]) -> list[str]:
     last = health.get("last_reconcile")
     lines = [
         f"Runner: {runner_line(health.get('runner'))}",
+        f"Ready: {readiness_line(health.get('readiness'))}",
         "Last reconcile: "
         + (f"{last['at']}, {last['orders']} order(s) sent" if last else "unknown")
         + (f", unknown reads: {', '.join(last['unknown_reads'])}" if last and last["unknown_reads"] else ""),

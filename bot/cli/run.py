@@ -20,9 +20,11 @@ def run(
 ) -> None:
     """Run the copy pipeline: watch the sources and mirror them into the followers.
 
-    SIGINT/SIGTERM stop it cleanly; with MIRROR_TELEGRAM_TOKEN set the Telegram control room runs too."""
+    SIGINT/SIGTERM stop it cleanly; with MIRROR_TELEGRAM_TOKEN set the Telegram control room runs too,
+    with MIRROR_METRICS_PORT the ops port (/metrics, /healthz, /readyz: docs/operations.md)."""
     import sys
 
+    from bot.ops.runtime import ops_observer
     from bot.pipeline.runner import main as run_main
     from bot.telegram.beside import beside_runner
 
@@ -31,4 +33,12 @@ def run(
         password = typer.prompt("Keystore password", hide_input=True, default="", show_default=False)
         if password:
             settings = settings.model_copy(update={"keystore_password": SecretStr(password)})
-    raise typer.Exit(run_main(settings, once=once, duration_s=duration, companions=[beside_runner()]))
+    raise typer.Exit(
+        run_main(
+            settings,
+            once=once,
+            duration_s=duration,
+            companions=[beside_runner()],
+            observers=[ops_observer(settings)],
+        )
+    )

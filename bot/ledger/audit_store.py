@@ -8,7 +8,7 @@ from typing import Any
 from sqlmodel import col, select
 
 from bot.ledger.base import LedgerBase
-from bot.ledger.lineage import Lineage, find_lineages
+from bot.ledger.lineage import Lineage, find_lineages, lineages_between
 from bot.ledger.models import AuditChannel, AuditLog, RunnerHealth
 from bot.ledger.values import choice_field, time_field
 
@@ -57,3 +57,10 @@ class AuditStore(LedgerBase):
         id (prefixes `tid:`, `oid:`, `cloid:`, `instruction:` remove any doubt). Empty when unknown."""
         async with self._tx() as session:
             return await find_lineages(session, str(ref))
+
+    async def conversions(self, since: datetime, until: datetime) -> list[Lineage]:
+        """Every decision recorded in [since, until) with its chain (leader event → decision → order →
+        fills), oldest first: what `mirrorbot audit export` writes."""
+        since, until = time_field("since", since), time_field("until", until)
+        async with self._tx() as session:
+            return await lineages_between(session, since, until)

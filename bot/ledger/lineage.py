@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import ColumnElement
 from sqlmodel import col, or_, select
@@ -81,6 +82,16 @@ async def find_lineages(session: AsyncSession, ref: str) -> list[Lineage]:
     for item in found:
         unique.setdefault(item.key, item)
     return list(unique.values())
+
+
+async def lineages_between(session: AsyncSession, since: datetime, until: datetime) -> list[Lineage]:
+    """The chain of every decision recorded in [since, until), oldest first (the audit export)."""
+    query = (
+        select(CopyInstruction)
+        .where(col(CopyInstruction.created_at) >= since, col(CopyInstruction.created_at) < until)
+        .order_by(col(CopyInstruction.created_at), col(CopyInstruction.id))
+    )
+    return [await _from_instruction(session, decision) for decision in (await session.exec(query)).all()]
 
 
 async def _from_cloid(session: AsyncSession, cloid: str) -> list[Lineage]:

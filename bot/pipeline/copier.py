@@ -32,6 +32,7 @@ from bot.pipeline.desk import Desk
 from bot.pipeline.execute import Executor
 from bot.pipeline.followers import Followers
 from bot.pipeline.guard_gate import RiskGate
+from bot.pipeline.lag import CopyClock
 from bot.pipeline.mirror import Mirror
 from bot.pipeline.oms import OrderManager, RetryPolicy
 from bot.pipeline.plans import Plans
@@ -54,6 +55,7 @@ class Copier:
         venue_name: str,
         policy: RetryPolicy | None = None,
         risk: RiskGate | None = None,
+        clock: CopyClock | None = None,
     ) -> None:
         self.venue = venue
         self.ledger = ledger
@@ -67,7 +69,7 @@ class Copier:
         self.oms = OrderManager(venue, ledger, policy, venue_name=venue_name)
         # After each order: the position and fills (a position read feeds the engine and the guards).
         self.settler = Settler(venue, ledger, venue_name, self.accounts.observe_follower, alerts)
-        self.executor = Executor(self.followers, self.oms, self.settler, self.risk, self.teller)
+        self.executor = Executor(self.followers, self.oms, self.settler, self.risk, self.teller, clock)
         self.plans = Plans(self.followers, self.accounts, self.executor, self.risk, self.teller)
         self.mirror = Mirror(self.followers, self.executor)
         self.recovery = Recovery(

@@ -69,6 +69,10 @@ class Desk:
     def plan_for(self, source: str) -> LoadedPlan | None:
         return self.plans.get(source)
 
+    def strategy_for(self, source: str) -> str:
+        plan = self.plan_for(source)
+        return plan.strategy if plan else "mirror"
+
     def decision_fields(self, source: str, coin: str, **fields: Any) -> dict[str, Any]:
         """A decision of this follower's `coin` pair as the ledger's instruction fields (the arguments of
         `Ledger.record_instruction` / `instruction_values`): the follower, the applied plan's version
@@ -78,7 +82,7 @@ class Desk:
             "follower": self.address,
             "source": source,
             "coin": coin,
-            "strategy": plan.strategy if plan else "mirror",
+            "strategy": self.strategy_for(source),
             "plan_version": plan.version if plan else None,
             "mid": self.engine.mids.get(coin),
             **fields,

@@ -25,6 +25,7 @@ from bot.pipeline.convert import delta_of, request_of, request_of_intent
 from bot.pipeline.desk import Desk
 from bot.pipeline.followers import Followers
 from bot.pipeline.guard_gate import RiskGate
+from bot.pipeline.lag import CopyClock
 from bot.pipeline.oms import OrderManager, crash_point, filled_part
 from bot.pipeline.reads import gather_bounded
 from bot.pipeline.settle import Settler
@@ -73,9 +74,16 @@ class Step:
 
 class Executor:
     def __init__(
-        self, followers: Followers, oms: OrderManager, settler: Settler, risk: RiskGate, teller: Teller
+        self,
+        followers: Followers,
+        oms: OrderManager,
+        settler: Settler,
+        risk: RiskGate,
+        teller: Teller,
+        clock: CopyClock | None = None,
     ) -> None:
         self.followers = followers
+        self.clock = clock or CopyClock()  # copy latency by stage (bot/pipeline/lag.py)
         self.markets = followers.markets
         self.oms = oms
         self.settler = settler
@@ -157,6 +165,7 @@ class Executor:
         for step in orders:
             step.desk.bump(step.decision.coin)
             step.sent_ms = now_ms()
+            self.clock.reached("sent", step.key.event_time_ms, step.sent_ms)
         results = await gather_bounded([self._send(s) for s in fresh], SEND_CONCURRENCY)
         for step, result in zip(fresh, results, strict=True):
             step.result = result if isinstance(result, OrderResult) else None  # `send` never raises
@@ -229,6 +238,7 @@ class Executor:
     ) -> None:
         coin = decision.coin
         filled = filled_part(result)
+        self.clock.reached("answered", key.event_time_ms, now_ms())
         await self.settler.settle(desk, request, result, sent_ms, before=decision.position)
         log_event(
             log,

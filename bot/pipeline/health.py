@@ -25,6 +25,7 @@ from bot.ledger import Ledger
 from bot.ledger.models import RunnerHealth
 from bot.ledger.types import decimal_text
 from bot.logs import log_event
+from bot.pipeline.readiness import Check, checks_doc
 from bot.pipeline.reconcile import PassReport
 
 log = logging.getLogger(__name__)
@@ -51,6 +52,7 @@ class HealthRecorder:
         heartbeat_s: float = 5.0,
         name: str = RUNNER_NAME,
         clock: Callable[[], int] = wall_ms,
+        checks: Callable[[], Mapping[str, Check]] | None = None,
     ) -> None:
         self.ledger = ledger
         self.alerts = alerts
@@ -58,6 +60,7 @@ class HealthRecorder:
         self.heartbeat_s = heartbeat_s
         self.name = name
         self.clock = clock
+        self.checks = checks  # the runner's readiness (bot/pipeline/readiness.py), what /readyz says too
         self.started_ms = clock()
         self.last_pass: dict[str, Any] | None = None
         self.dead_man: dict[str, str] = {}  # follower → armed until (ISO UTC)
@@ -113,6 +116,7 @@ class HealthRecorder:
             },
             "dead_man_switch": dict(sorted(self.dead_man.items())),
             "alerts_last_hour": self.alert_counts(),
+            "readiness": None if self.checks is None else checks_doc(self.checks()),
         }
 
     async def write(self, *, stopped: bool = False) -> None:

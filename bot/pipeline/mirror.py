@@ -16,7 +16,7 @@ from bot.domain import SourceChange
 from bot.ledger import LeaderEvent
 from bot.ledger.repository import leader_event_row
 from bot.pipeline.convert import change_of
-from bot.pipeline.execute import DecisionKey, Executor, Step
+from bot.pipeline.execute import DecisionKey, Executor, Step, now_ms
 from bot.pipeline.followers import Followers
 
 
@@ -62,6 +62,7 @@ class Mirror:
         """Decide `change` for every follower of its source (each pair's lock held throughout), then
         record, send and settle it all as one batch (`Executor.run`)."""
         executor = self.executor
+        executor.clock.reached("seen", change.time_ms, now_ms())
         if change.coin not in self.followers.markets:
             await executor.run([], event)  # not tradable here: recorded, nothing decided
             return
@@ -82,4 +83,5 @@ class Mirror:
                     continue
                 if step is not None:
                     steps.append(step)
+            executor.clock.reached("decided", change.time_ms, now_ms())
             await executor.run(steps, event)

@@ -93,15 +93,14 @@ class Reconciler:
                 report.unknown_reads.append(desk.address)
                 continue
             readable.append(desk)
-            desk.engine.set_equity(state.equity)
-            for coin in copier.markets:
-                if desk.epoch(coin) != epoch[coin]:
-                    continue  # an order of ours for this coin since the read began: its own read wins
+            # An order of ours for a coin since the read began: its own read wins for that coin.
+            coins = [coin for coin in copier.markets if desk.epoch(coin) == epoch[coin]]
+            for coin in coins:
                 now = state.size(coin)
                 if coin in was and was[coin] != now:
                     report.manual_changes += 1
                     self._alert(desk, coin, "manual_position_change", f"{coin}: {was[coin]} → {now} by hand")
-                desk.engine.set_position(coin, now)
+            copier.accounts.observe_follower(desk, state, coins)  # the engine and the guards, one path
         for who in report.unknown_reads:
             log_event(log, "reconcile_read_unknown", level=logging.WARNING, address=who)
         if copier.idle:

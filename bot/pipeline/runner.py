@@ -20,6 +20,7 @@ import logging
 import signal
 import sys
 from collections.abc import Awaitable, Callable, Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler  # type: ignore[import-untyped]
@@ -41,13 +42,16 @@ from bot.pipeline.guard_gate import RiskGate
 from bot.pipeline.health import RUNNER_NAME, HealthRecorder
 from bot.pipeline.intake import Intake
 from bot.pipeline.jobs import Job, Jobs
+from bot.pipeline.lag import CopyClock
 from bot.pipeline.owner_controls import OwnerControls
 from bot.pipeline.protect import Protector
+from bot.pipeline.readiness import Check, runner_checks
 from bot.pipeline.reconcile import Reconciler
 from bot.pipeline.runner_options import Companion, CompanionStarter, RunnerOptions
 from bot.pipeline.sources import Feed, SourceRoutes, SourceVenueError, SourceWatch, SourceWatches
+from bot.pipeline.venue_wait import VenueWait, wait_for_venue
 from bot.risk import RiskBook, RiskStore
-from bot.venues import HYPERLIQUID, VenueConfigError, build_venue
+from bot.venues import HYPERLIQUID, VenueConfigError, build_venue, venue_url
 
 __all__ = [
     "VENUE_NAME",
@@ -56,6 +60,7 @@ __all__ = [
     "Runner",
     "RunnerError",
     "RunnerOptions",
+    "StoppedBeforeStart",
     "main",
 ]
 
@@ -63,6 +68,10 @@ log = logging.getLogger(__name__)
 
 VENUE_NAME = HYPERLIQUID  # the default follower venue (MIRROR_FOLLOWER_VENUE)
 RISK_STATE_FILE = "risk_state.json"  # the runtime guards' state (bot/risk), in the data dir
+
+
+class StoppedBeforeStart(RunnerError):
+    """SIGINT/SIGTERM came while start-up waited for the venue: a clean stop, not a failure."""
 
 
 class Runner:
@@ -78,9 +87,13 @@ class Runner:
         options: RunnerOptions | None = None,
         alerts: AlertBus | None = None,
         companions: Sequence[CompanionStarter] = (),
+        observers: Sequence[CompanionStarter] = (),
     ) -> None:
         self.settings = settings
         self.starters = list(companions)  # started by `run()` beside the pipeline, in order
+        # Started by `run()` before `start()` and stopped after `stop()`: they watch the runner from
+        # outside, start-up included (the ops port: `/readyz` answers while the venue is waited for).
+        self.observer_starters = list(observers)
         self.options = options or RunnerOptions()
         self.alerts = alerts or AlertBus()
         self._venue = venue
@@ -99,6 +112,8 @@ class Runner:
         self.health: HealthRecorder | None = None  # persisted for `mirrorbot status`
         self.health_name = RUNNER_NAME  # its row (a copy worker of the cluster has its own)
         self.equity = EquityHistory()  # `/chart equity`: the readings of the accounts job
+        self.clock = CopyClock()  # copy latency by stage, for whoever listens (bot/pipeline/lag.py)
+        self.venue_wait = VenueWait()  # start-up's wait for a venue that is down (bot/pipeline/venue_wait.py)
         self.intake: Intake | None = None
         self.jobs = Jobs(self.alerts, self._held)  # the periodic jobs, from the end of start()
         self.ready = asyncio.Event()
@@ -160,7 +175,11 @@ class Runner:
                 raise RunnerError(str(exc)) from None
         if hasattr(self._venue, "on_fault"):  # faults only the venue client sees become alerts too
             self._venue.on_fault = lambda code, detail: self.alerts.publish(fault_alert(code, detail))
-        markets = {i.coin: market_of(i) for i in await self.venue.instruments()}
+        url = venue_url(self.settings)
+        listed = await wait_for_venue(self.venue.instruments, self.venue_wait, self._halt, url=url)
+        if listed is None:
+            raise StoppedBeforeStart("stopped while waiting for the venue to answer")
+        markets = {i.coin: market_of(i) for i in listed}
         # The guards' state (peaks, day start, trips) survives a restart in the data dir.
         risk = RiskGate(RiskBook.open(RiskStore(self.settings.data_dir / RISK_STATE_FILE)), self.alerts)
         self.copier = Copier(
@@ -171,6 +190,7 @@ class Runner:
             venue_name=self.venue_name,
             policy=self.options.policy,
             risk=risk,
+            clock=self.clock,
         )
         self.copier.settler.fills.options = self.options.fills
         self.protector = Protector(self.copier)  # hooks itself after every settled position change
@@ -196,6 +216,7 @@ class Runner:
             lambda: {a: d.sync_score for a, d in copier.desks.items()},
             heartbeat_s=self.options.heartbeat_s,
             name=self.health_name,
+            checks=self.checks,
         )
         await self.reconcile()  # SPEC §6: a pass at start-up, then on the schedule
         await self.health.start()
@@ -227,8 +248,7 @@ class Runner:
         self._watches, self.watches = watches, watches.by_venue
         self.intake = watches.of(self.sources.primary_name).intake
 
-    def _roster(self) -> AccountRoster:
-        """The follower accounts this process trades: every one registered for its venue."""
+    def _roster(self) -> AccountRoster:  # the accounts this process trades: all of its venue's
         return AccountRoster(self.ledger, self.settings, self.venue_name, self.alerts)
 
     def _schedule(self) -> None:
@@ -244,6 +264,19 @@ class Runner:
         self.jobs.start(jobs)
         if rearm:
             self.jobs.spawn(self.arm_dead_man_switch())
+
+    def checks(self) -> dict[str, Check]:
+        """Whether it can do its job now (bot/pipeline/readiness.py): `/readyz`, status and `/health`."""
+        return runner_checks(
+            venue=self._venue,
+            venue_wait=self.venue_wait,
+            started=self.ready.is_set(),
+            watches=self.watches,
+            lease=self.lease,
+            followers=self.copier.desks if self.copier is not None else (),
+            armed_until=self.health.dead_man if self.health is not None else {},
+            now=datetime.now(UTC),
+        )
 
     @property
     def scheduler(self) -> AsyncIOScheduler | None:
@@ -288,8 +321,7 @@ class Runner:
         log_event(log, "runner_stopped")
         self.stopped.set()
 
-    async def _release(self) -> None:
-        """Give up what this process held (the ledger's runner lease)."""
+    async def _release(self) -> None:  # what this process held: the ledger's runner lease
         if self.lease is not None:
             await self.lease.release()
 
@@ -302,7 +334,11 @@ class Runner:
             with contextlib.suppress(NotImplementedError, RuntimeError):
                 loop.add_signal_handler(sig, stop.set)
                 handled.append(sig)
+        observers: list[Companion] = []
         try:
+            for starter in self.observer_starters:
+                if (observer := await starter(self)) is not None:
+                    observers.append(observer)
             await self.start()
             if once:
                 await self.reconcile()
@@ -320,6 +356,8 @@ class Runner:
             while self.companions:
                 await self.companions.pop().stop()
             await self.stop()
+            while observers:
+                await observers.pop().stop()
 
     async def recover(self, staged: Sequence[Desk] = ()) -> list[SourceChange]:
         """Restart safety (bot/pipeline/recovery.py): the pairs from the ledger, the orders and fills a
@@ -436,17 +474,22 @@ def main(
     once: bool = False,
     duration_s: float | None = None,
     companions: Sequence[CompanionStarter] = (),
+    observers: Sequence[CompanionStarter] = (),
 ) -> int:
     """`mirrorbot run`: 0 after a clean stop, 2 when it cannot start (the message says why).
-    `companions`: what runs beside the pipeline (the command passes the Telegram control room)."""
+    `companions`: what runs beside the pipeline (the command passes the Telegram control room);
+    `observers`: what watches it from before start-up to after the stop (the ops port, bot/ops)."""
     from bot.ledger.db import LedgerConfigError
     from bot.logs import configure_from_settings
     from bot.redaction import redact_text
 
     configure_from_settings(settings)
-    runner = Runner(settings, companions=companions)
+    runner = Runner(settings, companions=companions, observers=observers)
     try:
         asyncio.run(runner.run(duration_s=duration_s, once=once))
+    except StoppedBeforeStart as exc:
+        print(f"mirrorbot run: {exc}", file=sys.stderr)
+        return 0
     except (RunnerError, LedgerConfigError) as exc:
         log_event(log, "runner_refused", level=logging.ERROR, error=str(exc))
         print(f"mirrorbot run: {redact_text(str(exc))}", file=sys.stderr)

@@ -51,7 +51,16 @@ class Teller:
 
     def failure(self, desk: Desk, coin: str, source: str, exc: Exception) -> None:
         """A pair's decision or order failed (the pair is out of sync)."""
-        self.alert(AlertKind.FAILURE, type(exc).__name__, f"copying {coin} failed: {exc}", desk, source, coin)
+        strategy = desk.strategy_for(source)  # per-strategy error rates (the ops port's metrics)
+        self.alert(
+            AlertKind.FAILURE,
+            type(exc).__name__,
+            f"copying {coin} failed: {exc}",
+            desk,
+            source,
+            coin,
+            strategy=strategy,
+        )
 
     def decision(self, desk: Desk, decision: Decision, source: str, revision: int) -> None:
         """A first decision on a source event, a follow or Copy Current that sends nothing (deferred

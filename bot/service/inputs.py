@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 
@@ -299,6 +300,22 @@ def whole_text(value: object, field: str, low: int, high: int, accepted: str | N
     return value
 
 
+UTC_TIME = "an ISO-8601 date or time such as 2026-12-01 or 2026-12-01T09:30:00Z (UTC when no offset)"
+MAX_TIME_TEXT = 40
+
+
+def utc_time(value: object, field: str) -> datetime:
+    """A point in time typed as ISO-8601 text; without an offset it is UTC."""
+    text = value.strip() if isinstance(value, str) else ""
+    if not text or len(text) > MAX_TIME_TEXT or not text.isascii():
+        raise InvalidInput(field, f"not a date or time: {shown(value)}", UTC_TIME)
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise InvalidInput(field, f"not a date or time: {shown(value)}", UTC_TIME) from None
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
 TELEGRAM_ID = "a numeric Telegram user id"
 
 
@@ -325,7 +342,8 @@ def read_text(path: Path, field: str, *, what: str | None = None, limit: int = M
     except OSError as exc:
         raise InvalidInput(field, f"cannot read {what}: {exc.strerror or exc}") from None
     if len(data) > limit:
-        raise InvalidInput(field, f"{what} is too large", f"at most {limit // (1024 * 1024)} MiB")
+        size = f"{limit >> 20} MiB" if limit % (1 << 20) == 0 else f"{limit} bytes"
+        raise InvalidInput(field, f"{what} is too large", f"at most {size}")
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError:

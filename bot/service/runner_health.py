@@ -19,7 +19,13 @@ async def runner_health(ledger: Ledger, now: datetime, name: str = "runner") -> 
     the times; the other keys are the runner's own (None when unknown)."""
     row = await ledger.runner_health_row(name)
     if row is None:
-        return {"runner": None, "last_reconcile": None, "sync_score": None, "dead_man_switch": None}
+        return {
+            "runner": None,
+            "last_reconcile": None,
+            "sync_score": None,
+            "dead_man_switch": None,
+            "readiness": None,
+        }
     doc: dict[str, Any] = row.doc or {}
     stale_s = STALE_BEATS * float(doc.get("heartbeat_s", 5.0)) + STALE_GRACE_S
     alive = row.stopped_at is None and (now - row.heartbeat_at).total_seconds() <= stale_s
@@ -34,7 +40,18 @@ async def runner_health(ledger: Ledger, now: datetime, name: str = "runner") -> 
         "sync_score": doc.get("sync_score"),
         "dead_man_switch": doc.get("dead_man_switch"),
         "alerts_last_hour": doc.get("alerts_last_hour", {}),
+        # The runner's readiness checks (bot/pipeline/readiness.py): what its ops port's /readyz says.
+        "readiness": doc.get("readiness") if alive else None,
     }
+
+
+def readiness_line(readiness: Mapping[str, Any] | None) -> str:
+    """`ready` or `not ready: venue (unreachable: ConnectError), …` (the failing checks), for text views."""
+    if not readiness:
+        return "unknown"
+    checks = readiness.get("checks") or {}
+    failing = [f"{name} ({c.get('detail')})" for name, c in checks.items() if not c.get("ok")]
+    return "ready" if readiness.get("ready") and not failing else "not ready: " + ", ".join(failing)
 
 
 def runner_line(runner: Mapping[str, Any] | None) -> str:

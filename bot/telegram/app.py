@@ -85,7 +85,7 @@ class TelegramHandle:
         self.room.runner = runner
         hooks = RunnerHooks(runner)
         self.room.control.hooks = hooks
-        await hooks.restore(self.room.control)
+        await hooks.restore()
 
     async def stop(self) -> None:
         """Stop polling, the jobs and the alert pushes; close what start_telegram opened. Idempotent."""
@@ -191,7 +191,7 @@ async def start_telegram(context: AppContext) -> TelegramHandle | None:
         if context.alerts is not None:
             pusher.start(context.alerts)
         if hooks is not None:
-            await hooks.restore(control)
+            await hooks.restore()
     except BaseException:  # failed or cancelled half-way (a stop during start-up): leave nothing running
         await handle.stop()
         raise

@@ -48,6 +48,7 @@ async def health_map(ask: Ask) -> dict[str, Any]:
     # What the runner persisted (it may run in another process): bot/pipeline/health.py.
     health = await runner_health.runner_health(room.service.ledger, datetime.now(UTC))
     out["runner"] = runner_health.runner_line(health["runner"])
+    out["ready"] = runner_health.readiness_line(health["readiness"])
     last = health["last_reconcile"]
     out["last reconcile"] = None if last is None else f"{last['at']} ({last['orders']} order(s))"
     for key, name in (("sync_score", "sync score"), ("dead_man_switch", "dead-man switch until")):

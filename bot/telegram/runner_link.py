@@ -6,59 +6,45 @@ from __future__ import annotations
 
 import logging
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.ledger import Ledger
 from bot.logs import log_event
 from bot.service import runner_health
-from bot.service.owner import PAUSED, STOPPED, OwnerService
+
+if TYPE_CHECKING:
+    from bot.pipeline.runner import Runner
 
 log = logging.getLogger(__name__)
 
 
 class RunnerHooks:
-    def __init__(self, runner: Any) -> None:
+    """Owner controls reach the running pipeline through its OwnerControls (bot/pipeline/owner_controls.py),
+    the one path that pauses, resumes and cancels our orders through the order manager. A follower with
+    no desk yet (the runner not started, or the account not loaded) is picked up at the runner's start or
+    its next plans sync, which read the same ledger rows."""
+
+    def __init__(self, runner: Runner) -> None:
         self.runner = runner
 
-    def _desk(self, follower: str) -> Any:
-        copier = getattr(self.runner, "copier", None)
-        return None if copier is None else copier.desks.get(follower)
-
     async def paused(self, follower: str, paused: bool) -> None:
-        controls = getattr(self.runner, "controls", None)  # bot/pipeline/owner_controls.py: guards kept apart
-        if controls is not None:
-            await controls.sync([follower])  # the row OwnerService just wrote
-            return
-        desk = self._desk(follower)
-        if desk is not None:
-            desk.engine.set_paused(paused)
+        if self.runner.controls is not None:
+            await self.runner.controls.sync([follower])  # the row OwnerService just wrote
 
     async def stopped(self, follower: str) -> None:
-        desk = self._desk(follower)
-        if desk is None:
+        copier, controls = self.runner.copier, self.runner.controls
+        desk = None if copier is None else copier.desks.get(follower)
+        if desk is None or controls is None:
             return
-        controls = getattr(self.runner, "controls", None)
-        if controls is not None:  # cancels our open orders and pauses; the plans sync closes
-            await controls.sync([follower])
-        else:  # on the runner's own venue, where the follower trades
-            for order in await self.runner.venue.open_orders(desk.account):
-                if order.cloid:  # ours; a manual order (no cloid) is the user's business
-                    await self.runner.venue.cancel(desk.account, order.coin, order.cloid)
+        await controls.sync([follower])  # cancels our open orders and pauses
         await self.runner.sync_plans()  # the follows turned off with release=close: positions closed now
         desk.engine.set_paused(True)  # nothing new until /resume
         log_event(log, "stop_applied", follower=follower)
 
-    async def restore(self, control: OwnerService) -> None:
+    async def restore(self) -> None:
         """At start: a follower paused (or stopped) before a restart stays paused."""
-        copier = getattr(self.runner, "copier", None)
-        if copier is None:
-            return
-        if getattr(self.runner, "controls", None) is not None:
+        if self.runner.controls is not None:
             await self.runner.controls.sync()  # the guards' own pause is not lifted here
-            return
-        states = await control.states(list(copier.desks))
-        for follower, state in states.items():
-            copier.desks[follower].engine.set_paused(state in (PAUSED, STOPPED))
 
 
 async def copying_note(runner: Any, ledger: Ledger, action: str) -> str:

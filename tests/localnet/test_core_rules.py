@@ -34,7 +34,9 @@ def test_default_instruments_carry_the_venues_decimals_and_leverage() -> None:
     }
     assert [row["name"] for row in universe] == [spec.coin for spec in DEFAULT_INSTRUMENTS]
     spot = net.info({"type": "spotMeta"})
-    assert spot["universe"] == [] and spot["tokens"][0]["name"] == "USDC"
+    assert spot["tokens"][0]["name"] == "USDC"
+    # spot pairs as the venue names them: canonical BASE/QUOTE, the others @index (issue 16)
+    assert [(p["name"], p["tokens"]) for p in spot["universe"]] == [("PURR/USDC", [1, 0]), ("@1", [2, 0])]
 
 
 @pytest.mark.parametrize(

@@ -137,8 +137,8 @@ def test_unreadable_signature() -> None:
         recover_signer(parse_signed_request(body), mainnet=False)
 
 
-def test_user_signed_actions_other_than_approve_agent_are_named_as_unsupported() -> None:
+def test_user_signed_actions_the_localnet_does_not_execute_are_named_as_unsupported() -> None:
     body = l1_body()
-    body["action"] = {"type": "usdSend", "destination": VAULT, "amount": "1", "time": NONCE}
-    with pytest.raises(SignatureError, match="usdSend is not supported"):
+    body["action"] = {"type": "spotSend", "destination": VAULT, "token": "PURR", "amount": "1", "time": NONCE}
+    with pytest.raises(SignatureError, match="spotSend is not supported"):
         recover_signer(parse_signed_request(body), mainnet=False)

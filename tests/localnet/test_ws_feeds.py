@@ -135,7 +135,12 @@ def test_ping_pong_and_acks(raw_ws: websocket.WebSocket) -> None:
 @pytest.mark.parametrize(
     ("subscription", "named"),
     [
-        ({"type": "candle", "coin": "ETH", "interval": "1m"}, "accepted: allMids"),
+        ({"type": "userTwapSliceFills", "user": "0x" + "ab" * 20}, "accepted: allMids"),
+        ({"type": "candle", "coin": "ETH", "interval": "7m"}, "'interval': one of 1m"),
+        ({"type": "candle", "coin": "NOPE", "interval": "1m"}, "NOPE"),
+        ({"type": "bbo", "coin": "NOPE"}, "NOPE"),
+        ({"type": "candle", "coin": "ETH,1m", "interval": "1m"}, "'coin'"),
+        ({"type": "activeAssetData", "user": "0x" + "ab" * 20, "coin": "NOPE"}, "NOPE"),
         ({"type": "userFills"}, "'user'"),
         ({"type": "l2Book", "coin": "NOPE"}, "NOPE"),
     ],

@@ -11,7 +11,7 @@ import pytest
 from adapters.hyperliquid.venue import HyperliquidVenue
 from bot.config import load_settings
 from bot.domain import OrderRequest, OrderStatus, TradingAccount
-from bot.venues import open_paper_venue
+from bot.venues import approve_agent, open_paper_venue
 from tests.paper.conftest import Net, paper_address
 
 D = Decimal
@@ -49,3 +49,15 @@ async def test_a_state_the_factory_cannot_read_closes_the_reads_given_to_it(net:
     with pytest.raises(ValueError, match="paper state version 99"):
         await open_paper_venue(settings, state_path=state, reads=reads)
     assert reads._http.is_closed  # closed by the factory: the caller holds no venue to close
+
+
+async def test_the_factory_refuses_an_agent_approval_a_venue_cannot_make(net: Net, tmp_path: Path) -> None:
+    """`approve_agent` signs with a master key: only a venue that really approves agents may be handed one
+    (the paper venue keeps no agents; it must say so, not pretend)."""
+    settings = load_settings(hl_api_url=net.url, data_dir=tmp_path, network="localnet")
+    paper = await open_paper_venue(settings, state_path=tmp_path / "paper.json")
+    try:
+        with pytest.raises(NotImplementedError, match="agent"):
+            await approve_agent(paper, "0x" + "11" * 32, "0x" + "22" * 20, "demo")
+    finally:
+        await paper.close()

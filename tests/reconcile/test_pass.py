@@ -89,3 +89,20 @@ async def test_in_sync_pass_sends_nothing(world: World) -> None:
     report = await reconcile(world)
     assert (report.orders, report.manual_changes, report.missed_changes) == (0, 0, 0)
     assert report.sync_scores[follower.lower()] == 100
+
+
+async def test_a_pass_shows_the_followers_equity_to_its_guards(world: World) -> None:
+    """Reconciliation reads every follower's equity: its guards see it too (one path with the copier's
+    own reads), so a loss that happened between fills trips the daily loss limit at the next pass."""
+    await world.set_mids(ETH="3000")
+    leader = await world.leader("100000")
+    follower = await world.master_follower("1000")
+    await world.follow(follower, leader.address, daily_loss_limit="0.05")
+    await world.start_runner()
+    await world.leader_to(leader, "ETH", "10")
+    await world.follower_at(follower, "ETH", "0.1")
+    await world.settle()
+    await world.set_mids(ETH="1000")  # the follower's 0.1 ETH loses $200 of ~$1,000: no fill, no read
+    assert "daily_loss_limit" not in reasons(world)
+    await reconcile(world)
+    assert "daily_loss_limit" in reasons(world)

@@ -596,3 +596,17 @@ def test_a_key_anywhere_in_a_value_is_never_shown() -> None:
 def test_a_telegram_id_beyond_the_bot_apis_bound_is_refused(world: World, command: list[str]) -> None:
     err = world.refused(*command, str(10**26))
     assert "Telegram user id" in err
+
+
+def test_a_file_over_a_small_limit_names_the_limit_it_broke(tmp_path: Path) -> None:
+    """A limit under 1 MiB (an audit export's key file: 1 KiB) is said in its own unit, never "0 MiB"."""
+    big = tmp_path / "key"
+    big.write_bytes(b"0" * 2048)
+    with pytest.raises(InvalidInput) as caught:
+        inputs.read_text(big, "--key-file", limit=1024)
+    assert "at most 1024 bytes" in str(caught.value)
+    huge = tmp_path / "huge"
+    huge.write_bytes(b"0" * (2 * 1024 * 1024 + 1))
+    with pytest.raises(InvalidInput) as caught:
+        inputs.read_text(huge, "FILE", limit=2 * 1024 * 1024)
+    assert "at most 2 MiB" in str(caught.value)

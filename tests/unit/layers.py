@@ -39,6 +39,9 @@ LAYERS: tuple[Mapping[str, tuple[str, ...]], ...] = (
         "readers": ("bot.analytics", "bot.simulate", "bot.fills_file"),
         # The distributed roles (issue #15): the pipeline's parts fed by (or feeding) the bus.
         "cluster": ("bot.cluster",),
+        # Operating it: the ops port (metrics, health) watches a running pipeline from outside, the audit
+        # export reads the ledger. Nothing below starts it: the commands hand the runner its observer.
+        "ops": ("bot.ops",),
     },
     {"telegram": ("bot.telegram",)},
     {

@@ -1,0 +1,1 @@
+"""Operating the bot: Prometheus metrics, health and readiness, the ops HTTP port, the audit export."""
