@@ -4,14 +4,15 @@
 
 Capacity is computed from the adapter's own weights (`adapters.hyperliquid.constants.info_weight`, the
 poller's per-source requests) and capabilities (`max_ws_users`): a polled source costs one
-`clearinghouseState` + one `spotClearinghouseState` per round, so at staleness S seconds one process
-keeps ⌊(budget − reserve − orders' weight) × S / 60 / cost⌋ sources fresh; websocket sources cost no
-weight. Orders' weight: until issue #7 every order was followed by a fills read-back (`userFillsByTime`)
-and an account read (`clearinghouseState` + `spotClearinghouseState`); now the answer moves the position
-and each follower's fills come in one batched read per `FillReaderOptions.min_interval_s` at most
-(`bot/pipeline/fills.py`), plus one weight per 20 fills in the answer. Memory: the
-engines (`strategies.engine.Follower`, one per follower, each following one of the sources with every
-market's pair tracked) built in this process; ru_maxrss before and after.
+`clearinghouseState` per perp dex the venue lists (HIP-3: each builder dex adds one) + one
+`spotClearinghouseState` per round (`adapters.hyperliquid.poller.poll_weight`), so at staleness S
+seconds one process keeps ⌊(budget − reserve − orders' weight) × S / 60 / cost⌋ sources fresh;
+websocket sources cost no weight. Orders' weight: until issue #7 every order was followed by a fills
+read-back (`userFillsByTime`) and an account read (`clearinghouseState` + `spotClearinghouseState`); now
+the answer moves the position and each follower's fills come in one batched read per
+`FillReaderOptions.min_interval_s` at most (`bot/pipeline/fills.py`), plus one weight per 20 fills in
+the answer. Memory: the engines (`strategies.engine.Follower`, one per follower, each following one of
+the sources with every market's pair tracked) built in this process; ru_maxrss before and after.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import sys
 from decimal import Decimal
 
 from adapters.hyperliquid.constants import REST_WEIGHT_PER_MINUTE, info_weight
+from adapters.hyperliquid.poller import poll_weight
 from adapters.hyperliquid.venue import POLLER_RESERVE, HyperliquidVenue
 from adapters.localnet.instruments import DEFAULT_INSTRUMENTS
 from bench.rig import machine
@@ -30,7 +32,8 @@ from strategies.config import FollowConfig
 from strategies.engine import Follower
 from strategies.model import Market
 
-POLL_COST = info_weight("clearinghouseState") + info_weight("spotClearinghouseState")
+POLL_COST = poll_weight(1)  # the default dex only
+DEX_COUNTS = (1, 2, 4, 8)  # perp dexes listed: the default + builder dexes (HIP-3)
 STALENESS_S = (1, 2, 5, 10, 30, 60)
 FILLS_READ = info_weight("userFillsByTime")
 READBACK_PER_ORDER = FILLS_READ + POLL_COST  # what each order cost before issue #7: 20 + 4
@@ -38,12 +41,15 @@ ORDER_LOADS = ((10, 1), (40, 1), (40, 10), (120, 10), (300, 10), (300, 100))  # 
 
 
 def polled_sources(
-    staleness_s: float, budget_per_minute: int = REST_WEIGHT_PER_MINUTE, orders_weight: int = 0
+    staleness_s: float,
+    budget_per_minute: int = REST_WEIGHT_PER_MINUTE,
+    orders_weight: int = 0,
+    dexes: int = 1,
 ) -> int:
-    """Sources one process can poll every `staleness_s` seconds, leaving the poller's reserve and what
-    the orders' reads take."""
+    """Sources one process can poll every `staleness_s` seconds with `dexes` perp dexes listed, leaving
+    the poller's reserve and what the orders' reads take."""
     per_minute = max(0, budget_per_minute - POLLER_RESERVE - orders_weight)
-    return int(per_minute * staleness_s / 60 // POLL_COST)
+    return int(per_minute * staleness_s / 60 // poll_weight(dexes))
 
 
 def orders_weight_before(orders_per_minute: int) -> int:
@@ -101,6 +107,11 @@ def main(argv: list[str] | None = None) -> int:
     for staleness in STALENESS_S:
         polled = polled_sources(staleness)
         print(f"{staleness:>12}{polled:>14}{polled + ws:>18}")
+    print("perp dexes listed (HIP-3): poll cost and sources polled (without websockets)")
+    print(f"{'dexes':>6}{'cost':>6}" + "".join(f"{f'@{s}s':>7}" for s in STALENESS_S))
+    for dexes in DEX_COUNTS:
+        row = "".join(f"{polled_sources(s, dexes=dexes):>7}" for s in STALENESS_S)
+        print(f"{dexes:>6}{poll_weight(dexes):>6}{row}")
     interval = FillReaderOptions().min_interval_s
     print(
         f"orders' weight/min: before {READBACK_PER_ORDER} per order; now one fills read "

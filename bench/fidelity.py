@@ -58,7 +58,7 @@ DEFERRED = Reason.DEFERRED_MIN_NOTIONAL.value
 class FixtureLocalnet(LocalnetProcess):
     """`bench.rig.LocalnetProcess` listing the recording's markets (lots and leverage from its `meta`),
     starting at their first recorded prices. The localnet has no control message to add a market, so
-    the child process replaces the default instrument list before the server is built."""
+    the child process replaces the default instrument list before any localnet module binds it."""
 
     def __init__(self, history: History, seed: int) -> None:
         self.port = free_port()
@@ -70,9 +70,8 @@ class FixtureLocalnet(LocalnetProcess):
         ]
         code = (
             "import json, sys\nfrom decimal import Decimal\n"
-            "import adapters.localnet.exchange as core\n"
-            "from adapters.localnet.instruments import InstrumentSpec\n"
-            "core.DEFAULT_INSTRUMENTS = tuple(InstrumentSpec(c, d, lev, Decimal(m)) "
+            "import adapters.localnet.instruments as listed\n"  # before anything binds its default
+            "listed.DEFAULT_INSTRUMENTS = tuple(listed.InstrumentSpec(c, d, lev, Decimal(m)) "
             "for c, d, lev, m in json.loads(sys.argv[1]))\n"
             "from adapters.localnet.server import serve\n"
             f"serve(port={self.port}, seed={seed})\n"

@@ -12,15 +12,24 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from decimal import Decimal
 
+from strategies.allocation import AllocationSizing, gate, retarget
 from strategies.config import FollowConfig
 from strategies.guards import cap_target, price_deviation_blocks
 from strategies.mirror import Growth, Transition, advance, classify, join, skip
-from strategies.model import Change, Decision, Event, Market, PairState, Reason, Status
+from strategies.model import Change, Decision, Event, Market, OrderPlan, PairState, Reason, Status
 from strategies.num import ONE, ZERO, add, mag, mul, q_lot, sub
 from strategies.orders import DEFAULT_MIN_NOTIONAL, plan_order
-from strategies.sizing import SizingInputs
+from strategies.sizing import SizingInputs, SizingUnavailable
 
-_ORDER_REASONS = frozenset({Reason.DEFERRED_MIN_NOTIONAL, Reason.PAUSED, Reason.NO_MID})
+_ORDER_REASONS = frozenset(
+    {
+        Reason.DEFERRED_MIN_NOTIONAL,
+        Reason.PAUSED,
+        Reason.NO_MID,
+        Reason.IN_BAND,
+        Reason.AWAITING_REBALANCE,
+    }
+)
 
 
 class AssignmentRefused(Exception):
@@ -224,7 +233,7 @@ class Follower:
         )
         if tr.state.waiting_join:
             return self._join_or_wait(tr.state, config, tr.event, before=pair)
-        return self._decide(tr, config, change.fill_px)
+        return self._decide(self._allocated(tr, config), config, change.fill_px)
 
     def check(self, coin: str, event: Event = Event.RECONCILE) -> Decision:
         """Re-examine one pair now (a new mid, or the reconciliation pass): send a residual that has
@@ -235,7 +244,60 @@ class Follower:
             return self.note(coin, event, Reason.NOT_FOLLOWING)
         if pair.waiting_join:
             return self._join_or_wait(pair, config, event)
-        return self._decide(Transition(event, pair, pair, Growth.NONE), config, None)
+        return self._decide(self._allocated(Transition(event, pair, pair, Growth.NONE), config), config, None)
+
+    # --- portfolio-allocation mode (SPEC §9) --------------------------------------------------------
+
+    def rebalance(self, source: str | None = None) -> list[Decision]:
+        """A rebalance tick of every allocation pair (of `source`, or of every source): `tick` each."""
+        ticked = (self.tick(coin) for coin, pair in list(self.pairs.items()) if source in (None, pair.source))
+        return [decision for decision in ticked if decision is not None]
+
+    def tick(self, coin: str) -> Decision | None:
+        """A rebalance tick of one pair: a tracking pair of an allocation follow goes to `q(ρ(now) · s)`
+        when its drift reaches the band (event `rebalance`), else holds (event `hold`). None for any
+        other pair (another strategy's, or not tracking)."""
+        pair = self.pairs.get(coin)
+        config = self.follows.get(pair.source) if pair is not None and pair.source is not None else None
+        if pair is None or config is None or not isinstance(config.sizing, AllocationSizing):
+            return None
+        if pair.status is not Status.TRACKING:
+            return None
+        tr = self._allocated(Transition(Event.REBALANCE, pair, pair, Growth.NONE), config)
+        decision = self._decide(tr, config, None)
+        return decision if decision.order is not None else replace(decision, event=Event.HOLD)
+
+    def realign(self, coin: str) -> Decision:
+        """The out-of-sync policy `rebalance`: a tracking pair is taken to its strategy's target at
+        today's ratio (`ρ₀ := ρ(now)`, `τ := ρ₀ · s`) whatever the band; it goes on from there in its own
+        strategy. Any other pair is only checked."""
+        pair = self.pairs.get(coin)
+        config = self.follows.get(pair.source) if pair is not None and pair.source is not None else None
+        if pair is None or config is None or pair.status is not Status.TRACKING:
+            return self.check(coin)
+        try:
+            sized = config.sizing.open(pair.source_size, self._inputs(config, coin, pair.source or ""))
+        except SizingUnavailable:
+            return self.check(coin)
+        state = replace(pair, ratio=sized.ratio, target=sized.target)
+        growth = Growth.INCREASE if mag(state.target) > mag(pair.target) else Growth.NONE
+        return self._decide(Transition(Event.REBALANCE, pair, state, growth), config, None, banded=False)
+
+    def _allocated(self, tr: Transition, config: FollowConfig) -> Transition:
+        """Under allocation, a tracking pair's target at today's ratio; a step that makes it larger is
+        growth (pause and the caps apply to it). Unchanged for other strategies."""
+        sizing = config.sizing
+        if not isinstance(sizing, AllocationSizing) or tr.state.status is not Status.TRACKING:
+            return tr
+        state = tr.state
+        try:
+            state = retarget(state, sizing, self._inputs(config, state.coin, state.source or ""))
+        except SizingUnavailable:
+            return tr
+        growth = tr.growth
+        if growth is Growth.NONE and mag(state.target) > mag(tr.before.target):
+            growth = Growth.INCREASE
+        return replace(tr, state=state, growth=growth)
 
     def note(self, coin: str, event: Event, reason: Reason | None = None) -> Decision:
         """A decision that sends nothing: how the pair stands, and why nothing happens (by default:
@@ -347,7 +409,9 @@ class Follower:
             acted.extend(capped.reasons)
         return tr, acted
 
-    def _decide(self, tr: Transition, config: FollowConfig, fill_px: Decimal | None) -> Decision:
+    def _decide(
+        self, tr: Transition, config: FollowConfig, fill_px: Decimal | None, *, banded: bool = True
+    ) -> Decision:
         tr, acted = self._screen(tr, config, fill_px)
         state = tr.state
         coin = state.coin
@@ -367,6 +431,8 @@ class Follower:
             order, order_reason = planned.order, planned.reason
             if order is not None and self.paused and not order.reduce_only:
                 order, order_reason = None, Reason.PAUSED
+            if order is not None and banded and isinstance(config.sizing, AllocationSizing):
+                order, order_reason = self._banded(tr.event, config.sizing, order, state, order_reason)
         if order is not None:
             reason = acted[0] if acted else order_reason
         elif order_reason in _ORDER_REASONS:
@@ -376,6 +442,29 @@ class Follower:
         return Decision(
             coin, state.source, tr.event, state, tr.before.target, position, order, reason, tuple(acted)
         )
+
+    def _banded(
+        self,
+        event: Event,
+        sizing: AllocationSizing,
+        order: OrderPlan,
+        state: PairState,
+        reason: Reason | None,
+    ) -> tuple[OrderPlan | None, Reason | None]:
+        """Allocation's no-trade band (at a tick) or trigger band (between ticks) on a planned order."""
+        tick = event is Event.REBALANCE
+        threshold = (sizing.band if tick else sizing.trigger)(self.equity, self.min_notional)
+        sent, waiting = gate(
+            order,
+            target=state.target,
+            position=self.position(state.coin),
+            market=self.markets[state.coin],
+            mid=self.mids[state.coin],
+            threshold=threshold,
+            waiting=Reason.IN_BAND if tick else Reason.AWAITING_REBALANCE,
+            strictly=not tick,  # SPEC §9: at least the band at a tick; beyond the trigger between them
+        )
+        return (sent, reason) if sent is not None else (None, waiting)
 
     def _note(self, state: PairState, event: Event, reason: Reason, target_before: Decimal) -> Decision:
         return Decision(

@@ -33,6 +33,10 @@ class Event(StrEnum):
     RESUME = "resume"
     MID = "mid"  # a price update: a reconciliation check of the pair at the new mid
     RECONCILE = "reconcile"
+    # portfolio-allocation mode (SPEC §9): a rebalance tick (or the `rebalance` recovery) that trades,
+    # and a tick that holds a pair inside its band
+    REBALANCE = "rebalance"
+    HOLD = "hold"
 
 
 SOURCE_EVENTS = frozenset({Event.OPEN, Event.INCREASE, Event.DECREASE, Event.CLOSE, Event.FLIP})
@@ -67,6 +71,9 @@ class Reason(StrEnum):
     MAX_LEVERAGE = "max_leverage"
     VENUE_MAX_LEVERAGE = "venue_max_leverage"
     PRICE_DEVIATION = "price_deviation"
+    # portfolio-allocation mode (SPEC §9)
+    IN_BAND = "in_band"  # a tick: the drift is inside the no-trade band
+    AWAITING_REBALANCE = "awaiting_rebalance"  # between ticks: the drift is below the trigger band
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,7 +17,8 @@ from typing import Any, Final
 
 from adapters.gmx.network import Deployment, Market
 from adapters.gmx.units import from_units, usd
-from bot.domain import AccountState, Position
+from bot.domain import DEFAULT_DEX, AccountState, Position
+from bot.domain.equity import account_equity
 
 _ZERO = Decimal(0)
 # 1e30 USD values have up to ~40 significant digits: sums and products at this precision stay exact
@@ -150,9 +151,9 @@ def account_state(
     skipped = unmapped(open_, deployment)
     with localcontext(EXACT):
         valued = [_value(p, deployment, mids) for p in open_ if p not in skipped]
-        equity = wallet_usdc + sum((v.collateral_usd + v.unrealized_pnl for v in valued), _ZERO)
+        positions_value = sum((v.collateral_usd + v.unrealized_pnl for v in valued), _ZERO)
         usdc = deployment.usdc
-        equity += sum(
+        positions_value += sum(
             (
                 from_units(p.collateral_amount, usdc.decimals)
                 for p in skipped
@@ -160,4 +161,6 @@ def account_state(
             ),
             _ZERO,
         )
+        # GMX is one market list ("dex"): its positions' value; the wallet's USDC is the free collateral.
+        equity = account_equity({DEFAULT_DEX: positions_value}, wallet_usdc)
         return AccountState(address, equity, net_positions(valued), time_ms)

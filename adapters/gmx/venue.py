@@ -52,6 +52,7 @@ from adapters.gmx.orders import OrderRefused, min_execution_fee, multicall, plan
 from adapters.gmx.positions import GmxPosition, account_state, unmapped
 from adapters.gmx.units import from_units, price
 from bot.domain import (
+    DEFAULT_DEX,
     AccountRole,
     AccountState,
     AgentApproval,
@@ -160,6 +161,9 @@ class GmxVenue:
     def _coins(self) -> list[str]:
         return list(dict.fromkeys(m.coin for m in self.deployment.markets))
 
+    async def perp_dexs(self) -> list[str]:
+        return [DEFAULT_DEX]  # GMX has no builder-deployed dexes: one market list
+
     async def instruments(self) -> list[Instrument]:
         out = []
         for asset, coin in enumerate(self._coins()):
@@ -228,6 +232,12 @@ class GmxVenue:
 
     async def agents(self, master: str) -> list[AgentApproval]:
         raise VenueUnsupported("GMX has no agent wallets: an account signs for itself")
+
+    async def max_builder_fee(self, user: str, builder: str) -> int:
+        raise VenueUnsupported("GMX has no builder codes: an order pays no builder")
+
+    async def approve_builder_fee(self, master_key: str, builder: str, tenths_bp: int) -> None:
+        raise VenueUnsupported("GMX has no builder codes: an order pays no builder")
 
     async def fills_since(self, address: str, start_ms: int) -> list[SourceFill]:
         head = await self.chain.head()

@@ -11,6 +11,7 @@ import asyncio
 import json
 import re
 from collections import deque
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from types import TracebackType
@@ -29,6 +30,7 @@ from adapters.hyperliquid.parsing import (
     parse_meta,
     parse_open_orders,
     parse_order_status,
+    parse_perp_dexs,
     parse_spot_usdc,
     parse_user_fills,
 )
@@ -45,6 +47,11 @@ from bot.domain import (
 )
 
 _CLOID = re.compile(r"0x[0-9a-fA-F]{32}")
+
+
+def _on_dex(body: dict[str, Any], dex: str) -> dict[str, Any]:
+    """`body` asked of perp dex `dex` (the default dex's requests are sent without the field)."""
+    return {**body, "dex": dex} if dex else body
 
 
 class InfoRequestError(VenueRequestError):
@@ -148,6 +155,13 @@ class InfoClient:
             owner = named.lower() if isinstance(named, str) else ""
         return AccountRole(role, owner)
 
+    async def max_builder_fee(self, user: str, builder: str) -> int:
+        """`maxBuilderFee`: the rate `user` approved `builder` for, in tenths of a basis point (0: none)."""
+        answer = await self.post({"type": "maxBuilderFee", "user": user, "builder": builder.lower()})
+        if not isinstance(answer, int) or isinstance(answer, bool) or answer < 0:
+            raise ValueError(f"the maxBuilderFee answer for {user} is not a rate: {str(answer)[:100]}")
+        return answer
+
     async def extra_agents(self, master: str) -> list[AgentApproval]:
         """`extraAgents`: the named agent wallets `master` approved (entries we do not understand skipped)."""
         answer = await self.post({"type": "extraAgents", "user": master})
@@ -196,25 +210,35 @@ class InfoClient:
             tuple(BookLevel(level.px, level.sz) for level in book.asks),
         )
 
-    async def meta(self) -> list[Instrument]:
-        return parse_meta(await self.post({"type": "meta"}))
+    async def perp_dexs(self) -> list[str]:
+        """`perpDexs`: the perp dexes, the default (`""`) first, then the builder dexes in asset order."""
+        return parse_perp_dexs(await self.post({"type": "perpDexs"}))
 
-    async def all_mids(self) -> dict[str, Decimal]:
-        return parse_all_mids(await self.post({"type": "allMids"}))
+    async def meta(self, dex: str = "", offset: int = 0) -> list[Instrument]:
+        """One dex's perps, asset ids from `offset` (`parsing.builder_asset_offset` for a builder dex)."""
+        return parse_meta(await self.post(_on_dex({"type": "meta"}, dex)), offset)
+
+    async def all_mids(self, dex: str = "") -> dict[str, Decimal]:
+        return parse_all_mids(await self.post(_on_dex({"type": "allMids"}, dex)))
 
     async def clearinghouse_state(self, user: str) -> AccountState:
-        """Perp account only (equity without spot USDC); see `account_state`."""
+        """The default dex's perp account only (equity without spot USDC); see `account_state`."""
         return parse_clearinghouse_state(user, await self.post({"type": "clearinghouseState", "user": user}))
 
     async def spot_usdc(self, user: str) -> Decimal:
         return parse_spot_usdc(await self.post({"type": "spotClearinghouseState", "user": user}))
 
-    async def account_state(self, user: str) -> AccountState:
-        """Positions and equity = perp account value + spot USDC (unified accounts keep it there)."""
-        spot, payload = await asyncio.gather(
-            self.spot_usdc(user), self.post({"type": "clearinghouseState", "user": user})
+    async def account_state(self, user: str, dexes: Sequence[str] = ("",)) -> AccountState:
+        """Positions on every dex of `dexes` (the default dex always) and the equity across them and
+        spot USDC (unified accounts keep collateral there): `bot.domain.equity.account_equity`. One
+        `clearinghouseState` per dex: each extra dex costs its weight (poller.py: `poll_weight`)."""
+        builders = [d for d in dict.fromkeys(dexes) if d]
+        spot, payload, *answers = await asyncio.gather(
+            self.spot_usdc(user),
+            self.post({"type": "clearinghouseState", "user": user}),
+            *(self.post({"type": "clearinghouseState", "user": user, "dex": d}) for d in builders),
         )
-        return parse_clearinghouse_state(user, payload, spot)
+        return parse_clearinghouse_state(user, payload, spot, dexes=dict(zip(builders, answers, strict=True)))
 
     async def user_fills(self, user: str) -> list[SourceFill]:
         """The most recent fills (at most 2,000), newest first as the venue sends them."""

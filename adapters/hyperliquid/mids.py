@@ -34,8 +34,18 @@ MIDS_PING_INTERVAL_S: Final = 5.0  # short: silence is what tells a dead connect
 SUBSCRIBE: Final = json.dumps({"method": "subscribe", "subscription": {"type": "allMids"}})
 
 
+def subscribe_text(dex: str = "") -> str:
+    """The `allMids` subscription of one perp dex (a builder dex's mids come on a stream of its own)."""
+    return (
+        SUBSCRIBE
+        if not dex
+        else json.dumps({"method": "subscribe", "subscription": {"type": "allMids", "dex": dex}})
+    )
+
+
 class MidsFeed:
-    """A reconnecting `allMids` subscription; `mids()` is the current mids, or None when stale."""
+    """A reconnecting `allMids` subscription of perp dex `dex`; `mids()` is the current mids, or None
+    when stale."""
 
     def __init__(
         self,
@@ -45,8 +55,10 @@ class MidsFeed:
         max_silence_s: float | None = None,
         backoff: Backoff | None = None,
         clock: Callable[[], float] | None = None,
+        dex: str = "",
     ) -> None:
         self.url = url
+        self.dex = dex
         self.ping_interval_s = ping_interval_s
         self.max_silence_s = 2 * ping_interval_s if max_silence_s is None else max_silence_s
         self._backoff = backoff or Backoff()
@@ -92,7 +104,7 @@ class MidsFeed:
             while True:
                 try:
                     async with session.ws_connect(self.url, autoping=True, heartbeat=None) as ws:
-                        await ws.send_str(SUBSCRIBE)
+                        await ws.send_str(subscribe_text(self.dex))
                         self._heard = self._now()
                         self.connects += 1
                         attempt = 0

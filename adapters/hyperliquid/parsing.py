@@ -18,6 +18,7 @@ from typing import Any
 import yaml
 
 from bot.domain import AccountState, Instrument, Position, Side, SourceFill
+from bot.domain.equity import account_equity
 
 _SIDES = {"B": Side.BUY, "A": Side.SELL}
 FILL_REQUEST_TYPES = frozenset({"userFills", "userFillsByTime"})
@@ -172,6 +173,7 @@ def parse_fill(raw: Mapping[str, Any], where: str = "fill") -> SourceFill:
         closed_pnl=_opt_dec(raw, "closedPnl", where) or Decimal(0),
         fee=_opt_dec(raw, "fee", where) or Decimal(0),
         crossed=_bool(raw, "crossed", where, default=True),
+        builder_fee=_opt_dec(raw, "builderFee", where) or Decimal(0),
     )
 
 
@@ -265,24 +267,33 @@ def _parse_position(raw: Mapping[str, Any], where: str) -> Position:
 
 
 def parse_clearinghouse_state(
-    address: str, payload: dict[str, Any], spot_usdc: Decimal = Decimal(0), *, time_ms: int | None = None
+    address: str,
+    payload: dict[str, Any],
+    spot_usdc: Decimal = Decimal(0),
+    *,
+    time_ms: int | None = None,
+    dexes: Mapping[str, dict[str, Any]] | None = None,
 ) -> AccountState:
-    """A `clearinghouseState` answer. Equity = `marginSummary.accountValue` + spot USDC (unified
-    accounts keep collateral in spot). Time: `time_ms` if given, else the payload's `time` (absent in
-    2023 recordings: then 0, i.e. unknown). Flat entries are dropped."""
-    where = "clearinghouseState"
-    account_value = _dec(_field(payload, "marginSummary", where), "accountValue", f"{where}.marginSummary")
+    """A `clearinghouseState` answer (the default dex's), with the answers of the account's other perp
+    dexes (`dexes`: name → answer; their coins are already named `dex:COIN`). Equity: `account_equity`
+    of every dex's `marginSummary.accountValue` and spot USDC. Time: `time_ms` if given, else the
+    payload's `time` (absent in 2023 recordings: then 0, i.e. unknown). Flat entries are dropped."""
+    values: dict[str, Decimal] = {}
     positions: list[Position] = []
-    for i, item in enumerate(_list(_field(payload, "assetPositions", where), f"{where}.assetPositions")):
-        item_where = f"{where}.assetPositions[{i}]"
-        position = _parse_position(_field(item, "position", item_where), f"{item_where}.position")
-        if position.size != 0:
-            positions.append(position)
+    for dex, answer in {"": payload, **(dexes or {})}.items():
+        where = "clearinghouseState" + (f"[dex={dex}]" if dex else "")
+        summary = _field(answer, "marginSummary", where)
+        values[dex] = _dec(summary, "accountValue", f"{where}.marginSummary")
+        for i, item in enumerate(_list(_field(answer, "assetPositions", where), f"{where}.assetPositions")):
+            item_where = f"{where}.assetPositions[{i}]"
+            position = _parse_position(_field(item, "position", item_where), f"{item_where}.position")
+            if position.size != 0:
+                positions.append(position)
     if time_ms is None:
-        time_ms = _int(payload, "time", where) if "time" in payload else 0
+        time_ms = _int(payload, "time", "clearinghouseState") if "time" in payload else 0
     return AccountState(
         address=address,
-        equity=account_value + spot_usdc,
+        equity=account_equity(values, spot_usdc),
         positions=tuple(positions),
         time_ms=time_ms,
     )
@@ -297,9 +308,10 @@ def parse_spot_usdc(payload: dict[str, Any]) -> Decimal:
     return Decimal(0)
 
 
-def parse_meta(payload: dict[str, Any]) -> list[Instrument]:
-    """The perp universe; the asset id is the index in `universe`. Delisted coins are left out (they
-    cannot be traded) but keep their index for the others."""
+def parse_meta(payload: dict[str, Any], offset: int = 0) -> list[Instrument]:
+    """The perp universe of one dex; the asset id is `offset` + the index in `universe` (`offset`: 0 on
+    the default dex, `builder_asset_offset` on a builder dex). Delisted coins are left out (they cannot
+    be traded) but keep their index for the others."""
     where = "meta"
     instruments: list[Instrument] = []
     for i, raw in enumerate(_list(_field(payload, "universe", where), f"{where}.universe")):
@@ -310,8 +322,31 @@ def parse_meta(payload: dict[str, Any]) -> list[Instrument]:
         max_leverage = _int(raw, "maxLeverage", item_where)
         if sz_decimals < 0 or max_leverage < 1:
             raise ParseError(f"{item_where}: szDecimals must be >= 0 and maxLeverage >= 1, got {raw!r}")
-        instruments.append(Instrument(_str(raw, "name", item_where), i, sz_decimals, max_leverage))
+        only_isolated = _bool(raw, "onlyIsolated", item_where, default=False)
+        name = _str(raw, "name", item_where)
+        instruments.append(Instrument(name, offset + i, sz_decimals, max_leverage, only_isolated))
     return instruments
+
+
+# Builder-deployed perp dexes (HIP-3): the i-th (0-based) after the default dex in `perpDexs` numbers
+# its assets from 110000 + 10000·i, as the venue and hyperliquid-python-sdk's `Info` do.
+BUILDER_ASSET_BASE = 110_000
+BUILDER_ASSET_STRIDE = 10_000
+
+
+def builder_asset_offset(position: int) -> int:
+    """The first asset id of the dex at `position` in `perpDexs` (1 = the first builder dex)."""
+    if position < 1:
+        raise ValueError(f"position: the default dex (0) has no builder offset, got {position}")
+    return BUILDER_ASSET_BASE + BUILDER_ASSET_STRIDE * (position - 1)
+
+
+def parse_perp_dexs(payload: Any) -> list[str]:
+    """A `perpDexs` answer: `[null, {"name": …}, …]` → `["", name, …]` (the default dex first)."""
+    items = _list(payload, "perpDexs")
+    if not items or items[0] is not None:
+        raise ParseError(f"perpDexs[0]: expected null (the default dex), got {items[:1]!r}")
+    return ["", *(_str(raw, "name", f"perpDexs[{i}]") for i, raw in enumerate(items) if i > 0)]
 
 
 def parse_all_mids(payload: dict[str, Any]) -> dict[str, Decimal]:

@@ -1,4 +1,5 @@
-"""The polling backstop: every source's account (`clearinghouseState` + spot USDC) in rounds.
+"""The polling backstop: every source's account (`clearinghouseState` of every perp dex + spot USDC) in
+rounds.
 
 It is the only watcher of sources beyond the websocket's user cap, and the safety net for the others
 (a fill the websocket lost shows up as a position the fills do not explain). Requests go through a
@@ -15,17 +16,25 @@ from typing import Any
 
 import httpx
 
+from adapters.hyperliquid.constants import info_weight
 from adapters.hyperliquid.info import InfoClient, InfoRequestError
 from adapters.hyperliquid.parsing import ParseError
 from bot.domain import AccountState
 
-__all__ = ["DEFAULT_POLL_INTERVAL_S", "Poller"]
+__all__ = ["DEFAULT_POLL_INTERVAL_S", "Poller", "poll_weight"]
 
 log = logging.getLogger(__name__)
 
 DEFAULT_POLL_INTERVAL_S = 2.0
-# One source costs 4 weight a poll (clearinghouseState 2 + spotClearinghouseState 2): with the budget's
-# 1000/minute sustained refill, 100 sources are polled about every 25 s, 10 sources every 2.4 s.
+
+
+def poll_weight(dexes: int = 1) -> int:
+    """The weight one poll of one source costs with `dexes` perp dexes listed (HIP-3): a
+    `clearinghouseState` per dex + one `spotClearinghouseState`. One dex: 4, so with the budget's
+    1000/minute sustained refill 100 sources are polled about every 25 s; each extra dex adds 2."""
+    if dexes < 1:
+        raise ValueError(f"dexes: at least the default dex (1), got {dexes}")
+    return dexes * info_weight("clearinghouseState") + info_weight("spotClearinghouseState")
 
 
 async def _sleep(seconds: float) -> None:
@@ -43,9 +52,11 @@ class Poller:
         *,
         interval_s: float = DEFAULT_POLL_INTERVAL_S,
         sleep: Callable[[float], Awaitable[Any]] = _sleep,
+        dexes: Sequence[str] = ("",),
     ) -> None:
         self._info = info
         self._sources = list(dict.fromkeys(sources))
+        self.dexes = tuple(dexes)  # every perp dex a source may use (the venue's `perpDexs`)
         self._interval_s = interval_s
         self._sleep = sleep
         self.rounds = 0
@@ -54,7 +65,7 @@ class Poller:
     async def poll(self, source: str) -> AccountState | None:
         """One source's account now, or None if the venue did not say (logged)."""
         try:
-            return await self._info.account_state(source)
+            return await self._info.account_state(source, self.dexes)
         except (InfoRequestError, httpx.HTTPError, ParseError) as exc:
             self.failures += 1
             log.warning("poll of %s failed: %s: %s", source, type(exc).__name__, exc)

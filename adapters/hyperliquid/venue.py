@@ -17,6 +17,10 @@ Watching sources (read this, pipeline):
 - Fills older than `since_ms` (default: when the watch starts) are history and not delivered.
 - Both run background tasks (websocket, poller) until the iterator is closed: iterate inside
   `contextlib.aclosing(venue.watch(...))` (or cancel the consuming task) so they stop at once.
+
+Perp dexes (HIP-3, docs/decisions/hip3.md): `perp_dexs()` reads the venue's `perpDexs` once (again
+whenever `instruments()` is read). Instruments, mids, accounts, polls and open orders cover every dex;
+the websocket's `userFills` and `userFillsByTime` already carry every dex's fills (`dex:COIN`).
 """
 
 from __future__ import annotations
@@ -36,11 +40,13 @@ from hyperliquid.utils.constants import MAINNET_API_URL
 
 from adapters.hyperliquid.budget import BudgetedInfoClient, ReadRetry, WeightBudget
 from adapters.hyperliquid.constants import FILLS_PAGE_LIMIT
-from adapters.hyperliquid.exchange import ExchangeClient, SignerSlot
+from adapters.hyperliquid.exchange import ExchangeClient, ExchangeError, SignerSlot
 from adapters.hyperliquid.faults import FaultHook, FaultRelay
+from adapters.hyperliquid.info import InfoRequestError
 from adapters.hyperliquid.mids import MidsFeed
 from adapters.hyperliquid.nonces import wall_clock_ms
 from adapters.hyperliquid.parsing import OrderStatus as VenueOrderStatus
+from adapters.hyperliquid.parsing import builder_asset_offset
 from adapters.hyperliquid.poller import DEFAULT_POLL_INTERVAL_S, Poller
 from adapters.hyperliquid.ws import BACKFILL_OVERLAP_MS, Backoff, FillDeduper, UserFillsSocket, ws_url
 from bot.domain import (
@@ -87,7 +93,10 @@ HYPERLIQUID_CAPABILITIES: Final = VenueCapabilities(
     funding_history=True,
     order_book=True,
     label="Hyperliquid",
+    builder_codes=True,
+    max_builder_tenths_bp=100,  # 0.1 % on perps (the venue's cap; spot's 1 % is not traded here)
 )
+ISOLATED_LEVERAGE: Final = 20  # the venue's default leverage, capped at a market's maximum
 POLLER_RESERVE: Final = 50  # weight the poller and backfills leave in the budget for orders and lookups
 
 _Implied = dict[str, dict[str, tuple[tuple[int, int], Decimal]]]  # source -> coin -> (fill order, size)
@@ -215,8 +224,11 @@ class HyperliquidVenue:
         self._ping_interval_s = ping_interval_s
         self._backoff = backoff
         self._instruments: dict[str, Instrument] = {}
+        self._dexes: list[str] | None = None  # `perpDexs`, read once (and with every `instruments()`)
+        self._isolated: set[tuple[str, str]] = set()  # (account, coin) set to isolated margin here
         self._session: aiohttp.ClientSession | None = None
-        self.mids_feed: MidsFeed | None = None  # started by the first `mids()`
+        self.mids_feed: MidsFeed | None = None  # the default dex's, started by the first `mids()`
+        self.dex_feeds: dict[str, MidsFeed] = {}  # each builder dex's
         self.sockets: list[UserFillsSocket] = []  # the live watches' websockets (health, tests)
         self.pollers: list[Poller] = []
 
@@ -231,8 +243,28 @@ class HyperliquidVenue:
         self.faults.hook = hook
 
     # --- market data and accounts ---
+    async def perp_dexs(self) -> list[str]:
+        if self._dexes is None:
+            self._dexes = await self._read_dexes()
+        return list(self._dexes)
+
+    async def _read_dexes(self) -> list[str]:
+        try:
+            return await self.info.perp_dexs()
+        except InfoRequestError as exc:
+            if exc.status >= 500:
+                raise
+            # A venue that does not know `perpDexs` (a 4xx) has no builder dexes.
+            log.warning("perpDexs refused (%s): watching the default dex only", exc)
+            return [""]
+
     async def instruments(self) -> list[Instrument]:
-        listed = await self.info.meta()
+        """Every perp dex's markets; a builder dex's asset ids from `builder_asset_offset`."""
+        self._dexes = dexes = await self._read_dexes()
+        metas = await asyncio.gather(
+            *(self.info.meta(dex, builder_asset_offset(i) if i else 0) for i, dex in enumerate(dexes))
+        )
+        listed = [instrument for meta in metas for instrument in meta]
         self._instruments = {i.coin: i for i in listed}
         return listed
 
@@ -246,20 +278,33 @@ class HyperliquidVenue:
         first call, stopped by the first call without a watch and by `close` — whenever the feed is live
         (adapters/hyperliquid/mids.py: what that means); else over HTTP. Outside a watch (one-off reads,
         tools, paper fills right after a price change) a read is always the venue's current answer."""
+        builders = [dex for dex in await self.perp_dexs() if dex]
+        if not builders:
+            return await self._dex_mids("")
+        parts = await asyncio.gather(*(self._dex_mids(dex) for dex in ["", *builders]))
+        return {coin: mid for part in parts for coin, mid in part.items()}
+
+    async def _dex_mids(self, dex: str) -> dict[str, Decimal]:
+        """One perp dex's mids: its own websocket feed while watching (see `mids`), else HTTP."""
         watching = bool(self.pollers or self.sockets)
-        if self.mids_feed is None and watching:
-            self.mids_feed = MidsFeed(ws_url(self.base_url), backoff=self._backoff)
-        if self.mids_feed is not None and watching:
-            self.mids_feed.start()
-            live = self.mids_feed.mids()
+        feed = self.mids_feed if not dex else self.dex_feeds.get(dex)
+        if feed is None and watching:
+            feed = MidsFeed(ws_url(self.base_url), backoff=self._backoff, dex=dex)
+            if dex:
+                self.dex_feeds[dex] = feed
+            else:
+                self.mids_feed = feed
+        if feed is not None and watching:
+            feed.start()
+            live = feed.mids()
             if live is not None:
                 return dict(live)
-        elif self.mids_feed is not None and self.mids_feed.running:
-            await self.mids_feed.close()
-        return await self.info.all_mids()
+        elif feed is not None and feed.running:
+            await feed.close()
+        return await self.info.all_mids(dex)
 
     async def account(self, address: str) -> AccountState:
-        return await self.info.account_state(address)
+        return await self.info.account_state(address, await self.perp_dexs())
 
     async def fills_between(self, address: str, start_ms: int, end_ms: int) -> list[SourceFill]:
         return await self.info.user_fills_by_time(address, start_ms, end_ms)
@@ -379,7 +424,8 @@ class HyperliquidVenue:
         deliver: _Deliver,
         queue: asyncio.Queue[SourceFill | AccountState | _Failure],
     ) -> AsyncIterator[None]:
-        poller = Poller(self.background_info, sources, interval_s=self._poll_interval_s)
+        dexes = await self.perp_dexs()
+        poller = Poller(self.background_info, sources, interval_s=self._poll_interval_s, dexes=dexes)
         self.pollers.append(poller)
         last: dict[str, dict[str, Decimal]] = {}
         try:
@@ -419,9 +465,25 @@ class HyperliquidVenue:
 
     async def place(self, account: TradingAccount, orders: Sequence[OrderRequest]) -> list[OrderResult]:
         assets = {coin: await self._asset(coin) for coin in {o.coin for o in orders}}
+        await self._isolate(account, [o for o in orders if not o.reduce_only])
         return await self.exchange.place(
             self._slot(account), orders, assets, vault_address=account.vault_address
         )
+
+    async def _isolate(self, account: TradingAccount, opening: Sequence[OrderRequest]) -> None:
+        """Before an account's first opening order on an isolated-only market (HIP-3 `onlyIsolated`),
+        set isolated margin at the market's default leverage (the venue's 20x, capped at its maximum):
+        cross margin, every account's default elsewhere, is refused there."""
+        for coin in dict.fromkeys(o.coin for o in opening):
+            instrument = self._instruments[coin]
+            if instrument.only_isolated and (account.address, coin) not in self._isolated:
+                leverage = min(ISOLATED_LEVERAGE, instrument.max_leverage)
+                try:
+                    await self.update_leverage(account, coin, leverage, cross=False)
+                except ExchangeError as exc:  # the order still goes: the venue's answer then says why
+                    log.warning("isolated margin on %s for %s not set: %s", coin, account.address, exc)
+                    continue
+                self._isolated.add((account.address, coin))
 
     async def cancel(self, account: TradingAccount, coin: str, cloid: str) -> bool:
         """True if the order was open and is now cancelled; False if the venue says it was not open
@@ -451,10 +513,14 @@ class HyperliquidVenue:
     async def open_orders(self, account: TradingAccount) -> list[OpenOrder]:
         """`frontendOpenOrders` of the account whose orders they are: like `openOrders`, plus each
         trigger order's trigger (price, tp/sl, market or limit)."""
-        payload = await self.info.post({"type": "frontendOpenOrders", "user": account.address})
-        if not isinstance(payload, list):
-            raise ValueError(f"frontendOpenOrders: expected a list, got {str(payload)[:200]}")
-        return [frontend_open_order(raw) for raw in payload]
+        out: list[OpenOrder] = []
+        for dex in await self.perp_dexs():  # one read per perp dex, as the venue answers per dex
+            body = {"type": "frontendOpenOrders", "user": account.address, **({"dex": dex} if dex else {})}
+            payload = await self.info.post(body)
+            if not isinstance(payload, list):
+                raise ValueError(f"frontendOpenOrders: expected a list, got {str(payload)[:200]}")
+            out.extend(frontend_open_order(raw) for raw in payload)
+        return out
 
     async def schedule_cancel(self, account: TradingAccount, at_ms: int | None) -> None:
         await self.exchange.schedule_cancel(self._slot(account), at_ms, vault_address=account.vault_address)
@@ -468,9 +534,21 @@ class HyperliquidVenue:
         """Let `agent_address` (an API wallet) trade for the master account whose key signs this."""
         await self.exchange.approve_agent(self.exchange.signer(master_key), agent_address, name)
 
+    async def max_builder_fee(self, user: str, builder: str) -> int:
+        return await self.info.max_builder_fee(user, builder)
+
+    async def approve_builder_fee(self, master_key: str, builder: str, tenths_bp: int) -> None:
+        """`approveBuilderFee` signed by the master key (used for this signature only, never kept)."""
+        cap = self.capabilities.max_builder_tenths_bp
+        if isinstance(tenths_bp, bool) or not 0 <= tenths_bp <= cap:
+            raise ValueError(f"tenths_bp: {tenths_bp!r} (accepted: 0 to {cap})")
+        rate = f"{Decimal(tenths_bp).scaleb(-3).normalize():f}%"  # 10 tenths of a bp = 0.01 %
+        await self.exchange.approve_builder_fee(self.exchange.one_off_signer(master_key), builder, rate)
+
     async def close(self) -> None:
-        if self.mids_feed is not None:
-            await self.mids_feed.close()
+        for feed in [self.mids_feed, *self.dex_feeds.values()]:
+            if feed is not None:
+                await feed.close()
         if self._session is not None:
             await self._session.close()
             self._session = None

@@ -84,7 +84,11 @@ class PaperVenue:
         self.reads = reads
         # Trigger orders are not simulated: the protection (bot/pipeline/protect.py) skips, saying why.
         self.capabilities: VenueCapabilities = dataclasses.replace(
-            reads.capabilities, two_step_execution=False, trigger_orders=False
+            reads.capabilities,
+            two_step_execution=False,
+            trigger_orders=False,
+            builder_codes=False,  # paper orders never reach the venue: no builder is paid
+            max_builder_tenths_bp=0,
         )
         self.fee_rate = fee_rate
         self.min_notional = self.capabilities.min_notional if min_notional is None else min_notional
@@ -120,6 +124,11 @@ class PaperVenue:
         return self._accounts.get(address.lower())
 
     # --- reads: the real venue ---
+    async def perp_dexs(self) -> list[str]:
+        """The real venue's dexes (its instruments are listed): the paper book is one account whose
+        single balance backs a position on any of them."""
+        return await self.reads.perp_dexs()
+
     async def instruments(self) -> list[Instrument]:
         listed = await self.reads.instruments()
         self._instruments = {i.coin: i for i in listed}
@@ -145,6 +154,12 @@ class PaperVenue:
 
     async def agents(self, master: str) -> list[AgentApproval]:
         return await self.reads.agents(master)
+
+    async def max_builder_fee(self, user: str, builder: str) -> int:
+        raise NotImplementedError("paper orders never reach the venue: no builder codes")
+
+    async def approve_builder_fee(self, master_key: str, builder: str, tenths_bp: int) -> None:
+        raise NotImplementedError("paper orders never reach the venue: no builder codes")
 
     async def account(self, address: str) -> AccountState:
         paper = self.paper_account(address)

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from bot.analytics import charts
 from bot.analytics.backtest import Backtest
@@ -19,7 +19,7 @@ from bot.analytics.definitions import DISCLAIMER
 from bot.analytics.fetch import Report
 from bot.analytics.history import History
 from bot.analytics.rank import CRITERIA, FREQUENCY_DAYS, HISTORY_REACH, Measures, Ranking, measure, rank
-from bot.analytics.render import duration, num, pct, ratio_json, usd, usd_json, utc
+from bot.analytics.render import duration, num, pct, ratio_json, short_address, usd, usd_json, utc
 from bot.analytics.service import (
     BACKTEST_RANGES,
     DEFAULT_FOLLOWER_EQUITY,
@@ -32,6 +32,9 @@ from bot.domain import AccountState, Venue
 from bot.service import inputs
 from bot.service.errors import InvalidInput
 from bot.venues import hyperliquid_reads
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 NOT_ADVICE: Final = (
     "Descriptive, not advice: how these sources compare over a past window. It is not a recommendation "
@@ -118,10 +121,6 @@ def rank_inputs(
     )
 
 
-def short(address: str) -> str:
-    return f"{address[:6]}…{address[-4:]}"
-
-
 @dataclass(frozen=True, slots=True)
 class RankReport:
     ranking: Ranking
@@ -135,7 +134,7 @@ class RankReport:
         return rank_json(self)
 
     def png(self) -> bytes:
-        return rank_chart(self)
+        return charts.png(rank_figure(self))
 
 
 # --- text ---------------------------------------------------------------------------------------------
@@ -160,7 +159,7 @@ _COLUMNS: tuple[tuple[str, Any], ...] = (
 def _table(report: RankReport) -> list[str]:
     header = ["#", "source", *(name for name, _ in _COLUMNS)]
     rows = [
-        [str(n), short(r.measures.address), *(cell(r) for _, cell in _COLUMNS)]
+        [str(n), short_address(r.measures.address), *(cell(r) for _, cell in _COLUMNS)]
         for n, r in enumerate(report.ranking.rows, start=1)
     ]
     widths = [max(len(line[i]) for line in [header, *rows]) for i in range(len(header))]
@@ -252,12 +251,12 @@ def rank_json(report: RankReport) -> dict[str, Any]:
     }
 
 
-def rank_chart(report: RankReport) -> bytes:
+def rank_figure(report: RankReport) -> Figure:
     """Each source's score as a bar stacked from its criteria's shares (weight × normalised / Σ weights)."""
-    figure, axes = charts._figure()
+    figure, axes = charts._figure(times=False)
     ranking = report.ranking
     rows = list(reversed(ranking.rows))  # the best at the top
-    names = [short(r.measures.address) for r in rows]
+    names = [short_address(r.measures.address) for r in rows]
     total = float(sum((c.weight for c in ranking.used), Decimal(0))) or 1.0
     left = [0.0] * len(rows)
     for criterion in ranking.used:
@@ -269,7 +268,7 @@ def rank_chart(report: RankReport) -> bytes:
     axes.set_ylabel("")
     axes.set_title("Sources side by side: composite score (descriptive, not advice)")
     axes.legend(loc="lower right", fontsize=7)
-    return charts._png(figure)
+    return figure
 
 
 # --- the service call -------------------------------------------------------------------------------
@@ -327,7 +326,7 @@ def _measure(history: History, equity: Decimal | None, follower_equity: Decimal)
 
 
 def _notes(address: str, funding_note: str, m: Measures, equity: Decimal | None) -> list[str]:
-    who = short(address)
+    who = short_address(address)
     out = []
     if funding_note and funding_note != "userFunding":
         out.append(f"{who}: {funding_note}")

@@ -20,6 +20,13 @@ USD_STEP = Decimal("0.000001")
 RATIO_STEP = Decimal("0.000001")
 
 
+def short_address(address: str | None) -> str:
+    """`0x5e9e…a1b2`: how titles and replies name a wallet (the full address is in the text report)."""
+    if not address:
+        return "-"
+    return f"{address[:6]}…{address[-4:]}" if len(address) > 12 else address
+
+
 def _q(x: Decimal, step: Decimal) -> str:
     return plain(x.quantize(step, rounding=ROUND_HALF_EVEN, context=CTX))
 

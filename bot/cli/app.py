@@ -13,6 +13,7 @@ from bot.cli.audit import audit_app
 from bot.cli.bench import BENCH_CONTEXT, bench
 from bot.cli.cluster import cluster_app, copy, watch
 from bot.cli.cluster import control as control_role
+from bot.cli.commission import builder_app, commission_app
 from bot.cli.config import config
 from bot.cli.control import alerts, history, limits, owner, pause, pnl, resume, stop, telegram
 from bot.cli.follows import follow_app
@@ -55,6 +56,8 @@ app.add_typer(account_app, name="account")  # accounts.py
 app.add_typer(follow_app, name="follow")  # follows.py
 app.add_typer(cluster_app, name="cluster")  # cluster.py
 app.add_typer(audit_app, name="audit")  # audit.py
+app.add_typer(builder_app, name="builder")  # commission.py
+app.add_typer(commission_app, name="commission")  # commission.py
 
 
 def main() -> None:

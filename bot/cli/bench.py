@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 import typer
 
-BENCHES = ("signing", "latency", "fanout", "capacity", "fidelity")
+BENCHES = ("signing", "latency", "fanout", "capacity", "fidelity", "allocation")
 # A benchmark's own options follow its name and are passed to it untouched.
 BENCH_CONTEXT: dict[str, Any] = {"allow_extra_args": True, "ignore_unknown_options": True}
 

@@ -95,7 +95,11 @@ YesOpt = Annotated[
     bool, typer.Option("--yes", help="Confirm a value that looks like the other unit (--scaling 0.5).")
 ]
 StrategyOpt = Annotated[
-    str | None, typer.Option(help="mirror, fixed_ratio (needs --ratio) or fixed_notional (--notional).")
+    str | None,
+    typer.Option(
+        help="mirror, fixed_ratio (needs --ratio), fixed_notional (--notional) or allocation (--set "
+        "rebalance_band_pct=1 rebalance_trigger_pct=5 rebalance_every=900: SPEC §9)."
+    ),
 ]
 RatioOpt = Annotated[str | None, typer.Option(help="fixed_ratio: follower size = source size × ratio.")]
 NotionalOpt = Annotated[str | None, typer.Option(help="fixed_notional: USD per open/increase.")]

@@ -151,7 +151,7 @@ def _print_positions(view: PositionsView) -> None:
     )
     table.title = "Positions"
     for r in view.rows:
-        target = f"{num(r.target)} ({r.target_basis})" if r.target is not None else "unknown"
+        target = f"{num(r.target)} ({r.target_basis})" if r.target is not None else r.note or "unknown"
         source = r.source or "not managed"
         drift_usd = num(r.drift_usd)
         table.add_row(

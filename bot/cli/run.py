@@ -25,7 +25,7 @@ def run(
     import sys
 
     from bot.ops.runtime import ops_observer
-    from bot.pipeline.runner import main as run_main
+    from bot.pipeline.runner_main import main as run_main
     from bot.telegram.beside import beside_runner
 
     settings = settings_or_exit()

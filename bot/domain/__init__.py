@@ -2,7 +2,8 @@
 
 Adapters import this package only (tests/unit/test_layering.py). Sizes and money are `Decimal`; times
 are UTC milliseconds. Its modules: `accounting` (position accounting, for paper and analytics),
-`refusals` (what a venue's refusal is about), `hyperliquid` (Hyperliquid's words and taker fee).
+`refusals` (what a venue's refusal is about), `hyperliquid` (Hyperliquid's words and taker fee),
+`equity` (an account's equity across perp dexes: E_S and E_F).
 """
 
 from __future__ import annotations
@@ -19,18 +20,33 @@ class Side(StrEnum):
     SELL = "sell"
 
 
+DEFAULT_DEX = ""  # the venue's first perp dex; a builder-deployed dex (HIP-3) has a name
+
+
+def dex_of(coin: str) -> str:
+    """The perp dex a coin trades on: a builder dex's coins are named `dex:COIN` (`xyz:TSLA`), the
+    default dex's have no prefix (`ETH`)."""
+    dex, sep, _ = coin.partition(":")
+    return dex if sep else DEFAULT_DEX
+
+
 @dataclass(frozen=True, slots=True)
 class Instrument:
-    """One perp market as the venue lists it."""
+    """One perp market as the venue lists it (a builder dex's coin as `dex:COIN`)."""
 
     coin: str
     asset: int
     sz_decimals: int
     max_leverage: int
+    only_isolated: bool = False  # the market takes isolated margin only (HIP-3 `onlyIsolated`)
 
     @property
     def lot(self) -> Decimal:
         return Decimal(1).scaleb(-self.sz_decimals)
+
+    @property
+    def dex(self) -> str:
+        return dex_of(self.coin)
 
 
 def listed_instrument(instruments: Mapping[str, Instrument], coin: str) -> Instrument:
@@ -81,6 +97,7 @@ class SourceFill:
     closed_pnl: Decimal = Decimal(0)
     fee: Decimal = Decimal(0)
     crossed: bool = True
+    builder_fee: Decimal = Decimal(0)  # the part of `fee` paid to a builder (Hyperliquid's `builderFee`)
     # The watched wallet this fill belongs to, as the caller of `Venue.watch` spelled it ("" when the
     # fill was parsed outside a watch, e.g. from a recording or a single-user query).
     source: str = ""
@@ -143,6 +160,11 @@ class VenueCapabilities:
     funding_history: bool = False  # a history of an account's funding payments can be read
     order_book: bool = False  # an order book (depth) can be read
     label: str = ""  # the venue's name as people spell it ("GMX"); `name` when empty
+    # Builder codes (SPEC §14): an order may name a builder who is paid a fee on its fills, once the
+    # account's master approved that builder at least at that rate; `max_builder_tenths_bp` is the
+    # venue's cap on perps (tenths of a basis point; 0 when there are no builder codes).
+    builder_codes: bool = False
+    max_builder_tenths_bp: int = 0
 
     @property
     def display(self) -> str:
@@ -221,6 +243,15 @@ class Trigger:
 
 
 @dataclass(frozen=True, slots=True)
+class BuilderFee:
+    """A builder paid on an order's fills: `address` (lower-case), `tenths_bp` of the notional (10 =
+    1 bp). The venue refuses the order unless the account's master approved at least that rate."""
+
+    address: str
+    tenths_bp: int
+
+
+@dataclass(frozen=True, slots=True)
 class OrderRequest:
     coin: str
     is_buy: bool
@@ -230,6 +261,7 @@ class OrderRequest:
     tif: Tif = Tif.IOC  # ignored for a trigger order (the venue's wire has no tif for it)
     cloid: str | None = None  # "0x" + 32 hex, derived from the CopyInstruction id
     trigger: Trigger | None = None  # set: a stop-loss / take-profit trigger order
+    builder: BuilderFee | None = None  # set: a builder's fee on the fills (venues with builder_codes)
 
 
 @dataclass(frozen=True, slots=True)
@@ -274,12 +306,17 @@ class Venue(Protocol):
 
     capabilities: VenueCapabilities
 
+    async def perp_dexs(self) -> list[str]:
+        """The perp dexes this venue lists, the default dex (`DEFAULT_DEX`) first: a venue without
+        builder dexes answers `[""]`. `instruments`, `mids`, `account` and `watch` cover all of them."""
+        ...
+
     async def instruments(self) -> list[Instrument]: ...
 
     async def mids(self) -> dict[str, Decimal]: ...
 
     async def account(self, address: str) -> AccountState:
-        """Equity (incl. spot USDC where collateral lives there) and positions of any address."""
+        """Positions on every perp dex and the equity across them (`bot.domain.equity`), of any address."""
         ...
 
     def watch(self, sources: Sequence[str]) -> AsyncIterator[SourceFill]:
@@ -329,6 +366,17 @@ class Venue(Protocol):
 
     async def agents(self, master: str) -> list[AgentApproval]:
         """The named agent wallets `master` approved. Venues without `capabilities.agent_wallets` raise
+        NotImplementedError."""
+        ...
+
+    async def max_builder_fee(self, user: str, builder: str) -> int:
+        """The rate (tenths of a basis point) `user`'s master approved `builder` to charge; 0 when none.
+        Venues without `capabilities.builder_codes` raise NotImplementedError."""
+        ...
+
+    async def approve_builder_fee(self, master_key: str, builder: str, tenths_bp: int) -> None:
+        """The master account (`master_key`, used for this one signature and not kept) approves
+        `builder` up to `tenths_bp` (0 revokes). Venues without `capabilities.builder_codes` raise
         NotImplementedError."""
         ...
 

@@ -146,6 +146,16 @@ class ControlRoomStore(LedgerBase):
         async with self._sessions() as session:
             return await session.get(PendingChange, change_id)
 
+    async def pending_changes(self, chat_id: int) -> list[PendingChange]:
+        """A group's changes still waiting for votes, oldest first."""
+        async with self._sessions() as session:
+            query = (
+                select(PendingChange)
+                .where(col(PendingChange.chat_id) == chat_id, col(PendingChange.status) == "pending")
+                .order_by(col(PendingChange.id))
+            )
+            return list((await session.exec(query)).all())
+
     async def change_votes(self, change_id: int) -> list[Approval]:
         async with self._sessions() as session:
             return list((await session.exec(select(Approval).where(Approval.change_id == change_id))).all())
@@ -213,12 +223,42 @@ class ControlRoomStore(LedgerBase):
         async with self._sessions() as session:
             return list((await session.exec(query)).all())
 
+    async def copied_fills(self, followers: Sequence[str]) -> list[tuple[Fill, str]]:
+        """The followers' fills of copied orders, each with the source its order copied, oldest first
+        (joined by cloid: a manual trade has no cloid of ours and is no follow's)."""
+        query = (
+            select(Fill, CopyInstruction.source)
+            .join(CopyInstruction, col(CopyInstruction.cloid) == col(Fill.cloid))
+            .where(col(Fill.account).in_(list(followers)))
+            .order_by(col(Fill.time), col(Fill.id))
+        )
+        async with self._sessions() as session:
+            return [(fill, str(source)) for fill, source in (await session.exec(query)).all()]
+
     async def recent_decisions(self, followers: Sequence[str], limit: int) -> list[CopyInstruction]:
         """The followers' latest decisions, newest first."""
         query = (
             select(CopyInstruction)
             .where(col(CopyInstruction.follower).in_(list(followers)))
             .order_by(col(CopyInstruction.created_at).desc(), col(CopyInstruction.id))
+            .limit(limit)
+        )
+        async with self._sessions() as session:
+            return list((await session.exec(query)).all())
+
+    async def decisions_by_prefix(
+        self, followers: Sequence[str], prefix: str, limit: int
+    ) -> list[CopyInstruction]:
+        """The followers' decisions whose id starts with `prefix` (lowercase hex), newest first."""
+        if not prefix or any(c not in "0123456789abcdef" for c in prefix):
+            return []  # only hex: nothing in the prefix can act as a LIKE wildcard
+        query = (
+            select(CopyInstruction)
+            .where(
+                col(CopyInstruction.follower).in_(list(followers)),
+                col(CopyInstruction.id).startswith(prefix),
+            )
+            .order_by(col(CopyInstruction.created_at).desc())
             .limit(limit)
         )
         async with self._sessions() as session:

@@ -240,6 +240,8 @@ class Fill(LedgerModel, table=True):
     size: Decimal = Field(sa_type=ExactDecimal)  # unsigned
     fee: Decimal = Field(sa_type=ExactDecimal)
     fee_token: str | None = None
+    # The part of `fee` paid to a builder (a leader commission, SPEC §14); None: recorded before it was kept.
+    builder_fee: Decimal | None = Field(default=None, sa_type=ExactDecimal)
     closed_pnl: Decimal = Field(default=Decimal(0), sa_type=ExactDecimal)
     start_position: Decimal | None = Field(default=None, sa_type=ExactDecimal)
     time: datetime = Field(sa_type=UTCDateTime)

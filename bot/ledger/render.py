@@ -30,6 +30,8 @@ def _signed(value: Decimal) -> str:
 def _fill_line(fill: Fill, focus: bool) -> str:
     marker = "▶" if focus else "·"
     fee = f"fee {_num(fill.fee)}{' ' + fill.fee_token if fill.fee_token else ''}"
+    if fill.builder_fee:  # a leader commission (SPEC §14): part of the fee
+        fee += f" (builder {_num(fill.builder_fee)})"
     return (
         f"  {marker} trade {fill.trade_id}: {fill.side} {_num(fill.size)} {fill.coin} @ {_num(fill.price)}, "
         f"{fee}, closed pnl {_num(fill.closed_pnl)}, {_time(fill.time)}"

@@ -21,6 +21,7 @@ from bot.faults import unfilled_ioc
 from bot.ledger import OPEN_INTENT_STATUSES, IntentStatus, LeaderEvent
 from bot.ledger.repository import DecisionDraft, RecordedDecision
 from bot.logs import log_event
+from bot.pipeline.commission import Commission
 from bot.pipeline.convert import delta_of, request_of, request_of_intent
 from bot.pipeline.desk import Desk
 from bot.pipeline.followers import Followers
@@ -80,6 +81,7 @@ class Executor:
         settler: Settler,
         risk: RiskGate,
         teller: Teller,
+        commission: Commission,
         clock: CopyClock | None = None,
     ) -> None:
         self.followers = followers
@@ -89,6 +91,7 @@ class Executor:
         self.settler = settler
         self.risk = risk
         self.teller = teller
+        self.commission = commission
 
     async def locked(self, desk: Desk, decision: Decision, key: DecisionKey) -> None:
         """`carry_out` under the pair's lock."""
@@ -179,7 +182,9 @@ class Executor:
         """Tell the user about the decision; True when it has an order to send or to resume."""
         if event is not None and step.key.leader_event_id is None:
             step.key = replace(step.key, leader_event_id=event.id)  # its retries link to the event too
-        self.teller.decision(step.desk, step.decision, step.key.source, step.key.revision)
+        self.teller.decision(
+            step.desk, step.decision, step.key.source, step.key.revision, recorded.instruction_id
+        )
         if step.decision.order is None:
             return False
         if recorded.intent_created:
@@ -197,8 +202,13 @@ class Executor:
         return True
 
     async def _send(self, step: Step) -> OrderResult:
+        """A fresh order, with the follow's builder when its master approved it (SPEC §14)."""
         assert step.request is not None
-        return await self.oms.send(step.desk.account, step.request)
+        desk = step.desk
+        step.request, result = await self.commission.send(
+            desk, step.key.source, step.request, functools.partial(self.oms.send, desk.account)
+        )
+        return result
 
     async def _record_answers(self, steps: Sequence[Step]) -> None:
         """Every settled answer of the batch into the ledger in one transaction (one per order cost
@@ -253,7 +263,7 @@ class Executor:
             error=result.error,
         )
         if filled > 0:
-            self.teller.copied(desk, decision.event, key.source, request, result, filled)
+            self.teller.copied(desk, decision, key.source, request, result, filled)
         unfilled = result.status is OrderStatus.REJECTED and unfilled_ioc(result.error)
         if (result.status is OrderStatus.REJECTED and not unfilled) or result.status is OrderStatus.UNKNOWN:
             desk.out_of_sync.add(coin)

@@ -64,7 +64,8 @@ class HealthRecorder:
         self.started_ms = clock()
         self.last_pass: dict[str, Any] | None = None
         self.dead_man: dict[str, str] = {}  # follower → armed until (ISO UTC)
-        self._seen: deque[tuple[int, str]] = deque()  # (ms, "kind/reason") of alerts in the window
+        # (ms, "kind/reason", follower or "") of the alerts in the window
+        self._seen: deque[tuple[int, str, str]] = deque()
         self._queue: asyncio.Queue[Alert] | None = None
         self._task: asyncio.Task[None] | None = None
 
@@ -98,14 +99,26 @@ class HealthRecorder:
 
     def alert_counts(self) -> dict[str, int]:
         """Alerts of the last hour by `kind/reason` (the queue drained first)."""
+        self._drain()
+        return dict(sorted(Counter(key for _, key, _ in self._seen).items()))
+
+    def alert_counts_by_follower(self) -> dict[str, dict[str, int]]:
+        """The same per follower ("" for alerts that concern no account), so a reader shows an owner
+        only their own accounts' alerts."""
+        self._drain()
+        counts: dict[str, Counter[str]] = {}
+        for _, key, follower in self._seen:
+            counts.setdefault(follower, Counter())[key] += 1
+        return {f: dict(sorted(c.items())) for f, c in sorted(counts.items())}
+
+    def _drain(self) -> None:
         now = self.clock()
         if self._queue is not None:
             while not self._queue.empty():
                 alert = self._queue.get_nowait()
-                self._seen.append((now, f"{alert.kind.value}/{alert.reason}"))
+                self._seen.append((now, f"{alert.kind.value}/{alert.reason}", alert.follower or ""))
         while self._seen and self._seen[0][0] < now - WINDOW_MS:
             self._seen.popleft()
-        return dict(sorted(Counter(key for _, key in self._seen).items()))
 
     def doc(self) -> dict[str, Any]:
         return {
@@ -117,6 +130,7 @@ class HealthRecorder:
             "dead_man_switch": dict(sorted(self.dead_man.items())),
             "alerts_last_hour": self.alert_counts(),
             "readiness": None if self.checks is None else checks_doc(self.checks()),
+            "alerts_last_hour_by_follower": self.alert_counts_by_follower(),
         }
 
     async def write(self, *, stopped: bool = False) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
 from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler  # type: ignore[import-untyped]
@@ -43,6 +43,29 @@ class Jobs:
                     coalesce=True,
                 )
         self.scheduler.start()
+
+    def keep(self, prefix: str, wanted: Mapping[str, tuple[float, Job]]) -> None:
+        """The jobs named `prefix…` become exactly `wanted` (name → interval, job): new ones are added,
+        one whose interval changed is rescheduled, one no longer wanted is removed. Before `start` (or
+        once stopping) nothing is scheduled."""
+        if self.scheduler is None or self.stopping:
+            return
+        for job in self.scheduler.get_jobs():
+            if job.id.startswith(prefix) and job.id not in wanted:
+                job.remove()
+        for name, (seconds, job_fn) in wanted.items():
+            current = self.scheduler.get_job(name)
+            if current is not None and current.trigger.interval.total_seconds() == seconds:
+                continue
+            self.scheduler.add_job(
+                self._guarded(name, job_fn),
+                "interval",
+                seconds=seconds,
+                id=name,
+                max_instances=1,
+                coalesce=True,
+                replace_existing=True,
+            )
 
     def spawn(self, coro: Coroutine[Any, Any, object]) -> None:
         """A task the runner's stop waits for, like a job."""

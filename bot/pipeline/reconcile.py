@@ -8,7 +8,9 @@
 3. Per follower: positions that moved without an order of ours since the last read (no order for that
    coin in between) were changed by hand on the venue: alerted (`manual_position_change`).
 4. Per pair: `q(τ)` vs the venue's `p`, and the follow's `out_of_sync` policy decides what is sent:
-   `catch_up` sends the difference, `restrict` only a reduction, `pause` nothing (alerted).
+   `catch_up` sends the difference, `restrict` only a reduction, `pause` nothing (alerted);
+   `rebalance` (SPEC §9's recovery) takes every tracking pair of a follow found off target to its
+   strategy's target at today's ratio once (`Follower.realign`), whatever the band (alerted).
 5. Orders whose outcome is still open (unknown after their grace window) are looked up by cloid again
    (NOT_FOUND is unknown for the grace window, then the SAME cloid is re-sent); a pair whose order is
    still unknown after that gets no new order this pass.
@@ -44,6 +46,7 @@ class PassReport:
     missed_changes: int = 0
     manual_changes: int = 0
     held_by_policy: int = 0
+    rebalanced: int = 0  # follows the `rebalance` policy took back to today's targets
     unresolved_orders: int = 0  # pairs held: an order of theirs is still unknown after its lookups
     unknown_reads: list[str] = field(default_factory=list)
     sync_scores: dict[str, Decimal] = field(default_factory=dict)  # follower → 0..100
@@ -112,14 +115,17 @@ class Reconciler:
         # order this pass (a second cloid for the same difference could double it).
         unresolved = {(i.account, i.coin) for i in await copier.ledger.open_intents()}
         mids = await copier.followers.mids()
+        disrupted: set[tuple[Desk, str]] = set()  # follows off target under the `rebalance` policy
         await asyncio.gather(
             *(
-                self._check(desk, coin, mids, report)
+                self._check(desk, coin, mids, report, disrupted)
                 for desk in readable
                 for coin, pair in list(desk.engine.pairs.items())
                 if pair.source in known_sources and not self._unresolved(desk, coin, unresolved, report)
             )
         )
+        for desk, source in sorted(disrupted, key=lambda follow: (follow[0].address, follow[1])):
+            await self._realign(desk, source, report)
         for desk in desks:
             report.sync_scores[desk.address] = sync_score(desk)
             desk.sync_score = report.sync_scores[desk.address]
@@ -137,7 +143,14 @@ class Reconciler:
         self._alert(desk, coin, "order_outcome_unknown", f"{coin}: an order's outcome is still unknown: held")
         return True
 
-    async def _check(self, desk: Desk, coin: str, mids: dict[str, Decimal], report: PassReport) -> None:
+    async def _check(
+        self,
+        desk: Desk,
+        coin: str,
+        mids: dict[str, Decimal],
+        report: PassReport,
+        disrupted: set[tuple[Desk, str]],
+    ) -> None:
         async with desk.lock(coin):
             pair = desk.engine.pairs.get(coin)
             if pair is None or pair.source is None:
@@ -152,6 +165,9 @@ class Reconciler:
             policy = plan.settings.out_of_sync if plan is not None else "catch_up"
             p = desk.engine.position(coin)
             reduces = abs(p + order.signed_size) < abs(p)
+            if policy == "rebalance":
+                disrupted.add((desk, pair.source))  # the whole follow, once the pass has read every pair
+                return
             if policy == "pause" or (policy == "restrict" and not reduces):
                 report.held_by_policy += 1
                 desk.out_of_sync.add(coin)
@@ -163,6 +179,30 @@ class Reconciler:
             sent = desk.epoch(coin)
             await self.copier.executor.carry_out(desk, decision, key)
             report.orders += desk.epoch(coin) != sent  # sent, not refused by a runtime guard
+
+    async def _realign(self, desk: Desk, source: str, report: PassReport) -> None:
+        """The `rebalance` policy: every tracking pair of the follow to today's target, once."""
+        report.rebalanced += 1
+        self.copier.alerts.publish(
+            Alert(
+                AlertKind.OUT_OF_SYNC,
+                "policy_rebalance",
+                f"off target: every pair copied from {source} rebalanced to today's ratio",
+                desk.address,
+                source,
+            )
+        )
+        key = DecisionKey(source, f"rebalance:{report.at_ms}", record_idle=False)
+        for coin, pair in sorted(desk.engine.pairs.items()):
+            if pair.source != source or pair.status is not Status.TRACKING:
+                continue
+            async with desk.lock(coin):
+                decision = desk.engine.realign(coin)
+                if decision.order is None:
+                    continue
+                sent = desk.epoch(coin)
+                await self.copier.executor.carry_out(desk, decision, key)
+                report.orders += desk.epoch(coin) != sent
 
     def _alert(self, desk: Desk, coin: str, reason: str, message: str) -> None:
         self.copier.alerts.publish(Alert(AlertKind.OUT_OF_SYNC, reason, message, desk.address, None, coin))

@@ -18,7 +18,6 @@ import asyncio
 import contextlib
 import logging
 import signal
-import sys
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -46,6 +45,7 @@ from bot.pipeline.lag import CopyClock
 from bot.pipeline.owner_controls import OwnerControls
 from bot.pipeline.protect import Protector
 from bot.pipeline.readiness import Check, runner_checks
+from bot.pipeline.rebalance import Rebalancer
 from bot.pipeline.reconcile import Reconciler
 from bot.pipeline.runner_options import Companion, CompanionStarter, RunnerOptions
 from bot.pipeline.sources import Feed, SourceRoutes, SourceVenueError, SourceWatch, SourceWatches
@@ -61,7 +61,6 @@ __all__ = [
     "RunnerError",
     "RunnerOptions",
     "StoppedBeforeStart",
-    "main",
 ]
 
 log = logging.getLogger(__name__)
@@ -116,6 +115,7 @@ class Runner:
         self.venue_wait = VenueWait()  # start-up's wait for a venue that is down (bot/pipeline/venue_wait.py)
         self.intake: Intake | None = None
         self.jobs = Jobs(self.alerts, self._held)  # the periodic jobs, from the end of start()
+        self.rebalancer: Rebalancer | None = None  # allocation follows' ticks (SPEC §9), jobs of their own
         self.ready = asyncio.Event()
         self.stopped = asyncio.Event()
         self.sources: SourceRoutes | None = None  # source → the venue it trades on (bot/pipeline/sources.py)
@@ -194,6 +194,7 @@ class Runner:
         )
         self.copier.settler.fills.options = self.options.fills
         self.protector = Protector(self.copier)  # hooks itself after every settled position change
+        self.rebalancer = Rebalancer(self.copier, self.jobs)
         self.sources = SourceRoutes.of_settings(self.venue, self.alerts, self.settings)
         self.copier.source_venue = self.sources.venue
         try:  # before recovery: restored follows read their sources through their own venues
@@ -262,6 +263,8 @@ class Runner:
         if rearm:
             jobs.append(("dead_man_switch", o.dead_man_rearm_s, self.arm_dead_man_switch))
         self.jobs.start(jobs)
+        assert self.rebalancer is not None
+        self.rebalancer.schedule()  # and after every plan sync: one job per allocation follow
         if rearm:
             self.jobs.spawn(self.arm_dead_man_switch())
 
@@ -391,6 +394,8 @@ class Runner:
         for alert in told:  # "copying started" once the source is watched, not merely applied
             self.alerts.publish(alert)
         await self.copier.recovery.apply_missed(missed)
+        if self.rebalancer is not None:
+            self.rebalancer.schedule()
 
     async def sync_accounts(self) -> list[SourceChange]:
         """The follower accounts the ledger lists now, while running (`/connect`, `mirrorbot account
@@ -466,35 +471,3 @@ class Runner:
                 await on_changes(*args)
 
         return leased
-
-
-def main(
-    settings: Settings,
-    *,
-    once: bool = False,
-    duration_s: float | None = None,
-    companions: Sequence[CompanionStarter] = (),
-    observers: Sequence[CompanionStarter] = (),
-) -> int:
-    """`mirrorbot run`: 0 after a clean stop, 2 when it cannot start (the message says why).
-    `companions`: what runs beside the pipeline (the command passes the Telegram control room);
-    `observers`: what watches it from before start-up to after the stop (the ops port, bot/ops)."""
-    from bot.ledger.db import LedgerConfigError
-    from bot.logs import configure_from_settings
-    from bot.redaction import redact_text
-
-    configure_from_settings(settings)
-    runner = Runner(settings, companions=companions, observers=observers)
-    try:
-        asyncio.run(runner.run(duration_s=duration_s, once=once))
-    except StoppedBeforeStart as exc:
-        print(f"mirrorbot run: {exc}", file=sys.stderr)
-        return 0
-    except (RunnerError, LedgerConfigError) as exc:
-        log_event(log, "runner_refused", level=logging.ERROR, error=str(exc))
-        print(f"mirrorbot run: {redact_text(str(exc))}", file=sys.stderr)
-        return 2
-    if runner.lease is not None and runner.lease.lost:
-        print(f"mirrorbot run: stopped: {runner.lease.lost}", file=sys.stderr)
-        return 1
-    return 0

@@ -28,6 +28,7 @@ _SKIPS = frozenset(
     }
 )
 _TOLD = SOURCE_EVENTS | {Event.COPY_CURRENT, Event.FOLLOW}
+CENT = Decimal("0.01")
 
 
 class Teller:
@@ -62,30 +63,37 @@ class Teller:
             strategy=strategy,
         )
 
-    def decision(self, desk: Desk, decision: Decision, source: str, revision: int) -> None:
+    def decision(self, desk: Desk, decision: Decision, source: str, revision: int, decision_id: str) -> None:
         """A first decision on a source event, a follow or Copy Current that sends nothing (deferred
-        below the minimum, skipped for a reason) or whose target a guard lowered."""
+        below the minimum, skipped for a reason) or whose target a guard lowered; each with the
+        decision's id (the chat shows it for `/why`)."""
         if decision.event not in _TOLD or revision > 0:
             return
         reason, coin = decision.reason, decision.coin
         if decision.order is None and reason is Reason.DEFERRED_MIN_NOTIONAL:
+            mid = desk.engine.mids.get(coin)
+            usd = None if mid is None else abs(decision.target - decision.position) * mid
+            worth = "" if usd is None else f" (about ${usd.quantize(CENT):,})"
             self.alert(
                 AlertKind.DEFERRED,
                 reason.value,
-                f"{coin}: the order to target {self._lots(decision)} is below the venue's minimum "
+                f"{coin}: the order to target {self._lots(decision)}{worth} is below the venue's minimum "
                 "order value; it is sent once large enough",
                 desk,
                 source,
                 coin,
+                usd=usd,
+                decision=decision_id,
             )
         elif decision.order is None and reason in _SKIPS:
             assert reason is not None
-            self.alert(
-                AlertKind.SKIPPED, reason.value, f"{coin}: not copied ({reason.value})", desk, source, coin
-            )
+            message = f"{coin}: not copied ({reason.value})"
+            self.alert(AlertKind.SKIPPED, reason.value, message, desk, source, coin, decision=decision_id)
         for guard in decision.guards:
+            if decision.order is None and guard is reason and reason in _SKIPS:
+                continue  # the skip above told it (a paused open: one message, not two)
             message = f"{coin}: {guard.value} lowered the target"
-            self.alert(AlertKind.GUARD, guard.value, message, desk, source, coin)
+            self.alert(AlertKind.GUARD, guard.value, message, desk, source, coin, decision=decision_id)
 
     def _lots(self, decision: Decision) -> str:
         """τ as the venue would trade it (whole lots): the exact τ carries up to 60 digits."""
@@ -95,7 +103,7 @@ class Teller:
     def copied(
         self,
         desk: Desk,
-        event: Event,
+        decision: Decision,
         source: str,
         request: OrderRequest,
         result: OrderResult,
@@ -103,7 +111,20 @@ class Teller:
     ) -> None:
         side = "bought" if request.is_buy else "sold"
         message = f"{side} {filled} {request.coin} at {result.avg_px}"
-        self.alert(AlertKind.COPIED, event.value, message, desk, source, request.coin, cloid=request.cloid)
+        self.alert(
+            AlertKind.COPIED,
+            decision.event.value,
+            message,
+            desk,
+            source,
+            request.coin,
+            cloid=request.cloid,
+            # what the chat shows: the value in USD, and whether it reduced (its realised PnL)
+            filled=filled,
+            avg_px=result.avg_px,
+            is_buy=request.is_buy,
+            before=decision.position,
+        )
 
     def order_failed(self, desk: Desk, source: str, request: OrderRequest, result: OrderResult) -> None:
         """The venue refused the order (docs/faults.md: margin, tick, reduce-only …) or never answered."""

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from bot.ledger.models import PendingChange, utcnow
@@ -74,6 +74,12 @@ async def execute(
     return await control.stop(actor, followers)
 
 
+def proposer_id(actor: str) -> int | None:
+    """The Telegram user id in an actor name (`telegram:123`), else None."""
+    channel, _, user = actor.partition(":")
+    return int(user) if channel == "telegram" and user.isdigit() else None
+
+
 @dataclass(frozen=True, slots=True)
 class PendingView:
     id: int
@@ -85,6 +91,8 @@ class PendingView:
     needed: int
     result: str | None
     ready: bool = False  # this vote completed the approvals: the caller applies the change now (once)
+    proposer: int | None = None  # the Telegram user who proposed it
+    expires_at: datetime | None = None
 
 
 class Approvals:
@@ -129,7 +137,20 @@ class Approvals:
             tuple(v.user_id for v in votes if v.vote == "reject"),
             needed,
             row.result,
+            proposer=proposer_id(row.proposer),
+            expires_at=row.created_at + PENDING_FOR,
         )
+
+    async def waiting(self, chat_id: int) -> list[PendingView]:
+        """The group's changes waiting for votes (those past their day are marked expired, not listed)."""
+        out = []
+        for row in await self.ledger.pending_changes(chat_id):
+            assert row.id is not None
+            if utcnow() - row.created_at > PENDING_FOR:
+                await self._transition(row.id, "pending", "expired")
+                continue
+            out.append(await self.view(row.id))
+        return out
 
     async def vote(
         self, actor: Actor, chat_id: int, change_id: int, user_id: int, approve: bool

@@ -15,6 +15,7 @@ from bot.service.core import VENUE, ServiceCore, _settings_of
 from bot.service.coverage import Coverage
 from bot.service.errors import Conflict, InvalidInput, NotFound, VenueUnreachable
 from bot.service.settings import OPTION_KEYS, RELEASE, FollowSettings, settings_from_json, settings_to_json
+from bot.service.sizing_settings import SIZING_KEYS
 from bot.service.views import FollowView, PlanChange
 from strategies.config import ALL_TOKENS
 
@@ -165,10 +166,12 @@ class FollowCommands(ServiceCore):
         current: FollowPlan | None,
     ) -> PlanChange:
         """Apply `edit` to the settings `doc`, validate, resolve token ownership, write the version."""
-        for key, value in edit.options.items():
+        for key in edit.options:
             if key not in OPTION_KEYS:
                 raise InvalidInput(key, "unknown follow option", ", ".join(OPTION_KEYS))
-            doc[key] = value
+        if edit.options.get("strategy", doc.get("strategy")) != doc.get("strategy"):
+            doc.update(dict.fromkeys(SIZING_KEYS))  # a new strategy: the old one's keys go with it
+        doc.update(edit.options)
         if edit.tokens is not None:
             every = edit.tokens in (ALL_TOKENS, [ALL_TOKENS], (ALL_TOKENS,))
             doc["include"] = None if every else inputs.tokens(edit.tokens, "tokens")

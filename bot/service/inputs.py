@@ -43,6 +43,7 @@ _KEY_IN_TEXT = re.compile(r"(?:0x)?(?<![0-9a-fA-F])[0-9a-fA-F]{64}(?![0-9a-fA-F]
 MAX_WHOLE_DIGITS = 20  # a whole number typed as text: bounded before int() (which refuses > 4300)
 MAX_TOKENS = 512  # coins in one list: Hyperliquid lists ~200 perps; more is not a real list
 _TOKEN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9:@/_.-]{0,31}$")
+_DEX = re.compile(r"^[A-Za-z][A-Za-z0-9]{0,15}$")  # a builder dex's name (the part before `:`)
 _TRUE = ("true", "yes", "on", "1")
 _FALSE = ("false", "no", "off", "0")
 
@@ -108,6 +109,20 @@ def address(value: object, field: str) -> str:
     if text.lower() == ZERO_ADDRESS:
         raise InvalidInput(field, "the zero address is nobody's wallet", "a wallet's address")
     return text.lower()
+
+
+# A follow's leader commission (SPEC §14), in tenths of a basis point of each fill's notional: at most
+# Hyperliquid's builder-fee cap on perps, 0.1 %. 0 is no commission: turn it off instead.
+COMMISSION_TENTHS_BP = (1, 100)
+
+
+def commission_rate(value: object, field: str) -> int:
+    """A builder fee in tenths of a basis point (10 = 1 bp = 0.01 %), typed or stored."""
+    low, high = COMMISSION_TENTHS_BP
+    accepted = f"a whole number of tenths of a basis point from {low} to {high} (10 = 0.01 %), or off"
+    if isinstance(value, Decimal):
+        return whole(value, field, low, high)
+    return whole_text(value, field, low, high, accepted)
 
 
 RANK_SOURCES = (2, 10)  # `rank`: sources side by side; more than 10 is no longer a readable table
@@ -316,6 +331,16 @@ def utc_time(value: object, field: str) -> datetime:
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
+# /daily, /weekly, /monthly: (default, most) periods one reply lists (freqtrade's defaults: 7, 8, 6).
+PERIOD_COUNTS = {"day": (7, 90), "week": (8, 52), "month": (6, 24)}
+
+
+def period_count(value: object | None, period: str) -> int:
+    """How many UTC periods (`day`, `week`, `month`) to list: the period's default when not given."""
+    default, most = PERIOD_COUNTS[choice(period, "period", tuple(PERIOD_COUNTS))]
+    return default if value is None else whole_text(value, "count", 1, most)
+
+
 TELEGRAM_ID = "a numeric Telegram user id"
 
 
@@ -410,13 +435,30 @@ def choice(value: object, field: str, accepted: Iterable[str]) -> str:
     return value
 
 
+DECISION_PREFIX = 8  # hex digits of a decision id `/why` takes as a prefix (replies show more)
+
+
+def decision_prefix(value: str) -> str | None:
+    """A decision id shortened as replies show it (8 to 63 hex digits), lower-cased; None for any other
+    reference (a trade id, an order id, a cloid, a whole id), which the lineage lookup reads as it is."""
+    text = value.strip().lower()
+    ok = DECISION_PREFIX <= len(text) < 64 and all(c in "0123456789abcdef" for c in text)
+    return text if ok else None
+
+
 def token(value: object, field: str) -> str:
     """A perp coin name. Typed in one case (`eth`) it is upper-cased; mixed case is kept as the venue
-    spells some coins that way (`kPEPE`). Against a venue, `venue_tokens` fixes the spelling."""
+    spells some coins that way (`kPEPE`). A builder dex's coin (HIP-3) is `dex:COIN`: the dex name in
+    lower case, as the venue names dexes (`TEST:gold` → `test:GOLD`). Against a venue, `venue_tokens`
+    fixes the spelling."""
+    accepted = "a coin such as ETH, BTC, kPEPE, or dex:COIN on a builder dex (test:GOLD)"
     if not isinstance(value, str) or not _TOKEN.match(value.strip()):
-        raise InvalidInput(field, f"not a token name: {shown(value)}", "a coin such as ETH, BTC, kPEPE")
-    text = value.strip()
-    return text.upper() if text.islower() or text.isupper() else text
+        raise InvalidInput(field, f"not a token name: {shown(value)}", accepted)
+    dex, sep, coin = value.strip().rpartition(":")
+    if sep and (not _DEX.match(dex) or not coin):
+        raise InvalidInput(field, f"not a dex:COIN name: {shown(value)}", accepted)
+    spelled = coin.upper() if coin.islower() or coin.isupper() else coin
+    return f"{dex.lower()}:{spelled}" if sep else spelled
 
 
 def tokens(value: object, field: str) -> tuple[str, ...]:

@@ -31,6 +31,7 @@ from bot.service.settings import (
     settings_from_json,
     shown_setting,
 )
+from bot.service.sizing_settings import SIZING_KEYS
 from bot.service.views import DecisionView, FollowView, PlanChange, WhyView
 from bot.service.why import lookup as why_lookup
 
@@ -66,6 +67,7 @@ LIMITS: dict[str, LimitKey] = {
     "take_profit_pct": LimitKey("% of the entry price (a venue take-profit trigger)", "higher"),
 }
 LIMIT_KEYS = tuple(LIMITS)
+STRATEGY_KEYS = (*SIZING_KEYS, "out_of_sync")  # what `/strategy` shows and sets
 DAILY_SUMMARY = "daily_summary"
 ALERT_KINDS = (*(k.value for k in AlertKind), DAILY_SUMMARY)
 ALERT_MODES = ("on", "silent", "off")
@@ -98,6 +100,7 @@ class CoinPnl:
     fees: Decimal
     unrealized: Decimal | None  # from the venue now (None: not asked)
     fills: int
+    builder_fees: Decimal = Decimal(0)  # the part of `fees` paid to builders (leader commissions)
 
 
 @dataclass(frozen=True, slots=True)
@@ -215,11 +218,20 @@ class OwnerService:
 
     async def limits(self, actor: Actor, follower: str, source: str) -> dict[str, str | None]:
         """The follow's limits as stored (decimal strings; None = off)."""
+        return await self._shown(actor, follower, source, "limits.show", LIMIT_KEYS)
+
+    async def strategy(self, actor: Actor, follower: str, source: str) -> dict[str, str | None]:
+        """The follow's sizing strategy, its keys and its out-of-sync policy, as stored."""
+        return await self._shown(actor, follower, source, "strategy.show", STRATEGY_KEYS)
+
+    async def _shown(
+        self, actor: Actor, follower: str, source: str, action: str, keys: Sequence[str]
+    ) -> dict[str, str | None]:
         plan = await self.ledger.current_plan(follower, inputs.address(source, "source"))
         if plan is None or not settings_from_json(plan.settings).active:
             raise NotFound(f"{follower} does not follow {source}")
-        await self._audit(actor, "limits.show", {"follower": follower, "source": plan.source})
-        return {key: plan.settings.get(key) for key in LIMIT_KEYS}
+        await self._audit(actor, action, {"follower": follower, "source": plan.source})
+        return {key: None if plan.settings.get(key) is None else str(plan.settings[key]) for key in keys}
 
     @staticmethod
     def parse_limits(changes: Mapping[str, object]) -> dict[str, Decimal | str | None]:
@@ -288,10 +300,12 @@ class OwnerService:
         fills = await self._fills(followers, since, None)
         realized: dict[str, Decimal] = {}
         fees: dict[str, Decimal] = {}
+        builder: dict[str, Decimal] = {}
         counts: dict[str, int] = {}
         for fill in fills:
             realized[fill.coin] = realized.get(fill.coin, Decimal(0)) + fill.closed_pnl
             fees[fill.coin] = fees.get(fill.coin, Decimal(0)) + fill.fee
+            builder[fill.coin] = builder.get(fill.coin, Decimal(0)) + (fill.builder_fee or 0)
             counts[fill.coin] = counts.get(fill.coin, 0) + 1
         unrealized: dict[str, Decimal] | None = None
         equity: dict[str, Decimal] = {}
@@ -314,6 +328,7 @@ class OwnerService:
                 fees.get(coin, Decimal(0)),
                 None if unrealized is None else unrealized.get(coin, Decimal(0)),
                 counts.get(coin, 0),
+                builder.get(coin, Decimal(0)),
             )
             for coin in coins
         )

@@ -42,6 +42,7 @@ async def runner_health(ledger: Ledger, now: datetime, name: str = "runner") -> 
         "alerts_last_hour": doc.get("alerts_last_hour", {}),
         # The runner's readiness checks (bot/pipeline/readiness.py): what its ops port's /readyz says.
         "readiness": doc.get("readiness") if alive else None,
+        "alerts_last_hour_by_follower": doc.get("alerts_last_hour_by_follower", {}),
     }
 
 

@@ -14,8 +14,9 @@ from bot.ledger.models import utcnow
 from bot.service import runner_health, venue_reads
 from bot.service.accounts import AccountCommands
 from bot.service.actor import Actor
+from bot.service.commission import CommissionCommands
 from bot.service.core import FOLLOWER_VENUES, MAX_LABEL, VENUE, _settings_of
-from bot.service.positions import FollowState, follow_rows, unmanaged_rows
+from bot.service.positions import FollowState, follow_rows, stopped_rows, unmanaged_rows
 from bot.service.views import (
     AccountView,
     DecisionView,
@@ -31,9 +32,10 @@ from bot.venues import Venues
 __all__ = ["FOLLOWER_VENUES", "MAX_LABEL", "VENUE", "MirrorService"]
 
 
-class MirrorService(AccountCommands):
+class MirrorService(AccountCommands, CommissionCommands):
     """Every user-facing operation: keystores and accounts (bot/service/accounts.py), follows
-    (bot/service/follows.py), and the reads below, on the shared core (bot/service/core.py)."""
+    (bot/service/follows.py), leader commissions (bot/service/commission.py), and the reads below,
+    on the shared core (bot/service/core.py)."""
 
     @classmethod
     @asynccontextmanager
@@ -85,17 +87,20 @@ class MirrorService(AccountCommands):
                 followers = [await self.resolve_follower(follower)]
             else:
                 followers = list(rows_by_address)
-            plans = [
+            current = [p for p in await self.ledger.current_plans() if p.follower in followers]
+            plans = [p for p in current if _settings_of(p).active]
+            stopped_states = await self.ledger.control_states(followers)
+            stopped = [  # follows a /stop ended: their sources still hold positions (issue #19)
                 p
-                for p in await self.ledger.current_plans()
-                if p.follower in followers and _settings_of(p).active
+                for p in current
+                if not _settings_of(p).active and stopped_states.get(p.follower) == "stopped"
             ]
             instruments = await venue_reads.instruments(reads)
             mids = await venue_reads.mids(reads)
             # Each account on its own venue: a follower on the one it is registered for, a source on the
             # one its plan names (`source_venue`), as the runner reads them.
             wanted = [(rows_by_address.get(f, VENUE), f) for f in followers]
-            wanted += [(_settings_of(p).source_venue, p.source) for p in plans]
+            wanted += [(_settings_of(p).source_venue, p.source) for p in plans + stopped]
             states = await self._states(wanted)
             rows: list[PositionRow] = []
             for address in followers:
@@ -112,7 +117,11 @@ class MirrorService(AccountCommands):
                     made = follow_rows(follow, instruments, mids)
                     managed |= {row.coin for row in made}
                     rows += made
-                rows += unmanaged_rows(states[address], managed, mids)
+                for plan in (p for p in stopped if p.follower == address):
+                    made = stopped_rows(states[address], states[plan.source], mids, instruments)
+                    managed |= {row.coin for row in made}
+                    rows += made
+                rows += unmanaged_rows(states[address], managed, mids, instruments)
             await self._audit(actor, "positions", {"followers": followers})
             return PositionsView(tuple(rows), {a: s.equity for a, s in states.items()})
 

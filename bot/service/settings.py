@@ -13,24 +13,30 @@ from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any
 
+from bot.domain import BuilderFee
 from bot.ledger.types import decimal_text
 from bot.risk.guards import DRAWDOWN_ACTIONS, RiskLimits
 from bot.service import inputs
 from bot.service.errors import InvalidInput
+from bot.service.sizing_settings import (
+    ALLOCATION_KEYS,
+    SIZING_KEYS,
+    SIZING_RANGES,
+    STRATEGIES,
+    USD_CAP,
+    read_sizing,
+    sizing_json,
+)
 from bot.venues import HYPERLIQUID, VENUE_NAMES
 from strategies.config import ALL_TOKENS, Filters, FollowConfig, Guards, SideFilter
-from strategies.fixed_notional import FixedNotionalSizing
-from strategies.fixed_ratio import FixedRatioSizing
-from strategies.mirror import MirrorSizing
-from strategies.sizing import Sizing
 
 SCHEMA = 1
-STRATEGIES = ("mirror", "fixed_ratio", "fixed_notional")
-OUT_OF_SYNC = ("catch_up", "restrict", "pause")  # SPEC §6
+__all__ = ["ALLOCATION_KEYS", "STRATEGIES", "USD_CAP"]  # re-exported: the settings' whole vocabulary
+# SPEC §6, and §9's recovery: `rebalance` takes an off-target follow to today's targets once
+OUT_OF_SYNC = ("catch_up", "restrict", "pause", "rebalance")
 RELEASE = ("close", "keep")  # what happens to positions a version stops managing
 SIDES = tuple(s.value for s in SideFilter)
 _ZERO, _ONE = Decimal(0), Decimal(1)
-USD_CAP = Decimal(10) ** 12  # a trillion USD: above any account's notional, far below the numbers' domain
 MAX_VENUE_LEVERAGE = Decimal(100)  # the highest any venue offers (GMX v2: 100x; Hyperliquid: 50x)
 
 Reader = Callable[[object, str], Any]
@@ -44,8 +50,7 @@ def _range(low: Decimal, high: Decimal, unit: str, *, open_low: bool = False, **
 # A value outside is refused naming the range, before anything else is done with it.
 RANGES: dict[str, inputs.Range] = {
     "scaling": inputs.SCALING,
-    "ratio": _range(_ZERO, Decimal(1000), "x the source's size", open_low=True),
-    "notional": _range(_ZERO, USD_CAP, "USD per open/increase", open_low=True),
+    **SIZING_RANGES,  # ratio, notional, the allocation keys
     "copy_current_max_deviation": _range(_ZERO, _ONE, "fraction of the source's entry price"),
     "min_source_leverage": _range(_ZERO, MAX_VENUE_LEVERAGE, "x", open_low=True),
     "max_source_leverage": _range(_ZERO, MAX_VENUE_LEVERAGE, "x", open_low=True),
@@ -88,6 +93,8 @@ RISK_KEYS = (*RISK_OPTIONS, "max_drawdown_action")
 # position's entry price.
 PROTECTION_KEYS = ("stop_loss_pct", "take_profit_pct")
 _OFF = ("off", "none")
+# The leader commission (SPEC §14): a builder paid on the follow's copied orders, both set or neither.
+COMMISSION_KEYS = ("commission_to", "commission_tenths_bp")
 
 
 def read_setting(key: str, value: object) -> Decimal:
@@ -122,9 +129,7 @@ DECIMAL_OPTIONS: dict[str, Reader] = {
 BOOL_OPTIONS = ("copy_current", "copy_increase_as_open", "reverse", "active")
 # What `follow add/update` accept as **options (besides tokens, scaling, scale, copy_current).
 OPTION_KEYS = (
-    "strategy",
-    "ratio",
-    "notional",
+    *SIZING_KEYS,
     "copy_increase_as_open",
     "exclude",
     "side",
@@ -135,15 +140,14 @@ OPTION_KEYS = (
     "source_venue",
     *RISK_KEYS,
     *PROTECTION_KEYS,
+    *COMMISSION_KEYS,
 )
 # The venue the source trades on (the follower trades on Hyperliquid either way).
 SOURCE_VENUES = VENUE_NAMES
 KEYS = (
     "schema",
     "active",
-    "strategy",
-    "ratio",
-    "notional",
+    *SIZING_KEYS,
     "scaling",
     "copy_current",
     "include",
@@ -158,6 +162,7 @@ KEYS = (
     "source_venue",
     *RISK_KEYS,
     *PROTECTION_KEYS,
+    *COMMISSION_KEYS,
 )
 
 
@@ -171,6 +176,7 @@ class FollowSettings:
     risk: RiskLimits = field(default_factory=RiskLimits)  # the runtime guards (bot/risk)
     stop_loss_pct: Decimal | None = None  # venue trigger orders per position (bot/pipeline/protect.py)
     take_profit_pct: Decimal | None = None
+    commission: BuilderFee | None = None  # the builder paid on copied orders (SPEC §14)
 
     def with_config(self, **changes: Any) -> FollowSettings:
         return replace(self, config=replace(self.config, **changes))
@@ -180,23 +186,13 @@ def _text(value: Decimal | None) -> str | None:
     return None if value is None else decimal_text(value)
 
 
-def _sizing_json(sizing: Sizing) -> dict[str, Any]:
-    if isinstance(sizing, FixedRatioSizing):
-        return {"strategy": "fixed_ratio", "ratio": decimal_text(sizing.ratio)}
-    if isinstance(sizing, FixedNotionalSizing):
-        return {"strategy": "fixed_notional", "notional": decimal_text(sizing.notional)}
-    if isinstance(sizing, MirrorSizing):
-        return {"strategy": "mirror"}
-    raise TypeError(f"no settings form for sizing {sizing!r}")
-
-
 def settings_to_json(settings: FollowSettings) -> dict[str, Any]:
     """The canonical JSON form: every key of KEYS present (null when off), decimals as exact strings,
     lists sorted."""
     config, filters, guards = settings.config, settings.config.filters, settings.config.guards
     scaling = dict(sorted(config.scaling.items(), key=lambda kv: (kv[0] != ALL_TOKENS, kv[0])))
-    doc: dict[str, Any] = {"schema": SCHEMA, "active": settings.active, "ratio": None, "notional": None}
-    doc |= _sizing_json(config.sizing)
+    doc: dict[str, Any] = {"schema": SCHEMA, "active": settings.active}
+    doc |= sizing_json(config.sizing)
     doc |= {
         "scaling": {coin: decimal_text(k) for coin, k in scaling.items()},
         "copy_current": config.copy_current,
@@ -220,23 +216,10 @@ def settings_to_json(settings: FollowSettings) -> dict[str, Any]:
     doc |= {key: _text(getattr(settings.risk, key)) for key in RISK_OPTIONS}
     doc["max_drawdown_action"] = settings.risk.max_drawdown_action
     doc |= {key: _text(getattr(settings, key)) for key in PROTECTION_KEYS}
+    commission = settings.commission
+    doc["commission_to"] = None if commission is None else commission.address
+    doc["commission_tenths_bp"] = None if commission is None else commission.tenths_bp
     return {key: doc[key] for key in KEYS}  # one key order everywhere (KEYS)
-
-
-def _sizing(doc: Mapping[str, Any]) -> Sizing:
-    strategy = inputs.choice(doc.get("strategy", "mirror"), "strategy", STRATEGIES)
-    needs = {"fixed_ratio": "ratio", "fixed_notional": "notional"}.get(strategy)
-    for key in ("ratio", "notional"):
-        if doc.get(key) is not None and key != needs:
-            owner = "fixed_ratio" if key == "ratio" else "fixed_notional"
-            raise InvalidInput(key, f"only for strategy {owner}, not {strategy}")
-    if needs is not None and doc.get(needs) is None:
-        raise InvalidInput(needs, f"missing: strategy {strategy} needs it", "a decimal > 0")
-    if strategy == "fixed_ratio":
-        return FixedRatioSizing(RANGES["ratio"].read(doc["ratio"], "ratio"))
-    if strategy == "fixed_notional":
-        return FixedNotionalSizing(RANGES["notional"].read(doc["notional"], "notional"))
-    return MirrorSizing()
 
 
 def _scaling(value: object) -> dict[str, Decimal]:
@@ -286,7 +269,7 @@ def settings_from_json(doc: object) -> FollowSettings:
         max_price_deviation=_optional(doc, "max_price_deviation"),
     )
     config = FollowConfig(
-        sizing=_sizing(doc),
+        sizing=read_sizing(doc),
         scaling=_scaling(doc.get("scaling", {})),
         copy_current=inputs.flag(doc.get("copy_current", False), "copy_current"),
         copy_current_max_deviation=_optional(doc, "copy_current_max_deviation"),
@@ -306,7 +289,27 @@ def settings_from_json(doc: object) -> FollowSettings:
         risk=_risk(doc),
         stop_loss_pct=_protection(doc, "stop_loss_pct"),
         take_profit_pct=_protection(doc, "take_profit_pct"),
+        commission=_commission(doc),
     )
+
+
+def _commission(doc: Mapping[str, Any]) -> BuilderFee | None:
+    """`commission_to` (an address) and `commission_tenths_bp` (1..100), both or neither; off: none."""
+    to, rate = (_off(doc.get(key)) for key in COMMISSION_KEYS)
+    if to is None and rate is None:
+        return None
+    if to is None or rate is None:
+        missing = "commission_to" if to is None else "commission_tenths_bp"
+        raise InvalidInput(
+            missing, "missing: a commission needs both its address and its rate", "set both, or off"
+        )
+    return BuilderFee(
+        inputs.address(to, "commission_to"), inputs.commission_rate(rate, "commission_tenths_bp")
+    )
+
+
+def _off(value: object) -> object:
+    return None if isinstance(value, str) and value.strip().lower() in _OFF else value
 
 
 def _risk(doc: Mapping[str, Any]) -> RiskLimits:
@@ -364,6 +367,8 @@ def shown_setting(key: str, value: object) -> str:
         return text
     if key in PERCENT_KEYS:
         return f"{text} %"
+    if key == "commission_tenths_bp":  # 10 tenths of a basis point = 0.01 %
+        return f"{text} tenths of a bp (= {decimal_text(number.scaleb(-3))} %)"
     if key in FRACTION_KEYS:
         return f"{text} (= {_percent_of(number)} %)"
     if unit.startswith("USD"):

@@ -11,7 +11,7 @@ from enum import Enum
 from pathlib import Path
 from typing import Any
 
-from bot.ledger import Account, CopyInstruction, FollowPlan
+from bot.ledger import Account, CopyInstruction, FollowPlan, Lineage
 from bot.ledger.types import decimal_text
 from bot.service.coverage import Coverage
 from bot.service.settings import settings_from_json
@@ -96,6 +96,7 @@ class DecisionView:
     reason: str | None
     plan_version: int | None
     cloid: str
+    id: str = ""  # the decision (instruction) id: `why` takes it, or a unique prefix of it
 
     @classmethod
     def of(cls, row: CopyInstruction) -> DecisionView:
@@ -110,6 +111,7 @@ class DecisionView:
             row.reason,
             row.plan_version,
             row.cloid,
+            row.id,
         )
 
 
@@ -125,6 +127,10 @@ class StatusView:
     health: Mapping[str, Any]
 
 
+NOT_JOINED = "not joined (Copy Current off)"
+STOPPED = "copying stopped"
+
+
 @dataclasses.dataclass(frozen=True, slots=True)
 class PositionRow:
     follower: str
@@ -137,6 +143,13 @@ class PositionRow:
     drift: Decimal | None  # follower − target
     mid: Decimal | None
     drift_usd: Decimal | None
+    # Why the row has no target or drift: NOT_JOINED (Copy Current off: the follower never held the
+    # source's position from before the follow) or STOPPED (/stop: the source still holds it).
+    note: str | None = None
+    # The follower's own position as the venue reports it (None: no position of the follower).
+    entry_px: Decimal | None = None
+    unrealized_pnl: Decimal | None = None  # USD
+    sz_decimals: int | None = None  # the coin's lot precision (None: the venue did not list it)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -151,6 +164,7 @@ class WhyView:
     chains: int
     text: str
     redacted: bool = False  # the reference looked like a private key and named nothing: not shown
+    lineages: tuple[Lineage, ...] = ()  # the chains shown (a chat renders them its own way)
 
 
 def jsonable(value: Any) -> Any:

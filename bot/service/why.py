@@ -35,4 +35,4 @@ async def lookup(
     if not found and looks_like_key(text):
         return WhyView(UNSHOWN, 0, UNKNOWN_KEY_LIKE, redacted=True), UNSHOWN
     chains = [chain for chain in found if keep(chain)]
-    return WhyView(text, len(chains), render_lineages(text, chains)), text
+    return WhyView(text, len(chains), render_lineages(text, chains), lineages=tuple(chains)), text

@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 from bot.service import inputs
 from bot.service.errors import InvalidInput
 from bot.service.settings import MAX_VENUE_LEVERAGE, RANGES, USD_CAP
+from bot.service.sizing_settings import ALLOCATION_KEYS, allocation_sizing
 from strategies.config import ALL_TOKENS, Filters, FollowConfig, Guards, SideFilter
 from strategies.fixed_notional import FixedNotionalSizing
 from strategies.fixed_ratio import FixedRatioSizing
@@ -31,7 +32,7 @@ T = TypeVar("T")
 # keeps that near 230 MB (measured); a longer history belongs in a fills file (`--fills`).
 MAX_SCENARIO_BYTES = 4 * 1024 * 1024
 MAX_SZ_DECIMALS = 6  # a perp price may carry 6 - szDecimals decimals
-STRATEGIES = ("mirror", "fixed_ratio", "fixed_notional")
+STRATEGIES = ("mirror", "fixed_ratio", "fixed_notional", "allocation")
 UNFOLLOW_MODES = ("keep", "close")
 
 
@@ -55,6 +56,7 @@ class Step:
     copy_current: bool | None = None
     pause: bool | None = None
     reconcile: bool = False
+    tick: bool = False  # a rebalance tick (SPEC §9)
     fill: Decimal = Decimal(1)
 
 
@@ -183,6 +185,7 @@ FOLLOW_KEYS = (
     "max_leverage",
     "max_price_deviation",
     "slippage_cap",
+    *ALLOCATION_KEYS,
 )
 STEP_KEYS = (
     "comment",
@@ -200,6 +203,7 @@ STEP_KEYS = (
     "pause",
     "reconcile",
     "fill",
+    "tick",
 )
 
 
@@ -284,6 +288,11 @@ def _markets(value: object) -> dict[str, Market]:
 
 def _sizing(follow: Mapping[str, Any]) -> Sizing:
     strategy = _choice(follow.get("strategy", "mirror"), "follow.strategy", STRATEGIES)
+    if strategy == "allocation" or any(key in follow for key in ALLOCATION_KEYS):
+        try:
+            return allocation_sizing(follow, strategy, prefix="follow.")
+        except InvalidInput as exc:
+            raise ScenarioError(str(exc)) from None
     needs = {"fixed_ratio": "ratio", "fixed_notional": "notional"}.get(strategy)
     for key in ("ratio", "notional"):
         if key in follow and key != needs:
@@ -377,6 +386,7 @@ def _step(index: int, value: object, markets: Mapping[str, Market], known_mids: 
         copy_current=None if "copy_current" not in raw else _bool(raw["copy_current"], "copy_current"),
         pause=None if "pause" not in raw else _bool(raw["pause"], "pause"),
         reconcile=_bool(raw.get("reconcile", False), "reconcile"),
+        tick=_bool(raw.get("tick", False), "tick"),
         fill=_ranged("fill")(raw.get("fill", 1), "fill"),
     )
     return step

@@ -12,6 +12,7 @@ from decimal import Decimal
 
 from bot.simulate.lines import SOURCE, decision_line, fill_fraction
 from bot.simulate.scenario import Scenario, Step
+from strategies.allocation import AllocationSizing
 from strategies.config import ALL_TOKENS, FollowConfig
 from strategies.engine import Follower
 from strategies.mirror import classify
@@ -112,6 +113,8 @@ class ScenarioRun:
             self.following = True
         if step.reconcile and self.following:
             put(f.check(coin, Event.RECONCILE) for coin in self.covered() if coin in f.pairs)
+        if step.tick and self.following:
+            put(f.rebalance())
         # 4. what the rest of the step touched, with why nothing happens
         for coin in step.mids:
             if coin not in decided:
@@ -119,10 +122,16 @@ class ScenarioRun:
                     put([f.check(coin, Event.MID)])
                 else:
                     note([coin], Event.MID, None)
+        # allocation (SPEC §9) sizes at today's ratio: a new k or equity moves τ at the next tick
+        later = (
+            Reason.AWAITING_REBALANCE
+            if isinstance(self.config.sizing, AllocationSizing)
+            else Reason.APPLIES_AT_NEXT_OPEN
+        )
         touched_by_scaling = self.covered() if ALL_TOKENS in step.set_scaling else list(step.set_scaling)
-        note(touched_by_scaling, Event.SCALING, Reason.APPLIES_AT_NEXT_OPEN)
+        note(touched_by_scaling, Event.SCALING, later)
         if step.index > 0 and (step.source_equity is not None or step.follower_equity is not None):
-            note(self.covered(), Event.EQUITY, Reason.APPLIES_AT_NEXT_OPEN)
+            note(self.covered(), Event.EQUITY, later)
         if step.copy_current is not None:
             reason = None if step.copy_current else Reason.APPLIES_AT_NEXT_FOLLOW
             note(self.covered(), Event.COPY_CURRENT, reason)

@@ -21,7 +21,8 @@ from typing import Any
 from telegram import BotCommand, Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
-import bot.telegram.commands_rank  # noqa: F401  (registers /rank)
+import bot.telegram.commands_rank
+import bot.telegram.commands_strategy  # noqa: F401  (registers /strategy)
 from bot.alerts import AlertBus
 from bot.config import Settings
 from bot.ledger import Ledger
@@ -29,7 +30,16 @@ from bot.service import MirrorService
 from bot.service.approvals import Approvals
 from bot.service.owner import OwnerService
 from bot.service.tenancy import Tenancy
-from bot.telegram import buttons, commands_analytics, commands_follow, commands_read, commands_setup
+from bot.telegram import (
+    buttons,
+    commands_analytics,
+    commands_close,
+    commands_commission,
+    commands_follow,
+    commands_profit,
+    commands_read,
+    commands_setup,
+)
 from bot.telegram.choices import Choices
 from bot.telegram.gate import COMMANDS, answering, handler, unknown_command
 from bot.telegram.intake import ChatQueues, DoorLimits, Doorman, spare_delete
@@ -41,7 +51,15 @@ from bot.venues import Venues
 
 log = logging.getLogger(__name__)
 # Importing the command modules registers their commands.
-_ = (commands_analytics, commands_follow, commands_read, commands_setup)
+_ = (
+    commands_analytics,
+    commands_close,
+    commands_commission,
+    commands_follow,
+    commands_profit,
+    commands_read,
+    commands_setup,
+)
 
 
 @dataclass(frozen=True, slots=True)

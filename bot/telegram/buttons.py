@@ -90,10 +90,10 @@ async def _vote(ask: Ask, data: str) -> str | None:
             await room.tenancy.refuse(ask.actor, f"approval: {exc}", {"chat": ask.chat_id, "change": change})
         return str(exc)[:190]
     if view.ready:
-        await ask.reply(render.pending(view))
+        await ask.reply(render.pending(view, room.name_of))
         result = await apply_approved(ask, view.id)
         view = await room.approvals.view(view.id)
-        await ask.reply(render.pending(view) if view.result else result)
+        await ask.reply(render.pending(view, room.name_of) if view.result else result)
         return "approved and applied"
-    await ask.reply(render.pending(view), approval_keyboard(view))
+    await ask.reply(render.pending(view, room.name_of), approval_keyboard(view))
     return "vote recorded"

@@ -4,11 +4,13 @@ and an update that drops tokens come back as questions (re-assign? close or keep
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.service import Conflict, InvalidInput, ServiceError
 from bot.service.approvals import ChangeRequest, PendingView, execute
-from bot.telegram import render
+from bot.telegram import render, text
 from bot.telegram.choices import Choice
 from bot.telegram.room import Ask, Pending
 from bot.telegram.runner_link import copying_note
@@ -35,10 +37,16 @@ async def submit(ask: Ask, request: ChangeRequest, *, danger: str | None = None)
     if not ask.private:
         policy = await room.tenancy.policy(ask.chat_id)
         if policy is not None and policy.needs_approval:
+            if danger:  # the group votes on what a private chat would ask to confirm, warning and all
+                request = replace(request, summary=f"{request.summary}\n⚠ {danger}")
             view = await room.approvals.propose(ask.actor, ask.chat_id, ask.user_id, request)
             await ask.reply(
-                render.pending(view)
-                + f"\nThe group's admins approve or reject below ({policy.threshold} needed).",
+                text.join(
+                    [
+                        render.pending(view, room.name_of),
+                        f"The group's admins approve or reject below ({policy.threshold} needed).",
+                    ]
+                ),
                 approval_keyboard(view),
             )
             return

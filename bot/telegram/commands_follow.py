@@ -275,7 +275,7 @@ TOKENS_FORM = "<address> [include <coins> | exclude <coins> | all] [on=<account>
 TOKEN_MODES = "include <coins> (adds), exclude <coins> (removes), only <coins> (sets the list), all"
 
 
-async def _token_change(
+async def token_change(
     ask: Ask, follower: str, source: str, mode: str, coins: list[str]
 ) -> dict[str, object]:
     """The follow update for `include` (add to what is copied), `exclude` (stop copying) or `only`
@@ -338,7 +338,7 @@ async def tokens(ask: Ask) -> None:
         if not coins:
             raise InvalidInput("tokens", "empty list of coins", "e.g. ETH,BTC")
         await check_tokens(ask, coins, mode)
-        args = await _token_change(ask, follower, source, mode, [inputs.token(c, mode) for c in coins])
+        args = await token_change(ask, follower, source, mode, [inputs.token(c, mode) for c in coins])
     else:
         raise InvalidInput("mode", f"unknown {inputs.shown(' '.join(rest))}", TOKEN_MODES)
     request = ChangeRequest("follow.update", follower, source, args, f"tokens of {source}: {' '.join(rest)}")

@@ -4,6 +4,8 @@ the accounts of the chat's owner (the user, or the group)."""
 from __future__ import annotations
 
 import asyncio
+from collections import Counter
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -14,13 +16,16 @@ from bot.service import InvalidInput, NotFound, VenueError, inputs, runner_healt
 from bot.service.equity import EquityPoint, EquityRole, equity_history
 from bot.service.owner import ALERT_KINDS, ALERT_MODES
 from bot.service.views import PositionRow, PositionsView
-from bot.telegram import render
+from bot.telegram import render, text, why_text
 from bot.telegram.gate import Access, command
+from bot.telegram.markets import size_decimals
 from bot.telegram.parse import count
 from bot.telegram.room import Ask
 from bot.telegram.send import MAX_CAPTION
 
 REFRESH = "rf:"
+AMBIGUOUS_SHOWN = 6  # candidates listed for an ambiguous short id
+CANDIDATE_ID = 16  # hex digits of each candidate's id: unique among them in practice
 DEFAULT_EQUITY_DAYS = 30
 MS_PER_DAY = 86_400_000
 
@@ -54,9 +59,19 @@ async def health_map(ask: Ask) -> dict[str, Any]:
     for key, name in (("sync_score", "sync score"), ("dead_man_switch", "dead-man switch until")):
         values = {a: v for a, v in (health[key] or {}).items() if a in mine}
         out[name] = ", ".join(f"{render.short(a)} {v}" for a, v in values.items()) or None
-    counts = health.get("alerts_last_hour") or {}
-    out["alerts (1h)"] = ", ".join(f"{k} {n}" for k, n in counts.items()) or "none"
+    out["alerts (1h)"] = ", ".join(f"{k} {n}" for k, n in own_alerts(health, mine, ask).items()) or "none"
     return out
+
+
+def own_alerts(health: Mapping[str, Any], mine: set[str], ask: Ask) -> dict[str, int]:
+    """The last hour's alert counts of the chat's own accounts (never another owner's); in a bot
+    admin's private chat also those that concern no account (pipeline failures go to the admins)."""
+    counts: Counter[str] = Counter()
+    wanted = mine | ({""} if ask.private and ask.room.tenancy.is_admin(ask.user_id) else set())
+    for follower, kinds in (health.get("alerts_last_hour_by_follower") or {}).items():
+        if follower in wanted:
+            counts.update(kinds)
+    return dict(sorted(counts.items()))
 
 
 @command(
@@ -74,8 +89,8 @@ async def status(ask: Ask) -> None:
         await ask.reply("No follower account yet. /connect one (private chat), then /follow a source.")
         return
     view = await ask.room.control.status(ask.actor, followers)
-    text = render.status(view, await health_map(ask))
-    await ask.reply(f"{text}\nas of {render.when(datetime.now(UTC))}", refresh_button("status"))
+    shown = render.status(view, await health_map(ask), await size_decimals(ask.room))
+    await ask.reply(text.join([shown, f"as of {render.when(datetime.now(UTC))}"]), refresh_button("status"))
 
 
 async def positions_view(ask: Ask) -> PositionsView:
@@ -125,28 +140,55 @@ async def pnl(ask: Ask) -> None:
 async def history(ask: Ask) -> None:
     limit = count(ask.args[0], "count", 200) if ask.args else 20
     await ask.reply(
-        render.history(await ask.room.control.history(ask.actor, await ask.followers(), limit=limit))
+        render.history(
+            await ask.room.control.history(ask.actor, await ask.followers(), limit=limit),
+            await size_decimals(ask.room),
+        )
     )
 
 
 @command(
     "why",
     Access.READ,
-    "/why <trade id | order id | cloid>",
-    "the lineage of a fill or order: source event → decision → order → fills",
+    "/why <trade id | order id | cloid | decision id>",
+    "the lineage of a fill, order or decision: source event → decision → order → fills; a decision id "
+    "may be shortened to its first 8+ hex digits (as alerts and /status show it)",
     "/why 123456789",
 )
 async def why(ask: Ask) -> None:
     if not ask.args:
         raise InvalidInput(
-            "ref", "missing", "a fill's trade id, a venue order id, a cloid or an instruction id"
+            "ref", "missing", "a fill's trade id, a venue order id, a cloid or a decision id (8+ hex digits)"
         )
-    view = await ask.room.control.why(ask.actor, await ask.followers(), " ".join(ask.args))
+    control, followers, ref = ask.room.control, await ask.followers(), " ".join(ask.args)
+    view = await control.why(ask.actor, followers, ref)
     if view.redacted:  # 64 hex digits that name nothing: maybe a key (docs/telegram.md)
         await ask.delete_message()
         await ask.reply(f"{view.text}\nI deleted your message.")
         return
-    await ask.reply(view.text if view.chains else f"Nothing of yours matches {view.ref}.")
+    prefix = inputs.decision_prefix(ref)
+    if not view.chains and prefix is not None:  # a short decision id
+        found = await ask.room.service.ledger.decisions_by_prefix(followers, prefix, AMBIGUOUS_SHOWN)
+        if len(found) > 1:
+            lines = [text.fmt("Several of your decisions start with {}: which one?", text.code(ref))]
+            lines += [
+                text.fmt(
+                    "{} · {} {} {}",
+                    text.code(f"/why {d.id[:CANDIDATE_ID]}"),
+                    d.coin,
+                    d.event_kind or "-",
+                    render.when(d.created_at),
+                )
+                for d in found
+            ]
+            await ask.reply(text.join(lines))
+            return
+        if found:
+            view = await control.why(ask.actor, followers, found[0].id)
+    if not view.chains:
+        await ask.reply(f"Nothing of yours matches {view.ref}.")
+        return
+    await ask.reply(why_text.chains(view.lineages, await size_decimals(ask.room)))
 
 
 @command(

@@ -15,8 +15,9 @@ from bot.service.inputs import key_in, looks_like_key
 from bot.service.keystore import parse_private_key
 from bot.service.settings import settings_from_json
 from bot.service.tenancy import Refused, group_owner, user_owner
-from bot.telegram import render
+from bot.telegram import render, text
 from bot.telegram.gate import Access, command, help_text, refuse_stranger
+from bot.telegram.keyboard import common_keyboard
 from bot.telegram.parse import arguments, count
 from bot.telegram.room import Ask, Context
 
@@ -38,14 +39,15 @@ NOT_THE_MASTER_KEY = (
 
 @command("start", Access.OPEN, "/start", "onboarding: how to connect and follow", "/start", most=0)
 async def start(ask: Ask) -> None:
-    await ask.reply(WELCOME)
+    await ask.reply(WELCOME, common_keyboard() if ask.private else None)
 
 
 @command(
     "help", Access.OPEN, "/help [command]", "every command, or one in detail", "/help follow", ("h",), most=1
 )
 async def help_(ask: Ask) -> None:
-    await ask.reply(help_text(ask.args[0] if ask.args else None))
+    shown = help_text(ask.args[0] if ask.args else None)
+    await ask.reply(shown, common_keyboard() if ask.private and not ask.args else None)
 
 
 @command(
@@ -94,6 +96,7 @@ async def on_text(update: Update, context: Context) -> None:
         await message.delete()
     room = ask.room
     pending = room.awaiting_key.pop(ask.user_id, None)
+    approving = room.awaiting_master.pop(ask.user_id, None)  # /builder approve: the master key, once
     if not ask.private:
         await room.tenancy.refuse(ask.actor, "private key posted in a group (deleted)", {"chat": ask.chat_id})
         await ask.reply(
@@ -102,6 +105,11 @@ async def on_text(update: Update, context: Context) -> None:
         return
     if not await room.tenancy.is_member(ask.user_id):
         await refuse_stranger(ask, "private key from an unknown user (deleted)")
+        return
+    if approving is not None and approving[1] >= time.monotonic():
+        from bot.telegram.commands_commission import approve_with_key
+
+        await approve_with_key(ask, text, approving[0])
         return
     if pending is None or pending[3] < time.monotonic():
         await ask.reply(
@@ -249,10 +257,21 @@ async def group(ask: Ask) -> None:
             )
             return
         accounts = [render.short(a.address) for a in await tenancy.accounts_of(group_owner(ask.chat_id))]
-        await ask.reply(
-            f"Admins: {', '.join(map(str, policy.admins))}\nApprovals needed: {policy.threshold} of "
-            f"{len(policy.admins)}\nAccounts: {', '.join(accounts) or 'none (/group adopt <account>)'}"
-        )
+        waiting = await ask.room.approvals.waiting(ask.chat_id)
+        lines: list[object] = [
+            text.fmt(
+                "<b>Admins</b>: {}\nApprovals needed: {} of {}\nAccounts: {}",
+                ", ".join(
+                    f"{ask.room.name_of(a)} ({a})" if a in ask.room.names else str(a) for a in policy.admins
+                ),
+                policy.threshold,
+                len(policy.admins),
+                ", ".join(accounts) or "none (/group adopt <account>)",
+            ),
+            text.b(f"Pending changes ({len(waiting)})") if waiting else "Pending changes: none",
+        ]
+        lines += [render.pending(view, ask.room.name_of) for view in waiting]
+        await ask.reply(text.join(lines, "\n\n" if waiting else "\n"))
         return
     sub = ask.args[0].lower()
     if sub == "admins":
@@ -266,6 +285,7 @@ async def group(ask: Ask) -> None:
         ids = [i for i in ask.args[1].split(",") if i.strip()]
         new = await tenancy.set_policy(ask.actor, ask.chat_id, ids, count(ask.args[2], "k", len(ids) or 1))
         if ask.room.doorman is not None:
+            ask.room.doorman.govern(ask.chat_id)  # its members read at once
             for admin in new.admins:
                 ask.room.doorman.admit(admin)  # listed admins may vote at once (bot.telegram.intake)
         await ask.reply(

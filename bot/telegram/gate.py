@@ -31,6 +31,7 @@ from bot.service import InvalidInput, ServiceError, VenueUnreachable
 from bot.service.inputs import looks_like_key, shown
 from bot.telegram.room import Ask, Context, Handler
 from bot.telegram.send import Throttled, send_text
+from bot.telegram.text import Html, b, esc, join
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +61,7 @@ class Command:
     run: Handler
     aliases: tuple[str, ...] = ()
     most: int | None = None  # words it takes at most (None: it checks its arguments itself)
+    detail: str = ""  # more than the one-line summary: shown by /help <command> only
 
 
 COMMANDS: dict[str, Command] = {}
@@ -74,9 +76,13 @@ def command(
     aliases: tuple[str, ...] = (),
     *,
     most: int | None = None,
+    detail: str = "",
 ) -> Callable[[Handler], Handler]:
+    """Register a command. `summary` is one line (the /help overview, Telegram's command menu); what
+    else a user needs goes in `detail`, shown by /help <command>."""
+
     def register(run: Handler) -> Handler:
-        COMMANDS[name] = Command(name, access, usage, summary, example, run, aliases, most)
+        COMMANDS[name] = Command(name, access, usage, summary, example, run, aliases, most, detail)
         return run
 
     return register
@@ -93,11 +99,45 @@ async def refuse_stranger(ask: Ask, what: str) -> None:
         )
 
 
-async def admitted(ask: Ask, cmd: Command, member: bool | None = None) -> bool:
-    """Whether `ask` may run `cmd`; a refusal is answered and audited."""
+class Standing(StrEnum):
+    MEMBER = "member"  # the bot's admins and invited users; in a group, also its listed admins
+    READER = "reader"  # anyone else in a group with listed admins: its read-outs, nothing else
+    STRANGER = "stranger"
+
+
+async def standing(ask: Ask) -> Standing:
+    """Who is asking. A group's listed admin is a member there without an invitation: they propose
+    changes as they vote on them (docs/telegram.md, Groups)."""
     tenancy = ask.room.tenancy
-    if not (await tenancy.is_member(ask.user_id) if member is None else member):
+    if await tenancy.is_member(ask.user_id):
+        return Standing.MEMBER
+    policy = None if ask.private else await tenancy.policy(ask.chat_id)
+    if policy is None:
+        return Standing.STRANGER
+    return Standing.MEMBER if ask.user_id in policy.admins else Standing.READER
+
+
+# What a group's reader may run: the group's read-outs, not the venue-heavy research (/inspect,
+# /backtest) nor charts (rendering costs the bot's CPU), which stay with members.
+READ_OUTS = ("status", "positions", "pnl", "profit", "daily", "weekly", "monthly", "history", "why", "health")
+READER_COMMANDS = frozenset({"start", "help", "group", *READ_OUTS})
+
+
+async def admitted(ask: Ask, cmd: Command, who: Standing | None = None) -> bool:
+    """Whether `ask` may run `cmd`; a refusal is answered and audited. `who`: `standing(ask)` when
+    already known."""
+    tenancy = ask.room.tenancy
+    who = who or await standing(ask)
+    if who is Standing.STRANGER:
         await refuse_stranger(ask, f"/{cmd.name}: unknown user")
+        return False
+    if who is Standing.READER and cmd.name not in READER_COMMANDS:
+        await tenancy.refuse(ask.actor, f"/{cmd.name}: a group's reader", {"chat": ask.chat_id})
+        if cmd.access is Access.CHANGE:
+            await ask.reply("Only this group's listed admins may change anything here (see /group).")
+        else:
+            shown = ", ".join(f"/{name}" for name in READ_OUTS)
+            await ask.reply(f"/{cmd.name} is for the bot's members. Here you can read the group's {shown}.")
         return False
     if cmd.access is Access.PRIVATE and not ask.private:
         await tenancy.refuse(ask.actor, f"/{cmd.name}: not in a private chat", {"chat": ask.chat_id})
@@ -186,12 +226,12 @@ def handler(cmd: Command) -> PtbCallback:
         if update.effective_user is None or update.effective_chat is None:
             return
         ask = Ask.of(update, context)
-        member = await ask.room.tenancy.is_member(ask.user_id)
+        who = await standing(ask)
         message = update.effective_message
         text = (message.text or message.caption or "") if message is not None else ""
-        if await key_in_command(ask, cmd, member, text):
+        if await key_in_command(ask, cmd, who is not Standing.STRANGER, text):
             return
-        if await admitted(ask, cmd, member):
+        if await admitted(ask, cmd, who):
             await run_guarded(ask, cmd)
 
     return answering(f"/{cmd.name}", callback)
@@ -222,6 +262,7 @@ async def unknown_command(update: Update, context: Context) -> None:
 
 
 def help_text(name: str | None = None) -> str:
+    """One command in detail (plain text), or the grouped overview (`Html`)."""
     if name:
         cmd = COMMANDS.get(name.lstrip("/").lower()) or next(
             (c for c in COMMANDS.values() if name.lstrip("/").lower() in c.aliases), None
@@ -234,7 +275,45 @@ def help_text(name: str | None = None) -> str:
             Access.ADMIN: "\nBot admins only.",
             Access.CHANGE: "\nIn a group: the group's listed admins only.",
         }.get(cmd.access, "")
-        return f"/{cmd.name} — {cmd.summary}\nUsage: {cmd.usage}\nExample: {cmd.example}{aliases}{where}"
-    lines = ["Commands (/help <command> for details and an example):"]
-    lines += [f"/{c.name} — {c.summary}" for c in COMMANDS.values()]
-    return "\n".join(lines)
+        detail = f"\n{cmd.detail}" if cmd.detail else ""
+        return (
+            f"/{cmd.name} — {cmd.summary}{detail}\nUsage: {cmd.usage}\nExample: {cmd.example}{aliases}{where}"
+        )
+    return overview()
+
+
+FIRST_STEPS = (
+    "Start here: 1. /connect <your account address> (in a private chat with me), then paste the agent "
+    "key I ask for · 2. /follow <source address> · 3. /status to see it copying · /stop is the kill switch."
+)
+# Sections of /help, in the order a new user needs them; a command in none is listed under "More".
+SECTIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("Get started", ("start", "connect", "follow", "status")),
+    ("What is copied", ("unfollow", "scale", "copycurrent", "tokens", "limits", "strategy")),
+    ("Stop and go", ("pause", "resume", "stop", "close")),
+    (
+        "What you hold and made",
+        ("positions", "pnl", "profit", "daily", "weekly", "monthly", "history", "why"),
+    ),
+    ("Research a source", ("inspect", "backtest", "rank", "chart")),
+    ("The bot", ("alerts", "health", "help", "disconnect")),
+    ("Leader commission", ("commission", "builder")),
+    ("Access and groups", ("invite", "revoke", "group")),
+)
+
+
+def overview() -> Html:
+    """Every command, grouped, what to do first at the top (HTML: section names in bold)."""
+    lines: list[str] = [b("Commands"), esc(FIRST_STEPS)]
+    placed: set[str] = set()
+    for title, names in (*SECTIONS, ("More", tuple(COMMANDS))):
+        commands = [COMMANDS[n] for n in names if n in COMMANDS and n not in placed]
+        if not commands:
+            continue
+        placed |= {c.name for c in commands}
+        lines.append("")
+        lines.append(b(title))
+        lines += [esc(f"/{c.name} — {c.summary}") for c in commands]
+    lines.append("")
+    lines.append(esc("/help <command> for its usage and an example, e.g. /help follow"))
+    return join(Html(line) for line in lines)

@@ -3,6 +3,8 @@
 - Updates of different chats are handled concurrently; one chat's updates in the order they came (a
   pasted key after its /connect, a button after the question). So a chat waiting in its own send
   throttle delays only itself, and a slow command in one chat never holds up /stop in another.
+- Everyone in a group with listed admins (a DAO's group) gets through: its listed admins change, its
+  other members read the group's read-outs (bot/telegram/gate.py, Standing).
 - Strangers (users the bot does not know: not an admin, a member or a group's listed admin) cost
   nothing: whether a user is known is decided in memory, and a stranger is let through to be refused
   (one database read, one audit row, one answer) only within a budget per user and one for all
@@ -53,6 +55,7 @@ class Doorman:
         self.limits = limits or DoorLimits()
         self._clock = clock
         self._known: frozenset[int] = frozenset()
+        self._groups: frozenset[int] = frozenset()  # chats with listed admins
         self._loaded_at: float | None = None
         self._reload = asyncio.Lock()
         self._overall = TokenBucket(self.limits.overall_per_s, self.limits.overall_burst, clock)
@@ -60,16 +63,23 @@ class Doorman:
         self.let_through = 0  # strangers' updates handed to the handlers (to be refused)
         self.dropped = 0  # strangers' updates dropped unanswered
 
-    async def known(self, user_id: int) -> bool:
-        if user_id in self.tenancy.admins or user_id in self._known:
+    async def known(self, user_id: int, chat_id: int | None = None) -> bool:
+        """Whether the user is known, or writes in (`chat_id`) a group with listed admins."""
+        if user_id in self.tenancy.admins or user_id in self._known or chat_id in self._groups:
             return True
         loaded = self._loaded_at
         if loaded is None or self._clock() - loaded >= self.limits.refresh_s:
             async with self._reload:
                 if self._loaded_at == loaded:  # nobody reloaded while this waited
                     self._known = await self.tenancy.known_users()
+                    policies = await self.tenancy.ledger.group_policies()
+                    self._groups = frozenset(p.chat_id for p in policies)
                     self._loaded_at = self._clock()
-        return user_id in self._known
+        return user_id in self._known or chat_id in self._groups
+
+    def govern(self, chat_id: int) -> None:
+        """A group was given its admins here: its members get through at once."""
+        self._groups |= {chat_id}
 
     def admit(self, user_id: int) -> None:
         """A user was invited here: known at once."""
@@ -141,8 +151,9 @@ class ChatQueues(BaseUpdateProcessor):
                 del self._holders[key], self._locks[key]
 
     async def _admitted(self, update: Update) -> bool:
-        user = update.effective_user
-        if user is None or await self.doorman.known(user.id) or self.doorman.let_in(user.id):
+        user, chat = update.effective_user, update.effective_chat
+        group = chat.id if chat is not None and chat.type != "private" else None
+        if user is None or await self.doorman.known(user.id, group) or self.doorman.let_in(user.id):
             return True
         message = update.message or update.edited_message
         if self.delete is not None and message is not None and looks_like_key(message.text or ""):

@@ -61,13 +61,16 @@ def percent(text: str, field: str) -> str:
 
 
 def token_spec(text: str) -> tuple[list[str] | None, dict[str, str]]:
-    """`*` → every token; `ETH,BTC` → those; `ETH:50,BTC:200` → those with their own scaling."""
+    """`*` → every token; `ETH,BTC` → those; `ETH:50,BTC:200` → those with their own scaling; a builder
+    dex's coin is `dex:COIN` (`test:GOLD`, `test:GOLD:50`)."""
     if text.strip() in (ALL_TOKENS, "all"):
         return None, {}
     tokens: list[str] = []
     scale: dict[str, str] = {}
     for part in filter(None, (p.strip() for p in text.split(","))):
-        coin, sep, k = part.partition(":")
+        coin, sep, k = part.rpartition(":")
+        if not sep or not is_number(k.removesuffix("%")):  # `test:GOLD` is a builder dex's coin, no scale
+            coin, sep, k = part, "", ""
         tokens.append(coin)
         if sep:
             scale[coin] = percent(k, f"scale.{coin}")

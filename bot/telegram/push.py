@@ -15,7 +15,7 @@ from bot.alerts import Alert, AlertBus
 from bot.service import Actor
 from bot.service.owner import DAILY_SUMMARY
 from bot.service.tenancy import owner_chat
-from bot.telegram import render
+from bot.telegram import alert_text, render
 from bot.telegram.room import Context, Room
 from bot.telegram.send import send_text
 
@@ -23,11 +23,13 @@ log = logging.getLogger(__name__)
 
 
 class AlertPusher:
-    def __init__(self, room: Room, bot: Bot) -> None:
+    def __init__(self, room: Room, bot: Bot, *, pnl_wait_s: float = alert_text.PNL_WAIT_S) -> None:
         self.room = room
         self.bot = bot
+        self.pnl_wait_s = pnl_wait_s
         self.pushed = 0
         self._task: asyncio.Task[None] | None = None
+        self._waiting: set[asyncio.Task[None]] = set()  # alerts waiting for their fills' realised PnL
         self._bus: AlertBus | None = None
         self._queue: asyncio.Queue[Alert] | None = None
 
@@ -42,16 +44,26 @@ class AlertPusher:
     async def stop(self) -> None:
         if self._bus is not None and self._queue is not None:
             self._bus.unsubscribe(self._queue)
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        for task in [self._task, *self._waiting]:
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
 
     async def _run(self, queue: asyncio.Queue[Alert], backlog: list[Alert]) -> None:
         for alert in backlog:
-            await self._deliver(alert)
+            await self._dispatch(alert)
         while True:
-            await self._deliver(await queue.get())
+            await self._dispatch(await queue.get())
+
+    async def _dispatch(self, alert: Alert) -> None:
+        """A reducing fill waits for its realised PnL on its own: the alerts after it never wait."""
+        if not alert_text.reduces(alert):
+            await self._deliver(alert)
+            return
+        task = asyncio.ensure_future(self._deliver(alert))
+        self._waiting.add(task)
+        task.add_done_callback(self._waiting.discard)
 
     async def _deliver(self, alert: Alert) -> None:
         try:
@@ -69,10 +81,17 @@ class AlertPusher:
         return [(admin, f"telegram:{admin}") for admin in sorted(tenancy.admins)]
 
     async def push(self, alert: Alert) -> None:
-        for chat, owner in await self._targets(alert):
-            await self.send(chat, owner, alert.kind.value, render.alert(alert))
+        targets = await self._targets(alert)
+        if not targets:
+            return
+        shown = alert_text.render(
+            alert, await alert_text.facts(self.room.service.ledger, alert, self.pnl_wait_s)
+        )
+        for chat, owner in targets:
+            await self.send(chat, owner, alert.kind.value, shown)
 
     async def send(self, chat: int, owner: str, kind: str, text: str) -> bool:
+        """`text`: plain (escaped when sent) or `Html`."""
         mode = (await self.room.control.alert_modes(owner)).get(kind, "on")
         if mode == "off":
             return False

@@ -8,14 +8,14 @@ arguments, the owner it acts for (the user in a private chat, the group in a gro
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from pydantic import SecretStr
-from telegram import Bot, InlineKeyboardMarkup, Message, Update
+from telegram import Bot, InlineKeyboardMarkup, Message, ReplyKeyboardMarkup, Update
 from telegram.constants import ChatType
 from telegram.error import TelegramError
 from telegram.ext import ContextTypes
@@ -31,6 +31,7 @@ from bot.telegram.send import ChatRateLimiter, edit_text, send_text
 
 Context = ContextTypes.DEFAULT_TYPE
 ROOM_KEY = "mirror_room"
+MAX_NAMES = 10_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +73,9 @@ class Room:
     doorman: Doorman | None = None  # who is known, in memory (bot.telegram.intake)
     choices: Choices[Pending] = field(default_factory=Choices)
     awaiting_key: dict[int, tuple[str, str | None, str | None, float]] = field(default_factory=dict)
+    names: dict[int, str] = field(default_factory=dict)  # user id -> how Telegram last showed them
+    size_decimals: tuple[float, Mapping[str, int]] | None = None  # (read at, coin -> decimals): markets.py
+    awaiting_master: dict[int, tuple[str, float]] = field(default_factory=dict)  # /builder approve
     started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
 
     @classmethod
@@ -79,6 +83,10 @@ class Room:
         room = context.bot_data[ROOM_KEY]
         assert isinstance(room, Room)
         return room
+
+    def name_of(self, user_id: int) -> str:
+        """A user as people know them (`Ann (@ann)`), from the updates seen; else their id."""
+        return self.names.get(user_id) or f"user {user_id}"
 
 
 @dataclass
@@ -101,8 +109,13 @@ class Ask:
         query = update.callback_query
         edit = query.message.message_id if query is not None and query.message is not None else None
         message = update.effective_message if query is None else None
+        room = Room.of(context)
+        handle = f" (@{user.username})" if user.username else ""
+        if len(room.names) >= MAX_NAMES and user.id not in room.names:
+            room.names.clear()  # a cache: names are seen again with the next update
+        room.names[user.id] = f"{user.full_name}{handle}"[:80]  # shown in votes (escaped there)
         return cls(
-            Room.of(context),
+            room,
             context.bot,
             user.id,
             chat.id,
@@ -134,14 +147,15 @@ class Ask:
     async def reply(
         self,
         text: str,
-        markup: InlineKeyboardMarkup | None = None,
+        markup: InlineKeyboardMarkup | ReplyKeyboardMarkup | None = None,
         *,
         silent: bool = False,
         spare: bool = False,
     ) -> Message | None:
-        """Answer in the chat: by editing the pressed button's message, else with a new message.
-        `spare`: only with spare capacity, else `Throttled` (what strangers are told)."""
-        if self.edit_message_id is not None:
+        """Answer in the chat: by editing the pressed button's message, else with a new message (a
+        reply keyboard always comes with a new one). `spare`: only with spare capacity, else
+        `Throttled` (what strangers are told)."""
+        if self.edit_message_id is not None and not isinstance(markup, ReplyKeyboardMarkup):
             await edit_text(self.bot, self.chat_id, self.edit_message_id, text, markup, spare=spare)
             return None
         return await send_text(self.bot, self.chat_id, text, markup, silent=silent, spare=spare)

@@ -1,6 +1,7 @@
-"""Talking to Telegram within its limits: messages chunked under 4096 characters, "message is not
-modified" tolerated on edits, and flood control (a per-chat and a global token bucket on every Bot API
-call, and RetryAfter honoured by waiting the time Telegram asks for, then retrying).
+"""Talking to Telegram within its limits: every message in HTML (bot/telegram/text.py: plain text is
+escaped whole, so nothing a user or venue wrote becomes markup), chunked under 4096 characters,
+"message is not modified" tolerated on edits, and flood control (a per-chat and a global token bucket
+on every Bot API call, and RetryAfter honoured by waiting the time Telegram asks for, then retrying).
 
 A call made with `spare=True` (what the bot says to strangers) never waits: it goes only when its chat
 has a token and the global bucket keeps a reserve for members, else it raises `Throttled` at once."""
@@ -16,10 +17,13 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from telegram import Bot, InlineKeyboardMarkup, Message
+from telegram import Bot, InlineKeyboardMarkup, Message, ReplyKeyboardMarkup
+from telegram.constants import ParseMode
 from telegram.error import BadRequest, RetryAfter, TelegramError
 from telegram.ext import BaseRateLimiter, ExtBot
 from telegram.warnings import PTBDeprecationWarning
+
+from bot.telegram.text import Html, as_html, esc, plain
 
 log = logging.getLogger(__name__)
 
@@ -42,18 +46,27 @@ def _spare(bot: Bot, spare: bool) -> dict[str, Any]:
 def chunks(text: str, limit: int = MAX_MESSAGE) -> list[str]:
     """Split `text` into pieces of at most `limit` characters, at line breaks where possible (a line
     longer than the limit is cut). Nothing is lost or reordered; only the line breaks at the cuts and
-    whitespace-only pieces (Telegram refuses blank messages) are dropped."""
+    whitespace-only pieces (Telegram refuses blank messages) are dropped. `Html` comes back as `Html`
+    pieces: markup never spans a line break (text.py's helpers), so each piece is well-formed; a line
+    too long for one message is sent as its plain text (escaped), cut where no tag can be split."""
     if len(text) <= limit:
         return [text]
+    markup = isinstance(text, Html)
     out: list[str] = []
     current = ""
     for line in text.split("\n"):
-        while len(line) > limit:
+        if len(line) > limit:
             if current:
                 out.append(current)
                 current = ""
-            out.append(line[:limit])
-            line = line[limit:]
+            if markup:  # an escape is at most 5 characters: cut the plain text at a fifth
+                seen = plain(Html(line))
+                cut = limit // 5
+                pieces = [esc(seen[at : at + cut]) for at in range(0, len(seen), cut)]
+            else:
+                pieces = [line[at : at + limit] for at in range(0, len(line), limit)]
+            out += pieces[:-1]
+            line = pieces[-1] if pieces else ""
         candidate = line if not current else f"{current}\n{line}"
         if len(candidate) > limit:
             out.append(current)
@@ -61,26 +74,29 @@ def chunks(text: str, limit: int = MAX_MESSAGE) -> list[str]:
         else:
             current = candidate
     out.append(current)
-    return [piece for piece in out if piece.strip()] or [text[:limit]]
+    kept = [piece for piece in out if piece.strip()] or [text[:limit]]
+    return [Html(piece) for piece in kept] if markup else kept
 
 
 async def send_text(
     bot: Bot,
     chat_id: int,
     text: str,
-    markup: InlineKeyboardMarkup | None = None,
+    markup: InlineKeyboardMarkup | ReplyKeyboardMarkup | None = None,
     *,
     silent: bool = False,
     spare: bool = False,
 ) -> Message:
-    """Send `text` in as many messages as it needs; the keyboard goes under the last. Returns the last."""
-    pieces = chunks(text)
+    """Send `text` in as many messages as it needs; the keyboard goes under the last. Returns the last.
+    Plain text is escaped (it shows exactly as written); `Html` is sent as markup."""
+    pieces = chunks(as_html(text))
     message: Message | None = None
     for i, piece in enumerate(pieces):
         last = i == len(pieces) - 1
         message = await bot.send_message(
             chat_id,
             piece,
+            parse_mode=ParseMode.HTML,
             reply_markup=markup if last else None,
             disable_notification=silent,
             **_spare(bot, spare),
@@ -105,12 +121,13 @@ async def edit_text(
     """Replace a message's text (a refresh button, a confirmation's outcome). Returns False when the
     content was already the same (Telegram's "message is not modified", which is no error here). Text
     too long for one message keeps its first chunk in place and sends the rest as new messages."""
-    pieces = chunks(text)
+    pieces = chunks(as_html(text))
     try:
         await bot.edit_message_text(
             pieces[0],
             chat_id=chat_id,
             message_id=message_id,
+            parse_mode=ParseMode.HTML,
             reply_markup=markup if len(pieces) == 1 else None,
             **_spare(bot, spare),
         )
@@ -119,7 +136,7 @@ async def edit_text(
             return False
         raise
     if len(pieces) > 1:
-        await send_text(bot, chat_id, "\n".join(pieces[1:]), markup, spare=spare)
+        await send_text(bot, chat_id, Html("\n".join(pieces[1:])), markup, spare=spare)
     return True
 
 

@@ -19,6 +19,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 
 from bot.analytics.curve import Point
 from bot.analytics.fetch import read_history
@@ -33,7 +34,7 @@ from bot.analytics.rank import (
     spread,
     variation,
 )
-from bot.analytics.rank_report import NO_MID, RankReport, rank_inputs, rank_sources
+from bot.analytics.rank_report import NO_MID, RankReport, rank_figure, rank_inputs, rank_sources
 from bot.analytics.stats import compute_stats
 from bot.domain import Side, SourceFill
 from strategies.num import CTX, add, div, mul
@@ -240,3 +241,14 @@ def test_the_docs_weights_table_is_the_code() -> None:
     rows = re.findall(r"^\| `([a-z_]+)` \| ([0-9.]+) \| (higher|lower) \|$", section, re.MULTILINE)
     code = [(c.key, str(c.weight), "higher" if c.higher_is_better else "lower") for c in CRITERIA]
     assert rows == code
+
+
+def test_the_score_chart_reads_scores_on_its_x_axis_not_times(report: RankReport) -> None:
+    """The score bars share the charts' figure: its x-axis is the score from 0 to 1, not a time axis
+    (a date formatter there labels 0..1 as instants of 1970-01-01)."""
+    figure = rank_figure(report)
+    axes = figure.axes[0]
+    FigureCanvasAgg(figure).draw()  # type: ignore[no-untyped-call]  # untyped in matplotlib's stubs
+    labels = [t.get_text() for t in axes.get_xticklabels() if t.get_text()]
+    assert labels and all(0 <= float(label) <= 1 for label in labels), labels
+    assert axes.get_xlabel().startswith("composite score")

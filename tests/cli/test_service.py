@@ -163,8 +163,21 @@ def test_positions_against_a_localnet(run: Run, tmp_path: Path) -> None:
         added = run("account", "add", "--address", follower.address, "--keystore", str(keystore), **venue)
         assert added.exit_code == 0 and "The venue confirms" in added.stdout
         assert run("follow", "add", leader.address, "--tokens", "ETH", **venue).exit_code == 0
+        # Copy Current off: the leader's position from before the follow is not joined, not drift.
+        unjoined = ok_json(run("positions", "--json", **venue))
+        assert "not joined (Copy Current off)" in run("positions", **venue).stdout
+        update = run("follow", "update", leader.address, "--copy-current", **venue)
+        assert update.exit_code == 0, update.stderr
         view = ok_json(run("positions", "--json", **venue))
         table = run("positions", **venue)
+    (row,) = unjoined["rows"]
+    assert (row["source_size"], row["follower_size"], row["target"], row["drift"], row["note"]) == (
+        "-1",
+        "0",
+        None,
+        None,
+        "not joined (Copy Current off)",
+    )
     (row,) = view["rows"]
     assert (row["coin"], row["source_size"], row["follower_size"], row["target_basis"]) == (
         "ETH",
@@ -176,3 +189,28 @@ def test_positions_against_a_localnet(run: Run, tmp_path: Path) -> None:
     assert table.exit_code == 0 and "ETH" in table.stdout
     offline = run("positions")
     assert offline.exit_code == 1 and f"venue URL {UNREACHABLE}" in offline.stderr
+
+
+def test_follow_sets_allocation_mode_and_refuses_a_bad_band(run: Run, tmp_path: Path) -> None:
+    """`--strategy allocation --set …` (SPEC §9) like any follow setting; a refusal names the field and
+    changes nothing; a new strategy drops the old one's keys."""
+    keystore, _ = write_fast_keystore(tmp_path / "agent.json", PASSWORD)
+    master = fixed_key("cli-alloc").address
+    assert run("account", "add", "--address", master, "--keystore", str(keystore)).exit_code == 0
+    change = ok_json(
+        run("follow", "add", SOURCE, "--strategy", "allocation", "--set", "rebalance_band_pct=2", "--json")
+    )
+    settings = change["plan"]["settings"]
+    assert (settings["strategy"], settings["rebalance_band_pct"], settings["rebalance_every"]) == (
+        "allocation",
+        "2",
+        900,
+    )
+    bad = run("follow", "update", SOURCE, "--set", "rebalance_trigger_pct=1")
+    assert bad.exit_code == 2
+    assert "rebalance_trigger_pct: 1 is narrower than rebalance_band_pct 2" in bad.stderr
+    policy = run("follow", "update", SOURCE, "--set", "out_of_sync=rebalance", "--strategy", "mirror")
+    assert policy.exit_code == 0, policy.stderr
+    (listed,) = ok_json(run("follow", "list", "--json"))
+    assert listed["version"] == 2 and listed["settings"]["out_of_sync"] == "rebalance"
+    assert (listed["settings"]["strategy"], listed["settings"]["rebalance_band_pct"]) == ("mirror", None)

@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import itertools
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path
 from typing import ClassVar
@@ -19,7 +20,9 @@ import pytest
 from eth_account import Account
 
 from bot.domain import (
+    DEFAULT_DEX,
     AccountRole,
+    BuilderFee,
     OrderRequest,
     OrderResult,
     OrderStatus,
@@ -181,6 +184,16 @@ class VenueConformance:
         assert len({i.asset for i in instruments}) == len(instruments)
         for instrument in instruments:
             assert instrument.lot > 0 and instrument.max_leverage >= 1
+
+    async def test_perp_dexs_start_with_the_default_and_hold_every_instrument(self, harness: Harness) -> None:
+        """Every venue names its perp dexes (HIP-3): the default dex first, each listed once, and every
+        instrument on one of them (a builder dex's coins named `dex:COIN`)."""
+        venue = harness.make_venue()
+        dexes = await venue.perp_dexs()
+        assert dexes[0] == DEFAULT_DEX and len(set(dexes)) == len(dexes)
+        instruments = await venue.instruments()
+        assert {i.dex for i in instruments} <= set(dexes)
+        assert COIN in {i.coin for i in instruments if i.dex == DEFAULT_DEX}
 
     async def test_mids_cover_the_instruments(self, harness: Harness) -> None:
         venue = harness.make_venue()
@@ -375,6 +388,55 @@ class VenueConformance:
             await venue.account_role(address)
         with pytest.raises(NotImplementedError):
             await venue.agents(address)
+
+    # --- builder codes (SPEC §14) --------------------------------------------------------------------
+
+    async def test_an_approved_builder_is_paid_on_fills_and_an_unapproved_one_refused(
+        self, harness: Harness
+    ) -> None:
+        venue = harness.make_venue()
+        requires(venue, "builder_codes")
+        account = await harness.new_account()
+        builder = (await harness.new_account("100")).address.lower()
+        builder_equity = (await venue.account(builder)).equity
+        assert await venue.max_builder_fee(account.address, builder) == 0
+        px = await harness.limit_px(venue, COIN, True, D("0.01"))
+        order = OrderRequest(
+            COIN, True, D("0.1"), px, False, Tif.IOC, new_cloid(), builder=BuilderFee(builder, 10)
+        )
+        (refused,) = await venue.place(account, [order])
+        assert refused.status is OrderStatus.REJECTED and harness.words["builder_fee"] in (
+            refused.error or ""
+        )
+        assert await position(venue, account.address) == 0  # refused: nothing traded
+        with pytest.raises(ValueError, match="tenths_bp"):  # above the venue's cap: nothing signed
+            await venue.approve_builder_fee(
+                account.signer_key, builder, venue.capabilities.max_builder_tenths_bp + 1
+            )
+        await venue.approve_builder_fee(account.signer_key, builder, 10)
+        assert await venue.max_builder_fee(account.address, builder) == 10
+        above = replace(order, cloid=new_cloid(), builder=BuilderFee(builder, 11))
+        assert (await venue.place(account, [above]))[0].status is OrderStatus.REJECTED
+        (paid,) = await venue.place(account, [replace(order, cloid=new_cloid())])
+        assert paid.status is OrderStatus.FILLED and paid.avg_px is not None
+        (fill,) = await venue.fills_since(account.address, 0)
+        assert fill.builder_fee == (fill.px * fill.sz * 10 / 100_000).quantize(D("0.000001"))
+        assert fill.builder_fee > 0 and fill.fee > fill.builder_fee  # the venue's fee includes it
+        assert (await venue.account(builder)).equity == builder_equity + fill.builder_fee
+
+    async def test_a_venue_without_builder_codes_refuses_builder_reads_and_approvals(
+        self, harness: Harness
+    ) -> None:
+        venue = harness.make_venue()
+        if venue.capabilities.builder_codes:
+            pytest.skip(f"{venue.capabilities.name} has builder_codes (the test above)")
+        assert venue.capabilities.max_builder_tenths_bp == 0
+        account = await harness.new_account()
+        builder = Account.create().address.lower()
+        with pytest.raises(NotImplementedError):
+            await venue.max_builder_fee(account.address, builder)
+        with pytest.raises(NotImplementedError):
+            await venue.approve_builder_fee(account.signer_key, builder, 10)
 
     async def test_a_vault_follower_trades_through_vault_address(self, harness: Harness) -> None:
         venue = harness.make_venue()

@@ -66,6 +66,9 @@ async def test_pause_skips_opens_and_increases_and_mirrors_reductions_and_closes
     assert await world.position(follower, "ETH") == Decimal("0.1")
     assert await world.position(follower, "BTC") == 0
     assert "paused" in await reasons(world, follower, "BTC")
+    # One message per paused trade (issue #19): the skip, not also a guard alert saying the same.
+    assert [a.kind for a in world.alerts.recent if a.coin == "BTC"] == [AlertKind.SKIPPED]
+    assert not [a for a in world.alerts.of_kind(AlertKind.GUARD) if a.reason == "paused"]
 
     await world.leader_to(leader, "ETH", "6")  # a decrease: mirrored on the un-grown τ (0.1 × 6/15)
     await world.follower_at(follower, "ETH", "0.04")

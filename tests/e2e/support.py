@@ -24,6 +24,7 @@ from adapters.hyperliquid.ws import Backoff
 from adapters.localnet.server import LocalnetThread, wall_clock_ms
 from bot.alerts import AlertBus
 from bot.config import load_settings
+from bot.domain import dex_of
 from bot.ledger import Ledger
 from bot.pipeline.runner import Runner, RunnerOptions
 from bot.service import Actor, MirrorService
@@ -103,29 +104,39 @@ class World:
         requests: list[dict[str, Any]] = (await self.control({"type": "stats"}))["requests"]
         return requests
 
-    async def position(self, address: str, coin: str) -> Decimal:
-        """The venue's own figure (clearinghouseState `szi`), not the bot's tables."""
-        response = await self.http.post(
-            f"{self.url}/info", json={"type": "clearinghouseState", "user": address}
-        )
-        for entry in response.json()["assetPositions"]:
+    async def clearinghouse(self, address: str, dex: str = "") -> dict[str, Any]:
+        """The venue's own `clearinghouseState` of one perp dex, not the bot's tables."""
+        body = {"type": "clearinghouseState", "user": address, **({"dex": dex} if dex else {})}
+        response = await self.http.post(f"{self.url}/info", json=body)
+        answer: dict[str, Any] = response.json()
+        return answer
+
+    async def position_entry(self, address: str, coin: str) -> dict[str, Any] | None:
+        """`coin`'s position entry on its own perp dex (a builder dex's coin is `dex:COIN`)."""
+        for entry in (await self.clearinghouse(address, dex_of(coin)))["assetPositions"]:
             if entry["position"]["coin"] == coin:
-                return Decimal(entry["position"]["szi"])
-        return Decimal(0)
+                found: dict[str, Any] = entry["position"]
+                return found
+        return None
 
-    async def equity(self, address: str) -> Decimal:
-        response = await self.http.post(
-            f"{self.url}/info", json={"type": "clearinghouseState", "user": address}
-        )
-        return Decimal(response.json()["marginSummary"]["accountValue"])
+    async def position(self, address: str, coin: str) -> Decimal:
+        """The venue's own figure (clearinghouseState `szi` on the coin's dex), not the bot's tables."""
+        entry = await self.position_entry(address, coin)
+        return Decimal(0) if entry is None else Decimal(entry["szi"])
 
-    async def top_up(self, address: str, target: str) -> None:
-        """Fund `address` so its account value is exactly `target` again (fees and spread paid since)."""
-        missing = Decimal(target) - await self.equity(address)
+    async def equity(self, address: str, dex: str = "") -> Decimal:
+        """One perp dex's account value (the default dex's unless `dex` is named)."""
+        return Decimal((await self.clearinghouse(address, dex))["marginSummary"]["accountValue"])
+
+    async def top_up(self, address: str, target: str, dex: str = "") -> None:
+        """Fund `address` on `dex` so its account value there is exactly `target` again (fees and spread
+        paid since)."""
+        missing = Decimal(target) - await self.equity(address, dex)
         assert missing >= 0, f"{address} already holds more than {target}"
         if missing > 0:
-            await self.control({"type": "fund", "user": address, "usdc": str(missing)})
-        assert await self.equity(address) == Decimal(target)
+            funding = {"type": "fund", "user": address, "usdc": str(missing), **({"dex": dex} if dex else {})}
+            await self.control(funding)
+        assert await self.equity(address, dex) == Decimal(target)
 
     # --- accounts --------------------------------------------------------------------------------
 
@@ -141,9 +152,9 @@ class World:
         self._sdks.append(made)
         return made
 
-    async def leader(self, usdc: str) -> Leader:
+    async def leader(self, usdc: str, **sdk_options: Any) -> Leader:
         wallet = await self.wallet(usdc)
-        return Leader(wallet, await asyncio.to_thread(self.sdk, wallet))
+        return Leader(wallet, await asyncio.to_thread(lambda: self.sdk(wallet, **sdk_options)))
 
     async def leader_trade(self, leader: Leader, coin: str, *, is_buy: bool, size: str) -> None:
         """One market order of the leader, through the real SDK (it may fill in part)."""

@@ -8,6 +8,7 @@ from decimal import Decimal
 import pytest
 from sqlmodel import col, select
 
+from bot.alerts import AlertKind
 from bot.ledger import CopyInstruction, OrderIntent
 from bot.ledger.db import session_factory
 from tests.e2e.support import ACTOR, World
@@ -171,6 +172,9 @@ async def test_example_4_min_notional_deferral(world: World) -> None:
     )
     assert await intent_of(world, deferred) is None
     assert await world.position(follower, "SOL") == 0
+    (told,) = world.alerts.of_kind(AlertKind.DEFERRED)  # the dollar amount it waits for (issue #19)
+    assert "(about $9.00)" in told.message and told.details["usd"] == Decimal(9)
+    assert told.details["decision"] == deferred.id  # the chat shows it for /why
 
     await world.leader_to(leader, "SOL", "60")
     await world.follower_at(follower, "SOL", "0.07")

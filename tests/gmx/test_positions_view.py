@@ -32,7 +32,9 @@ async def test_positions_read_a_gmx_source_on_gmx(
     source = await gmx_source(chain, "100000")
     await source.trade("ETH", True, "10")
     follower = await world.master_follower("1000")
-    await world.follow(follower, source.address, source_venue="gmx")
+    # Copy Current on: the follower means to join the source's ETH, so the row shows the estimated target
+    # (off, it would read "not joined", issue #19).
+    await world.follow(follower, source.address, source_venue="gmx", copy_current=True)
     assert world.ledger is not None and world.service is not None
     settings = gmx_settings(world, bridge, write_deployment(chain, tmp_path / "gmx.json"))
     venues = Venues.for_reads(settings)

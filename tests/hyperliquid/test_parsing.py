@@ -11,6 +11,7 @@ import pytest
 
 from adapters.hyperliquid.parsing import (
     ParseError,
+    builder_asset_offset,
     load_fills_file,
     parse_all_mids,
     parse_clearinghouse_state,
@@ -19,6 +20,7 @@ from adapters.hyperliquid.parsing import (
     parse_meta,
     parse_open_orders,
     parse_order_status,
+    parse_perp_dexs,
     parse_spot_usdc,
     parse_user_fills,
     parse_user_rate_limit,
@@ -135,6 +137,41 @@ def test_clearinghouse_state_today_adds_spot_usdc() -> None:
     assert [(p.coin, p.size, p.leverage) for p in state.positions] == [("ETH", D("-1.25"), 5)]
     assert parse_clearinghouse_state("0xabc", payload, time_ms=7).time_ms == 7
     assert parse_spot_usdc({"balances": []}) == 0
+
+
+def test_an_account_on_several_dexes_sums_their_values_and_lists_every_position() -> None:
+    """HIP-3: each perp dex answers its own clearinghouseState; E = Σ accountValue + spot USDC."""
+
+    def answer(coin: str, szi: str, value: str) -> dict[str, object]:
+        position = {"coin": coin, "szi": szi, "entryPx": "1", "leverage": {"type": "isolated", "value": 3}}
+        return {
+            "assetPositions": [{"type": "oneWay", "position": position}],
+            "marginSummary": {"accountValue": value},
+        }
+
+    state = parse_clearinghouse_state(
+        "0xabc",
+        answer("ETH", "1", "1000.5"),
+        D("10"),
+        time_ms=1,
+        dexes={"test": answer("test:GOLD", "-2", "250.25")},
+    )
+    assert state.equity == D("1260.75")
+    assert [(p.coin, p.size) for p in state.positions] == [("ETH", D(1)), ("test:GOLD", D(-2))]
+    with pytest.raises(ParseError, match=r"clearinghouseState\[dex=test\]\.marginSummary: missing"):
+        parse_clearinghouse_state("0xabc", answer("ETH", "1", "1"), dexes={"test": {"assetPositions": []}})
+
+
+def test_builder_dex_ids_and_the_perp_dexs_answer() -> None:
+    assert [builder_asset_offset(i) for i in (1, 2, 3)] == [110_000, 120_000, 130_000]
+    with pytest.raises(ValueError, match="default dex"):
+        builder_asset_offset(0)
+    assert parse_perp_dexs([None, {"name": "xyz"}, {"name": "flx"}]) == ["", "xyz", "flx"]
+    with pytest.raises(ParseError, match=r"perpDexs\[0\]: expected null"):
+        parse_perp_dexs([{"name": "xyz"}])
+    meta = {"universe": [{"name": "xyz:TSLA", "szDecimals": 3, "maxLeverage": 10, "onlyIsolated": True}]}
+    (tsla,) = parse_meta(meta, builder_asset_offset(1))
+    assert (tsla.asset, tsla.dex, tsla.only_isolated) == (110_000, "xyz", True)
 
 
 def test_user_fills_2023() -> None:

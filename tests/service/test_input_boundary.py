@@ -234,11 +234,16 @@ def _hostile_files(tmp: Path) -> dict[str, tuple[Path, str]]:
     huge = dict(FILL, sz="1e999999999")
     tiny = dict(FILL, sz="1e-999999")
     late = dict(FILL, time=10**30)
+    builder = dict(FILL, builderFee="1e999999999")  # the builder's part of the fee (SPEC §14)
     deep = "[" * 100_000 + "]" * 100_000
     return {
         "strings": (_fills(tmp, "strings.json", '["a", "b"]'), "userFills[0]: expected an object, got str"),
         "huge size": (_fills(tmp, "huge.json", json.dumps([huge])), "fill 0.sz: out of range: too large"),
         "tiny size": (_fills(tmp, "tiny.json", json.dumps([tiny])), "fill 0.sz: out of range: more than 18"),
+        "huge builder fee": (
+            _fills(tmp, "builder.json", json.dumps([builder])),
+            "fill 0.builder_fee: out of range: too large",
+        ),
         "time 1e30": (_fills(tmp, "late.json", json.dumps([late])), "fill 0.time: out of range"),
         "deep": (_fills(tmp, "deep.json", deep), "nested more than 32 levels deep"),
         "deep yaml": (_fills(tmp, "deep.yaml", "a: " + deep + "\n"), "nested more than 32 levels deep"),
@@ -365,7 +370,8 @@ def test_the_docs_table_is_the_code() -> None:
     from bot.analytics.rank_report import RANK_RANGES
     from bot.analytics.service import BACKTEST_RANGES, MAX_DAYS, MAX_DELAY_MS
     from bot.fills_file import MAX_ID, MAX_TIME_MS
-    from bot.service.inputs import RANK_SOURCES
+    from bot.service.commission import PROFIT_SHARE
+    from bot.service.inputs import COMMISSION_TENTHS_BP, PERIOD_COUNTS, RANK_SOURCES
     from bot.service.settings import RANGES
     from bot.simulate import SCENARIO_RANGES
 
@@ -383,6 +389,11 @@ def test_the_docs_table_is_the_code() -> None:
     }
     code |= {f"rank.{key}": r.text() for key, r in RANK_RANGES.items()}
     code |= {"rank.sources": "[{}, {}]".format(*RANK_SOURCES), "rank.days": f"[1, {MAX_DAYS}]"}
+    code |= {"telegram.profit.days": f"[1, {MAX_DAYS}]"}  # /profit takes backtest's bound
+    names = {"day": "daily", "week": "weekly", "month": "monthly"}
+    code |= {f"telegram.{names[p]}.count": f"[1, {most}]" for p, (_, most) in PERIOD_COUNTS.items()}
+    code |= {"commission_tenths_bp": "[{}, {}]".format(*COMMISSION_TENTHS_BP)}
+    code |= {"commission.share": PROFIT_SHARE.text()}
     assert rows == code
 
 
@@ -610,3 +621,20 @@ def test_a_file_over_a_small_limit_names_the_limit_it_broke(tmp_path: Path) -> N
     with pytest.raises(InvalidInput) as caught:
         inputs.read_text(huge, "FILE", limit=2 * 1024 * 1024)
     assert "at most 2 MiB" in str(caught.value)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.text(max_size=70))
+def test_a_short_decision_id_is_8_to_63_hex_digits_and_nothing_else(value: str) -> None:
+    """`/why`'s short ids (bot/service/inputs.py, decision_prefix): only hex reaches the ledger's prefix
+    match, so nothing a person types acts as a LIKE wildcard or reaches SQL as anything but digits."""
+    from bot.service.inputs import decision_prefix
+
+    found = decision_prefix(value)
+    text = value.strip().lower()
+    if found is None:
+        assert not (8 <= len(text) < 64 and set(text) <= set("0123456789abcdef"))
+    else:
+        assert found == text and 8 <= len(found) < 64 and set(found) <= set("0123456789abcdef")
+    assert decision_prefix("1A2B3C4D") == "1a2b3c4d" and decision_prefix("1a2b3c4") is None
+    assert decision_prefix("1a2b3c4%") is None and decision_prefix("a" * 64) is None

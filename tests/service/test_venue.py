@@ -13,6 +13,7 @@ from adapters.hyperliquid.info import InfoClient
 from adapters.localnet.server import LocalnetThread
 from bot.ledger import Ledger
 from bot.service import Actor, Conflict, InvalidInput, MirrorService, VenueError
+from bot.service.views import NOT_JOINED
 from strategies.num import div, mul, q_lot, sub
 from tests.service.support import control, fixed_key, funded, market_open, sdk_exchange, write_fast_keystore
 
@@ -148,6 +149,10 @@ async def test_positions_side_by_side_with_drift(
     )
     assert eth.drift == sub(Decimal("0.05"), expected) and eth.drift_usd == mul(eth.drift, eth.mid)  # type: ignore[arg-type]
     btc = rows["BTC", leader.address.lower()]
+    # Copy Current off and not held: the source's BTC from before the follow is not joined, not drift.
+    assert (btc.follower_size, btc.target, btc.drift, btc.note) == (Decimal(0), None, None, NOT_JOINED)
+    await venue_service.follow_update(actor, None, leader.address, copy_current=True)
+    btc = next(r for r in (await venue_service.positions(actor)).rows if r.coin == "BTC")
     assert btc.target == q_lot(mul(div(ef, es), Decimal("-0.1"), Decimal("0.5")), sz["BTC"])
     assert btc.target is not None and btc.target < 0
     assert (btc.follower_size, btc.drift) == (Decimal(0), -btc.target)
@@ -168,3 +173,21 @@ async def test_positions_side_by_side_with_drift(
     )
     eth = next(r for r in (await venue_service.positions(actor, master.address)).rows if r.coin == "ETH")
     assert (eth.target, eth.target_basis, eth.drift) == (Decimal("0.04"), "ledger", Decimal("0.01"))
+
+
+async def test_a_builder_dex_coin_is_listed_filtered_and_scaled(
+    venue_service: MirrorService, actor: Actor, localnet: LocalnetThread, tmp_path: Path
+) -> None:
+    """HIP-3: the venue's builder-dex coins (`test:GOLD`) are tokens a follow may copy, exclude and scale."""
+    master = master_with_agent(localnet.url, tmp_path, "hip3")
+    await venue_service.account_add(actor, master.address, master.keystore)
+    source = fixed_key("hip3-source").address
+    with pytest.raises(InvalidInput, match=r"tokens: test:NOPE is not listed by the venue"):
+        await venue_service.follow_add(actor, None, source, tokens="test:nope")
+    added = await venue_service.follow_add(
+        actor, None, source, tokens="eth,TEST:gold,test:MOON", exclude="test:moon", scale={"test:gold": 50}
+    )
+    assert added.venue_checked
+    assert added.plan.settings["include"] == ["ETH", "test:GOLD", "test:MOON"]
+    assert added.plan.settings["exclude"] == ["test:MOON"]
+    assert added.plan.settings["scaling"] == {"*": "100", "test:GOLD": "50"}

@@ -10,17 +10,86 @@ what the bot sent from `calls` / `wait_for`.
 from __future__ import annotations
 
 import asyncio
+import html
 import itertools
 import json
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from aiohttp import web
 
 BOT_ID = 777000111
 BOT_USERNAME = "mirror_test_bot"
+
+
+TAGS = {"b", "strong", "i", "em", "u", "ins", "s", "strike", "del", "a", "code", "pre", "tg-spoiler", "span"}
+TAG = re.compile(r"<(/?)([a-zA-Z-]+)((?:\s[^<>]*)?)>")
+PLAIN = re.compile(r"[^<>&]+")
+ENTITY = re.compile(r"&(lt|gt|amp|quot|#[0-9]+|#x[0-9a-fA-F]+);")
+
+
+class ParseError(ValueError):
+    pass
+
+
+def parse_html(text: str) -> tuple[str, list[dict[str, Any]]]:
+    """Telegram's parse_mode HTML, strictly: the plain text a person sees and its entities. A `<`, `>`
+    or `&` that is not part of a supported tag or entity, an unsupported tag or an unbalanced one is
+    refused as Telegram refuses it ("can't parse entities")."""
+    out: list[str] = []
+    entities: list[dict[str, Any]] = []
+    stack: list[tuple[str, int]] = []
+    at = 0
+    length = 0
+    while at < len(text):
+        char = text[at]
+        if char == "<":
+            tag = TAG.match(text, at)
+            if tag is None:
+                raise ParseError(f"can't parse entities: unexpected '<' at byte offset {at}")
+            closing, name = tag.group(1) == "/", tag.group(2).lower()
+            if name not in TAGS:
+                raise ParseError(f'can\'t parse entities: Unsupported start tag "{name}" at byte offset {at}')
+            if closing:
+                if not stack or stack[-1][0] != name:
+                    raise ParseError(f"can't parse entities: Unmatched end tag at byte offset {at}")
+                opened, start = stack.pop()
+                if length > start:
+                    entities.append({"type": opened, "offset": start, "length": length - start})
+            else:
+                stack.append((name, length))
+            at = tag.end()
+        elif char == ">":
+            raise ParseError(f"can't parse entities: unexpected '>' at byte offset {at}")
+        elif char == "&":
+            entity = ENTITY.match(text, at)
+            if entity is None:
+                raise ParseError(f"can't parse entities: unsupported entity at byte offset {at}")
+            decoded = html.unescape(entity.group(0))
+            out.append(decoded)
+            length += len(decoded)
+            at = entity.end()
+        else:
+            run = PLAIN.match(text, at)
+            assert run is not None
+            out.append(run.group(0))
+            length += len(run.group(0))
+            at = run.end()
+    if stack:
+        raise ParseError(f"can't parse entities: can't find end tag for start tag {stack[-1][0]}")
+    return "".join(out), entities
+
+
+def shown(params: dict[str, Any], key: str = "text") -> tuple[str, list[dict[str, Any]]]:
+    """The text a person sees of a sent message (parsed when it is HTML) and its entities."""
+    raw = str(params.get(key) or "")
+    if params.get("parse_mode") == "HTML":
+        return parse_html(raw)
+    return raw, []
 
 
 @dataclass
@@ -34,9 +103,18 @@ class Call:
         value = self.params.get("chat_id")
         return None if value is None else int(value)
 
-    @property
+    @cached_property
     def text(self) -> str:
-        return str(self.params.get("text") or self.params.get("caption") or "")
+        """What the person reads (HTML parsed, as Telegram shows it); parsed once (tests poll it)."""
+        key = "text" if self.params.get("text") else "caption"
+        try:
+            return shown(self.params, key)[0]
+        except ParseError:
+            return str(self.params.get(key) or "")
+
+    @cached_property
+    def entities(self) -> list[dict[str, Any]]:
+        return shown(self.params)[1]
 
     @property
     def buttons(self) -> list[tuple[str, str]]:
@@ -79,6 +157,7 @@ class FakeBotApi:
         self._changed = asyncio.Condition()
         self._runner: web.AppRunner | None = None
         self.url = ""
+        self.names: dict[int, tuple[str, str | None]] = {}  # user id -> (first name, username)
 
     # ---- life cycle -----------------------------------------------------------------------------
 
@@ -100,7 +179,11 @@ class FakeBotApi:
     # ---- what a test does -----------------------------------------------------------------------
 
     def _user(self, user_id: int) -> dict[str, Any]:
-        return {"id": user_id, "is_bot": False, "first_name": f"user{user_id}"}
+        first, username = self.names.get(user_id, (f"user{user_id}", None))
+        user: dict[str, Any] = {"id": user_id, "is_bot": False, "first_name": first}
+        if username:
+            user["username"] = username
+        return user
 
     def _chat(self, chat_id: int, chat_type: str) -> dict[str, Any]:
         if chat_type == "private":
@@ -280,7 +363,10 @@ class FakeBotApi:
         return message
 
     async def _m_sendMessage(self, params: dict[str, Any]) -> dict[str, Any]:
-        text = str(params.get("text", ""))
+        try:
+            text = shown(params)[0]
+        except ParseError as exc:
+            return self._bad(str(exc))
         if not text.strip():
             return self._bad("message text is empty")
         if len(text) > 4096:
@@ -300,7 +386,11 @@ class FakeBotApi:
         stored = self.messages.get(key)
         if stored is None or key in self.deleted:
             return self._bad("message to edit not found")
-        text, markup = str(params.get("text", "")), params.get("reply_markup")
+        try:
+            text = shown(params)[0]
+        except ParseError as exc:
+            return self._bad(str(exc))
+        markup = params.get("reply_markup")
         if len(text) > 4096:
             return self._bad("message is too long")
         if text == stored.text and markup == stored.markup:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import stat
 from decimal import Decimal
 
@@ -66,6 +67,10 @@ async def test_connect_follow_copy_alert_positions_and_stop(
         await asyncio.to_thread(market_open, sdk_exchange(localnet.url, leader), "ETH", True, Decimal(2))
         alert = await bot.api.reply_to(ADMIN, "[copied]", after=mark)
         assert "bought 0.1 ETH" in alert.text and "ETH" in alert.text
+        # Its value in USD and the short id /why takes back (issue #19).
+        assert re.search(r"bought 0\.1 ETH at [\d.]+ · \$[\d,]+\.\d\d\n", alert.text), alert.text
+        short_id = re.findall(r"explain: /why ([0-9a-f]{12})$", alert.text)[0]
+        assert f"Decision {short_id}" in await bot.ask(ADMIN, f"/why {short_id}", "Decision")
 
         positions = await bot.ask(ADMIN, "/positions", "Positions")
         assert f"ETH from {leader_address[:6]}" in positions
@@ -91,6 +96,9 @@ async def test_connect_follow_copy_alert_positions_and_stop(
         assert runner.copier is not None
         await asyncio.wait_for(runner.copier.settler.fills.wait_idle(), 30)
         history = await bot.ask(ADMIN, "/history", "Latest fills")
+        assert re.search(r" ETH \w+ 0\.1 @ [\d.]+ · \$[\d,]+\.\d\d · fee \$\d+\.\d\d · tid ", history), (
+            history
+        )
         trade_id = history.rsplit("tid ", 1)[1].strip()
         assert "Nothing of yours" in await bot.ask(OTHER, f"/why {trade_id}", "Nothing")
         lineage = await bot.ask(ADMIN, f"/why {trade_id}", f"trade {trade_id}")
@@ -111,10 +119,17 @@ async def test_connect_follow_copy_alert_positions_and_stop(
             return (await info.account_state(follower)).size("ETH") == 0
 
         await wait_until(flat, "the follower's ETH position to be closed")
+        # The close is alerted with the venue's realised PnL once its fills are recorded (issue #19).
+        closed = await bot.api.reply_to(ADMIN, "sold 0.1 ETH", after=mark, wait_s=60)
+        assert re.search(r"realised PnL [+-]?\$[\d,]+\.\d\d \(position closed\)", closed.text), closed.text
         plan = await ledger.current_plan(follower, leader_address)
         assert plan is not None and plan.settings["active"] is False and plan.settings["release"] == "close"
         states = await bot.handle.room.control.states([follower])
         assert states[follower] == "stopped"
         assert (await info.account_state(leader_address)).size("ETH") == Decimal(2)  # never ours to touch
+        # /positions still shows what the source holds, and says copying is stopped (issue #19).
+        after = await bot.ask(ADMIN, "/positions", "Positions")
+        assert "Copying is stopped" in after
+        assert f"ETH from {leader_address[:6]}…{leader_address[-4:]}: +2 · copying stopped" in after
     finally:
         await runner.stop()

@@ -44,7 +44,7 @@ async def test_a_group_change_waits_for_k_approvals(
     assert "listed admins" in await in_group(OUTSIDER, f"/scale {source} ETH 50", "listed admins")
 
     mark = await bot.say(ADMIN, f"/scale {source} ETH 50", chat=GROUP, chat_type="supergroup")
-    pending = await bot.api.reply_to(GROUP, "1/2 approvals", after=mark)
+    pending = await bot.api.reply_to(GROUP, "1 of 2", after=mark)
     assert [label for label, _ in pending.buttons] == ["Approve", "Reject"]
     plan = await ledger.current_plan(treasury, source)
     assert plan is not None and settings_from_json(plan.settings).config.k("ETH") == 100

@@ -13,7 +13,8 @@ from hypothesis import strategies as st
 
 from adapters.hyperliquid.venue import HyperliquidVenue
 from adapters.localnet.server import LocalnetThread
-from bot.analytics.rank_report import NOT_ADVICE, rank_inputs, rank_sources, short
+from bot.analytics.rank_report import NOT_ADVICE, rank_inputs, rank_sources
+from bot.analytics.render import short_address
 from bot.ledger import Ledger
 from tests.service.support import funded, market_open, sdk_exchange
 from tests.telegram.conftest import ADMIN, Bot
@@ -56,7 +57,7 @@ async def test_rank_answers_the_table_and_the_chart(
     )
     lines = text.splitlines()
     assert lines[0] == "Ranking 2 sources side by side" and lines[1] == NOT_ADVICE
-    assert {lines[4].split()[1], lines[5].split()[1]} == {short(a), short(b)}
+    assert {lines[4].split()[1], lines[5].split()[1]} == {short_address(a), short_address(b)}
     assert "Copyability at follower equity 2,500.00 USD." in text
     assert photo.params["photo_bytes"].startswith(b"\x89PNG") and "not advice" in photo.text
     # the same table as the service call the CLI makes (the localnet has no funding: a note says so)
@@ -112,7 +113,7 @@ async def test_hostile_rank_arguments_get_one_clear_answer_and_change_nothing(
     bot: Bot, ledger: Ledger, leaders: tuple[str, str], data: st.DataObject
 ) -> None:
     a, b = leaders
-    plausible = st.sampled_from([a, b, a[:8], short(b), "7", "equity=2500", "equity=10k", "days=2"])
+    plausible = st.sampled_from([a, b, a[:8], short_address(b), "7", "equity=2500", "equity=10k", "days=2"])
     words = data.draw(st.lists(plausible, max_size=4), label="before")
     poison = data.draw(RANK_POISON, label="poison")
     after = data.draw(st.lists(plausible, max_size=4), label="after")
