@@ -1,7 +1,7 @@
 """Ownership leases of the distributed roles (issue #15, docs/cluster.md), and the fencing rule.
 
 Each source is owned by one watcher, each follower by one copy worker, through a row of
-`ownership_lease` (revision 0006): the holding process, a fencing `epoch` and a heartbeat expiry.
+`ownership_lease` (revision 0007): the holding process, a fencing `epoch` and a heartbeat expiry.
 
 - `acquire` takes the keys that are free, released or expired (and keeps the ones already ours), each
   with a compare-and-swap on the row version read, so of two processes racing for one key exactly one

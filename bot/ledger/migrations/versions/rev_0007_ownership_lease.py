@@ -1,8 +1,8 @@
 """ownership leases: sources (→ watchers), followers (→ copy workers) and the processes themselves
 (with their declared budgets), with fencing epochs and expiry
 
-Revision ID: 0006
-Revises: 0005
+Revision ID: 0007
+Revises: 0006
 Create Date: 2026-12-07 07:30:00.000000
 """
 
@@ -16,8 +16,8 @@ from alembic import op
 
 import bot.ledger.types
 
-revision: str = "0006"
-down_revision: str | None = "0005"
+revision: str = "0007"
+down_revision: str | None = "0006"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
