@@ -10,7 +10,7 @@ from decimal import Decimal
 from enum import StrEnum
 from pathlib import Path
 
-from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bot.database_url import DatabaseUrlError, database_url
@@ -90,6 +90,9 @@ class Settings(BaseSettings):
     localnet_port: int = Field(default=LOCALNET_DEFAULT_PORT, ge=1, le=65535)
     data_dir: Path = Path(".mirrorbot")
     database_url: str | None = None
+    # The distributed roles' bus (issue #15, docs/cluster.md): Redis Streams, beside a PostgreSQL ledger.
+    # Unset: one process, in-process bus (`mirrorbot run`, the embedded default).
+    bus_url: str | None = None
     log_level: str = "INFO"
     log_format: LogFormat = LogFormat.CONSOLE
     slippage_cap: Decimal = Field(default=Decimal("0.01"), gt=0, lt=1)
@@ -144,6 +147,23 @@ class Settings(BaseSettings):
                 "node_fills_by_block/"
             )
         return value
+
+    @field_validator("bus_url")
+    @classmethod
+    def _bus_url(cls, value: str | None, info: ValidationInfo) -> str | None:
+        """A redis:// URL, and only beside a PostgreSQL ledger: processes on several hosts share the
+        ledger of record and its leases, which a SQLite file cannot be."""
+        if value is None or not value.strip():
+            return None
+        if not value.strip().startswith(("redis://", "rediss://")):
+            raise ValueError("must be a redis:// or rediss:// URL (e.g. redis://127.0.0.1:6379/0)")
+        db = info.data.get("database_url")
+        if "database_url" in info.data and not (isinstance(db, str) and db.startswith("postgresql")):
+            raise ValueError(
+                "needs a PostgreSQL MIRROR_DATABASE_URL (got SQLite): the distributed roles share the "
+                "ledger and its leases; unset MIRROR_BUS_URL to run as one process"
+            )
+        return value.strip()
 
     @field_validator("keystore_password_file")
     @classmethod
