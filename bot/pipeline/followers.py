@@ -89,10 +89,7 @@ class Followers:
         runner's `price_release` job; they are read here only when there are none fresh enough or when
         they contradict a mid (a market move, or an outlier? the venue is asked before anything is held)."""
         mids = await self._mids()
-        if self.prices.stale():
-            await self.prices.refresh(self.venue, force=True)
-        elif self.prices.contradicted(mids):  # asked again at most every REF_MAX_AGE_MS (its weight)
-            await self.prices.refresh(self.venue)
+        await self.prices.confirm(self.venue, mids)
         return mids
 
     async def _mids(self) -> dict[str, Decimal]:

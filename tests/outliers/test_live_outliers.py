@@ -126,6 +126,15 @@ async def test_the_hot_path_reads_the_reference_only_when_it_is_stale_or_contrad
         assert (await followers.mids())["ETH"] == 3300
         assert venue.requests_made() - before == mids + 1  # contradicted: the venue is asked at once
         assert followers.prices.reference("ETH") == 3000  # and it still says 3000: an outlier
+        before = venue.requests_made()
+        for _ in range(3):
+            await followers.mids()
+        assert venue.requests_made() - before == 3 * mids  # a contradiction already asked about: not again
+        await world.control({"type": "fault", "clear": True})
+        await world.set_mids(ETH="2500")  # a market move the cached reference has not seen
+        before = venue.requests_made()
+        assert (await followers.mids())["ETH"] == 2500
+        assert venue.requests_made() - before == mids + 1 and followers.prices.reference("ETH") == 2500
     finally:
         await venue.close()
 
