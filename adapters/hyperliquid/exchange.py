@@ -69,7 +69,7 @@ from adapters.hyperliquid.wire import (
     trigger_order_wire,
     update_leverage_action,
 )
-from bot.domain import OrderRequest, OrderResult, OrderStatus
+from bot.domain import OrderRequest, OrderResult, OrderStatus, wirejson
 from bot.domain.refusals import CONNECTION_FAILED_WORDS, RATE_LIMITED_WORDS
 
 __all__ = [
@@ -379,7 +379,7 @@ class ExchangeClient:
                 "look the order up before resending"
             )
         try:
-            payload = json.loads(answer.content, parse_float=Decimal)
+            payload = wirejson.loads(answer.content, parse_float=Decimal)
         except ValueError:
             payload = None
         if answer.status != 200 or not isinstance(payload, dict):

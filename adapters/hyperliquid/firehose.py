@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from adapters.hyperliquid.parsing import ParseError, parse_fill
-from bot.domain import SourceFill
+from bot.domain import SourceFill, wirejson
 
 __all__ = [
     "FILLS_DIR",
@@ -264,11 +264,11 @@ class FirehoseFilter:
         """The watched fills of one block line; a line that is not a block is refused (logged, counted)
         and yields nothing. Numbers stay strings (`parse_fill` refuses floats), so money is exact."""
         try:
-            block = json.loads(line)
+            block = wirejson.loads(line)
             events = block["events"] if isinstance(block, dict) else None
             if not isinstance(events, list):
                 raise ValueError("expected an object with an 'events' list")
-        except (ValueError, KeyError, RecursionError) as exc:
+        except (ValueError, KeyError) as exc:
             self.stats.refused_lines += 1
             log.warning("firehose: %s is not a block (%s); skipped", where, str(exc)[:200])
             return []

@@ -8,7 +8,6 @@ here: what to do on 429/5xx is the caller's policy.
 from __future__ import annotations
 
 import asyncio
-import json
 import re
 from collections import deque
 from collections.abc import Sequence
@@ -47,6 +46,7 @@ from bot.domain import (
     OrderBook,
     SourceFill,
     VenueRequestError,
+    wirejson,
 )
 
 _CLOID = re.compile(r"0x[0-9a-fA-F]{32}")
@@ -136,7 +136,7 @@ class InfoClient:
         if response.status_code != 200:
             raise InfoRequestError(request_type, response.status_code, response.text)
         try:
-            payload = json.loads(response.content, parse_float=Decimal)
+            payload = wirejson.loads(response.content, parse_float=Decimal)
         except ValueError:
             raise InfoRequestError(request_type, response.status_code, "answer is not JSON") from None
         items = len(payload) if isinstance(payload, list) else 0

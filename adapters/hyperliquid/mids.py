@@ -25,6 +25,7 @@ import aiohttp
 
 from adapters.hyperliquid.parsing import ParseError, parse_all_mids
 from adapters.hyperliquid.ws import PING_TEXT, Backoff
+from bot.domain import wirejson
 
 __all__ = ["MIDS_PING_INTERVAL_S", "MidsFeed"]
 
@@ -140,7 +141,7 @@ class MidsFeed:
 
     def _take(self, text: str) -> None:
         try:
-            message = json.loads(text, parse_float=Decimal) if text.startswith("{") else {}
+            message = wirejson.loads(text, parse_float=Decimal) if text.startswith("{") else {}
             if message.get("channel") != "allMids":
                 return  # pongs, acks: heard, nothing to take
             data = message.get("data")

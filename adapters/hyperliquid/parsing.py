@@ -17,7 +17,7 @@ from typing import Any
 
 import yaml
 
-from bot.domain import AccountState, Candle, Instrument, Position, Side, SourceFill
+from bot.domain import AccountState, Candle, Instrument, Position, Side, SourceFill, wirejson
 from bot.domain.equity import account_equity
 
 _SIDES = {"B": Side.BUY, "A": Side.SELL}
@@ -223,9 +223,11 @@ def _json(text: Any, where: str) -> Any:
     if not isinstance(text, str):
         raise ParseError(f"{where}: expected a JSON string, got {type(text).__name__}")
     try:
-        return json.loads(text, parse_float=Decimal)
+        return wirejson.loads(text, parse_float=Decimal)
     except json.JSONDecodeError as exc:
         raise ParseError(f"{where}: not JSON ({exc.msg} at line {exc.lineno})") from None
+    except ValueError as exc:  # nested too deep (wirejson.TooDeep)
+        raise ParseError(f"{where}: not JSON ({exc})") from None
 
 
 def load_fills_file(path: Path) -> list[SourceFill]:

@@ -25,7 +25,7 @@ import aiohttp
 
 from adapters.hyperliquid.faults import DUPLICATE_FILL, WS_DROPPED, FaultRelay
 from adapters.hyperliquid.parsing import ParseError, parse_user_fills
-from bot.domain import SourceFill
+from bot.domain import SourceFill, wirejson
 
 __all__ = [
     "BACKFILL_OVERLAP_MS",
@@ -287,7 +287,7 @@ class UserFillsSocket:
         if not text.startswith("{"):  # e.g. "Websocket connection established."
             return []
         try:
-            message = json.loads(text, parse_float=Decimal)
+            message = wirejson.loads(text, parse_float=Decimal)
             if message.get("channel") == "pong":
                 self.pongs += 1
                 return []

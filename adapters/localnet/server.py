@@ -54,6 +54,7 @@ from adapters.localnet.stats import ExchangeRecord, ExchangeStats
 from adapters.localnet.types import ExchangeError, InfoError
 from adapters.localnet.universe import instruments_for
 from adapters.localnet.ws import WsHub
+from bot.domain import wirejson
 
 log = logging.getLogger(__name__)
 
@@ -113,7 +114,7 @@ def _note_refused(raw: bytes, record: ExchangeRecord) -> None:
     """A request answered with an injected HTTP error still shows its action, nonce and cloids in
     `stats` (a client resending the same request is visible as such); nothing of it was executed."""
     with contextlib.suppress(ValueError, TypeError, AttributeError):
-        request = parse_signed_request(json.loads(raw))
+        request = parse_signed_request(wirejson.loads(raw))
         record.action, record.nonce = request.action, request.nonce
 
 
@@ -295,7 +296,7 @@ class Localnet:
         if fault is not None:
             return self._fault_response(fault)
         try:
-            body = json.loads(await request.read())
+            body = wirejson.loads(await request.read())
         except ValueError:
             return web.Response(status=422, text=MALFORMED_BODY)
         if not isinstance(body, dict):
@@ -339,7 +340,7 @@ class Localnet:
     def _execute(self, raw: bytes, record: ExchangeRecord) -> dict[str, Any]:
         """The /exchange pipeline, synchronous so no other request interleaves with it."""
         try:
-            request = parse_signed_request(json.loads(raw))
+            request = parse_signed_request(wirejson.loads(raw))
         except ValueError:
             raise MalformedRequest(MALFORMED_BODY) from None
         record.action, record.nonce = request.action, request.nonce
@@ -389,7 +390,7 @@ class Localnet:
         if request.content_type != JSON:  # a page may POST text/plain cross-site without asking first
             return _json_response({"error": NOT_JSON}, status=415)
         try:
-            message = json.loads(await request.read(), parse_float=Decimal)
+            message = wirejson.loads(await request.read(), parse_float=Decimal)
         except ValueError:
             return _json_response({"error": "body: expected a JSON object with a 'type'"}, status=400)
         try:

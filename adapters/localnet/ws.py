@@ -30,6 +30,7 @@ from aiohttp import WSMsgType, web
 from adapters.localnet.candles import INTERVALS
 from adapters.localnet.faults import Faults
 from adapters.localnet.types import InfoError, LocalEvent
+from bot.domain import wirejson
 
 log = logging.getLogger(__name__)
 
@@ -336,7 +337,7 @@ class WsHub:
 
     def _on_text(self, connection: WsConnection, text: str) -> None:
         try:
-            message = json.loads(text)
+            message = wirejson.loads(text)
         except ValueError:
             connection.send(_dumps({"channel": "error", "data": f"Invalid JSON: {text[:200]}"}))
             return

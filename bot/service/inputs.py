@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 
+from bot.domain import wirejson
 from bot.ledger.types import decimal_text
 from bot.service.errors import InvalidInput
 
@@ -383,22 +384,12 @@ def json_number(text: str) -> Decimal:
     return Decimal(text)
 
 
-_BRACKETS = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"|[\[\]{}]')
-
-
 def text_nesting(text: str, field: str, *, limit: int = MAX_NESTING) -> str:
     """`text` if its brackets (outside double-quoted strings) nest at most `limit` deep: checked on the
-    text BEFORE a parser sees it, as the C JSON scanner can overflow the C stack on deep input (a
-    segfault, not a RecursionError) when the recursion limit has been raised."""
-    depth = 0
-    for match in _BRACKETS.finditer(text):
-        char = text[match.start()]
-        if char in "[{":
-            depth += 1
-            if depth > limit:
-                raise InvalidInput(field, f"nested more than {limit} levels deep")
-        elif char in "]}":
-            depth -= 1
+    text BEFORE a parser sees it (bot/domain/wirejson.py says why: a deep input can crash the process)."""
+    problem = wirejson.nesting_problem(text, limit)
+    if problem is not None:
+        raise InvalidInput(field, problem)
     return text
 
 

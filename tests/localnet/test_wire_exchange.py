@@ -141,3 +141,19 @@ def test_reset_forgets_accounts_stats_and_nonces(
     assert "does not exist" in post_exchange(url, body).json()["response"]  # the account is gone
     control({"type": "fund", "user": user.address, "usdc": "100"})
     assert post_exchange(url, body).json()["status"] == "ok"  # and its nonces with it
+
+
+@pytest.mark.parametrize("deep", ["[" * 5_000, '{"a":' * 5_000 + "1" + "}" * 5_000, "[" * 200_000])
+def test_deeply_nested_bodies_are_refused_on_every_endpoint(url: str, deep: str) -> None:
+    """JSON nested thousands deep made the parser raise RecursionError (HTTP 500, a traceback in the
+    localnet's log), or crash the process where the recursion limit had been raised."""
+    headers = {"Content-Type": "application/json"}
+    answers = {
+        path: requests.post(f"{url}{path}", data=deep, headers=headers, timeout=10)
+        for path in ("/info", "/exchange", "/_localnet")
+    }
+    assert answers["/info"].status_code == answers["/exchange"].status_code == 422
+    assert answers["/exchange"].text == "Failed to deserialize the JSON body into the target type"
+    assert answers["/_localnet"].status_code == 400
+    assert answers["/_localnet"].json() == {"error": "body: expected a JSON object with a 'type'"}
+    assert requests.post(f"{url}/info", json={"type": "allMids"}, timeout=10).status_code == 200

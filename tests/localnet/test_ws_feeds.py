@@ -60,10 +60,20 @@ def test_user_fills_snapshot_first_then_live(
     assert sum(Decimal(f["sz"]) for f in live["data"]["fills"]) == Decimal("0.1")
 
 
+def subscribed(info: Info, subscription: dict[str, Any]) -> Messages:
+    """`subscribe`, returning once the venue has it: a `userFills` subscription sent after it on the same
+    connection answers with a snapshot, and the venue reads a connection's messages in order (the SDK
+    does not wait for a subscription's ack; an order placed at once could beat it, on a loaded machine)."""
+    messages = subscribe(info, subscription)
+    barrier = subscribe(info, {"type": "userFills", "user": subscription["user"]})
+    assert barrier.get(timeout=TIMEOUT)["data"]["isSnapshot"] is True
+    return messages
+
+
 def test_order_updates(ws_info: Info, wallet: MakeWallet, exchange: MakeExchange) -> None:
     user = wallet()
     ex = exchange(user)
-    updates = subscribe(ws_info, {"type": "orderUpdates", "user": user.address})
+    updates = subscribed(ws_info, {"type": "orderUpdates", "user": user.address})
     px = float(f"{Decimal(ws_info.all_mids()['ETH']) * Decimal('0.9'):.5g}")
     oid = ex.order("ETH", True, 0.1, px, {"limit": {"tif": "Gtc"}})["response"]["data"]["statuses"][0][
         "resting"
@@ -78,7 +88,7 @@ def test_order_updates(ws_info: Info, wallet: MakeWallet, exchange: MakeExchange
 
 def test_user_events_carry_fills(ws_info: Info, wallet: MakeWallet, exchange: MakeExchange) -> None:
     user = wallet()
-    events = subscribe(ws_info, {"type": "userEvents", "user": user.address})
+    events = subscribed(ws_info, {"type": "userEvents", "user": user.address})
     exchange(user).market_open("SOL", False, 1)
     message = events.get(timeout=TIMEOUT)
     assert message["channel"] == "user"
