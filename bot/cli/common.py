@@ -27,6 +27,12 @@ JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON instead of a 
 AccountOpt = Annotated[
     str | None, typer.Option("--account", help="Follower address (default: the only registered one).")
 ]
+OnceOpt = Annotated[
+    bool, typer.Option("--once", help="Start, apply the follows, one reconciliation pass, then stop.")
+]
+DurationOpt = Annotated[
+    float | None, typer.Option(help="Stop cleanly after this many seconds (default: until Ctrl-C).")
+]
 CheckVenue = Annotated[
     bool | None,
     typer.Option(

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Annotated, Final
 
 import typer
 
-from bot.cli.common import settings_or_exit
+from bot.cli.common import DurationOpt, OnceOpt, settings_or_exit
 from bot.logs import log_event
 
 if TYPE_CHECKING:
@@ -53,12 +53,8 @@ def paper(
     state: Annotated[
         Path | None, typer.Option(help="Paper accounts' state file (default: MIRROR_DATA_DIR/paper.json).")
     ] = None,
-    once: Annotated[
-        bool, typer.Option("--once", help="Start, apply the follows, one reconciliation pass, then stop.")
-    ] = False,
-    duration: Annotated[
-        float | None, typer.Option(help="Stop cleanly after this many seconds (default: until Ctrl-C).")
-    ] = None,
+    once: OnceOpt = False,
+    duration: DurationOpt = None,
 ) -> None:
     """Run the copy pipeline on paper: sources live, follower orders filled at the live mids.
 

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING
 
 import typer
 from pydantic import SecretStr
 
-from bot.cli.common import settings_or_exit
+from bot.cli.common import DurationOpt, OnceOpt, settings_or_exit
 
 if TYPE_CHECKING:
     from bot.config import Settings
@@ -16,12 +16,8 @@ if TYPE_CHECKING:
 
 
 def run(
-    once: Annotated[
-        bool, typer.Option("--once", help="Start, apply the follows, one reconciliation pass, then stop.")
-    ] = False,
-    duration: Annotated[
-        float | None, typer.Option(help="Stop cleanly after this many seconds (default: until Ctrl-C).")
-    ] = None,
+    once: OnceOpt = False,
+    duration: DurationOpt = None,
 ) -> None:
     """Run the copy pipeline: watch the sources and mirror them into the followers.
 
