@@ -205,56 +205,11 @@ class DecisionStore(LedgerBase):
 
     # ---- instructions ---------------------------------------------------------------------------
 
-    async def record_instruction(
-        self,
-        *,
-        follower: str,
-        source: str,
-        coin: str,
-        source_event_id: str,
-        strategy: str,
-        target_before: Decimal,
-        target_after: Decimal,
-        delta: Decimal,
-        revision: int = 0,
-        ratio: Decimal | None = None,
-        position: Decimal | None = None,
-        mid: Decimal | None = None,
-        event_kind: str | None = None,
-        guards: Iterable[str] = (),
-        reason: str | None = None,
-        plan_version: int | None = None,
-        leader_event_id: int | None = None,
-        created_at: datetime | None = None,
-        vol_sigma: Decimal | None = None,
-        vol_mult: Decimal | None = None,
-    ) -> Recorded[CopyInstruction]:
-        """Record a decision. The same (follower, coin, source event, revision) twice returns the first
-        row unchanged (`created=False`) with the same id and cloid: a decision is placed at most once."""
-        row = CopyInstruction(
-            **instruction_values(
-                follower=follower,
-                source=source,
-                coin=coin,
-                source_event_id=source_event_id,
-                strategy=strategy,
-                target_before=target_before,
-                target_after=target_after,
-                delta=delta,
-                revision=revision,
-                ratio=ratio,
-                position=position,
-                mid=mid,
-                event_kind=event_kind,
-                guards=guards,
-                reason=reason,
-                plan_version=plan_version,
-                leader_event_id=leader_event_id,
-                created_at=created_at,
-                vol_sigma=vol_sigma,
-                vol_mult=vol_mult,
-            )
-        )
+    async def record_instruction(self, values: dict[str, Any]) -> Recorded[CopyInstruction]:
+        """Record a decision (`values` from `instruction_values`). The same (follower, coin, source event,
+        revision) twice returns the first row unchanged (`created=False`) with the same id and cloid: a
+        decision is placed at most once."""
+        row = CopyInstruction(**values)
         ident = row.id
         async with self._tx() as session:
             created = await self._insert_ignore(session, row)

@@ -19,6 +19,7 @@ from bot.ledger import (
     SnapshotOrigin,
     VenueOrder,
 )
+from bot.ledger.repository import instruction_values
 from bot.ledger.types import from_ms
 
 SOURCE = "0x" + "5a" * 20
@@ -76,21 +77,23 @@ async def record_chain(ledger: Ledger, *, fill_before_ack: bool = False) -> Chai
     ).row
     instruction = (
         await ledger.record_instruction(
-            follower=FOLLOWER,
-            source=SOURCE,
-            coin="ETH",
-            source_event_id=change.event_id,
-            strategy="mirror",
-            event_kind="increase",
-            ratio=Decimal("0.01"),
-            target_before=Decimal("0.1"),
-            target_after=Decimal("0.15"),
-            position=Decimal("0.1"),
-            delta=Decimal("0.05"),
-            mid=Decimal(3000),
-            plan_version=plan.version,
-            leader_event_id=event.id,
-            created_at=ms(45),
+            instruction_values(
+                follower=FOLLOWER,
+                source=SOURCE,
+                coin="ETH",
+                source_event_id=change.event_id,
+                strategy="mirror",
+                event_kind="increase",
+                ratio=Decimal("0.01"),
+                target_before=Decimal("0.1"),
+                target_after=Decimal("0.15"),
+                position=Decimal("0.1"),
+                delta=Decimal("0.05"),
+                mid=Decimal(3000),
+                plan_version=plan.version,
+                leader_event_id=event.id,
+                created_at=ms(45),
+            )
         )
     ).row
     intent = (

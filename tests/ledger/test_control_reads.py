@@ -6,20 +6,23 @@ from __future__ import annotations
 from decimal import Decimal
 
 from bot.ledger import Ledger
+from bot.ledger.repository import instruction_values
 
 FOLLOWER, OTHER = "0x" + "a1" * 20, "0x" + "b2" * 20
 
 
 async def _decide(ledger: Ledger, follower: str, event: str) -> str:
     recorded = await ledger.record_instruction(
-        follower=follower,
-        source="0x" + "5e" * 20,
-        coin="ETH",
-        source_event_id=event,
-        strategy="mirror",
-        target_before=Decimal(0),
-        target_after=Decimal(1),
-        delta=Decimal(1),
+        instruction_values(
+            follower=follower,
+            source="0x" + "5e" * 20,
+            coin="ETH",
+            source_event_id=event,
+            strategy="mirror",
+            target_before=Decimal(0),
+            target_after=Decimal(1),
+            delta=Decimal(1),
+        )
     )
     return recorded.row.id
 

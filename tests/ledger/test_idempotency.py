@@ -25,6 +25,7 @@ from bot.ledger import (
 )
 from bot.ledger.db import session_factory
 from bot.ledger.models import LedgerModel
+from bot.ledger.repository import instruction_values
 from tests.ledger.chain import FOLLOWER, OID, SOURCE, VENUE, ms, record_chain
 
 
@@ -37,43 +38,49 @@ async def _decide(
     ledger: Ledger, *, event: str = "fills:ETH:1:2", revision: int = 0, delta: str = "0.05"
 ) -> str:
     recorded = await ledger.record_instruction(
-        follower=FOLLOWER,
-        source=SOURCE,
-        coin="ETH",
-        source_event_id=event,
-        revision=revision,
-        strategy="mirror",
-        target_before=Decimal(0),
-        target_after=Decimal(delta),
-        delta=Decimal(delta),
+        instruction_values(
+            follower=FOLLOWER,
+            source=SOURCE,
+            coin="ETH",
+            source_event_id=event,
+            revision=revision,
+            strategy="mirror",
+            target_before=Decimal(0),
+            target_after=Decimal(delta),
+            delta=Decimal(delta),
+        )
     )
     return recorded.row.id
 
 
 async def test_same_decision_twice_is_one_row_with_one_cloid(ledger: Ledger) -> None:
     first = await ledger.record_instruction(
-        follower=FOLLOWER,
-        source=SOURCE,
-        coin="ETH",
-        source_event_id="fills:ETH:1:2",
-        strategy="mirror",
-        target_before=Decimal(0),
-        target_after=Decimal("0.1"),
-        delta=Decimal("0.1"),
-        ratio=Decimal("0.01"),
+        instruction_values(
+            follower=FOLLOWER,
+            source=SOURCE,
+            coin="ETH",
+            source_event_id="fills:ETH:1:2",
+            strategy="mirror",
+            target_before=Decimal(0),
+            target_after=Decimal("0.1"),
+            delta=Decimal("0.1"),
+            ratio=Decimal("0.01"),
+        )
     )
     # A restart recomputes the decision (maybe with a later mid): same key, so the first one stands.
     again = await ledger.record_instruction(
-        follower=FOLLOWER.upper().replace("0X", "0x"),
-        source=SOURCE,
-        coin="ETH",
-        source_event_id="fills:ETH:1:2",
-        strategy="mirror",
-        target_before=Decimal(0),
-        target_after=Decimal("0.1"),
-        delta=Decimal("0.1"),
-        ratio=Decimal("0.01"),
-        mid=Decimal(3001),
+        instruction_values(
+            follower=FOLLOWER.upper().replace("0X", "0x"),
+            source=SOURCE,
+            coin="ETH",
+            source_event_id="fills:ETH:1:2",
+            strategy="mirror",
+            target_before=Decimal(0),
+            target_after=Decimal("0.1"),
+            delta=Decimal("0.1"),
+            ratio=Decimal("0.01"),
+            mid=Decimal(3001),
+        )
     )
     assert first.created and not again.created
     assert again.row.id == first.row.id == instruction_id(FOLLOWER, "ETH", "fills:ETH:1:2", 0)
@@ -94,14 +101,16 @@ async def test_concurrent_writers_of_one_decision_store_it_once(ledger: Ledger) 
     results = await asyncio.gather(
         *(
             ledger.record_instruction(
-                follower=FOLLOWER,
-                source=SOURCE,
-                coin="BTC",
-                source_event_id="fills:BTC:9:9",
-                strategy="mirror",
-                target_before=Decimal(0),
-                target_after=Decimal("0.2"),
-                delta=Decimal("0.2"),
+                instruction_values(
+                    follower=FOLLOWER,
+                    source=SOURCE,
+                    coin="BTC",
+                    source_event_id="fills:BTC:9:9",
+                    strategy="mirror",
+                    target_before=Decimal(0),
+                    target_after=Decimal("0.2"),
+                    delta=Decimal("0.2"),
+                )
             )
             for _ in range(8)
         )

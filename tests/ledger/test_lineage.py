@@ -8,6 +8,7 @@ import pytest
 
 from bot.domain import Side, SourceChange
 from bot.ledger import Ledger, Lineage, render_lineage, render_lineages
+from bot.ledger.repository import instruction_values
 from bot.ledger.types import decimal_text
 from tests.ledger.chain import FOLLOWER, OID, PLAN_SETTINGS, RAW_FILL, SOURCE, VENUE, Chain, ms, record_chain
 
@@ -78,20 +79,22 @@ async def test_a_deferred_decision_explains_why_no_order_was_sent(ledger: Ledger
     event = (await ledger.record_leader_event(change)).row
     decision = (
         await ledger.record_instruction(
-            follower=FOLLOWER,
-            source=SOURCE,
-            coin="SOL",
-            source_event_id=change.event_id,
-            leader_event_id=event.id,
-            strategy="mirror",
-            event_kind="open",
-            ratio=Decimal("0.0012"),
-            target_before=Decimal(0),
-            target_after=Decimal("0.06"),
-            position=Decimal(0),
-            delta=Decimal(0),
-            mid=Decimal(150),
-            reason="deferred_min_notional",
+            instruction_values(
+                follower=FOLLOWER,
+                source=SOURCE,
+                coin="SOL",
+                source_event_id=change.event_id,
+                leader_event_id=event.id,
+                strategy="mirror",
+                event_kind="open",
+                ratio=Decimal("0.0012"),
+                target_before=Decimal(0),
+                target_after=Decimal("0.06"),
+                position=Decimal(0),
+                delta=Decimal(0),
+                mid=Decimal(150),
+                reason="deferred_min_notional",
+            )
         )
     ).row
     [lineage] = await ledger.lineage(decision.id)

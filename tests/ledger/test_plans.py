@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy.exc import IntegrityError
 
 from bot.ledger import AuditChannel, Ledger, LedgerError
+from bot.ledger.repository import instruction_values
 from tests.ledger.chain import FOLLOWER, SOURCE
 
 OTHER_SOURCE = "0x" + "0c" * 20
@@ -51,28 +52,32 @@ async def test_concurrent_changes_get_distinct_consecutive_versions(ledger: Ledg
 async def test_a_decision_must_name_an_existing_plan_version(ledger: Ledger) -> None:
     await ledger.new_plan_version(FOLLOWER, SOURCE, {"k": 1})
     recorded = await ledger.record_instruction(
-        follower=FOLLOWER,
-        source=SOURCE,
-        coin="ETH",
-        source_event_id="e1",
-        strategy="mirror",
-        target_before=Decimal(0),
-        target_after=Decimal(1),
-        delta=Decimal(1),
-        plan_version=1,
-    )
-    assert recorded.row.plan_version == 1
-    with pytest.raises(IntegrityError):  # foreign key (follower, source, version) → follow_plan
-        await ledger.record_instruction(
+        instruction_values(
             follower=FOLLOWER,
             source=SOURCE,
             coin="ETH",
-            source_event_id="e2",
+            source_event_id="e1",
             strategy="mirror",
             target_before=Decimal(0),
             target_after=Decimal(1),
             delta=Decimal(1),
-            plan_version=2,
+            plan_version=1,
+        )
+    )
+    assert recorded.row.plan_version == 1
+    with pytest.raises(IntegrityError):  # foreign key (follower, source, version) → follow_plan
+        await ledger.record_instruction(
+            instruction_values(
+                follower=FOLLOWER,
+                source=SOURCE,
+                coin="ETH",
+                source_event_id="e2",
+                strategy="mirror",
+                target_before=Decimal(0),
+                target_after=Decimal(1),
+                delta=Decimal(1),
+                plan_version=2,
+            )
         )
 
 

@@ -66,14 +66,16 @@ async def test_one_transaction_stores_the_same_lineage_as_one_record_per_call(le
     for draft, done in zip(drafts, recorded, strict=True):
         values = draft.instruction
         stored = await ledger.record_instruction(
-            follower=values["follower"],
-            source=SOURCE,
-            coin="ETH",
-            source_event_id=CHANGE.event_id,
-            strategy="other",  # ignored: the decision is already recorded
-            target_before=Decimal(0),
-            target_after=Decimal(0),
-            delta=Decimal(0),
+            instruction_values(
+                follower=values["follower"],
+                source=SOURCE,
+                coin="ETH",
+                source_event_id=CHANGE.event_id,
+                strategy="other",  # ignored: the decision is already recorded
+                target_before=Decimal(0),
+                target_after=Decimal(0),
+                delta=Decimal(0),
+            )
         )
         assert not stored.created and stored.row.id == done.instruction_id and stored.row.cloid == done.cloid
         assert stored.row.leader_event_id == event.id

@@ -13,6 +13,7 @@ from bot.alerts import AlertKind
 from bot.domain import OrderRequest, OrderStatus, Side
 from bot.ledger import CopyInstruction, IntentStatus, VenueOrder
 from bot.ledger.db import session_factory
+from bot.ledger.repository import instruction_values
 from bot.pipeline.oms import OrderManager, RetryPolicy
 from tests.e2e.support import QUIET, World
 from tests.waiting import wait_until
@@ -107,14 +108,16 @@ async def test_an_intent_sent_before_a_crash_is_looked_up_not_resent(world: Worl
         oms = OrderManager(venue, world.ledger, RetryPolicy(not_found_grace_s=0.3, lookup_interval_s=0.05))
         for event, already_sent in (("crash:1", True), ("crash:2", False)):
             decision = await world.ledger.record_instruction(
-                follower=follower,
-                source="0x" + "1" * 40,
-                coin="ETH",
-                source_event_id=event,
-                strategy="mirror",
-                target_before=Decimal(0),
-                target_after=Decimal("0.1"),
-                delta=Decimal("0.1"),
+                instruction_values(
+                    follower=follower,
+                    source="0x" + "1" * 40,
+                    coin="ETH",
+                    source_event_id=event,
+                    strategy="mirror",
+                    target_before=Decimal(0),
+                    target_after=Decimal("0.1"),
+                    delta=Decimal("0.1"),
+                )
             )
             cloid = decision.row.cloid
             await world.ledger.record_intent(

@@ -12,6 +12,7 @@ from eth_account.signers.local import LocalAccount
 from adapters.hyperliquid.info import InfoClient
 from adapters.localnet.server import LocalnetThread
 from bot.ledger import Ledger
+from bot.ledger.repository import instruction_values
 from bot.service import Actor, Conflict, InvalidInput, MirrorService, VenueError
 from bot.service.views import NOT_JOINED
 from strategies.num import div, mul, q_lot, sub
@@ -161,15 +162,17 @@ async def test_positions_side_by_side_with_drift(
 
     # once the engine has decided, the ledger's target is the reference
     await ledger.record_instruction(
-        follower=master.address,
-        source=leader.address,
-        coin="ETH",
-        source_event_id="e1",
-        strategy="mirror",
-        target_before=Decimal(0),
-        target_after=Decimal("0.04"),
-        delta=Decimal("0.04"),
-        plan_version=1,
+        instruction_values(
+            follower=master.address,
+            source=leader.address,
+            coin="ETH",
+            source_event_id="e1",
+            strategy="mirror",
+            target_before=Decimal(0),
+            target_after=Decimal("0.04"),
+            delta=Decimal("0.04"),
+            plan_version=1,
+        )
     )
     eth = next(r for r in (await venue_service.positions(actor, master.address)).rows if r.coin == "ETH")
     assert (eth.target, eth.target_basis, eth.drift) == (Decimal("0.04"), "ledger", Decimal("0.01"))

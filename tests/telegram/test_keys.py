@@ -17,6 +17,7 @@ from adapters.localnet.server import LocalnetThread
 from bot.cli import app as cli
 from bot.config import Settings
 from bot.ledger import Ledger
+from bot.ledger.repository import instruction_values
 from tests.telegram.conftest import ADMIN, Bot
 from tests.telegram.fakebot import Call
 from tests.telegram.support import connect
@@ -85,14 +86,16 @@ async def test_why_with_a_known_decision_id_is_answered_and_kept(
 ) -> None:
     master, _ = await connect(bot, localnet, ADMIN, "why-id")
     decision = await ledger.record_instruction(
-        follower=master.address.lower(),
-        source="0x" + "5e" * 20,
-        coin="ETH",
-        source_event_id="ev-why-1",
-        strategy="mirror",
-        target_before=Decimal(0),
-        target_after=Decimal("0.5"),
-        delta=Decimal("0.5"),
+        instruction_values(
+            follower=master.address.lower(),
+            source="0x" + "5e" * 20,
+            coin="ETH",
+            source_event_id="ev-why-1",
+            strategy="mirror",
+            target_before=Decimal(0),
+            target_after=Decimal("0.5"),
+            delta=Decimal("0.5"),
+        )
     )
     ident = decision.row.id
     assert len(ident) == 64  # the ambiguous shape

@@ -12,6 +12,7 @@ from decimal import Decimal
 from adapters.localnet.server import LocalnetThread
 from bot.ledger import Ledger
 from bot.ledger.ids import instruction_id
+from bot.ledger.repository import instruction_values
 from tests.service.support import funded
 from tests.telegram.conftest import ADMIN, Bot
 from tests.telegram.support import connect
@@ -44,17 +45,19 @@ async def test_why_takes_a_short_id_and_lists_candidates_when_ambiguous(
     ids = []
     for event in (first, second):
         recorded = await ledger.record_instruction(
-            follower=follower,
-            source=source,
-            coin="ETH",
-            source_event_id=event,
-            strategy="mirror",
-            target_before=Decimal(0),
-            target_after=LONG_TARGET,
-            delta=LONG_TARGET,
-            position=Decimal(0),
-            event_kind="open",
-            plan_version=1,
+            instruction_values(
+                follower=follower,
+                source=source,
+                coin="ETH",
+                source_event_id=event,
+                strategy="mirror",
+                target_before=Decimal(0),
+                target_after=LONG_TARGET,
+                delta=LONG_TARGET,
+                position=Decimal(0),
+                event_kind="open",
+                plan_version=1,
+            )
         )
         ids.append(recorded.row.id)
     assert ids[0][:8] == ids[1][:8] and ids[0][:12] != ids[1][:12]
