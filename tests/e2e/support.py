@@ -18,6 +18,7 @@ from eth_account.signers.local import LocalAccount
 from eth_utils.crypto import keccak
 from hyperliquid.exchange import Exchange
 
+from adapters.hyperliquid.budget import WeightBudget
 from adapters.hyperliquid.info import InfoClient
 from adapters.hyperliquid.venue import HyperliquidVenue
 from adapters.hyperliquid.ws import Backoff
@@ -56,6 +57,13 @@ class Leader:
         return str(self.wallet.address).lower()
 
 
+def unpaced() -> WeightBudget:
+    """The localnet imposes no weight limit: the tests' reads are not paced to the real venue's 1,200 a
+    minute (waiting on it only slowed them). What a job costs in weight is counted where it matters
+    (tests/outliers/test_live_outliers.py, tests/unit/test_venue_budget.py), not timed."""
+    return WeightBudget(10_000_000, burst=1_000_000)
+
+
 class World:
     def __init__(self, net: LocalnetThread, tmp: Path, db_url: str) -> None:
         self.net = net
@@ -64,7 +72,7 @@ class World:
         self.db_url = db_url
         self.http = httpx.AsyncClient(timeout=30)
         self.info = InfoClient(self.url)  # the tests' own reads
-        self.reads = HyperliquidVenue(self.url, data_dir=None)  # the service's venue
+        self.reads = HyperliquidVenue(self.url, data_dir=None, budget=unpaced())  # the service's venue
         self.ledger: Ledger | None = None
         self.service: MirrorService | None = None
         self.runner: Runner | None = None
@@ -212,6 +220,7 @@ class World:
         options.setdefault("data_dir", self.tmp / "venue")
         options.setdefault("backoff", Backoff(base_s=0.05, cap_s=0.2))
         options.setdefault("poll_interval_s", 60.0)
+        options.setdefault("budget", unpaced())
         return HyperliquidVenue(self.url, **options)
 
     async def start_runner(self, options: RunnerOptions = QUIET, **venue_options: Any) -> Runner:

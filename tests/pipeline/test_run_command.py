@@ -23,6 +23,8 @@ def environment(world: World, *, password: str | None = PASSWORD) -> dict[str, s
         "MIRROR_DATABASE_URL": world.db_url,
         "MIRROR_DATA_DIR": str(world.tmp / "bot"),
         "MIRROR_LOG_FORMAT": "json",
+        # the localnet imposes no weight limit: reads unpaced, as in-process (tests/e2e/support.py `unpaced`)
+        "MIRROR_HL_WEIGHT_PER_MINUTE": "10000000",
     }
     if password is not None:
         env["MIRROR_KEYSTORE_PASSWORD"] = password

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from adapters.hyperliquid.budget import WeightBudget
 from adapters.hyperliquid.venue import HyperliquidVenue
 from adapters.localnet.server import LocalnetThread
 from bot.ledger import Ledger, create_engine
 from bot.service import Actor, MirrorService
+from tests.e2e.support import unpaced
 from tests.ledger.conftest import _pg_database, _sqlite_template, db_url  # noqa: F401  (fixtures)
 from tests.service.support import FAST_KDF, unique_nonce, write_fast_keystore
 
@@ -60,7 +60,7 @@ def localnet() -> Iterator[LocalnetThread]:
 async def venue_service(ledger: Ledger, localnet: LocalnetThread) -> AsyncIterator[MirrorService]:
     """The service with the localnet as its venue."""
     # The localnet imposes no weight limit: the venue's pacing is tested in tests/hyperliquid.
-    venue = HyperliquidVenue(localnet.url, data_dir=None, budget=WeightBudget(10_000_000, burst=1_000_000))
+    venue = HyperliquidVenue(localnet.url, data_dir=None, budget=unpaced())
     try:
         yield MirrorService(ledger, venue, kdf_iterations=FAST_KDF)
     finally:
