@@ -62,6 +62,10 @@ _OK_DEFAULT: dict[str, Any] = {"status": "ok", "response": {"type": "default"}}
 ActionHandler = Callable[["LocalExchange", str, dict[str, Any], int, Outbox, int], dict[str, Any]]
 
 
+def _every_book(_coin: str) -> bool:
+    return True
+
+
 def _wall_clock_ms() -> int:
     return time.time_ns() // 1_000_000
 
@@ -100,6 +104,7 @@ class LocalExchange:
         self._spot_pairs = tuple(spot_pairs) if spot_pairs is not None else SPOT_PAIRS
         self._clock = clock_ms or _wall_clock_ms
         self._listeners: list[Callable[[LocalEvent], None]] = []
+        self._book_wants: list[Callable[[str], bool]] = []
         self._faults = Faults()
         self._new_state()
 
@@ -277,8 +282,17 @@ class LocalExchange:
         """The websocket `userFills` snapshot: as `/info userFills` (newest first, at most 2000)."""
         return all_user_fills(self._state, user.lower())[:MAX_FILLS]
 
-    def add_listener(self, fn: Callable[[LocalEvent], None]) -> None:
+    def add_listener(
+        self, fn: Callable[[LocalEvent], None], *, books: Callable[[str], bool] | None = None
+    ) -> None:
+        """Call `fn` with every event. `books(coin)`, if given, says whether `fn` wants that coin's
+        `l2Book` events: a book snapshot costs more than the rest of an order (~90 numbers formatted),
+        so it is built only when some listener wants it (the websocket hub: a book or bbo subscriber)."""
         self._listeners.append(fn)
+        self._book_wants.append(books or _every_book)
+
+    def _wants_book(self, coin: str) -> bool:
+        return any(wants(coin) for wants in self._book_wants)
 
     # --- dispatch -------------------------------------------------------------------------------------------
     def _dispatch(
@@ -519,7 +533,7 @@ class LocalExchange:
         for spec in state.all_specs:
             if out.trades.get(spec.coin):
                 events.append(LocalEvent("trades", out.trades[spec.coin], coin=spec.coin))
-            if spec.coin in out.books:
+            if spec.coin in out.books and self._wants_book(spec.coin):
                 levels = state.books[spec.coin].l2_levels()
                 events.append(
                     LocalEvent("l2Book", {"coin": spec.coin, "time": now, "levels": levels}, coin=spec.coin)

@@ -2,7 +2,7 @@
 in-memory exchange core (`LocalExchange`).
 
     POST /info       -> LocalExchange.handle_info (InfoError -> HTTP 422 with its text)
-    POST /exchange   -> envelope check, expiry, nonce window, signer recovery (SDK helpers),
+    POST /exchange   -> envelope check, expiry, nonce window, signer recovery (auth.py),
                         resolve_account, per-signer nonces, LocalExchange.handle_action
     GET  /ws         -> subscriptions fed by the core's events (ws.py)
     POST /_localnet  -> control messages (control.py)
@@ -149,7 +149,7 @@ class Localnet:
         self.hub = WsHub(
             self.faults, self.exchange.handle_info, self.exchange.user_fills, self.exchange.ws_view
         )
-        self.exchange.add_listener(self.hub.publish)
+        self.exchange.add_listener(self.hub.publish, books=self.hub.watches_book)
         self._default_reject_message = self.exchange.reject_message
         self._start_price_walk_ms = price_walk_ms
         self.price_walk_ms = 0
