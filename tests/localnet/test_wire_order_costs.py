@@ -39,7 +39,9 @@ def _count_calls(monkeypatch: pytest.MonkeyPatch, owner: Any, name: str) -> list
 def _ioc(asset: int, mid: Decimal, n: int) -> dict[str, Any]:
     is_buy = n % 2 == 0
     px = (mid * (Decimal("1.02") if is_buy else Decimal("0.98"))).quantize(Decimal(1))
-    return order_action([order_wire(asset, is_buy, px, Decimal("0.01"), False, "Ioc", f"0x{n + 1:032x}")])
+    return dict(
+        order_action([order_wire(asset, is_buy, px, Decimal("0.01"), False, "Ioc", f"0x{n + 1:032x}")])
+    )
 
 
 def test_a_burst_of_orders_costs_no_sdk_recovery_and_no_unwatched_book(
