@@ -456,6 +456,8 @@ class LocalExchange:
         if at < now + SCHEDULE_MIN_LEAD_MS:
             raise ExchangeError(ERR_SCHEDULE_TOO_EARLY)
         acct.scheduled_cancel = at
+        state = self._state
+        state.next_scheduled_cancel = min(at, state.next_scheduled_cancel or at)
         return dict(_OK_DEFAULT)
 
     def _noop(
@@ -515,10 +517,20 @@ class LocalExchange:
         return account
 
     def _run_scheduled(self, now: int, out: Outbox) -> None:
-        for account in self._state.accounts.values():
+        """Run the scheduled cancels due by `now`. Every request calls this: the accounts are walked
+        only when the earliest scheduled time has come (never when none is due), then that time is
+        recomputed."""
+        state = self._state
+        if state.next_scheduled_cancel is None or state.next_scheduled_cancel > now:
+            return
+        pending: list[int] = []
+        for account in state.accounts.values():
             if account.scheduled_cancel is not None and account.scheduled_cancel <= now:
                 account.scheduled_cancel = None
                 self._trading.cancel_all(account.address, SCHEDULED_CANCEL, out, now)
+            elif account.scheduled_cancel is not None:
+                pending.append(account.scheduled_cancel)
+        state.next_scheduled_cancel = min(pending, default=None)
 
     def _flush(self, out: Outbox, now: int) -> None:
         """Turn one request's changes into websocket events, once the state change is complete."""

@@ -134,6 +134,8 @@ class State:
         self.used_agents: set[str] = set()
         self.orders: dict[int, Order] = {}
         self.user_orders: dict[str, list[Order]] = defaultdict(list)  # every order ever, oldest first
+        # the earliest `Account.scheduled_cancel` (or earlier: a cleared one is not removed), None if none
+        self.next_scheduled_cancel: int | None = None
         # the open ones by user and oid, kept by `set_order_status` so that a user's open orders (read
         # on every order: margin, reduce-only pruning) cost their number, not the user's history
         self._open_orders: dict[str, dict[int, Order]] = defaultdict(dict)

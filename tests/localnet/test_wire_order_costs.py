@@ -1,6 +1,7 @@
 """The order path's per-order costs, counted (never timed): a burst of signed orders posted to the server
-is recovered without the SDK's eth-account path and builds no book snapshot nobody subscribed to
-(bench/localnet_orders.py measures what that buys; docs/benchmarks.md has the figure)."""
+is recovered without the SDK's eth-account path and builds no book snapshot nobody subscribed to, and
+an order walks the accounts only when a scheduled cancel is due (bench/localnet_orders.py measures what
+that buys; docs/benchmarks.md has the figure)."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from adapters.localnet.book import CoinBook
 from adapters.localnet.exchange import LocalExchange
 from adapters.localnet.server import LocalnetThread, wall_clock_ms
 from adapters.localnet.types import LocalEvent
+from tests.localnet.core_helpers import ALICE, Net, oid_of
 
 BURST = 40
 ETH, BTC = 1, 0
@@ -87,3 +89,36 @@ def test_a_listener_gets_the_books_it_wants_and_only_those_are_built(monkeypatch
     assert books_after(BTC, "BTC", 2) == ["BTC"]
     assert [e.coin for e in everything if e.channel == "l2Book"] == ["BTC"]
     assert snapshots[0] == 2
+
+
+class _CountedAccounts(dict[str, Any]):
+    """The core's accounts, counting the walks over all of them."""
+
+    def __init__(self, accounts: dict[str, Any]) -> None:
+        super().__init__(accounts)
+        self.walks = 0
+
+    def values(self) -> Any:
+        self.walks += 1
+        return super().values()
+
+
+def test_an_order_walks_the_accounts_only_when_a_scheduled_cancel_is_due() -> None:
+    net = Net(seed=5)
+    followers = [f"0x{n:040x}" for n in range(1, 201)]
+    for user in [ALICE, *followers]:
+        net.ex.fund(user, Decimal(10_000))
+    state = net.ex._state
+    state.accounts = counted = _CountedAccounts(state.accounts)
+    for _ in range(5):
+        net.order(followers[0], "ETH", True, 0.01, 3100, "Ioc")
+    assert counted.walks == 0  # nothing scheduled: no walk over 200 accounts per order
+    net.act(ALICE, {"type": "scheduleCancel", "time": net.clock.now + 6_000})
+    oid_of(net.order(ALICE, "ETH", True, 1, 2900, "Gtc"))
+    assert counted.walks == 0  # scheduled, not yet due
+    net.clock.now += 6_000
+    net.order(followers[0], "ETH", True, 0.01, 3100, "Ioc")
+    assert counted.walks == 1  # due: one walk ran it
+    assert net.info({"type": "openOrders", "user": ALICE}) == []
+    net.order(followers[0], "ETH", True, 0.01, 3100, "Ioc")
+    assert counted.walks == 1  # nothing left to run
