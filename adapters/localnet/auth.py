@@ -6,7 +6,7 @@ EIP-712 typed data with a `hyperliquidChain` field. The domain is testnet's (`is
 the SDK signs for any URL that is not mainnet's); with `signatures="any"` mainnet's is accepted too.
 
 Recovery is on the order path, so it is done directly: the digest from adapters/hyperliquid/hashing.py
-(a few keccaks) and one coincurve recovery, ~40 µs where the SDK's helpers (EIP-712 dicts through
+(a few keccaks) and one coincurve recovery, ~70 µs where the SDK's helpers (EIP-712 dicts through
 eth-account) take ~300 µs. The SDK's helpers stay the reference: a request outside the plain forms the
 fast path reads (v not the int 27/28, r/s not 0x-hex strings, a field the encoder does not take as is)
 goes to them unchanged, and tests/localnet/test_wire_recovery.py checks that both agree on everything

@@ -18,6 +18,7 @@ from adapters.localnet.auth import (
     recover_signer,
     recover_signer_with_sdk,
 )
+from tests.unit.layers import imports, modules
 
 N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
 FAST = settings(max_examples=40, deadline=None)
@@ -170,3 +171,15 @@ def test_out_of_range_signatures_are_refused_by_both() -> None:
         request = parse_signed_request(body)
         assert _outcome(request, False, recover_signer) == "refused: Unable to recover signer."
         assert _outcome(request, False, recover_signer_with_sdk) == "refused: Unable to recover signer."
+
+
+def test_the_localnet_takes_only_the_digests_from_the_bots_hyperliquid_adapter() -> None:
+    # The localnet is a double of the venue: of the bot's own adapter it shares only the hashing of
+    # what is signed (checked against the SDK above), never the client, the signer or its parsing.
+    used = {
+        name
+        for path in modules("adapters/localnet")
+        for name in imports(path)
+        if name.startswith("adapters.") and not name.startswith("adapters.localnet")
+    }
+    assert used == {"adapters.hyperliquid.hashing"}
