@@ -33,6 +33,8 @@ class AlertKind(StrEnum):
     FAILURE = "failure"  # a pipeline stage failed (the venue unreachable, a watcher stopped …)
     FAULT = "fault"  # a venue or feed fault, handled by its rule (reason: its code, docs/faults.md)
     FOLLOWING = "following"  # a follow took effect in the running pipeline (copying started / stopped)
+    COMMISSION = "commission"  # a follow's leader commission cannot ride on its orders (told once)
+    SOURCE_INACTIVE = "source_inactive"  # a source has not filled for its follow's inactive_after (§12)
 
 
 @dataclass(frozen=True, slots=True)

@@ -71,7 +71,7 @@ def _embedded_nesting(doc: object) -> None:
 
 def _check(fill: SourceFill, where: str) -> None:
     """Every number of a fill in its domain (the parser has checked the types and signs)."""
-    for name in ("px", "sz", "start_position", "closed_pnl", "fee"):
+    for name in ("px", "sz", "start_position", "closed_pnl", "fee", "builder_fee"):
         inputs.in_domain(getattr(fill, name), f"{where}.{name}")
     inputs.whole(fill.time_ms, f"{where}.time", 0, MAX_TIME_MS)
     inputs.whole(fill.oid, f"{where}.oid", 0, MAX_ID)

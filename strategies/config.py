@@ -15,6 +15,7 @@ from strategies.mirror import MirrorSizing
 from strategies.model import Reason
 from strategies.num import HUNDRED, ONE, div, mul, neg
 from strategies.sizing import Sizing
+from strategies.volatility import VolTarget
 
 DEFAULT_SCALING = HUNDRED  # the default of defaults (SPEC §1)
 ALL_TOKENS = "*"
@@ -88,6 +89,7 @@ class FollowConfig:
     filters: Filters = Filters()
     guards: Guards = Guards()
     slippage_cap: Decimal = Decimal("0.01")
+    vol: VolTarget | None = None  # volatility scaling (SPEC §10): off when None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "scaling", _frozen(self.scaling))

@@ -20,6 +20,7 @@ from strategies.model import Change, Decision, Event, Market, OrderPlan, PairSta
 from strategies.num import ONE, ZERO, add, mag, mul, q_lot, sub
 from strategies.orders import DEFAULT_MIN_NOTIONAL, plan_order
 from strategies.sizing import SizingInputs, SizingUnavailable
+from strategies.volatility import VolReading, multiplier, too_volatile
 
 _ORDER_REASONS = frozenset(
     {
@@ -69,11 +70,26 @@ class Follower:
         self.follows: dict[str, FollowConfig] = {}  # active follows by source
         self.source_equity: dict[str, Decimal] = {}
         self.sources: dict[tuple[str, str], SourcePosition] = {}  # (source, coin) → last seen
+        self.vols: dict[str, Decimal] = {}  # σ per coin, annualised % (SPEC §10); absent: unknown
 
     # --- observations (no decision) -------------------------------------------------------------
 
     def set_mid(self, coin: str, mid: Decimal) -> None:
         self.mids[coin] = mid
+
+    def set_vol(self, coin: str, sigma: Decimal | None) -> None:
+        """The coin's volatility σ now (None: unknown, e.g. the venue's candles could not be read)."""
+        if sigma is None:
+            self.vols.pop(coin, None)
+        else:
+            self.vols[coin] = sigma
+
+    def vol_reading(self, config: FollowConfig, coin: str) -> VolReading | None:
+        """σ and the multiplier `m` of a follow that scales by volatility (None: it does not; SPEC §10
+        leaves `fixed_notional` out, its size is a USD amount)."""
+        if config.vol is None or config.sizing.name == "fixed_notional":
+            return None
+        return multiplier(config.vol, self.vols.get(coin))
 
     def set_equity(self, equity: Decimal) -> None:
         """The follower's equity as the venue reports it."""
@@ -319,10 +335,12 @@ class Follower:
 
     def _inputs(self, config: FollowConfig, coin: str, source: str) -> SizingInputs:
         leverage = self.source_position(source, coin).leverage
+        vol = self.vol_reading(config, coin)
+        scaling = config.effective_k(coin, leverage)
         return SizingInputs(
             follower_equity=self.equity,
             source_equity=self.source_equity.get(source),
-            scaling=config.effective_k(coin, leverage),
+            scaling=scaling if vol is None else mul(scaling, vol.mult),  # ρ(now) · m (SPEC §10)
             mid=self.mids.get(coin),
         )
 
@@ -391,8 +409,18 @@ class Follower:
             config.guards, is_buy=tr.state.source_size > 0, mid=self.mids.get(coin), fill_px=fill_px
         ):
             block = Reason.PRICE_DEVIATION
+        vol = self.vol_reading(config, coin)
+        if (
+            block is None
+            and vol is not None
+            and config.vol is not None
+            and too_volatile(config.vol, vol.sigma)
+        ):
+            block = Reason.VOLATILITY
         if block is not None:
             return skip(tr, block), [block]
+        if tr.growth is Growth.OPENING and vol is not None and vol.unknown:
+            acted.append(Reason.VOL_UNKNOWN)  # sized with m = vol_mult_min
         if tr.growth is Growth.OPENING and config.filters.leverage_factor(leverage) < ONE:
             acted.append(Reason.SOURCE_LEVERAGE_CAPPED)
         capped = cap_target(
@@ -439,8 +467,9 @@ class Follower:
             reason = order_reason
         else:
             reason = tr.reason or (acted[0] if acted else None) or order_reason or self._idle(state)
+        vol = self.vol_reading(config, coin)
         return Decision(
-            coin, state.source, tr.event, state, tr.before.target, position, order, reason, tuple(acted)
+            coin, state.source, tr.event, state, tr.before.target, position, order, reason, tuple(acted), vol
         )
 
     def _banded(
@@ -467,8 +496,11 @@ class Follower:
         return (sent, reason) if sent is not None else (None, waiting)
 
     def _note(self, state: PairState, event: Event, reason: Reason, target_before: Decimal) -> Decision:
+        config = self.follows.get(state.source) if state.source is not None else None
+        vol = None if config is None else self.vol_reading(config, state.coin)
+        position = self.position(state.coin)
         return Decision(
-            state.coin, state.source, event, state, target_before, self.position(state.coin), None, reason
+            state.coin, state.source, event, state, target_before, position, None, reason, (), vol
         )
 
     def _idle(self, pair: PairState) -> Reason:

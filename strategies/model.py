@@ -7,6 +7,7 @@ from decimal import Decimal
 from enum import StrEnum
 
 from strategies.num import ZERO, lot_of, neg
+from strategies.volatility import VolReading
 
 
 class Status(StrEnum):
@@ -37,6 +38,7 @@ class Event(StrEnum):
     # and a tick that holds a pair inside its band
     REBALANCE = "rebalance"
     HOLD = "hold"
+    VOL = "vol"  # the coin's volatility σ changed (SPEC §10): applies at the next open
 
 
 SOURCE_EVENTS = frozenset({Event.OPEN, Event.INCREASE, Event.DECREASE, Event.CLOSE, Event.FLIP})
@@ -74,6 +76,9 @@ class Reason(StrEnum):
     # portfolio-allocation mode (SPEC §9)
     IN_BAND = "in_band"  # a tick: the drift is inside the no-trade band
     AWAITING_REBALANCE = "awaiting_rebalance"  # between ticks: the drift is below the trigger band
+    # volatility scaling (SPEC §10): σ above the follow's skip threshold; σ unknown (m = vol_mult_min)
+    VOLATILITY = "volatility"
+    VOL_UNKNOWN = "vol_unknown"
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,6 +151,7 @@ class Decision:
     order: OrderPlan | None
     reason: Reason | None
     guards: tuple[Reason, ...] = ()  # every guard or filter that acted, in order
+    vol: VolReading | None = None  # σ and m when the follow scales by volatility (SPEC §10)
 
     @property
     def target(self) -> Decimal:

@@ -56,6 +56,7 @@ from bot.domain import (
     AccountRole,
     AccountState,
     AgentApproval,
+    Candle,
     FundingPayment,
     Instrument,
     OpenOrder,
@@ -178,6 +179,11 @@ class GmxVenue:
         prices = await asyncio.gather(*(self.chain.price(self.deployment.trading_market(c)) for c in coins))
         return dict(zip(coins, prices, strict=True))
 
+    async def reference_prices(self) -> dict[str, Decimal]:
+        """None apart from the mids: GMX's mid is its oracle's price already (a jump then waits to
+        persist: bot/risk/outliers.py)."""
+        return {}
+
     async def state_at(self, address: str, block: int) -> AccountState:
         positions, wallet, mids, time_ms = await asyncio.gather(
             self.chain.positions(address, block),
@@ -224,6 +230,9 @@ class GmxVenue:
     async def order_book(self, coin: str) -> OrderBook | None:
         raise VenueUnsupported("GMX trades against pools: there is no order book")
 
+    async def hourly_candles(self, coin: str, start_ms: int, end_ms: int) -> list[Candle]:
+        raise VenueUnsupported("GMX's contracts keep no price history: there are no candles to read")
+
     def requests_made(self) -> int:
         return 0  # JSON-RPC calls are not counted: a GMX read reports no page progress
 
@@ -232,6 +241,12 @@ class GmxVenue:
 
     async def agents(self, master: str) -> list[AgentApproval]:
         raise VenueUnsupported("GMX has no agent wallets: an account signs for itself")
+
+    async def max_builder_fee(self, user: str, builder: str) -> int:
+        raise VenueUnsupported("GMX has no builder codes: an order pays no builder")
+
+    async def approve_builder_fee(self, master_key: str, builder: str, tenths_bp: int) -> None:
+        raise VenueUnsupported("GMX has no builder codes: an order pays no builder")
 
     async def fills_since(self, address: str, start_ms: int) -> list[SourceFill]:
         head = await self.chain.head()

@@ -51,6 +51,7 @@ from adapters.hyperliquid.info import parse_retry_after
 from adapters.hyperliquid.nonces import FileNonceStore, NonceManager
 from adapters.hyperliquid.signer import Signer, exchange_body
 from adapters.hyperliquid.wire import (
+    BuilderWire,
     OrderWire,
     cancel_action,
     cancel_by_cloid_action,
@@ -270,6 +271,12 @@ class ExchangeClient:
             self._slots[digest] = slot
         return slot
 
+    def one_off_signer(self, key: str) -> SignerSlot:
+        """A signer for one user-signed action of a master key: not cached, so nothing holds the key
+        once the caller drops it (its nonces are the address's, shared with any cached signer)."""
+        signer = Signer(key, is_mainnet=self._is_mainnet)
+        return SignerSlot(signer, self._nonce_manager(signer.address))
+
     def _nonce_manager(self, address: str) -> NonceManager:
         # One manager per address: two Signer objects for one key must never hand out the same nonce.
         manager = self._nonces_by_address.get(address.lower())
@@ -378,9 +385,17 @@ class ExchangeClient:
         """One `order` action for the batch; one result per order, in order. Never raises for the
         venue's answers: a refusal is REJECTED, no answer is UNKNOWN, not sent is REJECTED with why."""
         wires = [request_wire(o, assets[o.coin]) for o in orders]
+        builders = {o.builder for o in orders}
+        if len(builders) > 1:  # one `order` action names one builder
+            return [OrderResult(OrderStatus.REJECTED, o.cloid, error="one builder per batch") for o in orders]
+        named = next(iter(builders), None)
+        builder: BuilderWire | None = None if named is None else {"b": named.address, "f": named.tenths_bp}
         try:
             response = await self.post_l1(
-                slot, order_action(wires), vault_address=vault_address, weight=exchange_weight(len(wires))
+                slot,
+                order_action(wires, builder=builder),
+                vault_address=vault_address,
+                weight=exchange_weight(len(wires)),
             )
         except OutcomeUnknown as exc:
             return [OrderResult(OrderStatus.UNKNOWN, o.cloid, error=str(exc)) for o in orders]
@@ -433,6 +448,12 @@ class ExchangeClient:
         nonce = master.nonces.next()
         action, signature = master.signer.sign_approve_agent(agent_address, nonce, name)
         await self._post(exchange_body(action, signature, nonce), "approveAgent", master.address, 1)
+
+    async def approve_builder_fee(self, master: SignerSlot, builder: str, max_fee_rate: str) -> None:
+        """The master (user-signed, through the SDK's signer) lets `builder` charge up to the rate."""
+        nonce = master.nonces.next()
+        action, signature = master.signer.sign_approve_builder_fee(builder, max_fee_rate, nonce)
+        await self._post(exchange_body(action, signature, nonce), "approveBuilderFee", master.address, 1)
 
 
 def request_wire(order: OrderRequest, asset: int) -> OrderWire:

@@ -25,8 +25,10 @@ from adapters.hyperliquid.parsing import (
     OpenOrder,
     OrderStatus,
     parse_all_mids,
+    parse_candles,
     parse_clearinghouse_state,
     parse_l2_book,
+    parse_mark_prices,
     parse_meta,
     parse_open_orders,
     parse_order_status,
@@ -39,6 +41,7 @@ from bot.domain import (
     AccountState,
     AgentApproval,
     BookLevel,
+    Candle,
     FundingPayment,
     Instrument,
     OrderBook,
@@ -155,6 +158,13 @@ class InfoClient:
             owner = named.lower() if isinstance(named, str) else ""
         return AccountRole(role, owner)
 
+    async def max_builder_fee(self, user: str, builder: str) -> int:
+        """`maxBuilderFee`: the rate `user` approved `builder` for, in tenths of a basis point (0: none)."""
+        answer = await self.post({"type": "maxBuilderFee", "user": user, "builder": builder.lower()})
+        if not isinstance(answer, int) or isinstance(answer, bool) or answer < 0:
+            raise ValueError(f"the maxBuilderFee answer for {user} is not a rate: {str(answer)[:100]}")
+        return answer
+
     async def extra_agents(self, master: str) -> list[AgentApproval]:
         """`extraAgents`: the named agent wallets `master` approved (entries we do not understand skipped)."""
         answer = await self.post({"type": "extraAgents", "user": master})
@@ -191,6 +201,10 @@ class InfoClient:
             start = newest + 1 if newest == start else newest
         return sorted(events.values(), key=lambda e: (e.time_ms, e.coin))
 
+    async def candles(self, coin: str, interval: str, start_ms: int, end_ms: int) -> list[Candle]:
+        req = {"coin": coin, "interval": interval, "startTime": start_ms, "endTime": end_ms}
+        return parse_candles(await self.post({"type": "candleSnapshot", "req": req}))
+
     async def l2_book(self, coin: str) -> OrderBook | None:
         """`coin`'s book now, or None when the venue has none for it."""
         payload = await self.post({"type": "l2Book", "coin": coin})
@@ -206,6 +220,9 @@ class InfoClient:
     async def perp_dexs(self) -> list[str]:
         """`perpDexs`: the perp dexes, the default (`""`) first, then the builder dexes in asset order."""
         return parse_perp_dexs(await self.post({"type": "perpDexs"}))
+
+    async def mark_prices(self) -> dict[str, Decimal]:
+        return parse_mark_prices(await self.post({"type": "metaAndAssetCtxs"}))
 
     async def meta(self, dex: str = "", offset: int = 0) -> list[Instrument]:
         """One dex's perps, asset ids from `offset` (`parsing.builder_asset_offset` for a builder dex)."""

@@ -17,7 +17,7 @@ from typing import Any
 
 import yaml
 
-from bot.domain import AccountState, Instrument, Position, Side, SourceFill
+from bot.domain import AccountState, Candle, Instrument, Position, Side, SourceFill
 from bot.domain.equity import account_equity
 
 _SIDES = {"B": Side.BUY, "A": Side.SELL}
@@ -173,6 +173,7 @@ def parse_fill(raw: Mapping[str, Any], where: str = "fill") -> SourceFill:
         closed_pnl=_opt_dec(raw, "closedPnl", where) or Decimal(0),
         fee=_opt_dec(raw, "fee", where) or Decimal(0),
         crossed=_bool(raw, "crossed", where, default=True),
+        builder_fee=_opt_dec(raw, "builderFee", where) or Decimal(0),
     )
 
 
@@ -346,6 +347,40 @@ def parse_perp_dexs(payload: Any) -> list[str]:
     if not items or items[0] is not None:
         raise ParseError(f"perpDexs[0]: expected null (the default dex), got {items[:1]!r}")
     return ["", *(_str(raw, "name", f"perpDexs[{i}]") for i, raw in enumerate(items) if i > 0)]
+
+
+def parse_mark_prices(payload: Any) -> dict[str, Decimal]:
+    """`metaAndAssetCtxs` ([meta, ctxs], aligned by index): each listed coin's `markPx`."""
+    where = "metaAndAssetCtxs"
+    if not isinstance(payload, list) or len(payload) != 2 or not isinstance(payload[1], list):
+        raise ParseError(f"{where}: expected [meta, assetCtxs], got {type(payload).__name__}")
+    universe = _list(_field(payload[0], "universe", where), f"{where}.universe")
+    out: dict[str, Decimal] = {}
+    for i, (raw, ctx) in enumerate(zip(universe, payload[1], strict=False)):
+        mark = ctx.get("markPx") if isinstance(ctx, Mapping) else None
+        if mark is None or _bool(raw, "isDelisted", f"{where}.universe[{i}]", default=False):
+            continue
+        out[_str(raw, "name", f"{where}.universe[{i}]")] = _decimal_value(mark, f"{where}[{i}].markPx")
+    return out
+
+
+def parse_candles(payload: Any) -> list[Candle]:
+    """`candleSnapshot`: `[{t, T, s, i, o, c, h, l, v, n}, ...]`, returned oldest first."""
+    out = []
+    for i, raw in enumerate(_list(payload, "candleSnapshot")):
+        where = f"candleSnapshot[{i}]"
+        if not isinstance(raw, Mapping):
+            raise ParseError(f"{where}: expected an object, got {type(raw).__name__}")
+        out.append(
+            Candle(
+                _int(raw, "t", where),
+                _positive(raw, "o", where),
+                _positive(raw, "h", where),
+                _positive(raw, "l", where),
+                _positive(raw, "c", where),
+            )
+        )
+    return sorted(out, key=lambda c: c.time_ms)
 
 
 def parse_all_mids(payload: dict[str, Any]) -> dict[str, Decimal]:

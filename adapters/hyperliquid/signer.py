@@ -151,6 +151,16 @@ class Signer:
             del action["agentName"]
         return action, signature
 
+    def sign_approve_builder_fee(
+        self, builder: str, max_fee_rate: str, nonce: int
+    ) -> tuple[dict[str, Any], Signature]:
+        """The SDK's `Exchange.approve_builder_fee`: `max_fee_rate` a percent string ("0.01%")."""
+        address_bytes(builder, "builder")
+        u64(nonce, "nonce")
+        action = {"maxFeeRate": max_fee_rate, "builder": builder, "nonce": nonce, "type": "approveBuilderFee"}
+        signature: Signature = sdk_signing.sign_approve_builder_fee(self._wallet(), action, self.is_mainnet)
+        return action, signature
+
     def _wallet(self) -> Any:
         # Built on demand for the rare user-signed actions, so no long-lived object holds the key twice.
         return Account.from_key(self._key.secret)

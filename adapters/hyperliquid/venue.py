@@ -53,6 +53,7 @@ from bot.domain import (
     AccountRole,
     AccountState,
     AgentApproval,
+    Candle,
     FundingPayment,
     Instrument,
     OpenOrder,
@@ -92,7 +93,10 @@ HYPERLIQUID_CAPABILITIES: Final = VenueCapabilities(
     weight_budget_per_minute=1200,
     funding_history=True,
     order_book=True,
+    candles=True,
     label="Hyperliquid",
+    builder_codes=True,
+    max_builder_tenths_bp=100,  # 0.1 % on perps (the venue's cap; spot's 1 % is not traded here)
 )
 ISOLATED_LEVERAGE: Final = 20  # the venue's default leverage, capped at a market's maximum
 POLLER_RESERVE: Final = 50  # weight the poller and backfills leave in the budget for orders and lookups
@@ -271,6 +275,10 @@ class HyperliquidVenue:
             await self.instruments()  # maybe listed since we last looked
         return listed_instrument(self._instruments, coin).asset
 
+    async def reference_prices(self) -> dict[str, Decimal]:
+        """The mark prices (`metaAndAssetCtxs`), always over HTTP: a check must not share the mids' feed."""
+        return await self.info.mark_prices()
+
     async def mids(self) -> dict[str, Decimal]:
         """While a watch is live (the running bot), from the websocket `allMids` feed — started by the
         first call, stopped by the first call without a watch and by `close` — whenever the feed is live
@@ -312,6 +320,9 @@ class HyperliquidVenue:
 
     async def order_book(self, coin: str) -> OrderBook | None:
         return await self.info.l2_book(coin)
+
+    async def hourly_candles(self, coin: str, start_ms: int, end_ms: int) -> list[Candle]:
+        return await self.info.candles(coin, "1h", start_ms, end_ms)
 
     def requests_made(self) -> int:
         return self.info.requests + self.background_info.requests
@@ -531,6 +542,17 @@ class HyperliquidVenue:
     async def approve_agent(self, master_key: str, agent_address: str, name: str | None = None) -> None:
         """Let `agent_address` (an API wallet) trade for the master account whose key signs this."""
         await self.exchange.approve_agent(self.exchange.signer(master_key), agent_address, name)
+
+    async def max_builder_fee(self, user: str, builder: str) -> int:
+        return await self.info.max_builder_fee(user, builder)
+
+    async def approve_builder_fee(self, master_key: str, builder: str, tenths_bp: int) -> None:
+        """`approveBuilderFee` signed by the master key (used for this signature only, never kept)."""
+        cap = self.capabilities.max_builder_tenths_bp
+        if isinstance(tenths_bp, bool) or not 0 <= tenths_bp <= cap:
+            raise ValueError(f"tenths_bp: {tenths_bp!r} (accepted: 0 to {cap})")
+        rate = f"{Decimal(tenths_bp).scaleb(-3).normalize():f}%"  # 10 tenths of a bp = 0.01 %
+        await self.exchange.approve_builder_fee(self.exchange.one_off_signer(master_key), builder, rate)
 
     async def close(self) -> None:
         for feed in [self.mids_feed, *self.dex_feeds.values()]:

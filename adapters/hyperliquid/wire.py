@@ -33,6 +33,7 @@ _TIFS: Final[tuple[str, ...]] = get_args(Tif)
 _GROUPINGS: Final[tuple[str, ...]] = get_args(Grouping)
 _TPSLS: Final[tuple[str, ...]] = get_args(Tpsl)
 _CLOID_RE: Final = re.compile(r"0x[0-9a-fA-F]{32}")
+_ADDRESS_RE: Final = re.compile(r"0x[0-9a-fA-F]{40}")
 
 
 class LimitWire(TypedDict):
@@ -60,10 +61,16 @@ class OrderWire(TypedDict):
     c: NotRequired[str]
 
 
+class BuilderWire(TypedDict):
+    b: str  # the builder's address, lower-case (as the SDK sends it)
+    f: int  # tenths of a basis point of each fill's notional
+
+
 class OrderAction(TypedDict):
     type: Literal["order"]
     orders: list[OrderWire]
     grouping: Grouping
+    builder: NotRequired[BuilderWire]
 
 
 class CancelWire(TypedDict):
@@ -134,6 +141,18 @@ def _check_asset(asset: int) -> int:
     return asset
 
 
+def _check_builder(address: str) -> str:
+    if not isinstance(address, str) or not _ADDRESS_RE.fullmatch(address):
+        raise ValueError(f"builder must be 0x followed by 40 hex digits, got {address!r}")
+    return address.lower()
+
+
+def _check_fee(tenths_bp: int) -> int:
+    if not isinstance(tenths_bp, int) or isinstance(tenths_bp, bool) or tenths_bp < 0:
+        raise ValueError(f"builder fee must be a non-negative number of tenths of a bp, got {tenths_bp!r}")
+    return tenths_bp
+
+
 def _check_cloid(cloid: str) -> str:
     if not isinstance(cloid, str) or not _CLOID_RE.fullmatch(cloid):
         raise ValueError(f"cloid must be 0x followed by 32 hex digits (16 bytes), got {cloid!r}")
@@ -201,13 +220,18 @@ def _wire(
     return wire
 
 
-def order_action(orders: list[OrderWire], grouping: Grouping = "na") -> OrderAction:
-    """The SDK's `order_wires_to_order_action` (without a builder fee)."""
+def order_action(
+    orders: list[OrderWire], grouping: Grouping = "na", builder: BuilderWire | None = None
+) -> OrderAction:
+    """The SDK's `order_wires_to_order_action`: `builder` (when given) last, as the SDK adds it."""
     if grouping not in _GROUPINGS:
         raise ValueError(f"grouping must be one of {', '.join(_GROUPINGS)}, got {grouping!r}")
     if not orders:
         raise ValueError("orders must not be empty")
-    return {"type": "order", "orders": orders, "grouping": grouping}
+    action: OrderAction = {"type": "order", "orders": orders, "grouping": grouping}
+    if builder is not None:
+        action["builder"] = {"b": _check_builder(builder["b"]), "f": _check_fee(builder["f"])}
+    return action
 
 
 def cancel_action(cancels: list[tuple[int, int]]) -> CancelAction:

@@ -142,6 +142,7 @@ FAULT_FIELDS = {
     "reorderWsFills",
     "holdWsFills",
     "releaseWsFills",
+    "outlierMids",
 }
 
 
@@ -199,6 +200,9 @@ def _fault(net: ControlTarget, msg: Mapping[str, Any]) -> dict[str, Any]:
     if "holdWsFills" in msg:
         hold = _int(msg["holdWsFills"], "holdWsFills", low=0, high=1_000_000)
         updates.append(lambda: setattr(net.faults.settings, "hold_ws_fills", hold))
+    if "outlierMids" in msg:
+        outliers = _outlier_mids(net, msg["outlierMids"])
+        updates.append(lambda: net.exchange.set_outlier_mids(outliers))
     drop_now = "dropWsNow" in msg and _bool(msg["dropWsNow"], "dropWsNow")
     release = "releaseWsFills" in msg and _bool(msg["releaseWsFills"], "releaseWsFills")
     for update in updates:
@@ -206,6 +210,19 @@ def _fault(net: ControlTarget, msg: Mapping[str, Any]) -> dict[str, Any]:
     dropped = net.hub.drop_all() if drop_now else 0
     released = net.hub.release_held() if release else 0
     return {"faults": net.fault_report(), "droppedWs": dropped, "releasedWsFills": released}
+
+
+def _outlier_mids(net: ControlTarget, value: Any) -> dict[str, Decimal]:
+    """`outlierMids`: coin → the mid `allMids` serves instead of the true one ({} clears them)."""
+    if not isinstance(value, dict):
+        raise ControlError('outlierMids: expected an object of coin to price, e.g. {"ETH": "3300"}, or {}')
+    known = net.exchange.mids()
+    out: dict[str, Decimal] = {}
+    for coin, price in value.items():
+        if coin not in known:
+            raise ControlError(f"outlierMids: unknown coin {coin!r}; accepted: {', '.join(sorted(known))}")
+        out[coin] = _decimal(price, f"outlierMids.{coin}")
+    return out
 
 
 def _stats(net: ControlTarget, msg: Mapping[str, Any]) -> dict[str, Any]:

@@ -226,6 +226,19 @@ class LocalExchange:
         """The mids of every market, builder dexes' included."""
         return dict(self._state.mids)
 
+    @property
+    def outlier_mids(self) -> dict[str, Decimal]:
+        return dict(self._state.outlier_mids)
+
+    def set_outlier_mids(self, mids: Mapping[str, Decimal]) -> None:
+        """A price-feed outlier (a fault; {} clears it): `allMids` serves and pushes these mids while the
+        oracle/mark price, the book and execution keep the true ones. Pushed at once."""
+        out = Outbox()
+        out.books = {*self._state.outlier_mids, *mids}  # the coins whose served mid changes
+        out.mids = True
+        self._state.outlier_mids = dict(mids)
+        self._flush(out, self._clock())
+
     def instruments(self) -> Sequence[InstrumentSpec]:
         return self._specs
 

@@ -196,7 +196,7 @@ def mids_of(state: State, dex: str) -> dict[str, str]:
     coins = [spec.coin for spec in (state.specs if builder is None else builder.specs)]
     if builder is None:
         coins += [pair.name for pair in state.spot_pairs]
-    return {coin: fmt(state.mids[coin]) for coin in coins}
+    return {coin: fmt(state.served_mid(coin)) for coin in coins}
 
 
 def l2_book(state: State, request: dict[str, Any], now: int) -> Any:

@@ -215,6 +215,7 @@ class Localnet:
         self.exchange.reject_next_orders = 0
         self.exchange.reject_message = self._default_reject_message
         self.exchange.partial_fill_ratio = None
+        self.exchange.set_outlier_mids({})
 
     def fault_report(self) -> dict[str, Any]:
         ratio = self.exchange.partial_fill_ratio
@@ -224,6 +225,7 @@ class Localnet:
             "rejectMessage": self.exchange.reject_message,
             "partialFillRatio": None if ratio is None else str(ratio),
             "heldWsFills": self.hub.held_fill_pushes,
+            "outlierMids": {coin: str(px) for coin, px in self.exchange.outlier_mids.items()},
         }
 
     def reset(self) -> None:

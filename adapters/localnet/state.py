@@ -113,6 +113,9 @@ class State:
         self.asset_of = {spec.coin: asset for asset, spec in self.spec_by_asset.items()}
         self.mids = {spec.coin: round_price(spec.start_mid, spec.sz_decimals) for spec in all_specs}
         self.start_mids = dict(self.mids)
+        # Injected price-feed outliers (a fault): `allMids` serves these instead of the true mids, while
+        # the oracle/mark price, the book and execution keep the true ones.
+        self.outlier_mids: dict[str, Decimal] = {}
         self.path = PricePath(seed)
         self.book_rng = random.Random(f"{seed}:book")
         self.groups = [MarketGroup("", self.specs, self.path, self.book_rng)] + [
@@ -210,6 +213,10 @@ class State:
             self._open_orders[order.user][order.oid] = order
         else:
             self._open_orders[order.user].pop(order.oid, None)
+
+    def served_mid(self, coin: str) -> Decimal:
+        """The mid `allMids` serves and pushes: the true one, or an injected outlier (a fault) where set."""
+        return self.outlier_mids.get(coin, self.mids[coin])
 
 
 def _by_oid(order: Order) -> int:

@@ -88,7 +88,7 @@ def _order_from_json(raw: Mapping[str, Any]) -> PaperOrder:
     return PaperOrder(request, raw["oid"], raw["asset"], _result_from_json(raw["result"]))
 
 
-_FILL_DECIMALS: Final = ("px", "sz", "start_position", "closed_pnl", "fee")
+_FILL_DECIMALS: Final = ("px", "sz", "start_position", "closed_pnl", "fee", "builder_fee")
 
 
 def _fill_json(fill: SourceFill) -> dict[str, Any]:
@@ -98,7 +98,8 @@ def _fill_json(fill: SourceFill) -> dict[str, Any]:
 
 def _fill_from_json(raw: Mapping[str, Any]) -> SourceFill:
     return SourceFill(
-        **(dict(raw) | {k: Decimal(raw[k]) for k in _FILL_DECIMALS} | {"side": Side(raw["side"])})
+        # A state written before a field was kept (builder_fee) reads it as its default.
+        **(dict(raw) | {k: Decimal(raw[k]) for k in _FILL_DECIMALS if k in raw} | {"side": Side(raw["side"])})
     )
 
 

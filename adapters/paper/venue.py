@@ -36,6 +36,7 @@ from bot.domain import (
     AccountRole,
     AccountState,
     AgentApproval,
+    Candle,
     FundingPayment,
     Instrument,
     OpenOrder,
@@ -84,7 +85,11 @@ class PaperVenue:
         self.reads = reads
         # Trigger orders are not simulated: the protection (bot/pipeline/protect.py) skips, saying why.
         self.capabilities: VenueCapabilities = dataclasses.replace(
-            reads.capabilities, two_step_execution=False, trigger_orders=False
+            reads.capabilities,
+            two_step_execution=False,
+            trigger_orders=False,
+            builder_codes=False,  # paper orders never reach the venue: no builder is paid
+            max_builder_tenths_bp=0,
         )
         self.fee_rate = fee_rate
         self.min_notional = self.capabilities.min_notional if min_notional is None else min_notional
@@ -133,6 +138,9 @@ class PaperVenue:
     async def mids(self) -> dict[str, Decimal]:
         return await self.reads.mids()
 
+    async def reference_prices(self) -> dict[str, Decimal]:
+        return await self.reads.reference_prices()
+
     async def fills_between(self, address: str, start_ms: int, end_ms: int) -> list[SourceFill]:
         return await self.reads.fills_between(address, start_ms, end_ms)
 
@@ -142,6 +150,9 @@ class PaperVenue:
     async def order_book(self, coin: str) -> OrderBook | None:
         return await self.reads.order_book(coin)
 
+    async def hourly_candles(self, coin: str, start_ms: int, end_ms: int) -> list[Candle]:
+        return await self.reads.hourly_candles(coin, start_ms, end_ms)
+
     def requests_made(self) -> int:
         return self.reads.requests_made()
 
@@ -150,6 +161,12 @@ class PaperVenue:
 
     async def agents(self, master: str) -> list[AgentApproval]:
         return await self.reads.agents(master)
+
+    async def max_builder_fee(self, user: str, builder: str) -> int:
+        raise NotImplementedError("paper orders never reach the venue: no builder codes")
+
+    async def approve_builder_fee(self, master_key: str, builder: str, tenths_bp: int) -> None:
+        raise NotImplementedError("paper orders never reach the venue: no builder codes")
 
     async def account(self, address: str) -> AccountState:
         paper = self.paper_account(address)

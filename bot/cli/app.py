@@ -11,6 +11,7 @@ from bot.cli.accounts import account_app, keystore_app
 from bot.cli.analytics import backtest, inspect
 from bot.cli.audit import audit_app
 from bot.cli.bench import BENCH_CONTEXT, bench
+from bot.cli.commission import builder_app, commission_app
 from bot.cli.config import config
 from bot.cli.control import alerts, history, limits, owner, pause, pnl, resume, stop, telegram
 from bot.cli.follows import follow_app
@@ -44,6 +45,8 @@ app.add_typer(keystore_app, name="keystore")  # accounts.py
 app.add_typer(account_app, name="account")  # accounts.py
 app.add_typer(follow_app, name="follow")  # follows.py
 app.add_typer(audit_app, name="audit")  # audit.py
+app.add_typer(builder_app, name="builder")  # commission.py
+app.add_typer(commission_app, name="commission")  # commission.py
 
 
 def main() -> None:

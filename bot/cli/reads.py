@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -60,6 +61,9 @@ def _print_status(view: StatusView) -> None:
         )
     if view.decisions:
         console.print(decisions)
+    now = datetime.now(UTC)
+    for quiet in view.inactive:  # SPEC §12
+        console.print(f"Inactive {quiet.describe(now)}", markup=False)
     console.print("Ledger: " + ", ".join(f"{name} {count}" for name, count in view.counts.items()))
     for line in _health_lines(view.health):
         console.print(line, markup=False)

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from pydantic import SecretStr
 
 from bot.cli.common import settings_or_exit
+
+if TYPE_CHECKING:
+    from bot.config import Settings
+    from bot.pipeline.runner_options import CompanionStarter
 
 
 def run(
@@ -25,7 +30,6 @@ def run(
     import sys
 
     from bot.ops.runtime import ops_observer
-    from bot.pipeline.runner import main as run_main
     from bot.telegram.beside import beside_runner
 
     settings = settings_or_exit()
@@ -34,7 +38,7 @@ def run(
         if password:
             settings = settings.model_copy(update={"keystore_password": SecretStr(password)})
     raise typer.Exit(
-        run_main(
+        run_process(
             settings,
             once=once,
             duration_s=duration,
@@ -42,3 +46,42 @@ def run(
             observers=[ops_observer(settings)],
         )
     )
+
+
+def run_process(
+    settings: Settings,
+    *,
+    once: bool = False,
+    duration_s: float | None = None,
+    companions: Sequence[CompanionStarter] = (),
+    observers: Sequence[CompanionStarter] = (),
+) -> int:
+    """`mirrorbot run`: 0 after a clean stop, 2 when it cannot start (the message says why).
+    `companions`: what runs beside the pipeline (the command passes the Telegram control room);
+    `observers`: what watches it from before start-up to after the stop (the ops port, bot/ops)."""
+    import asyncio
+    import logging
+    import sys
+
+    from bot.ledger.db import LedgerConfigError
+    from bot.logs import configure_from_settings, log_event
+    from bot.pipeline.runner import Runner, RunnerError, StoppedBeforeStart
+    from bot.redaction import redact_text
+
+    log = logging.getLogger("bot.pipeline.runner")
+
+    configure_from_settings(settings)
+    runner = Runner(settings, companions=companions, observers=observers)
+    try:
+        asyncio.run(runner.run(duration_s=duration_s, once=once))
+    except StoppedBeforeStart as exc:
+        print(f"mirrorbot run: {exc}", file=sys.stderr)
+        return 0
+    except (RunnerError, LedgerConfigError) as exc:
+        log_event(log, "runner_refused", level=logging.ERROR, error=str(exc))
+        print(f"mirrorbot run: {redact_text(str(exc))}", file=sys.stderr)
+        return 2
+    if runner.lease is not None and runner.lease.lost:
+        print(f"mirrorbot run: stopped: {runner.lease.lost}", file=sys.stderr)
+        return 1
+    return 0

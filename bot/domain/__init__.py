@@ -97,6 +97,7 @@ class SourceFill:
     closed_pnl: Decimal = Decimal(0)
     fee: Decimal = Decimal(0)
     crossed: bool = True
+    builder_fee: Decimal = Decimal(0)  # the part of `fee` paid to a builder (Hyperliquid's `builderFee`)
     # The watched wallet this fill belongs to, as the caller of `Venue.watch` spelled it ("" when the
     # fill was parsed outside a watch, e.g. from a recording or a single-user query).
     source: str = ""
@@ -158,7 +159,13 @@ class VenueCapabilities:
     weight_budget_per_minute: int  # request-weight budget (0 = none known)
     funding_history: bool = False  # a history of an account's funding payments can be read
     order_book: bool = False  # an order book (depth) can be read
+    candles: bool = False  # hourly price candles can be read (volatility scaling's σ, SPEC §10)
     label: str = ""  # the venue's name as people spell it ("GMX"); `name` when empty
+    # Builder codes (SPEC §14): an order may name a builder who is paid a fee on its fills, once the
+    # account's master approved that builder at least at that rate; `max_builder_tenths_bp` is the
+    # venue's cap on perps (tenths of a basis point; 0 when there are no builder codes).
+    builder_codes: bool = False
+    max_builder_tenths_bp: int = 0
 
     @property
     def display(self) -> str:
@@ -200,6 +207,17 @@ class OrderBook:
 
 
 @dataclass(frozen=True, slots=True)
+class Candle:
+    """One price candle of a coin (the venue's OHLC): `time_ms` is when it opens."""
+
+    time_ms: int
+    open: Decimal
+    high: Decimal
+    low: Decimal
+    close: Decimal
+
+
+@dataclass(frozen=True, slots=True)
 class AccountRole:
     """What an address is on a venue with agent wallets (Hyperliquid's `userRole`): `role` as the venue
     words it ("missing", "user", "agent", "vault", "subAccount", …); `owner` the master an agent signs
@@ -237,6 +255,15 @@ class Trigger:
 
 
 @dataclass(frozen=True, slots=True)
+class BuilderFee:
+    """A builder paid on an order's fills: `address` (lower-case), `tenths_bp` of the notional (10 =
+    1 bp). The venue refuses the order unless the account's master approved at least that rate."""
+
+    address: str
+    tenths_bp: int
+
+
+@dataclass(frozen=True, slots=True)
 class OrderRequest:
     coin: str
     is_buy: bool
@@ -246,6 +273,7 @@ class OrderRequest:
     tif: Tif = Tif.IOC  # ignored for a trigger order (the venue's wire has no tif for it)
     cloid: str | None = None  # "0x" + 32 hex, derived from the CopyInstruction id
     trigger: Trigger | None = None  # set: a stop-loss / take-profit trigger order
+    builder: BuilderFee | None = None  # set: a builder's fee on the fills (venues with builder_codes)
 
 
 @dataclass(frozen=True, slots=True)
@@ -299,6 +327,12 @@ class Venue(Protocol):
 
     async def mids(self) -> dict[str, Decimal]: ...
 
+    async def reference_prices(self) -> dict[str, Decimal]:
+        """The venue's own reference price of each coin, which a mid is checked against before an order
+        is priced from it (SPEC §11; Hyperliquid: the mark price, itself built on the oracle's); {} when
+        the venue has none apart from its mids (GMX: the mid is the oracle's price)."""
+        ...
+
     async def account(self, address: str) -> AccountState:
         """Positions on every perp dex and the equity across them (`bot.domain.equity`), of any address."""
         ...
@@ -321,6 +355,11 @@ class Venue(Protocol):
     async def order_book(self, coin: str) -> OrderBook | None:
         """`coin`'s book now (None: the venue shows none for it). Venues without
         `capabilities.order_book` raise NotImplementedError."""
+        ...
+
+    async def hourly_candles(self, coin: str, start_ms: int, end_ms: int) -> list[Candle]:
+        """`coin`'s hourly candles opening in `[start_ms, end_ms]`, oldest first (σ for volatility scaling,
+        SPEC §10). Venues without `capabilities.candles` raise NotImplementedError."""
         ...
 
     def requests_made(self) -> int:
@@ -350,6 +389,17 @@ class Venue(Protocol):
 
     async def agents(self, master: str) -> list[AgentApproval]:
         """The named agent wallets `master` approved. Venues without `capabilities.agent_wallets` raise
+        NotImplementedError."""
+        ...
+
+    async def max_builder_fee(self, user: str, builder: str) -> int:
+        """The rate (tenths of a basis point) `user`'s master approved `builder` to charge; 0 when none.
+        Venues without `capabilities.builder_codes` raise NotImplementedError."""
+        ...
+
+    async def approve_builder_fee(self, master_key: str, builder: str, tenths_bp: int) -> None:
+        """The master account (`master_key`, used for this one signature and not kept) approves
+        `builder` up to `tenths_bp` (0 revokes). Venues without `capabilities.builder_codes` raise
         NotImplementedError."""
         ...
 

@@ -26,4 +26,5 @@ HYPERLIQUID_WORDS: Final = VenueWords(
     alo="Post only order would have immediately matched, bbo was {bid}@{ask}. asset={asset}",
     margin="Insufficient margin to place order. asset={asset}",
     no_user="User or API Wallet {address} does not exist.",
+    builder_fee="Builder fee has not been approved.",
 )

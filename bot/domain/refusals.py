@@ -31,6 +31,7 @@ class VenueWords:
     alo: str
     margin: str
     no_user: str
+    builder_fee: str  # the order names a builder its user has not approved (at that rate)
 
 
 class Refusal(StrEnum):
@@ -44,6 +45,7 @@ class Refusal(StrEnum):
     UNFILLED_IOC = "unfilled_ioc"  # an IOC that found no liquidity: nothing traded, not an error
     RATE_LIMITED = "rate_limited"  # our client's words (exchange.py `NotSent`): nothing executed
     UNREACHABLE = "unreachable"  # ditto
+    BUILDER_FEE = "builder_fee"  # a builder not approved (at that rate): the order goes again without it
 
 
 # Lower-cased fragments, matched anywhere: the venue appends `asset=N` and may reword the tail.
@@ -59,6 +61,7 @@ REFUSALS: Final[tuple[tuple[str, Refusal], ...]] = (
     ("could not immediately match", Refusal.UNFILLED_IOC),
     (RATE_LIMITED_WORDS, Refusal.RATE_LIMITED),
     (CONNECTION_FAILED_WORDS, Refusal.UNREACHABLE),
+    ("builder fee has not been approved", Refusal.BUILDER_FEE),
 )
 
 

@@ -223,6 +223,18 @@ class ControlRoomStore(LedgerBase):
         async with self._sessions() as session:
             return list((await session.exec(query)).all())
 
+    async def copied_fills(self, followers: Sequence[str]) -> list[tuple[Fill, str]]:
+        """The followers' fills of copied orders, each with the source its order copied, oldest first
+        (joined by cloid: a manual trade has no cloid of ours and is no follow's)."""
+        query = (
+            select(Fill, CopyInstruction.source)
+            .join(CopyInstruction, col(CopyInstruction.cloid) == col(Fill.cloid))
+            .where(col(Fill.account).in_(list(followers)))
+            .order_by(col(Fill.time), col(Fill.id))
+        )
+        async with self._sessions() as session:
+            return [(fill, str(source)) for fill, source in (await session.exec(query)).all()]
+
     async def recent_decisions(self, followers: Sequence[str], limit: int) -> list[CopyInstruction]:
         """The followers' latest decisions, newest first."""
         query = (

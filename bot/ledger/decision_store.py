@@ -55,6 +55,8 @@ def instruction_values(
     plan_version: int | None = None,
     leader_event_id: int | None = None,
     created_at: datetime | None = None,
+    vol_sigma: Decimal | None = None,
+    vol_mult: Decimal | None = None,
 ) -> dict[str, Any]:
     """A decision's column values, validated, not yet stored (see `Ledger.record_instruction`). Plain
     values, not a model: building a SQLModel row costs ~100 µs, a fan-out to 1,000 followers builds 2,000."""
@@ -82,6 +84,8 @@ def instruction_values(
         mid=optional_decimal_field("mid", mid),
         guards=list(guards),
         reason=reason,
+        vol_sigma=optional_decimal_field("vol_sigma", vol_sigma),
+        vol_mult=optional_decimal_field("vol_mult", vol_mult),
         created_at=time_field("created_at", created_at),
     )
 
@@ -221,6 +225,8 @@ class DecisionStore(LedgerBase):
         plan_version: int | None = None,
         leader_event_id: int | None = None,
         created_at: datetime | None = None,
+        vol_sigma: Decimal | None = None,
+        vol_mult: Decimal | None = None,
     ) -> Recorded[CopyInstruction]:
         """Record a decision. The same (follower, coin, source event, revision) twice returns the first
         row unchanged (`created=False`) with the same id and cloid: a decision is placed at most once."""
@@ -244,6 +250,8 @@ class DecisionStore(LedgerBase):
                 plan_version=plan_version,
                 leader_event_id=leader_event_id,
                 created_at=created_at,
+                vol_sigma=vol_sigma,
+                vol_mult=vol_mult,
             )
         )
         ident = row.id

@@ -163,6 +163,9 @@ class CopyInstruction(LedgerModel, table=True):
     mid: Decimal | None = Field(default=None, sa_type=ExactDecimal)
     guards: Any = Field(default_factory=list, sa_type=JSONText)  # codes of the guards that acted
     reason: str | None = None  # why no (or a smaller) order: deferred_min_notional, paused, a guard …
+    # volatility scaling (SPEC §10), when the follow uses it: σ (annualised %; null = unknown) and m
+    vol_sigma: Decimal | None = Field(default=None, sa_type=ExactDecimal)
+    vol_mult: Decimal | None = Field(default=None, sa_type=ExactDecimal)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 
@@ -240,6 +243,8 @@ class Fill(LedgerModel, table=True):
     size: Decimal = Field(sa_type=ExactDecimal)  # unsigned
     fee: Decimal = Field(sa_type=ExactDecimal)
     fee_token: str | None = None
+    # The part of `fee` paid to a builder (a leader commission, SPEC §14); None: recorded before it was kept.
+    builder_fee: Decimal | None = Field(default=None, sa_type=ExactDecimal)
     closed_pnl: Decimal = Field(default=Decimal(0), sa_type=ExactDecimal)
     start_position: Decimal | None = Field(default=None, sa_type=ExactDecimal)
     time: datetime = Field(sa_type=UTCDateTime)

@@ -30,6 +30,8 @@ def _signed(value: Decimal) -> str:
 def _fill_line(fill: Fill, focus: bool) -> str:
     marker = "▶" if focus else "·"
     fee = f"fee {_num(fill.fee)}{' ' + fill.fee_token if fill.fee_token else ''}"
+    if fill.builder_fee:  # a leader commission (SPEC §14): part of the fee
+        fee += f" (builder {_num(fill.builder_fee)})"
     return (
         f"  {marker} trade {fill.trade_id}: {fill.side} {_num(fill.size)} {fill.coin} @ {_num(fill.price)}, "
         f"{fee}, closed pnl {_num(fill.closed_pnl)}, {_time(fill.time)}"
@@ -61,6 +63,9 @@ def render_lineage(lineage: Lineage) -> str:
             f"  guards that acted: {', '.join(decision.guards) if decision.guards else 'none'}; "
             f"reason: {decision.reason or 'none'}",
         ]
+        if decision.vol_mult is not None:  # SPEC §10: the volatility the ratio was scaled by
+            sigma = "unknown" if decision.vol_sigma is None else f"{_num(decision.vol_sigma)} % annualised"
+            lines.append(f"  volatility σ {sigma}: ratio multiplier m {_num(decision.vol_mult)}")
         if lineage.plan is not None:
             lines.append(f"  settings (plan v{lineage.plan.version}): {dump_json(lineage.plan.settings)}")
     if intent is None:

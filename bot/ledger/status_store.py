@@ -6,6 +6,7 @@ in the ledger's `_tx` (on SQLite, the writers' turn).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 
 from sqlalchemy import func
@@ -70,6 +71,19 @@ class StatusStore(LedgerBase):
         async with self._service_session() as session:
             moment: datetime | None = (await session.exec(select(func.max(LeaderEvent.received_at)))).one()
             return moment
+
+    async def last_source_fills(self, sources: Iterable[str]) -> dict[str, datetime]:
+        """Each source's latest fill the ledger recorded (its leader events' venue time), where any."""
+        wanted = sorted(set(sources))
+        if not wanted:
+            return {}
+        query = (
+            select(LeaderEvent.source, func.max(LeaderEvent.time))
+            .where(col(LeaderEvent.source).in_(wanted))
+            .group_by(col(LeaderEvent.source))
+        )
+        async with self._service_session() as session:
+            return {source: moment for source, moment in (await session.exec(query)).all() if moment}
 
     async def latest_target(self, follower: str, source: str, coin: str) -> CopyInstruction | None:
         """The most recent decision for (follower, source, coin): its `target_after` is τ now."""

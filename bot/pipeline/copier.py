@@ -15,6 +15,7 @@ the reconciliation pass and the protector hold:
 - `mirror` (`Mirror`, mirror.py): a batch of source changes fanned out to every follower;
 - `executor` (`Executor`, execute.py): decisions recorded, orders sent and settled, an IOC's rest retried;
 - `oms` (`OrderManager`, oms.py): every order recorded, sent, looked up and cancelled;
+- `commission` (`Commission`, commission.py): a follow's builder on its orders, once approved;
 - `settler` (`Settler`, settle.py): an answered order's position and fills;
 - `recovery` (`Recovery`, recovery.py): restart safety;
 - `teller` (`Teller`, tell.py): what the user is told.
@@ -28,6 +29,7 @@ from bot.alerts import AlertBus
 from bot.domain import AccountState, Venue
 from bot.ledger import Ledger
 from bot.pipeline.account_sync import AccountSync
+from bot.pipeline.commission import Commission
 from bot.pipeline.desk import Desk
 from bot.pipeline.execute import Executor
 from bot.pipeline.followers import Followers
@@ -69,7 +71,10 @@ class Copier:
         self.oms = OrderManager(venue, ledger, policy, venue_name=venue_name)
         # After each order: the position and fills (a position read feeds the engine and the guards).
         self.settler = Settler(venue, ledger, venue_name, self.accounts.observe_follower, alerts)
-        self.executor = Executor(self.followers, self.oms, self.settler, self.risk, self.teller, clock)
+        self.commission = Commission(venue, self.teller)  # a follow's builder on its orders (SPEC §14)
+        self.executor = Executor(
+            self.followers, self.oms, self.settler, self.risk, self.teller, self.commission, clock
+        )
         self.plans = Plans(self.followers, self.accounts, self.executor, self.risk, self.teller)
         self.mirror = Mirror(self.followers, self.executor)
         self.recovery = Recovery(

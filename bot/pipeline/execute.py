@@ -21,15 +21,18 @@ from bot.faults import unfilled_ioc
 from bot.ledger import OPEN_INTENT_STATUSES, IntentStatus, LeaderEvent
 from bot.ledger.repository import DecisionDraft, RecordedDecision
 from bot.logs import log_event
+from bot.pipeline.commission import Commission
 from bot.pipeline.convert import delta_of, request_of, request_of_intent
 from bot.pipeline.desk import Desk
 from bot.pipeline.followers import Followers
 from bot.pipeline.guard_gate import RiskGate
+from bot.pipeline.keys import DecisionKey as DecisionKey  # its home was here: importers keep working
 from bot.pipeline.lag import CopyClock
 from bot.pipeline.oms import OrderManager, crash_point, filled_part
 from bot.pipeline.reads import gather_bounded
 from bot.pipeline.settle import Settler
 from bot.pipeline.tell import Teller
+from bot.risk.guards import RiskReason
 from strategies.model import Decision, Event
 
 log = logging.getLogger(__name__)
@@ -42,19 +45,6 @@ SETTLE_CONCURRENCY = 16
 
 def now_ms() -> int:
     return time.time_ns() // 1_000_000
-
-
-@dataclass(frozen=True, slots=True)
-class DecisionKey:
-    """What makes a decision's instruction id: (follower, coin, source event id, revision)."""
-
-    source: str
-    source_event_id: str
-    revision: int = 0
-    leader_event_id: int | None = None
-    event_kind: str | None = None  # overrides the engine's event (e.g. "retry")
-    event_time_ms: int | None = None  # the source event's time, for the copy latency
-    record_idle: bool = True  # record a decision that sends nothing (False: reconciliation passes)
 
 
 @dataclass(slots=True)
@@ -80,6 +70,7 @@ class Executor:
         settler: Settler,
         risk: RiskGate,
         teller: Teller,
+        commission: Commission,
         clock: CopyClock | None = None,
     ) -> None:
         self.followers = followers
@@ -89,6 +80,7 @@ class Executor:
         self.settler = settler
         self.risk = risk
         self.teller = teller
+        self.commission = commission
 
     async def locked(self, desk: Desk, decision: Decision, key: DecisionKey) -> None:
         """`carry_out` under the pair's lock."""
@@ -116,6 +108,10 @@ class Executor:
     def prepare(self, desk: Desk, decision: Decision, key: DecisionKey) -> Step | None:
         """The runtime guards' screen, then the rows to record (None: nothing to record)."""
         blocked = self.risk.screen(desk, decision, key.source)  # the runtime guards, before every order
+        if blocked is None and decision.order is not None:
+            mid = desk.engine.mids.get(decision.coin)
+            if not self.followers.prices.screen(desk.address, decision.coin, mid, key):
+                blocked = RiskReason.PRICE_OUTLIER  # held, not dropped: `release_held` sends it later
         if blocked is not None:
             decision = replace(decision, order=None)
         if decision.order is None and not key.record_idle:
@@ -136,6 +132,8 @@ class Executor:
             guards=[g.value for g in decision.guards] + ([blocked.value] if blocked else []),
             reason=None if reason is None else reason.value,
             leader_event_id=key.leader_event_id,
+            vol_sigma=None if decision.vol is None else decision.vol.sigma,
+            vol_mult=None if decision.vol is None else decision.vol.mult,
         )
         return Step(desk, decision, key, draft)
 
@@ -199,8 +197,13 @@ class Executor:
         return True
 
     async def _send(self, step: Step) -> OrderResult:
+        """A fresh order, with the follow's builder when its master approved it (SPEC §14)."""
         assert step.request is not None
-        return await self.oms.send(step.desk.account, step.request)
+        desk = step.desk
+        step.request, result = await self.commission.send(
+            desk, step.key.source, step.request, functools.partial(self.oms.send, desk.account)
+        )
+        return result
 
     async def _record_answers(self, steps: Sequence[Step]) -> None:
         """Every settled answer of the batch into the ledger in one transaction (one per order cost
@@ -282,3 +285,36 @@ class Executor:
         if retry.order is None:
             return  # what is left is below the minimum (deferred) or the target moved: nothing owed now
         await self._execute(desk, retry, replace(key, revision=key.revision + 1, event_kind="retry"))
+
+    async def release_held(self) -> int:
+        """Bring the venue's reference prices up to date (at most one read per REF_MAX_AGE_MS), then
+        re-examine the decisions a price outlier holds (SPEC §11) at the mids now: a pair whose mid
+        the reference confirms gets what it owes (`q(τ) − p` at the fresh mid, under the held key's
+        next revision); one held past the alert delay is alerted once. The number released."""
+        prices = self.followers.prices
+        await prices.refresh(self.followers.venue)  # the reference kept fresh here, off the hot path
+        if not prices.held:
+            return 0
+        mids = await self.followers.mids()
+        released = 0
+        for (address, coin), held in list(prices.held.items()):
+            desk = self.followers.desks.get(address)
+            mid = mids.get(coin)
+            if desk is None:
+                prices.held.pop((address, coin), None)
+                continue
+            if mid is None or not prices.sound(coin, mid):
+                if prices.overdue(held):
+                    self.teller.price_outlier_held(desk, held.source, coin, mid, prices.reference(coin))
+                continue
+            async with desk.lock(coin):
+                if prices.held.get((address, coin)) is not held:
+                    continue  # another order of the pair took the hold away meanwhile
+                desk.engine.set_mid(coin, mid)
+                decision = desk.engine.check(coin, Event.RECONCILE)
+                if decision.order is None:
+                    prices.held.pop((address, coin), None)  # nothing owed now (the target moved back)
+                    continue
+                await self.carry_out(desk, decision, prices.release_key(held))
+                released += 1
+        return released

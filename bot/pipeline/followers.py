@@ -7,13 +7,15 @@ recovery): they read and change the same desks, never copies of them.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 
 from bot.domain import AccountState, Venue
 from bot.logs import log_event
 from bot.pipeline.desk import Desk
+from bot.pipeline.prices import PriceGate
+from bot.pipeline.vols import VolBook
 from strategies.engine import Follower
 from strategies.model import Market
 
@@ -29,6 +31,8 @@ class Followers:
     # The venue a source trades on (the runner routes GMX sources: bot/pipeline/sources.py); its
     # `capabilities.name` is the source's venue in the ledger. Default: the followers' venue.
     source_venue: Callable[[str], Venue] | None = None
+    prices: PriceGate = field(default_factory=PriceGate)  # price-feed outliers (SPEC §11)
+    vols: VolBook = field(default_factory=VolBook)  # σ per coin for volatility scaling (SPEC §10)
 
     def venue_of(self, source: str) -> Venue:
         return self.venue if self.source_venue is None else self.source_venue(source)
@@ -53,8 +57,43 @@ class Followers:
             if coin in self.markets:
                 desk.engine.set_mid(coin, mid)
 
+    def scales_by_vol(self, coin: str, sources: Iterable[str]) -> bool:
+        """Some follow of one of `sources` scales `coin` by volatility (SPEC §10)."""
+        wanted = set(sources)
+        return any(
+            config.vol is not None and config.filters.covers(coin)
+            for desk in self.desks.values()
+            for source, config in desk.engine.follows.items()
+            if source in wanted
+        )
+
+    async def volatilities(self, changes: Mapping[str, Iterable[str]]) -> None:
+        """σ of each changed coin (coin → the sources that changed it) read where a follow of those
+        sources scales by it and the σ kept is stale; the engines take it in `set_vols`."""
+        coins = [c for c, sources in changes.items() if self.vols.stale(c) and self.scales_by_vol(c, sources)]
+        await self.vols.refresh(self.venue, coins)
+
+    def set_vols(self, desk: Desk, coins: Iterable[str]) -> None:
+        for coin in coins:
+            desk.engine.set_vol(coin, self.vols.sigma(coin))
+
+    async def refresh_vols(self) -> None:
+        """The hourly job: every coin read so far read again, and handed to every engine."""
+        await self.vols.refresh(self.venue, list(self.vols.read_ms))
+        for desk in self.desks.values():
+            self.set_vols(desk, self.vols.read_ms)
+
     async def mids(self) -> dict[str, Decimal]:
-        """Every mid now ({} when the read fails: nothing is priced on a guess)."""
+        """Every mid now ({} when the read fails: nothing is priced on a guess). The venue's reference
+        prices (the outlier check, bot/pipeline/prices.py) are kept fresh off the hot path by the
+        runner's `price_release` job; they are read here only when there are none fresh enough or when
+        they contradict a mid (a market move, or an outlier? the venue is asked before anything is held)."""
+        mids = await self._mids()
+        if self.prices.stale() or self.prices.contradicted(mids):
+            await self.prices.refresh(self.venue, force=True)
+        return mids
+
+    async def _mids(self) -> dict[str, Decimal]:
         try:
             return await self.venue.mids()
         except Exception as exc:

@@ -44,10 +44,11 @@ class Mirror:
             self._busy -= 1
 
     async def _mirror(self, changes: Sequence[SourceChange], events: Mapping[str, LeaderEvent]) -> None:
-        mids = await self.followers.mids()
         by_coin: dict[str, list[SourceChange]] = {}
         for change in changes:
             by_coin.setdefault(change.coin, []).append(change)
+        sources = {coin: {c.source for c in items} for coin, items in by_coin.items()}
+        mids, _ = await asyncio.gather(self.followers.mids(), self.followers.volatilities(sources))
 
         async def coin_run(items: list[SourceChange]) -> None:
             for change in items:
@@ -76,6 +77,7 @@ class Mirror:
                 try:
                     if mid is not None:
                         desk.engine.set_mid(change.coin, mid)
+                    self.followers.set_vols(desk, (change.coin,))
                     leverage = desk.engine.source_position(change.source, change.coin).leverage
                     step = executor.prepare(desk, desk.engine.on_change(change_of(change, leverage)), key)
                 except Exception as exc:

@@ -60,8 +60,17 @@ class Plans:
         await self.accounts.refresh({plan.plan.source for _, plan in changed})
         await self.enforce_risk()
         mids = await self.followers.mids()  # a Copy Current join or a close is priced now
+        held = {  # what a join would size with σ (SPEC §10): the coins the source holds
+            coin
+            for desk, loaded in changed
+            if loaded.settings.config.vol is not None
+            for (source, coin), position in desk.engine.sources.items()
+            if source == loaded.plan.source and position.size != 0
+        }
+        await self.followers.vols.refresh(self.followers.venue, filter(self.followers.vols.stale, held))
         for desk, _ in changed:
             self.followers.set_mids(desk, mids)
+            self.followers.set_vols(desk, held)
         # (False, …) sorts first: releases before takes
         changed.sort(key=lambda item: item[1].settings.active and item[1].settings.release is None)
         told = [await self._apply(desk, loaded) for desk, loaded in changed]

@@ -18,7 +18,6 @@ import asyncio
 import contextlib
 import logging
 import signal
-import sys
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -40,6 +39,7 @@ from bot.pipeline.equity_history import EquityHistory
 from bot.pipeline.execute import now_ms
 from bot.pipeline.guard_gate import RiskGate
 from bot.pipeline.health import HealthRecorder
+from bot.pipeline.inactivity import InactivityWatch
 from bot.pipeline.intake import Intake
 from bot.pipeline.jobs import Job, Jobs
 from bot.pipeline.lag import CopyClock
@@ -62,7 +62,6 @@ __all__ = [
     "RunnerError",
     "RunnerOptions",
     "StoppedBeforeStart",
-    "main",
 ]
 
 log = logging.getLogger(__name__)
@@ -110,6 +109,7 @@ class Runner:
         self.reconciler: Reconciler | None = None
         self.protector: Protector | None = None  # stop-loss / take-profit trigger orders
         self.controls: OwnerControls | None = None  # pause / resume / stop as the owner set them
+        self.inactivity: InactivityWatch | None = None  # sources gone quiet (SPEC §12)
         self.health: HealthRecorder | None = None  # persisted for `mirrorbot status`
         self.equity = EquityHistory()  # `/chart equity`: the readings of the accounts job
         self.clock = CopyClock()  # copy latency by stage, for whoever listens (bot/pipeline/lag.py)
@@ -221,6 +221,7 @@ class Runner:
         for account in self._accounts:
             self.copier.add_desk(Desk(account, self.copier.followers.new_engine()))
         self.controls = OwnerControls(self.ledger, self.copier.oms, risk, self.copier.desks)
+        self.inactivity = InactivityWatch(self.ledger, self.copier.desks, risk, self.alerts)
         missed = await self.recover()
         await self.sync_plans(missed)
         copier = self.copier
@@ -249,6 +250,9 @@ class Runner:
             ("plans", o.plans_refresh_s, self.sync_plans),
             ("accounts", o.accounts_refresh_s, self.refresh_accounts),
             ("reconcile", o.reconcile_s, self.reconcile),
+            ("price_release", o.price_recheck_s, self.release_held),
+            ("volatility", o.vol_refresh_s, self.refresh_vols),
+            ("inactivity", o.inactivity_check_s, self.check_inactivity),
         ]
         rearm = self.venue.capabilities.schedule_cancel and o.dead_man_rearm_s > 0
         if rearm:
@@ -435,6 +439,21 @@ class Runner:
             self.health.reconciled(report)
         return report.orders
 
+    async def release_held(self) -> int:
+        """The decisions a price outlier holds, re-examined (SPEC §11); the number released."""
+        assert self.copier is not None
+        return await self.copier.executor.release_held()
+
+    async def check_inactivity(self) -> None:
+        """SPEC §12: tell the follows whose source went quiet, and apply the policies they chose now."""
+        if self.inactivity is not None and await self.inactivity.check():
+            await self.sync_plans()
+
+    async def refresh_vols(self) -> None:
+        """σ of every coin read so far, re-read (SPEC §10: hourly) and handed to the engines."""
+        assert self.copier is not None
+        await self.copier.followers.refresh_vols()
+
     async def arm_dead_man_switch(self) -> None:
         """Re-arm Hyperliquid's scheduleCancel for every follower: if the bot dies, its open orders are
         cancelled `dead_man_horizon_s` later (IOCs never rest, but trigger orders and manual ones do)."""
@@ -459,35 +478,3 @@ class Runner:
                 await on_changes(*args)
 
         return leased
-
-
-def main(
-    settings: Settings,
-    *,
-    once: bool = False,
-    duration_s: float | None = None,
-    companions: Sequence[CompanionStarter] = (),
-    observers: Sequence[CompanionStarter] = (),
-) -> int:
-    """`mirrorbot run`: 0 after a clean stop, 2 when it cannot start (the message says why).
-    `companions`: what runs beside the pipeline (the command passes the Telegram control room);
-    `observers`: what watches it from before start-up to after the stop (the ops port, bot/ops)."""
-    from bot.ledger.db import LedgerConfigError
-    from bot.logs import configure_from_settings
-    from bot.redaction import redact_text
-
-    configure_from_settings(settings)
-    runner = Runner(settings, companions=companions, observers=observers)
-    try:
-        asyncio.run(runner.run(duration_s=duration_s, once=once))
-    except StoppedBeforeStart as exc:
-        print(f"mirrorbot run: {exc}", file=sys.stderr)
-        return 0
-    except (RunnerError, LedgerConfigError) as exc:
-        log_event(log, "runner_refused", level=logging.ERROR, error=str(exc))
-        print(f"mirrorbot run: {redact_text(str(exc))}", file=sys.stderr)
-        return 2
-    if runner.lease is not None and runner.lease.lost:
-        print(f"mirrorbot run: stopped: {runner.lease.lost}", file=sys.stderr)
-        return 1
-    return 0

@@ -22,6 +22,9 @@ class RunnerOptions:
     fill_window_ms: int = 0  # FillCoalescer window (SPEC §2: configurable)
     quiet_ms: int = 0  # > 0: also wait this long after a fill for more (0: take what is queued, no wait)
     shutdown_timeout_s: float = 30.0  # in-flight sends get this long to finish
+    inactivity_check_s: float = 600.0  # sources' inactivity checked this often (SPEC §12: days-long)
+    vol_refresh_s: float = 3600.0  # σ of the coins read so far re-read this often (SPEC §10: hourly)
+    price_recheck_s: float = 1.0  # decisions a price outlier holds are re-examined this often (SPEC §11)
     heartbeat_s: float = 5.0  # the health row (`mirrorbot status`) is rewritten this often
     # One runner per follower venue (bot/ledger/lease.py): a silent holder's lease is taken over after
     # `lease_stale_s` (None: MIRROR_LEASE_STALE_S); it is renewed `RENEWALS_PER_STALE` times within that.

@@ -63,6 +63,16 @@ class Teller:
             strategy=strategy,
         )
 
+    def price_outlier_held(
+        self, desk: Desk, source: str, coin: str, mid: Decimal | None, ref: Decimal | None
+    ) -> None:
+        """A decision held by a price outlier (SPEC §11) past the alert delay (told once per hold)."""
+        message = (
+            f"{coin}: order held for a price outlier (mid {mid if mid is not None else 'unknown'}, "
+            f"venue reference {ref if ref is not None else 'unknown'}); sent once the price confirms"
+        )
+        self.alert(AlertKind.FAULT, "price_outlier", message, desk, source, coin)
+
     def decision(self, desk: Desk, decision: Decision, source: str, revision: int, decision_id: str) -> None:
         """A first decision on a source event, a follow or Copy Current that sends nothing (deferred
         below the minimum, skipped for a reason) or whose target a guard lowered; each with the

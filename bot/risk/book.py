@@ -76,6 +76,8 @@ class RiskBook:
     # "follower source v<version>" → the source guard that auto-unfollowed it (a RiskReason value)
     dropped: dict[str, str] = field(default_factory=dict)
     controls: dict[str, int] = field(default_factory=dict)  # follower → the ControlState row carried out
+    # "follower source v<version>" whose source's inactivity was told (SPEC §12: one alert per episode)
+    inactive: set[str] = field(default_factory=set)
 
     @classmethod
     def open(cls, store: RiskStore) -> RiskBook:
@@ -86,6 +88,7 @@ class RiskBook:
             {k: Decimal(v) for k, v in doc.get("source_peaks", {}).items()},
             _dropped_of(doc),
             {k: int(v) for k, v in doc.get("controls", {}).items()},
+            set(doc.get("inactive", [])),
         )
 
     def save(self) -> None:
@@ -97,6 +100,7 @@ class RiskBook:
                 "dropped": sorted(self.dropped),
                 "dropped_reasons": dict(sorted(self.dropped.items())),
                 "controls": dict(sorted(self.controls.items())),
+                "inactive": sorted(self.inactive),
             }
         )
 
@@ -139,6 +143,18 @@ class RiskBook:
         self.dropped[key] = reason.value
         self.save()
         return True
+
+    def note_inactive(self, follower: str, source: str, version: int, inactive: bool) -> bool:
+        """Record whether the follow's source is inactive; True when it just became so (tell once)."""
+        key = _drop_key(follower, source, version)
+        if inactive == (key in self.inactive):
+            return False
+        if inactive:
+            self.inactive.add(key)
+        else:
+            self.inactive.discard(key)
+        self.save()
+        return inactive
 
     def is_dropped(self, follower: str, source: str, version: int) -> bool:
         return _drop_key(follower, source, version) in self.dropped

@@ -28,6 +28,7 @@ class RiskReason(StrEnum):
     EQUITY_FLOOR = "equity_floor"
     SOURCE_DRAWDOWN = "source_drawdown"
     SOURCE_LEVERAGE_CAP = "source_leverage_cap"
+    PRICE_OUTLIER = "price_outlier"  # the mid is contradicted by the venue's reference: held (SPEC §11)
 
 
 @dataclass(frozen=True, slots=True)

@@ -111,6 +111,20 @@ def address(value: object, field: str) -> str:
     return text.lower()
 
 
+# A follow's leader commission (SPEC §14), in tenths of a basis point of each fill's notional: at most
+# Hyperliquid's builder-fee cap on perps, 0.1 %. 0 is no commission: turn it off instead.
+COMMISSION_TENTHS_BP = (1, 100)
+
+
+def commission_rate(value: object, field: str) -> int:
+    """A builder fee in tenths of a basis point (10 = 1 bp = 0.01 %), typed or stored."""
+    low, high = COMMISSION_TENTHS_BP
+    accepted = f"a whole number of tenths of a basis point from {low} to {high} (10 = 0.01 %), or off"
+    if isinstance(value, Decimal):
+        return whole(value, field, low, high)
+    return whole_text(value, field, low, high, accepted)
+
+
 RANK_SOURCES = (2, 10)  # `rank`: sources side by side; more than 10 is no longer a readable table
 
 

@@ -23,6 +23,7 @@ from bot.risk.guards import DRAWDOWN_ACTIONS
 from bot.service import inputs
 from bot.service.actor import Actor
 from bot.service.errors import InvalidInput, NotFound, VenueUnreachable
+from bot.service.inactivity import InactiveFollow, inactive_now
 from bot.service.service import MirrorService
 from bot.service.settings import (
     FRACTION_KEYS,
@@ -100,6 +101,7 @@ class CoinPnl:
     fees: Decimal
     unrealized: Decimal | None  # from the venue now (None: not asked)
     fills: int
+    builder_fees: Decimal = Decimal(0)  # the part of `fees` paid to builders (leader commissions)
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,6 +135,7 @@ class OwnerStatus:
     labels: Mapping[str, str | None]
     follows: tuple[FollowView, ...]
     decisions: tuple[DecisionView, ...]
+    inactive: tuple[InactiveFollow, ...] = ()  # follows whose source went quiet (SPEC §12)
 
 
 class OwnerService:
@@ -299,10 +302,12 @@ class OwnerService:
         fills = await self._fills(followers, since, None)
         realized: dict[str, Decimal] = {}
         fees: dict[str, Decimal] = {}
+        builder: dict[str, Decimal] = {}
         counts: dict[str, int] = {}
         for fill in fills:
             realized[fill.coin] = realized.get(fill.coin, Decimal(0)) + fill.closed_pnl
             fees[fill.coin] = fees.get(fill.coin, Decimal(0)) + fill.fee
+            builder[fill.coin] = builder.get(fill.coin, Decimal(0)) + (fill.builder_fee or 0)
             counts[fill.coin] = counts.get(fill.coin, 0) + 1
         unrealized: dict[str, Decimal] | None = None
         equity: dict[str, Decimal] = {}
@@ -325,6 +330,7 @@ class OwnerService:
                 fees.get(coin, Decimal(0)),
                 None if unrealized is None else unrealized.get(coin, Decimal(0)),
                 counts.get(coin, 0),
+                builder.get(coin, Decimal(0)),
             )
             for coin in coins
         )
@@ -349,14 +355,13 @@ class OwnerService:
     async def status(self, actor: Actor, followers: Sequence[str], *, decisions: int = 8) -> OwnerStatus:
         states = await self.states(followers)
         labels = {a.address: a.label for a in await self.ledger.accounts() if a.address in followers}
-        follows = tuple(
-            FollowView.of(p) for p in await self.ledger.current_plans() if p.follower in followers
-        )
+        plans = [p for p in await self.ledger.current_plans() if p.follower in followers]
+        follows = tuple(FollowView.of(p) for p in plans)
         latest = tuple(
             DecisionView.of(row) for row in await self.ledger.recent_decisions(followers, decisions)
         )
         await self._audit(actor, "status", {"followers": list(followers)})
-        return OwnerStatus(states, labels, follows, latest)
+        return OwnerStatus(states, labels, follows, latest, await inactive_now(self.ledger, plans, utcnow()))
 
     async def tracking(
         self, actor: Actor, followers: Sequence[str], coin: str, *, limit: int = 500

@@ -14,7 +14,9 @@ from bot.ledger.models import utcnow
 from bot.service import runner_health, venue_reads
 from bot.service.accounts import AccountCommands
 from bot.service.actor import Actor
+from bot.service.commission import CommissionCommands
 from bot.service.core import FOLLOWER_VENUES, MAX_LABEL, VENUE, _settings_of
+from bot.service.inactivity import inactive_now
 from bot.service.positions import FollowState, follow_rows, stopped_rows, unmanaged_rows
 from bot.service.views import (
     AccountView,
@@ -31,9 +33,10 @@ from bot.venues import Venues
 __all__ = ["FOLLOWER_VENUES", "MAX_LABEL", "VENUE", "MirrorService"]
 
 
-class MirrorService(AccountCommands):
+class MirrorService(AccountCommands, CommissionCommands):
     """Every user-facing operation: keystores and accounts (bot/service/accounts.py), follows
-    (bot/service/follows.py), and the reads below, on the shared core (bot/service/core.py)."""
+    (bot/service/follows.py), leader commissions (bot/service/commission.py), and the reads below,
+    on the shared core (bot/service/core.py)."""
 
     @classmethod
     @asynccontextmanager
@@ -60,7 +63,8 @@ class MirrorService(AccountCommands):
     async def status(self, actor: Actor, *, decisions: int = 10) -> StatusView:
         """Accounts, follows (current plan versions), the latest decisions and ledger counts."""
         accounts = tuple(AccountView.of(row) for row in await self.ledger.accounts())
-        follows = tuple(FollowView.of(plan) for plan in await self.ledger.current_plans())
+        plans = await self.ledger.current_plans()
+        follows = tuple(FollowView.of(plan) for plan in plans)
         latest = tuple(DecisionView.of(row) for row in await self.ledger.last_decisions(decisions))
         counts = await self.ledger.counts()
         health: dict[str, Any] = {
@@ -68,7 +72,8 @@ class MirrorService(AccountCommands):
             "last_leader_event_at": await self.ledger.last_leader_event_time(),
         }
         await self._audit(actor, "status", {})
-        return StatusView(accounts, follows, latest, counts, health)
+        inactive = await inactive_now(self.ledger, plans, utcnow())
+        return StatusView(accounts, follows, latest, counts, health, inactive)
 
     async def follower_states(self, addresses: Sequence[str]) -> dict[str, AccountState]:
         """Each follower account's state, read on the venue it is registered for (pnl, equity)."""

@@ -13,10 +13,12 @@ from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any
 
+from bot.domain import BuilderFee
 from bot.ledger.types import decimal_text
 from bot.risk.guards import DRAWDOWN_ACTIONS, RiskLimits
 from bot.service import inputs
 from bot.service.errors import InvalidInput
+from bot.service.inactivity import INACTIVE_AFTER, INACTIVE_KEYS, Inactivity, inactivity_json, read_inactivity
 from bot.service.sizing_settings import (
     ALLOCATION_KEYS,
     SIZING_KEYS,
@@ -26,6 +28,7 @@ from bot.service.sizing_settings import (
     read_sizing,
     sizing_json,
 )
+from bot.service.vol_settings import VOL_KEYS, VOL_RANGES, read_vol, vol_json
 from bot.venues import HYPERLIQUID, VENUE_NAMES
 from strategies.config import ALL_TOKENS, Filters, FollowConfig, Guards, SideFilter
 
@@ -66,6 +69,8 @@ RANGES: dict[str, inputs.Range] = {
     # A stop-loss of 100 % or more could never trigger before liquidation.
     "stop_loss_pct": _range(_ZERO, Decimal(100), "% of the entry price", open_low=True, open_high=True),
     "take_profit_pct": _range(_ZERO, Decimal(10_000), "% of the entry price", open_low=True),
+    **VOL_RANGES,  # volatility scaling (SPEC §10)
+    "inactive_after": INACTIVE_AFTER,  # source inactivity (SPEC §12)
 }
 MAX_SLIPPAGE = RANGES["slippage_cap"].high
 
@@ -92,6 +97,8 @@ RISK_KEYS = (*RISK_OPTIONS, "max_drawdown_action")
 # position's entry price.
 PROTECTION_KEYS = ("stop_loss_pct", "take_profit_pct")
 _OFF = ("off", "none")
+# The leader commission (SPEC §14): a builder paid on the follow's copied orders, both set or neither.
+COMMISSION_KEYS = ("commission_to", "commission_tenths_bp")
 
 
 def read_setting(key: str, value: object) -> Decimal:
@@ -137,6 +144,9 @@ OPTION_KEYS = (
     "source_venue",
     *RISK_KEYS,
     *PROTECTION_KEYS,
+    *COMMISSION_KEYS,
+    *VOL_KEYS,
+    *INACTIVE_KEYS,
 )
 # The venue the source trades on (the follower trades on Hyperliquid either way).
 SOURCE_VENUES = VENUE_NAMES
@@ -158,6 +168,9 @@ KEYS = (
     "source_venue",
     *RISK_KEYS,
     *PROTECTION_KEYS,
+    *COMMISSION_KEYS,
+    *VOL_KEYS,
+    *INACTIVE_KEYS,
 )
 
 
@@ -171,6 +184,8 @@ class FollowSettings:
     risk: RiskLimits = field(default_factory=RiskLimits)  # the runtime guards (bot/risk)
     stop_loss_pct: Decimal | None = None  # venue trigger orders per position (bot/pipeline/protect.py)
     take_profit_pct: Decimal | None = None
+    commission: BuilderFee | None = None  # the builder paid on copied orders (SPEC §14)
+    inactivity: Inactivity = field(default_factory=Inactivity)  # SPEC §12 (bot/service/inactivity.py)
 
     def with_config(self, **changes: Any) -> FollowSettings:
         return replace(self, config=replace(self.config, **changes))
@@ -210,6 +225,11 @@ def settings_to_json(settings: FollowSettings) -> dict[str, Any]:
     doc |= {key: _text(getattr(settings.risk, key)) for key in RISK_OPTIONS}
     doc["max_drawdown_action"] = settings.risk.max_drawdown_action
     doc |= {key: _text(getattr(settings, key)) for key in PROTECTION_KEYS}
+    commission = settings.commission
+    doc["commission_to"] = None if commission is None else commission.address
+    doc["commission_tenths_bp"] = None if commission is None else commission.tenths_bp
+    doc |= vol_json(config.vol)
+    doc |= inactivity_json(settings.inactivity)
     return {key: doc[key] for key in KEYS}  # one key order everywhere (KEYS)
 
 
@@ -268,6 +288,7 @@ def settings_from_json(doc: object) -> FollowSettings:
         filters=filters,
         guards=guards,
         slippage_cap=RANGES["slippage_cap"].read(doc.get("slippage_cap", "0.01"), "slippage_cap"),
+        vol=read_vol(doc),
     )
     release = doc.get("release")
     active = inputs.flag(doc.get("active", True), "active")
@@ -280,7 +301,28 @@ def settings_from_json(doc: object) -> FollowSettings:
         risk=_risk(doc),
         stop_loss_pct=_protection(doc, "stop_loss_pct"),
         take_profit_pct=_protection(doc, "take_profit_pct"),
+        commission=_commission(doc),
+        inactivity=read_inactivity(doc),
     )
+
+
+def _commission(doc: Mapping[str, Any]) -> BuilderFee | None:
+    """`commission_to` (an address) and `commission_tenths_bp` (1..100), both or neither; off: none."""
+    to, rate = (_off(doc.get(key)) for key in COMMISSION_KEYS)
+    if to is None and rate is None:
+        return None
+    if to is None or rate is None:
+        missing = "commission_to" if to is None else "commission_tenths_bp"
+        raise InvalidInput(
+            missing, "missing: a commission needs both its address and its rate", "set both, or off"
+        )
+    return BuilderFee(
+        inputs.address(to, "commission_to"), inputs.commission_rate(rate, "commission_tenths_bp")
+    )
+
+
+def _off(value: object) -> object:
+    return None if isinstance(value, str) and value.strip().lower() in _OFF else value
 
 
 def _risk(doc: Mapping[str, Any]) -> RiskLimits:
@@ -313,7 +355,7 @@ def to_config(doc: object) -> FollowConfig:
 # Scaling and every `_pct` key are percent; the fraction keys keep the unit they are stored in (their
 # names are contracts, and stored plans are not migrated), so every reply writes them with the percent
 # they mean: `0.05 (= 5 %)`.
-PERCENT_KEYS = ("scaling", *PROTECTION_KEYS)
+PERCENT_KEYS = ("scaling", *PROTECTION_KEYS, "vol_target_pct", "vol_skip_above_pct")
 FRACTION_KEYS = tuple(key for key, spec in RANGES.items() if spec.unit.startswith("fraction"))
 _HUNDRED = Decimal(100)
 
@@ -338,6 +380,8 @@ def shown_setting(key: str, value: object) -> str:
         return text
     if key in PERCENT_KEYS:
         return f"{text} %"
+    if key == "commission_tenths_bp":  # 10 tenths of a basis point = 0.01 %
+        return f"{text} tenths of a bp (= {decimal_text(number.scaleb(-3))} %)"
     if key in FRACTION_KEYS:
         return f"{text} (= {_percent_of(number)} %)"
     if unit.startswith("USD"):
@@ -375,6 +419,11 @@ def unit_doubt(key: str, value: Decimal, coin: str | None = None) -> str | None:
         return (
             f"take_profit_pct {decimal_text(value)} %: the take-profit closes a position once it gains "
             f"{decimal_text(value)} % on its entry. It is a percent: for {meant} %, type {meant}."
+        )
+    if key in ("vol_target_pct", "vol_skip_above_pct") and value < 1:
+        return (
+            f"{key} {decimal_text(value)} %: an annualised volatility below 1 % (listed perps run at "
+            f"30–150 %). It is a percent: for {meant} %, type {meant}."
         )
     if key in FRACTION_KEYS and value >= 1:
         return (

@@ -14,6 +14,7 @@ from typing import Any
 from bot.ledger import Account, CopyInstruction, FollowPlan, Lineage
 from bot.ledger.types import decimal_text
 from bot.service.coverage import Coverage
+from bot.service.inactivity import InactiveFollow
 from bot.service.settings import settings_from_json
 
 
@@ -125,6 +126,7 @@ class StatusView:
     # (None: never ran here), last_reconcile, sync_score, dead_man_switch, alerts_last_hour; and the
     # ledger's last_leader_event_at.
     health: Mapping[str, Any]
+    inactive: tuple[InactiveFollow, ...] = ()  # follows whose source went quiet (SPEC §12)
 
 
 NOT_JOINED = "not joined (Copy Current off)"

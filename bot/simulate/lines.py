@@ -18,7 +18,7 @@ SOURCE = "source"  # the scenario's one source wallet (and a fill history's, who
 def decision_line(step: int, decision: Decision, position: Decimal) -> dict[str, object]:
     """The SPEC §7 output object, keys in the documented order."""
     order = decision.order
-    return {
+    line: dict[str, object] = {
         "step": step,
         "coin": decision.coin,
         "event": decision.event.value,
@@ -30,6 +30,10 @@ def decision_line(step: int, decision: Decision, position: Decimal) -> dict[str,
         else {"side": order.side, "size": plain(order.size), "reduce_only": order.reduce_only},
         "reason": None if decision.reason is None else decision.reason.value,
     }
+    if decision.vol is not None:  # a follow that scales by volatility (SPEC §10): σ and m, after `reason`
+        sigma = decision.vol.sigma
+        line |= {"vol": None if sigma is None else plain(sigma), "vol_mult": plain(decision.vol.mult)}
+    return line
 
 
 def fill_fraction(follower: Follower, decision: Decision, fraction: Decimal) -> Decimal:

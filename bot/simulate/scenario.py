@@ -18,6 +18,7 @@ from bot.service import inputs
 from bot.service.errors import InvalidInput
 from bot.service.settings import MAX_VENUE_LEVERAGE, RANGES, USD_CAP
 from bot.service.sizing_settings import ALLOCATION_KEYS, allocation_sizing
+from bot.service.vol_settings import VOL_KEYS, VOL_PCT_MAX, read_vol
 from strategies.config import ALL_TOKENS, Filters, FollowConfig, Guards, SideFilter
 from strategies.fixed_notional import FixedNotionalSizing
 from strategies.fixed_ratio import FixedRatioSizing
@@ -58,6 +59,7 @@ class Step:
     reconcile: bool = False
     tick: bool = False  # a rebalance tick (SPEC §9)
     fill: Decimal = Decimal(1)
+    vol: Mapping[str, Decimal | None] = field(default_factory=dict)  # σ per coin (SPEC §10); None: unknown
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,6 +99,7 @@ SCENARIO_RANGES: dict[str, inputs.Range] = {
     "set_scaling": inputs.Range(Decimal(0), inputs.MAX_SCALING, "percent"),
     "source_leverage": inputs.Range(Decimal(0), MAX_VENUE_LEVERAGE, "x", open_low=True),
     "fill": inputs.Range(Decimal(0), Decimal(1), "fraction of the order filled"),
+    "vol": inputs.Range(Decimal(0), VOL_PCT_MAX, "annualised % volatility (null: unknown)", open_low=True),
 }
 _decimal = _guard(inputs.decimal)
 _positive = _guard(inputs.positive)
@@ -186,6 +189,7 @@ FOLLOW_KEYS = (
     "max_price_deviation",
     "slippage_cap",
     *ALLOCATION_KEYS,
+    *VOL_KEYS,
 )
 STEP_KEYS = (
     "comment",
@@ -204,6 +208,7 @@ STEP_KEYS = (
     "reconcile",
     "fill",
     "tick",
+    "vol",
 )
 
 
@@ -345,6 +350,7 @@ def _follow(value: object, markets: Mapping[str, Market]) -> FollowConfig:
         filters=filters,
         guards=guards,
         slippage_cap=_ranged("slippage_cap")(follow.get("slippage_cap", "0.01"), "follow.slippage_cap"),
+        vol=_guard(lambda _, prefix: read_vol(follow, prefix))(follow, "follow."),
     )
 
 
@@ -388,5 +394,11 @@ def _step(index: int, value: object, markets: Mapping[str, Market], known_mids: 
         reconcile=_bool(raw.get("reconcile", False), "reconcile"),
         tick=_bool(raw.get("tick", False), "tick"),
         fill=_ranged("fill")(raw.get("fill", 1), "fill"),
+        vol=_per_coin(raw.get("vol", {}), "vol", markets, _sigma),
     )
     return step
+
+
+def _sigma(value: object, where: str) -> Decimal | None:
+    """A step's σ of one coin, annualised %; null: unknown (the venue's candles could not be read)."""
+    return None if value is None else _ranged("vol")(value, where)

@@ -93,6 +93,8 @@ class ScenarioRun:
             f.source_equity[SOURCE] = step.source_equity
         for coin, lev in step.source_leverage.items():
             f.observe_source(SOURCE, coin, leverage=lev)
+        for coin, sigma in step.vol.items():
+            f.set_vol(coin, sigma)
         # 2. settings (scaling never resizes anything, so it can go first)
         config = self.config
         for token, k in step.set_scaling.items():
@@ -132,6 +134,7 @@ class ScenarioRun:
         note(touched_by_scaling, Event.SCALING, later)
         if step.index > 0 and (step.source_equity is not None or step.follower_equity is not None):
             note(self.covered(), Event.EQUITY, later)
+        note(list(step.vol), Event.VOL, later)  # σ is read at the next open (§10)
         if step.copy_current is not None:
             reason = None if step.copy_current else Reason.APPLIES_AT_NEXT_FOLLOW
             note(self.covered(), Event.COPY_CURRENT, reason)

@@ -34,6 +34,7 @@ from bot.telegram import (
     buttons,
     commands_analytics,
     commands_close,
+    commands_commission,
     commands_follow,
     commands_profit,
     commands_read,
@@ -50,7 +51,15 @@ from bot.venues import Venues
 
 log = logging.getLogger(__name__)
 # Importing the command modules registers their commands.
-_ = (commands_analytics, commands_close, commands_follow, commands_profit, commands_read, commands_setup)
+_ = (
+    commands_analytics,
+    commands_close,
+    commands_commission,
+    commands_follow,
+    commands_profit,
+    commands_read,
+    commands_setup,
+)
 
 
 @dataclass(frozen=True, slots=True)

@@ -96,6 +96,7 @@ async def on_text(update: Update, context: Context) -> None:
         await message.delete()
     room = ask.room
     pending = room.awaiting_key.pop(ask.user_id, None)
+    approving = room.awaiting_master.pop(ask.user_id, None)  # /builder approve: the master key, once
     if not ask.private:
         await room.tenancy.refuse(ask.actor, "private key posted in a group (deleted)", {"chat": ask.chat_id})
         await ask.reply(
@@ -104,6 +105,11 @@ async def on_text(update: Update, context: Context) -> None:
         return
     if not await room.tenancy.is_member(ask.user_id):
         await refuse_stranger(ask, "private key from an unknown user (deleted)")
+        return
+    if approving is not None and approving[1] >= time.monotonic():
+        from bot.telegram.commands_commission import approve_with_key
+
+        await approve_with_key(ask, text, approving[0])
         return
     if pending is None or pending[3] < time.monotonic():
         await ask.reply(

@@ -43,12 +43,12 @@ def _changes(words: list[str], options: dict[str, str]) -> dict[str, str]:
     "strategy",
     Access.CHANGE,
     f"/strategy {FORM}",
-    "show or set how a follow sizes: mirror (the default), allocation (the source's current weights, "
-    "traded at rebalance ticks every rebalance_every seconds when a pair drifts past the no-trade band, "
-    "rebalance_band_pct % of your equity, or at once past rebalance_trigger_pct %; closes and flips at "
-    "once), fixed_ratio or fixed_notional; and the out-of-sync policy (catch_up, restrict, pause, "
-    "rebalance)",
+    "show or set how a follow sizes: mirror, allocation, fixed_ratio or fixed_notional",
     "/strategy 0x5e9e…a1b2 allocation rebalance_band_pct=2",
+    detail="mirror (the default); allocation: the source's current weights, traded at rebalance ticks every "
+    "rebalance_every seconds when a pair drifts past the no-trade band (rebalance_band_pct % of your "
+    "equity), or at once past rebalance_trigger_pct %; closes and flips at once. Also the out-of-sync "
+    "policy (catch_up, restrict, pause, rebalance).",
 )
 async def strategy(ask: Ask) -> None:
     positional, options = arguments(ask.args, 2, (*SETTABLE, "on"), FORM)

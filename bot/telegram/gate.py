@@ -61,6 +61,7 @@ class Command:
     run: Handler
     aliases: tuple[str, ...] = ()
     most: int | None = None  # words it takes at most (None: it checks its arguments itself)
+    detail: str = ""  # more than the one-line summary: shown by /help <command> only
 
 
 COMMANDS: dict[str, Command] = {}
@@ -75,9 +76,13 @@ def command(
     aliases: tuple[str, ...] = (),
     *,
     most: int | None = None,
+    detail: str = "",
 ) -> Callable[[Handler], Handler]:
+    """Register a command. `summary` is one line (the /help overview, Telegram's command menu); what
+    else a user needs goes in `detail`, shown by /help <command>."""
+
     def register(run: Handler) -> Handler:
-        COMMANDS[name] = Command(name, access, usage, summary, example, run, aliases, most)
+        COMMANDS[name] = Command(name, access, usage, summary, example, run, aliases, most, detail)
         return run
 
     return register
@@ -270,7 +275,10 @@ def help_text(name: str | None = None) -> str:
             Access.ADMIN: "\nBot admins only.",
             Access.CHANGE: "\nIn a group: the group's listed admins only.",
         }.get(cmd.access, "")
-        return f"/{cmd.name} — {cmd.summary}\nUsage: {cmd.usage}\nExample: {cmd.example}{aliases}{where}"
+        detail = f"\n{cmd.detail}" if cmd.detail else ""
+        return (
+            f"/{cmd.name} — {cmd.summary}{detail}\nUsage: {cmd.usage}\nExample: {cmd.example}{aliases}{where}"
+        )
     return overview()
 
 
@@ -281,7 +289,7 @@ FIRST_STEPS = (
 # Sections of /help, in the order a new user needs them; a command in none is listed under "More".
 SECTIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("Get started", ("start", "connect", "follow", "status")),
-    ("What is copied", ("unfollow", "scale", "copycurrent", "tokens", "limits")),
+    ("What is copied", ("unfollow", "scale", "copycurrent", "tokens", "limits", "strategy")),
     ("Stop and go", ("pause", "resume", "stop", "close")),
     (
         "What you hold and made",
@@ -289,6 +297,7 @@ SECTIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ),
     ("Research a source", ("inspect", "backtest", "rank", "chart")),
     ("The bot", ("alerts", "health", "help", "disconnect")),
+    ("Leader commission", ("commission", "builder")),
     ("Access and groups", ("invite", "revoke", "group")),
 )
 

@@ -4,7 +4,7 @@ bot/telegram/text.py's helpers."""
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 
 from bot.ledger.types import decimal_text
@@ -103,6 +103,8 @@ def status(view: OwnerStatus, health: Mapping[str, object], decimals: Mapping[st
     active = [f for f in view.follows if f.active]
     lines.append(text.fmt("<b>Follows</b> ({} active):", len(active)))
     lines += [text.esc(f"  {follow_line(f)}") for f in active] or [text.esc("  none (/follow <address>)")]
+    now = datetime.now(UTC)
+    lines += [text.esc(f"Inactive {quiet.describe(now)}") for quiet in view.inactive]  # SPEC §12
     if view.decisions:
         lines.append(text.fmt("<b>Latest decisions</b> (explain one: {})", text.code("/why <id>")))
         for d in view.decisions:
@@ -170,9 +172,8 @@ def pnl(view: PnlView) -> str:
     lines = [f"P&L ({period})"]
     for c in view.coins:
         unrealized = "" if c.unrealized is None else f", unrealized {usd(c.unrealized)}"
-        lines.append(
-            f"  {c.coin}: realized {usd(c.realized)}, fees {usd(c.fees)}{unrealized} ({c.fills} fills)"
-        )
+        fees = usd(c.fees) + (f" (builder {usd(c.builder_fees)})" if c.builder_fees else "")
+        lines.append(f"  {c.coin}: realized {usd(c.realized)}, fees {fees}{unrealized} ({c.fills} fills)")
     lines.append(f"Net: {usd(view.net)}")
     for account, equity in view.equity.items():
         lines.append(f"Equity {short(account)}: {usd(equity)}")

@@ -75,6 +75,7 @@ class Room:
     awaiting_key: dict[int, tuple[str, str | None, str | None, float]] = field(default_factory=dict)
     names: dict[int, str] = field(default_factory=dict)  # user id -> how Telegram last showed them
     size_decimals: tuple[float, Mapping[str, int]] | None = None  # (read at, coin -> decimals): markets.py
+    awaiting_master: dict[int, tuple[str, float]] = field(default_factory=dict)  # /builder approve
     started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
 
     @classmethod

@@ -154,6 +154,7 @@ class HyperliquidHarness:
             "reduce_only": "Reduce only order would increase position",
             "min_notional": "Order must have minimum value of $10",
             "leverage": "Invalid leverage value",
+            "builder_fee": "Builder fee has not been approved",
         }
         self.clock = SteppedClock()
         self.net = LocalnetThread(seed=7, clock_ms=self.clock).start()

@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import itertools
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path
 from typing import ClassVar
@@ -21,6 +22,7 @@ from eth_account import Account
 from bot.domain import (
     DEFAULT_DEX,
     AccountRole,
+    BuilderFee,
     OrderRequest,
     OrderResult,
     OrderStatus,
@@ -199,6 +201,15 @@ class VenueConformance:
         assert {i.coin for i in await venue.instruments()} <= set(mids)
         assert all(isinstance(px, Decimal) and px > 0 for px in mids.values())
 
+    async def test_reference_prices_are_listed_coins_near_their_mids_or_none(self, harness: Harness) -> None:
+        # SPEC §11: the price each order's mid is checked against; {} when the venue has none but its mids
+        venue = harness.make_venue()
+        refs, mids = await venue.reference_prices(), await venue.mids()
+        assert set(refs) <= {i.coin for i in await venue.instruments()}
+        for coin, ref in refs.items():
+            assert isinstance(ref, Decimal) and ref > 0
+            assert abs(ref - mids[coin]) / ref < D("0.05"), (coin, ref, mids[coin])
+
     async def test_account_equity_and_positions_after_a_trade(self, harness: Harness) -> None:
         venue = harness.make_venue()
         account = await harness.new_account("20000")
@@ -353,6 +364,27 @@ class VenueConformance:
         assert refusal is None or (refusal.status is not None and 400 <= refusal.status < 500)
         assert payments == sorted(payments, key=lambda p: p.time_ms)
 
+    async def test_hourly_candles_are_read_in_order_or_refused(self, harness: Harness) -> None:
+        # SPEC §10: σ comes from the venue's hourly candles; a venue without them says so
+        venue = harness.make_venue()
+        if not venue.capabilities.candles:
+            with pytest.raises(NotImplementedError):
+                await venue.hourly_candles(COIN, 0, YEAR_2100_MS)
+            pytest.skip(f"{venue.capabilities.name} has no candles")
+        leader, hour = await harness.new_leader(), 3_600_000
+        start = harness.now_ms() - hour
+        for _ in range(3):  # a trade in each of three hours
+            await harness.leader_trade(leader, COIN, True, D("0.01"))
+            harness.advance_clock(hour)
+        candles = await venue.hourly_candles(COIN, start, harness.now_ms())
+        assert len(candles) >= 3
+        times = [c.time_ms for c in candles]
+        assert times == sorted(set(times)) and all(t % hour == 0 for t in times)
+        assert start - hour < times[0] and times[-1] <= harness.now_ms()
+        for c in candles:
+            assert 0 < c.low <= min(c.open, c.close) <= max(c.open, c.close) <= c.high
+        assert await venue.hourly_candles(COIN, times[-1] + hour, times[-1] + 2 * hour) == []
+
     async def test_order_book_has_both_sides_around_the_mid(self, harness: Harness) -> None:
         venue = harness.make_venue()
         if not venue.capabilities.order_book:
@@ -386,6 +418,55 @@ class VenueConformance:
             await venue.account_role(address)
         with pytest.raises(NotImplementedError):
             await venue.agents(address)
+
+    # --- builder codes (SPEC §14) --------------------------------------------------------------------
+
+    async def test_an_approved_builder_is_paid_on_fills_and_an_unapproved_one_refused(
+        self, harness: Harness
+    ) -> None:
+        venue = harness.make_venue()
+        requires(venue, "builder_codes")
+        account = await harness.new_account()
+        builder = (await harness.new_account("100")).address.lower()
+        builder_equity = (await venue.account(builder)).equity
+        assert await venue.max_builder_fee(account.address, builder) == 0
+        px = await harness.limit_px(venue, COIN, True, D("0.01"))
+        order = OrderRequest(
+            COIN, True, D("0.1"), px, False, Tif.IOC, new_cloid(), builder=BuilderFee(builder, 10)
+        )
+        (refused,) = await venue.place(account, [order])
+        assert refused.status is OrderStatus.REJECTED and harness.words["builder_fee"] in (
+            refused.error or ""
+        )
+        assert await position(venue, account.address) == 0  # refused: nothing traded
+        with pytest.raises(ValueError, match="tenths_bp"):  # above the venue's cap: nothing signed
+            await venue.approve_builder_fee(
+                account.signer_key, builder, venue.capabilities.max_builder_tenths_bp + 1
+            )
+        await venue.approve_builder_fee(account.signer_key, builder, 10)
+        assert await venue.max_builder_fee(account.address, builder) == 10
+        above = replace(order, cloid=new_cloid(), builder=BuilderFee(builder, 11))
+        assert (await venue.place(account, [above]))[0].status is OrderStatus.REJECTED
+        (paid,) = await venue.place(account, [replace(order, cloid=new_cloid())])
+        assert paid.status is OrderStatus.FILLED and paid.avg_px is not None
+        (fill,) = await venue.fills_since(account.address, 0)
+        assert fill.builder_fee == (fill.px * fill.sz * 10 / 100_000).quantize(D("0.000001"))
+        assert fill.builder_fee > 0 and fill.fee > fill.builder_fee  # the venue's fee includes it
+        assert (await venue.account(builder)).equity == builder_equity + fill.builder_fee
+
+    async def test_a_venue_without_builder_codes_refuses_builder_reads_and_approvals(
+        self, harness: Harness
+    ) -> None:
+        venue = harness.make_venue()
+        if venue.capabilities.builder_codes:
+            pytest.skip(f"{venue.capabilities.name} has builder_codes (the test above)")
+        assert venue.capabilities.max_builder_tenths_bp == 0
+        account = await harness.new_account()
+        builder = Account.create().address.lower()
+        with pytest.raises(NotImplementedError):
+            await venue.max_builder_fee(account.address, builder)
+        with pytest.raises(NotImplementedError):
+            await venue.approve_builder_fee(account.signer_key, builder, 10)
 
     async def test_a_vault_follower_trades_through_vault_address(self, harness: Harness) -> None:
         venue = harness.make_venue()

@@ -9,6 +9,7 @@ from decimal import Decimal
 import pytest
 
 from adapters.localnet import rules
+from adapters.localnet.transfers import ERR_BUILDER_NOT_APPROVED
 from adapters.paper.venue import DEFAULT_FEE_RATE
 from bot import faults
 from bot.analytics.market import DEFAULT_TAKER_FEE
@@ -25,6 +26,7 @@ from bot.domain.refusals import Refusal, refusal_of
         (HYPERLIQUID_WORDS.reduce_only.format(asset=1), rules.err_reduce_only(1), Refusal.REDUCE_ONLY),
         (HYPERLIQUID_WORDS.min_value.format(min=10, asset=1), rules.err_min_value(1), Refusal.MIN_VALUE),
         (HYPERLIQUID_WORDS.ioc.format(asset=1), rules.err_ioc(1), Refusal.UNFILLED_IOC),
+        (HYPERLIQUID_WORDS.builder_fee, ERR_BUILDER_NOT_APPROVED, Refusal.BUILDER_FEE),
     ],
 )
 def test_the_client_and_the_localnet_word_refusals_alike(client: str, localnet: str, kind: Refusal) -> None:

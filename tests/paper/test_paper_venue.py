@@ -275,7 +275,11 @@ async def test_reads_are_the_real_venues(net: Net, paper: PaperVenue) -> None:
     assert await paper.fills_since(leader.address, 0) == await net.venue.fills_since(leader.address, 0)
     # Trigger orders are not simulated (bot/pipeline/protect.py skips them on paper).
     assert paper.capabilities == dataclasses.replace(
-        net.venue.capabilities, two_step_execution=False, trigger_orders=False
+        net.venue.capabilities,
+        two_step_execution=False,
+        trigger_orders=False,
+        builder_codes=False,  # paper orders never reach the venue: no builder is paid
+        max_builder_tenths_bp=0,
     )
     assert paper.min_notional == net.venue.capabilities.min_notional
 

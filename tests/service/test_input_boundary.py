@@ -234,11 +234,16 @@ def _hostile_files(tmp: Path) -> dict[str, tuple[Path, str]]:
     huge = dict(FILL, sz="1e999999999")
     tiny = dict(FILL, sz="1e-999999")
     late = dict(FILL, time=10**30)
+    builder = dict(FILL, builderFee="1e999999999")  # the builder's part of the fee (SPEC §14)
     deep = "[" * 100_000 + "]" * 100_000
     return {
         "strings": (_fills(tmp, "strings.json", '["a", "b"]'), "userFills[0]: expected an object, got str"),
         "huge size": (_fills(tmp, "huge.json", json.dumps([huge])), "fill 0.sz: out of range: too large"),
         "tiny size": (_fills(tmp, "tiny.json", json.dumps([tiny])), "fill 0.sz: out of range: more than 18"),
+        "huge builder fee": (
+            _fills(tmp, "builder.json", json.dumps([builder])),
+            "fill 0.builder_fee: out of range: too large",
+        ),
         "time 1e30": (_fills(tmp, "late.json", json.dumps([late])), "fill 0.time: out of range"),
         "deep": (_fills(tmp, "deep.json", deep), "nested more than 32 levels deep"),
         "deep yaml": (_fills(tmp, "deep.yaml", "a: " + deep + "\n"), "nested more than 32 levels deep"),
@@ -365,7 +370,8 @@ def test_the_docs_table_is_the_code() -> None:
     from bot.analytics.rank_report import RANK_RANGES
     from bot.analytics.service import BACKTEST_RANGES, MAX_DAYS, MAX_DELAY_MS
     from bot.fills_file import MAX_ID, MAX_TIME_MS
-    from bot.service.inputs import PERIOD_COUNTS, RANK_SOURCES
+    from bot.service.commission import PROFIT_SHARE
+    from bot.service.inputs import COMMISSION_TENTHS_BP, PERIOD_COUNTS, RANK_SOURCES
     from bot.service.settings import RANGES
     from bot.simulate import SCENARIO_RANGES
 
@@ -386,6 +392,8 @@ def test_the_docs_table_is_the_code() -> None:
     code |= {"telegram.profit.days": f"[1, {MAX_DAYS}]"}  # /profit takes backtest's bound
     names = {"day": "daily", "week": "weekly", "month": "monthly"}
     code |= {f"telegram.{names[p]}.count": f"[1, {most}]" for p, (_, most) in PERIOD_COUNTS.items()}
+    code |= {"commission_tenths_bp": "[{}, {}]".format(*COMMISSION_TENTHS_BP)}
+    code |= {"commission.share": PROFIT_SHARE.text()}
     assert rows == code
 
 

@@ -11,14 +11,25 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from bot.domain import BuilderFee
 from bot.service import InvalidInput, settings_from_json, settings_to_json
-from bot.service.settings import KEYS, SCHEMA, FollowSettings
+from bot.service.settings import COMMISSION_KEYS, KEYS, SCHEMA, FollowSettings
 from bot.simulate import parse_scenario
 from strategies.config import FollowConfig
 from strategies.mirror import MirrorSizing
 
 COINS = ("BTC", "ETH", "SOL", "kPEPE")
-SERVICE_ONLY = ("schema", "active", "out_of_sync", "release", "source_venue")
+SERVICE_ONLY = (
+    "schema",
+    "active",
+    "out_of_sync",
+    "release",
+    "source_venue",
+    "inactive_after",
+    "inactive_policy",
+    *COMMISSION_KEYS,
+)
+BUILDER = "0x" + "b1" * 20
 
 
 def decimals(low: str, high: str, places: int = 4) -> st.SearchStrategy[str]:
@@ -64,6 +75,9 @@ def settings_docs(draw: st.DrawFn) -> dict[str, Any]:
         "out_of_sync": draw(st.sampled_from(("catch_up", "restrict", "pause"))),
         "release": draw(st.sampled_from((None, "close", "keep"))),
     }
+    rate = draw(st.none() | st.integers(1, 100))
+    if rate is not None:  # a leader commission: both keys or neither
+        doc |= {"commission_to": BUILDER, "commission_tenths_bp": draw(st.sampled_from((rate, str(rate))))}
     return doc
 
 
@@ -83,10 +97,11 @@ def test_settings_round_trip(doc: dict[str, Any]) -> None:
     assert tuple(stored) == KEYS  # the canonical form has every key, in one order
     again = settings_from_json(stored)
     assert same_config(again.config, settings.config)
-    assert (again.active, again.out_of_sync, again.release) == (
+    assert (again.active, again.out_of_sync, again.release, again.commission) == (
         settings.active,
         settings.out_of_sync,
         settings.release,
+        settings.commission,
     )
     assert settings_to_json(again) == stored
 
@@ -133,8 +148,33 @@ def test_defaults_are_the_engine_defaults() -> None:
         ({"max_leverage": "abc"}, r"max_leverage: not a number: 'abc'"),
         ({"leverage": "3"}, r"leverage: unknown setting \(accepted: schema, active, strategy"),
         ({"reverse": "maybe"}, r"reverse: expected true or false, got 'maybe' \(accepted: true, false\)"),
+        ({"commission_to": BUILDER}, r"commission_tenths_bp: missing: a commission needs both"),
+        ({"commission_tenths_bp": 10}, r"commission_to: missing: a commission needs both"),
+        (
+            {"commission_to": BUILDER, "commission_tenths_bp": 101},
+            r"commission_tenths_bp: out of range: 101 \(accepted: a whole number of tenths of a basis "
+            r"point from 1 to 100 \(10 = 0.01 %\), or off\)",
+        ),
+        ({"commission_to": BUILDER, "commission_tenths_bp": "0"}, r"commission_tenths_bp: out of range: 0"),
+        (
+            {"commission_to": BUILDER, "commission_tenths_bp": "1.5"},
+            r"commission_tenths_bp: not a whole number",
+        ),
+        ({"commission_to": BUILDER, "commission_tenths_bp": 1.5}, r"commission_tenths_bp: expected a whole"),
+        ({"commission_to": "0x12", "commission_tenths_bp": 10}, r"commission_to: not an address: '0x12'"),
     ],
 )
 def test_invalid_settings_name_the_field_and_the_accepted_values(doc: dict[str, Any], message: str) -> None:
     with pytest.raises(InvalidInput, match=message):
         settings_from_json(doc)
+
+
+def test_a_commission_is_read_as_the_builder_paid_and_off_removes_it() -> None:
+    doc = {"commission_to": BUILDER.upper().replace("0X", "0x"), "commission_tenths_bp": "10"}
+    settings = settings_from_json(doc)
+    assert settings.commission == BuilderFee(BUILDER, 10)
+    stored = settings_to_json(settings)
+    assert (stored["commission_to"], stored["commission_tenths_bp"]) == (BUILDER, 10)
+    off = settings_from_json({**stored, "commission_to": "off", "commission_tenths_bp": "off"})
+    assert off.commission is None
+    assert settings_to_json(FollowSettings())["commission_to"] is None

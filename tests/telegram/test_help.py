@@ -18,6 +18,7 @@ async def test_help_starts_with_what_to_do_first_then_groups_every_command_once(
     assert sorted(listed) == sorted(COMMANDS)  # every command, once
     assert listed[:4] == [n for n in SECTIONS[0][1] if n in COMMANDS]
     assert "More" not in lines  # every command has its section
+    assert len(shown) <= 4096  # one Telegram message: a longer overview is cut (summaries are one line)
     research = shown.split("Research a source\n")[1].split("\n\n")[0]
     assert "/rank — " in research
     call = bot.api.sent_to(ADMIN)[-1]
