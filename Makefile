@@ -35,9 +35,13 @@ types: $(STAMP_DEV)
 
 # The ledger (and pipeline) tests also run on PostgreSQL: scripts/postgres.sh starts or reuses a local
 # test server (installing it with apt-get if needed) unless MIRROR_TEST_PG_URL already names one.
+# The bus and cluster tests need Redis the same way: scripts/redis.sh, unless MIRROR_TEST_REDIS_URL is set;
+# where the package cannot be installed they are skipped with that reason (failed under CI=true).
 pytest: $(STAMP_DEV)
 	@pg_url="$${MIRROR_TEST_PG_URL:-$$(scripts/postgres.sh start)}" || exit 1; \
-	export MIRROR_TEST_PG_URL="$$pg_url"; \
+	redis_url="$${MIRROR_TEST_REDIS_URL:-$$(scripts/redis.sh start)}" \
+		|| { echo "make: no Redis (scripts/redis.sh failed above): the bus and cluster tests are skipped"; redis_url=""; }; \
+	export MIRROR_TEST_PG_URL="$$pg_url" MIRROR_TEST_REDIS_URL="$$redis_url"; \
 	$(BIN)/python -m pytest -q
 
 test: lint types pytest

@@ -10,7 +10,7 @@ from decimal import Decimal
 from enum import StrEnum
 from pathlib import Path
 
-from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bot.database_url import DatabaseUrlError, database_url
@@ -83,10 +83,16 @@ class Settings(BaseSettings):
     # The request weight this process may spend per minute on Hyperliquid (the venue allows 1200 per IP);
     # raise it only for a venue that imposes no limit, such as the localnet.
     hl_weight_per_minute: int = Field(default=1200, ge=60, le=100_000_000)
+    # A Hyperliquid non-validating node's data directory (holding node_fills_by_block/): sources are
+    # watched from its fills firehose instead of websockets and polls (docs/firehose.md).
+    hl_node_data: Path | None = None
     localnet_host: str = "127.0.0.1"
     localnet_port: int = Field(default=LOCALNET_DEFAULT_PORT, ge=1, le=65535)
     data_dir: Path = Path(".mirrorbot")
     database_url: str | None = None
+    # The distributed roles' bus (issue #15, docs/cluster.md): Redis Streams, beside a PostgreSQL ledger.
+    # Unset: one process, in-process bus (`mirrorbot run`, the embedded default).
+    bus_url: str | None = None
     log_level: str = "INFO"
     log_format: LogFormat = LogFormat.CONSOLE
     slippage_cap: Decimal = Field(default=Decimal("0.01"), gt=0, lt=1)
@@ -129,6 +135,35 @@ class Settings(BaseSettings):
             return database_url(value)
         except DatabaseUrlError as exc:
             raise ValueError(str(exc).removeprefix("MIRROR_DATABASE_URL: ")) from None
+
+    @field_validator("hl_node_data")
+    @classmethod
+    def _node_data(cls, value: Path | None) -> Path | None:
+        if value is None or not str(value).strip():
+            return None
+        if not value.is_dir():
+            raise ValueError(
+                "must be an existing directory: a Hyperliquid node's data directory, the one holding "
+                "node_fills_by_block/"
+            )
+        return value
+
+    @field_validator("bus_url")
+    @classmethod
+    def _bus_url(cls, value: str | None, info: ValidationInfo) -> str | None:
+        """A redis:// URL, and only beside a PostgreSQL ledger: processes on several hosts share the
+        ledger of record and its leases, which a SQLite file cannot be."""
+        if value is None or not value.strip():
+            return None
+        if not value.strip().startswith(("redis://", "rediss://")):
+            raise ValueError("must be a redis:// or rediss:// URL (e.g. redis://127.0.0.1:6379/0)")
+        db = info.data.get("database_url")
+        if "database_url" in info.data and not (isinstance(db, str) and db.startswith("postgresql")):
+            raise ValueError(
+                "needs a PostgreSQL MIRROR_DATABASE_URL (got SQLite): the distributed roles share the "
+                "ledger and its leases; unset MIRROR_BUS_URL to run as one process"
+            )
+        return value.strip()
 
     @field_validator("keystore_password_file")
     @classmethod

@@ -103,7 +103,8 @@ def build_hyperliquid_venue(
     """The Hyperliquid venue of the settings (MIRROR_NETWORK / MIRROR_HL_API_URL, or `api_url`). With
     `trading` its nonce high-water marks live in MIRROR_DATA_DIR (else in memory: nothing is signed);
     `retry_reads` (default: `trading`) retries a read after a 429 / 5xx / timeout, else tries it once;
-    `poll_interval_s` (default: the adapter's) paces a watch's account polls (the demo polls faster)."""
+    `poll_interval_s` (default: the adapter's) paces a watch's account polls (the demo polls faster);
+    MIRROR_HL_NODE_DATA makes its watches read a node's fills firehose instead."""
     from adapters.hyperliquid.budget import DEFAULT_BURST, ReadRetry, WeightBudget
     from adapters.hyperliquid.constants import REST_WEIGHT_PER_MINUTE
     from adapters.hyperliquid.poller import DEFAULT_POLL_INTERVAL_S
@@ -119,6 +120,7 @@ def build_hyperliquid_venue(
         read_retry=None if retry else ReadRetry(retries=0),
         budget=WeightBudget(limit, burst=burst),
         poll_interval_s=DEFAULT_POLL_INTERVAL_S if poll_interval_s is None else poll_interval_s,
+        node_data=settings.hl_node_data,
     )
 
 
@@ -268,11 +270,16 @@ class Venues:
         self.opened.clear()
 
 
-def serve_localnet(*, host: str, port: int, seed: int, signatures: str, allow_remote: bool) -> None:
-    """`mirrorbot localnet`: serve the local venue until interrupted (Ctrl-C or SIGTERM)."""
+def serve_localnet(
+    *, host: str, port: int, seed: int, signatures: str, allow_remote: bool, node_data: Path | None = None
+) -> None:
+    """`mirrorbot localnet`: serve the local venue until interrupted (Ctrl-C or SIGTERM); with
+    `node_data`, every fill is also written there as a node's `node_fills_by_block` files."""
     from adapters.localnet.server import serve
 
-    serve(host=host, port=port, seed=seed, signatures=signatures, allow_remote=allow_remote)
+    serve(
+        host=host, port=port, seed=seed, signatures=signatures, allow_remote=allow_remote, node_data=node_data
+    )
 
 
 def embedded_localnet(*, port: int, seed: int, price_walk_ms: int) -> LocalnetThread:

@@ -34,6 +34,7 @@ KINDS: dict[str, str] = {
     "hyperliquid/test_wire.py": "unit",
     "hyperliquid/test_nonces.py": "unit",
     "ledger/test_ids.py": "unit",
+    "bus/test_codec.py": "unit",
     "ledger/test_types.py": "unit",
     "simulate/test_scenario_errors.py": "unit",
     "simulate/test_scenario_steps.py": "unit",
@@ -52,6 +53,8 @@ KINDS: dict[str, str] = {
     "ops/test_ops_server.py": "e2e",  # `mirrorbot run` as a process too
     "e2e": "e2e",
     "restart": "e2e",
+    "cluster": "e2e",  # the distributed roles as processes (localnet + Redis + PostgreSQL)
+    "cluster/test_member.py": "integration",  # shares of the work, in process, on both databases
     "simulate/test_worked_examples.py": "e2e",  # the `mirrorbot simulate` command as a process
     "telegram/test_e2e.py": "e2e",
 }

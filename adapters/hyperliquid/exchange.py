@@ -48,7 +48,14 @@ from adapters.hyperliquid.faults import (
     FaultRelay,
 )
 from adapters.hyperliquid.info import parse_retry_after
-from adapters.hyperliquid.nonces import FileNonceStore, NonceManager
+from adapters.hyperliquid.nonces import (
+    DEFAULT_LEASE_MS,
+    SHARED_MARK_FILE,
+    FileNonceStore,
+    NonceLease,
+    NonceManager,
+    wall_clock_ms,
+)
 from adapters.hyperliquid.signer import Signer, exchange_body
 from adapters.hyperliquid.wire import (
     BuilderWire,
@@ -223,7 +230,9 @@ async def _sleep(seconds: float) -> None:
 
 
 class ExchangeClient:
-    """Signs and posts actions. `nonce_dir=None` keeps nonces in memory only (tests, throwaway keys).
+    """Signs and posts actions. `nonce_dir=None` keeps nonces in memory only (tests, throwaway keys);
+    else every signer's nonces are covered by one lease saved there (`nonce_clock`, `nonce_lease_ms`:
+    their clock and lease).
     The transport: `transport` if given, else `client` (an httpx client) if given, else its own
     `KeepAlivePost` with `max_connections`, closed by `aclose`."""
 
@@ -237,6 +246,8 @@ class ExchangeClient:
         budget: WeightBudget,
         is_mainnet: bool,
         nonce_dir: Path | None,
+        nonce_clock: Callable[[], int] = wall_clock_ms,
+        nonce_lease_ms: int = DEFAULT_LEASE_MS,
         timeout_s: float = 5.0,
         max_resends: int = 3,
         resend_wait_s: float = 0.25,
@@ -252,6 +263,9 @@ class ExchangeClient:
         self._budget = budget
         self._is_mainnet = is_mainnet
         self._nonce_dir = nonce_dir
+        self._nonce_clock = nonce_clock
+        self._nonce_lease_ms = nonce_lease_ms
+        self._nonce_lease: NonceLease | None = None  # read on first use: a bad mark stops the signing
         self._timeout_s = timeout_s
         self._max_resends = max_resends
         self._resend_wait_s = resend_wait_s
@@ -281,8 +295,14 @@ class ExchangeClient:
         # One manager per address: two Signer objects for one key must never hand out the same nonce.
         manager = self._nonces_by_address.get(address.lower())
         if manager is None:
-            store = None if self._nonce_dir is None else FileNonceStore.for_signer(self._nonce_dir, address)
-            manager = self._nonces_by_address[address.lower()] = NonceManager(store)
+            directory, clock = self._nonce_dir, self._nonce_clock
+            if self._nonce_lease is None:
+                store = None if directory is None else FileNonceStore(directory / SHARED_MARK_FILE)
+                self._nonce_lease = NonceLease(store, clock=clock, lease_ms=self._nonce_lease_ms)
+            # The signer's own mark file, from before the shared lease: read only, as a floor.
+            floor = None if directory is None else FileNonceStore.for_signer(directory, address).load()
+            manager = NonceManager(lease=self._nonce_lease, clock=clock, floor=floor)
+            self._nonces_by_address[address.lower()] = manager
         return manager
 
     # --- posting ---

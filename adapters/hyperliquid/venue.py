@@ -18,6 +18,12 @@ Watching sources (read this, pipeline):
 - Both run background tasks (websocket, poller) until the iterator is closed: iterate inside
   `contextlib.aclosing(venue.watch(...))` (or cancel the consuming task) so they stop at once.
 
+The node firehose (`node_data`, MIRROR_HL_NODE_DATA; adapters/hyperliquid/firehose.py): with a
+non-validating node's data directory, `watch` reads every source's fills from the node's
+`node_fills_by_block` files instead — no websocket, no polls, no per-IP limit, any number of sources —
+through the same de-duplicator; `events` keeps its poller for the snapshots. The tail's position is
+kept in `data_dir/firehose-position.json`.
+
 Perp dexes (HIP-3, docs/decisions/hip3.md): `perp_dexs()` reads the venue's `perpDexs` once (again
 whenever `instruments()` is read). Instruments, mids, accounts, polls and open orders cover every dex;
 the websocket's `userFills` and `userFillsByTime` already carry every dex's fills (`dex:COIN`).
@@ -42,6 +48,7 @@ from adapters.hyperliquid.budget import BudgetedInfoClient, ReadRetry, WeightBud
 from adapters.hyperliquid.constants import FILLS_PAGE_LIMIT
 from adapters.hyperliquid.exchange import ExchangeClient, ExchangeError, SignerSlot
 from adapters.hyperliquid.faults import FaultHook, FaultRelay
+from adapters.hyperliquid.firehose import Firehose
 from adapters.hyperliquid.info import InfoRequestError
 from adapters.hyperliquid.mids import MidsFeed
 from adapters.hyperliquid.nonces import wall_clock_ms
@@ -189,8 +196,11 @@ class HyperliquidVenue:
         backoff: Backoff | None = None,
         read_retry: ReadRetry | None = None,
         fills_page_limit: int = FILLS_PAGE_LIMIT,
+        node_data: Path | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
+        self.node_data = node_data  # a node's data directory: `watch` reads its fills firehose
+        self._firehose_position = None if data_dir is None else data_dir / "firehose-position.json"
         self.faults = FaultRelay()  # 429s, 5xx, timeouts, websocket losses: see `on_fault`
         self.is_mainnet = base_url == MAINNET_API_URL if is_mainnet is None else is_mainnet
         self.budget = budget or WeightBudget(self.capabilities.weight_budget_per_minute)
@@ -233,6 +243,7 @@ class HyperliquidVenue:
         self.dex_feeds: dict[str, MidsFeed] = {}  # each builder dex's
         self.sockets: list[UserFillsSocket] = []  # the live watches' websockets (health, tests)
         self.pollers: list[Poller] = []
+        self.firehoses: list[Firehose] = []  # the live watches' node tails (health, tests)
 
     @property
     def on_fault(self) -> FaultHook | None:
@@ -292,7 +303,7 @@ class HyperliquidVenue:
 
     async def _dex_mids(self, dex: str) -> dict[str, Decimal]:
         """One perp dex's mids: its own websocket feed while watching (see `mids`), else HTTP."""
-        watching = bool(self.pollers or self.sockets)
+        watching = bool(self.pollers or self.sockets or self.firehoses)
         feed = self.mids_feed if not dex else self.dex_feeds.get(dex)
         if feed is None and watching:
             feed = MidsFeed(ws_url(self.base_url), backoff=self._backoff, dex=dex)
@@ -341,14 +352,27 @@ class HyperliquidVenue:
         self, sources: Sequence[str], *, since_ms: int | None = None
     ) -> AsyncGenerator[SourceFill, None]:
         """Every fill of `sources`, once each (see the module docstring)."""
-        async for event in self.events(sources, since_ms=since_ms):
-            if isinstance(event, SourceFill):
-                yield event
+        # aclosing: closing this generator stops the stream's tasks now, not when it is collected.
+        stream = self._stream(sources, since_ms, snapshots=self.node_data is None)
+        async with contextlib.aclosing(stream):
+            async for event in stream:
+                if isinstance(event, SourceFill):
+                    yield event
 
     async def events(
         self, sources: Sequence[str], *, since_ms: int | None = None
     ) -> AsyncGenerator[SourceFill | AccountState, None]:
         """Fills (once each) and every polled account snapshot, merged in arrival order."""
+        stream = self._stream(sources, since_ms, snapshots=True)
+        async with contextlib.aclosing(stream):
+            async for event in stream:
+                yield event
+
+    async def _stream(
+        self, sources: Sequence[str], since_ms: int | None, *, snapshots: bool
+    ) -> AsyncGenerator[SourceFill | AccountState, None]:
+        """Fills from the firehose (with `node_data`) or the websocket, plus the poller when
+        `snapshots` (without a firehose the poller is also the websocket's safety net)."""
         sources = list(dict.fromkeys(sources))
         if not sources:
             raise ValueError("sources: expected at least one address to watch")
@@ -374,9 +398,17 @@ class HyperliquidVenue:
                 log.exception("watch: the %s stopped", name)
                 queue.put_nowait(_Failure(exc))
 
-        ws_sources = sources[: self._ws_room()] if self.capabilities.websocket_fills else []
-        poll = self._poll_pump(sources, set(ws_sources), dedup, implied, deliver, queue)
-        tasks = [asyncio.create_task(guarded("poller", poll))]
+        firehose = self.node_data is not None
+        ws_sources = sources[: self._ws_room()] if self.capabilities.websocket_fills and not firehose else []
+        tasks: list[asyncio.Task[None]] = []
+        if snapshots:
+            streamed = set(sources) if firehose else set(ws_sources)
+            poll = self._poll_pump(sources, streamed, dedup, implied, deliver, queue)
+            tasks.append(asyncio.create_task(guarded("poller", poll)))
+        if firehose:
+            tasks.append(
+                asyncio.create_task(guarded("firehose", self._firehose_pump(sources, dedup, deliver)))
+            )
         socket = self._socket(ws_sources, dedup) if ws_sources else None
         if socket is not None:
             self.sockets.append(socket)  # holds its subscriptions under the cap from now, before any await
@@ -417,6 +449,20 @@ class HyperliquidVenue:
             backoff=self._backoff,
             faults=self.faults,
         )
+
+    async def _firehose_pump(
+        self, sources: list[str], dedup: FillDeduper, deliver: _Deliver
+    ) -> AsyncIterator[None]:
+        assert self.node_data is not None
+        tail = Firehose(self.node_data, sources, position_file=self._firehose_position)
+        self.firehoses.append(tail)
+        try:
+            async for fill in tail.fills():
+                if dedup.admit(fill.source, fill):
+                    deliver(fill)
+                yield None
+        finally:
+            self.firehoses.remove(tail)
 
     @staticmethod
     async def _ws_pump(socket: UserFillsSocket, deliver: _Deliver) -> AsyncIterator[None]:

@@ -105,6 +105,8 @@ class LocalExchange:
         self._clock = clock_ms or _wall_clock_ms
         self._listeners: list[Callable[[LocalEvent], None]] = []
         self._book_wants: list[Callable[[str], bool]] = []
+        # Called once per request that filled anything, with every (user, fill) of it: a node's block.
+        self._block_listeners: list[Callable[[list[tuple[str, dict[str, Any]]], int], None]] = []
         self._faults = Faults()
         self._new_state()
 
@@ -306,6 +308,10 @@ class LocalExchange:
 
     def _wants_book(self, coin: str) -> bool:
         return any(wants(coin) for wants in self._book_wants)
+
+    def add_block_listener(self, fn: Callable[[list[tuple[str, dict[str, Any]]], int], None]) -> None:
+        """`fn(events, now_ms)` after each request that filled: the (user, fill) pairs, in fill order."""
+        self._block_listeners.append(fn)
 
     # --- dispatch -------------------------------------------------------------------------------------------
     def _dispatch(
@@ -582,6 +588,14 @@ class LocalExchange:
                     listener(event)
                 except Exception:  # a broken subscriber must not break the exchange
                     log.exception("localnet listener failed on a %s event", event.channel)
+        if self._block_listeners and out.fills:
+            block = [(address_of(key), fill) for key, fills in out.fills.items() for fill in fills]
+            block.sort(key=lambda pair: (pair[1]["time"], pair[1]["tid"]))
+            for block_listener in list(self._block_listeners):
+                try:
+                    block_listener(block, now)
+                except Exception:  # a full disk must not stop the exchange
+                    log.exception("localnet block listener failed")
 
 
 def _wire_asset(wire: object) -> object:

@@ -26,6 +26,7 @@ import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from decimal import Decimal
+from pathlib import Path
 from types import TracebackType
 from typing import Any, Literal, TypeVar
 from urllib.parse import urlsplit
@@ -47,6 +48,7 @@ from adapters.localnet.auth import (
 from adapters.localnet.control import ControlError, apply_control
 from adapters.localnet.exchange import LocalExchange
 from adapters.localnet.faults import SERVER_ERROR, TOO_MANY_REQUESTS, Faults
+from adapters.localnet.nodefiles import NodeFillsWriter
 from adapters.localnet.nonces import NonceBook, NonceError
 from adapters.localnet.stats import ExchangeRecord, ExchangeStats
 from adapters.localnet.types import ExchangeError, InfoError
@@ -133,6 +135,7 @@ class Localnet:
         price_walk_ms: int = 0,
         clock_ms: Callable[[], int] | None = None,
         universe: str = "default",
+        node_data: Path | None = None,
     ) -> None:
         if signatures not in SIGNATURE_MODES:
             raise ValueError(f"signatures: expected one of {', '.join(SIGNATURE_MODES)}, got {signatures!r}")
@@ -150,6 +153,10 @@ class Localnet:
             self.faults, self.exchange.handle_info, self.exchange.user_fills, self.exchange.ws_view
         )
         self.exchange.add_listener(self.hub.publish, books=self.hub.watches_book)
+        # `node_data`: every fill also written as a node's node_fills_by_block files (nodefiles.py).
+        self.node_writer = None if node_data is None else NodeFillsWriter(node_data)
+        if self.node_writer is not None:
+            self.exchange.add_block_listener(self.node_writer.write_block)
         self._default_reject_message = self.exchange.reject_message
         self._start_price_walk_ms = price_walk_ms
         self.price_walk_ms = 0
@@ -194,6 +201,8 @@ class Localnet:
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
         await self.hub.close()
+        if self.node_writer is not None:
+            self.node_writer.close()
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
@@ -400,6 +409,7 @@ async def running_localnet(
     price_walk_ms: int = 0,
     clock_ms: Callable[[], int] | None = None,
     universe: str = "default",
+    node_data: Path | None = None,
 ) -> AsyncIterator[Localnet]:
     """A started localnet (port 0: any free port; see `.url`), stopped cleanly on exit."""
     net = Localnet(
@@ -409,6 +419,7 @@ async def running_localnet(
         price_walk_ms=price_walk_ms,
         clock_ms=clock_ms,
         universe=universe,
+        node_data=node_data,
     )
     await net.start(host, port)
     try:
@@ -432,9 +443,11 @@ class LocalnetThread:
         price_walk_ms: int = 0,
         clock_ms: Callable[[], int] | None = None,
         universe: str = "default",
+        node_data: Path | None = None,
     ) -> None:
         self._options: dict[str, Any] = {
             "universe": universe,
+            "node_data": node_data,
             "host": host,
             "port": port,
             "seed": seed,
@@ -521,6 +534,7 @@ def serve(
     signatures: str = "testnet",
     allow_remote: bool = False,
     universe: str = "default",
+    node_data: Path | None = None,
 ) -> None:
     """Run until interrupted (Ctrl-C or SIGTERM): the `mirrorbot localnet` command. `universe`:
     see adapters/localnet/universe.py (the command does not offer it yet)."""
@@ -529,11 +543,17 @@ def serve(
         raise ValueError(f"signatures: expected one of {', '.join(SIGNATURE_MODES)}, got {signatures!r}")
     mode: SignatureMode = "any" if signatures == "any" else "testnet"
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(_serve_until_stopped(host, port, seed, mode, allow_remote, universe))
+        asyncio.run(_serve_until_stopped(host, port, seed, mode, allow_remote, universe, node_data))
 
 
 async def _serve_until_stopped(
-    host: str, port: int, seed: int, signatures: SignatureMode, allow_remote: bool, universe: str = "default"
+    host: str,
+    port: int,
+    seed: int,
+    signatures: SignatureMode,
+    allow_remote: bool,
+    universe: str = "default",
+    node_data: Path | None = None,
 ) -> None:
     stopping = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -541,14 +561,23 @@ async def _serve_until_stopped(
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(signum, stopping.set)
     async with running_localnet(
-        host, port, seed, signatures, allow_remote, price_walk_ms=SERVE_PRICE_WALK_MS, universe=universe
+        host,
+        port,
+        seed,
+        signatures,
+        allow_remote,
+        price_walk_ms=SERVE_PRICE_WALK_MS,
+        universe=universe,
+        node_data=node_data,
     ) as net:
         remote = "any client" if allow_remote else "loopback clients only"
         bound = ", ".join(net.bound)
         where = net.url if net.url.endswith(f"//{bound}") else f"{bound} (from this machine: {net.url})"
         print(
             f"localnet serving on {where} (seed {seed}, signatures {signatures}, {remote}); "
-            f"control: POST {net.url}/_localnet; Ctrl-C stops",
+            f"control: POST {net.url}/_localnet; "
+            + (f"node fills files under {node_data}; " if node_data is not None else "")
+            + "Ctrl-C stops",
             flush=True,
         )
         await stopping.wait()

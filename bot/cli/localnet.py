@@ -21,6 +21,14 @@ def localnet(
     allow_remote: Annotated[
         bool, typer.Option("--allow-remote", help="Serve clients that are not on loopback.")
     ] = False,
+    node_data: Annotated[
+        Path | None,
+        typer.Option(
+            "--node-data",
+            help="Also write every fill as a Hyperliquid node does, under DIR/node_fills_by_block/hourly "
+            "(what MIRROR_HL_NODE_DATA reads).",
+        ),
+    ] = None,
 ) -> None:
     """Run the Hyperliquid-compatible local venue (POST /info, POST /exchange, GET /ws, POST /_localnet)."""
     from bot.venues import serve_localnet
@@ -28,7 +36,9 @@ def localnet(
     if signatures not in ("testnet", "any"):
         typer.echo("mirrorbot: --signatures: accepted values are testnet, any", err=True)
         raise typer.Exit(2)
-    serve_localnet(host=host, port=port, seed=seed, signatures=signatures, allow_remote=allow_remote)
+    serve_localnet(
+        host=host, port=port, seed=seed, signatures=signatures, allow_remote=allow_remote, node_data=node_data
+    )
 
 
 def demo(

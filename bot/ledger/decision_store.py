@@ -23,6 +23,7 @@ from bot.ledger.models import (
     OrderIntent,
     utcnow,
 )
+from bot.ledger.ownership import Fence, check_fence
 from bot.ledger.types import from_ms
 from bot.ledger.values import (
     TIME_IN_FORCE,
@@ -268,7 +269,12 @@ class DecisionStore(LedgerBase):
             return await session.get(CopyInstruction, ident)
 
     async def record_decisions(
-        self, decisions: Sequence[DecisionDraft], *, venue: str, leader_event: LeaderEvent | None = None
+        self,
+        decisions: Sequence[DecisionDraft],
+        *,
+        venue: str,
+        leader_event: LeaderEvent | None = None,
+        fence: Fence | None = None,
     ) -> tuple[LeaderEvent | None, list[RecordedDecision]]:
         """Record a source change's leader event, and the decisions it led to with their orders' intents,
         in ONE transaction (what `record_leader_event`, `record_instruction` and `record_intent` do one
@@ -278,8 +284,14 @@ class DecisionStore(LedgerBase):
 
         The copy's hot path (docs/decisions/hotpath.md): a few Core statements (one per table for the
         whole batch) in one `_write`; rows this call inserted are returned as built, only rows that
-        were already there are read back."""
-        return await self._write(lambda conn: self._record_decisions(conn, decisions, venue, leader_event))
+        were already there are read back.
+
+        `fence` (the distributed copy workers, bot/ledger/ownership.py): follower → the writer's lease
+        epoch; a batch with an order for a follower whose epoch is not current is refused whole
+        (`Fenced`). None: one process owns every follower (`mirrorbot run`), nothing to check."""
+        return await self._write(
+            lambda conn: self._record_decisions(conn, decisions, venue, leader_event, fence)
+        )
 
     def _record_decisions(
         self,
@@ -287,7 +299,10 @@ class DecisionStore(LedgerBase):
         decisions: Sequence[DecisionDraft],
         venue: str,
         leader_event: LeaderEvent | None,
+        fence: Fence | None = None,
     ) -> tuple[LeaderEvent | None, list[RecordedDecision]]:
+        if fence is not None:
+            check_fence(conn, (d.instruction["follower"] for d in decisions if d.intent is not None), fence)
         rows = [d.instruction for d in decisions]
         event: LeaderEvent | None = None
         if leader_event is not None:

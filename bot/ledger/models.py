@@ -429,6 +429,32 @@ class RunnerLease(LedgerModel, table=True):
     released_at: datetime | None = Field(default=None, sa_type=UTCDateTime, nullable=True)
 
 
+class OwnershipLease(LedgerModel, table=True):
+    """Who owns one source (its watcher) or one follower (its copy worker) in the distributed roles
+    (issue #15, bot/ledger/ownership.py): the holding process, the fencing epoch — raised at every
+    acquisition, never lowered — and when the holder's heartbeat expires. An intent for a follower is
+    written only with that follower's current epoch (the fencing rule)."""
+
+    __tablename__ = "ownership_lease"
+
+    kind: str = Field(primary_key=True)  # LeaseKind: "source" | "follower" | a process's role
+    name: str = Field(
+        primary_key=True
+    )  # the source's or follower's address (lower-case), or the process's name
+    epoch: int = Field(sa_type=BigInteger)
+    holder: str = Field(index=True)  # the holding process's random token: only it renews or releases
+    pid: int = Field(sa_type=BigInteger)
+    host: str
+    acquired_at: datetime = Field(sa_type=UTCDateTime)
+    heartbeat_at: datetime = Field(sa_type=UTCDateTime)
+    expires_at: datetime = Field(sa_type=UTCDateTime)  # past it, another process may take the lease
+    released_at: datetime | None = Field(default=None, sa_type=UTCDateTime, nullable=True)
+    # A process's row (kind "watcher" | "worker" | "control", name: its name) carries the egress budget it
+    # declared: websocket users and request weight per minute (None on the rows of sources and followers).
+    ws_users: int | None = Field(default=None, nullable=True)
+    weight_per_min: int | None = Field(default=None, nullable=True)
+
+
 # The lineage and plan tables (the control room's tables above are listed in CONTROL_TABLES).
 TABLES = (
     Account,
@@ -445,5 +471,5 @@ TABLES = (
 CONTROL_TABLES = (ControlState, TelegramMember, AlertPreference, GroupPolicy, PendingChange, Approval)
 EQUITY_TABLES = (EquitySnapshot,)
 HEALTH_TABLES = (RunnerHealth,)
-LEASE_TABLES = (RunnerLease,)
+LEASE_TABLES = (RunnerLease, OwnershipLease)
 metadata = ledger_registry.metadata

@@ -27,6 +27,7 @@ from bot.ledger.models import (
     VenueOrderStatus,
     utcnow,
 )
+from bot.ledger.ownership import Fence, check_fence
 from bot.ledger.values import (
     LedgerError,
     Recorded,
@@ -64,13 +65,19 @@ class OrderStore(LedgerBase):
         limit_px: Decimal,
         tif: str = "Ioc",
         reduce_only: bool = False,
+        fence: Fence | None = None,
     ) -> Recorded[OrderIntent]:
-        """Record the order meant for an instruction (one per instruction; a repeat returns the first)."""
+        """Record the order meant for an instruction (one per instruction; a repeat returns the first).
+        `fence`: follower → the writer's lease epoch, checked in the same transaction (`Fenced` when
+        stale; see `record_decisions`)."""
         order = IntentDraft(side, size, limit_px, tif, reduce_only).checked()
         async with self._tx() as session:
             decision = await session.get(CopyInstruction, instruction)
             if decision is None:
                 raise LedgerError(f"no instruction {instruction}: record the decision before its order")
+            if fence is not None:
+                follower = decision.follower
+                await session.run_sync(lambda s: check_fence(s.connection(), [follower], fence))
             row = OrderIntent(**order.values(decision.model_dump(), venue))
             created = await self._insert_ignore(session, row)
             stored = await self._intent(session, decision.cloid)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
+from decimal import Decimal
 
 from sqlalchemy import func
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -84,6 +85,18 @@ class StatusStore(LedgerBase):
         )
         async with self._service_session() as session:
             return {source: moment for source, moment in (await session.exec(query)).all() if moment}
+
+    async def last_source_sizes(self, venue: str, source: str) -> dict[str, Decimal]:
+        """Per coin, the source's size after its latest recorded leader event: where a watcher taking
+        over the source resumes (bot/cluster/watcher.py), so the fills it backfills become changes."""
+        latest = (
+            select(func.max(LeaderEvent.id))
+            .where(LeaderEvent.venue == venue, LeaderEvent.source == source)
+            .group_by(col(LeaderEvent.coin))
+        )
+        query = select(LeaderEvent).where(col(LeaderEvent.id).in_(latest))
+        async with self._service_session() as session:
+            return {row.coin: row.new_size for row in (await session.exec(query)).all()}
 
     async def latest_target(self, follower: str, source: str, coin: str) -> CopyInstruction | None:
         """The most recent decision for (follower, source, coin): its `target_after` is τ now."""

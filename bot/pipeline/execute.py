@@ -29,6 +29,7 @@ from bot.pipeline.guard_gate import RiskGate
 from bot.pipeline.keys import DecisionKey as DecisionKey  # its home was here: importers keep working
 from bot.pipeline.lag import CopyClock
 from bot.pipeline.oms import OrderManager, crash_point, filled_part
+from bot.pipeline.prices import REF_IDLE_MS, REF_MAX_AGE_MS
 from bot.pipeline.reads import gather_bounded
 from bot.pipeline.settle import Settler
 from bot.pipeline.tell import Teller
@@ -287,12 +288,14 @@ class Executor:
         await self._execute(desk, retry, replace(key, revision=key.revision + 1, event_kind="retry"))
 
     async def release_held(self) -> int:
-        """Bring the venue's reference prices up to date (at most one read per REF_MAX_AGE_MS), then
+        """Bring the venue's reference prices up to date (bot/pipeline/prices.py: every REF_MAX_AGE_MS
+        while a decision is held, every REF_IDLE_MS otherwise — the read's weight is the reason), then
         re-examine the decisions a price outlier holds (SPEC §11) at the mids now: a pair whose mid
         the reference confirms gets what it owes (`q(τ) − p` at the fresh mid, under the held key's
         next revision); one held past the alert delay is alerted once. The number released."""
         prices = self.followers.prices
-        await prices.refresh(self.followers.venue)  # the reference kept fresh here, off the hot path
+        # the reference kept fresh here, off the hot path
+        await prices.refresh(self.followers.venue, max_age_ms=REF_MAX_AGE_MS if prices.held else REF_IDLE_MS)
         if not prices.held:
             return 0
         mids = await self.followers.mids()

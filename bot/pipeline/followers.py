@@ -89,8 +89,7 @@ class Followers:
         runner's `price_release` job; they are read here only when there are none fresh enough or when
         they contradict a mid (a market move, or an outlier? the venue is asked before anything is held)."""
         mids = await self._mids()
-        if self.prices.stale() or self.prices.contradicted(mids):
-            await self.prices.refresh(self.venue, force=True)
+        await self.prices.confirm(self.venue, mids)
         return mids
 
     async def _mids(self) -> dict[str, Decimal]:

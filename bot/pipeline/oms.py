@@ -22,12 +22,13 @@ import logging
 import os
 import signal
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
-from typing import Any
+from typing import Any, Protocol
 
 from bot.domain import OrderRequest, OrderResult, OrderStatus, TradingAccount, Venue
 from bot.ledger import IntentStatus, LeaderEvent, Ledger
+from bot.ledger.ownership import Fence, Fenced
 from bot.ledger.repository import DecisionDraft, OrderAnswer, RecordedDecision
 from bot.logs import log_event
 
@@ -65,6 +66,18 @@ def crash_point(name: str) -> None:
         os.kill(os.getpid(), signal.SIGKILL)
 
 
+class Fencing(Protocol):
+    """A process's leases of followers: their epochs now, and a renewal that learns which were lost."""
+
+    def epochs(self) -> Fence: ...
+
+    async def refresh(self) -> None: ...
+
+
+def _follower(draft: DecisionDraft) -> str:
+    return str(draft.instruction["follower"]).lower()
+
+
 def _details(result: OrderResult) -> dict[str, Any]:
     details: dict[str, Any] = {"filled_sz": str(result.filled_sz)}
     if result.avg_px is not None:
@@ -82,6 +95,9 @@ class OrderManager:
         self.ledger = ledger
         self.policy = policy or RetryPolicy()
         self.venue_name = venue_name or venue.capabilities.name  # the orders' venue in the ledger
+        # The distributed copy worker's leases (bot/cluster/worker.py): follower → epoch, checked by the
+        # ledger in the transaction that writes intents (the fencing rule). None: one process owns all.
+        self.fence: Fencing | None = None
         self.sends = 0  # requests sent (tests, status)
         self.unknown_outcomes = 0  # answers that never came (each was looked up before anything else)
 
@@ -90,7 +106,26 @@ class OrderManager:
     ) -> tuple[LeaderEvent | None, list[RecordedDecision]]:
         """Decisions with their orders' intents (and the change's leader event) in one transaction,
         before anything is sent (`Ledger.record_decisions`: a decision recorded before is returned)."""
-        return await self.ledger.record_decisions(drafts, venue=self.venue_name, leader_event=leader_event)
+        if self.fence is None:
+            venue = self.venue_name
+            return await self.ledger.record_decisions(drafts, venue=venue, leader_event=leader_event)
+        try:
+            return await self._fenced(drafts, leader_event)
+        except Fenced:  # a lease was lost since the last heartbeat: learn which, then once more
+            await self.fence.refresh()
+            return await self._fenced(drafts, leader_event)
+
+    async def _fenced(
+        self, drafts: Sequence[DecisionDraft], leader_event: LeaderEvent | None
+    ) -> tuple[LeaderEvent | None, list[RecordedDecision]]:
+        """`record` under this process's leases: a follower it does not hold gets its decision recorded
+        without the order (nothing to send); the ledger refuses the batch if an epoch is stale."""
+        assert self.fence is not None
+        epochs = self.fence.epochs()
+        held = [d if d.intent is None or _follower(d) in epochs else replace(d, intent=None) for d in drafts]
+        return await self.ledger.record_decisions(
+            held, venue=self.venue_name, leader_event=leader_event, fence=epochs
+        )
 
     async def submit(self, account: TradingAccount, request: OrderRequest) -> OrderResult:
         """Send a persisted intent; return its settled result (UNKNOWN only if nothing could tell)."""

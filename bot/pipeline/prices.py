@@ -23,7 +23,12 @@ from bot.risk.outliers import PriceCheck, PriceLimits, off_by_pct
 
 log = logging.getLogger(__name__)
 
-REF_MAX_AGE_MS = 1_000  # the reference is re-read when older (a mids read brings it up to date)
+# A reference read (`metaAndAssetCtxs`) weighs 20 of the IP's 1,200 a minute: once a second would be the
+# whole budget. Re-read at once when a coin's mid newly contradicts it (the venue is asked before anything
+# is held), at most every REF_MAX_AGE_MS while a decision is held or a contradiction already asked about
+# lasts (an outlier event: at most 240 a minute, while it lasts), else every REF_IDLE_MS (80 a minute).
+REF_MAX_AGE_MS = 5_000
+REF_IDLE_MS = 15_000
 REF_STALE_MS = 30_000  # older than this (reads failing) it is no reference: only the jump rule holds
 
 
@@ -48,16 +53,18 @@ class PriceGate:
     refs: dict[str, Decimal] = field(default_factory=dict)
     refs_ms: int | None = None
     held: dict[tuple[str, str], Held] = field(default_factory=dict)  # (follower, coin) → its hold
+    # the coins the last read still contradicted, at the mid it was asked about: a known contradiction
+    asked: dict[str, Decimal] = field(default_factory=dict)
     check: PriceCheck = field(init=False)
 
     def __post_init__(self) -> None:
         self.check = PriceCheck(self.limits)
 
-    async def refresh(self, venue: Venue, *, force: bool = False) -> bool:
-        """Re-read the venue's reference prices when they are older than REF_MAX_AGE_MS (or `force`);
+    async def refresh(self, venue: Venue, *, max_age_ms: int = REF_MAX_AGE_MS, force: bool = False) -> bool:
+        """Re-read the venue's reference prices when they are older than `max_age_ms` (or `force`);
         True when read now. A failed read is logged; the last reference serves until REF_STALE_MS old."""
         now = self.clock()
-        if not force and self.refs_ms is not None and now - self.refs_ms < REF_MAX_AGE_MS:
+        if not force and self.refs_ms is not None and now - self.refs_ms < max_age_ms:
             return False
         try:
             self.refs = await venue.reference_prices()
@@ -71,14 +78,36 @@ class PriceGate:
         """No reference read yet, or the last one older than REF_STALE_MS (reads failing)."""
         return self.refs_ms is None or self.clock() - self.refs_ms > REF_STALE_MS
 
-    def contradicted(self, mids: Mapping[str, Decimal]) -> bool:
-        """Some mid the (cached) reference contradicts: worth a fresh read before holding anything."""
+    def contradicted(self, mids: Mapping[str, Decimal]) -> set[str]:
+        """The coins whose mid the (cached) reference contradicts: worth a fresh read before holding."""
         limit = self.limits.outlier_pct
-        return any(
-            ref > 0 and off_by_pct(mids[coin], ref) > limit
+        return {
+            coin
             for coin, ref in self.refs.items()
-            if coin in mids and self.reference(coin) is not None
-        )
+            if coin in mids
+            and self.reference(coin) is not None
+            and ref > 0
+            and off_by_pct(mids[coin], ref) > limit
+        }
+
+    async def confirm(self, venue: Venue, mids: Mapping[str, Decimal]) -> None:
+        """Bring the reference up to date for pricing `mids`: read at once when there is none fresh or a
+        coin's mid newly contradicts it (a market move the cached reference has not seen, or an outlier:
+        the venue is asked before anything is held); a contradiction already asked about is asked
+        again at most every REF_MAX_AGE_MS (its weight) unless its mid has since moved by more than the
+        outlier limit (a new move, not the outlier's jitter)."""
+        if self.stale():
+            read = await self.refresh(venue, force=True)
+        elif off := self.contradicted(mids):
+            read = await self.refresh(venue, force=any(self._new(coin, mids[coin]) for coin in off))
+        else:
+            return
+        if read:
+            self.asked = {coin: mids[coin] for coin in self.contradicted(mids)}
+
+    def _new(self, coin: str, mid: Decimal) -> bool:
+        asked = self.asked.get(coin)
+        return asked is None or asked <= 0 or off_by_pct(mid, asked) > self.limits.outlier_pct
 
     def reference(self, coin: str) -> Decimal | None:
         if self.refs_ms is None or self.clock() - self.refs_ms > REF_STALE_MS:

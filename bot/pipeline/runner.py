@@ -38,7 +38,7 @@ from bot.pipeline.desk import Desk
 from bot.pipeline.equity_history import EquityHistory
 from bot.pipeline.execute import now_ms
 from bot.pipeline.guard_gate import RiskGate
-from bot.pipeline.health import HealthRecorder
+from bot.pipeline.health import RUNNER_NAME, HealthRecorder
 from bot.pipeline.inactivity import InactivityWatch
 from bot.pipeline.intake import Intake
 from bot.pipeline.jobs import Job, Jobs
@@ -49,7 +49,7 @@ from bot.pipeline.readiness import Check, runner_checks
 from bot.pipeline.rebalance import Rebalancer
 from bot.pipeline.reconcile import Reconciler
 from bot.pipeline.runner_options import Companion, CompanionStarter, RunnerOptions
-from bot.pipeline.sources import SourceRoutes, SourceVenueError, SourceWatch, SourceWatches
+from bot.pipeline.sources import Feed, SourceRoutes, SourceVenueError, SourceWatch, SourceWatches
 from bot.pipeline.venue_wait import VenueWait, wait_for_venue
 from bot.risk import RiskBook, RiskStore
 from bot.venues import HYPERLIQUID, VenueConfigError, build_venue, venue_url
@@ -111,6 +111,7 @@ class Runner:
         self.controls: OwnerControls | None = None  # pause / resume / stop as the owner set them
         self.inactivity: InactivityWatch | None = None  # sources gone quiet (SPEC §12)
         self.health: HealthRecorder | None = None  # persisted for `mirrorbot status`
+        self.health_name = RUNNER_NAME  # its row (a copy worker of the cluster has its own)
         self.equity = EquityHistory()  # `/chart equity`: the readings of the accounts job
         self.clock = CopyClock()  # copy latency by stage, for whoever listens (bot/pipeline/lag.py)
         self.venue_wait = VenueWait()  # start-up's wait for a venue that is down (bot/pipeline/venue_wait.py)
@@ -120,7 +121,7 @@ class Runner:
         self.ready = asyncio.Event()
         self.stopped = asyncio.Event()
         self.sources: SourceRoutes | None = None  # source → the venue it trades on (bot/pipeline/sources.py)
-        self._watches: SourceWatches | None = None
+        self._watches: Feed | None = None
         self.watches: dict[str, SourceWatch] = {}  # one per source venue; the primary's intake is `intake`
         self._stopping = False
         self.venue_name = settings.follower_venue.value  # followers' orders and fills are recorded under it
@@ -202,21 +203,9 @@ class Runner:
             self.sources.route(await self.ledger.current_plans(), strict=True)
         except SourceVenueError as exc:
             raise RunnerError(str(exc)) from None
-        options = self.options
-        self._watches = SourceWatches(
-            self.sources,
-            self.ledger,
-            self.alerts,
-            self._leased(self.copier.on_changes),
-            self.copier.followers,
-            window_ms=options.fill_window_ms,
-            quiet_ms=options.quiet_ms,
-            restart_s=options.watch_restart_s,
-        )
-        self.watches = self._watches.by_venue
-        self.intake = self._watches.of(self.sources.primary_name).intake
+        self._open_feed()
         if self._accounts is None:
-            self.roster = AccountRoster(self.ledger, self.settings, self.venue_name, self.alerts)
+            self.roster = self._roster()
             self._accounts = await self.roster.load()
         for account in self._accounts:
             self.copier.add_desk(Desk(account, self.copier.followers.new_engine()))
@@ -230,6 +219,7 @@ class Runner:
             self.alerts,
             lambda: {a: d.sync_score for a, d in copier.desks.items()},
             heartbeat_s=self.options.heartbeat_s,
+            name=self.health_name,
             checks=self.checks,
         )
         await self.reconcile()  # SPEC §6: a pass at start-up, then on the schedule
@@ -243,6 +233,27 @@ class Runner:
             venue=self.venue_name,
         )
         self.ready.set()
+
+    def _open_feed(self) -> None:
+        """Where the source changes come from: this process watches the sources itself (a copy worker
+        of the distributed roles reads them from the bus instead: bot/cluster/worker.py)."""
+        assert self.copier is not None and self.sources is not None
+        options = self.options
+        watches = SourceWatches(
+            self.sources,
+            self.ledger,
+            self.alerts,
+            self._leased(self.copier.on_changes),
+            self.copier.followers,
+            window_ms=options.fill_window_ms,
+            quiet_ms=options.quiet_ms,
+            restart_s=options.watch_restart_s,
+        )
+        self._watches, self.watches = watches, watches.by_venue
+        self.intake = watches.of(self.sources.primary_name).intake
+
+    def _roster(self) -> AccountRoster:  # the accounts this process trades: all of its venue's
+        return AccountRoster(self.ledger, self.settings, self.venue_name, self.alerts)
 
     def _schedule(self) -> None:
         o = self.options
@@ -313,12 +324,15 @@ class Runner:
             await self.sources.close()
         if self._venue is not None:
             await self._venue.close()
-        if self.lease is not None:  # the last send is recorded: another runner may take over now
-            await self.lease.release()
+        await self._release()  # the last send is recorded: another process may take over now
         if self._ledger is not None and self._owns_ledger:
             await self._ledger.close()
         log_event(log, "runner_stopped")
         self.stopped.set()
+
+    async def _release(self) -> None:  # what this process held: the ledger's runner lease
+        if self.lease is not None:
+            await self.lease.release()
 
     async def run(self, *, duration_s: float | None = None, once: bool = False) -> None:
         """Start, run until SIGINT/SIGTERM (or `duration_s`), stop. `once`: one pass of every job."""

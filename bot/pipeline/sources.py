@@ -21,7 +21,7 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from decimal import Decimal
-from typing import Any
+from typing import Any, Protocol
 
 from bot.alerts import Alert, AlertBus, AlertKind
 from bot.config import Settings
@@ -242,6 +242,12 @@ class SourceWatch:
         self.intake.close()
 
 
+class Feed(Protocol):
+    """Where a runner's source changes come from; told the sources its followers follow now."""
+
+    async def ensure(self, sources: Sequence[str]) -> None: ...
+
+
 class SourceWatches:
     """One `SourceWatch` per source venue, each watching exactly the followed sources that trade there
     (restarted when that set changed); every intake hands its changes to `handler` (the copier's)."""
@@ -285,10 +291,11 @@ class SourceWatches:
             )
         return self.by_venue[name]
 
-    async def ensure(self, sources: Sequence[str]) -> None:
-        """Each source venue watches exactly its sources among `sources`."""
+    async def ensure(self, sources: Sequence[str], since_ms: int | None = None) -> None:
+        """Each source venue watches exactly its sources among `sources`; a restarted watch reads the
+        fills since `since_ms` first (default: shortly before now)."""
         groups = self.routes.groups(sources)
-        since = now_ms() - RESTART_OVERLAP_MS
+        since = now_ms() - RESTART_OVERLAP_MS if since_ms is None else since_ms
         for name in sorted(set(groups) | set(self.by_venue)):
             await self.of(name).ensure(groups.get(name, []), since, self._snapshot)
 

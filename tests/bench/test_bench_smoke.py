@@ -44,3 +44,15 @@ def test_localnet_orders_fills_every_order_and_splits_its_cost(capsys: pytest.Ca
     assert "60 orders from 4 users over 3 keepalive connections" in out
     assert "outcomes: {'filled': 60}" in out
     assert "recovery (the SDK's)" in out and "HTTP floor" in out and "one free core would accept" in out
+
+
+def test_firehose_prints_the_cost_per_fill_for_each_watched_set(capsys: pytest.CaptureFixture[str]) -> None:
+    from bench import firehose
+
+    assert firehose.main(["--blocks", "20", "--events", "5", "--users", "50"]) == 0
+    rows = capsys.readouterr().out.splitlines()
+    assert "20 blocks, 100 fills" in rows[1]
+    table = [row.split() for row in rows[3:]]
+    assert [row[0] for row in table] == ["10", "1000", "10000"]
+    assert all(row[1] == "100" for row in table)  # every fill in the files read, whatever is watched
+    assert table[-1][2] == "100"  # every user watched: every fill delivered

@@ -17,6 +17,7 @@ from eth_utils.crypto import keccak
 
 from adapters.hyperliquid.budget import WeightBudget
 from adapters.hyperliquid.exchange import ExchangeClient, ExchangeRefused, order_results
+from adapters.hyperliquid.nonces import SHARED_MARK_FILE, FileNonceStore
 from adapters.hyperliquid.parsing import OpenOrder
 from adapters.hyperliquid.parsing import OrderStatus as VenueOrderStatus
 from adapters.hyperliquid.venue import result_from_status
@@ -213,7 +214,10 @@ async def test_one_nonce_manager_per_signer_and_nonces_persist(
         assert client.signer("0x" + account.signer_key.removeprefix("0x")).nonces is slot.nonces
         for _ in range(5):
             await client.noop(slot)  # five nonces inside a few ms: all accepted
-    assert (tmp_path / "nonces" / f"{account.address.lower()}.nonce").exists()
+        last = slot.nonces.last
+    # One mark for every signer of the directory, at or above every nonce handed out.
+    mark = FileNonceStore(tmp_path / "nonces" / SHARED_MARK_FILE).load()
+    assert last is not None and mark is not None and mark >= last
 
 
 async def test_no_key_in_any_error_or_log_line(

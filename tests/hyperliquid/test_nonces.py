@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 from adapters.hyperliquid.nonces import (
     MAX_AHEAD_MS,
     FileNonceStore,
+    NonceLease,
     NonceManager,
     NonceStoreError,
 )
@@ -99,6 +100,91 @@ def test_no_nonce_is_reused_across_restarts(lives: list[list[int]], lease_ms: in
                 assert mark is not None and mark >= issued[-1]  # persisted before it was handed out
             del manager  # a crash: nothing is flushed on the way out
         assert all(a < b for a, b in itertools.pairwise(issued))
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    lives=st.lists(
+        st.lists(st.tuples(st.integers(0, 3), st.integers(-2_000, 2_000)), min_size=1, max_size=60),
+        min_size=2,
+        max_size=4,
+    ),
+    lease_ms=st.integers(min_value=1, max_value=5_000),
+)
+def test_signers_sharing_one_lease_never_reuse_a_nonce_across_restarts(
+    lives: list[list[tuple[int, int]]], lease_ms: int
+) -> None:
+    # Four signers, one mark file; each life a process (its clock may restart earlier) killed at the end.
+    with tempfile.TemporaryDirectory() as directory:
+        store = FileNonceStore(Path(directory) / "all-signers.nonce")
+        issued: dict[int, list[int]] = {signer: [] for signer in range(4)}
+        for requests in lives:
+            clock = scripted_clock(readings_from([step for _, step in requests]))
+            lease = NonceLease(store, clock=clock, lease_ms=lease_ms)
+            managers = [NonceManager(lease=lease, clock=clock) for _ in range(4)]
+            for signer, _ in requests:
+                issued[signer].append(managers[signer].next())
+                mark = store.load()
+                assert mark is not None and mark >= issued[signer][-1]  # saved before handed out
+            del lease, managers  # a crash: nothing is flushed on the way out
+        for nonces in issued.values():
+            assert all(a < b for a, b in itertools.pairwise(nonces))
+
+
+def test_one_save_covers_every_signer_of_a_fan_out() -> None:
+    store = RecordingStore()
+    now = [T0]
+    lease = NonceLease(store, clock=lambda: now[0], lease_ms=60_000)
+    managers = [NonceManager(lease=lease, clock=lambda: now[0]) for _ in range(1_000)]
+    assert [m.next() for m in managers] == [T0] * 1_000
+    assert store.saves == [T0 + 60_000]
+    now[0] += 61_000  # a quiet minute: the lease lapsed
+    assert [m.next() for m in managers] == [T0 + 61_000] * 1_000
+    assert store.saves == [T0 + 60_000, T0 + 121_000]
+
+
+def test_a_signers_own_older_mark_is_a_floor_too(tmp_path: Path) -> None:
+    # Upgrading from one mark file per signer: its file may be above the (new, empty) shared mark.
+    own = FileNonceStore.for_signer(tmp_path, "0xA")
+    own.save(T0 + 5_000)
+    lease = NonceLease(FileNonceStore(tmp_path / "all-signers.nonce"), clock=lambda: T0)
+    manager = NonceManager(lease=lease, clock=lambda: T0, floor=own.load())
+    assert manager.next() == T0 + 5_001
+    assert NonceManager(lease=lease, clock=lambda: T0).next() == T0  # another signer: no such floor
+    with pytest.raises(NonceStoreError, match="more than a day ahead"):
+        NonceManager(lease=lease, clock=lambda: T0, floor=T0 + MAX_AHEAD_MS + 1)
+    with pytest.raises(ValueError, match="a store or a lease"):
+        NonceManager(own, lease=lease)
+
+
+def test_a_save_never_lowers_the_mark_another_process_saved(tmp_path: Path) -> None:
+    # Two processes (the bot, `approve-agent`) with their own signers and one file: a lower save is a no-op.
+    mine, theirs = FileNonceStore(tmp_path / "m.nonce"), FileNonceStore(tmp_path / "m.nonce")
+    theirs.save(T0 + 60_000)
+    mine.save(T0 + 30_000)
+    assert mine.load() == T0 + 60_000
+    mine.save(T0 + 90_000)
+    assert theirs.load() == T0 + 90_000
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m.nonce"]
+
+
+def test_concurrent_saves_keep_the_largest_mark(tmp_path: Path) -> None:
+    # Read-compare-replace under the directory lock: interleaved savers never leave a smaller mark.
+    marks = [[T0 + 3 * i + k for i in range(60)] for k in range(3)]
+    start = threading.Barrier(len(marks))
+
+    def save_all(values: list[int]) -> None:
+        store = FileNonceStore(tmp_path / "m.nonce")
+        start.wait()
+        for value in values:
+            store.save(value)
+
+    threads = [threading.Thread(target=save_all, args=(values,)) for values in marks]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert FileNonceStore(tmp_path / "m.nonce").load() == max(map(max, marks))
 
 
 def test_restart_starts_above_the_mark_and_above_the_clock(tmp_path: Path) -> None:

@@ -43,3 +43,18 @@ async def test_control_states_default_to_running_and_the_latest_row_wins(ledger:
     assert await ledger.control_states([FOLLOWER, other]) == {FOLLOWER: "stopped", other: "running"}
     assert set(await ledger.latest_controls()) == {FOLLOWER}
     assert SOURCE not in await ledger.control_states()
+
+
+async def test_last_source_sizes_are_each_coins_latest_leader_event(ledger: Ledger) -> None:
+    """Where a watcher taking a source over resumes (bot/cluster/watcher.py)."""
+    from bot.domain import SourceChange
+
+    steps = [("ETH", "0", "10", 1), ("BTC", "0", "1.5", 2), ("ETH", "10", "15", 3), ("ETH", "15", "-2.50", 4)]
+    for coin, old, new, n in steps:
+        change = SourceChange(
+            SOURCE, coin, Decimal(old), Decimal(new), 1_700_000_000_000 + n, f"fill:{coin}:{n}"
+        )
+        await ledger.record_leader_event(change, venue=VENUE)
+    sizes = await ledger.last_source_sizes(VENUE, SOURCE)
+    assert sizes == {"ETH": Decimal("-2.50"), "BTC": Decimal("1.5")}
+    assert await ledger.last_source_sizes("gmx", SOURCE) == {}

@@ -22,9 +22,11 @@ def free_port() -> int:
     return port
 
 
-def test_localnet_command_serves_meta_and_stops_on_sigterm() -> None:
+def test_localnet_command_serves_meta_and_stops_on_sigterm(tmp_path: Path) -> None:
     port = free_port()
+    node = tmp_path / "node"
     command = [sys.executable, "-m", "bot.cli", "localnet", "--port", str(port), "--seed", "3"]
+    command += ["--node-data", str(node)]
     lines: queue.Queue[str] = queue.Queue()
     with subprocess.Popen(
         command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
@@ -41,6 +43,7 @@ def test_localnet_command_serves_meta_and_stops_on_sigterm() -> None:
             while "localnet serving on" not in banner:  # skip anything printed before it
                 banner = lines.get(timeout=60)
             assert f"localnet serving on http://127.0.0.1:{port}" in banner
+            assert f"node fills files under {node}" in banner
             meta = requests.post(f"http://127.0.0.1:{port}/info", json={"type": "meta"}, timeout=10).json()
             names = {asset["name"] for asset in meta["universe"]}
             assert {"BTC", "ETH", "SOL", "ARB", "DOGE", "HYPE"} <= names

@@ -126,5 +126,36 @@ async def test_the_hot_path_reads_the_reference_only_when_it_is_stale_or_contrad
         assert (await followers.mids())["ETH"] == 3300
         assert venue.requests_made() - before == mids + 1  # contradicted: the venue is asked at once
         assert followers.prices.reference("ETH") == 3000  # and it still says 3000: an outlier
+        before = venue.requests_made()
+        for _ in range(3):
+            await followers.mids()
+        assert venue.requests_made() - before == 3 * mids  # a contradiction already asked about: not again
+        await world.control({"type": "fault", "clear": True})
+        await world.set_mids(ETH="2500")  # a market move the cached reference has not seen
+        before = venue.requests_made()
+        assert (await followers.mids())["ETH"] == 2500
+        assert venue.requests_made() - before == mids + 1 and followers.prices.reference("ETH") == 2500
     finally:
         await venue.close()
+
+
+async def test_the_reference_job_stays_within_the_weight_budget(world: World) -> None:
+    """The `price_release` job runs every second; a reference read (`metaAndAssetCtxs`) weighs 20 of the
+    IP's 1,200 a minute, so one read a second would starve every other request (it did: Telegram's live
+    test waited on the budget). With nothing held it re-reads every 15 s; with a hold, every 5 s."""
+    await world.set_mids(ETH="3000")
+    leader = await world.leader("100000")
+    follower = await world.master_follower("1000")
+    await world.follow(follower, leader.address)
+    runner = await world.start_runner(replace(QUIET, price_recheck_s=3600))  # the test runs the job
+    assert runner.copier is not None
+    prices = runner.copier.followers.prices
+    now = [prices.clock()]
+    prices.clock = lambda: now[0]
+    reads = 0
+    for _ in range(60):  # a minute of the job, a second apart
+        now[0] += 1_000
+        before = runner.venue.requests_made()
+        await runner.release_held()
+        reads += runner.venue.requests_made() - before
+    assert reads <= 5  # 60 s / 15 s, not 60

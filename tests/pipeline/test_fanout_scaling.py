@@ -124,10 +124,13 @@ EXPECTED_STATEMENTS = {
     "SELECT venue_order_status": 1,
     "INSERT venue_order_status": 1,
 }
-# A follower's engine on a source change: the mid set, the source's position observed and read, the
-# change decided (its guards' look at what the follower holds), the answered order's position set.
+# A follower's engine on a source change: the mid set, the coin's σ set and read (volatility scaling,
+# SPEC §10), the source's position observed and read, the change decided (its guards' look at what the
+# follower holds), the answered order's position set.
 ENGINE_CALLS_PER_FOLLOWER = {
     "set_mid": 1,
+    "set_vol": 1,
+    "vol_reading": 3,
     "observe_source": 1,
     "source_position": 5,
     "on_change": 1,

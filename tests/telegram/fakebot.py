@@ -358,7 +358,7 @@ class FakeBotApi:
             "from": self._bot(),
             "text": text,
         }
-        if markup:
+        if markup and "inline_keyboard" in markup:  # as Telegram: a sent Message shows inline keyboards only
             message["reply_markup"] = markup
         return message
 

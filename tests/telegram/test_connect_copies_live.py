@@ -38,7 +38,9 @@ from tests.telegram.support import connect
 from tests.waiting import wait_until
 
 # The plans sync (which also loads new accounts) every 0.3 s: "within seconds" with a wide margin.
-QUICK = RunnerOptions(plans_refresh_s=0.3, accounts_refresh_s=1.0, reconcile_s=0, dead_man_rearm_s=0)
+# accounts re-read every 5 s: each read of three accounts costs ~18 of the IP weight (a clearinghouseState
+# per perp dex and the spot balance), so once a second would spend the budget the copies need
+QUICK = RunnerOptions(plans_refresh_s=0.3, accounts_refresh_s=5.0, reconcile_s=0, dead_man_rearm_s=0)
 PUSH_BOUND_S = 10.0  # the leader's fill → the follower's copied fill pushed to the chat
 
 

@@ -30,12 +30,15 @@ LAYERS: tuple[Mapping[str, tuple[str, ...]], ...] = (
     {
         "ledger": ("bot.ledger",),
         "guards": ("bot.risk", "bot.risk.guards", "bot.risk.book"),  # pure: no Desk, no ledger
+        "bus": ("bot.bus",),  # Redis Streams between the distributed roles (issue #15): no ledger
     },
     # The service writes what the pipeline reads (plans, controls); it never drives the pipeline.
     {"service": ("bot.service",)},
     {"pipeline": ("bot.pipeline",)},
     {
         "readers": ("bot.analytics", "bot.simulate", "bot.fills_file"),
+        # The distributed roles (issue #15): the pipeline's parts fed by (or feeding) the bus.
+        "cluster": ("bot.cluster",),
         # Operating it: the ops port (metrics, health) watches a running pipeline from outside, the audit
         # export reads the ledger. Nothing below starts it: the commands hand the runner its observer.
         "ops": ("bot.ops",),

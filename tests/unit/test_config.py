@@ -65,6 +65,7 @@ def test_env_file_is_read(tmp_path: Path) -> None:
         ("MIRROR_SLIPPAGE_CAP", "2", "MIRROR_SLIPPAGE_CAP"),
         ("MIRROR_LOG_LEVEL", "LOUD", "must be one of DEBUG, INFO"),
         ("MIRROR_TELEGRAM_ADMINS", "12,bob", "numeric Telegram user ids"),
+        ("MIRROR_HL_NODE_DATA", "/nonexistent/hl/data", "must be an existing directory"),
     ],
 )
 def test_bad_setting_names_the_variable(
@@ -102,3 +103,34 @@ def test_env_example_documents_every_setting() -> None:
         ENV_PREFIX + name.upper() for name in Settings.model_fields if ENV_PREFIX + name.upper() not in text
     ]
     assert not missing, f".env.example lacks {missing}"
+
+
+def test_bus_url_is_taken_beside_a_postgresql_ledger(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MIRROR_DATABASE_URL", "postgresql://u:p@db.internal:5432/mirror")
+    monkeypatch.setenv("MIRROR_BUS_URL", "redis://127.0.0.1:6379/0")
+    assert load_settings().bus_url == "redis://127.0.0.1:6379/0"
+    monkeypatch.delenv("MIRROR_BUS_URL")
+    assert load_settings().bus_url is None  # unset: one process, the embedded default
+
+
+@pytest.mark.parametrize("database", [None, "sqlite:///x.db"])
+def test_bus_url_with_a_sqlite_ledger_is_refused_in_one_line(
+    monkeypatch: pytest.MonkeyPatch, database: str | None
+) -> None:
+    if database is not None:
+        monkeypatch.setenv("MIRROR_DATABASE_URL", database)
+    monkeypatch.setenv("MIRROR_BUS_URL", "redis://:hunter2secret@10.0.0.5:6379/0")
+    with pytest.raises(SettingsError) as refused:
+        load_settings()
+    message = str(refused.value)
+    assert (
+        message.startswith("invalid setting MIRROR_BUS_URL: ") and "PostgreSQL MIRROR_DATABASE_URL" in message
+    )
+    assert "\n" not in message and "hunter2secret" not in message
+
+
+def test_bus_url_must_be_a_redis_url(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MIRROR_DATABASE_URL", "postgresql://u:p@db/mirror")
+    monkeypatch.setenv("MIRROR_BUS_URL", "http://127.0.0.1:6379")
+    with pytest.raises(SettingsError, match=r"MIRROR_BUS_URL: .*redis://"):
+        load_settings()

@@ -1,0 +1,138 @@
+"""One process of the cluster: its own row (its role, its name, its budget, its heartbeat) and its share of
+the work (sources for a watcher, followers for a copy worker), leased with fencing epochs.
+
+Every heartbeat (`beat`) the process renews its leases, counts the live processes of its role and takes
+its fair share of the work that is free: `ceil(work / live)`, never more than its budget allows (`cap`).
+A process holding more than its share (another joined) gives the excess back, last ones first, so the
+newcomer takes it at its next beat. Work whose holder died (no heartbeat for `ttl` = 2 heartbeats) is free
+again: the live processes take it at their next beat.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from bot.ledger import Ledger
+from bot.ledger.lease import Holder
+from bot.ledger.ownership import Budget, LeaseKind, Ownership, live
+from bot.logs import log_event
+
+log = logging.getLogger(__name__)
+
+DEFAULT_HEARTBEAT_S = 2.0
+HEARTBEATS_PER_LEASE = 2  # a lease outlives its holder's last heartbeat by this many heartbeats
+
+
+class ClusterError(Exception):
+    """The process cannot join the cluster (its name is taken by a live process); the message says so."""
+
+
+@dataclass(frozen=True, slots=True)
+class Beat:
+    """What one heartbeat changed: the work taken and the work given up or lost."""
+
+    gained: frozenset[str]
+    lost: frozenset[str]
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.gained or self.lost)
+
+
+def fair_share(work: int, processes: int, cap: int | None) -> int:
+    """How much of `work` one of `processes` live processes takes: an even share, within its `cap`."""
+    share = math.ceil(work / max(1, processes))
+    return share if cap is None else min(share, cap)
+
+
+class Member:
+    def __init__(
+        self,
+        ledger: Ledger,
+        role: LeaseKind,
+        work: LeaseKind,
+        name: str,
+        *,
+        heartbeat_s: float = DEFAULT_HEARTBEAT_S,
+        budget: Budget | None = None,
+        cap: int | None = None,
+        clock: Callable[[], datetime] | None = None,
+    ) -> None:
+        self.role, self.name, self.cap = role, name.strip().lower(), cap
+        self.engine = engine = ledger.engine
+        self.heartbeat_s = heartbeat_s
+        self.holder = Holder()
+        ttl = heartbeat_s * HEARTBEATS_PER_LEASE
+        timing: dict[str, Any] = {"ttl_s": ttl} | ({} if clock is None else {"clock": clock})
+        self.me = Ownership(engine, role, holder=self.holder, budget=budget, **timing)
+        self.work = Ownership(engine, work, holder=self.holder, **timing)
+        self._clock = clock
+        self._renewed = -math.inf  # time.monotonic() of the last renewal of the work
+
+    @property
+    def held(self) -> set[str]:
+        return set(self.work.held)
+
+    @property
+    def overdue(self) -> bool:
+        """Whether the last renewal is older than a lease: this process may have been frozen (SIGSTOP,
+        a pause) and replaced; it must renew before it acts for its work again."""
+        return time.monotonic() - self._renewed > self.heartbeat_s * HEARTBEATS_PER_LEASE
+
+    async def renew(self) -> set[str]:
+        """Renew the work's leases now; what was lost (taken over by another)."""
+        lost = await self.work.renew()
+        self._renewed = time.monotonic()
+        return lost
+
+    async def join(self) -> None:
+        """Register this process under its name (refused while a live process has that name)."""
+        if not await self.me.acquire([self.name]):
+            raise ClusterError(
+                f"another live {self.role.value} is named {self.name!r}: give this one another --name"
+            )
+
+    async def beat(self, wanted: Sequence[str]) -> Beat:
+        """Renew, give back what is no longer wanted or over the share, take the share of what is free.
+        `wanted`: all the work there is, the most important first (taken first)."""
+        if await self.me.renew():  # our own row was taken: we were silent past our lease
+            await self.me.acquire([self.name])
+        lost = await self.renew()
+        keys = list(dict.fromkeys(k.strip().lower() for k in wanted))
+        processes = len(await live(self.engine, self.role, None if self._clock is None else self._clock()))
+        share = fair_share(len(keys), processes, self.cap)
+        order = {k: i for i, k in enumerate(keys)}
+        mine = sorted(self.work.held, key=lambda k: order.get(k, -1))
+        extra = [k for k in mine if k not in order] + [k for k in mine if k in order][share:]
+        if extra:
+            await self.work.release(extra)
+        before = set(self.work.held)
+        room = share - len(before)
+        if room > 0:
+            await self.work.acquire([k for k in keys if k not in before], limit=room)
+        gained = frozenset(set(self.work.held) - before)
+        gone = frozenset(lost | set(extra))
+        if gained or gone:
+            log_event(
+                log,
+                "ownership_changed",
+                role=self.role.value,
+                name=self.name,
+                gained=sorted(gained),
+                lost=sorted(gone),
+                held=len(self.work.held),
+                share=share,
+                processes=processes,
+            )
+        return Beat(gained, gone)
+
+    async def leave(self) -> None:
+        """Give everything back at once (a clean stop): the others take it at their next beat."""
+        await self.work.release()
+        await self.me.release()

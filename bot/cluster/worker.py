@@ -1,0 +1,199 @@
+"""`mirrorbot copy`: a copy worker. The live copy of `mirrorbot run` (bot/pipeline/runner.py, every part
+reused: decide → guard → sign → send → record), for the followers this worker owns, fed by the bus.
+
+- Followers are owned through leases (bot/cluster/member.py): each heartbeat the worker renews them and
+  takes its share of the free ones. A follower it gains is loaded and recovered exactly like an account
+  added while running (its pairs from the ledger, its open intents resolved by cloid, the source changes
+  it missed applied from the venue's positions); one it lost is dropped.
+- Every write of intents carries the worker's epochs and the ledger refuses a stale one (the fencing rule,
+  bot/ledger/ownership.py): a worker that froze past its lease and was replaced cannot send.
+- The worker reads every change of the bus in a consumer group of its own (`copy:<name>`): the followers
+  of one source are spread over several workers, each must see the source's changes. A change is
+  acknowledged only after its decisions and intents are committed. At start the group skips what was
+  published before: recovery then brings the followers to their sources' positions as the venue reports
+  them, which already holds that backlog (replaying it would send stale targets first).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Sequence
+
+from bot.alerts import AlertBus
+from bot.bus.codec import BusChange
+from bot.bus.streams import Bus
+from bot.cluster.member import Member
+from bot.config import Settings
+from bot.domain import TradingAccount
+from bot.ledger import Account, Ledger
+from bot.ledger.ids import normalise_account
+from bot.ledger.ownership import Fence
+from bot.ledger.repository import leader_event_row
+from bot.logs import log_event
+from bot.pipeline.accounts import AccountRoster
+from bot.pipeline.runner import Runner, RunnerOptions
+from bot.pipeline.sources import guard_markets
+
+log = logging.getLogger(__name__)
+
+
+class BusFeed:
+    """The worker's feed: the sources its followers follow now (the changes of others are not its)."""
+
+    def __init__(self) -> None:
+        self.sources: set[str] = set()
+
+    async def ensure(self, sources: Sequence[str]) -> None:
+        self.sources = {s.lower() for s in sources}
+
+
+class OwnedRoster(AccountRoster):
+    """The follower accounts the worker owns now, of those registered for its venue."""
+
+    def __init__(
+        self, ledger: Ledger, settings: Settings, venue: str, alerts: AlertBus, member: Member
+    ) -> None:
+        super().__init__(ledger, settings, venue, alerts)
+        self.member = member
+
+    async def load(self) -> list[TradingAccount]:
+        return await self.load_new(set(), await self.listed())
+
+    async def listed(self) -> dict[str, Account]:
+        held = self.member.held
+        return {a: row for a, row in (await super().listed()).items() if a in held}
+
+
+class CopyWorker(Runner):
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        bus: Bus,
+        member: Member,
+        options: RunnerOptions | None = None,
+        ledger: Ledger | None = None,
+    ) -> None:
+        super().__init__(settings, options=options, ledger=ledger)
+        self.bus, self.member = bus, member
+        self.group = f"copy:{member.name}"
+        self.health_name = f"worker:{member.name}"
+        self.consumer = bus.consumer(self.group, member.name)
+        self.feed = BusFeed()
+        self._beat_lock = asyncio.Lock()
+        self._tasks: list[asyncio.Task[None]] = []
+        self._closing = asyncio.Event()
+        self.mirrored = 0  # changes of the bus handed to the copier (tests, status)
+
+    async def _followers(self) -> list[str]:
+        """Every follower registered for this worker's venue: the work the workers share."""
+        rows = await self.ledger.accounts()
+        return sorted({normalise_account(r.address) for r in rows if r.venue == self.venue_name})
+
+    async def start(self) -> None:
+        if self._ledger is None:
+            self._ledger = await Ledger.open(self.settings.db_url)
+        await self.member.join()
+        try:
+            await self._beat()
+            # Heartbeats from now on: a start-up on a loaded host outlasts a lease.
+            self._tasks = [asyncio.create_task(self._heartbeats(), name="worker-heartbeat")]
+            skipped = await self.bus.skip_to_now(self.group)  # before recovery reads the sources
+            held = len(self.member.held)
+            log_event(log, "worker_joined", name=self.member.name, followers=held, skipped=skipped)
+            await self._start()
+        except BaseException:
+            self._closing.set()
+            await self.member.leave()
+            raise
+        self._tasks.append(asyncio.create_task(self._consume(), name="worker-consume"))
+        self._loaded()
+
+    def _loaded(self) -> None:
+        assert self.copier is not None
+        log_event(log, "worker_followers", name=self.member.name, followers=sorted(self.copier.desks))
+
+    def _open_feed(self) -> None:
+        assert self.copier is not None
+        self.copier.oms.fence = self
+        self._watches = self.feed
+
+    def _roster(self) -> AccountRoster:
+        return OwnedRoster(self.ledger, self.settings, self.venue_name, self.alerts, self.member)
+
+    # --- the leases (Fencing, for the order manager) ----------------------------------------------
+
+    def epochs(self) -> Fence:
+        return self.member.work.fence
+
+    async def refresh(self) -> None:
+        """Renew now (a write was fenced): the lost followers leave `epochs`; the next heartbeat drops
+        their desks (not here: the caller holds their pairs' locks)."""
+        async with self._beat_lock:
+            await self.member.renew()
+
+    async def _beat(self) -> bool:
+        async with self._beat_lock:
+            beat = await self.member.beat(await self._followers())
+        return beat.changed
+
+    async def _heartbeats(self) -> None:
+        while not self._closing.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._closing.wait(), self.member.heartbeat_s)
+                return
+            try:
+                changed = await self._beat()
+                if not self.ready.is_set():  # start-up loads what is held once it gets there
+                    continue
+                assert self.copier is not None
+                if changed or set(self.copier.desks) != self.member.held:
+                    await self.sync_plans()  # load and recover the followers gained, drop the lost
+                    self._loaded()
+            except Exception:
+                log.exception("worker heartbeat failed")
+
+    # --- the bus -----------------------------------------------------------------------------------
+
+    async def _consume(self) -> None:
+        while not self._closing.is_set():
+            try:
+                deliveries = await self.consumer.read(count=200, block_ms=500)
+                if deliveries:
+                    await self.consumer.handle_all(deliveries, self._mirror)
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # left pending: read again, in order
+                log.exception("worker: mirroring from the bus failed")
+                self.consumer.rewind()
+                await asyncio.sleep(1)
+
+    async def _mirror(self, items: list[BusChange]) -> None:
+        assert self.copier is not None
+        if self.member.overdue:  # frozen past a lease? learn what is still ours first
+            await self.refresh()
+        by_venue: dict[str, list[BusChange]] = {}
+        for item in items:
+            if item.change.source.lower() in self.feed.sources:
+                by_venue.setdefault(item.venue, []).append(item)
+        for venue, mine in by_venue.items():
+            changes = [i.change for i in mine]
+            events = {c.event_id: leader_event_row(c, venue=venue) for c in changes}
+            await guard_markets(self.copier.on_changes, self.copier.markets, self.alerts, venue)(
+                changes, events
+            )
+            self.mirrored += len(changes)
+
+    async def stop(self) -> None:
+        self._closing.set()
+        if self._tasks:  # the batch in hand is mirrored and acknowledged first
+            _, late = await asyncio.wait(self._tasks, timeout=self.options.shutdown_timeout_s)
+            for task in late:
+                task.cancel()
+            self._tasks = []
+        await super().stop()
+
+    async def _release(self) -> None:
+        await self.member.leave()

@@ -1,0 +1,95 @@
+"""Shares of the work (bot/cluster/member.py), in process on SQLite and PostgreSQL: live processes of a
+role split the work evenly within their budgets, a newcomer gets its share from the others' excess, and a
+process that stops heartbeating has its work taken over once its lease expired — two heartbeats."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from bot.cluster.member import ClusterError, Member, fair_share
+from bot.ledger import Ledger
+from bot.ledger.ownership import Budget, LeaseKind
+from tests.ledger.conftest import _pg_database, _sqlite_template, db_url, ledger
+
+__all__ = ["_pg_database", "_sqlite_template", "db_url", "ledger"]
+
+FOLLOWERS = [f"0x{n:040x}" for n in range(1, 8)]
+HEARTBEAT_S = 2.0
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = datetime(2026, 12, 7, 3, 0, tzinfo=UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+def worker(ledger: Ledger, clock: Clock, name: str, cap: int | None = None) -> Member:
+    return Member(
+        ledger,
+        LeaseKind.WORKER,
+        LeaseKind.FOLLOWER,
+        name,
+        heartbeat_s=HEARTBEAT_S,
+        budget=Budget(weight_per_min=1200),
+        cap=cap,
+        clock=clock,
+    )
+
+
+@pytest.mark.parametrize(
+    ("work", "processes", "cap", "share"), [(7, 3, None, 3), (6, 3, None, 2), (7, 0, None, 7), (7, 1, 5, 5)]
+)
+def test_fair_share(work: int, processes: int, cap: int | None, share: int) -> None:
+    assert fair_share(work, processes, cap) == share
+
+
+async def test_workers_share_evenly_and_a_newcomer_gets_its_share(ledger: Ledger) -> None:
+    clock = Clock()
+    a, b = worker(ledger, clock, "a"), worker(ledger, clock, "b")
+    await a.join()
+    await a.beat(FOLLOWERS)
+    assert len(a.held) == 7  # alone: all of it
+    await b.join()
+    await b.beat(FOLLOWERS)
+    assert b.held == set()  # all held live by a
+    released = await a.beat(FOLLOWERS)  # a sees two live workers: keeps 4, gives 3 back
+    assert len(a.held) == 4 and len(released.lost) == 3
+    await b.beat(FOLLOWERS)
+    assert len(b.held) == 3 and a.held.isdisjoint(b.held)
+    with pytest.raises(ClusterError, match="another live worker is named 'a'"):
+        await worker(ledger, clock, "A").join()
+
+
+async def test_a_silent_workers_followers_are_taken_within_two_heartbeats(ledger: Ledger) -> None:
+    clock = Clock()
+    a, b = worker(ledger, clock, "a"), worker(ledger, clock, "b")
+    for m in (a, b):
+        await m.join()
+    for _ in range(2):
+        for m in (a, b):
+            await m.beat(FOLLOWERS)
+    assert (len(a.held), len(b.held)) == (4, 3)
+    # a dies. One heartbeat later its leases still run: b takes nothing of a's.
+    clock.now += timedelta(seconds=HEARTBEAT_S)
+    assert not (await b.beat(FOLLOWERS)).gained
+    # Two heartbeats after a's last one its leases (and its process row) expired: b is alone and takes all.
+    clock.now += timedelta(seconds=HEARTBEAT_S)
+    beat = await b.beat(FOLLOWERS)
+    assert beat.gained == frozenset(a.held) and b.held == set(FOLLOWERS)
+    epochs = b.work.fence
+    assert all(epochs[f] == 2 for f in a.held)  # taken over: a higher epoch, a's writes are fenced
+    # a wakes: its renewal finds everything lost.
+    lost_by_a = set(a.held)
+    assert (await a.beat(FOLLOWERS)).lost == frozenset(lost_by_a) and a.held == set()
+
+
+async def test_a_budget_caps_the_share_and_leaves_the_rest_unowned(ledger: Ledger) -> None:
+    clock = Clock()
+    small = worker(ledger, clock, "small", cap=2)
+    await small.join()
+    await small.beat(FOLLOWERS)
+    assert small.held == set(FOLLOWERS[:2])  # the first ones given: the most important first
