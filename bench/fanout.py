@@ -43,8 +43,8 @@ TRANSPORTS = ("keepalive", "httpx")
 
 
 def recovery_floor_ms(orders: int = 1000, keys: int = 20) -> float:
-    """The venue's floor: CPU ms of this process for the localnet's signer recovery (the SDK's
-    `recover_agent_or_user_from_l1_action`, as `adapters/localnet/auth.py` calls it) of `orders`
+    """The venue's floor: CPU ms of this process for the localnet's signer recovery
+    (`adapters/localnet/auth.py`: coincurve since #15, the SDK's helpers before) of `orders`
     signed one-order bodies, signed beforehand by our signer (`keys` keys in turn)."""
     signers = [Signer("0x" + f"{n + 1:064x}", is_mainnet=False) for n in range(keys)]
     bodies = []

@@ -94,8 +94,13 @@ class LocalnetProcess:
 
     def cpu_s(self) -> float:
         """CPU seconds (user + system) the localnet process has used so far (Linux `/proc`)."""
+        return sum(self.cpu_times())
+
+    def cpu_times(self) -> tuple[float, float]:
+        """(user, system) CPU seconds the localnet process has used so far (Linux `/proc`)."""
         fields = Path(f"/proc/{self._process.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        tick = os.sysconf("SC_CLK_TCK")
+        return int(fields[11]) / tick, int(fields[12]) / tick
 
     def stop(self) -> None:
         self._process.terminate()

@@ -1,30 +1,31 @@
 """Fast Hyperliquid signing, bit-identical to hyperliquid-python-sdk's `sign_l1_action`.
 
 The SDK builds an EIP-712 payload dict, encodes it with eth-account and signs it: ~0.3 ms a signature.
-An L1 action's typed data is always the same "phantom agent" struct, so the domain separator and the
-struct's type hash are constants; per signature only three keccaks and one secp256k1 sign remain.
-
-    connectionId = keccak(msgpack(action) ‖ nonce:u64 ‖ vault flag[‖ vault] [‖ 0x00 ‖ expiresAfter:u64])
-    structHash   = keccak(AGENT_TYPEHASH ‖ keccak(source) ‖ connectionId)     source "a" mainnet, "b" else
-    digest       = keccak(0x19 0x01 ‖ DOMAIN_SEPARATOR ‖ structHash)
+Here the digest comes straight from adapters/hyperliquid/hashing.py (three keccaks) and one secp256k1
+sign remains.
 
 User-signed actions (`approveAgent`) are rare and go through the SDK's own signer.
 """
 
 from __future__ import annotations
 
-import ctypes
-import threading
-from collections.abc import Callable, Mapping
-from importlib.machinery import EXTENSION_SUFFIXES
-from pathlib import Path
+from collections.abc import Mapping
 from typing import Any, Final, Protocol, TypedDict
 
 import coincurve
-import msgpack
 from eth_account import Account
-from eth_hash.auto import keccak as _eth_hash_keccak
 from hyperliquid.utils import signing as sdk_signing
+
+from adapters.hyperliquid.hashing import (
+    AGENT_PREFIX,
+    DIGEST_PREFIX,
+    DOMAIN_SEPARATOR,
+    address_bytes,
+    keccak256,
+    l1_action_hash,
+    l1_digest,
+    u64,
+)
 
 __all__ = [
     "DOMAIN_SEPARATOR",
@@ -39,89 +40,6 @@ __all__ = [
 
 # Actions whose `/exchange` body never carries a vault address (as in the SDK's `Exchange._post_action`).
 _NO_VAULT_ACTIONS: Final = frozenset({"usdClassTransfer", "sendAsset"})
-_U64_LIMIT: Final = 1 << 64
-
-Keccak = Callable[[bytes], bytes]
-
-
-def _load_raw_keccak() -> Keccak | None:
-    """keccak-256 straight from pycryptodome's C library (installed with eth-account).
-
-    `eth_hash` wraps the same C code but spends ~7 µs of Python per call building hash objects; with a
-    per-thread state and three ctypes calls it is ~2.5 µs. ctypes releases the GIL during a call, hence a
-    state per thread. Returns None (callers fall back to eth_hash) if the library is not where expected.
-    """
-    try:
-        import Crypto.Hash
-
-        directory = Path(Crypto.Hash.__file__).parent
-        path = next(p for s in EXTENSION_SUFFIXES if (p := directory / f"_keccak{s}").exists())
-        lib = ctypes.CDLL(str(path))  # our own handle: setting argtypes never touches pycryptodome's
-        init, destroy = lib.keccak_init, lib.keccak_destroy
-        reset, absorb, finish = lib.keccak_reset, lib.keccak_absorb, lib.keccak_digest
-    except (ImportError, StopIteration, OSError, AttributeError):
-        return None
-    init.argtypes = [ctypes.POINTER(ctypes.c_void_p), ctypes.c_size_t, ctypes.c_ubyte]
-    destroy.argtypes = [ctypes.c_void_p]
-    reset.argtypes = [ctypes.c_void_p]
-    absorb.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_size_t]
-    finish.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_size_t, ctypes.c_ubyte]
-
-    class _State:
-        __slots__ = ("out", "ptr")
-
-        def __init__(self) -> None:
-            self.ptr = ctypes.c_void_p()
-            # capacity 64 bytes, 24 rounds: keccak-256 (Ethereum's, padding 0x01, not SHA3's 0x06).
-            if init(ctypes.byref(self.ptr), 64, 24) != 0:
-                raise MemoryError("keccak_init failed")
-            self.out = ctypes.create_string_buffer(32)
-
-        def __del__(self) -> None:
-            destroy(self.ptr)
-
-    local = threading.local()
-
-    def raw_keccak(data: bytes) -> bytes:
-        try:
-            state: _State = local.state
-        except AttributeError:
-            state = local.state = _State()
-        reset(state.ptr)
-        absorb(state.ptr, data, len(data))
-        finish(state.ptr, state.out, 32, 0x01)
-        return state.out.raw
-
-    # Refuse the fast path unless it agrees with eth_hash on inputs across the 136-byte rate boundary.
-    for probe in (b"", b"mirrorbot", bytes(range(256))):
-        if raw_keccak(probe) != _eth_hash_keccak(probe):
-            return None
-    return raw_keccak
-
-
-keccak256: Keccak = _load_raw_keccak() or _eth_hash_keccak
-
-
-def _eip712_type_hash(encoded_type: str) -> bytes:
-    return keccak256(encoded_type.encode())
-
-
-# The constant part of the SDK's `l1_payload`: domain {name "Exchange", version "1", chainId 1337,
-# verifyingContract 0x0}, primary type Agent(string source, bytes32 connectionId).
-DOMAIN_SEPARATOR: Final = keccak256(
-    _eip712_type_hash("EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)")
-    + keccak256(b"Exchange")
-    + keccak256(b"1")
-    + (1337).to_bytes(32, "big")
-    + bytes(32)
-)
-_AGENT_TYPEHASH: Final = _eip712_type_hash("Agent(string source,bytes32 connectionId)")
-# keccak(typeHash ‖ keccak(source)) prefixes, one per network; `connectionId` (bytes32) follows as is.
-_AGENT_PREFIX: Final = {
-    True: _AGENT_TYPEHASH + keccak256(b"a"),  # mainnet
-    False: _AGENT_TYPEHASH + keccak256(b"b"),  # testnet and everything else
-}
-_DIGEST_PREFIX: Final = b"\x19\x01" + DOMAIN_SEPARATOR
 
 
 class Signature(TypedDict):
@@ -138,43 +56,6 @@ class SignerKeyError(ValueError):
 
 class _SecretLike(Protocol):
     def get_secret_value(self) -> str: ...
-
-
-def _u64(value: int, field: str) -> bytes:
-    if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value < _U64_LIMIT:
-        raise ValueError(f"{field} must be an integer in [0, 2**64), got {value!r}")
-    return value.to_bytes(8, "big")
-
-
-def _address_bytes(address: str, field: str) -> bytes:
-    raw = address[2:] if address.startswith("0x") else address
-    try:
-        decoded = bytes.fromhex(raw)
-    except ValueError:
-        decoded = b""
-    if len(decoded) != 20:
-        raise ValueError(f"{field} must be a 20-byte hex address like 0xabc…, got {address!r}")
-    return decoded
-
-
-def l1_action_hash(
-    action: Mapping[str, Any], vault_address: str | None, nonce: int, expires_after: int | None
-) -> bytes:
-    """The SDK's `action_hash`: the phantom agent's `connectionId`."""
-    data = msgpack.packb(action) + _u64(nonce, "nonce")
-    if vault_address is None:
-        data += b"\x00"
-    else:
-        data += b"\x01" + _address_bytes(vault_address, "vault_address")
-    if expires_after is not None:
-        data += b"\x00" + _u64(expires_after, "expires_after")
-    return keccak256(data)
-
-
-def l1_digest(connection_id: bytes, is_mainnet: bool) -> bytes:
-    """The EIP-712 digest eth-account signs for the SDK's `l1_payload(phantom agent)`."""
-    struct_hash = keccak256(_AGENT_PREFIX[is_mainnet] + connection_id)
-    return keccak256(_DIGEST_PREFIX + struct_hash)
 
 
 def _parse_key(key: str | bytes | _SecretLike) -> coincurve.PrivateKey:
@@ -210,7 +91,7 @@ class Signer:
         self._key = _parse_key(key)
         self.address: str = Account.from_key(self._key.secret).address
         self.is_mainnet = is_mainnet
-        self._agent_prefix = _AGENT_PREFIX[is_mainnet]
+        self._agent_prefix = AGENT_PREFIX[is_mainnet]
 
     def __repr__(self) -> str:
         network = "mainnet" if self.is_mainnet else "testnet"
@@ -230,7 +111,7 @@ class Signer:
     ) -> Signature:
         """Same r, s, v as `sign_l1_action(wallet, action, vault_address, nonce, expires_after, mainnet)`."""
         connection_id = l1_action_hash(action, vault_address, nonce, expires_after)
-        digest = keccak256(_DIGEST_PREFIX + keccak256(self._agent_prefix + connection_id))
+        digest = keccak256(DIGEST_PREFIX + keccak256(self._agent_prefix + connection_id))
         return self.sign_digest(digest)
 
     def sign_digest(self, digest: bytes) -> Signature:
@@ -257,8 +138,8 @@ class Signer:
         self, agent_address: str, nonce: int, name: str | None = None
     ) -> tuple[dict[str, Any], Signature]:
         """The SDK's `Exchange.approve_agent` (via its `sign_agent`) for an agent key we hold ourselves."""
-        _address_bytes(agent_address, "agent_address")
-        _u64(nonce, "nonce")
+        address_bytes(agent_address, "agent_address")
+        u64(nonce, "nonce")
         action = {
             "type": "approveAgent",
             "agentAddress": agent_address,
@@ -274,8 +155,8 @@ class Signer:
         self, builder: str, max_fee_rate: str, nonce: int
     ) -> tuple[dict[str, Any], Signature]:
         """The SDK's `Exchange.approve_builder_fee`: `max_fee_rate` a percent string ("0.01%")."""
-        _address_bytes(builder, "builder")
-        _u64(nonce, "nonce")
+        address_bytes(builder, "builder")
+        u64(nonce, "nonce")
         action = {"maxFeeRate": max_fee_rate, "builder": builder, "nonce": nonce, "type": "approveBuilderFee"}
         signature: Signature = sdk_signing.sign_approve_builder_fee(self._wallet(), action, self.is_mainnet)
         return action, signature

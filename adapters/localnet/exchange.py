@@ -62,6 +62,10 @@ _OK_DEFAULT: dict[str, Any] = {"status": "ok", "response": {"type": "default"}}
 ActionHandler = Callable[["LocalExchange", str, dict[str, Any], int, Outbox, int], dict[str, Any]]
 
 
+def _every_book(_coin: str) -> bool:
+    return True
+
+
 def _wall_clock_ms() -> int:
     return time.time_ns() // 1_000_000
 
@@ -100,6 +104,7 @@ class LocalExchange:
         self._spot_pairs = tuple(spot_pairs) if spot_pairs is not None else SPOT_PAIRS
         self._clock = clock_ms or _wall_clock_ms
         self._listeners: list[Callable[[LocalEvent], None]] = []
+        self._book_wants: list[Callable[[str], bool]] = []
         # Called once per request that filled anything, with every (user, fill) of it: a node's block.
         self._block_listeners: list[Callable[[list[tuple[str, dict[str, Any]]], int], None]] = []
         self._faults = Faults()
@@ -292,8 +297,17 @@ class LocalExchange:
         """The websocket `userFills` snapshot: as `/info userFills` (newest first, at most 2000)."""
         return all_user_fills(self._state, user.lower())[:MAX_FILLS]
 
-    def add_listener(self, fn: Callable[[LocalEvent], None]) -> None:
+    def add_listener(
+        self, fn: Callable[[LocalEvent], None], *, books: Callable[[str], bool] | None = None
+    ) -> None:
+        """Call `fn` with every event. `books(coin)`, if given, says whether `fn` wants that coin's
+        `l2Book` events: a book snapshot costs more than the rest of an order (~90 numbers formatted),
+        so it is built only when some listener wants it (the websocket hub: a book or bbo subscriber)."""
         self._listeners.append(fn)
+        self._book_wants.append(books or _every_book)
+
+    def _wants_book(self, coin: str) -> bool:
+        return any(wants(coin) for wants in self._book_wants)
 
     def add_block_listener(self, fn: Callable[[list[tuple[str, dict[str, Any]]], int], None]) -> None:
         """`fn(events, now_ms)` after each request that filled: the (user, fill) pairs, in fill order."""
@@ -461,6 +475,8 @@ class LocalExchange:
         if at < now + SCHEDULE_MIN_LEAD_MS:
             raise ExchangeError(ERR_SCHEDULE_TOO_EARLY)
         acct.scheduled_cancel = at
+        state = self._state
+        state.next_scheduled_cancel = min(at, state.next_scheduled_cancel or at)
         return dict(_OK_DEFAULT)
 
     def _noop(
@@ -520,10 +536,20 @@ class LocalExchange:
         return account
 
     def _run_scheduled(self, now: int, out: Outbox) -> None:
-        for account in self._state.accounts.values():
+        """Run the scheduled cancels due by `now`. Every request calls this: the accounts are walked
+        only when the earliest scheduled time has come (never when none is due), then that time is
+        recomputed."""
+        state = self._state
+        if state.next_scheduled_cancel is None or state.next_scheduled_cancel > now:
+            return
+        pending: list[int] = []
+        for account in state.accounts.values():
             if account.scheduled_cancel is not None and account.scheduled_cancel <= now:
                 account.scheduled_cancel = None
                 self._trading.cancel_all(account.address, SCHEDULED_CANCEL, out, now)
+            elif account.scheduled_cancel is not None:
+                pending.append(account.scheduled_cancel)
+        state.next_scheduled_cancel = min(pending, default=None)
 
     def _flush(self, out: Outbox, now: int) -> None:
         """Turn one request's changes into websocket events, once the state change is complete."""
@@ -538,7 +564,7 @@ class LocalExchange:
         for spec in state.all_specs:
             if out.trades.get(spec.coin):
                 events.append(LocalEvent("trades", out.trades[spec.coin], coin=spec.coin))
-            if spec.coin in out.books:
+            if spec.coin in out.books and self._wants_book(spec.coin):
                 levels = state.books[spec.coin].l2_levels()
                 events.append(
                     LocalEvent("l2Book", {"coin": spec.coin, "time": now, "levels": levels}, coin=spec.coin)

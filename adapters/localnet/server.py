@@ -2,7 +2,7 @@
 in-memory exchange core (`LocalExchange`).
 
     POST /info       -> LocalExchange.handle_info (InfoError -> HTTP 422 with its text)
-    POST /exchange   -> envelope check, expiry, nonce window, signer recovery (SDK helpers),
+    POST /exchange   -> envelope check, expiry, nonce window, signer recovery (auth.py),
                         resolve_account, per-signer nonces, LocalExchange.handle_action
     GET  /ws         -> subscriptions fed by the core's events (ws.py)
     POST /_localnet  -> control messages (control.py)
@@ -153,7 +153,7 @@ class Localnet:
         self.hub = WsHub(
             self.faults, self.exchange.handle_info, self.exchange.user_fills, self.exchange.ws_view
         )
-        self.exchange.add_listener(self.hub.publish)
+        self.exchange.add_listener(self.hub.publish, books=self.hub.watches_book)
         # `node_data`: every fill also written as a node's node_fills_by_block files (nodefiles.py).
         self.node_writer = None if node_data is None else NodeFillsWriter(node_data)
         if self.node_writer is not None:

@@ -136,7 +136,12 @@ class State:
         self.agents: dict[str, Agent] = {}
         self.used_agents: set[str] = set()
         self.orders: dict[int, Order] = {}
-        self.user_orders: dict[str, list[Order]] = defaultdict(list)
+        self.user_orders: dict[str, list[Order]] = defaultdict(list)  # every order ever, oldest first
+        # the earliest `Account.scheduled_cancel` (or earlier: a cleared one is not removed), None if none
+        self.next_scheduled_cancel: int | None = None
+        # the open ones by user and oid, kept by `set_order_status` so that a user's open orders (read
+        # on every order: margin, reduce-only pruning) cost their number, not the user's history
+        self._open_orders: dict[str, dict[int, Order]] = defaultdict(dict)
         self.cloids: dict[tuple[str, str], Order] = {}
         self.triggers: list[Order] = []  # trigger orders waiting for their price, oldest first
         self.fills: dict[str, list[dict[str, Any]]] = defaultdict(list)  # per user, oldest first
@@ -197,8 +202,22 @@ class State:
         return self.spot_balances[user][token] - self.spot_holds(user)[token]
 
     def open_orders(self, user: str) -> list[Order]:
-        return [order for order in self.user_orders.get(user, []) if order.is_open]
+        """`user`'s open orders, oldest first (as in `user_orders`: oids grow with placement)."""
+        found = self._open_orders.get(user)
+        return sorted(found.values(), key=_by_oid) if found else []
+
+    def set_order_status(self, order: Order, status: str) -> None:
+        """The one way an order placed through `user_orders` changes status."""
+        order.status = status
+        if order.is_open:
+            self._open_orders[order.user][order.oid] = order
+        else:
+            self._open_orders[order.user].pop(order.oid, None)
 
     def served_mid(self, coin: str) -> Decimal:
         """The mid `allMids` serves and pushes: the true one, or an injected outlier (a fault) where set."""
         return self.outlier_mids.get(coin, self.mids[coin])
+
+
+def _by_oid(order: Order) -> int:
+    return order.oid

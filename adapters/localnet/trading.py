@@ -442,7 +442,7 @@ class Trading:
 
     # --- cancels ---------------------------------------------------------------------------------------
     def set_status(self, order: Order, status: str, out: Outbox, now: int) -> None:
-        order.status = status
+        self.state.set_order_status(order, status)
         order.status_ts = now
         out.order_updates[order.user].append(order.update_view())
 

@@ -183,6 +183,10 @@ class WsHub:
         self._loop_thread = threading.get_ident()
 
     # --- events from the exchange core ---
+    def watches_book(self, coin: str) -> bool:
+        """Whether a connection wants `coin`'s l2Book events (an l2Book or a bbo subscriber)."""
+        return bool(self._subscribers.get(("l2Book", coin)) or self._subscribers.get(("bbo", coin)))
+
     def publish(self, event: LocalEvent) -> None:
         if self._loop is not None and threading.get_ident() != self._loop_thread:
             # the core was driven from another thread (e.g. a test): hop onto the loop first

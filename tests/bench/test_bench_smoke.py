@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from bench import capacity, fanout, latency, signing
+from bench import capacity, fanout, latency, localnet_orders, signing
 
 
 def test_signing_prints_its_rows(capsys: pytest.CaptureFixture[str]) -> None:
@@ -36,6 +36,14 @@ def test_fanout_reaches_every_follower(capsys: pytest.CaptureFixture[str]) -> No
     assert fanout.main(["--n", "2", "--trades", "1"]) == 0
     rows = capsys.readouterr().out.splitlines()
     assert rows[-1].split()[0] == "2" and rows[-1].split()[-2] == "1"
+
+
+def test_localnet_orders_fills_every_order_and_splits_its_cost(capsys: pytest.CaptureFixture[str]) -> None:
+    assert localnet_orders.main(["--orders", "60", "--users", "4", "--clients", "3"]) == 0
+    out = capsys.readouterr().out
+    assert "60 orders from 4 users over 3 keepalive connections" in out
+    assert "outcomes: {'filled': 60}" in out
+    assert "recovery (the SDK's)" in out and "HTTP floor" in out and "one free core would accept" in out
 
 
 def test_firehose_prints_the_cost_per_fill_for_each_watched_set(capsys: pytest.CaptureFixture[str]) -> None:

@@ -202,3 +202,33 @@ def test_the_seed_drives_the_book_the_path_and_the_ids() -> None:
     assert sample(5) == sample(5)
     other = sample(6)
     assert all(a != b for a, b in zip(sample(5), other, strict=True))
+
+
+def _scanned_open_orders(net: Net, user: str) -> list[Any]:
+    """A user's open orders as the core found them before #15: a scan of every order they placed."""
+    state = net.ex._state
+    return [order for order in state.user_orders[user] if order.is_open]
+
+
+@PROPERTY
+@given(plan=steps)
+def test_the_open_order_index_is_the_scan_of_every_order(plan: list[Step]) -> None:
+    net = Net(seed=5)
+    net.ex.fund(ALICE, Decimal(50_000))
+    net.ex.fund(BOB, Decimal(20_000))
+    run(net, plan)
+    for user in (ALICE, BOB):
+        assert net.ex._state.open_orders(user) == _scanned_open_orders(net, user)
+
+
+def test_the_open_order_index_keeps_a_triggered_order_that_rests_in_placement_order() -> None:
+    # open -> triggered -> open again: it stays before an order placed after it, as in the scan
+    net = Net(seed=5)
+    net.ex.fund(ALICE, Decimal(50_000))
+    net.order(ALICE, "ETH", True, 1, 3100, "Ioc")
+    net.trigger(ALICE, "ETH", False, 1, 3150, 3100, "tp", market=False)
+    net.order(ALICE, "ETH", True, 1, 2500, "Gtc")
+    net.ex.set_mids({"ETH": Decimal(3120)})  # the take-profit fires and rests at 3150
+    index = net.ex._state.open_orders(ALICE)
+    assert [o.limit_px for o in index] == [Decimal(3150), Decimal(2500)]
+    assert index == _scanned_open_orders(net, ALICE)
