@@ -46,11 +46,17 @@ def watch(
     """Watch a share of the followed sources and publish their changes on the bus (MIRROR_BUS_URL)."""
     from bot.cluster.roles import default_name, watch_main
     from bot.ledger.ownership import Budget
+    from bot.ops.roles import role_observer
 
     settings = settings_or_exit()
     budget = Budget(ws_users=ws_users, weight_per_min=weight_per_min)
     code = watch_main(
-        settings, name=name or default_name(), heartbeat_s=heartbeat, budget=budget, duration_s=duration
+        settings,
+        name=name or default_name(),
+        heartbeat_s=heartbeat,
+        budget=budget,
+        duration_s=duration,
+        observers=[role_observer(settings)],
     )
     raise typer.Exit(code)
 
@@ -64,11 +70,17 @@ def copy(
     """Copy the bus's source changes into a share of the followers: decide, guard, sign, send, record."""
     from bot.cluster.roles import copy_main, default_name
     from bot.ledger.ownership import Budget
+    from bot.ops.roles import role_observer
 
     settings = settings_or_exit()
     budget = Budget(weight_per_min=weight_per_min)
     code = copy_main(
-        settings, name=name or default_name(), heartbeat_s=heartbeat, budget=budget, duration_s=duration
+        settings,
+        name=name or default_name(),
+        heartbeat_s=heartbeat,
+        budget=budget,
+        duration_s=duration,
+        observers=[role_observer(settings)],
     )
     raise typer.Exit(code)
 
@@ -78,6 +90,7 @@ def control(name: Name = None, heartbeat: Heartbeat = 2.0, duration: Duration = 
     from bot.alerts import AlertBus
     from bot.cluster.roles import control_main, default_name
     from bot.ledger import Ledger
+    from bot.ops.roles import role_observer
     from bot.telegram.app import AppContext, start_telegram
 
     settings = settings_or_exit()
@@ -94,6 +107,7 @@ def control(name: Name = None, heartbeat: Heartbeat = 2.0, duration: Duration = 
         heartbeat_s=heartbeat,
         start_room=start_room,
         duration_s=duration,
+        observers=[role_observer(settings)],
     )
     raise typer.Exit(code)
 
