@@ -8,11 +8,13 @@ leases match `cluster status`, and /readyz turns false when Redis stops (and tru
 from __future__ import annotations
 
 import signal
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from bot.service.runner_health import runner_health
 from tests.bus.support import private_redis
 from tests.cluster.support import Cluster, Role
 from tests.e2e.support import World
@@ -78,7 +80,8 @@ def backlog(text: str, group: str) -> float:
 
 @POSTGRESQL
 async def test_each_role_serves_its_metrics_and_readiness(world: World, tmp_path: Path) -> None:
-    assert world.ledger is not None
+    ledger = world.ledger
+    assert ledger is not None
     await world.set_mids(ETH="3000")
     leader = await world.leader("100000")
     follower = await world.master_follower("1000")
@@ -105,6 +108,16 @@ async def test_each_role_serves_its_metrics_and_readiness(world: World, tmp_path
             assert set(checks["w1"]) == {"venue", "websockets", "ledger", "bus"}
             assert set(checks["c1"]) == {"venue", "websockets", "ledger", "dead_man_switch", "bus"}
             assert (await get(ports["w1"], "/healthz")).json() == {"alive": True}
+
+            # The worker's health row (`mirrorbot status`) reads the same checks: ready too (its `ledger`
+            # check, a runner lease the worker never holds, failed there for good before).
+            async def row_ready() -> dict[str, object] | None:
+                health = await runner_health(ledger, datetime.now(UTC), "worker:c1")
+                said = health["readiness"]
+                return said if said is not None and said["ready"] else None
+
+            row = await wait_until(row_ready, "the worker's health row ready", within=60)
+            assert set(row["checks"]) == set(checks["c1"])
 
             # The leases each process reports are the ones `cluster status` shows it holding.
             status = await cluster.status()
