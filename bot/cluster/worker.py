@@ -139,8 +139,9 @@ class CopyWorker(Runner):
 
     def view(self) -> RoleView:
         """Its ops port reports its own consumer group's streams (bot/ops/roles.py)."""
-        consumed = lambda: self.consumer.acknowledged  # noqa: E731
-        return RoleView(self.member, self.bus, self.checks, self.group, consumed=consumed)
+        return RoleView(
+            self.member, self.bus, self.checks, self.group, consumed=lambda: self.consumer.acknowledged
+        )
 
     # --- the leases (Fencing, for the order manager) ----------------------------------------------
 

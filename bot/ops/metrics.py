@@ -119,7 +119,7 @@ class Metrics:
         )
         self.heartbeat = Gauge(
             "mirrorbot_heartbeat_timestamp_seconds",
-            "When the runner last refreshed its metrics (Unix time).",
+            "When the process last refreshed its metrics (Unix time).",
             registry=r,
         )
         self.ready = Gauge(

@@ -12,6 +12,7 @@ copy worker reports its own consumer group's streams; a watcher and the control 
 
 from __future__ import annotations
 
+import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Protocol
@@ -58,6 +59,7 @@ class RoleFeed:
 
     def __init__(self, metrics: Metrics, readiness: Readiness, view: View) -> None:
         assert metrics.cluster is not None, "Metrics(cluster=True)"
+        self.heartbeat = metrics.heartbeat
         self.metrics: ClusterMetrics = metrics.cluster
         self.readiness, self.view = readiness, view
         self._reported: Counter[str] = Counter()  # what each counter holds already
@@ -93,6 +95,7 @@ class RoleFeed:
         self._add(m.bus_published.inc, "published", view.published())
         self._add(m.bus_consumed.inc, "consumed", view.consumed())
         m.heartbeat_age.set(view.heartbeat_age_s)
+        self.heartbeat.set(time.time())
         self.readiness.update(view.checks())
 
     def _add(self, inc: Callable[[float], None], key: str, total: int) -> None:

@@ -126,7 +126,10 @@ async def test_each_role_serves_its_metrics_and_readiness(world: World, tmp_path
             assert value(before["w1"], "mirrorbot_leases_held", kind="source") == holds["w1"] == 1
             assert value(before["c1"], "mirrorbot_leases_held", kind="follower") == holds["c1"] == 1
             assert value(before["c1"], "mirrorbot_lease_changes_total", kind="follower", change="gained") == 1
-            assert 0 <= value(before["c1"], "mirrorbot_cluster_heartbeat_age_seconds") < 8
+            for text in before.values():  # a lease lasts two heartbeats of 4 s
+                assert 0 <= value(text, "mirrorbot_cluster_heartbeat_age_seconds") < 8
+                assert value(text, "mirrorbot_ready") == 1
+                assert value(text, "mirrorbot_heartbeat_timestamp_seconds") > 0
             # The worker reports its own group on every stream; the watcher and the control every group.
             assert len(samples(before["c1"], "mirrorbot_stream_pending_entries", group="copy:c1")) == 16
             assert samples(before["ctl"], "mirrorbot_stream_lag_entries", group="copy:c1")
