@@ -125,7 +125,7 @@ async def test_each_role_serves_its_metrics_and_readiness(world: World, tmp_path
             before = {name: await port.metrics() for name, port in (("w1", w1), ("c1", c1), ("ctl", ctl))}
             assert value(before["w1"], "mirrorbot_leases_held", kind="source") == holds["w1"] == 1
             assert value(before["c1"], "mirrorbot_leases_held", kind="follower") == holds["c1"] == 1
-            assert value(before["c1"], "mirrorbot_lease_changes_total", kind="follower", change="gained") == 1
+            assert value(before["c1"], "mirrorbot_lease_changes_total", kind="follower", change="gained") >= 1
             for text in before.values():  # a lease lasts two heartbeats of 4 s
                 assert 0 <= value(text, "mirrorbot_cluster_heartbeat_age_seconds") < 8
                 assert value(text, "mirrorbot_ready") == 1
@@ -140,13 +140,15 @@ async def test_each_role_serves_its_metrics_and_readiness(world: World, tmp_path
             await world.leader_to(leader, "ETH", "10")
             await world.follower_at(follower, "ETH", "0.1")
             watched = await w1.until(lambda t: value(t, "mirrorbot_bus_published_total") >= 1, "published")
-            copied = await c1.until(
-                lambda t: value(t, "mirrorbot_orders_total", result="filled") >= 1, "the order counted"
-            )
+
+            def copied_once(text: str) -> bool:  # counted when answered, acknowledged once recorded
+                filled = value(text, "mirrorbot_orders_total", result="filled")
+                return filled >= 1 and backlog(text, "copy:c1") == 0
+
+            copied = await c1.until(copied_once, "the order counted, the change acknowledged")
             assert value(copied, "mirrorbot_bus_consumed_total") >= 1
             assert value(copied, "mirrorbot_ingestion_lag_seconds_count", stage="answered") >= 1
             assert value(copied, "mirrorbot_followers") == 1
-            assert backlog(copied, "copy:c1") == 0
 
             # The worker frozen: the next change waits in its group (the watcher's port shows it), and
             # is consumed once it wakes.
