@@ -43,7 +43,9 @@ def watch(
     weight_per_min: Weight = 1200,
     duration: Duration = None,
 ) -> None:
-    """Watch a share of the followed sources and publish their changes on the bus (MIRROR_BUS_URL)."""
+    """Watch a share of the followed sources and publish their changes on the bus (MIRROR_BUS_URL).
+
+    With MIRROR_METRICS_PORT its ops port (/metrics, /healthz, /readyz: docs/operations.md)."""
     from bot.cluster.roles import default_name, watch_main
     from bot.ledger.ownership import Budget
     from bot.ops.roles import role_observer
@@ -67,7 +69,9 @@ def copy(
     weight_per_min: Weight = 1200,
     duration: Duration = None,
 ) -> None:
-    """Copy the bus's source changes into a share of the followers: decide, guard, sign, send, record."""
+    """Copy the bus's source changes into a share of the followers: decide, guard, sign, send, record.
+
+    With MIRROR_METRICS_PORT its ops port (/metrics, /healthz, /readyz: docs/operations.md)."""
     from bot.cluster.roles import copy_main, default_name
     from bot.ledger.ownership import Budget
     from bot.ops.roles import role_observer
@@ -86,7 +90,9 @@ def copy(
 
 
 def control(name: Name = None, heartbeat: Heartbeat = 2.0, duration: Duration = None) -> None:
-    """The Telegram control room (MIRROR_TELEGRAM_TOKEN) and the cluster's watch: unowned work is alerted."""
+    """The Telegram control room (MIRROR_TELEGRAM_TOKEN) and the cluster's watch: unowned work is alerted.
+
+    With MIRROR_METRICS_PORT its ops port (/metrics, /healthz, /readyz: docs/operations.md)."""
     from bot.alerts import AlertBus
     from bot.cluster.roles import control_main, default_name
     from bot.ledger import Ledger

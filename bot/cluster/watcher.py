@@ -146,7 +146,7 @@ class Watcher:
         self.followers.source_states[source] = state
 
     def checks(self) -> dict[str, Check]:
-        """Its readiness (bot/cluster/ops.py): the venue answered and its watches run, its websockets are
+        """Its readiness (bot/cluster/health.py): the venue answered and its watches run, its websockets are
         up, the ledger took its heartbeat (it holds its leases), Redis answers."""
         watches = self.watches.by_venue if self.watches is not None else {}
         return {

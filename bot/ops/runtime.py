@@ -1,7 +1,7 @@
 """Starting the ops port: a reusable piece any process of the bot starts, and the runner's wiring.
 
 `OpsPort` (over `open_ops_port`) is what every process starts: `mirrorbot run`, and the watch/copy/control
-roles of the multi-process mode (bot/cluster/ops.py): its `Metrics`, its `Readiness` checks and the feeds
+roles of the multi-process mode (bot/ops/roles.py): its `Metrics`, its `Readiness` checks and the feeds
 that bring them up to date before each answer, on `MIRROR_METRICS_HOST:MIRROR_METRICS_PORT`.
 
 `ops_observer` is `mirrorbot run`'s: an observer of the `Runner` (started before `start()`, so
