@@ -111,7 +111,8 @@ class Settings(BaseSettings):
     # One `mirrorbot run` per follower venue on a ledger (bot/ledger/lease.py): a runner silent this long
     # is presumed dead and replaced. Above the hosts' clock skew when several share a PostgreSQL ledger.
     lease_stale_s: float = Field(default=30.0, ge=2, le=3600)
-    # The ops port of `mirrorbot run` (/metrics, /healthz, /readyz; docs/operations.md): off when unset.
+    # The ops port of `mirrorbot run` and of each role (/metrics, /healthz, /readyz; docs/operations.md):
+    # off when unset; one per process (several processes on a host: a value each).
     metrics_port: int | None = Field(default=None, ge=1, le=65535)
     metrics_host: str = "127.0.0.1"  # loopback: put a reverse proxy or the Prometheus host's tunnel in front
 

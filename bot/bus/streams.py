@@ -17,6 +17,7 @@ after the consumer recorded the change, and the reclaim of a dead consumer's pen
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import hashlib
 import logging
@@ -25,7 +26,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import redis.asyncio as redis
-from redis.exceptions import ResponseError
+from redis.exceptions import RedisError, ResponseError
 
 from bot.bus.codec import BusChange, EntryError, decode, encode
 
@@ -73,6 +74,25 @@ class Bus:
         self.client = client
         self.shards = shards
         self.prefix = prefix
+        # Whether Redis answered the last time this process asked (None: not asked yet) and, if not,
+        # why: what a role's readiness says (`bus`), from its own traffic and from `ping`.
+        self.reachable: bool | None = None
+        self.error = ""
+
+    def saw(self, error: BaseException | None) -> None:
+        """Record how the last exchange with Redis went (None: it answered)."""
+        self.reachable = error is None
+        self.error = "" if error is None else f"{type(error).__name__}: {error}"
+
+    async def ping(self, timeout_s: float = 2.0) -> bool:
+        """Ask Redis whether it is there (bounded: a stopped server must not hold a readiness probe)."""
+        try:
+            await asyncio.wait_for(self.client.ping(), timeout_s)
+        except (RedisError, OSError, TimeoutError) as exc:
+            self.saw(exc)
+        else:
+            self.saw(None)
+        return bool(self.reachable)
 
     @classmethod
     def from_url(cls, url: str, **options: Any) -> Bus:
@@ -145,16 +165,27 @@ class Bus:
 
     async def lag(self, group: str, shards: Iterable[int] | None = None) -> list[GroupLag]:
         """The group's pending and undelivered entries per stream (streams without the group: none)."""
-        out: list[GroupLag] = []
-        for stream in self.streams(shards):
-            try:
-                groups = await self.client.xinfo_groups(stream)
-            except ResponseError:  # no such stream yet
+        return (await self.lags(shards)).get(group, [])
+
+    async def lags(self, shards: Iterable[int] | None = None) -> dict[str, list[GroupLag]]:
+        """Every consumer group's pending and undelivered entries per stream (`XINFO GROUPS` of each
+        stream, in one round trip): what `cluster status` shows and the roles' metrics report."""
+        streams = self.streams(shards)
+        pipe = self.client.pipeline(transaction=False)
+        for stream in streams:
+            pipe.xinfo_groups(stream)
+        answers = await pipe.execute(raise_on_error=False)
+        out: dict[str, list[GroupLag]] = {}
+        for stream, groups in zip(streams, answers, strict=True):
+            if isinstance(groups, ResponseError):  # no such stream yet
                 continue
+            if isinstance(groups, BaseException):
+                raise groups
             for info in groups:
-                if info["name"] == group:
-                    lag = info.get("lag")
-                    out.append(GroupLag(stream, int(info["pending"]), None if lag is None else int(lag)))
+                lag = info.get("lag")
+                out.setdefault(str(info["name"]), []).append(
+                    GroupLag(stream, int(info["pending"]), None if lag is None else int(lag))
+                )
         return out
 
 
@@ -186,6 +217,7 @@ class Consumer:
     def __init__(self, bus: Bus, group: str, name: str, streams: Sequence[str]) -> None:
         self.bus, self.group, self.name, self.streams = bus, group, name, list(streams)
         self._own_pending = dict.fromkeys(self.streams, "0")  # stream → read this consumer's past it
+        self.acknowledged = 0  # entries this consumer acknowledged (the role's metrics)
 
     async def read(self, count: int = 100, block_ms: int | None = 1000) -> list[Delivery]:
         """The next entries for this consumer: first the ones already delivered to it and never
@@ -233,6 +265,7 @@ class Consumer:
         done = 0
         for stream, ids in by_stream.items():
             done += int(await self.bus.client.xack(stream, self.group, *ids))
+        self.acknowledged += done
         return done
 
     async def handle(self, deliveries: Sequence[Delivery], handler: Handler) -> int:

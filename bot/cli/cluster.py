@@ -43,14 +43,22 @@ def watch(
     weight_per_min: Weight = 1200,
     duration: Duration = None,
 ) -> None:
-    """Watch a share of the followed sources and publish their changes on the bus (MIRROR_BUS_URL)."""
+    """Watch a share of the followed sources and publish their changes on the bus (MIRROR_BUS_URL).
+
+    With MIRROR_METRICS_PORT its ops port (/metrics, /healthz, /readyz: docs/operations.md)."""
     from bot.cluster.roles import default_name, watch_main
     from bot.ledger.ownership import Budget
+    from bot.ops.roles import role_observer
 
     settings = settings_or_exit()
     budget = Budget(ws_users=ws_users, weight_per_min=weight_per_min)
     code = watch_main(
-        settings, name=name or default_name(), heartbeat_s=heartbeat, budget=budget, duration_s=duration
+        settings,
+        name=name or default_name(),
+        heartbeat_s=heartbeat,
+        budget=budget,
+        duration_s=duration,
+        observers=[role_observer(settings)],
     )
     raise typer.Exit(code)
 
@@ -61,23 +69,34 @@ def copy(
     weight_per_min: Weight = 1200,
     duration: Duration = None,
 ) -> None:
-    """Copy the bus's source changes into a share of the followers: decide, guard, sign, send, record."""
+    """Copy the bus's source changes into a share of the followers: decide, guard, sign, send, record.
+
+    With MIRROR_METRICS_PORT its ops port (/metrics, /healthz, /readyz: docs/operations.md)."""
     from bot.cluster.roles import copy_main, default_name
     from bot.ledger.ownership import Budget
+    from bot.ops.roles import role_observer
 
     settings = settings_or_exit()
     budget = Budget(weight_per_min=weight_per_min)
     code = copy_main(
-        settings, name=name or default_name(), heartbeat_s=heartbeat, budget=budget, duration_s=duration
+        settings,
+        name=name or default_name(),
+        heartbeat_s=heartbeat,
+        budget=budget,
+        duration_s=duration,
+        observers=[role_observer(settings)],
     )
     raise typer.Exit(code)
 
 
 def control(name: Name = None, heartbeat: Heartbeat = 2.0, duration: Duration = None) -> None:
-    """The Telegram control room (MIRROR_TELEGRAM_TOKEN) and the cluster's watch: unowned work is alerted."""
+    """The Telegram control room (MIRROR_TELEGRAM_TOKEN) and the cluster's watch: unowned work is alerted.
+
+    With MIRROR_METRICS_PORT its ops port (/metrics, /healthz, /readyz: docs/operations.md)."""
     from bot.alerts import AlertBus
     from bot.cluster.roles import control_main, default_name
     from bot.ledger import Ledger
+    from bot.ops.roles import role_observer
     from bot.telegram.app import AppContext, start_telegram
 
     settings = settings_or_exit()
@@ -94,6 +113,7 @@ def control(name: Name = None, heartbeat: Heartbeat = 2.0, duration: Duration = 
         heartbeat_s=heartbeat,
         start_room=start_room,
         duration_s=duration,
+        observers=[role_observer(settings)],
     )
     raise typer.Exit(code)
 

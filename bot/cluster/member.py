@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import math
 import time
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -74,21 +75,31 @@ class Member:
         self.work = Ownership(engine, work, holder=self.holder, **timing)
         self._clock = clock
         self._renewed = -math.inf  # time.monotonic() of the last renewal of the work
+        # How the work moved since start: "gained", "released" (given back to rebalance), "lost" (taken
+        # over, or expired while this process was silent): the role's metrics.
+        self.moves: Counter[str] = Counter()
 
     @property
     def held(self) -> set[str]:
         return set(self.work.held)
 
     @property
+    def heartbeat_age_s(self) -> float:
+        """Seconds since the work's leases were last renewed (a ledger write that succeeded; inf: never)."""
+        return time.monotonic() - self._renewed
+
+    @property
     def overdue(self) -> bool:
         """Whether the last renewal is older than a lease: this process may have been frozen (SIGSTOP,
-        a pause) and replaced; it must renew before it acts for its work again."""
-        return time.monotonic() - self._renewed > self.heartbeat_s * HEARTBEATS_PER_LEASE
+        a pause) and replaced, or cannot write to the ledger; it must renew before it acts for its work
+        again (and is not ready meanwhile)."""
+        return self.heartbeat_age_s > self.heartbeat_s * HEARTBEATS_PER_LEASE
 
     async def renew(self) -> set[str]:
         """Renew the work's leases now; what was lost (taken over by another)."""
         lost = await self.work.renew()
         self._renewed = time.monotonic()
+        self.moves["lost"] += len(lost)
         return lost
 
     async def join(self) -> None:
@@ -118,6 +129,8 @@ class Member:
             await self.work.acquire([k for k in keys if k not in before], limit=room)
         gained = frozenset(set(self.work.held) - before)
         gone = frozenset(lost | set(extra))
+        self.moves["gained"] += len(gained)
+        self.moves["released"] += len(extra)
         if gained or gone:
             log_event(
                 log,

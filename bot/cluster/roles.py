@@ -11,11 +11,12 @@ import logging
 import signal
 import socket
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Protocol
 
 from bot.alerts import Alert, AlertBus, AlertKind
 from bot.bus.streams import Bus
+from bot.cluster.health import BUS, RoleView, bus_check, heartbeat_check
 from bot.cluster.member import ClusterError, Member
 from bot.cluster.status import cluster_status, render
 from bot.cluster.watcher import Watcher
@@ -26,6 +27,8 @@ from bot.ledger.db import LedgerConfigError
 from bot.ledger.ownership import Budget, LeaseKind
 from bot.logs import configure_from_settings, log_event
 from bot.pipeline.accounts import RunnerError
+from bot.pipeline.readiness import LEDGER, Check
+from bot.pipeline.runner_options import Companion
 from bot.redaction import redact_text
 
 log = logging.getLogger(__name__)
@@ -38,6 +41,14 @@ class Role(Protocol):
     async def start(self) -> None: ...
 
     async def stop(self) -> None: ...
+
+    def view(self) -> RoleView:
+        """What its ops port reads (bot/cluster/health.py)."""
+        ...
+
+
+# Started before a role and stopped after it, given the role (the commands pass the ops port).
+Observer = Callable[[Role], Awaitable[Companion | None]]
 
 
 def default_name() -> str:
@@ -111,6 +122,13 @@ class Control:
             )
         self._told = now
 
+    def checks(self) -> dict[str, Check]:
+        """Its readiness: the ledger written (its heartbeat) and Redis answering (its status reads)."""
+        return {LEDGER: heartbeat_check(self.member), BUS: bus_check(self.bus)}
+
+    def view(self) -> RoleView:
+        return RoleView(self.member, self.bus, self.checks)
+
     async def _jobs(self) -> None:
         while True:
             await asyncio.sleep(self.member.heartbeat_s)
@@ -137,8 +155,15 @@ FOLLOWER_WEIGHT_PER_MIN = 12
 Make = Callable[[Ledger, Bus], Role]
 
 
-def run_role(settings: Settings, command: str, make: Make, duration_s: float | None) -> int:
-    """Run one role's process: 0 after a clean stop, 2 when it cannot start (the message says why)."""
+def run_role(
+    settings: Settings,
+    command: str,
+    make: Make,
+    duration_s: float | None,
+    observers: Sequence[Observer] = (),
+) -> int:
+    """Run one role's process: 0 after a clean stop, 2 when it cannot start (the message says why).
+    `observers`: what watches it from before its start to after its stop (the ops port, bot/ops)."""
     configure_from_settings(settings)
     refused = needs_bus(settings, command)
     if refused is not None:
@@ -149,7 +174,16 @@ def run_role(settings: Settings, command: str, make: Make, duration_s: float | N
         bus = Bus.from_url(settings.bus_url or "")
         ledger = await Ledger.open(settings.db_url)
         try:
-            await serve(make(ledger, bus), duration_s)
+            role = make(ledger, bus)
+            started: list[Companion] = []
+            try:
+                for observer in observers:
+                    if (companion := await observer(role)) is not None:
+                        started.append(companion)
+                await serve(role, duration_s)
+            finally:
+                while started:
+                    await started.pop().stop()
         finally:
             await ledger.close()
             with contextlib.suppress(Exception):
@@ -165,7 +199,13 @@ def run_role(settings: Settings, command: str, make: Make, duration_s: float | N
 
 
 def watch_main(
-    settings: Settings, *, name: str, heartbeat_s: float, budget: Budget, duration_s: float | None = None
+    settings: Settings,
+    *,
+    name: str,
+    heartbeat_s: float,
+    budget: Budget,
+    duration_s: float | None = None,
+    observers: Sequence[Observer] = (),
 ) -> int:
     """`mirrorbot watch`: at most the budget's websocket users' worth of sources."""
 
@@ -181,11 +221,17 @@ def watch_main(
         )
         return Watcher(settings, bus=bus, member=member, ledger=ledger)
 
-    return run_role(settings, "watch", make, duration_s)
+    return run_role(settings, "watch", make, duration_s, observers)
 
 
 def copy_main(
-    settings: Settings, *, name: str, heartbeat_s: float, budget: Budget, duration_s: float | None = None
+    settings: Settings,
+    *,
+    name: str,
+    heartbeat_s: float,
+    budget: Budget,
+    duration_s: float | None = None,
+    observers: Sequence[Observer] = (),
 ) -> int:
     """`mirrorbot copy`: at most as many followers as the budget's weight per minute plans for."""
 
@@ -202,7 +248,7 @@ def copy_main(
         )
         return CopyWorker(settings, bus=bus, member=member, ledger=ledger)
 
-    return run_role(settings, "copy", make, duration_s)
+    return run_role(settings, "copy", make, duration_s, observers)
 
 
 def control_main(
@@ -212,6 +258,7 @@ def control_main(
     heartbeat_s: float,
     start_room: Callable[[Ledger, AlertBus], Awaitable[Any]] | None,
     duration_s: float | None = None,
+    observers: Sequence[Observer] = (),
 ) -> int:
     """`mirrorbot control`: the control room and the cluster's watch."""
 
@@ -219,7 +266,7 @@ def control_main(
         member = Member(ledger, LeaseKind.CONTROL, LeaseKind.CONTROL, name, heartbeat_s=heartbeat_s)
         return Control(settings, member, bus, ledger, start_room)
 
-    return run_role(settings, "control", make, duration_s)
+    return run_role(settings, "control", make, duration_s, observers)
 
 
 def status_main(settings: Settings, *, as_json: bool) -> int:

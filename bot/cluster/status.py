@@ -128,13 +128,15 @@ async def cluster_status(ledger: Ledger, venue: str, bus: Bus | None = None) -> 
     status.followers = _owned(followers, [r for r in rows if r.kind == LeaseKind.FOLLOWER], names, now)
     if bus is not None:
         try:
-            for group in await bus.groups():
-                lags = await bus.lag(group)
+            for group, lags in sorted((await bus.lags()).items()):
                 known = [g.lag for g in lags]
                 total = None if any(v is None for v in known) else sum(v or 0 for v in known)
                 status.streams.append(GroupLag(group, sum(g.pending for g in lags), total))
         except Exception as exc:  # the status still shows the ledger's side
-            status.bus_error = f"{type(exc).__name__}: {exc}"
+            bus.saw(exc)
+            status.bus_error = bus.error
+        else:
+            bus.saw(None)
     return status
 
 

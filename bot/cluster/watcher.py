@@ -25,6 +25,7 @@ from redis.exceptions import RedisError
 from bot.alerts import AlertBus
 from bot.bus.codec import BusChange
 from bot.bus.streams import Bus
+from bot.cluster.health import BUS, RoleView, bus_check, heartbeat_check
 from bot.cluster.member import HEARTBEATS_PER_LEASE, Member
 from bot.config import Settings
 from bot.domain import Position, SourceChange, Venue
@@ -34,6 +35,15 @@ from bot.pipeline.convert import market_of
 from bot.pipeline.desk import LoadedPlan
 from bot.pipeline.execute import now_ms
 from bot.pipeline.followers import Followers
+from bot.pipeline.readiness import (
+    LEDGER,
+    NOT_CHECKED,
+    VENUE,
+    WEBSOCKETS,
+    Check,
+    venue_check,
+    websockets_check,
+)
 from bot.pipeline.runner_options import RunnerOptions
 from bot.pipeline.sources import RESTART_OVERLAP_MS, SourceRoutes, SourceWatches
 from bot.venues import build_venue
@@ -135,6 +145,20 @@ class Watcher:
             state = replace(state, positions=tuple(p for p in positions if p.size != 0))
         self.followers.source_states[source] = state
 
+    def checks(self) -> dict[str, Check]:
+        """Its readiness (bot/cluster/health.py): the venue answered and its watches run, its websockets are
+        up, the ledger took its heartbeat (it holds its leases), Redis answers."""
+        watches = self.watches.by_venue if self.watches is not None else {}
+        return {
+            VENUE: venue_check(watches, self._task is not None, "starting"),
+            WEBSOCKETS: Check(False, NOT_CHECKED) if self._venue is None else websockets_check(self._venue),
+            LEDGER: heartbeat_check(self.member),
+            BUS: bus_check(self.bus),
+        }
+
+    def view(self) -> RoleView:
+        return RoleView(self.member, self.bus, self.checks, published=lambda: self.published)
+
     async def _heartbeats(self) -> None:
         while not self._closing.is_set():
             with contextlib.suppress(TimeoutError):
@@ -164,8 +188,10 @@ class Watcher:
         while True:
             try:
                 await self.bus.publish(item)
+                self.bus.saw(None)
                 return
             except (RedisError, OSError) as exc:
+                self.bus.saw(exc)
                 if self._closing.is_set():
                     raise
                 if not told:

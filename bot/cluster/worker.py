@@ -21,9 +21,12 @@ import contextlib
 import logging
 from collections.abc import Sequence
 
+from redis.exceptions import RedisError
+
 from bot.alerts import AlertBus
 from bot.bus.codec import BusChange
 from bot.bus.streams import Bus
+from bot.cluster.health import BUS, RoleView, bus_check, heartbeat_check
 from bot.cluster.member import Member
 from bot.config import Settings
 from bot.domain import TradingAccount
@@ -33,6 +36,7 @@ from bot.ledger.ownership import Fence
 from bot.ledger.repository import leader_event_row
 from bot.logs import log_event
 from bot.pipeline.accounts import AccountRoster
+from bot.pipeline.readiness import LEDGER, Check
 from bot.pipeline.runner import Runner, RunnerOptions
 from bot.pipeline.sources import guard_markets
 
@@ -123,6 +127,22 @@ class CopyWorker(Runner):
     def _roster(self) -> AccountRoster:
         return OwnedRoster(self.ledger, self.settings, self.venue_name, self.alerts, self.member)
 
+    # --- readiness and what the ops port reads--------------------------------------------------------------
+
+    def checks(self) -> dict[str, Check]:
+        """`run`'s checks (venue, websockets, dead-man switch) with its `ledger` being the worker's
+        heartbeat (it holds no runner lease: its leases are its followers'), and Redis answering."""
+        checks = super().checks()
+        checks[LEDGER] = heartbeat_check(self.member)
+        checks[BUS] = bus_check(self.bus)
+        return checks
+
+    def view(self) -> RoleView:
+        """Its ops port reports its own consumer group's streams (bot/ops/roles.py)."""
+        return RoleView(
+            self.member, self.bus, self.checks, self.group, consumed=lambda: self.consumer.acknowledged
+        )
+
     # --- the leases (Fencing, for the order manager) ----------------------------------------------
 
     def epochs(self) -> Fence:
@@ -161,11 +181,14 @@ class CopyWorker(Runner):
         while not self._closing.is_set():
             try:
                 deliveries = await self.consumer.read(count=200, block_ms=500)
+                self.bus.saw(None)
                 if deliveries:
                     await self.consumer.handle_all(deliveries, self._mirror)
             except asyncio.CancelledError:
                 raise
-            except Exception:  # left pending: read again, in order
+            except Exception as exc:  # left pending: read again, in order
+                if isinstance(exc, RedisError | OSError):
+                    self.bus.saw(exc)
                 log.exception("worker: mirroring from the bus failed")
                 self.consumer.rewind()
                 await asyncio.sleep(1)

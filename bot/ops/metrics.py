@@ -19,7 +19,7 @@ from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
 # Venue fill time → the bot saw it → decided → order sent → the venue answered (SPEC §2's copy latency).
 from bot.pipeline.lag import LAG_STAGES
 
-__all__ = ["CONTENT_TYPE_LATEST", "LAG_STAGES", "Metrics"]
+__all__ = ["CONTENT_TYPE_LATEST", "LAG_STAGES", "ClusterMetrics", "Metrics"]
 
 _LAG_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
 _SCORE_BUCKETS = (50.0, 80.0, 90.0, 95.0, 99.0, 100.0)
@@ -27,9 +27,12 @@ MISMATCH_KINDS = ("missed_change", "manual_change", "held_by_policy", "unresolve
 
 
 class Metrics:
-    def __init__(self) -> None:
+    """`cluster`: also the metrics of a role of the multi-process mode (`ClusterMetrics`)."""
+
+    def __init__(self, *, cluster: bool = False) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
         r = self.registry
+        self.cluster = ClusterMetrics(r) if cluster else None
         self.lag = Histogram(
             "mirrorbot_ingestion_lag_seconds",
             "Seconds from the source's fill on the venue to each stage of its copy.",
@@ -116,7 +119,7 @@ class Metrics:
         )
         self.heartbeat = Gauge(
             "mirrorbot_heartbeat_timestamp_seconds",
-            "When the runner last refreshed its metrics (Unix time).",
+            "When the process last refreshed its metrics (Unix time).",
             registry=r,
         )
         self.ready = Gauge(
@@ -156,3 +159,50 @@ class Metrics:
 
     def exposition(self) -> bytes:
         return generate_latest(self.registry)
+
+
+class ClusterMetrics:
+    """A role's own (`mirrorbot watch`, `copy`, `control`): the bus's streams as its consumer groups see
+    them, the leases this process holds and how they moved, its bus traffic, its heartbeat. Labels: a
+    consumer group (`copy:<worker name>`), a stream (`mirror:changes:<shard>`), a lease kind — names an
+    operator chose and shard numbers, never an account."""
+
+    def __init__(self, registry: CollectorRegistry) -> None:
+        r = registry
+        self.stream_lag = Gauge(
+            "mirrorbot_stream_lag_entries",
+            "Entries of a stream not yet delivered to a consumer group.",
+            ["group", "stream"],
+            registry=r,
+        )
+        self.stream_pending = Gauge(
+            "mirrorbot_stream_pending_entries",
+            "Entries of a stream delivered to a consumer group and not acknowledged yet.",
+            ["group", "stream"],
+            registry=r,
+        )
+        self.leases_held = Gauge(
+            "mirrorbot_leases_held",
+            "Work leases this process holds now, by kind (source: a watcher, follower: a copy worker).",
+            ["kind"],
+            registry=r,
+        )
+        self.lease_changes = Counter(
+            "mirrorbot_lease_changes_total",
+            "Work leases this process gained, gave back (rebalancing) or lost (taken over), by kind.",
+            ["kind", "change"],
+            registry=r,
+        )
+        self.bus_published = Counter(
+            "mirrorbot_bus_published_total", "Source changes this process put on the bus.", registry=r
+        )
+        self.bus_consumed = Counter(
+            "mirrorbot_bus_consumed_total",
+            "Bus entries this process consumed and acknowledged.",
+            registry=r,
+        )
+        self.heartbeat_age = Gauge(
+            "mirrorbot_cluster_heartbeat_age_seconds",
+            "Seconds since this process last renewed its leases in the ledger (+Inf: never yet).",
+            registry=r,
+        )

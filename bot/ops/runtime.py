@@ -1,8 +1,8 @@
 """Starting the ops port: a reusable piece any process of the bot starts, and the runner's wiring.
 
-`open_ops_port` is what every role calls (`mirrorbot run` today; the watch/copy/control roles of the
-multi-process mode the same way): its `Metrics`, its `Readiness` checks and a `refresh` that brings
-them up to date before each answer, on `MIRROR_METRICS_HOST:MIRROR_METRICS_PORT`.
+`OpsPort` (over `open_ops_port`) is what every process starts: `mirrorbot run`, and the watch/copy/control
+roles of the multi-process mode (bot/ops/roles.py): its `Metrics`, its `Readiness` checks and the feeds
+that bring them up to date before each answer, on `MIRROR_METRICS_HOST:MIRROR_METRICS_PORT`.
 
 `ops_observer` is `mirrorbot run`'s: an observer of the `Runner` (started before `start()`, so
 `/readyz` answers, false, while a venue that is down is waited for; stopped after `stop()`), fed by
@@ -11,14 +11,14 @@ them up to date before each answer, on `MIRROR_METRICS_HOST:MIRROR_METRICS_PORT`
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import TYPE_CHECKING
+from collections.abc import Awaitable, Sequence
+from typing import TYPE_CHECKING, Protocol
 
 from bot.config import Settings
 from bot.ops.feed import RunnerFeed
 from bot.ops.health import Readiness
 from bot.ops.metrics import Metrics
-from bot.ops.server import OpsServer
+from bot.ops.server import OpsServer, Refresh
 from bot.pipeline.accounts import RunnerError
 from bot.pipeline.runner_options import Companion, CompanionStarter
 
@@ -36,7 +36,7 @@ async def open_ops_port(
     *,
     host: str,
     port: int,
-    refresh: Callable[[], None] | None = None,
+    refresh: Refresh | None = None,
 ) -> OpsServer:
     """Serve /metrics, /healthz and /readyz on `host:port` (0: any free port, read back from `.port`)."""
     server = OpsServer(metrics, readiness, host=host, port=port, refresh=refresh)
@@ -50,23 +50,39 @@ async def open_ops_port(
     return server
 
 
-class RunnerOps:
-    """The ops port of one `Runner`: its metrics, the feed that fills them, the server."""
+class Feed(Protocol):
+    """What brings a process's metrics and readiness up to date: started with the port, refreshed
+    before each answer (may await: a role reads its Redis), stopped after it."""
 
-    def __init__(self, runner: Runner, metrics: Metrics | None = None) -> None:
-        self.metrics = metrics or Metrics()
-        self.readiness = Readiness()
-        self.feed = RunnerFeed(self.metrics, self.readiness, runner)
+    def start(self) -> None: ...
+
+    def refresh(self) -> Awaitable[None] | None: ...
+
+    async def stop(self) -> None: ...
+
+
+class OpsPort:
+    """One process's ops port: its metrics, its readiness, its feeds (refreshed in order), the server."""
+
+    def __init__(self, metrics: Metrics, readiness: Readiness, feeds: Sequence[Feed]) -> None:
+        self.metrics, self.readiness, self.feeds = metrics, readiness, list(feeds)
         self.server: OpsServer | None = None
 
+    async def refresh(self) -> None:
+        for feed in self.feeds:
+            done = feed.refresh()
+            if done is not None:
+                await done
+
     async def start(self, *, host: str, port: int) -> None:
-        self.feed.start()
+        for feed in self.feeds:
+            feed.start()
         try:
             self.server = await open_ops_port(
-                self.metrics, self.readiness, host=host, port=port, refresh=self.feed.refresh
+                self.metrics, self.readiness, host=host, port=port, refresh=self.refresh
             )
         except BaseException:
-            await self.feed.stop()
+            await self._stop_feeds()
             raise
 
     @property
@@ -77,7 +93,21 @@ class RunnerOps:
     async def stop(self) -> None:
         if self.server is not None:
             await self.server.stop()
-        await self.feed.stop()
+        await self._stop_feeds()
+
+    async def _stop_feeds(self) -> None:
+        for feed in reversed(self.feeds):
+            await feed.stop()
+
+
+class RunnerOps(OpsPort):
+    """The ops port of one `Runner`: its metrics, the feed that fills them, the server."""
+
+    def __init__(self, runner: Runner, metrics: Metrics | None = None) -> None:
+        metrics = metrics or Metrics()
+        readiness = Readiness()
+        self.feed = RunnerFeed(metrics, readiness, runner)
+        super().__init__(metrics, readiness, [self.feed])
 
 
 def ops_observer(settings: Settings) -> CompanionStarter:

@@ -4,9 +4,11 @@ with each check as JSON). Nothing on it changes anything, and no account address
 
 from __future__ import annotations
 
+import asyncio
+import inspect
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
@@ -17,6 +19,9 @@ from bot.redaction import redact_text
 
 log = logging.getLogger(__name__)
 
+REFRESH_TIMEOUT_S = 3.0  # a refresh that reads a remote store (a role's Redis) never hangs a scrape
+Refresh = Callable[[], Awaitable[None] | None]
+
 
 class OpsServer:
     def __init__(
@@ -26,7 +31,7 @@ class OpsServer:
         *,
         host: str = "127.0.0.1",
         port: int = 0,
-        refresh: Callable[[], None] | None = None,
+        refresh: Refresh | None = None,
     ) -> None:
         self.metrics = metrics
         self.readiness = readiness
@@ -35,10 +40,12 @@ class OpsServer:
         self.refresh = refresh  # brings the sampled metrics and the checks up to date before an answer
         self._runner: web.AppRunner | None = None
 
-    def _refresh(self) -> None:
+    async def _refresh(self) -> None:
         if self.refresh is not None:
             try:
-                self.refresh()
+                done = self.refresh()
+                if inspect.isawaitable(done):
+                    await asyncio.wait_for(done, REFRESH_TIMEOUT_S)
             except Exception as exc:  # a scrape must never break on one stale fact
                 log_event(log, "metrics_refresh_failed", level=logging.WARNING, error=redact_text(repr(exc)))
         self.metrics.ready.set(1 if self.readiness.ready else 0)
@@ -46,7 +53,7 @@ class OpsServer:
             self.metrics.readiness.labels(name).set(1 if check.ok else 0)
 
     async def _metrics(self, _: web.Request) -> web.Response:
-        self._refresh()
+        await self._refresh()
         body = self.metrics.exposition()
         return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
 
@@ -54,7 +61,7 @@ class OpsServer:
         return web.json_response({"alive": True})
 
     async def _readyz(self, _: web.Request) -> web.Response:
-        self._refresh()
+        await self._refresh()
         doc = self.readiness.doc()
         return web.Response(
             text=json.dumps(doc, sort_keys=True),

@@ -51,13 +51,7 @@ def runner_checks(
 ) -> dict[str, Check]:
     """The runner's checks now. `armed_until`: follower → its dead-man switch's time (ISO, UTC)."""
     checks = dict.fromkeys(RUNNER_CHECKS, Check(False, NOT_CHECKED))
-    stopped = sorted(name for name, w in watches.items() if w.watching and not w.running)
-    if stopped:
-        checks[VENUE] = Check(False, f"source watch stopped: {', '.join(stopped)}")
-    elif started:
-        checks[VENUE] = Check(True, "answered; source watches running")
-    else:  # start-up: waiting for a venue that is down, or still starting
-        checks[VENUE] = Check(False, venue_wait.detail)
+    checks[VENUE] = venue_check(watches, started, venue_wait.detail)
     if lease is not None:
         if lease.lost is not None:
             checks[LEDGER] = Check(False, "runner lease lost")
@@ -67,10 +61,7 @@ def runner_checks(
             checks[LEDGER] = Check(True, f"lease held (epoch {lease.epoch})")
     if venue is None:
         return checks
-    sockets = getattr(venue, "sockets", [])  # the Hyperliquid client's live watches
-    down = sum(1 for s in sockets if not s.connected.is_set())
-    detail = f"{len(sockets) - down}/{len(sockets)} connected" if sockets else "none open (polling)"
-    checks[WEBSOCKETS] = Check(down == 0, detail)
+    checks[WEBSOCKETS] = websockets_check(venue)
     if not venue.capabilities.schedule_cancel:
         checks[DEAD_MAN] = Check(True, "the venue has none")
     elif started:
@@ -79,6 +70,25 @@ def runner_checks(
         detail = f"{len(missing)} follower(s) not armed" if missing else f"{len(names)} follower(s) armed"
         checks[DEAD_MAN] = Check(not missing, detail)
     return checks
+
+
+def venue_check(watches: Mapping[str, SourceWatch], started: bool, waiting: str) -> Check:
+    """`venue`: it answered at start-up (`started`) and every source watch is running (`waiting`: what
+    start-up is at meanwhile). A watcher of the distributed roles reads the same rule."""
+    stopped = sorted(name for name, w in watches.items() if w.watching and not w.running)
+    if stopped:
+        return Check(False, f"source watch stopped: {', '.join(stopped)}")
+    if started:
+        return Check(True, "answered; source watches running")
+    return Check(False, waiting)  # start-up: waiting for a venue that is down, or still starting
+
+
+def websockets_check(venue: Venue) -> Check:
+    """`websockets`: every source websocket of the venue's client is connected (none open: passes)."""
+    sockets = getattr(venue, "sockets", [])  # the Hyperliquid client's live watches
+    down = sum(1 for s in sockets if not s.connected.is_set())
+    detail = f"{len(sockets) - down}/{len(sockets)} connected" if sockets else "none open (polling)"
+    return Check(down == 0, detail)
 
 
 def checks_doc(checks: Mapping[str, Check]) -> dict[str, Any]:

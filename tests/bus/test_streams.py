@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import socket
 import subprocess
 import sys
 from decimal import Decimal
@@ -13,7 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from bot.bus.codec import BusChange
-from bot.bus.streams import Bus, Delivery, shard_of
+from bot.bus.streams import Bus, Delivery, GroupLag, shard_of
+from bot.cluster.health import bus_check
 from bot.domain import SourceChange
 from bot.ledger import Ledger
 from tests.bus.support import private_redis
@@ -216,3 +218,40 @@ async def test_a_rewound_consumer_reads_its_unacknowledged_entries_again(bus: Bu
     assert await consumer.read(block_ms=50) == []
     consumer.rewind()
     assert [d.entry_id for d in await consumer.read(block_ms=50)] == [first.entry_id]
+
+
+async def test_every_groups_lag_and_pending_in_one_read(bus: Bus) -> None:
+    """What `cluster status` and the roles' metrics show: per group and stream, entries not delivered
+    (lag) and delivered but not acknowledged (pending); a consumer's acknowledgements are counted."""
+    await bus.ensure_group("copy:w1")
+    await bus.ensure_group("copy:w2", [0])  # a group on one stream only
+    assert await bus.lags() == {
+        "copy:w1": [GroupLag(s, 0, 0) for s in bus.streams()],
+        "copy:w2": [GroupLag(bus.stream(0), 0, 0)],
+    }
+    source = SOURCES[0]
+    stream = bus.stream(shard_of(source, bus.shards))
+    for n in range(3):
+        await bus.publish(change(source, n))
+    consumer = bus.consumer("copy:w1", "w1")
+    got = await consumer.read(count=2, block_ms=100)  # two delivered, not acknowledged; one waits
+    lags = await bus.lags()
+    assert GroupLag(stream, 2, 1) in lags["copy:w1"]
+    assert await bus.lag("copy:w1") == lags["copy:w1"]
+    assert await consumer.ack(got) == 2 and consumer.acknowledged == 2
+    assert GroupLag(stream, 0, 1) in (await bus.lags())["copy:w1"]
+
+
+async def test_ping_says_whether_redis_answers_and_never_shows_the_password() -> None:
+    with socket.socket() as s:  # a port nothing listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    bus = Bus.from_url(f"redis://:hunter2secret@127.0.0.1:{port}/0")
+    try:
+        assert bus.reachable is None and bus_check(bus).ok is False  # not asked yet: not ready
+        assert await bus.ping() is False and bus.reachable is False
+        check = bus_check(bus)
+        assert not check.ok and check.detail.startswith("unreachable: ConnectionError")
+        assert "hunter2secret" not in check.detail
+    finally:
+        await bus.close()

@@ -60,6 +60,7 @@ async def test_workers_share_evenly_and_a_newcomer_gets_its_share(ledger: Ledger
     assert len(a.held) == 4 and len(released.lost) == 3
     await b.beat(FOLLOWERS)
     assert len(b.held) == 3 and a.held.isdisjoint(b.held)
+    assert a.moves == {"gained": 7, "released": 3, "lost": 0} and b.moves["gained"] == 3  # the metrics'
     with pytest.raises(ClusterError, match="another live worker is named 'a'"):
         await worker(ledger, clock, "A").join()
 
@@ -85,6 +86,7 @@ async def test_a_silent_workers_followers_are_taken_within_two_heartbeats(ledger
     # a wakes: its renewal finds everything lost.
     lost_by_a = set(a.held)
     assert (await a.beat(FOLLOWERS)).lost == frozenset(lost_by_a) and a.held == set()
+    assert (a.moves["gained"], a.moves["lost"]) == (4, 4) and (b.moves["gained"], b.moves["lost"]) == (7, 0)
 
 
 async def test_a_budget_caps_the_share_and_leaves_the_rest_unowned(ledger: Ledger) -> None:

@@ -21,7 +21,8 @@ NAME = re.compile(r"\b(mirrorbot_[a-z_]+)")
 
 def families() -> set[str]:
     """The metrics' names as queried (a counter's with its `_total`)."""
-    return {f.name + ("_total" if f.type == "counter" else "") for f in Metrics().registry.collect()}
+    metrics = Metrics(cluster=True)  # `run`'s and the distributed roles' (bot/ops/metrics.py)
+    return {f.name + ("_total" if f.type == "counter" else "") for f in metrics.registry.collect()}
 
 
 def metric_of(series: str) -> str:
@@ -34,11 +35,12 @@ def metric_of(series: str) -> str:
 def test_the_alert_rules_check_with_promtool() -> None:
     done = subprocess.run([promtool(), "check", "rules", str(RULES)], capture_output=True, text=True)
     assert done.returncode == 0, done.stdout + done.stderr
-    assert "SUCCESS: 5 rules found" in done.stdout + done.stderr
+    assert "SUCCESS: 6 rules found" in done.stdout + done.stderr
 
 
 def test_each_alert_fires_on_the_series_it_watches() -> None:
-    """ingestion lag, rejection rate, out-of-sync followers, a dead (or unready) runner."""
+    """ingestion lag, rejection rate, out-of-sync followers, a dead (or unready) runner, a copy worker's
+    bus backlog."""
     done = subprocess.run(
         [promtool(), "test", "rules", "rules_test.yml"], cwd=RULES.parent, capture_output=True, text=True
     )
@@ -78,6 +80,25 @@ def test_the_runner_unit_is_hardened() -> None:
     ):
         assert line in text.splitlines(), line
     assert "MIRROR_KEYSTORE_PASSWORD=" not in text  # never in the environment
+
+
+@pytest.mark.parametrize("role", ["watch", "copy", "control"])
+def test_each_role_of_the_multi_process_mode_has_a_hardened_unit(role: str) -> None:
+    """Its --name is the instance; its own env file (its MIRROR_METRICS_PORT) after the shared one."""
+    lines = (DEPLOY / "systemd" / f"mirrorbot-{role}@.service").read_text(encoding="utf-8").splitlines()
+    for line in (
+        "User=mirrorbot",
+        "NoNewPrivileges=yes",
+        "ProtectSystem=strict",
+        "EnvironmentFile=/etc/mirrorbot/mirrorbot.env",
+        "EnvironmentFile=-/etc/mirrorbot/%N.env",
+        f"ExecStart=/opt/mirrorbot/.venv/bin/mirrorbot {role} --name %i",
+    ):
+        assert line in lines, line
+    assert lines.index("EnvironmentFile=-/etc/mirrorbot/%N.env") > lines.index(
+        "EnvironmentFile=/etc/mirrorbot/mirrorbot.env"
+    )  # the process's own settings win
+    assert not any(line.startswith("Environment=MIRROR_KEYSTORE_PASSWORD=") for line in lines)
 
 
 def _instantiated(tmp_path: Path) -> list[Path]:
