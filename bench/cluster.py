@@ -19,6 +19,7 @@ from bot.cluster.status import ClusterStatus, cluster_status
 from bot.ledger import Ledger
 
 MIRRORBOT = str(Path(sys.executable).with_name("mirrorbot"))
+LOG_LINE_LIMIT = 1 << 24  # `worker_followers` names every follower: 10,000 are a 460 kB line
 HEARTBEAT_S = 2.0  # the default; a lease lasts two (a start-up on a loaded 2-core machine blocks ~2 s)
 
 
@@ -132,6 +133,7 @@ class Cluster:
             stdin=asyncio.subprocess.DEVNULL,
             stdout=asyncio.subprocess.DEVNULL,
             stderr=asyncio.subprocess.PIPE,
+            limit=LOG_LINE_LIMIT,
         )
         made = Role(role, name, process, log=self.site.tmp / f"{name}.log")
         made._reader = asyncio.create_task(made._read())
