@@ -72,10 +72,12 @@ def free_port() -> int:
 class LocalnetProcess:
     """`serve()` in a child process on a free loopback port; stopped (terminated) on exit."""
 
-    def __init__(self, seed: int = 7) -> None:
+    def __init__(self, seed: int = 7, node_data: Path | None = None) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        code = f"from adapters.localnet.server import serve; serve(port={self.port}, seed={seed})"
+        # `node_data`: every fill also written as a node's node_fills_by_block files (the firehose).
+        files = "" if node_data is None else f", node_data=__import__('pathlib').Path({str(node_data)!r})"
+        code = f"from adapters.localnet.server import serve; serve(port={self.port}, seed={seed}{files})"
         self._process = subprocess.Popen(
             [sys.executable, "-c", code], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
         )

@@ -88,6 +88,7 @@ class CopyWorker(Runner):
         self.feed = BusFeed()
         self._beat_lock = asyncio.Lock()
         self._tasks: list[asyncio.Task[None]] = []
+        self._sync: asyncio.Task[None] | None = None  # the followers gained being loaded (`_sync_held`)
         self._closing = asyncio.Event()
         self.mirrored = 0  # changes of the bus handed to the copier (tests, status)
 
@@ -169,11 +170,21 @@ class CopyWorker(Runner):
                 if not self.ready.is_set():  # start-up loads what is held once it gets there
                     continue
                 assert self.copier is not None
-                if changed or set(self.copier.desks) != self.member.held:
-                    await self.sync_plans()  # load and recover the followers gained, drop the lost
-                    self._loaded()
+                syncing = self._sync is not None and not self._sync.done()
+                if not syncing and (changed or set(self.copier.desks) != self.member.held):
+                    self._sync = asyncio.create_task(self._sync_held(), name="worker-sync")
             except Exception:
                 log.exception("worker heartbeat failed")
+
+    async def _sync_held(self) -> None:
+        """Load and recover the followers gained, drop the lost — beside the heartbeats, never in their
+        way: loading hundreds of followers (keystores, recovery reads) outlasts a lease, and a worker
+        that stopped renewing while it loaded would lose them all and load again, for ever."""
+        try:
+            await self.sync_plans()
+            self._loaded()
+        except Exception:
+            log.exception("worker: loading its followers failed")
 
     # --- the bus -----------------------------------------------------------------------------------
 
@@ -211,6 +222,8 @@ class CopyWorker(Runner):
 
     async def stop(self) -> None:
         self._closing.set()
+        if self._sync is not None:
+            self._tasks.append(self._sync)
         if self._tasks:  # the batch in hand is mirrored and acknowledged first
             _, late = await asyncio.wait(self._tasks, timeout=self.options.shutdown_timeout_s)
             for task in late:

@@ -31,7 +31,7 @@ from sqlalchemy import select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.ledger.lease import ACQUIRE_ATTEMPTS, ACQUIRE_BACKOFF_S, Holder, _utcnow
@@ -180,7 +180,7 @@ class Ownership:
                 [{"kind": self.kind.value, "name": k, "epoch": 1, **claim} for k in missing],
             )
             taken = dict.fromkeys((r.name for r in new), 1)
-        for row in ours + [rows[k] for k in free if k in rows]:
+        for row in sorted(ours + [rows[k] for k in free if k in rows], key=lambda r: r.name):  # by name
             ours_now = row.holder == self.holder.token and row.released_at is None
             # Compare-and-swap on the version read: a concurrent taker of the same key loses here.
             epoch = row.epoch if ours_now else row.epoch + 1
@@ -200,14 +200,15 @@ class Ownership:
 
     async def _retrying(self, work: Callable[[Connection, datetime], dict[str, int]]) -> dict[str, int]:
         """One transaction; SQLite refuses a second writer at once ("database is locked") when two
-        processes upgrade their reads together: that one tries again on a fresh read."""
+        processes upgrade their reads together, PostgreSQL ends one of two transactions that wait on
+        each other's rows ("deadlock detected"): that one tries again on a fresh read."""
         for attempt in range(ACQUIRE_ATTEMPTS):
             now = self.clock()
             try:
                 async with self.engine.begin() as conn:
                     return await conn.run_sync(work, now)
-            except OperationalError as exc:
-                if "database is locked" not in str(exc) or attempt == ACQUIRE_ATTEMPTS - 1:
+            except DBAPIError as exc:
+                if not _contended(exc) or attempt == ACQUIRE_ATTEMPTS - 1:
                     raise
                 await asyncio.sleep(ACQUIRE_BACKOFF_S * (attempt + 1))
         raise AssertionError("unreachable")
@@ -224,6 +225,14 @@ class Ownership:
         return taken
 
     def _renew(self, conn: Connection, now: datetime) -> dict[str, int]:
+        mine = (
+            _TABLE.c.kind == self.kind.value,
+            _TABLE.c.holder == self.holder.token,
+            _TABLE.c.released_at.is_(None),
+        )
+        # Lock the rows by name first, the order the fencing rule and `_take` lock them in: renewing in
+        # the table's scan order deadlocked with them (PostgreSQL; SQLite ignores FOR UPDATE).
+        conn.execute(select(_TABLE.c.name).where(*mine).order_by(_TABLE.c.name).with_for_update())
         conn.execute(
             update(_TABLE)
             .where(
@@ -290,3 +299,8 @@ async def live(engine: AsyncEngine, kind: LeaseKind, now: datetime | None = None
     )
     async with engine.connect() as conn:
         return [OwnershipLease.model_validate(r._mapping) for r in await conn.execute(query)]
+
+
+def _contended(exc: DBAPIError) -> bool:
+    """A transaction refused only because another held what it needed: worth one more try."""
+    return "database is locked" in str(exc) or "deadlock detected" in str(exc)

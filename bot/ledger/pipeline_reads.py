@@ -26,6 +26,9 @@ from bot.ledger.models import (
     OrderIntent,
     VenueOrder,
 )
+from strategies.model import Reason
+
+ZERO = Decimal(0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,32 +133,41 @@ class PipelineReads(LedgerBase):
 
 
 async def _source_size(session: AsyncSession, row: CopyInstruction) -> Decimal | None:
+    pair = (
+        CopyInstruction.follower == row.follower,
+        CopyInstruction.coin == row.coin,
+        CopyInstruction.source == row.source,
+    )
     linked = (
         select(col(LeaderEvent.new_size), col(CopyInstruction.created_at))
         .select_from(CopyInstruction)
         .join(LeaderEvent, col(LeaderEvent.id) == col(CopyInstruction.leader_event_id))
-        .where(
-            CopyInstruction.follower == row.follower,
-            CopyInstruction.coin == row.coin,
-            CopyInstruction.source == row.source,
-        )
+        .where(*pair)
         .order_by(col(CopyInstruction.created_at).desc())
         .limit(1)
     )
     found = (await session.exec(linked)).first()
-    if found is None:
-        return None
-    size, at = found
     followed = (
-        select(CopyInstruction.created_at)
-        .where(
-            CopyInstruction.follower == row.follower,
-            CopyInstruction.coin == row.coin,
-            CopyInstruction.source == row.source,
-            col(CopyInstruction.source_event_id).startswith("follow:"),
-        )
+        select(CopyInstruction)
+        .where(*pair, col(CopyInstruction.source_event_id).startswith("follow:"))
         .order_by(col(CopyInstruction.created_at).desc())
         .limit(1)
     )
-    refollowed = (await session.exec(followed)).first()
-    return None if refollowed is not None and refollowed > at else size
+    follow = (await session.exec(followed)).first()
+    if found is not None and (follow is None or follow.created_at <= found[1]):
+        return found[0]
+    # No source change mirrored since the (re)follow: the follow's own decision tells the size only when
+    # the source was flat then (the pair started flat, nothing to join or wait for) — a change the source
+    # made since is then a missed change, not a position it held before the follow.
+    return ZERO if follow is not None and _started_flat(follow) else None
+
+
+def _started_flat(follow: CopyInstruction) -> bool:
+    """Whether a follow decision is the engine's start of a pair whose source held nothing of the coin
+    (strategies/engine.py `_start`: no transition, no reason beyond in-sync, τ 0 before and after)."""
+    return (
+        follow.target_before == 0
+        and follow.target_after == 0
+        and follow.delta == 0
+        and follow.reason in (None, Reason.IN_SYNC.value)
+    )

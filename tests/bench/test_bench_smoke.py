@@ -56,3 +56,58 @@ def test_firehose_prints_the_cost_per_fill_for_each_watched_set(capsys: pytest.C
     assert [row[0] for row in table] == ["10", "1000", "10000"]
     assert all(row[1] == "100" for row in table)  # every fill in the files read, whatever is watched
     assert table[-1][2] == "100"  # every user watched: every fill delivered
+
+
+def _servers() -> None:
+    """The distributed benchmarks need PostgreSQL and Redis (skipped without them, failed under CI)."""
+    from bench.services import redis_installed
+    from tests.bus.support import _missing
+    from tests.ledger.support import pg_server_url
+
+    pg_server_url()
+    if not redis_installed():
+        _missing("redis-server is not installed: run `scripts/redis.sh start` once (it installs it)")
+
+
+def test_bus_latency_times_every_trade_of_each_setup(capsys: pytest.CaptureFixture[str]) -> None:
+    from bench import bus_latency
+
+    _servers()
+    assert bus_latency.main(["--trades", "2", "--gap-ms", "0"]) == 0
+    out = capsys.readouterr().out
+    rows = {
+        name: line[len(name) :].split()
+        for line in out.splitlines()
+        for name in (bus_latency.EMBEDDED_SQLITE, bus_latency.EMBEDDED_PG, bus_latency.DISTRIBUTED)
+        if line.startswith(name)
+    }
+    assert len(rows) == 3
+    assert all(row[-2:] == ["2", "0"] for row in rows.values())  # every trade copied and timed, none missed
+    assert "bus added (distributed - embedded, PostgreSQL)" in out
+
+
+def test_failover_moves_the_dead_workers_followers_and_copies_for_them(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from bench import failover
+
+    _servers()
+    assert failover.main(["--reps", "2", "--followers", "2", "--heartbeat", "1"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    table = [line.split() for line in out if line.split()[:1] in (["1"], ["2"])]
+    assert [row[0] for row in table] == ["1", "2"]
+    assert table[0][1] != table[1][1]  # the second kill hit a live worker (the first is dead)
+    assert all(int(row[2]) >= 1 for row in table)  # the killed worker held followers; each got its order
+    assert any(line.startswith("ownership moved: median") for line in out)
+    assert any(line.startswith("first order by the new owner: median") for line in out)
+
+
+def test_scale_reaches_every_follower_with_each_worker_count(capsys: pytest.CaptureFixture[str]) -> None:
+    from bench import scale
+
+    _servers()
+    assert scale.main(["--sources", "2", "--followers", "4", "--workers", "1,2"]) == 0
+    rows = [
+        line.split() for line in capsys.readouterr().out.splitlines() if line.split()[:1] in (["1"], ["2"])
+    ]
+    assert [(row[0], row[1]) for row in rows] == [("1", "4"), ("2", "4")]  # every follower ordered

@@ -4,16 +4,17 @@
 from __future__ import annotations
 
 import os
-import subprocess
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
+from bench.services import PrivateRedis, redis_installed, redis_server
+
+__all__ = ["PrivateRedis", "private_redis", "redis_server_url"]
+
 REDIS_ENV = "MIRROR_TEST_REDIS_URL"
-SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "redis.sh"
 
 
 def _missing(reason: str) -> None:
@@ -31,54 +32,9 @@ def redis_server_url() -> str:
     return url
 
 
-class PrivateRedis:
-    """A Redis of the test's own (its data directory under tmp): `stop()`, `kill()` (SIGKILL), `start()`."""
-
-    def __init__(self, directory: Path) -> None:
-        self.env = {**os.environ, "MIRROR_REDIS_DIR": str(directory)}
-        self.directory = directory
-        self.url = ""
-
-    def _script(self, command: str) -> str:
-        done = subprocess.run(
-            [str(SCRIPT), command], env=self.env, capture_output=True, text=True, timeout=60, check=False
-        )
-        if done.returncode != 0:
-            raise RuntimeError(f"scripts/redis.sh {command} failed: {done.stderr.strip()}")
-        return done.stdout.strip()
-
-    def start(self) -> str:
-        self.url = self._script("start")
-        return self.url
-
-    def stop(self) -> None:
-        self._script("stop")
-
-    def kill(self) -> None:
-        """SIGKILL the server: no shutdown, no final write — only what the append-only file holds."""
-        pid = int((self.directory / "redis.pid").read_text().strip())
-        os.kill(pid, 9)
-        for _ in range(1000):  # until the kernel has ended it (bounded: 10 s)
-            if _state(pid) == "Z":
-                return
-            time.sleep(0.01)
-        raise RuntimeError(f"redis-server pid {pid} still runs after SIGKILL")
-
-
-def _state(pid: int) -> str:
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return "Z"
-
-
 @contextmanager
 def private_redis(directory: Path) -> Iterator[PrivateRedis]:
-    if subprocess.run(["sh", "-c", "command -v redis-server"], capture_output=True).returncode != 0:
+    if not redis_installed():
         _missing("redis-server is not installed: run `scripts/redis.sh start` once (it installs it)")
-    server = PrivateRedis(directory)
-    server.start()
-    try:
+    with redis_server(directory) as server:
         yield server
-    finally:
-        server.stop()

@@ -6,54 +6,31 @@ session gets its own throw-away database on that server, so concurrent suites ne
 
 from __future__ import annotations
 
-import asyncio
 import os
 import shutil
-import threading
-import uuid
-from collections.abc import Coroutine, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, TypeVar
 
 import pytest
 from sqlalchemy import text
-from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import create_async_engine
 
+from bench.services import Portal, fresh_pg_database, portal
 from bot.ledger import create_engine, init_db
 from bot.ledger.models import metadata
 
-T = TypeVar("T")
+__all__ = [
+    "BACKENDS",
+    "Portal",
+    "fresh_pg_database",
+    "pg_server_url",
+    "portal",
+    "sqlite_copy",
+    "sqlite_template",
+]
+
 PG_ENV = "MIRROR_TEST_PG_URL"
 BACKENDS = ("sqlite", "postgresql")
-
-
-class Portal:
-    """An event loop on a background thread, so sync code (fixtures, hypothesis tests) can await
-    without touching the event loop pytest-asyncio gives the test."""
-
-    def __init__(self) -> None:
-        self._loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self._loop.run_forever, name="ledger-test-portal", daemon=True)
-        self._thread.start()
-
-    def run(self, coro: Coroutine[Any, Any, T]) -> T:
-        return asyncio.run_coroutine_threadsafe(coro, self._loop).result()
-
-    def close(self) -> None:
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join()
-        self._loop.close()
-
-
-@contextmanager
-def portal() -> Iterator[Portal]:
-    runner = Portal()
-    try:
-        yield runner
-    finally:
-        runner.close()
 
 
 def pg_server_url() -> str:
@@ -65,30 +42,6 @@ def pg_server_url() -> str:
     if os.environ.get("CI") == "true":
         pytest.fail(f"PostgreSQL is required under CI: {reason}", pytrace=False)
     pytest.skip(reason)
-
-
-async def _admin(url: str, statement: str) -> None:
-    # CREATE/DROP DATABASE cannot run inside a transaction.
-    engine = create_async_engine(url, isolation_level="AUTOCOMMIT")
-    try:
-        async with engine.connect() as connection:
-            await connection.execute(text(statement))
-    finally:
-        await engine.dispose()
-
-
-@contextmanager
-def fresh_pg_database(server_url: str, prefix: str = "ledger") -> Iterator[str]:
-    """A new, migrated database on the test server for the duration of the block; dropped after."""
-    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
-    url = make_url(server_url).set(database=name).render_as_string(hide_password=False)
-    with portal() as runner:
-        runner.run(_admin(server_url, f'CREATE DATABASE "{name}"'))
-        try:
-            runner.run(init_db(url))
-            yield url
-        finally:
-            runner.run(_admin(server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 @contextmanager

@@ -7,16 +7,20 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 import pytest
+from sqlalchemy import text, update
 
 from bot.domain import Side
 from bot.ledger import CopyInstruction, LeaderEvent, Ledger, OrderIntent
 from bot.ledger.lease import Holder
+from bot.ledger.models import OwnershipLease
 from bot.ledger.ownership import TTL_S, Fenced, LeaseKind, Ownership, leases
 from bot.ledger.repository import leader_event_row
 from tests.ledger.conftest import _pg_database, _sqlite_template, db_url, ledger
 from tests.pipeline.test_hotpath_ledger import CHANGE, FOLLOWERS, VENUE, count, decision
+from tests.waiting import wait_until
 
 __all__ = ["_pg_database", "_sqlite_template", "db_url", "ledger"]
 
@@ -135,3 +139,34 @@ async def test_record_intent_checks_the_fence_too(ledger: Ledger) -> None:
         fence=new.fence,
     )
     assert made.created
+
+
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
+async def test_a_renewal_ended_by_a_deadlock_is_tried_again(ledger: Ledger) -> None:
+    """PostgreSQL ends one of two transactions waiting on each other's lease rows (bench.scale saw a
+    worker's renewal deadlock with a fencing update at 1,000 followers). The renewal it ends is tried
+    again, not lost: a failed renewal lets every lease of the worker expire."""
+    a = worker(ledger, Clock(), "a")
+    first, second = sorted(FOLLOWERS[:2])
+    await a.acquire([first])
+    await a.acquire([second])
+    table = OwnershipLease.__table__  # type: ignore[attr-defined]
+
+    def lock(name: str) -> Any:
+        return update(table).where(table.c.name == name).values(epoch=table.c.epoch)
+
+    async with ledger.engine.connect() as other:
+        await other.begin()
+        await other.execute(lock(second))
+        renewal = asyncio.create_task(a.renew())
+
+        async def renewal_waits() -> bool:  # it locked `first` and waits for `second`
+            async with ledger.engine.connect() as probe:
+                waiting = "select count(*) from pg_stat_activity where wait_event_type = 'Lock'"
+                return bool((await probe.execute(text(waiting))).scalar())
+
+        await wait_until(renewal_waits, "the renewal waits for the row this transaction holds")
+        await other.execute(lock(first))  # the cycle: PostgreSQL ends the renewal, which waited first
+        await other.commit()
+    assert await renewal == set()
+    assert a.held == {first: 1, second: 1}

@@ -5,30 +5,17 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import signal
-import sys
 from decimal import Decimal
-from pathlib import Path
 
+from bench.cluster import MIRRORBOT, Site, role_environment
 from tests.e2e.support import PASSWORD, World
 
-MIRRORBOT = str(Path(sys.executable).with_name("mirrorbot"))
+__all__ = ["MIRRORBOT", "environment", "events"]
 
 
 def environment(world: World, *, password: str | None = PASSWORD) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MIRROR_")}
-    env |= {
-        "MIRROR_HL_API_URL": world.url,
-        "MIRROR_DATABASE_URL": world.db_url,
-        "MIRROR_DATA_DIR": str(world.tmp / "bot"),
-        "MIRROR_LOG_FORMAT": "json",
-        # the localnet imposes no weight limit: reads unpaced, as in-process (tests/e2e/support.py `unpaced`)
-        "MIRROR_HL_WEIGHT_PER_MINUTE": "10000000",
-    }
-    if password is not None:
-        env["MIRROR_KEYSTORE_PASSWORD"] = password
-    return env
+    return role_environment(Site(world.url, world.db_url, world.tmp, password), world.tmp / "bot")
 
 
 async def start(world: World, *args: str, password: str | None = PASSWORD) -> asyncio.subprocess.Process:

@@ -1,0 +1,75 @@
+"""A copy worker keeps its leases while it loads the followers it gained (issue #15: found by bench.scale
+— at 1,000 followers, loading a share of 500 (keystores, recovery reads) outlasted the 4 s lease; the
+heartbeat waited for the load, so the worker lost every follower to the other and loaded them again, for
+ever). In process, on a localnet, a PostgreSQL ledger and the test Redis; the load is made slow on purpose."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Sequence
+from pathlib import Path
+
+import pytest
+
+from bot.bus.streams import Bus
+from bot.cluster.member import Member
+from bot.cluster.status import cluster_status
+from bot.cluster.worker import CopyWorker
+from bot.config import load_settings
+from bot.domain import SourceChange
+from bot.ledger.ownership import LeaseKind
+from tests.bus.support import redis_server_url
+from tests.e2e.support import PASSWORD, World
+from tests.waiting import wait_until
+
+POSTGRESQL = pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
+HEARTBEAT_S = 0.5
+LEASE_S = 1.0  # two heartbeats
+LOAD_S = 4.0  # four leases
+
+
+@POSTGRESQL
+async def test_a_load_longer_than_a_lease_keeps_the_leases(world: World, tmp_path: Path) -> None:
+    assert world.ledger is not None
+    await world.set_mids(ETH="3000")
+    leader = await world.leader("100000")
+    first = await world.master_follower("1000")
+    await world.follow(first, leader.address)
+    url = redis_server_url()
+    settings = load_settings(
+        hl_api_url=world.url,
+        data_dir=tmp_path / "data",
+        database_url=world.db_url,
+        keystore_password=PASSWORD,
+        bus_url=url,
+    )
+    bus = Bus.from_url(url, prefix=f"test:{uuid.uuid4().hex[:8]}")
+    member = Member(world.ledger, LeaseKind.WORKER, LeaseKind.FOLLOWER, "c1", heartbeat_s=HEARTBEAT_S)
+    worker = CopyWorker(settings, bus=bus, member=member, ledger=world.ledger)
+    await worker.start()
+    try:
+        copier = worker.copier
+        assert copier is not None and set(copier.desks) == {first}
+        real = worker.sync_plans
+        loading = asyncio.Event()
+
+        async def slow(missed: Sequence[SourceChange] = ()) -> None:  # as hundreds of keystores are
+            loading.set()
+            await asyncio.sleep(LOAD_S)
+            await real(missed)
+
+        worker.sync_plans = slow  # type: ignore[method-assign]
+        second = await world.master_follower("1000")
+        await world.follow(second, leader.address)
+        await wait_until(loading.is_set, "the worker began loading the follower it gained")
+
+        await asyncio.sleep(2 * LEASE_S)  # mid-load: two leases have passed since it began
+        status = await cluster_status(world.ledger, "hyperliquid")
+        assert {f.key: f.owner for f in status.followers} == {first: "c1", second: "c1"}
+        assert member.held == {first, second}
+
+        await wait_until(lambda: set(copier.desks) == {first, second}, "the new follower loaded")
+    finally:
+        await worker.stop()
+        await bus.close()
