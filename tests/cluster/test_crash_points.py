@@ -43,7 +43,11 @@ async def test_workers_killed_at_each_crash_point_send_each_order_once(world: Wo
             await cluster.settled([r.name for r in dying], ["w1"])  # one follower each
             await world.leader_to(leader, "ETH", "10")
             for role in dying:  # each dies at its crash point, on its first order
-                assert await role.stop(signal.SIGCONT) == -signal.SIGKILL, role.events[-3:]
+                died = await role.stop(signal.SIGCONT)
+                assert role.events[-1].get("event") == "test_crash_point", role.events[-3:]
+                # asyncio reports 255 for a child another waiter reaped first (its child watcher's
+                # "unknown child" path: seen once on a loaded machine); the log's last line says how it died
+                assert died in (-signal.SIGKILL, 255), (died, role.events[-3:])
             await world.leader_to(leader, "ETH", "15")  # while nobody copies
             fresh = await cluster.launch("copy", "c4")
             await fresh.started("runner_started")
