@@ -80,14 +80,13 @@ class PriceGate:
 
     def contradicted(self, mids: Mapping[str, Decimal]) -> set[str]:
         """The coins whose mid the (cached) reference contradicts: worth a fresh read before holding."""
+        if self.stale():
+            return set()
         limit = self.limits.outlier_pct
         return {
             coin
             for coin, ref in self.refs.items()
-            if coin in mids
-            and self.reference(coin) is not None
-            and ref > 0
-            and off_by_pct(mids[coin], ref) > limit
+            if coin in mids and ref > 0 and off_by_pct(mids[coin], ref) > limit
         }
 
     async def confirm(self, venue: Venue, mids: Mapping[str, Decimal]) -> None:
@@ -110,9 +109,7 @@ class PriceGate:
         return asked is None or asked <= 0 or off_by_pct(mid, asked) > self.limits.outlier_pct
 
     def reference(self, coin: str) -> Decimal | None:
-        if self.refs_ms is None or self.clock() - self.refs_ms > REF_STALE_MS:
-            return None
-        return self.refs.get(coin)
+        return None if self.stale() else self.refs.get(coin)
 
     def sound(self, coin: str, mid: Decimal) -> bool:
         return self.check.sound(coin, mid, self.reference(coin), self.clock())
