@@ -49,7 +49,6 @@ from bot.ledger import Ledger
 SIZE = Decimal("0.5")
 LEADER_USDC = Decimal(1_000_000)
 FOLLOWER_USDC = Decimal(100_000)  # ρ = 0.1: 0.05 ETH ≈ $150 a copy
-WEIGHT = {"MIRROR_HL_WEIGHT_PER_MINUTE": "10000000"}
 EMBEDDED_SQLITE, EMBEDDED_PG, DISTRIBUTED = "embedded, SQLite", "embedded, PostgreSQL", "distributed"
 
 
@@ -90,11 +89,10 @@ async def start(
     cluster = setup.cluster = cluster_of(url, setup.db_url, home, bus_url, ledger, heartbeat_s=2.0)
     home.mkdir(parents=True, exist_ok=True)
     if setup.name == DISTRIBUTED:
-        cluster.extra_env = {"w1": WEIGHT, "c1": WEIGHT}
         await (await cluster.launch("watch", "w1")).started("watcher_started")
         await (await cluster.launch("copy", "c1")).started("runner_started")
         return
-    env = role_environment(cluster.site, home / "data") | WEIGHT
+    env = role_environment(cluster.site, home / "data")  # reads unpaced, as the roles'
     run: Role = await cluster.spawn("run", "run", "run", env=env)
     await run.started("runner_started")
 

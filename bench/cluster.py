@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bench.rig import LOCALNET_WEIGHT_PER_MINUTE
 from bot.cluster.status import ClusterStatus, cluster_status
 from bot.ledger import Ledger
 
@@ -42,8 +43,7 @@ def role_environment(site: Site, data_dir: Path) -> dict[str, str]:
         "MIRROR_DATABASE_URL": site.db_url,
         "MIRROR_DATA_DIR": str(data_dir),
         "MIRROR_LOG_FORMAT": "json",
-        # the localnet imposes no weight limit: reads unpaced (tests/e2e/support.py `unpaced`)
-        "MIRROR_HL_WEIGHT_PER_MINUTE": "10000000",
+        "MIRROR_HL_WEIGHT_PER_MINUTE": str(LOCALNET_WEIGHT_PER_MINUTE),  # reads unpaced (bench/rig.py)
     }
     if site.password is not None:
         env["MIRROR_KEYSTORE_PASSWORD"] = site.password

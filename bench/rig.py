@@ -42,7 +42,16 @@ from bot.service import Actor, MirrorService
 
 VENUE = "hyperliquid"
 ACTOR = Actor.system("bench")
-UNLIMITED = WeightBudget(10_000_000, burst=1_000_000)
+# The localnet imposes no weight limit: reads against it are not paced to the real venue's 1,200 a minute
+# (benches and tests; what a job costs in weight is counted where it matters, not waited for).
+LOCALNET_WEIGHT_PER_MINUTE = 10_000_000
+
+
+def unpaced() -> WeightBudget:
+    """A venue client's budget against the localnet (LOCALNET_WEIGHT_PER_MINUTE): never waits."""
+    return WeightBudget(LOCALNET_WEIGHT_PER_MINUTE, burst=LOCALNET_WEIGHT_PER_MINUTE // 10)
+
+
 JOBS_OFF = RunnerOptions(plans_refresh_s=0, accounts_refresh_s=0, reconcile_s=0, dead_man_rearm_s=0)
 SDK_NONCES: list[int] = [0]
 
@@ -243,7 +252,7 @@ async def open_rig(
         await service.follow_add(ACTOR, address, leader_address, scaling=100, check_venue=False)
     accounts = [TradingAccount(a, w.key.hex()) for a, w in zip(addresses, wallets, strict=True)]
     settings = load_settings(hl_api_url=net_url, data_dir=tmp / "data", database_url=f"sqlite:///{tmp}/x.db")
-    venue = HyperliquidVenue(net_url, data_dir=tmp / "venue", is_mainnet=False, budget=UNLIMITED)
+    venue = HyperliquidVenue(net_url, data_dir=tmp / "venue", is_mainnet=False, budget=unpaced())
     runner = Runner(settings, venue=venue, ledger=ledger, accounts=accounts, options=JOBS_OFF)
     await runner.start()
     sdk = await asyncio.to_thread(lambda: Exchange(leader, base_url=net_url))

@@ -18,11 +18,11 @@ from eth_account.signers.local import LocalAccount
 from eth_utils.crypto import keccak
 from hyperliquid.exchange import Exchange
 
-from adapters.hyperliquid.budget import WeightBudget
 from adapters.hyperliquid.info import InfoClient
 from adapters.hyperliquid.venue import HyperliquidVenue
 from adapters.hyperliquid.ws import Backoff
 from adapters.localnet.server import LocalnetThread, wall_clock_ms
+from bench.rig import unpaced
 from bot.alerts import AlertBus
 from bot.config import load_settings
 from bot.domain import dex_of
@@ -55,13 +55,6 @@ class Leader:
     @property
     def address(self) -> str:
         return str(self.wallet.address).lower()
-
-
-def unpaced() -> WeightBudget:
-    """The localnet imposes no weight limit: the tests' reads are not paced to the real venue's 1,200 a
-    minute (waiting on it only slowed them). What a job costs in weight is counted where it matters
-    (tests/outliers/test_live_outliers.py, tests/unit/test_venue_budget.py), not timed."""
-    return WeightBudget(10_000_000, burst=1_000_000)
 
 
 class World:

@@ -10,9 +10,9 @@ import pytest
 
 from adapters.hyperliquid.venue import HyperliquidVenue
 from adapters.localnet.server import LocalnetThread
+from bench.rig import unpaced
 from bot.ledger import Ledger, create_engine
 from bot.service import Actor, MirrorService
-from tests.e2e.support import unpaced
 from tests.ledger.conftest import _pg_database, _sqlite_template, db_url  # noqa: F401  (fixtures)
 from tests.service.support import FAST_KDF, unique_nonce, write_fast_keystore
 

@@ -13,6 +13,7 @@ import pytest
 from adapters.hyperliquid.info import InfoClient
 from adapters.hyperliquid.venue import HyperliquidVenue
 from adapters.localnet.server import LocalnetThread
+from bench.rig import LOCALNET_WEIGHT_PER_MINUTE
 from bot.alerts import AlertBus
 from bot.config import Settings, load_settings
 from bot.ledger import Ledger, create_engine
@@ -27,8 +28,6 @@ TOKEN = "123456:TEST-token"
 ADMIN = 1001
 PASSWORD = "telegram-test-password"
 FAST_LIMITS = Limits(private_per_s=200.0, group_per_s=200.0, burst=50, global_per_s=500.0, global_burst=100)
-
-LOCALNET_WEIGHT = 10_000_000  # the localnet imposes no weight limit: reads are not paced in these tests
 
 
 @pytest.fixture(scope="module")
@@ -84,7 +83,7 @@ def settings(
         telegram_token=TOKEN,
         telegram_api_url=fake_api.url,
         telegram_admins=str(ADMIN),
-        hl_weight_per_minute=LOCALNET_WEIGHT,
+        hl_weight_per_minute=LOCALNET_WEIGHT_PER_MINUTE,
     )
 
 
