@@ -13,7 +13,7 @@ from decimal import Decimal
 from typing import Any
 
 from adapters.localnet.instruments import SpotPair
-from adapters.localnet.orders import CANCELED, FILLED, OPEN, PENDING, Order
+from adapters.localnet.orders import CANCELED, FILLED, OPEN, Order
 from adapters.localnet.rules import (
     ERR_PRICE,
     ERR_SIZE,
@@ -64,28 +64,7 @@ class SpotDesk:
         token, need = (pair.quote, buy_hold(wire.sz, wire.px)) if wire.is_buy else (pair.base, wire.sz)
         if need > state.spot_available(user, token):
             return {"error": err_spot_balance(wire.asset)}
-        oid = state.new_oid()
-        order = Order(
-            oid=oid,
-            user=user,
-            coin=pair.name,
-            asset=wire.asset,
-            is_buy=wire.is_buy,
-            limit_px=wire.px,
-            orig_sz=wire.sz,
-            sz=wire.sz,
-            reduce_only=False,
-            tif=wire.tif,
-            cloid=wire.cloid,
-            timestamp=now,
-            hash="0x" + state.digest("tx", user, nonce, oid),
-            status=PENDING,
-            status_ts=now,
-        )
-        state.orders[order.oid] = order
-        state.user_orders[user].append(order)
-        if order.cloid is not None:
-            state.cloids[(user, order.cloid)] = order
+        order = self.trading.new_order(user, wire, nonce, pair.name, now)
         return self._execute(order, pair, out, now)
 
     def _execute(self, order: Order, pair: SpotPair, out: Outbox, now: int) -> Any:

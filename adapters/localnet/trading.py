@@ -132,6 +132,47 @@ class Trading:
         self.faults = faults
 
     # --- placement -------------------------------------------------------------------------------------
+    def new_order(
+        self,
+        user: str,
+        wire: OrderWire,
+        nonce: int,
+        coin: str,
+        now: int,
+        builder: tuple[str, int] | None = None,
+    ) -> Order:
+        """A checked wire's order, registered (by oid, by user, by cloid) and pending: not live (nor
+        reserving margin) until it rests. The perp and the spot desks' one way to make an order."""
+        assert wire.px is not None and wire.sz is not None  # checked by the desk's payload checks
+        state = self.state
+        oid = state.new_oid()
+        order = Order(
+            oid=oid,
+            user=user,
+            coin=coin,
+            asset=wire.asset,
+            is_buy=wire.is_buy,
+            limit_px=wire.px,
+            orig_sz=wire.sz,
+            sz=wire.sz,
+            reduce_only=wire.reduce_only,
+            tif=wire.tif,
+            cloid=wire.cloid,
+            timestamp=now,
+            hash="0x" + state.digest("tx", user, nonce, oid),
+            trigger=None
+            if wire.trigger is None or wire.trigger_px is None
+            else Trigger(wire.trigger_px, wire.trigger[0], wire.trigger[1]),
+            status=PENDING,
+            status_ts=now,
+            builder=builder,
+        )
+        state.orders[oid] = order
+        state.user_orders[user].append(order)
+        if order.cloid is not None:
+            state.cloids[(user, order.cloid)] = order
+        return order
+
     def place(
         self,
         user: str,
@@ -152,35 +193,8 @@ class Trading:
         problem = self.payload_problem(user, wire, replacing)
         if problem is not None:
             return {"error": problem}
-        assert wire.px is not None and wire.sz is not None  # checked by payload_problem
         state = self.state
-        spec = state.spec_by_asset[wire.asset]
-        oid = state.new_oid()
-        order = Order(
-            oid=oid,
-            user=user,
-            coin=spec.coin,
-            asset=wire.asset,
-            is_buy=wire.is_buy,
-            limit_px=wire.px,
-            orig_sz=wire.sz,
-            sz=wire.sz,
-            reduce_only=wire.reduce_only,
-            tif=wire.tif,
-            cloid=wire.cloid,
-            timestamp=now,
-            hash="0x" + state.digest("tx", user, nonce, oid),
-            trigger=None
-            if wire.trigger is None or wire.trigger_px is None
-            else Trigger(wire.trigger_px, wire.trigger[0], wire.trigger[1]),
-            status=PENDING,  # not live (nor reserving margin) until it rests
-            status_ts=now,
-            builder=builder,
-        )
-        state.orders[oid] = order
-        state.user_orders[user].append(order)
-        if order.cloid is not None:
-            state.cloids[(user, order.cloid)] = order
+        order = self.new_order(user, wire, nonce, state.spec_by_asset[wire.asset].coin, now, builder)
         reducible = self.reducible(user, order.coin, order.is_buy)
         if order.trigger is None and order.reduce_only and reducible == 0:
             return self.reject(order, "reduceOnlyRejected", err_reduce_only(order.asset), out, now)
