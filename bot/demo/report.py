@@ -5,7 +5,8 @@ protocol), never from our own tables:
 - tracking error per follower and coin = the follower's venue position − q(ρ₀ × s), with `s` the
   leader's venue position and ρ₀ the ratio the engine locked for the pair (SPEC §2: τ = ρ₀ · s);
 - a pair is in sync when that error is zero, or worth less than the venue's minimum order value (a
-  residual SPEC §2 defers on purpose until it is large enough to send);
+  residual SPEC §2 defers on purpose until it is large enough to send), and never while the leader
+  holds a position the engine has not seen yet (no ρ₀: the copy is still on its way);
 - orders and their receive times come from the localnet's `stats`; each follower order is linked through
   the ledger (cloid → instruction → leader event) to the leader fill it copies, and the copy latency is
   the venue's receive time of the follower order minus that fill's time.
@@ -70,6 +71,8 @@ class PairView:
         return self.position - self.expected
 
     def in_sync(self, min_notional: Decimal) -> bool:
+        if self.source != 0 and self.ratio is None:
+            return False  # the leader holds a position the engine has not seen yet: its copy is on its way
         return self.error == 0 or abs(self.error) * self.mid < min_notional
 
 
