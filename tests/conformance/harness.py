@@ -26,6 +26,7 @@ from adapters.hyperliquid.venue import HyperliquidVenue
 from adapters.hyperliquid.ws import Backoff
 from adapters.localnet.rules import round_price
 from adapters.localnet.server import LocalnetThread, wall_clock_ms
+from bench.rig import unpaced
 from bot.domain import Instrument, TradingAccount, Venue
 
 
@@ -181,6 +182,7 @@ class HyperliquidHarness:
         options.setdefault("data_dir", self._tmp / f"venue{len(self._venues)}")
         options.setdefault("backoff", Backoff(base_s=0.05, cap_s=0.2))
         options.setdefault("poll_interval_s", 0.2)
+        options.setdefault("budget", unpaced())  # the localnet has no weight limit to respect
         venue = HyperliquidVenue(self.url, **options)
         self._venues.append(venue)
         return venue
@@ -189,7 +191,9 @@ class HyperliquidHarness:
         if self._proxy is None:
             self._proxy = LossyLink(self.url)
             await self._proxy.start()
-        venue = HyperliquidVenue(self._proxy.url, data_dir=self._tmp / "lossy", is_mainnet=False)
+        venue = HyperliquidVenue(
+            self._proxy.url, data_dir=self._tmp / "lossy", is_mainnet=False, budget=unpaced()
+        )
         self._venues.append(venue)
         return venue
 

@@ -16,6 +16,7 @@ from eth_utils.crypto import keccak
 from adapters.hyperliquid.venue import HyperliquidVenue
 from adapters.localnet.server import Localnet, running_localnet
 from adapters.paper import PaperVenue
+from bench.rig import unpaced
 from bot.domain import TradingAccount
 from tests.conformance.conftest import unique_sdk_nonces
 
@@ -60,7 +61,7 @@ def paper_address() -> str:
 @pytest.fixture
 async def net() -> AsyncIterator[Net]:
     async with running_localnet(seed=3) as localnet, httpx.AsyncClient(timeout=10) as http:
-        venue = HyperliquidVenue(localnet.url, data_dir=None)
+        venue = HyperliquidVenue(localnet.url, data_dir=None, budget=unpaced())
         try:
             yield Net(localnet, venue, http)
         finally:

@@ -16,6 +16,7 @@ from typer.testing import CliRunner
 from adapters.hyperliquid.venue import HyperliquidVenue
 from adapters.localnet.server import LocalnetThread
 from adapters.paper import PaperVenue
+from bench.rig import unpaced
 from bot.cli import app
 from bot.cli.paper import paper_db_url, paper_runner, parse_followers
 from bot.config import Settings, load_settings
@@ -33,7 +34,7 @@ QUIET = RunnerOptions(accounts_refresh_s=0, reconcile_s=0, dead_man_rearm_s=0, p
 
 def reads(net: Net) -> HyperliquidVenue:
     """A venue client of its own: the paper venue (and the runner stopping it) closes it."""
-    return HyperliquidVenue(net.url, data_dir=None)
+    return HyperliquidVenue(net.url, data_dir=None, budget=unpaced())
 
 
 def settings_for(net: Net, tmp_path: Path) -> Settings:

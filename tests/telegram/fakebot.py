@@ -155,6 +155,7 @@ class FakeBotApi:
         self._message_ids = itertools.count(1000)
         self._callback_ids = itertools.count(1)
         self._changed = asyncio.Condition()
+        self._closing = asyncio.Event()  # wakes the long polls still waiting, so closing never waits for them
         self._runner: web.AppRunner | None = None
         self.url = ""
         self.names: dict[int, tuple[str, str | None]] = {}  # user id -> (first name, username)
@@ -173,6 +174,7 @@ class FakeBotApi:
         return self.url
 
     async def close(self) -> None:
+        self._closing.set()
         if self._runner is not None:
             await self._runner.cleanup()
 
@@ -332,11 +334,7 @@ class FakeBotApi:
         timeout = min(float(params.get("timeout") or 0), 2.0)
         updates: list[dict[str, Any]] = []
         try:
-            updates.append(
-                await asyncio.wait_for(self._updates.get(), timeout)
-                if timeout
-                else self._updates.get_nowait()
-            )
+            updates.append(await self._next_update(timeout) if timeout else self._updates.get_nowait())
         except (TimeoutError, asyncio.QueueEmpty):
             return self._ok([])
         while not self._updates.empty():
@@ -346,6 +344,18 @@ class FakeBotApi:
         self.batches.append(batch)
         self.delivered.update(dict.fromkeys(batch, now))
         return self._ok(updates)
+
+    async def _next_update(self, wait_s: float) -> dict[str, Any]:
+        """The next update within `wait_s`, as Telegram's long poll; TimeoutError when none came or the
+        server is closing (an aiohttp clean-up would otherwise wait for this poll to time out)."""
+        got = asyncio.ensure_future(self._updates.get())
+        closing = asyncio.ensure_future(self._closing.wait())
+        done, _ = await asyncio.wait({got, closing}, timeout=wait_s, return_when=asyncio.FIRST_COMPLETED)
+        closing.cancel()
+        if got in done:
+            return got.result()
+        got.cancel()  # not done: nothing was taken from the queue
+        raise TimeoutError
 
     def _message(self, chat_id: int, text: str, markup: Any) -> dict[str, Any]:
         message_id = next(self._message_ids)

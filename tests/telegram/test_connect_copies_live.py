@@ -22,6 +22,7 @@ from typer.testing import CliRunner
 
 from adapters.hyperliquid.info import InfoClient
 from adapters.localnet.server import LocalnetThread
+from bench.rig import LOCALNET_WEIGHT_PER_MINUTE
 from bot.alerts import Alert, AlertBus, AlertKind
 from bot.cli import app
 from bot.config import Settings, load_settings
@@ -38,8 +39,7 @@ from tests.telegram.support import connect
 from tests.waiting import wait_until
 
 # The plans sync (which also loads new accounts) every 0.3 s: "within seconds" with a wide margin.
-# accounts re-read every 5 s: each read of three accounts costs ~18 of the IP weight (a clearinghouseState
-# per perp dex and the spot balance), so once a second would spend the budget the copies need
+# Accounts re-read every 5 s, as a real budget would allow (the localnet's own budget is lifted below).
 QUICK = RunnerOptions(plans_refresh_s=0.3, accounts_refresh_s=5.0, reconcile_s=0, dead_man_rearm_s=0)
 PUSH_BOUND_S = 10.0  # the leader's fill → the follower's copied fill pushed to the chat
 
@@ -56,6 +56,7 @@ def settings(fake_api: FakeBotApi, localnet: LocalnetThread, tmp_path: Path, db_
         telegram_token=TOKEN,
         telegram_api_url=fake_api.url,
         telegram_admins=str(ADMIN),
+        hl_weight_per_minute=LOCALNET_WEIGHT_PER_MINUTE,
     )
 
 
