@@ -171,7 +171,7 @@ def run_role(
         return 2
 
     async def main() -> None:
-        bus = Bus.from_url(settings.bus_url or "")
+        bus = Bus.from_url(settings.bus_url or "", max_len=settings.bus_stream_max_len)
         ledger = await Ledger.open(settings.db_url)
         try:
             role = make(ledger, bus)
@@ -278,7 +278,7 @@ def status_main(settings: Settings, *, as_json: bool) -> int:
 
     async def main() -> str:
         ledger = await Ledger.open(settings.db_url)
-        bus = Bus.from_url(settings.bus_url or "")
+        bus = Bus.from_url(settings.bus_url or "", max_len=settings.bus_stream_max_len)
         try:
             status = await cluster_status(ledger, settings.follower_venue.value, bus)
         finally:

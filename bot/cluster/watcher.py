@@ -76,6 +76,7 @@ class Watcher:
         self.published = 0  # changes put on the bus (tests, status)
         self._task: asyncio.Task[None] | None = None
         self._closing = asyncio.Event()
+        self._lost: set[tuple[str, str]] = set()  # (group, stream) owed entries the bus's cap removed
 
     @property
     def ledger(self) -> Ledger:
@@ -168,6 +169,26 @@ class Watcher:
                 await self.beat()
             except Exception:
                 log.exception("watcher heartbeat failed")
+            try:
+                await self.trim()
+            except (RedisError, OSError) as exc:  # the bus down: `_put` says so, trimming waits
+                self.bus.saw(exc)
+
+    async def trim(self) -> None:
+        """Trim the bus (its rule: bot/bus/streams.py); a consumer group newly owed entries the cap
+        removed is logged once (until it catches up), by every watcher that sees it."""
+        report = await self.bus.trim()
+        lost = {(group, stream) for group, streams in report.lost.items() for stream in streams}
+        for group, stream in sorted(lost - self._lost):
+            log_event(
+                log,
+                "bus_backlog_trimmed",
+                level=logging.WARNING,
+                group=group,
+                stream=stream,
+                max_len=self.bus.max_len,
+            )
+        self._lost = lost
 
     async def _publish(self, changes: Sequence[SourceChange], _events: Mapping[str, Any]) -> None:
         """The intake's batch onto the bus, in order (the raw fills stay in this process's log)."""
