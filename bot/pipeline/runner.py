@@ -26,7 +26,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler  # type: ignore[impo
 
 from bot.alerts import Alert, AlertBus, AlertKind
 from bot.config import Settings
-from bot.domain import SourceChange, TradingAccount, Venue
+from bot.domain import Instrument, SourceChange, TradingAccount, Venue
 from bot.faults import fault_alert
 from bot.ledger import Ledger
 from bot.ledger.lease import RENEWALS_PER_STALE, Lease, LeaseHeld, lease_scope
@@ -169,7 +169,14 @@ class Runner:
         self._halt.set()
         self._lost_stop = asyncio.ensure_future(self.stop())  # not a job: `stop()` waits for the jobs
 
-    async def _start(self) -> None:
+    @property
+    def halt(self) -> asyncio.Event:
+        """Set to stop (a signal, the lease lost); a start-up waiting for its venue then gives up."""
+        return self._halt
+
+    async def _reach_venue(self) -> list[Instrument]:
+        """The venue built from the settings, and its instruments once it answers: a venue that is down
+        is waited for (bot/pipeline/venue_wait.py) until it answers or `halt` is set."""
         if self._venue is None:
             try:
                 self._venue = build_venue(self.settings)  # MIRROR_FOLLOWER_VENUE (bot/venues.py)
@@ -181,6 +188,12 @@ class Runner:
         listed = await wait_for_venue(self.venue.instruments, self.venue_wait, self._halt, url=url)
         if listed is None:
             raise StoppedBeforeStart("stopped while waiting for the venue to answer")
+        return listed
+
+    async def _start(self, listed: Sequence[Instrument] | None = None) -> None:
+        """`listed`: the venue's instruments, when the caller has already waited for the venue."""
+        if listed is None:
+            listed = await self._reach_venue()
         markets = {i.coin: market_of(i) for i in listed}
         # The guards' state (peaks, day start, trips) survives a restart in the data dir.
         risk = RiskGate(RiskBook.open(RiskStore(self.settings.data_dir / RISK_STATE_FILE)), self.alerts)
