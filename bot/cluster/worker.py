@@ -124,9 +124,12 @@ class CopyWorker(Runner):
         log_event(log, "worker_followers", name=self.member.name, followers=sorted(self.copier.desks))
 
     def _open_feed(self) -> None:
+        """The bus instead of source watches; and the venue's mids from its push feed (`run` has it
+        through its watch): no HTTP read of the mids on the hot path, no weight on this IP's budget."""
         assert self.copier is not None
         self.copier.oms.fence = self
         self._watches = self.feed
+        self.venue.stream_mids()
 
     def _roster(self) -> AccountRoster:
         return OwnedRoster(self.ledger, self.settings, self.venue_name, self.alerts, self.member)
