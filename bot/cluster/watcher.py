@@ -182,6 +182,8 @@ class Watcher:
                 await self.trim()
             except (RedisError, OSError) as exc:  # the bus down: `_put` says so, trimming waits
                 self.bus.saw(exc)
+            except Exception:  # never in the way of the heartbeats
+                log.exception("watcher: trimming the bus failed")
 
     async def trim(self) -> None:
         """Trim the bus (its rule: bot/bus/streams.py); a consumer group newly owed entries the cap

@@ -7,13 +7,20 @@ group still owes it — delivered and not acknowledged, or not delivered yet —
 from __future__ import annotations
 
 import asyncio
+import logging
 import uuid
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from bot.bus.streams import TRIM_SLACK, TRIMMED, Bus
+from bot.cluster.member import Member
+from bot.cluster.watcher import Watcher
+from bot.config import load_settings
+from bot.ledger import Ledger
+from bot.ledger.ownership import LeaseKind
 from tests.bus.support import redis_server_url
 from tests.bus.test_streams import SOURCES, change
 
@@ -85,3 +92,23 @@ async def test_a_group_behind_past_the_cap_loses_its_oldest_entries_and_trim_say
     dead: Any = await small.client.xrange(small.dead_letters)
     assert [fields["from"] for _, fields in dead] == [f"{d.stream}/{d.entry_id}" for d in held]
     assert (await small.client.xpending(small.stream(0), "copy:stuck"))["pending"] == 0
+
+
+async def test_a_watcher_trims_and_tells_a_group_that_lost_entries_once(
+    small: Bus, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """What each watcher does every heartbeat (bot/cluster/watcher.py): trim, and log a group owed
+    entries the cap removed — once, not at every heartbeat."""
+    ledger = await Ledger.open(f"sqlite+aiosqlite:///{tmp_path / 'ledger.db'}")
+    try:
+        member = Member(ledger, LeaseKind.WATCHER, LeaseKind.SOURCE, "w1")
+        watcher = Watcher(load_settings(data_dir=tmp_path / "data"), bus=small, member=member, ledger=ledger)
+        await small.ensure_group("copy:stuck")
+        await publish(small, 1000)
+        with caplog.at_level(logging.WARNING, logger="bot.cluster.watcher"):
+            await watcher.trim()
+            await watcher.trim()
+        told = [r for r in caplog.records if r.getMessage() == "bus_backlog_trimmed"]
+        assert len(told) == 1, told
+    finally:
+        await ledger.close()
