@@ -21,6 +21,9 @@ ENV_PREFIX = "MIRROR_"
 MAINNET_API_URL = "https://api.hyperliquid.xyz"
 TESTNET_API_URL = "https://api.hyperliquid-testnet.xyz"
 LOCALNET_DEFAULT_PORT = 8787
+# MIRROR_BUS_STREAM_MAX_LEN's default: a change is a few hundred bytes, so the 16 shards hold at most
+# ~50 MB; at 100 changes/s over the cluster that is ~25 min of one copy worker's backlog.
+BUS_STREAM_MAX_LEN = 10_000
 
 
 class Network(StrEnum):
@@ -93,6 +96,10 @@ class Settings(BaseSettings):
     # The distributed roles' bus (issue #15, docs/cluster.md): Redis Streams, beside a PostgreSQL ledger.
     # Unset: one process, in-process bus (`mirrorbot run`, the embedded default).
     bus_url: str | None = None
+    # Entries kept per bus stream at most (16 shards): what every copy worker acknowledged is trimmed
+    # sooner; past this a worker that far behind loses its oldest changes, and that is logged
+    # (`bus_backlog_trimmed`; docs/cluster.md "Trimming the streams").
+    bus_stream_max_len: int = Field(default=BUS_STREAM_MAX_LEN, ge=100, le=10_000_000)
     log_level: str = "INFO"
     log_format: LogFormat = LogFormat.CONSOLE
     slippage_cap: Decimal = Field(default=Decimal("0.01"), gt=0, lt=1)

@@ -179,6 +179,9 @@ class GmxVenue:
         prices = await asyncio.gather(*(self.chain.price(self.deployment.trading_market(c)) for c in coins))
         return dict(zip(coins, prices, strict=True))
 
+    def stream_mids(self) -> None:
+        """No push feed of prices here: `mids()` reads the oracle's prices, watch or not."""
+
     async def reference_prices(self) -> dict[str, Decimal]:
         """None apart from the mids: GMX's mid is its oracle's price already (a jump then waits to
         persist: bot/risk/outliers.py)."""

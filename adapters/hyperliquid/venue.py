@@ -241,6 +241,7 @@ class HyperliquidVenue:
         self._session: aiohttp.ClientSession | None = None
         self.mids_feed: MidsFeed | None = None  # the default dex's, started by the first `mids()`
         self.dex_feeds: dict[str, MidsFeed] = {}  # each builder dex's
+        self._streaming_mids = False  # `stream_mids`: the feeds serve `mids()` without a watch
         self.sockets: list[UserFillsSocket] = []  # the live watches' websockets (health, tests)
         self.pollers: list[Poller] = []
         self.firehoses: list[Firehose] = []  # the live watches' node tails (health, tests)
@@ -291,33 +292,48 @@ class HyperliquidVenue:
         return await self.info.mark_prices()
 
     async def mids(self) -> dict[str, Decimal]:
-        """While a watch is live (the running bot), from the websocket `allMids` feed — started by the
-        first call, stopped by the first call without a watch and by `close` — whenever the feed is live
-        (adapters/hyperliquid/mids.py: what that means); else over HTTP. Outside a watch (one-off reads,
-        tools, paper fills right after a price change) a read is always the venue's current answer."""
+        """While a watch is live (the running bot) or `stream_mids` was called (a copy worker), from the
+        websocket `allMids` feed — started by the first call, stopped by the first call without either
+        and by `close` — whenever the feed is live (adapters/hyperliquid/mids.py: what that means); else
+        over HTTP. Otherwise (one-off reads, tools, paper fills right after a price change) a read is
+        always the venue's current answer."""
         builders = [dex for dex in await self.perp_dexs() if dex]
         if not builders:
             return await self._dex_mids("")
         parts = await asyncio.gather(*(self._dex_mids(dex) for dex in ["", *builders]))
         return {coin: mid for part in parts for coin, mid in part.items()}
 
-    async def _dex_mids(self, dex: str) -> dict[str, Decimal]:
-        """One perp dex's mids: its own websocket feed while watching (see `mids`), else HTTP."""
-        watching = bool(self.pollers or self.sockets or self.firehoses)
+    def stream_mids(self) -> None:
+        """Serve `mids()` from the `allMids` feeds from now until `close`, with or without a watch: a
+        process that prices copies but watches no source (a copy worker of the cluster). The feeds of
+        the dexes known so far start now (read `instruments()` first), any other at its first read."""
+        self._streaming_mids = True
+        for dex in self._dexes or [""]:
+            self._mids_feed(dex).start()
+
+    def _mids_feed(self, dex: str) -> MidsFeed:
         feed = self.mids_feed if not dex else self.dex_feeds.get(dex)
-        if feed is None and watching:
+        if feed is None:
             feed = MidsFeed(ws_url(self.base_url), backoff=self._backoff, dex=dex)
             if dex:
                 self.dex_feeds[dex] = feed
             else:
                 self.mids_feed = feed
-        if feed is not None and watching:
+        return feed
+
+    async def _dex_mids(self, dex: str) -> dict[str, Decimal]:
+        """One perp dex's mids: its own websocket feed while watching or streaming (see `mids`), else
+        HTTP."""
+        if self._streaming_mids or self.pollers or self.sockets or self.firehoses:
+            feed = self._mids_feed(dex)
             feed.start()
             live = feed.mids()
             if live is not None:
                 return dict(live)
-        elif feed is not None and feed.running:
-            await feed.close()
+        else:
+            idle = self.mids_feed if not dex else self.dex_feeds.get(dex)
+            if idle is not None and idle.running:
+                await idle.close()
         return await self.info.all_mids(dex)
 
     async def account(self, address: str) -> AccountState:

@@ -226,11 +226,13 @@ def _outlier_mids(net: ControlTarget, value: Any) -> dict[str, Decimal]:
 
 
 def _stats(net: ControlTarget, msg: Mapping[str, Any]) -> dict[str, Any]:
-    _only(msg, {"since", "pushes"})
+    _only(msg, {"since", "pushes", "info"})
     since = _int(msg.get("since", 0), "since", low=0, high=2**62)
     answer: dict[str, Any] = {"count": len(net.stats), "requests": net.stats.report(since)}
     if msg.get("pushes") is True:  # the userFills pushes' send times (latency benchmarks)
         answer["fillPushes"] = list(net.hub.fill_pushes)
+    if msg.get("info") is True:  # /info requests answered, by type
+        answer["infoRequests"] = dict(sorted(net.stats.info_requests.items()))
     return answer
 
 

@@ -305,6 +305,7 @@ class Localnet:
             result = self.exchange.handle_info(body)
         except InfoError as exc:
             return web.Response(status=422, text=str(exc))
+        self.stats.info_requests[str(body.get("type"))] += 1  # answered: a type the localnet knows
         return _json_response(result)
 
     async def _handle_exchange(self, request: web.Request) -> web.Response:

@@ -1,4 +1,6 @@
-"""What `{"type":"stats"}` reports: every /exchange request received, in arrival order.
+"""What `{"type":"stats"}` reports: every /exchange request received, in arrival order, and (asked with
+`"info": true`) how many /info requests of each type were answered (a test's proof that a client read,
+or did not read, something over HTTP).
 
 The request path only appends references (receive time, signer, account, the action dict, the
 response); turning them into a report — action type, cloids, outcome — happens when stats are read,
@@ -7,6 +9,7 @@ so recording stays cheap for latency benchmarks.
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
@@ -85,6 +88,7 @@ def outcome_of(http_status: int, response: Any) -> dict[str, Any]:
 class ExchangeStats:
     def __init__(self) -> None:
         self._records: list[ExchangeRecord] = []
+        self.info_requests: Counter[str] = Counter()  # by request type: answered ones only (known types)
 
     def open(self, recv_ns: int) -> ExchangeRecord:
         record = ExchangeRecord(recv_ns)
@@ -99,3 +103,4 @@ class ExchangeStats:
 
     def clear(self) -> None:
         self._records.clear()
+        self.info_requests.clear()

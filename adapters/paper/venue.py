@@ -138,6 +138,9 @@ class PaperVenue:
     async def mids(self) -> dict[str, Decimal]:
         return await self.reads.mids()
 
+    def stream_mids(self) -> None:
+        self.reads.stream_mids()
+
     async def reference_prices(self) -> dict[str, Decimal]:
         return await self.reads.reference_prices()
 

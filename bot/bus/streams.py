@@ -13,6 +13,15 @@ after the consumer recorded the change, and the reclaim of a dead consumer's pen
   a decision's id and cloid derive from it, so recording it again creates nothing and sends nothing.
 - An entry that is not a change this code can read is moved to the dead-letter stream (`<prefix>:dead`)
   and acknowledged: one bad entry must not stop a shard.
+- Trimming (docs/cluster.md, "Trimming the streams"): an entry stays while any consumer group still owes
+  it (delivered and not acknowledged, or not delivered yet), up to a cap of `max_len` entries per stream
+  (MIRROR_BUS_STREAM_MAX_LEN). `trim` (each watcher, every heartbeat) removes what every group has
+  acknowledged (`XTRIM MINID ~` below the oldest entry any group owes); every `XADD` carries the cap
+  (`MAXLEN ~`), which holds Redis's memory even against a group nobody reads any more (a worker retired
+  without `XGROUP DESTROY`). Past the cap the oldest entries go even if a group owes them — a worker
+  behind by more than `max_len` changes of one shard, not one that was down (a restarted worker skips
+  its backlog anyway: recovery reads its followers' sources from the venue) — and `trim` names those
+  groups, so it is never silent.
 """
 
 from __future__ import annotations
@@ -29,11 +38,17 @@ import redis.asyncio as redis
 from redis.exceptions import RedisError, ResponseError
 
 from bot.bus.codec import BusChange, EntryError, decode, encode
+from bot.config import BUS_STREAM_MAX_LEN
 
 log = logging.getLogger(__name__)
 
 STREAM_PREFIX = "mirror:changes"
 DEFAULT_SHARDS = 16
+DEFAULT_MAX_LEN = BUS_STREAM_MAX_LEN  # entries kept per stream at most (MIRROR_BUS_STREAM_MAX_LEN)
+# How far past a bound `~` may leave a stream: Redis removes whole nodes of entries (its
+# `stream-node-max-entries`, default 100), never part of one.
+TRIM_SLACK = 100
+TRIMMED = "removed from the stream before it was acknowledged (trimmed past MIRROR_BUS_STREAM_MAX_LEN)"
 
 
 def shard_of(source: str, shards: int) -> int:
@@ -63,17 +78,46 @@ class GroupLag:
     lag: int | None
 
 
+@dataclass(frozen=True, slots=True)
+class TrimReport:
+    """What `trim` removed, and the groups that were owed entries the cap removed (group → streams)."""
+
+    trimmed: int
+    lost: dict[str, list[str]]
+
+
+def _id(text: str) -> tuple[int, int]:
+    ms, _, seq = str(text).partition("-")
+    return int(ms), int(seq or 0)
+
+
+def _owed_from(group: dict[str, Any], oldest_pending: str | None) -> tuple[int, int]:
+    """The oldest entry a group still owes: its oldest pending one, else the one after what it was last
+    delivered."""
+    ms, seq = _id(group["last-delivered-id"])
+    after = (ms, seq + 1)
+    return after if oldest_pending is None else min(after, _id(oldest_pending))
+
+
 class Bus:
     """The streams of one Redis (`MIRROR_BUS_URL`), `shards` of them under `prefix`."""
 
     def __init__(
-        self, client: redis.Redis, *, shards: int = DEFAULT_SHARDS, prefix: str = STREAM_PREFIX
+        self,
+        client: redis.Redis,
+        *,
+        shards: int = DEFAULT_SHARDS,
+        prefix: str = STREAM_PREFIX,
+        max_len: int = DEFAULT_MAX_LEN,
     ) -> None:
         if shards < 1:
             raise ValueError(f"shards: must be at least 1 (got {shards})")
+        if max_len < 1:
+            raise ValueError(f"max_len: must be at least 1 (got {max_len})")
         self.client = client
         self.shards = shards
         self.prefix = prefix
+        self.max_len = max_len
         # Whether Redis answered the last time this process asked (None: not asked yet) and, if not,
         # why: what a role's readiness says (`bus`), from its own traffic and from `ping`.
         self.reachable: bool | None = None
@@ -113,10 +157,63 @@ class Bus:
 
     async def publish(self, item: BusChange) -> str:
         """Append a change to its source's stream; the entry id. Redis answered, so it is durable as
-        far as the server's append-only file is (`appendfsync always`: on disk)."""
+        far as the server's append-only file is (`appendfsync always`: on disk). The stream is held to
+        its cap in the same command (see the module docstring)."""
         stream = self.stream(shard_of(item.change.source, self.shards))
-        entry_id = await self.client.xadd(stream, encode(item))  # type: ignore[arg-type]
+        fields = encode(item)
+        entry_id = await self.client.xadd(stream, fields, maxlen=self.max_len, approximate=True)  # type: ignore[arg-type]
         return str(entry_id)
+
+    async def trim(self) -> TrimReport:
+        """Remove from every stream what every consumer group has acknowledged (`XTRIM MINID ~`: whole
+        nodes, never an entry a group owes); a stream without a group keeps up to its cap (a group may be
+        about to start at its beginning). Reports the groups owed entries that are gone: a group owing
+        an entry older than the stream's first on a stream that lost entries (trimming takes the oldest
+        first; Redis 7 keeps no id of what trimming removed, so the count of entries ever added says it).
+        """
+        owed = await self.owed()
+        pipe = self.client.pipeline(transaction=False)
+        for stream, by_group in owed.items():
+            ms, seq = min(by_group.values())
+            pipe.xtrim(stream, minid=f"{ms}-{seq}", approximate=True)
+            pipe.xinfo_stream(stream)
+        answers = await pipe.execute()
+        trimmed, lost = 0, dict[str, list[str]]()
+        for (stream, by_group), removed, info in zip(owed.items(), answers[::2], answers[1::2], strict=True):
+            trimmed += int(removed)
+            if int(info["entries-added"]) <= int(info["length"]):
+                continue  # nothing ever removed
+            entry = info.get("first-entry")
+            last = _id(info["last-generated-id"])
+            first = _id(entry[0]) if entry else (last[0], last[1] + 1)
+            for group, owes in by_group.items():
+                if owes < first:
+                    lost.setdefault(group, []).append(stream)
+        return TrimReport(trimmed, lost)
+
+    async def owed(self) -> dict[str, dict[str, tuple[int, int]]]:
+        """Stream → group → the oldest entry id the group still owes (streams with groups only)."""
+        streams = self.streams()
+        pipe = self.client.pipeline(transaction=False)
+        for stream in streams:
+            pipe.xinfo_groups(stream)
+        groups: dict[str, list[dict[str, Any]]] = {}
+        for stream, found in zip(streams, await pipe.execute(raise_on_error=False), strict=True):
+            if isinstance(found, ResponseError):  # no such stream yet
+                continue
+            if isinstance(found, BaseException):
+                raise found
+            if found:
+                groups[stream] = found
+        pipe = self.client.pipeline(transaction=False)
+        asked = [(s, str(g["name"])) for s, found in groups.items() for g in found if int(g["pending"])]
+        for stream, name in asked:
+            pipe.xpending(stream, name)
+        oldest = {key: str(summary["min"]) for key, summary in zip(asked, await pipe.execute(), strict=True)}
+        return {
+            stream: {str(g["name"]): _owed_from(g, oldest.get((stream, str(g["name"])))) for g in found}
+            for stream, found in groups.items()
+        }
 
     async def ensure_group(
         self, group: str, shards: Iterable[int] | None = None, *, start: str = "0"
@@ -198,7 +295,8 @@ def _read(found: Any) -> list[Delivery]:
 def _deliveries(stream: str, entries: Sequence[Any]) -> list[Delivery]:
     out: list[Delivery] = []
     for entry_id, fields in entries:
-        if fields is None:  # deleted (XDEL, trimmed) while pending: nothing left to deliver
+        if not fields:  # trimmed (or XDEL) while pending (an entry has fields): to the dead letters
+            out.append(Delivery(stream, entry_id, None, TRIMMED))
             continue
         try:
             out.append(Delivery(stream, entry_id, decode(fields)))

@@ -28,6 +28,7 @@ from bot.ledger.ownership import Budget, LeaseKind
 from bot.logs import configure_from_settings, log_event
 from bot.pipeline.accounts import RunnerError
 from bot.pipeline.readiness import LEDGER, Check
+from bot.pipeline.runner import StoppedBeforeStart
 from bot.pipeline.runner_options import Companion
 from bot.redaction import redact_text
 
@@ -38,6 +39,11 @@ HYPERLIQUID_WEIGHT_PER_MIN = 1200  # the venue's REST limit per IP
 
 
 class Role(Protocol):
+    @property
+    def halt(self) -> asyncio.Event:
+        """Set to stop it (SIGINT/SIGTERM): a start-up still waiting for its venue gives up."""
+        ...
+
     async def start(self) -> None: ...
 
     async def stop(self) -> None: ...
@@ -68,7 +74,7 @@ def needs_bus(settings: Settings, command: str) -> str | None:
 async def serve(role: Role, duration_s: float | None) -> None:
     """Start `role`, run until SIGINT/SIGTERM (or `duration_s`), stop it."""
     loop = asyncio.get_running_loop()
-    stop = asyncio.Event()
+    stop = role.halt
     handled = []
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError, RuntimeError):
@@ -102,6 +108,7 @@ class Control:
         self._room: Any = None
         self._task: asyncio.Task[None] | None = None
         self._told: set[tuple[str, str]] = set()
+        self.halt = asyncio.Event()
 
     async def start(self) -> None:
         await self.member.join()
@@ -171,7 +178,7 @@ def run_role(
         return 2
 
     async def main() -> None:
-        bus = Bus.from_url(settings.bus_url or "")
+        bus = Bus.from_url(settings.bus_url or "", max_len=settings.bus_stream_max_len)
         ledger = await Ledger.open(settings.db_url)
         try:
             role = make(ledger, bus)
@@ -191,6 +198,9 @@ def run_role(
 
     try:
         asyncio.run(main())
+    except StoppedBeforeStart as exc:  # a signal while it waited for its venue: a clean stop
+        print(f"mirrorbot {command}: {exc}", file=sys.stderr)
+        return 0
     except (ClusterError, RunnerError, LedgerConfigError) as exc:
         log_event(log, f"{command}_refused", level=logging.ERROR, error=str(exc))
         print(f"mirrorbot {command}: {redact_text(str(exc))}", file=sys.stderr)
@@ -278,7 +288,7 @@ def status_main(settings: Settings, *, as_json: bool) -> int:
 
     async def main() -> str:
         ledger = await Ledger.open(settings.db_url)
-        bus = Bus.from_url(settings.bus_url or "")
+        bus = Bus.from_url(settings.bus_url or "", max_len=settings.bus_stream_max_len)
         try:
             status = await cluster_status(ledger, settings.follower_venue.value, bus)
         finally:

@@ -44,9 +44,11 @@ from bot.pipeline.readiness import (
     venue_check,
     websockets_check,
 )
+from bot.pipeline.runner import StoppedBeforeStart
 from bot.pipeline.runner_options import RunnerOptions
 from bot.pipeline.sources import RESTART_OVERLAP_MS, SourceRoutes, SourceWatches
-from bot.venues import build_venue
+from bot.pipeline.venue_wait import VenueWait, wait_for_venue
+from bot.venues import build_venue, venue_url
 
 log = logging.getLogger(__name__)
 
@@ -76,6 +78,9 @@ class Watcher:
         self.published = 0  # changes put on the bus (tests, status)
         self._task: asyncio.Task[None] | None = None
         self._closing = asyncio.Event()
+        self._lost: set[tuple[str, str]] = set()  # (group, stream) owed entries the bus's cap removed
+        self.halt = asyncio.Event()  # set by a signal: a start-up waiting for the venue gives up
+        self.venue_wait = VenueWait()  # what start-up knows of the venue (its readiness says it)
 
     @property
     def ledger(self) -> Ledger:
@@ -86,7 +91,12 @@ class Watcher:
         if self._ledger is None:
             self._ledger = await Ledger.open(self.settings.db_url)
         venue = self._venue = self._venue or build_venue(self.settings)
-        markets = {i.coin: market_of(i) for i in await venue.instruments()}
+        # A venue that is down is waited for, as `mirrorbot run` waits (the cluster is joined after).
+        url = venue_url(self.settings)
+        listed = await wait_for_venue(venue.instruments, self.venue_wait, self.halt, url=url)
+        if listed is None:
+            raise StoppedBeforeStart("stopped while waiting for the venue to answer")
+        markets = {i.coin: market_of(i) for i in listed}
         self.routes = SourceRoutes.of_settings(venue, self.alerts, self.settings)
         self.followers = Followers(venue, markets, source_venue=self.routes.venue)
         o = self.options
@@ -150,7 +160,7 @@ class Watcher:
         up, the ledger took its heartbeat (it holds its leases), Redis answers."""
         watches = self.watches.by_venue if self.watches is not None else {}
         return {
-            VENUE: venue_check(watches, self._task is not None, "starting"),
+            VENUE: venue_check(watches, self._task is not None, self.venue_wait.detail),
             WEBSOCKETS: Check(False, NOT_CHECKED) if self._venue is None else websockets_check(self._venue),
             LEDGER: heartbeat_check(self.member),
             BUS: bus_check(self.bus),
@@ -168,6 +178,28 @@ class Watcher:
                 await self.beat()
             except Exception:
                 log.exception("watcher heartbeat failed")
+            try:
+                await self.trim()
+            except (RedisError, OSError) as exc:  # the bus down: `_put` says so, trimming waits
+                self.bus.saw(exc)
+            except Exception:  # never in the way of the heartbeats
+                log.exception("watcher: trimming the bus failed")
+
+    async def trim(self) -> None:
+        """Trim the bus (its rule: bot/bus/streams.py); a consumer group newly owed entries the cap
+        removed is logged once (until it catches up), by every watcher that sees it."""
+        report = await self.bus.trim()
+        lost = {(group, stream) for group, streams in report.lost.items() for stream in streams}
+        for group, stream in sorted(lost - self._lost):
+            log_event(
+                log,
+                "bus_backlog_trimmed",
+                level=logging.WARNING,
+                group=group,
+                stream=stream,
+                max_len=self.bus.max_len,
+            )
+        self._lost = lost
 
     async def _publish(self, changes: Sequence[SourceChange], _events: Mapping[str, Any]) -> None:
         """The intake's batch onto the bus, in order (the raw fills stay in this process's log)."""

@@ -100,6 +100,9 @@ class CopyWorker(Runner):
     async def start(self) -> None:
         if self._ledger is None:
             self._ledger = await Ledger.open(self.settings.db_url)
+        # The venue first: a worker that cannot reach it joins no cluster and takes no follower (another
+        # worker can serve them meanwhile); it waits as `mirrorbot run` does, until `halt`.
+        listed = await self._reach_venue()
         await self.member.join()
         try:
             await self._beat()
@@ -108,7 +111,7 @@ class CopyWorker(Runner):
             skipped = await self.bus.skip_to_now(self.group)  # before recovery reads the sources
             held = len(self.member.held)
             log_event(log, "worker_joined", name=self.member.name, followers=held, skipped=skipped)
-            await self._start()
+            await self._start(listed)
         except BaseException:
             self._closing.set()
             await self.member.leave()
@@ -121,9 +124,12 @@ class CopyWorker(Runner):
         log_event(log, "worker_followers", name=self.member.name, followers=sorted(self.copier.desks))
 
     def _open_feed(self) -> None:
+        """The bus instead of source watches; and the venue's mids from its push feed (`run` has it
+        through its watch): no HTTP read of the mids on the hot path, no weight on this IP's budget."""
         assert self.copier is not None
         self.copier.oms.fence = self
         self._watches = self.feed
+        self.venue.stream_mids()
 
     def _roster(self) -> AccountRoster:
         return OwnedRoster(self.ledger, self.settings, self.venue_name, self.alerts, self.member)

@@ -327,6 +327,12 @@ class Venue(Protocol):
 
     async def mids(self) -> dict[str, Decimal]: ...
 
+    def stream_mids(self) -> None:
+        """Keep `mids()` served by the venue's push feed from now until `close`, without a watch (a
+        process that prices copies but watches no source: a copy worker). A venue without such a feed
+        does nothing: its `mids()` reads as before."""
+        ...
+
     async def reference_prices(self) -> dict[str, Decimal]:
         """The venue's own reference price of each coin, which a mid is checked against before an order
         is priced from it (SPEC §11; Hyperliquid: the mark price, itself built on the oracle's); {} when

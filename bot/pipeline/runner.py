@@ -26,7 +26,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler  # type: ignore[impo
 
 from bot.alerts import Alert, AlertBus, AlertKind
 from bot.config import Settings
-from bot.domain import SourceChange, TradingAccount, Venue
+from bot.domain import Instrument, SourceChange, TradingAccount, Venue
 from bot.faults import fault_alert
 from bot.ledger import Ledger
 from bot.ledger.lease import RENEWALS_PER_STALE, Lease, LeaseHeld, lease_scope
@@ -126,7 +126,8 @@ class Runner:
         self._stopping = False
         self.venue_name = settings.follower_venue.value  # followers' orders and fills are recorded under it
         self.lease: Lease | None = None  # this ledger's one runner for `venue_name` (bot/ledger/lease.py)
-        self._halt = asyncio.Event()  # `run()` stops when set (a signal, or the lease lost)
+        # Set to stop (a signal, the lease lost): `run()` stops, a start-up waiting for its venue gives up.
+        self.halt = asyncio.Event()
         self._lost_stop: asyncio.Future[None] | None = None
 
     @property
@@ -166,10 +167,11 @@ class Runner:
         """Another runner may be sending now: stop sending, stop."""
         log_event(log, "runner_lease_lost", level=logging.ERROR, reason=why)
         self.alerts.publish(Alert(AlertKind.FAILURE, "lease_lost", f"runner stopping: {why}"))
-        self._halt.set()
+        self.halt.set()
         self._lost_stop = asyncio.ensure_future(self.stop())  # not a job: `stop()` waits for the jobs
 
-    async def _start(self) -> None:
+    async def _reach_venue(self) -> list[Instrument]:
+        """The venue built from the settings, and its instruments once it answers (waited for till `halt`)."""
         if self._venue is None:
             try:
                 self._venue = build_venue(self.settings)  # MIRROR_FOLLOWER_VENUE (bot/venues.py)
@@ -178,10 +180,14 @@ class Runner:
         if hasattr(self._venue, "on_fault"):  # faults only the venue client sees become alerts too
             self._venue.on_fault = lambda code, detail: self.alerts.publish(fault_alert(code, detail))
         url = venue_url(self.settings)
-        listed = await wait_for_venue(self.venue.instruments, self.venue_wait, self._halt, url=url)
+        listed = await wait_for_venue(self.venue.instruments, self.venue_wait, self.halt, url=url)
         if listed is None:
             raise StoppedBeforeStart("stopped while waiting for the venue to answer")
-        markets = {i.coin: market_of(i) for i in listed}
+        return listed
+
+    async def _start(self, listed: Sequence[Instrument] | None = None) -> None:
+        """`listed`: the venue's instruments, when the caller has already waited for the venue."""
+        markets = {i.coin: market_of(i) for i in listed or await self._reach_venue()}
         # The guards' state (peaks, day start, trips) survives a restart in the data dir.
         risk = RiskGate(RiskBook.open(RiskStore(self.settings.data_dir / RISK_STATE_FILE)), self.alerts)
         self.copier = Copier(
@@ -337,7 +343,7 @@ class Runner:
     async def run(self, *, duration_s: float | None = None, once: bool = False) -> None:
         """Start, run until SIGINT/SIGTERM (or `duration_s`), stop. `once`: one pass of every job."""
         loop = asyncio.get_running_loop()
-        stop = self._halt
+        stop = self.halt
         handled: list[signal.Signals] = []
         for sig in (signal.SIGINT, signal.SIGTERM):
             with contextlib.suppress(NotImplementedError, RuntimeError):

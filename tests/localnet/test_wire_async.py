@@ -37,3 +37,22 @@ async def test_stopping_closes_connected_websockets() -> None:
         closing = await asyncio.wait_for(ws.receive(), timeout=10)
         assert closing.type in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSED)
     assert asyncio.all_tasks() == before
+
+
+async def test_stats_count_the_info_requests_answered_by_type() -> None:
+    """`{"type":"stats","info":true}`: the /info requests answered, by type (a refused one is not
+    counted: a made-up type cannot grow the table); `reset` starts the count again."""
+    async with running_localnet(seed=2) as net, aiohttp.ClientSession() as http:
+        for body in ({"type": "allMids"}, {"type": "allMids"}, {"type": "meta"}, {"type": "nope"}):
+            async with http.post(f"{net.url}/info", json=body):
+                pass
+
+        async def control(message: dict[str, object]) -> dict[str, object]:
+            async with http.post(f"{net.url}/_localnet", json=message) as response:
+                answer: dict[str, object] = await response.json()
+                return answer
+
+        assert (await control({"type": "stats", "info": True}))["infoRequests"] == {"allMids": 2, "meta": 1}
+        assert "infoRequests" not in await control({"type": "stats"})
+        await control({"type": "reset"})
+        assert (await control({"type": "stats", "info": True}))["infoRequests"] == {}

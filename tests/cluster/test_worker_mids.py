@@ -1,0 +1,75 @@
+"""A copy worker prices its copies from the venue's `allMids` websocket feed (issue #15: its venue client
+runs no watch — the watch is the watcher's — so `mids()` was read over HTTP on every change: a round trip
+on the hot path and weight on the worker IP's budget; docs/benchmarks.md "Latency added by the bus").
+In process, on a localnet (the real websocket), a PostgreSQL ledger and the test Redis: a change put on
+the bus is mirrored into the follower with no `allMids` read over HTTP (the localnet counts them)."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from adapters.hyperliquid.venue import HyperliquidVenue
+from bot.bus.codec import BusChange
+from bot.bus.streams import Bus
+from bot.cluster.member import Member
+from bot.cluster.worker import CopyWorker
+from bot.config import load_settings
+from bot.domain import SourceChange
+from bot.ledger.ownership import LeaseKind
+from bot.pipeline.execute import now_ms
+from tests.bus.support import redis_server_url
+from tests.e2e.support import PASSWORD, World
+from tests.waiting import wait_until
+
+POSTGRESQL = pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
+
+
+async def http_all_mids(world: World) -> int:
+    answer = await world.control({"type": "stats", "info": True})
+    return int(answer["infoRequests"].get("allMids", 0))
+
+
+@POSTGRESQL
+async def test_a_copy_worker_mirrors_a_change_without_reading_mids_over_http(
+    world: World, tmp_path: Path
+) -> None:
+    assert world.ledger is not None
+    await world.set_mids(ETH="3000")
+    leader = await world.leader("100000")
+    follower = await world.master_follower("1000")
+    await world.follow(follower, leader.address)
+    url = redis_server_url()
+    settings = load_settings(
+        hl_api_url=world.url,
+        data_dir=tmp_path / "data",
+        database_url=world.db_url,
+        keystore_password=PASSWORD,
+        bus_url=url,
+    )
+    bus = Bus.from_url(url, prefix=f"test:{uuid.uuid4().hex[:8]}")
+    member = Member(world.ledger, LeaseKind.WORKER, LeaseKind.FOLLOWER, "c1", heartbeat_s=2.0)
+    worker = CopyWorker(settings, bus=bus, member=member, ledger=world.ledger)
+    await worker.start()
+    try:
+        venue = worker.venue
+        assert isinstance(venue, HyperliquidVenue) and not venue.sockets and not venue.pollers  # no watch
+        feed = venue.mids_feed
+        assert feed is not None, "the worker started no mids feed"
+        await wait_until(lambda: asyncio.sleep(0, feed.mids() is not None), "the mids feed live")
+
+        await world.leader_to(leader, "ETH", "10")  # what a watcher would publish (the SDK reads allMids)
+        before = await http_all_mids(world)
+        change = SourceChange(leader.address, "ETH", Decimal(0), Decimal(10), now_ms(), "fills:ETH:1:1")
+        await bus.publish(BusChange("hyperliquid", change))
+        await world.follower_at(follower, "ETH", "0.1", what="the follower at q(τ)")
+        await wait_until(lambda: asyncio.sleep(0, worker.mirrored), "the change mirrored", equals=1)
+
+        assert await http_all_mids(world) == before  # priced from the feed: no HTTP read of the mids
+    finally:
+        await worker.stop()
+        await bus.close()
