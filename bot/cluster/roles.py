@@ -28,8 +28,8 @@ from bot.ledger.ownership import Budget, LeaseKind
 from bot.logs import configure_from_settings, log_event
 from bot.pipeline.accounts import RunnerError
 from bot.pipeline.readiness import LEDGER, Check
-from bot.pipeline.runner import StoppedBeforeStart
 from bot.pipeline.runner_options import Companion
+from bot.pipeline.venue_wait import StoppedBeforeStart
 from bot.redaction import redact_text
 
 log = logging.getLogger(__name__)

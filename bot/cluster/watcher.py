@@ -44,11 +44,10 @@ from bot.pipeline.readiness import (
     venue_check,
     websockets_check,
 )
-from bot.pipeline.runner import StoppedBeforeStart
 from bot.pipeline.runner_options import RunnerOptions
 from bot.pipeline.sources import RESTART_OVERLAP_MS, SourceRoutes, SourceWatches
-from bot.pipeline.venue_wait import VenueWait, wait_for_venue
-from bot.venues import build_venue, venue_url
+from bot.pipeline.venue_wait import VenueWait, venue_instruments
+from bot.venues import build_venue
 
 log = logging.getLogger(__name__)
 
@@ -92,10 +91,7 @@ class Watcher:
             self._ledger = await Ledger.open(self.settings.db_url)
         venue = self._venue = self._venue or build_venue(self.settings)
         # A venue that is down is waited for, as `mirrorbot run` waits (the cluster is joined after).
-        url = venue_url(self.settings)
-        listed = await wait_for_venue(venue.instruments, self.venue_wait, self.halt, url=url)
-        if listed is None:
-            raise StoppedBeforeStart("stopped while waiting for the venue to answer")
+        listed = await venue_instruments(venue, self.settings, self.venue_wait, self.halt)
         markets = {i.coin: market_of(i) for i in listed}
         self.routes = SourceRoutes.of_settings(venue, self.alerts, self.settings)
         self.followers = Followers(venue, markets, source_venue=self.routes.venue)

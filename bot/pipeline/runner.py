@@ -50,9 +50,9 @@ from bot.pipeline.rebalance import Rebalancer
 from bot.pipeline.reconcile import Reconciler
 from bot.pipeline.runner_options import Companion, CompanionStarter, RunnerOptions
 from bot.pipeline.sources import Feed, SourceRoutes, SourceVenueError, SourceWatch, SourceWatches
-from bot.pipeline.venue_wait import VenueWait, wait_for_venue
+from bot.pipeline.venue_wait import StoppedBeforeStart, VenueWait, venue_instruments
 from bot.risk import RiskBook, RiskStore
-from bot.venues import HYPERLIQUID, VenueConfigError, build_venue, venue_url
+from bot.venues import HYPERLIQUID, VenueConfigError, build_venue
 
 __all__ = [
     "VENUE_NAME",
@@ -68,10 +68,6 @@ log = logging.getLogger(__name__)
 
 VENUE_NAME = HYPERLIQUID  # the default follower venue (MIRROR_FOLLOWER_VENUE)
 RISK_STATE_FILE = "risk_state.json"  # the runtime guards' state (bot/risk), in the data dir
-
-
-class StoppedBeforeStart(RunnerError):
-    """SIGINT/SIGTERM came while start-up waited for the venue: a clean stop, not a failure."""
 
 
 class Runner:
@@ -179,11 +175,7 @@ class Runner:
                 raise RunnerError(str(exc)) from None
         if hasattr(self._venue, "on_fault"):  # faults only the venue client sees become alerts too
             self._venue.on_fault = lambda code, detail: self.alerts.publish(fault_alert(code, detail))
-        url = venue_url(self.settings)
-        listed = await wait_for_venue(self.venue.instruments, self.venue_wait, self.halt, url=url)
-        if listed is None:
-            raise StoppedBeforeStart("stopped while waiting for the venue to answer")
-        return listed
+        return await venue_instruments(self.venue, self.settings, self.venue_wait, self.halt)
 
     async def _start(self, listed: Sequence[Instrument] | None = None) -> None:
         """`listed`: the venue's instruments, when the caller has already waited for the venue."""

@@ -1,4 +1,5 @@
-"""Start-up's first venue contact: a venue that is down when `mirrorbot run` starts is waited for.
+"""Start-up's first venue contact: a venue that is down when `mirrorbot run` (or a cluster role) starts
+is waited for.
 
 Retried with a capped back-off, one log line per attempt; `VenueWait` says meanwhile what the last
 attempt found (the ops port's `/readyz` reads it: not ready until the venue answers). A refusal of the
@@ -15,13 +16,20 @@ from typing import TypeVar
 
 import httpx
 
-from bot.domain import VenueRequestError
+from bot.config import Settings
+from bot.domain import Instrument, Venue, VenueRequestError
 from bot.logs import log_event
+from bot.pipeline.accounts import RunnerError
 from bot.redaction import redact_text
+from bot.venues import venue_url
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
+
+
+class StoppedBeforeStart(RunnerError):
+    """SIGINT/SIGTERM came while start-up waited for the venue: a clean stop, not a failure."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,3 +94,14 @@ async def wait_for_venue(
         if state.attempts > 1:
             log_event(log, "venue_reachable", url=redact_text(url), attempts=state.attempts)
         return answer
+
+
+async def venue_instruments(
+    venue: Venue, settings: Settings, state: VenueWait, stop: asyncio.Event
+) -> list[Instrument]:
+    """The venue's instruments once it answers (a role's first contact); StoppedBeforeStart when `stop`
+    came first."""
+    listed = await wait_for_venue(venue.instruments, state, stop, url=venue_url(settings))
+    if listed is None:
+        raise StoppedBeforeStart("stopped while waiting for the venue to answer")
+    return listed
