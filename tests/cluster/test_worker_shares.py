@@ -7,15 +7,18 @@ PostgreSQL ledger and the test Redis."""
 from __future__ import annotations
 
 import uuid
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from bot.bus.streams import Bus
 from bot.cluster.member import Member
-from bot.cluster.worker import CopyWorker
+from bot.cluster.worker import CopyWorker, by_source
 from bot.config import load_settings
+from bot.ledger import FollowPlan
 from bot.ledger.ownership import LeaseKind
+from bot.service.settings import FollowSettings, settings_to_json
 from tests.bus.support import redis_server_url
 from tests.e2e.support import PASSWORD, World
 from tests.waiting import wait_until
@@ -23,6 +26,21 @@ from tests.waiting import wait_until
 POSTGRESQL = pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
 HEARTBEAT_S = 0.5
 SOURCES, PER_SOURCE = 4, 3
+
+
+def test_followers_are_ordered_by_the_sources_they_follow() -> None:
+    """Then by address; a follower of several sources goes with its first; an unfollow (an inactive plan)
+    counts for nothing, so a follower following none comes first."""
+    s1, s2 = "0x" + "a1" * 20, "0x" + "b2" * 20
+    f = ["0x" + f"{n:02x}" * 20 for n in range(1, 6)]
+    active, stopped = FollowSettings(), replace(FollowSettings(), active=False)
+
+    def plan(follower: str, source: str, settings: FollowSettings = active) -> FollowPlan:
+        return FollowPlan(follower=follower, source=source, version=1, settings=settings_to_json(settings))
+
+    plans = [plan(f[0], s2), plan(f[1], s1), plan(f[2], s2), plan(f[2], s1), plan(f[3], s1, stopped)]
+    plans += [plan(f[4], s2)]
+    assert by_source([x.upper().replace("0X", "0x") for x in f], plans) == [f[3], f[1], f[2], f[0], f[4]]
 
 
 @POSTGRESQL
