@@ -53,7 +53,9 @@ def by_source(followers: Iterable[str], plans: Iterable[FollowPlan]) -> list[str
     """`followers` in the order the workers lease them: by the sources each actively follows (sorted),
     then by address. The followers of one source are adjacent, so a share taken in this order is a run
     of whole sources (bot/cluster/member.py says what the order guarantees); a follower of several
-    sources goes with its first, one following none comes first."""
+    sources goes with its first, one following none comes first. A follower whose follows change stays
+    with its worker (a lease moves only to rebalance, or on failover): its new source may be served by
+    two workers until then."""
     follows: dict[str, set[str]] = {}
     for plan in plans:
         if LoadedPlan.of(plan).settings.active:
