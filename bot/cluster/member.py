@@ -6,6 +6,15 @@ its fair share of the work that is free: `ceil(work / live)`, never more than it
 A process holding more than its share (another joined) gives the excess back, last ones first, so the
 newcomer takes it at its next beat. Work whose holder died (no heartbeat for `ttl` = 2 heartbeats) is free
 again: the live processes take it at their next beat.
+
+The order of the work (`beat(wanted)`) is what a process takes first and keeps longest: it takes the first
+free keys in that order, up to its share, and gives back the last of its own. So when the order keeps
+related work adjacent (a copy worker's followers by source, bot/cluster/worker.py), every take and
+every give-back is a run in it, and related work is split between two processes only where a share
+boundary falls inside it: at most one group per boundary. When the share is a whole number of groups
+(as many followers per source, a multiple of them per process), joins and failovers keep every group
+on one process; a process may hold two runs after a failover (it takes the free ones where they are),
+each still of whole groups.
 """
 
 from __future__ import annotations
@@ -111,7 +120,9 @@ class Member:
 
     async def beat(self, wanted: Sequence[str]) -> Beat:
         """Renew, give back what is no longer wanted or over the share, take the share of what is free.
-        `wanted`: all the work there is, the most important first (taken first)."""
+        `wanted`: all the work there is, the most important first: the free keys are taken in this order
+        (the first `share - held` of them), and a process over its share gives back its last ones in
+        it (a suffix of what it holds), so a run of `wanted` is taken and given back as runs."""
         if await self.me.renew():  # our own row was taken: we were silent past our lease
             await self.me.acquire([self.name])
         lost = await self.renew()

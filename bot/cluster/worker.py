@@ -7,8 +7,13 @@ reused: decide → guard → sign → send → record), for the followers this w
   it missed applied from the venue's positions); one it lost is dropped.
 - Every write of intents carries the worker's epochs and the ledger refuses a stale one (the fencing rule,
   bot/ledger/ownership.py): a worker that froze past its lease and was replaced cannot send.
-- The worker reads every change of the bus in a consumer group of its own (`copy:<name>`): the followers
-  of one source are spread over several workers, each must see the source's changes. A change is
+- The followers are leased in the order of their sources (`by_source`): a worker's share is a run of
+  whole sources, so it mirrors only those sources' changes (its feed lists them) and pays the fixed cost
+  of a change (its ledger transactions, a mids read) only for them. A source is split between two
+  workers only where a share ends inside its followers.
+- The worker reads every change of the bus in a consumer group of its own (`copy:<name>`): a source
+  whose followers are split over two workers must reach both; the worker skips the changes of the
+  sources it does not serve. A change is
   acknowledged only after its decisions and intents are committed. At start the group skips what was
   published before: recovery then brings the followers to their sources' positions as the venue reports
   them, which already holds that backlog (replaying it would send stale targets first).
@@ -19,7 +24,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 from redis.exceptions import RedisError
 
@@ -29,18 +34,34 @@ from bot.bus.streams import Bus
 from bot.cluster.health import BUS, RoleView, bus_check, heartbeat_check
 from bot.cluster.member import Member
 from bot.config import Settings
-from bot.domain import TradingAccount
-from bot.ledger import Account, Ledger
+from bot.domain import TradingAccount, Venue
+from bot.ledger import Account, FollowPlan, Ledger
 from bot.ledger.ids import normalise_account
 from bot.ledger.ownership import Fence
 from bot.ledger.repository import leader_event_row
 from bot.logs import log_event
 from bot.pipeline.accounts import AccountRoster
+from bot.pipeline.desk import LoadedPlan
 from bot.pipeline.readiness import LEDGER, Check
 from bot.pipeline.runner import Runner, RunnerOptions
 from bot.pipeline.sources import guard_markets
 
 log = logging.getLogger(__name__)
+
+
+def by_source(followers: Iterable[str], plans: Iterable[FollowPlan]) -> list[str]:
+    """`followers` in the order the workers lease them: by the sources each actively follows (sorted),
+    then by address. The followers of one source are adjacent, so a share taken in this order is a run
+    of whole sources (bot/cluster/member.py says what the order guarantees); a follower of several
+    sources goes with its first, one following none comes first. A follower whose follows change stays
+    with its worker (a lease moves only to rebalance, or on failover): its new source may be served by
+    two workers until then."""
+    follows: dict[str, set[str]] = {}
+    for plan in plans:
+        if LoadedPlan.of(plan).settings.active:
+            follows.setdefault(normalise_account(plan.follower), set()).add(normalise_account(plan.source))
+    keys = {normalise_account(f) for f in followers}
+    return sorted(keys, key=lambda f: (sorted(follows.get(f, ())), f))
 
 
 class BusFeed:
@@ -79,8 +100,9 @@ class CopyWorker(Runner):
         member: Member,
         options: RunnerOptions | None = None,
         ledger: Ledger | None = None,
+        venue: Venue | None = None,
     ) -> None:
-        super().__init__(settings, options=options, ledger=ledger)
+        super().__init__(settings, options=options, ledger=ledger, venue=venue)
         self.bus, self.member = bus, member
         self.group = f"copy:{member.name}"
         self.health_name = f"worker:{member.name}"
@@ -93,9 +115,11 @@ class CopyWorker(Runner):
         self.mirrored = 0  # changes of the bus handed to the copier (tests, status)
 
     async def _followers(self) -> list[str]:
-        """Every follower registered for this worker's venue: the work the workers share."""
+        """Every follower registered for this worker's venue, the work the workers share, in the order
+        they are leased (`by_source`)."""
         rows = await self.ledger.accounts()
-        return sorted({normalise_account(r.address) for r in rows if r.venue == self.venue_name})
+        mine = [r.address for r in rows if r.venue == self.venue_name]
+        return by_source(mine, await self.ledger.current_plans())
 
     async def start(self) -> None:
         if self._ledger is None:

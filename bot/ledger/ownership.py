@@ -216,7 +216,8 @@ class Ownership:
     async def acquire(self, keys: Iterable[str], *, limit: int | None = None) -> dict[str, int]:
         """Take what of `keys` is free, released or expired — at most `limit` new ones, in the order
         given — keeping what is already ours with a fresh expiry; key → epoch for every key of `keys`
-        held now. Keys held by another live process are skipped."""
+        held now. Keys held by another live process are skipped: what is taken is the first `limit` of
+        the free keys in the order given (of two racing takers, each key goes to one)."""
         wanted = list(dict.fromkeys(k.strip().lower() for k in keys))
         if not wanted:
             return {}

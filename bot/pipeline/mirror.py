@@ -1,8 +1,11 @@
 """Mirroring: a batch of source changes → every follower's decision, carried out as one batch per change.
 
-Coins run concurrently, each coin's changes in order; one change is decided for ALL the followers of its
-source first (each pair's lock held throughout, taken in the desks' order so that two batches never
-wait on each other), then recorded, sent and settled together (`Executor.run`).
+Each source's changes of a coin run in order; different coins, and different sources of one coin, run
+concurrently (100 sources trading ETH are not mirrored one after another). One change is decided for ALL
+the followers of its source first (each pair's lock held throughout, taken in the desks' order so that
+two fan-outs never wait on each other), then recorded, sent and settled together (`Executor.run`).
+A follower of two sources trading one coin is in both fan-outs: its pair's lock puts them one after the
+other, each decided against the position the other left.
 """
 
 from __future__ import annotations
@@ -32,9 +35,10 @@ class Mirror:
         return self._busy == 0
 
     async def on_changes(self, changes: Sequence[SourceChange], events: Mapping[str, LeaderEvent]) -> None:
-        """Mirror a batch of source changes: coins concurrently, each coin's changes in order, each
-        change to all its followers at once. Each change's leader event (`events[event_id]`, the
-        intake's row with the raw fills) is recorded in the transaction that records its decisions."""
+        """Mirror a batch of source changes: each source's changes of a coin in order, the rest
+        concurrently, each change to all its followers at once. Each change's leader event
+        (`events[event_id]`, the intake's row with the raw fills) is recorded in the transaction that
+        records its decisions."""
         if not changes:
             return
         self._busy += 1
@@ -44,20 +48,22 @@ class Mirror:
             self._busy -= 1
 
     async def _mirror(self, changes: Sequence[SourceChange], events: Mapping[str, LeaderEvent]) -> None:
-        by_coin: dict[str, list[SourceChange]] = {}
+        runs: dict[tuple[str, str], list[SourceChange]] = {}  # (coin, source) → its changes, in order
         for change in changes:
-            by_coin.setdefault(change.coin, []).append(change)
-        sources = {coin: {c.source for c in items} for coin, items in by_coin.items()}
+            runs.setdefault((change.coin, change.source), []).append(change)
+        sources: dict[str, set[str]] = {}
+        for coin, source in runs:
+            sources.setdefault(coin, set()).add(source)
         mids, _ = await asyncio.gather(self.followers.mids(), self.followers.volatilities(sources))
 
-        async def coin_run(items: list[SourceChange]) -> None:
+        async def run(items: list[SourceChange]) -> None:
             for change in items:
                 event = events.get(change.event_id) or leader_event_row(
                     change, venue=self.followers.source_venue_name(change.source)
                 )
                 await self._fan_out(change, event, mids.get(change.coin))
 
-        await asyncio.gather(*(coin_run(items) for items in by_coin.values()))
+        await asyncio.gather(*(run(items) for items in runs.values()))
 
     async def _fan_out(self, change: SourceChange, event: LeaderEvent, mid: Decimal | None) -> None:
         """Decide `change` for every follower of its source (each pair's lock held throughout), then
@@ -70,7 +76,9 @@ class Mirror:
         key = DecisionKey(change.source, change.event_id, event_time_ms=change.time_ms)
         followers = [d for d in self.followers.desks.values() if change.source in d.engine.follows]
         async with AsyncExitStack() as locks:
-            for desk in followers:  # always in the desks' order: two batches never wait on each other
+            # Always in the desks' order: two fan-outs of one coin (two sources, or two batches) sharing
+            # followers take their locks in one order, so neither holds one the other waits for.
+            for desk in followers:
                 await locks.enter_async_context(desk.lock(change.coin))
             steps: list[Step] = []
             for desk in followers:

@@ -471,7 +471,10 @@ class Runner:
         cancelled `dead_man_horizon_s` later (IOCs never rest, but trigger orders and manual ones do)."""
         assert self.copier is not None
         at = now_ms() + int(self.options.dead_man_horizon_s * 1000)
-        for desk in self.copier.desks.values():
+        desks = self.copier.desks
+        for desk in list(desks.values()):  # followers come and go while it awaits the venue
+            if desks.get(desk.address) is not desk:  # dropped meanwhile: no longer this process's
+                continue
             try:
                 await self.venue.schedule_cancel(desk.account, at)
                 if self.health is not None:

@@ -95,3 +95,35 @@ async def test_a_budget_caps_the_share_and_leaves_the_rest_unowned(ledger: Ledge
     await small.join()
     await small.beat(FOLLOWERS)
     assert small.held == set(FOLLOWERS[:2])  # the first ones given: the most important first
+
+
+async def test_shares_of_work_ordered_by_group_stay_whole_groups_through_joins_and_a_failover(
+    ledger: Ledger,
+) -> None:
+    """Work given in groups (a copy worker's followers, by source): each beat takes the first free ones
+    in the order and gives back the last, so with shares of whole groups every group stays on one
+    process when others join and when one dies."""
+    clock = Clock()
+    groups = [[f"0x{g:02x}{i:038x}" for i in range(2)] for g in range(6)]  # 6 sources × 2 followers
+    work = [key for group in groups for key in group]
+    a, b, c = (worker(ledger, clock, name) for name in "abc")
+
+    def owners() -> list[set[str]]:
+        """For each group, the names of the processes holding some of it."""
+        return [{m.name for m in (a, b, c) if m.held & set(group)} for group in groups]
+
+    await a.join()
+    await a.beat(work)
+    for newcomer in (b, c):
+        await newcomer.join()
+        for m in (newcomer, a, b, c):  # the newcomer counted, the others give back, it takes
+            await m.beat(work)
+        assert all(len(names) == 1 for names in owners()), owners()
+    assert [len(m.held) for m in (a, b, c)] == [4, 4, 4]
+    # b dies: two heartbeats later a and c split its groups between them, each group whole.
+    for _ in range(2):
+        clock.now += timedelta(seconds=HEARTBEAT_S)
+        for m in (a, c):
+            await m.beat(work)
+    assert a.held | c.held == set(work) and len(a.held) == len(c.held) == 6
+    assert all(len(names - {"b"}) == 1 for names in owners()), owners()  # b's view is stale: it died
