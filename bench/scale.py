@@ -11,7 +11,8 @@ every source trades once (one IOC each, signed beforehand, posted back to back o
 the bench waits until every follower's order reached the localnet. Printed per worker count: ms from the
 first leader order received to the last leader order (the burst itself) and to the last follower order,
 the follower orders per second after the burst, the localnet's CPU over the round, and the ratio of the
-last-order time to one worker's. Every process's venue weight budget is lifted (the localnet has none).
+last-order time to one worker's. Every process's venue weight budget is lifted (bench/cluster.py's
+`role_environment`: the localnet has none).
 """
 
 from __future__ import annotations
@@ -48,7 +49,6 @@ from bot.ledger import Ledger
 
 SIZE = Decimal("0.01")  # $30 a leader order; ρ = 1: the same for each follower (above the $10 minimum)
 USDC = Decimal(10_000)
-WEIGHT = {"MIRROR_HL_WEIGHT_PER_MINUTE": "100000000"}
 UNCAPPED = ("--weight-per-min", "1000000")  # a worker's follower cap: 1,000,000 // 12
 
 
@@ -82,7 +82,6 @@ async def one_round(
     names = [f"c{workers}-{i}" for i in range(1, workers + 1)]
     started = time.monotonic()
     for name in names:
-        cluster.extra_env[name] = WEIGHT
         await (await cluster.launch("copy", name, *UNCAPPED)).started("runner_started")
     await trading(cluster, names, followers, within=600 + len(followers) / 5)
     settle_s = time.monotonic() - started
@@ -154,7 +153,7 @@ async def _run(
         f"set-up: {sources} sources, {count} followers registered and funded in "
         f"{time.monotonic() - started:.0f} s"
     )
-    cluster.extra_env["w1"] = WEIGHT | {"MIRROR_HL_NODE_DATA": str(node)}
+    cluster.extra_env["w1"] = {"MIRROR_HL_NODE_DATA": str(node)}
     await (await cluster.launch("watch", "w1", "--ws-users", "10000")).started("watcher_started")
     rounds = []
     for n, size in enumerate(workers):
