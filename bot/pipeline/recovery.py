@@ -155,10 +155,9 @@ class Recovery:
             if rec.follower in book and rec.plan_version is not None:
                 key = (rec.follower, rec.source)
                 versions[key] = max(versions.get(key, 0), rec.plan_version)
+        plans = await self.ledger.plans_at((f, s, v) for (f, s), v in versions.items())
         for (follower, source), version in versions.items():
-            plan = next(
-                (p for p in await self.ledger.plan_versions(follower, source) if p.version == version), None
-            )
+            plan = plans.get((normalise_account(follower), normalise_account(source), version))
             loaded = LoadedPlan.of(plan) if plan is not None else None
             if loaded is not None and loaded.settings.active:
                 book[follower].plans[source] = loaded

@@ -1,0 +1,86 @@
+"""Loading followers costs the ledger a bounded number of reads and never holds the event loop (issue #15:
+a copy worker gaining 1,000 followers took 79–81 s, ~3 ledger queries for each pair's latest decision,
+and its loop stalled long enough for its heartbeats to come a lease late). Counted, not timed: the
+statements on the decisions' and plans' tables while a runner recovers N followers, and a ticker task's
+turns between one follower's restore and the next's. The real runner against the localnet; the ledger's
+engine and the engines' calls are observed, not replaced."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Callable
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from sqlalchemy import event
+
+from bench.distributed import fund, new_key, register
+from strategies.model import PairState
+from tests.e2e.support import PASSWORD, World
+
+RECOVERY_TABLES = ("copy_instruction", "follow_plan")
+
+
+async def followers_with_history(world: World, count: int) -> dict[str, dict[str, PairState]]:
+    """`count` followers (registered through the service layer, as `mirrorbot account add` / `follow
+    add` do) of a leader holding ETH and BTC, loaded once by a runner so each has two pairs decided, and
+    the runner stopped: the next one recovers them from the ledger. Each follower's pairs as it left them."""
+    assert world.ledger is not None
+    await world.set_mids(ETH="3000", BTC="60000")
+    leader = await world.leader("1000000")
+    await world.leader_to(leader, "ETH", "1")
+    await world.leader_to(leader, "BTC", "0.1")
+    keys = [new_key() for _ in range(count)]
+    added = await register(world.ledger, world.tmp, keys, [leader.address] * count, password=PASSWORD)
+    await fund(world.http, world.url, added, Decimal(10_000))
+    first = await world.start_runner()
+    assert first.copier is not None and len(first.copier.desks) == count
+    pairs = {a: dict(d.engine.pairs) for a, d in first.copier.desks.items()}
+    assert set(pairs) == set(added)
+    assert all({"ETH", "BTC"} <= set(p) for p in pairs.values())  # ETH and BTC copied, the others flat
+    await first.stop()
+    world.runner = None
+    return pairs
+
+
+def recovery_statements(world: World) -> tuple[Counter[str], Callable[[], None]]:
+    """Every statement touching the decisions' or plans' table, counted by table, from now on."""
+    assert world.ledger is not None
+    seen: Counter[str] = Counter()
+
+    def observe(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        for table in RECOVERY_TABLES:
+            if re.search(rf"\b{table}\b", statement):
+                seen[table] += 1
+
+    engines = world.ledger.sync_engines
+    for engine in engines:
+        event.listen(engine, "before_cursor_execute", observe)
+
+    def stop() -> None:
+        for engine in engines:
+            event.remove(engine, "before_cursor_execute", observe)
+
+    return seen, stop
+
+
+@pytest.mark.parametrize("followers", [2, 6])
+async def test_recovering_followers_reads_the_ledger_a_bounded_number_of_times(
+    world: World, followers: int
+) -> None:
+    pairs = await followers_with_history(world, followers)
+    seen, stop = recovery_statements(world)
+    try:
+        runner = await world.start_runner()
+    finally:
+        stop()
+    assert runner.copier is not None
+    desks = runner.copier.desks
+    assert {a: d.engine.pairs for a, d in desks.items()} == pairs  # each pair restored as it was
+    # The same reads for 2 and 6 followers (their pairs: 2 × and 6 × every market), whatever the pairs:
+    # on the decisions, one for every pair's latest decision with the source size it mirrored, one for
+    # the protective triggers last seen resting; on the plans, the current plans (at start and in the
+    # plan sync) and the versions the decisions name. It was three reads per pair and one per follow.
+    assert dict(seen) == {"copy_instruction": 2, "follow_plan": 3}, seen
