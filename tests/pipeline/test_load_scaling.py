@@ -7,6 +7,9 @@ engine and the engines' calls are observed, not replaced."""
 
 from __future__ import annotations
 
+import asyncio
+import functools
+import itertools
 import re
 from collections import Counter
 from collections.abc import Callable
@@ -17,6 +20,8 @@ import pytest
 from sqlalchemy import event
 
 from bench.distributed import fund, new_key, register
+from bot.pipeline.runner import Runner
+from strategies.engine import Follower
 from strategies.model import PairState
 from tests.e2e.support import PASSWORD, World
 
@@ -84,3 +89,45 @@ async def test_recovering_followers_reads_the_ledger_a_bounded_number_of_times(
     # the protective triggers last seen resting; on the plans, the current plans (at start and in the
     # plan sync) and the versions the decisions name. It was three reads per pair and one per follow.
     assert dict(seen) == {"copy_instruction": 2, "follow_plan": 3}, seen
+
+
+async def test_the_event_loop_turns_between_followers_while_many_load(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A ticker task beside the runner's start-up counts its turns; each follower's restore notes the
+    count. The ticker ran between every follower and the next: heartbeats and bus reads keep going."""
+    count = 100
+    await followers_with_history(world, count)
+    ticks = [0]
+    noted: list[tuple[int, int]] = []  # (engine, ticks) at each pair restored, in call order
+
+    def noting(method: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(method)
+        def call(self: Follower, *args: Any, **kwargs: Any) -> Any:
+            noted.append((id(self), ticks[0]))
+            return method(self, *args, **kwargs)
+
+        return call
+
+    monkeypatch.setattr(Follower, "restore_pair", noting(Follower.restore_pair))
+
+    async def ticker() -> None:
+        while True:
+            await asyncio.sleep(0)
+            ticks[0] += 1
+
+    task = asyncio.create_task(ticker())
+    try:
+        runner: Runner = await world.start_runner()
+    finally:
+        task.cancel()
+    assert runner.copier is not None and len(runner.copier.desks) == count
+    firsts: dict[int, int] = {}
+    lasts: dict[int, int] = {}
+    for engine, at in noted:
+        firsts.setdefault(engine, at)
+        lasts[engine] = at
+    assert len(firsts) == count  # every follower's pairs were restored
+    order = list(firsts)
+    gaps = [firsts[b] - lasts[a] for a, b in itertools.pairwise(order)]
+    assert all(gap > 0 for gap in gaps), f"no turn between {gaps.count(0)} of {count - 1} followers"
