@@ -28,17 +28,22 @@ from tests.e2e.support import PASSWORD, World
 RECOVERY_TABLES = ("copy_instruction", "follow_plan")
 
 
-async def followers_with_history(world: World, count: int) -> dict[str, dict[str, PairState]]:
+async def followers_with_history(
+    world: World, count: int, sources: int = 1
+) -> dict[str, dict[str, PairState]]:
     """`count` followers (registered through the service layer, as `mirrorbot account add` / `follow
-    add` do) of a leader holding ETH and BTC, loaded once by a runner so each has two pairs decided, and
-    the runner stopped: the next one recovers them from the ledger. Each follower's pairs as it left them."""
+    add` do; follower i follows leader i mod `sources`) of leaders holding ETH and BTC, loaded once by a
+    runner so each has its pairs decided, and the runner stopped: the next one recovers them from the
+    ledger. Each follower's pairs as it left them."""
     assert world.ledger is not None
     await world.set_mids(ETH="3000", BTC="60000")
-    leader = await world.leader("1000000")
-    await world.leader_to(leader, "ETH", "1")
-    await world.leader_to(leader, "BTC", "0.1")
+    leaders = [await world.leader("1000000") for _ in range(sources)]
+    for leader in leaders:
+        await world.leader_to(leader, "ETH", "1")
+        await world.leader_to(leader, "BTC", "0.1")
     keys = [new_key() for _ in range(count)]
-    added = await register(world.ledger, world.tmp, keys, [leader.address] * count, password=PASSWORD)
+    followed = [leaders[i % sources].address for i in range(count)]
+    added = await register(world.ledger, world.tmp, keys, followed, password=PASSWORD)
     await fund(world.http, world.url, added, Decimal(10_000))
     first = await world.start_runner()
     assert first.copier is not None and len(first.copier.desks) == count
@@ -94,22 +99,27 @@ async def test_recovering_followers_reads_the_ledger_a_bounded_number_of_times(
 async def test_the_event_loop_turns_between_followers_while_many_load(
     world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A ticker task beside the runner's start-up counts its turns; each follower's restore notes the
-    count. The ticker ran between every follower and the next: heartbeats and bus reads keep going."""
+    """A ticker task beside the runner's start-up counts its turns; the engines note the count at each
+    pair restored, each follower's account read and each source's state observed. The ticker ran
+    between every follower (and every source) and the next: heartbeats and bus reads keep going."""
     count = 100
-    await followers_with_history(world, count)
+    await followers_with_history(world, count, sources=3)
     ticks = [0]
-    noted: list[tuple[int, int]] = []  # (engine, ticks) at each pair restored, in call order
+    noted: dict[str, list[tuple[object, int]]] = {}  # method → (whose call, ticks then), in call order
 
-    def noting(method: Callable[..., Any]) -> Callable[..., Any]:
+    def noting(name: str, whose: Callable[[Follower, tuple[Any, ...]], object]) -> None:
+        method = getattr(Follower, name)
+
         @functools.wraps(method)
         def call(self: Follower, *args: Any, **kwargs: Any) -> Any:
-            noted.append((id(self), ticks[0]))
+            noted.setdefault(name, []).append((whose(self, args), ticks[0]))
             return method(self, *args, **kwargs)
 
-        return call
+        monkeypatch.setattr(Follower, name, call)
 
-    monkeypatch.setattr(Follower, "restore_pair", noting(Follower.restore_pair))
+    noting("restore_pair", lambda engine, _: id(engine))  # recovery: a follower's pairs
+    noting("set_equity", lambda engine, _: id(engine))  # a follower's account read, observed
+    noting("observe_source", lambda _, args: args[0])  # a source's state, into every engine
 
     async def ticker() -> None:
         while True:
@@ -122,12 +132,11 @@ async def test_the_event_loop_turns_between_followers_while_many_load(
     finally:
         task.cancel()
     assert runner.copier is not None and len(runner.copier.desks) == count
-    firsts: dict[int, int] = {}
-    lasts: dict[int, int] = {}
-    for engine, at in noted:
-        firsts.setdefault(engine, at)
-        lasts[engine] = at
-    assert len(firsts) == count  # every follower's pairs were restored
-    order = list(firsts)
-    gaps = [firsts[b] - lasts[a] for a, b in itertools.pairwise(order)]
-    assert all(gap > 0 for gap in gaps), f"no turn between {gaps.count(0)} of {count - 1} followers"
+    held: dict[str, str] = {}  # method → how often the loop was held from one call's owner to the next
+    for name, calls in noted.items():
+        runs = [list(run) for _, run in itertools.groupby(calls, key=lambda call: call[0])]
+        assert len(runs) >= (3 if name == "observe_source" else count), (name, len(runs))
+        gaps = [b[0][1] - a[-1][1] for a, b in itertools.pairwise(runs)]
+        if 0 in gaps:
+            held[name] = f"no turn between {gaps.count(0)} of {len(gaps)}"
+    assert held == {}
