@@ -2,8 +2,8 @@
 a copy worker gaining 1,000 followers took 79–81 s, ~3 ledger queries for each pair's latest decision,
 and its loop stalled long enough for its heartbeats to come a lease late). Counted, not timed: the
 statements on the decisions' and plans' tables while a runner recovers N followers, and a ticker task's
-turns between one follower's restore and the next's. The real runner against the localnet; the ledger's
-engine and the engines' calls are observed, not replaced."""
+turns between one follower's (or source's) part of the load and the next's. The real runner against the
+localnet; the ledger's engine and the engines' calls are observed, not replaced."""
 
 from __future__ import annotations
 
