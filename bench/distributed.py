@@ -107,7 +107,13 @@ async def fund(http: httpx.AsyncClient, url: str, addresses: Sequence[str], usdc
 
 
 async def register(
-    ledger: Ledger, tmp: Path, keys: Sequence[str], sources: Sequence[str], *, concurrency: int = 8
+    ledger: Ledger,
+    tmp: Path,
+    keys: Sequence[str],
+    sources: Sequence[str],
+    *,
+    concurrency: int = 8,
+    password: str = PASSWORD,
 ) -> list[str]:
     """Each follower key: a keystore, `account add`, `follow add` of its source at 100 % (through the
     service layer, as the CLI does); `keys[i]` follows `sources[i]`. The followers' addresses."""
@@ -118,7 +124,7 @@ async def register(
         address = address_of(key)
         async with gate:
             path = tmp / "keys" / f"{address}.json"
-            await service.keystore_import(ACTOR, path, key, PASSWORD)
+            await service.keystore_import(ACTOR, path, key, password)
             await service.account_add(ACTOR, address, path, check_venue=False)
             await service.follow_add(ACTOR, address, source, scaling=100, check_venue=False)
         return address

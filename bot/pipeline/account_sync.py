@@ -17,6 +17,7 @@ from bot.pipeline.desk import Desk
 from bot.pipeline.followers import Followers
 from bot.pipeline.guard_gate import RiskGate
 from bot.pipeline.reads import AccountReader
+from bot.pipeline.turns import between
 
 log = logging.getLogger(__name__)
 
@@ -36,20 +37,22 @@ class AccountSync:
     ) -> None:
         """Read equities and positions from the venue: the given sources (default: every followed one)
         and every follower. `staged`: followers being loaded while running (not in `desks` yet): read
-        instead of the others, and told the sources' states too."""
+        instead of the others, and told the sources' states too. Each source and each follower is
+        observed after a turn of the event loop: a source's state goes into every engine, and with
+        hundreds of followers the whole pass would hold the loop past a heartbeat."""
         book, markets = self.followers, self.followers.markets
         wanted = sorted(set(book.sources() if sources is None else sources))
         desks = list(staged) if staged else list(book.desks.values()) if followers else []
         epochs = [{coin: desk.epoch(coin) for coin in markets} for desk in desks]
         reads = await self.reader.read(wanted, [desk.account.address for desk in desks])
-        for source, state in zip(wanted, reads.sources, strict=True):
+        async for source, state in between(zip(wanted, reads.sources, strict=True)):
             if isinstance(state, AccountState):
                 self.observe_source(source, state, staged)
             else:
                 log_event(
                     log, "account_read_failed", level=logging.WARNING, address=source, error=repr(state)
                 )
-        for desk, before, state in zip(desks, epochs, reads.followers, strict=True):
+        async for desk, before, state in between(zip(desks, epochs, reads.followers, strict=True)):
             if isinstance(state, AccountState):
                 self.observe_follower(desk, state, [c for c in markets if desk.epoch(c) == before[c]])
             else:

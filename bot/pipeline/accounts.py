@@ -13,6 +13,7 @@ from bot.domain import TradingAccount
 from bot.ledger import Account, AccountKind, Ledger
 from bot.ledger.ids import normalise_account
 from bot.logs import log_event
+from bot.pipeline.turns import between
 from bot.service import Actor, MirrorService, ServiceError
 from bot.venues import HYPERLIQUID, capabilities
 
@@ -47,7 +48,7 @@ async def load_accounts(
     actor = Actor.system("runner")
     accounts: list[TradingAccount] = []
     skipped: list[str] = []
-    for row in rows:
+    async for row in between(rows):  # a turn for the heartbeats and the bus between keystores
         try:
             accounts.append(await _open_account(service, actor, row, password or "", venue_name))
         except RunnerError as exc:
@@ -136,7 +137,7 @@ class AccountRoster:
             and not (address in self._unloadable and self._unloadable[address] == row.keystore_path)
         ]
         accounts: list[TradingAccount] = []
-        for row in fresh:
+        async for row in between(fresh):
             address = normalise_account(row.address)
             try:  # a keystore that does not open is skipped and alerted by load_accounts itself
                 opened = await load_accounts(

@@ -33,7 +33,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Coroutine
+from collections.abc import Coroutine, Sequence
 from dataclasses import replace
 from typing import Any, Final
 
@@ -98,8 +98,9 @@ class Protector:
         """Every follower that may hold protection: read its account, protect every coin that needs it.
         `verify` also looks up triggers whose position did not move (one cancelled behind our back by the
         dead-man switch or by hand is replaced); the reconciliation pass asks for it."""
-        for desk in list(self.copier.desks.values()):
-            await self._load_known(desk)
+        desks = list(self.copier.desks.values())
+        await self._load_known(desks)
+        for desk in desks:
             if not self._concerns(desk):
                 continue
             epochs = {coin: desk.epoch(coin) for coin in self.copier.markets}
@@ -142,7 +143,7 @@ class Protector:
     async def _queued(self, desk: Desk, coin: str) -> None:
         async with desk.lock(coin):
             self._pending.discard((desk.address, coin))
-            await self._load_known(desk)
+            await self._load_known([desk])
             if self._concerns(desk):  # else no request at all: most followers set no protection
                 await self._guarded(desk, coin, None)
 
@@ -391,23 +392,27 @@ class Protector:
         )
         return asks or any(live for (address, _), live in self.live.items() if address == desk.address)
 
-    async def _load_known(self, desk: Desk) -> None:
-        """Once per follower (after a restart): the triggers the ledger last saw resting are ours to
-        watch — one that fired while the bot was down is found (and acted on) by the next pass."""
-        if desk.address in self._loaded:
+    async def _load_known(self, desks: Sequence[Desk]) -> None:
+        """Once per follower (after a restart, or loaded while running): the triggers the ledger last saw
+        resting are ours to watch — one that fired while the bot was down is found (and acted on) by the
+        next pass. The followers not loaded yet are read together (one query, not one each)."""
+        fresh = [desk for desk in desks if desk.address not in self._loaded]
+        if not fresh:
             return
-        self._loaded.add(desk.address)
-        for resting in await self.copier.ledger.resting_orders(desk.address, EVENT_KIND):
-            intent, event_id, oid = resting.intent, resting.source_event_id, resting.oid
-            want = parse_event_id(intent.coin, event_id, intent.side == Side.BUY.value, intent.limit_px)
-            if want is None:
-                continue
-            live = self.live.setdefault((desk.address, intent.coin), {})
-            older = live.get(want.tpsl)
-            placed_ms = int(intent.created_at.timestamp() * 1000)
-            live[want.tpsl] = Live(intent.cloid, want, placed_ms, oid, checked=False)
-            if older is not None:  # a replacement whose cancel a stop cut short: cancel it now
-                await self._cancel(desk, older)
+        self._loaded.update(desk.address for desk in fresh)
+        known = await self.copier.ledger.resting_orders_of([d.address for d in fresh], EVENT_KIND)
+        for desk in fresh:
+            for resting in known.get(desk.address, []):
+                intent, event_id, oid = resting.intent, resting.source_event_id, resting.oid
+                want = parse_event_id(intent.coin, event_id, intent.side == Side.BUY.value, intent.limit_px)
+                if want is None:
+                    continue
+                live = self.live.setdefault((desk.address, intent.coin), {})
+                older = live.get(want.tpsl)
+                placed_ms = int(intent.created_at.timestamp() * 1000)
+                live[want.tpsl] = Live(intent.cloid, want, placed_ms, oid, checked=False)
+                if older is not None:  # a replacement whose cancel a stop cut short: cancel it now
+                    await self._cancel(desk, older)
 
 
 def _wanted_of(item: Live | None) -> Wanted | None:

@@ -31,6 +31,7 @@ from bot.pipeline.copier import Copier
 from bot.pipeline.desk import Desk
 from bot.pipeline.execute import DecisionKey, now_ms
 from bot.pipeline.missed import missed_changes
+from bot.pipeline.turns import between
 from strategies.model import Event, Status
 from strategies.num import q_lot
 
@@ -84,14 +85,17 @@ class Reconciler:
         before = [dict(desk.engine.positions) for desk in desks]
         reads = await copier.reader.read(sources, [desk.account.address for desk in desks])  # bounded
         known_sources: set[str] = set()
-        for source, state in zip(sources, reads.sources, strict=True):
+        # A turn of the event loop before each source and each follower (bot/pipeline/turns.py): a
+        # source's state goes into every engine, and a pass over hundreds would hold the loop.
+        async for source, state in between(zip(sources, reads.sources, strict=True)):
             if isinstance(state, AccountState):
                 copier.accounts.observe_source(source, state)
                 known_sources.add(source)
             else:
                 report.unknown_reads.append(source)
         readable: list[Desk] = []
-        for desk, epoch, was, state in zip(desks, epochs, before, reads.followers, strict=True):
+        followers = zip(desks, epochs, before, reads.followers, strict=True)
+        async for desk, epoch, was, state in between(followers):
             if not isinstance(state, AccountState):
                 report.unknown_reads.append(desk.address)
                 continue

@@ -13,6 +13,8 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from itertools import groupby
+from operator import attrgetter
 
 from bot.alerts import AlertKind
 from bot.domain import OrderRequest, OrderResult, OrderStatus, SourceChange
@@ -31,6 +33,7 @@ from bot.pipeline.oms import OrderManager
 from bot.pipeline.plans import Plans
 from bot.pipeline.settle import Settler
 from bot.pipeline.tell import Teller
+from bot.pipeline.turns import between
 from strategies.model import PairState, Reason, Status
 
 log = logging.getLogger(__name__)
@@ -155,10 +158,9 @@ class Recovery:
             if rec.follower in book and rec.plan_version is not None:
                 key = (rec.follower, rec.source)
                 versions[key] = max(versions.get(key, 0), rec.plan_version)
-        for (follower, source), version in versions.items():
-            plan = next(
-                (p for p in await self.ledger.plan_versions(follower, source) if p.version == version), None
-            )
+        plans = await self.ledger.plans_at((f, s, v) for (f, s), v in versions.items())
+        async for (follower, source), version in between(versions.items()):
+            plan = plans.get((normalise_account(follower), normalise_account(source), version))
             loaded = LoadedPlan.of(plan) if plan is not None else None
             if loaded is not None and loaded.settings.active:
                 book[follower].plans[source] = loaded
@@ -168,14 +170,15 @@ class Recovery:
         else:
             await self.accounts.refresh()
             await self.plans.enforce_risk()
-        for rec in records:
-            desk = book.get(rec.follower)
-            config = desk.engine.follows.get(rec.source) if desk is not None else None
-            if desk is None or config is None:
-                continue
-            venue_size = desk.engine.source_position(rec.source, rec.coin).size
-            known = rec.source_size if rec.source_size is not None else venue_size
-            desk.engine.restore_pair(rec.state(config.filters.effective(known)))
+        async for _, pairs in between(groupby(records, key=attrgetter("follower"))):  # sorted by follower
+            for rec in pairs:
+                desk = book.get(rec.follower)
+                config = desk.engine.follows.get(rec.source) if desk is not None else None
+                if desk is None or config is None:
+                    continue
+                venue_size = desk.engine.source_position(rec.source, rec.coin).size
+                known = rec.source_size if rec.source_size is not None else venue_size
+                desk.engine.restore_pair(rec.state(config.filters.effective(known)))
         # The records come sorted by follower: the first pair found per (source, coin) is the same.
         restored = sorted(book.values(), key=lambda desk: desk.address)
         missed = missed_changes(restored, self.followers.source_states.keys(), now_ms())

@@ -111,3 +111,12 @@ def test_scale_reaches_every_follower_with_each_worker_count(capsys: pytest.Capt
         line.split() for line in capsys.readouterr().out.splitlines() if line.split()[:1] in (["1"], ["2"])
     ]
     assert [(row[0], row[1]) for row in rows] == [("1", "4"), ("2", "4")]  # every follower ordered
+
+
+def test_load_prints_both_loads_per_follower(capsys: pytest.CaptureFixture[str]) -> None:
+    from bench import load
+
+    assert load.main(["--followers", "3"]) == 0
+    rows = capsys.readouterr().out.splitlines()
+    assert [row.split()[:2] for row in rows[2:]] == [["gained", "while"], ["restart,", "with"]]
+    assert all(row.split()[3] == "3" for row in rows[2:])  # every follower loaded, both times

@@ -1,0 +1,145 @@
+"""Loading followers (issue #15): what a runner pays per follower it loads — the ledger statements and the
+milliseconds — for followers gained while running (`sync_plans`, as a copy worker loads the followers it
+gained) and for a restart recovering them with their history (`Runner.start`).
+
+    python -m bench.load [--followers 200] [--sources 1]
+
+One localnet process, a SQLite ledger, followers registered through the service layer as bench.scale
+registers them (a keystore each, `account add`, `follow add` at 100 %); follower i follows leader
+i mod S, each leader holding ETH. Printed: ms per follower, ledger statements per follower, and the
+longest the event loop went without a turn (a 10 ms ticker's lateness) during each load.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+import tempfile
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import httpx
+from sqlalchemy import event
+
+from bench.distributed import PASSWORD, Trader, control, fund, new_key, register
+from bench.rig import JOBS_OFF, LOCALNET_WEIGHT_PER_MINUTE, LocalnetProcess, machine
+from bot.config import load_settings
+from bot.ledger import Ledger
+from bot.pipeline.runner import Runner
+
+USDC = Decimal(10_000)
+TICK_S = 0.01
+
+
+@dataclass(frozen=True, slots=True)
+class Load:
+    what: str
+    followers: int
+    seconds: float
+    statements: int
+    longest_stall_ms: float
+
+    def line(self) -> str:
+        per = 1000 * self.seconds / self.followers
+        return (
+            f"{self.what:<24}{self.followers:>10}{self.seconds:>8.2f}{per:>14.1f}"
+            f"{self.statements / self.followers:>16.1f}{self.longest_stall_ms:>10.0f}"
+        )
+
+
+HEADER = f"{'load':<24}{'followers':>10}{'s':>8}{'ms/follower':>14}{'stmts/follower':>16}{'stall ms':>10}"
+
+
+async def measured(what: str, count: int, ledger: Ledger, work: Callable[[], Awaitable[Any]]) -> Load:
+    """`work` timed, its ledger statements counted, and a ticker's worst lateness beside it."""
+    statements = [0]
+
+    def counted(*_: Any) -> None:
+        statements[0] += 1
+
+    worst = [0.0]
+
+    async def ticker() -> None:
+        while True:
+            before = time.monotonic()
+            await asyncio.sleep(TICK_S)
+            worst[0] = max(worst[0], time.monotonic() - before - TICK_S)
+
+    for engine in ledger.sync_engines:
+        event.listen(engine, "before_cursor_execute", counted)
+    task = asyncio.create_task(ticker())
+    started = time.monotonic()
+    try:
+        await work()
+    finally:
+        seconds = time.monotonic() - started
+        task.cancel()
+        for engine in ledger.sync_engines:
+            event.remove(engine, "before_cursor_execute", counted)
+    return Load(what, count, seconds, statements[0], worst[0] * 1000)
+
+
+async def measure(count: int, sources: int) -> list[Load]:
+    with tempfile.TemporaryDirectory(prefix="mirrorbot-load-") as scratch:
+        tmp = Path(scratch)
+        net = LocalnetProcess()
+        try:
+            await asyncio.to_thread(net.wait_ready)
+            ledger = await Ledger.open(f"sqlite+aiosqlite:///{tmp / 'ledger.db'}")
+            try:
+                return await _run(net, ledger, tmp, count, sources)
+            finally:
+                await ledger.close()
+        finally:
+            net.stop()
+
+
+async def _run(net: LocalnetProcess, ledger: Ledger, tmp: Path, count: int, sources: int) -> list[Load]:
+    leaders = [Trader.new() for _ in range(sources)]
+    async with httpx.AsyncClient(timeout=60) as http:
+        await control(http, net.url, {"type": "setMids", "mids": {"ETH": "3000"}})
+        await fund(http, net.url, [t.address for t in leaders], USDC)
+        for leader in leaders:
+            await leader.trade(http, net.url, True, Decimal("0.1"))
+    settings = load_settings(
+        hl_api_url=net.url,
+        data_dir=tmp / "data",
+        database_url=f"sqlite+aiosqlite:///{tmp / 'ledger.db'}",
+        keystore_password=PASSWORD,
+        hl_weight_per_minute=LOCALNET_WEIGHT_PER_MINUTE,
+    )
+    first = Runner(settings, options=JOBS_OFF, ledger=ledger)
+    await first.start()  # no followers yet
+    keys = [new_key() for _ in range(count)]
+    added = await register(ledger, tmp, keys, [leaders[i % sources].address for i in range(count)])
+    async with httpx.AsyncClient(timeout=60) as http:
+        await fund(http, net.url, added, USDC)
+    loads = [await measured("gained while running", count, ledger, first.sync_plans)]
+    assert first.copier is not None and len(first.copier.desks) == count
+    await first.stop()
+    second = Runner(settings, options=JOBS_OFF, ledger=ledger)
+    loads.append(await measured("restart, with history", count, ledger, second.start))
+    assert second.copier is not None and len(second.copier.desks) == count
+    await second.stop()
+    return loads
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.load", description=__doc__.splitlines()[0])
+    parser.add_argument("--followers", type=int, default=200)
+    parser.add_argument("--sources", type=int, default=1)
+    args = parser.parse_args(argv)
+    print(f"machine: {machine()}")
+    print(HEADER)
+    for load in asyncio.run(measure(args.followers, args.sources)):
+        print(load.line(), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,142 @@
+"""Loading followers costs the ledger a bounded number of reads and never holds the event loop (issue #15:
+a copy worker gaining 1,000 followers took 79–81 s, ~3 ledger queries for each pair's latest decision,
+and its loop stalled long enough for its heartbeats to come a lease late). Counted, not timed: the
+statements on the decisions' and plans' tables while a runner recovers N followers, and a ticker task's
+turns between one follower's (or source's) part of the load and the next's. The real runner against the
+localnet; the ledger's engine and the engines' calls are observed, not replaced."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import itertools
+import re
+from collections import Counter
+from collections.abc import Callable
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from sqlalchemy import event
+
+from bench.distributed import fund, new_key, register
+from bot.pipeline.runner import Runner
+from strategies.engine import Follower
+from strategies.model import PairState
+from tests.e2e.support import PASSWORD, World
+
+RECOVERY_TABLES = ("copy_instruction", "follow_plan")
+
+
+async def followers_with_history(
+    world: World, count: int, sources: int = 1
+) -> dict[str, dict[str, PairState]]:
+    """`count` followers (registered through the service layer, as `mirrorbot account add` / `follow
+    add` do; follower i follows leader i mod `sources`) of leaders holding ETH and BTC, loaded once by a
+    runner so each has its pairs decided, and the runner stopped: the next one recovers them from the
+    ledger. Each follower's pairs as it left them."""
+    assert world.ledger is not None
+    await world.set_mids(ETH="3000", BTC="60000")
+    leaders = [await world.leader("1000000") for _ in range(sources)]
+    for leader in leaders:
+        await world.leader_to(leader, "ETH", "1")
+        await world.leader_to(leader, "BTC", "0.1")
+    keys = [new_key() for _ in range(count)]
+    followed = [leaders[i % sources].address for i in range(count)]
+    added = await register(world.ledger, world.tmp, keys, followed, password=PASSWORD)
+    await fund(world.http, world.url, added, Decimal(10_000))
+    first = await world.start_runner()
+    assert first.copier is not None and len(first.copier.desks) == count
+    pairs = {a: dict(d.engine.pairs) for a, d in first.copier.desks.items()}
+    assert set(pairs) == set(added)
+    assert all({"ETH", "BTC"} <= set(p) for p in pairs.values())  # ETH and BTC copied, the others flat
+    await first.stop()
+    world.runner = None
+    return pairs
+
+
+def recovery_statements(world: World) -> tuple[Counter[str], Callable[[], None]]:
+    """Every statement touching the decisions' or plans' table, counted by table, from now on."""
+    assert world.ledger is not None
+    seen: Counter[str] = Counter()
+
+    def observe(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        for table in RECOVERY_TABLES:
+            if re.search(rf"\b{table}\b", statement):
+                seen[table] += 1
+
+    engines = world.ledger.sync_engines
+    for engine in engines:
+        event.listen(engine, "before_cursor_execute", observe)
+
+    def stop() -> None:
+        for engine in engines:
+            event.remove(engine, "before_cursor_execute", observe)
+
+    return seen, stop
+
+
+@pytest.mark.parametrize("followers", [2, 6])
+async def test_recovering_followers_reads_the_ledger_a_bounded_number_of_times(
+    world: World, followers: int
+) -> None:
+    pairs = await followers_with_history(world, followers)
+    seen, stop = recovery_statements(world)
+    try:
+        runner = await world.start_runner()
+    finally:
+        stop()
+    assert runner.copier is not None
+    desks = runner.copier.desks
+    assert {a: d.engine.pairs for a, d in desks.items()} == pairs  # each pair restored as it was
+    # The same reads for 2 and 6 followers (their pairs: 2 × and 6 × every market), whatever the pairs:
+    # on the decisions, one for every pair's latest decision with the source size it mirrored, one for
+    # the protective triggers last seen resting; on the plans, the current plans (at start and in the
+    # plan sync) and the versions the decisions name. It was three reads per pair and one per follow.
+    assert dict(seen) == {"copy_instruction": 2, "follow_plan": 3}, seen
+
+
+async def test_the_event_loop_turns_between_followers_while_many_load(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A ticker task beside the runner's start-up counts its turns; the engines note the count at each
+    pair restored, each follower's account read and each source's state observed. The ticker ran
+    between every follower (and every source) and the next: heartbeats and bus reads keep going."""
+    count = 100
+    await followers_with_history(world, count, sources=3)
+    ticks = [0]
+    noted: dict[str, list[tuple[object, int]]] = {}  # method → (whose call, ticks then), in call order
+
+    def noting(name: str, whose: Callable[[Follower, tuple[Any, ...]], object]) -> None:
+        method = getattr(Follower, name)
+
+        @functools.wraps(method)
+        def call(self: Follower, *args: Any, **kwargs: Any) -> Any:
+            noted.setdefault(name, []).append((whose(self, args), ticks[0]))
+            return method(self, *args, **kwargs)
+
+        monkeypatch.setattr(Follower, name, call)
+
+    noting("restore_pair", lambda engine, _: id(engine))  # recovery: a follower's pairs
+    noting("set_equity", lambda engine, _: id(engine))  # a follower's account read, observed
+    noting("observe_source", lambda _, args: args[0])  # a source's state, into every engine
+
+    async def ticker() -> None:
+        while True:
+            await asyncio.sleep(0)
+            ticks[0] += 1
+
+    task = asyncio.create_task(ticker())
+    try:
+        runner: Runner = await world.start_runner()
+    finally:
+        task.cancel()
+    assert runner.copier is not None and len(runner.copier.desks) == count
+    held: dict[str, str] = {}  # method → how often the loop was held from one call's owner to the next
+    for name, calls in noted.items():
+        runs = [list(run) for _, run in itertools.groupby(calls, key=lambda call: call[0])]
+        assert len(runs) >= (3 if name == "observe_source" else count), (name, len(runs))
+        gaps = [b[0][1] - a[-1][1] for a, b in itertools.pairwise(runs)]
+        if 0 in gaps:
+            held[name] = f"no turn between {gaps.count(0)} of {len(gaps)}"
+    assert held == {}
