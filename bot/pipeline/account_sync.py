@@ -21,6 +21,8 @@ from bot.pipeline.turns import between
 
 log = logging.getLogger(__name__)
 
+REREADS = 2  # a source read again when it changed during its read, at most this many times
+
 
 class AccountSync:
     def __init__(self, followers: Followers, reader: AccountReader, risk: RiskGate) -> None:
@@ -44,9 +46,24 @@ class AccountSync:
         wanted = sorted(set(book.sources() if sources is None else sources))
         desks = list(staged) if staged else list(book.desks.values()) if followers else []
         epochs = [{coin: desk.epoch(coin) for coin in markets} for desk in desks]
+        seen = [book.source_epochs[s] for s in wanted]
         reads = await self.reader.read(wanted, [desk.account.address for desk in desks])
-        async for source, state in between(zip(wanted, reads.sources, strict=True)):
-            if isinstance(state, AccountState):
+        states = list(reads.sources)
+        # A source that changed while it was read is read again (staged followers need its state now),
+        # a few times at most; still moving, it is left to the next read (`read_outdated`).
+        for _ in range(REREADS):
+            moved = [i for i, s in enumerate(wanted) if book.read_outdated(s, seen[i])]
+            if not moved:
+                break
+            for i in moved:
+                seen[i] = book.source_epochs[wanted[i]]
+            again = await self.reader.read([wanted[i] for i in moved], [])
+            for i, state in zip(moved, again.sources, strict=True):
+                states[i] = state
+        async for source, epoch, state in between(zip(wanted, seen, states, strict=True)):
+            if book.read_outdated(source, epoch):
+                log_event(log, "source_read_outdated", address=source)
+            elif isinstance(state, AccountState):
                 self.observe_source(source, state, staged)
             else:
                 log_event(

@@ -7,6 +7,7 @@ recovery): they read and change the same desks, never copies of them.
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -33,6 +34,10 @@ class Followers:
     source_venue: Callable[[str], Venue] | None = None
     prices: PriceGate = field(default_factory=PriceGate)  # price-feed outliers (SPEC §11)
     vols: VolBook = field(default_factory=VolBook)  # σ per coin for volatility scaling (SPEC §10)
+    # Each source's count of changes handed to the mirror: a read of the source that began before the
+    # count moved may predate a change the engines were told of already, so it is not observed
+    # (`read_outdated`): a stale read taken for the truth is a "missed change" back to the old size.
+    source_epochs: Counter[str] = field(default_factory=Counter)
 
     def venue_of(self, source: str) -> Venue:
         return self.venue if self.source_venue is None else self.source_venue(source)
@@ -43,6 +48,14 @@ class Followers:
 
     def new_engine(self) -> Follower:
         return Follower(self.markets, min_notional=self.venue.capabilities.min_notional)
+
+    def source_changed(self, source: str) -> None:
+        """A change of `source` is being mirrored (called before the mirror's first await)."""
+        self.source_epochs[source] += 1
+
+    def read_outdated(self, source: str, epoch_at_read: int) -> bool:
+        """Whether a read of `source` begun at `epoch_at_read` is older than a change since mirrored."""
+        return self.source_epochs[source] != epoch_at_read
 
     def add(self, desk: Desk) -> None:
         self.desks[desk.address] = desk

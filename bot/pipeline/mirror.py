@@ -41,6 +41,8 @@ class Mirror:
         records its decisions."""
         if not changes:
             return
+        for change in changes:  # before any await: a source read in flight is older than this change
+            self.followers.source_changed(change.source)
         self._busy += 1
         try:
             await self._mirror(changes, events)

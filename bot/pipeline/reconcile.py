@@ -83,11 +83,14 @@ class Reconciler:
         desks = list(copier.desks.values())
         epochs = [{coin: desk.epoch(coin) for coin in copier.markets} for desk in desks]
         before = [dict(desk.engine.positions) for desk in desks]
+        source_epochs = [copier.followers.source_epochs[s] for s in sources]
         reads = await copier.reader.read(sources, [desk.account.address for desk in desks])  # bounded
         known_sources: set[str] = set()
         # A turn of the event loop before each source and each follower (bot/pipeline/turns.py): a
         # source's state goes into every engine, and a pass over hundreds would hold the loop.
-        async for source, state in between(zip(sources, reads.sources, strict=True)):
+        async for source, at_read, state in between(zip(sources, source_epochs, reads.sources, strict=True)):
+            if copier.followers.read_outdated(source, at_read):
+                continue  # changed while read: mirrored already; its pairs are checked next pass
             if isinstance(state, AccountState):
                 copier.accounts.observe_source(source, state)
                 known_sources.add(source)
