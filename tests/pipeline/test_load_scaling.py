@@ -102,7 +102,7 @@ async def test_the_event_loop_turns_between_followers_while_many_load(
     """A ticker task beside the runner's start-up counts its turns; the engines note the count at each
     pair restored, each follower's account read and each source's state observed. The ticker ran
     between every follower (and every source) and the next: heartbeats and bus reads keep going."""
-    count = 100
+    count = 20  # enough followers for every one of them to need a turn before the next
     await followers_with_history(world, count, sources=3)
     ticks = [0]
     noted: dict[str, list[tuple[object, int]]] = {}  # method → (whose call, ticks then), in call order
