@@ -3,12 +3,19 @@ localnet and ledger (PostgreSQL) and a Redis of the test's own, their JSON log l
 
 from __future__ import annotations
 
+import uuid
 from collections import Counter
 from collections.abc import Callable
+from pathlib import Path
 
 import bench.cluster
 from bench.cluster import HEARTBEAT_S, Role, Site
+from bot.bus.streams import Bus
+from bot.cluster.member import Member
 from bot.cluster.status import ClusterStatus, render
+from bot.cluster.worker import CopyWorker
+from bot.config import load_settings
+from bot.ledger.ownership import LeaseKind
 from tests.e2e.support import PASSWORD, World
 from tests.waiting import wait_until
 
@@ -67,3 +74,25 @@ def balanced(status: ClusterStatus, role: str, names: list[str], each: int) -> b
 
 async def order_cloids(world: World) -> Counter[str]:
     return Counter(c for r in await world.stats() if r["action"] == "order" for c in r["cloids"])
+
+
+def bus_of_its_own(url: str) -> Bus:
+    """The test Redis under a stream prefix of this test's own."""
+    return Bus.from_url(url, prefix=f"test:{uuid.uuid4().hex[:8]}")
+
+
+def in_process_worker(
+    world: World, bus_url: str, bus: Bus, data_dir: Path, name: str, *, heartbeat_s: float
+) -> CopyWorker:
+    """A copy worker in this process, on the world's ledger, with an unpaced venue client of its own."""
+    assert world.ledger is not None
+    settings = load_settings(
+        hl_api_url=world.url,
+        data_dir=data_dir,
+        database_url=world.db_url,
+        keystore_password=PASSWORD,
+        bus_url=bus_url,
+    )
+    member = Member(world.ledger, LeaseKind.WORKER, LeaseKind.FOLLOWER, name, heartbeat_s=heartbeat_s)
+    venue = world.venue(data_dir=data_dir / "venue")
+    return CopyWorker(settings, bus=bus, member=member, ledger=world.ledger, venue=venue)

@@ -6,21 +6,16 @@ ever). In process, on a localnet, a PostgreSQL ledger and the test Redis; the lo
 from __future__ import annotations
 
 import asyncio
-import uuid
 from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
 
-from bot.bus.streams import Bus
-from bot.cluster.member import Member
 from bot.cluster.status import cluster_status
-from bot.cluster.worker import CopyWorker
-from bot.config import load_settings
 from bot.domain import SourceChange
-from bot.ledger.ownership import LeaseKind
 from tests.bus.support import redis_server_url
-from tests.e2e.support import PASSWORD, World
+from tests.cluster.support import bus_of_its_own, in_process_worker
+from tests.e2e.support import World
 from tests.waiting import wait_until
 
 POSTGRESQL = pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
@@ -37,16 +32,8 @@ async def test_a_load_longer_than_a_lease_keeps_the_leases(world: World, tmp_pat
     first = await world.master_follower("1000")
     await world.follow(first, leader.address)
     url = redis_server_url()
-    settings = load_settings(
-        hl_api_url=world.url,
-        data_dir=tmp_path / "data",
-        database_url=world.db_url,
-        keystore_password=PASSWORD,
-        bus_url=url,
-    )
-    bus = Bus.from_url(url, prefix=f"test:{uuid.uuid4().hex[:8]}")
-    member = Member(world.ledger, LeaseKind.WORKER, LeaseKind.FOLLOWER, "c1", heartbeat_s=HEARTBEAT_S)
-    worker = CopyWorker(settings, bus=bus, member=member, ledger=world.ledger)
+    bus = bus_of_its_own(url)
+    worker = in_process_worker(world, url, bus, tmp_path / "data", "c1", heartbeat_s=HEARTBEAT_S)
     await worker.start()
     try:
         copier = worker.copier
@@ -67,7 +54,7 @@ async def test_a_load_longer_than_a_lease_keeps_the_leases(world: World, tmp_pat
         await asyncio.sleep(2 * LEASE_S)  # mid-load: two leases have passed since it began
         status = await cluster_status(world.ledger, "hyperliquid")
         assert {f.key: f.owner for f in status.followers} == {first: "c1", second: "c1"}
-        assert member.held == {first, second}
+        assert worker.member.held == {first, second}
 
         await wait_until(lambda: set(copier.desks) == {first, second}, "the new follower loaded")
     finally:

@@ -7,7 +7,6 @@ the bus is mirrored into the follower with no `allMids` read over HTTP (the loca
 from __future__ import annotations
 
 import asyncio
-import uuid
 from decimal import Decimal
 from pathlib import Path
 
@@ -15,15 +14,11 @@ import pytest
 
 from adapters.hyperliquid.venue import HyperliquidVenue
 from bot.bus.codec import BusChange
-from bot.bus.streams import Bus
-from bot.cluster.member import Member
-from bot.cluster.worker import CopyWorker
-from bot.config import load_settings
 from bot.domain import SourceChange
-from bot.ledger.ownership import LeaseKind
 from bot.pipeline.execute import now_ms
 from tests.bus.support import redis_server_url
-from tests.e2e.support import PASSWORD, World
+from tests.cluster.support import bus_of_its_own, in_process_worker
+from tests.e2e.support import World
 from tests.waiting import wait_until
 
 POSTGRESQL = pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
@@ -44,16 +39,8 @@ async def test_a_copy_worker_mirrors_a_change_without_reading_mids_over_http(
     follower = await world.master_follower("1000")
     await world.follow(follower, leader.address)
     url = redis_server_url()
-    settings = load_settings(
-        hl_api_url=world.url,
-        data_dir=tmp_path / "data",
-        database_url=world.db_url,
-        keystore_password=PASSWORD,
-        bus_url=url,
-    )
-    bus = Bus.from_url(url, prefix=f"test:{uuid.uuid4().hex[:8]}")
-    member = Member(world.ledger, LeaseKind.WORKER, LeaseKind.FOLLOWER, "c1", heartbeat_s=2.0)
-    worker = CopyWorker(settings, bus=bus, member=member, ledger=world.ledger)
+    bus = bus_of_its_own(url)
+    worker = in_process_worker(world, url, bus, tmp_path / "data", "c1", heartbeat_s=2.0)
     await worker.start()
     try:
         venue = worker.venue

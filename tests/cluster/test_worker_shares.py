@@ -6,21 +6,17 @@ PostgreSQL ledger and the test Redis."""
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
-from bot.bus.streams import Bus
-from bot.cluster.member import Member
 from bot.cluster.worker import CopyWorker, by_source
-from bot.config import load_settings
 from bot.ledger import FollowPlan
-from bot.ledger.ownership import LeaseKind
 from bot.service.settings import FollowSettings, settings_to_json
 from tests.bus.support import redis_server_url
-from tests.e2e.support import PASSWORD, World
+from tests.cluster.support import bus_of_its_own, in_process_worker
+from tests.e2e.support import World
 from tests.waiting import wait_until
 
 POSTGRESQL = pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
@@ -55,20 +51,11 @@ async def test_each_source_s_followers_are_held_by_one_worker(world: World, tmp_
     for follower, leader in source_of.items():
         await world.follow(follower, leader)
     url = redis_server_url()
-    bus = Bus.from_url(url, prefix=f"test:{uuid.uuid4().hex[:8]}")
+    bus = bus_of_its_own(url)
     workers: list[CopyWorker] = []
     try:
         for name in ("c1", "c2"):
-            settings = load_settings(
-                hl_api_url=world.url,
-                data_dir=tmp_path / name,
-                database_url=world.db_url,
-                keystore_password=PASSWORD,
-                bus_url=url,
-            )
-            member = Member(world.ledger, LeaseKind.WORKER, LeaseKind.FOLLOWER, name, heartbeat_s=HEARTBEAT_S)
-            venue = world.venue(data_dir=tmp_path / name / "venue")  # unpaced: the localnet's budget
-            worker = CopyWorker(settings, bus=bus, member=member, ledger=world.ledger, venue=venue)
+            worker = in_process_worker(world, url, bus, tmp_path / name, name, heartbeat_s=HEARTBEAT_S)
             await worker.start()
             workers.append(worker)
 
