@@ -150,7 +150,9 @@ class Executor:
             for step in steps:
                 self.failed(step.desk, step.decision.coin, step.key, exc)
             return
-        orders = [s for s, r in zip(steps, recorded, strict=True) if self._order_of(s, r, stored)]
+        orders = [
+            s for s, r in zip(steps, recorded, strict=True) if r is not None and self._order_of(s, r, stored)
+        ]
         fresh = [s for s in orders if s.resume_sent is None]
         if fresh:
             crash_point("after_intent")  # the intents are durable and pending: certainly not sent

@@ -22,7 +22,7 @@ import logging
 import os
 import signal
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Protocol
 
@@ -103,12 +103,16 @@ class OrderManager:
 
     async def record(
         self, drafts: Sequence[DecisionDraft], leader_event: LeaderEvent | None = None
-    ) -> tuple[LeaderEvent | None, list[RecordedDecision]]:
+    ) -> tuple[LeaderEvent | None, list[RecordedDecision | None]]:
         """Decisions with their orders' intents (and the change's leader event) in one transaction,
-        before anything is sent (`Ledger.record_decisions`: a decision recorded before is returned)."""
+        before anything is sent (`Ledger.record_decisions`: a decision recorded before is returned).
+        One result per draft; None: not recorded, the follower is no longer this process's (`_fenced`)."""
         if self.fence is None:
             venue = self.venue_name
-            return await self.ledger.record_decisions(drafts, venue=venue, leader_event=leader_event)
+            stored, recorded = await self.ledger.record_decisions(
+                drafts, venue=venue, leader_event=leader_event
+            )
+            return stored, list(recorded)
         try:
             return await self._fenced(drafts, leader_event)
         except Fenced:  # a lease was lost since the last heartbeat: learn which, then once more
@@ -117,15 +121,24 @@ class OrderManager:
 
     async def _fenced(
         self, drafts: Sequence[DecisionDraft], leader_event: LeaderEvent | None
-    ) -> tuple[LeaderEvent | None, list[RecordedDecision]]:
-        """`record` under this process's leases: a follower it does not hold gets its decision recorded
-        without the order (nothing to send); the ledger refuses the batch if an epoch is stale."""
+    ) -> tuple[LeaderEvent | None, list[RecordedDecision | None]]:
+        """`record` under this process's leases; the ledger refuses the batch if an epoch is stale. A
+        follower it no longer holds gets nothing recorded, not even a decision without its order: the
+        ledger would then say the change was mirrored for it, and its new owner's recovery (which
+        copies what the ledger says was never mirrored) would never send the order."""
         assert self.fence is not None
         epochs = self.fence.epochs()
-        held = [d if d.intent is None or _follower(d) in epochs else replace(d, intent=None) for d in drafts]
-        return await self.ledger.record_decisions(
-            held, venue=self.venue_name, leader_event=leader_event, fence=epochs
+        mine = [i for i, d in enumerate(drafts) if _follower(d) in epochs]
+        stored, recorded = await self.ledger.record_decisions(
+            [drafts[i] for i in mine], venue=self.venue_name, leader_event=leader_event, fence=epochs
         )
+        out: list[RecordedDecision | None] = [None] * len(drafts)
+        for i, done in zip(mine, recorded, strict=True):
+            out[i] = done
+        for draft in drafts:
+            if _follower(draft) not in epochs:
+                log_event(log, "decision_not_ours", follower=_follower(draft), reason="lease lost")
+        return stored, out
 
     async def submit(self, account: TradingAccount, request: OrderRequest) -> OrderResult:
         """Send a persisted intent; return its settled result (UNKNOWN only if nothing could tell)."""
