@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import AsyncIterator
 
 import pytest
 
 from bot.bus.streams import Bus
-from tests.bus.support import redis_server_url
+from tests.bus.support import redis_server_url, scratch_bus
 
 
 @pytest.fixture
@@ -18,11 +17,5 @@ def redis_url() -> str:
 
 @pytest.fixture
 async def bus(redis_url: str) -> AsyncIterator[Bus]:
-    store = Bus.from_url(redis_url, shards=4, prefix=f"test:{uuid.uuid4().hex[:12]}")
-    try:
+    async with scratch_bus(redis_url, shards=4) as store:
         yield store
-    finally:
-        keys = [k async for k in store.client.scan_iter(match=f"{store.prefix}:*")]
-        if keys:
-            await store.client.delete(*keys)
-        await store.close()

@@ -4,13 +4,16 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
-from contextlib import contextmanager
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from bench.services import PrivateRedis, redis_installed, redis_server
+from bot.bus.streams import Bus
 
 __all__ = ["PrivateRedis", "private_redis", "redis_server_url"]
 
@@ -38,3 +41,16 @@ def private_redis(directory: Path) -> Iterator[PrivateRedis]:
         _missing("redis-server is not installed: run `scripts/redis.sh start` once (it installs it)")
     with redis_server(directory) as server:
         yield server
+
+
+@asynccontextmanager
+async def scratch_bus(url: str, **options: Any) -> AsyncIterator[Bus]:
+    """A `Bus` under a prefix of its own on the Redis at `url`; its streams are deleted afterwards."""
+    store = Bus.from_url(url, prefix=f"test:{uuid.uuid4().hex[:12]}", **options)
+    try:
+        yield store
+    finally:
+        keys = [k async for k in store.client.scan_iter(match=f"{store.prefix}:*")]
+        if keys:
+            await store.client.delete(*keys)
+        await store.close()

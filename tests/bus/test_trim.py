@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -21,21 +20,15 @@ from bot.cluster.watcher import Watcher
 from bot.config import load_settings
 from bot.ledger import Ledger
 from bot.ledger.ownership import LeaseKind
-from tests.bus.support import redis_server_url
+from tests.bus.support import redis_server_url, scratch_bus
 from tests.bus.test_streams import SOURCES, change
 
 
 @pytest.fixture
 async def small() -> AsyncIterator[Bus]:
     """One stream, capped at 300 entries."""
-    store = Bus.from_url(redis_server_url(), shards=1, prefix=f"test:{uuid.uuid4().hex[:12]}", max_len=300)
-    try:
+    async with scratch_bus(redis_server_url(), shards=1, max_len=300) as store:
         yield store
-    finally:
-        keys = [k async for k in store.client.scan_iter(match=f"{store.prefix}:*")]
-        if keys:
-            await store.client.delete(*keys)
-        await store.close()
 
 
 async def publish(bus: Bus, n: int, start: int = 0) -> None:
