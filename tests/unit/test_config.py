@@ -66,6 +66,9 @@ def test_env_file_is_read(tmp_path: Path) -> None:
         ("MIRROR_LOG_LEVEL", "LOUD", "must be one of DEBUG, INFO"),
         ("MIRROR_TELEGRAM_ADMINS", "12,bob", "numeric Telegram user ids"),
         ("MIRROR_HL_NODE_DATA", "/nonexistent/hl/data", "must be an existing directory"),
+        ("MIRROR_BUS_STREAM_MAX_LEN", "50", "greater than or equal to 100"),
+        ("MIRROR_BUS_STREAM_MAX_LEN", "99999999999", "less than or equal to 10000000"),
+        ("MIRROR_BUS_STREAM_MAX_LEN", "abc", "valid integer"),
     ],
 )
 def test_bad_setting_names_the_variable(
