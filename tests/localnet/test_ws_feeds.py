@@ -60,12 +60,13 @@ def test_user_fills_snapshot_first_then_live(
     assert sum(Decimal(f["sz"]) for f in live["data"]["fills"]) == Decimal("0.1")
 
 
-def subscribed(info: Info, subscription: dict[str, Any]) -> Messages:
-    """`subscribe`, returning once the venue has it: a `userFills` subscription sent after it on the same
-    connection answers with a snapshot, and the venue reads a connection's messages in order (the SDK
-    does not wait for a subscription's ack; an order placed at once could beat it, on a loaded machine)."""
+def subscribed(info: Info, subscription: dict[str, Any], user: str | None = None) -> Messages:
+    """`subscribe`, returning once the venue has it: a `userFills` subscription (of `user`, default the
+    subscription's) sent after it on the same connection answers with a snapshot, and the venue reads a
+    connection's messages in order (the SDK does not wait for a subscription's ack; an order placed at
+    once could beat it, on a loaded machine)."""
     messages = subscribe(info, subscription)
-    barrier = subscribe(info, {"type": "userFills", "user": subscription["user"]})
+    barrier = subscribe(info, {"type": "userFills", "user": user or subscription["user"]})
     assert barrier.get(timeout=TIMEOUT)["data"]["isSnapshot"] is True
     return messages
 
@@ -111,8 +112,8 @@ def test_all_mids_and_l2_book_follow_set_mids(ws_info: Info, control: Control) -
 
 
 def test_trades(ws_info: Info, wallet: MakeWallet, exchange: MakeExchange) -> None:
-    trades = subscribe(ws_info, {"type": "trades", "coin": "BTC"})
     user = wallet()
+    trades = subscribed(ws_info, {"type": "trades", "coin": "BTC"}, user=user.address)
     exchange(user).market_open("BTC", True, 0.01)
     message = trades.get(timeout=TIMEOUT)
     assert message["channel"] == "trades"
