@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from bot.cluster.keepalive import KeepAlive
 from bot.ledger import Ledger
 from bot.ledger.lease import Holder
 from bot.ledger.ownership import Budget, LeaseKind, Ownership, live
@@ -73,6 +74,7 @@ class Member:
         budget: Budget | None = None,
         cap: int | None = None,
         clock: Callable[[], datetime] | None = None,
+        keepalive: bool = False,
     ) -> None:
         self.role, self.name, self.cap = role, name.strip().lower(), cap
         self.engine = engine = ledger.engine
@@ -83,6 +85,13 @@ class Member:
         self.me = Ownership(engine, role, holder=self.holder, budget=budget, **timing)
         self.work = Ownership(engine, work, holder=self.holder, **timing)
         self._clock = clock
+        # A thread extending the leases between heartbeats (bot/cluster/keepalive.py): the roles' processes
+        # have one, so work on their event loop cannot starve the leases; in-process tests drive `beat`.
+        self.keepalive = (
+            KeepAlive(engine, [role, work], self.holder, heartbeat_s=heartbeat_s, ttl_s=ttl, clock=clock)
+            if keepalive
+            else None
+        )
         self._renewed = -math.inf  # time.monotonic() of the last renewal of the work
         # How the work moved since start: "gained", "released" (given back to rebalance), "lost" (taken
         # over, or expired while this process was silent): the role's metrics.
@@ -117,12 +126,16 @@ class Member:
             raise ClusterError(
                 f"another live {self.role.value} is named {self.name!r}: give this one another --name"
             )
+        if self.keepalive is not None:
+            self.keepalive.start()
 
-    async def beat(self, wanted: Sequence[str]) -> Beat:
+    async def beat(self, wanted: Sequence[str], *, take: bool = True) -> Beat:
         """Renew, give back what is no longer wanted or over the share, take the share of what is free.
         `wanted`: all the work there is, the most important first: the free keys are taken in this order
         (the first `share - held` of them), and a process over its share gives back its last ones in
-        it (a suffix of what it holds), so a run of `wanted` is taken and given back as runs."""
+        it (a suffix of what it holds), so a run of `wanted` is taken and given back as runs.
+        `take=False`: renew and give back only (a worker still loading what it took last time takes no
+        more until it has: what it could not serve yet is better left to the others)."""
         if await self.me.renew():  # our own row was taken: we were silent past our lease
             await self.me.acquire([self.name])
         lost = await self.renew()
@@ -135,7 +148,7 @@ class Member:
         if extra:
             await self.work.release(extra)
         before = set(self.work.held)
-        room = share - len(before)
+        room = share - len(before) if take else 0
         if room > 0:
             await self.work.acquire([k for k in keys if k not in before], limit=room)
         gained = frozenset(set(self.work.held) - before)
@@ -158,5 +171,7 @@ class Member:
 
     async def leave(self) -> None:
         """Give everything back at once (a clean stop): the others take it at their next beat."""
+        if self.keepalive is not None:  # its last extension ends before the leases are given back
+            await self.keepalive.stop()
         await self.work.release()
         await self.me.release()

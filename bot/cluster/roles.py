@@ -226,6 +226,7 @@ def watch_main(
             LeaseKind.SOURCE,
             name,
             heartbeat_s=heartbeat_s,
+            keepalive=True,
             budget=budget,
             cap=budget.ws_users,
         )
@@ -253,6 +254,7 @@ def copy_main(
             LeaseKind.FOLLOWER,
             name,
             heartbeat_s=heartbeat_s,
+            keepalive=True,
             budget=budget,
             cap=None if weight is None else weight // FOLLOWER_WEIGHT_PER_MIN,
         )
@@ -273,7 +275,9 @@ def control_main(
     """`mirrorbot control`: the control room and the cluster's watch."""
 
     def make(ledger: Ledger, bus: Bus) -> Role:
-        member = Member(ledger, LeaseKind.CONTROL, LeaseKind.CONTROL, name, heartbeat_s=heartbeat_s)
+        member = Member(
+            ledger, LeaseKind.CONTROL, LeaseKind.CONTROL, name, heartbeat_s=heartbeat_s, keepalive=True
+        )
         return Control(settings, member, bus, ledger, start_room)
 
     return run_role(settings, "control", make, duration_s, observers)

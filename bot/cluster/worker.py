@@ -185,10 +185,15 @@ class CopyWorker(Runner):
         async with self._beat_lock:
             await self.member.renew()
 
-    async def _beat(self) -> bool:
+    async def _beat(self, *, take: bool = True) -> bool:
         async with self._beat_lock:
-            beat = await self.member.beat(await self._followers())
+            beat = await self.member.beat(await self._followers(), take=take)
         return beat.changed
+
+    @property
+    def _loading(self) -> bool:
+        """Whether followers it took are still being loaded (start-up, or a gain beside the heartbeats)."""
+        return not self.ready.is_set() or (self._sync is not None and not self._sync.done())
 
     async def _heartbeats(self) -> None:
         while not self._closing.is_set():
@@ -196,12 +201,14 @@ class CopyWorker(Runner):
                 await asyncio.wait_for(self._closing.wait(), self.member.heartbeat_s)
                 return
             try:
-                changed = await self._beat()
-                if not self.ready.is_set():  # start-up loads what is held once it gets there
+                # No more followers while the last ones taken are loading: taking faster than it loads
+                # kept a busy worker's loop busier, and the cluster's leases moving (4 workers, 2 cores).
+                loading = self._loading
+                changed = await self._beat(take=not loading)
+                if loading:  # start-up loads what is held once it gets there; a sync runs already
                     continue
                 assert self.copier is not None
-                syncing = self._sync is not None and not self._sync.done()
-                if not syncing and (changed or set(self.copier.desks) != self.member.held):
+                if changed or set(self.copier.desks) != self.member.held:
                     self._sync = asyncio.create_task(self._sync_held(), name="worker-sync")
             except Exception:
                 log.exception("worker heartbeat failed")

@@ -21,11 +21,11 @@ Each source is owned by one watcher, each follower by one copy worker, through a
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -40,6 +40,8 @@ from bot.ledger.values import LedgerError
 
 _TABLE = OwnershipLease.__table__  # type: ignore[attr-defined]
 TTL_S = 4.0  # a lease expires this long after its last heartbeat: 2 heartbeats of 2 s (SCALE.md)
+
+T = TypeVar("T")
 
 # A follower → the writer's epoch for it: what a write of intents carries (`Ledger.record_decisions`).
 Fence = Mapping[str, int]
@@ -198,21 +200,6 @@ class Ownership:
                 taken[row.name] = epoch
         return taken
 
-    async def _retrying(self, work: Callable[[Connection, datetime], dict[str, int]]) -> dict[str, int]:
-        """One transaction; SQLite refuses a second writer at once ("database is locked") when two
-        processes upgrade their reads together, PostgreSQL ends one of two transactions that wait on
-        each other's rows ("deadlock detected"): that one tries again on a fresh read."""
-        for attempt in range(ACQUIRE_ATTEMPTS):
-            now = self.clock()
-            try:
-                async with self.engine.begin() as conn:
-                    return await conn.run_sync(work, now)
-            except DBAPIError as exc:
-                if not _contended(exc) or attempt == ACQUIRE_ATTEMPTS - 1:
-                    raise
-                await asyncio.sleep(ACQUIRE_BACKOFF_S * (attempt + 1))
-        raise AssertionError("unreachable")
-
     async def acquire(self, keys: Iterable[str], *, limit: int | None = None) -> dict[str, int]:
         """Take what of `keys` is free, released or expired — at most `limit` new ones, in the order
         given — keeping what is already ours with a fresh expiry; key → epoch for every key of `keys`
@@ -221,28 +208,14 @@ class Ownership:
         wanted = list(dict.fromkeys(k.strip().lower() for k in keys))
         if not wanted:
             return {}
-        taken = await self._retrying(lambda conn, now: self._take(conn, wanted, now, limit))
+        taken = await _retrying(
+            self.engine, self.clock, lambda conn, now: self._take(conn, wanted, now, limit)
+        )
         self.held.update(taken)
         return taken
 
     def _renew(self, conn: Connection, now: datetime) -> dict[str, int]:
-        mine = (
-            _TABLE.c.kind == self.kind.value,
-            _TABLE.c.holder == self.holder.token,
-            _TABLE.c.released_at.is_(None),
-        )
-        # Lock the rows by name first, the order the fencing rule and `_take` lock them in: renewing in
-        # the table's scan order deadlocked with them (PostgreSQL; SQLite ignores FOR UPDATE).
-        conn.execute(select(_TABLE.c.name).where(*mine).order_by(_TABLE.c.name).with_for_update())
-        conn.execute(
-            update(_TABLE)
-            .where(
-                _TABLE.c.kind == self.kind.value,
-                _TABLE.c.holder == self.holder.token,
-                _TABLE.c.released_at.is_(None),
-            )
-            .values(heartbeat_at=now, expires_at=now + timedelta(seconds=self.ttl_s))
-        )
+        _extend(conn, [self.kind], self.holder.token, now, self.ttl_s)
         rows = conn.execute(
             select(_TABLE.c.name, _TABLE.c.epoch).where(
                 _TABLE.c.kind == self.kind.value,
@@ -254,7 +227,7 @@ class Ownership:
 
     async def renew(self) -> set[str]:
         """Extend every lease of ours; the keys lost since the last renewal (taken over by another)."""
-        still = await self._retrying(self._renew)
+        still = await _retrying(self.engine, self.clock, self._renew)
         lost = {k for k, epoch in self.held.items() if still.get(k) != epoch}
         self.held = {k: e for k, e in self.held.items() if k not in lost}
         return lost
@@ -278,6 +251,59 @@ class Ownership:
             )
         for k in gone:
             self.held.pop(k, None)
+
+
+def _extend(conn: Connection, kinds: Sequence[LeaseKind], token: str, now: datetime, ttl_s: float) -> int:
+    """Extend every unreleased lease of `kinds` that `token` holds; how many. The rows are locked by
+    (kind, name) first, the order the fencing rule and `_take` lock them in: renewing in the table's
+    scan order deadlocked with them (PostgreSQL; SQLite ignores FOR UPDATE)."""
+    mine = (
+        _TABLE.c.kind.in_([k.value for k in kinds]),
+        _TABLE.c.holder == token,
+        _TABLE.c.released_at.is_(None),
+    )
+    conn.execute(select(_TABLE.c.name).where(*mine).order_by(_TABLE.c.kind, _TABLE.c.name).with_for_update())
+    extended = conn.execute(
+        update(_TABLE).where(*mine).values(heartbeat_at=now, expires_at=now + timedelta(seconds=ttl_s))
+    )
+    return int(extended.rowcount)
+
+
+async def keep_alive(
+    engine: AsyncEngine,
+    kinds: Sequence[LeaseKind],
+    holder: Holder,
+    *,
+    ttl_s: float,
+    clock: Callable[[], datetime] | None = None,
+) -> int:
+    """Extend every lease of `kinds` held by `holder` (a process's own row and its work, at once) without
+    taking, giving or checking anything: what a process's keep-alive thread writes between the
+    heartbeats of its event loop (bot/cluster/keepalive.py). Leases already taken by another are not
+    its to extend (another holder); released ones stay released. How many were extended."""
+
+    def extend(conn: Connection, now: datetime) -> int:
+        return _extend(conn, kinds, holder.token, now, ttl_s)
+
+    return await _retrying(engine, clock or _utcnow, extend)
+
+
+async def _retrying(
+    engine: AsyncEngine, clock: Callable[[], datetime], work: Callable[[Connection, datetime], T]
+) -> T:
+    """One transaction; SQLite refuses a second writer at once ("database is locked") when two
+    processes upgrade their reads together, PostgreSQL ends one of two transactions that wait on
+    each other's rows ("deadlock detected"): that one tries again on a fresh read."""
+    for attempt in range(ACQUIRE_ATTEMPTS):
+        now = clock()
+        try:
+            async with engine.begin() as conn:
+                return await conn.run_sync(work, now)
+        except DBAPIError as exc:
+            if not _contended(exc) or attempt == ACQUIRE_ATTEMPTS - 1:
+                raise
+            await asyncio.sleep(ACQUIRE_BACKOFF_S * (attempt + 1))
+    raise AssertionError("unreachable")
 
 
 async def leases(engine: AsyncEngine, kind: LeaseKind | None = None) -> list[OwnershipLease]:

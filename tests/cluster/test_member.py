@@ -127,3 +127,24 @@ async def test_shares_of_work_ordered_by_group_stay_whole_groups_through_joins_a
             await m.beat(work)
     assert a.held | c.held == set(work) and len(a.held) == len(c.held) == 6
     assert all(len(names - {"b"}) == 1 for names in owners()), owners()  # b's view is stale: it died
+
+
+async def test_a_member_told_not_to_take_renews_and_gives_back_but_takes_nothing(ledger: Ledger) -> None:
+    """A worker still loading the followers it took last (bot/cluster/worker.py) beats with `take=False`:
+    it keeps what it has, gives back its excess, and leaves the free work to the others meanwhile."""
+    clock = Clock()
+    a, b = worker(ledger, clock, "a"), worker(ledger, clock, "b")
+    await a.join()
+    await a.beat(FOLLOWERS[:3], take=False)
+    assert a.held == set()  # free work, not taken
+    await a.beat(FOLLOWERS[:3])
+    assert a.held == set(FOLLOWERS[:3])
+    beat = await a.beat(FOLLOWERS, take=False)  # more work came: not taken while loading
+    assert not beat.gained and a.held == set(FOLLOWERS[:3])
+    await b.join()
+    beat = await a.beat(FOLLOWERS, take=False)  # b's joined: share 4 of 7, a holds 3 — nothing to give
+    assert not beat.changed
+    await b.beat(FOLLOWERS)
+    rest = [f for f in FOLLOWERS if f != FOLLOWERS[2]]
+    await a.beat(rest, take=False)  # its third follower is no longer wanted: given back all the same
+    assert a.held == set(FOLLOWERS[:2])
