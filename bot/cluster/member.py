@@ -96,6 +96,11 @@ class Member:
         # How the work moved since start: "gained", "released" (given back to rebalance), "lost" (taken
         # over, or expired while this process was silent): the role's metrics.
         self.moves: Counter[str] = Counter()
+        # The work that left this process (lost, or given back) since its user last dropped what it had
+        # loaded for it: work regained meanwhile — even within one heartbeat, lost and taken back in one
+        # `beat` — must not keep state from before (another process acted for it): reloaded, see
+        # bot/cluster/worker.py.
+        self.departed: set[str] = set()
 
     @property
     def held(self) -> set[str]:
@@ -118,6 +123,7 @@ class Member:
         lost = await self.work.renew()
         self._renewed = time.monotonic()
         self.moves["lost"] += len(lost)
+        self.departed |= lost
         return lost
 
     async def join(self) -> None:
@@ -147,6 +153,7 @@ class Member:
         extra = [k for k in mine if k not in order] + [k for k in mine if k in order][share:]
         if extra:
             await self.work.release(extra)
+            self.departed.update(extra)
         before = set(self.work.held)
         room = share - len(before) if take else 0
         if room > 0:

@@ -24,7 +24,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 
 from redis.exceptions import RedisError
 
@@ -89,6 +89,20 @@ class OwnedRoster(AccountRoster):
     async def listed(self) -> dict[str, Account]:
         held = self.member.held
         return {a: row for a, row in (await super().listed()).items() if a in held}
+
+    def gone(self, loaded: Collection[str], rows: dict[str, Account]) -> list[str]:
+        """Also the followers that left this worker since they were loaded, even those it holds again:
+        another worker may have copied for them meanwhile, which the engines here never saw, so they are
+        dropped and loaded from the ledger again. (One that left before it was loaded is loaded later,
+        from the ledger as it is then: nothing to redo.)"""
+        loaded = list(loaded)
+        departed, self.member.departed = self.member.departed, self.member.departed & set(loaded)
+        dropped = super().gone(loaded, rows)
+        return dropped + [a for a in loaded if a in departed and a not in dropped]
+
+    def dropped(self, address: str) -> None:
+        super().dropped(address)
+        self.member.departed.discard(address)
 
 
 class CopyWorker(Runner):
