@@ -52,6 +52,18 @@ class SourcePosition:
     leverage: Decimal | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class Saved:
+    """One pair and its source's position as they were before a change was decided (`Follower.save`):
+    put back (`restore`) when the decision could not be recorded, so the engine does not believe
+    mirrored what the ledger never recorded and no order carried out."""
+
+    source: str
+    coin: str
+    pair: PairState | None
+    position: SourcePosition | None
+
+
 class Follower:
     def __init__(
         self,
@@ -117,6 +129,21 @@ class Follower:
             known.entry_px if entry_px is None else entry_px,
             known.leverage if leverage is None else leverage,
         )
+
+    def save(self, source: str, coin: str) -> Saved:
+        """What `on_change(source, coin …)` may change, as it is now."""
+        return Saved(source, coin, self.pairs.get(coin), self.sources.get((source, coin)))
+
+    def restore(self, saved: Saved) -> None:
+        """Undo a change's effect on its pair and its source's position (`save`)."""
+        if saved.pair is None:
+            self.pairs.pop(saved.coin, None)
+        else:
+            self.pairs[saved.coin] = saved.pair
+        if saved.position is None:
+            self.sources.pop((saved.source, saved.coin), None)
+        else:
+            self.sources[(saved.source, saved.coin)] = saved.position
 
     def source_position(self, source: str, coin: str) -> SourcePosition:
         return self.sources.get((source, coin), SourcePosition())

@@ -34,6 +34,7 @@ from bot.pipeline.reads import gather_bounded
 from bot.pipeline.settle import Settler
 from bot.pipeline.tell import Teller
 from bot.risk.guards import RiskReason
+from strategies.engine import Saved
 from strategies.model import Decision, Event
 
 log = logging.getLogger(__name__)
@@ -61,6 +62,7 @@ class Step:
     sent_ms: int = 0
     result: OrderResult | None = None  # a fresh order's answer
     recorded: bool = False  # its answer is in the ledger (the batch's `record_answers`)
+    undo: Saved | None = None  # the pair as it was before a source change was decided (`Follower.save`)
 
 
 class Executor:
@@ -106,8 +108,11 @@ class Executor:
         desk.out_of_sync.add(coin)
         self.teller.failure(desk, coin, key.source, exc)
 
-    def prepare(self, desk: Desk, decision: Decision, key: DecisionKey) -> Step | None:
-        """The runtime guards' screen, then the rows to record (None: nothing to record)."""
+    def prepare(
+        self, desk: Desk, decision: Decision, key: DecisionKey, undo: Saved | None = None
+    ) -> Step | None:
+        """The runtime guards' screen, then the rows to record (None: nothing to record). `undo`: what
+        to put back in the engine if the record fails (`run`)."""
         blocked = self.risk.screen(desk, decision, key.source)  # the runtime guards, before every order
         if blocked is None and decision.order is not None:
             mid = desk.engine.mids.get(decision.coin)
@@ -136,7 +141,7 @@ class Executor:
             vol_sigma=None if decision.vol is None else decision.vol.sigma,
             vol_mult=None if decision.vol is None else decision.vol.mult,
         )
-        return Step(desk, decision, key, draft)
+        return Step(desk, decision, key, draft, undo=undo)
 
     async def run(self, steps: Sequence[Step], event: LeaderEvent | None = None) -> None:
         """Record the steps (and the change's leader event) in one transaction, mark the new orders
@@ -148,6 +153,11 @@ class Executor:
             if not steps:
                 raise  # a change no follower acts on: its leader event is the intake's to retry
             for step in steps:
+                # Nothing recorded, nothing sent: the engine must not believe the change mirrored, or
+                # no pass would ever send it (a flat pair's position is not the bot's to close). Put
+                # back, the next reconciliation pass finds the change missed and mirrors it.
+                if step.undo is not None:
+                    step.desk.engine.restore(step.undo)
                 self.failed(step.desk, step.decision.coin, step.key, exc)
             return
         orders = [

@@ -89,7 +89,9 @@ class Mirror:
                         desk.engine.set_mid(change.coin, mid)
                     self.followers.set_vols(desk, (change.coin,))
                     leverage = desk.engine.source_position(change.source, change.coin).leverage
-                    step = executor.prepare(desk, desk.engine.on_change(change_of(change, leverage)), key)
+                    saved = desk.engine.save(change.source, change.coin)
+                    decision = desk.engine.on_change(change_of(change, leverage))
+                    step = executor.prepare(desk, decision, key, undo=saved)
                 except Exception as exc:
                     executor.failed(desk, change.coin, key, exc)
                     continue
