@@ -34,6 +34,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.ledger.db import create_engine
 from bot.ledger.lease import ACQUIRE_ATTEMPTS, ACQUIRE_BACKOFF_S, Holder, _utcnow
 from bot.ledger.models import OwnershipLease
 from bot.ledger.values import LedgerError
@@ -84,6 +85,14 @@ def check_fence(conn: Connection, followers: Iterable[str], fence: Fence) -> Non
             f"no lease epoch given for follower {missing[0]}: an intent is written only by its owner"
         )
     pairs = [(f, fence[f]) for f in wanted]
+    # Lock the rows by name first: an UPDATE locks them in its scan order, which deadlocked with a
+    # holder's renewal locking its hundreds of rows by name (bench.scale, PostgreSQL; SQLite ignores it).
+    conn.execute(
+        select(_TABLE.c.name)
+        .where(_TABLE.c.kind == LeaseKind.FOLLOWER.value, _TABLE.c.name.in_(wanted))
+        .order_by(_TABLE.c.name)
+        .with_for_update()
+    )
     touched = conn.execute(
         update(_TABLE)
         .where(
@@ -286,6 +295,35 @@ async def keep_alive(
         return _extend(conn, kinds, holder.token, now, ttl_s)
 
     return await _retrying(engine, clock or _utcnow, extend)
+
+
+class Keeper:
+    """`keep_alive` for one holder over a ledger connection of its own, for a thread with its own event
+    loop (bot/cluster/keepalive.py): the ledger's engine is bound to the process's loop."""
+
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        kinds: Sequence[LeaseKind],
+        holder: Holder,
+        *,
+        ttl_s: float,
+        clock: Callable[[], datetime] | None = None,
+    ) -> None:
+        self._url = engine.url.render_as_string(hide_password=False)
+        self.kinds, self.holder, self.ttl_s, self.clock = list(kinds), holder, ttl_s, clock
+        self._engine: AsyncEngine | None = None
+
+    async def extend(self) -> int:
+        """Extend the holder's leases now (its engine opened in the running loop the first time)."""
+        if self._engine is None:
+            self._engine = create_engine(self._url)
+        return await keep_alive(self._engine, self.kinds, self.holder, ttl_s=self.ttl_s, clock=self.clock)
+
+    async def close(self) -> None:
+        if self._engine is not None:
+            await self._engine.dispose()
+            self._engine = None
 
 
 async def _retrying(
