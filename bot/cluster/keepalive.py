@@ -6,7 +6,7 @@ while it was working, other workers took its followers, and each move made someb
 again — the leases never settled (docs/benchmarks.md, "Scale", 4 workers on 2 cores).
 
 So each process also extends its leases — its own row and its work, in one transaction
-(`bot.ledger.ownership.keep_alive`) — from this thread, over a ledger connection of its own, every half
+(`bot.ledger.ownership.Keeper`) — from this thread, over a ledger connection of its own, every half
 heartbeat. It only extends: taking, giving back and noticing a loss stay with the heartbeat on the event
 loop (`Member.beat`), which alone knows what the process holds.
 
@@ -24,14 +24,8 @@ import contextlib
 import logging
 import threading
 import time
-from collections.abc import Callable, Sequence
-from datetime import datetime
 
-from sqlalchemy.ext.asyncio import AsyncEngine
-
-from bot.ledger.db import create_engine
-from bot.ledger.lease import Holder
-from bot.ledger.ownership import LeaseKind, keep_alive
+from bot.ledger.ownership import Keeper
 from bot.logs import log_event
 
 log = logging.getLogger(__name__)
@@ -40,19 +34,8 @@ TICKS_PER_HEARTBEAT = 2
 
 
 class KeepAlive:
-    def __init__(
-        self,
-        engine: AsyncEngine,
-        kinds: Sequence[LeaseKind],
-        holder: Holder,
-        *,
-        heartbeat_s: float,
-        ttl_s: float,
-        clock: Callable[[], datetime] | None = None,
-    ) -> None:
-        # Its own engine: the ledger's is bound to the process's event loop.
-        self._url = engine.url.render_as_string(hide_password=False)
-        self.kinds, self.holder, self.ttl_s, self.clock = list(kinds), holder, ttl_s, clock
+    def __init__(self, keeper: Keeper, *, heartbeat_s: float, ttl_s: float) -> None:
+        self.keeper, self.ttl_s = keeper, ttl_s
         self.tick_s = heartbeat_s / TICKS_PER_HEARTBEAT
         self.turned = time.monotonic()  # when the event loop last answered (monotonic)
         self.renewed = -float("inf")  # when this thread last extended the leases (monotonic)
@@ -100,7 +83,6 @@ class KeepAlive:
 
     async def _run(self, ready: threading.Event) -> None:
         self._own_loop, self._stop = asyncio.get_running_loop(), asyncio.Event()
-        engine = create_engine(self._url)
         ready.set()
         stalled = False
         try:
@@ -119,13 +101,13 @@ class KeepAlive:
                     self.skipped += 1
                 else:
                     try:
-                        await self._extend(engine)
+                        await self._extend()
                     except Exception:  # the ledger down: the heartbeat's own renewal will say so
                         log.warning("lease keep-alive could not extend the leases", exc_info=True)
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._stop.wait(), self.tick_s)
         finally:
-            await engine.dispose()
+            await self.keeper.close()
 
     async def _tick(self) -> None:
         """Ask the watched loop to note that it turned (answered when it next gets to its ready queue)."""
@@ -136,7 +118,7 @@ class KeepAlive:
             assert self._stop is not None
             self._stop.set()
 
-    async def _extend(self, engine: AsyncEngine) -> None:
-        await keep_alive(engine, self.kinds, self.holder, ttl_s=self.ttl_s, clock=self.clock)
+    async def _extend(self) -> None:
+        await self.keeper.extend()
         self.renewed = time.monotonic()
         self.extensions += 1

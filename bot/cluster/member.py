@@ -31,7 +31,7 @@ from typing import Any
 from bot.cluster.keepalive import KeepAlive
 from bot.ledger import Ledger
 from bot.ledger.lease import Holder
-from bot.ledger.ownership import Budget, LeaseKind, Ownership, live
+from bot.ledger.ownership import Budget, Keeper, LeaseKind, Ownership, live
 from bot.logs import log_event
 
 log = logging.getLogger(__name__)
@@ -87,11 +87,8 @@ class Member:
         self._clock = clock
         # A thread extending the leases between heartbeats (bot/cluster/keepalive.py): the roles' processes
         # have one, so work on their event loop cannot starve the leases; in-process tests drive `beat`.
-        self.keepalive = (
-            KeepAlive(engine, [role, work], self.holder, heartbeat_s=heartbeat_s, ttl_s=ttl, clock=clock)
-            if keepalive
-            else None
-        )
+        keeper = Keeper(engine, [role, work], self.holder, ttl_s=ttl, clock=clock)
+        self.keepalive = KeepAlive(keeper, heartbeat_s=heartbeat_s, ttl_s=ttl) if keepalive else None
         self._renewed = -math.inf  # time.monotonic() of the last renewal of the work
         # How the work moved since start: "gained", "released" (given back to rebalance), "lost" (taken
         # over, or expired while this process was silent): the role's metrics.

@@ -18,7 +18,7 @@ from datetime import timedelta
 from bot.cluster.keepalive import KeepAlive
 from bot.cluster.member import HEARTBEATS_PER_LEASE, Member
 from bot.ledger import Ledger
-from bot.ledger.ownership import Budget, LeaseKind, live
+from bot.ledger.ownership import Budget, Keeper, LeaseKind, live
 from tests.cluster.test_member import FOLLOWERS, Clock, worker
 from tests.ledger.conftest import _pg_database, _sqlite_template, db_url, ledger
 
@@ -100,14 +100,8 @@ async def test_a_wedged_loop_gets_no_renewal_and_its_work_is_taken(ledger: Ledge
     a = worker(ledger, clock, "a")  # its leases, kept by a thread watching another loop (below)
     await a.join()
     await a.beat(FOLLOWERS)
-    keepalive = KeepAlive(
-        ledger.engine,
-        [LeaseKind.WORKER, LeaseKind.FOLLOWER],
-        a.holder,
-        heartbeat_s=HEARTBEAT_S,
-        ttl_s=TTL_S,
-        clock=clock,
-    )
+    keeper = Keeper(ledger.engine, [LeaseKind.WORKER, LeaseKind.FOLLOWER], a.holder, ttl_s=TTL_S, clock=clock)
+    keepalive = KeepAlive(keeper, heartbeat_s=HEARTBEAT_S, ttl_s=TTL_S)
     release = threading.Event()
     with loop_in_thread() as process_loop:
         keepalive.start(process_loop)
