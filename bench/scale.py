@@ -81,8 +81,9 @@ async def one_round(
 ) -> Round:
     names = [f"c{workers}-{i}" for i in range(1, workers + 1)]
     started = time.monotonic()
-    for name in names:
-        await (await cluster.launch("copy", name, *UNCAPPED)).started("runner_started")
+    roles = [await cluster.launch("copy", name, *UNCAPPED) for name in names]  # together, as a deploy does
+    for role in roles:
+        await role.started("runner_started")
     await trading(cluster, names, followers, within=600 + len(followers) / 5)
     settle_s = time.monotonic() - started
     url = cluster.site.url

@@ -121,6 +121,11 @@ class OwnedRoster(AccountRoster):
         super().dropped(address)
         self.member.departed.discard(address)
 
+    def still_wanted(self, address: str) -> bool:
+        """Only the followers still held: workers starting together first see each other a heartbeat
+        in, so the first may take all and give most back while it loads them — it skips those."""
+        return address in self.member.work.held
+
 
 class CopyWorker(Runner):
     def __init__(

@@ -121,6 +121,11 @@ class AccountRoster:
     def dropped(self, address: str) -> None:
         self._keystores.pop(address, None)
 
+    def still_wanted(self, address: str) -> bool:
+        """Whether an account listed for this load is still to be loaded (`load_new` asks before each:
+        a long load may outlive the reason it was listed for). All of them, here."""
+        return True
+
     def _rekeyed(self, row: Account) -> bool:
         """Whether a loaded account's row now names another keystore (its agent was replaced)."""
         address = normalise_account(row.address)
@@ -139,6 +144,8 @@ class AccountRoster:
         accounts: list[TradingAccount] = []
         async for row in between(fresh):
             address = normalise_account(row.address)
+            if not self.still_wanted(address):
+                continue
             try:  # a keystore that does not open is skipped and alerted by load_accounts itself
                 opened = await load_accounts(
                     self.ledger,

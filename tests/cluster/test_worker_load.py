@@ -60,3 +60,30 @@ async def test_a_load_longer_than_a_lease_keeps_the_leases(world: World, tmp_pat
     finally:
         await worker.stop()
         await bus.close()
+
+
+@POSTGRESQL
+async def test_a_load_skips_the_followers_given_back_meanwhile(world: World, tmp_path: Path) -> None:
+    """Workers started together see each other a heartbeat in: the first may hold every follower when
+    its load begins and give most back before it gets to them. It loads only what it still holds."""
+    assert world.ledger is not None
+    await world.set_mids(ETH="3000")
+    leader = await world.leader("100000")
+    followers = [await world.master_follower("1000") for _ in range(3)]
+    for follower in followers:
+        await world.follow(follower, leader.address)
+    url = redis_server_url()
+    bus = bus_of_its_own(url)
+    worker = in_process_worker(world, url, bus, tmp_path / "data", "c1", heartbeat_s=HEARTBEAT_S)
+    await worker.member.join()
+    try:
+        await worker.member.beat(followers)
+        roster = worker._roster()
+        listed = await roster.listed()
+        assert set(listed) == set(followers)  # all held when the load is listed
+        await worker.member.work.release([followers[1]])  # given back while the load runs
+        loaded = await roster.load_new(set(), listed)
+        assert sorted(a.address.lower() for a in loaded) == sorted([followers[0], followers[2]])
+    finally:
+        await worker.member.leave()
+        await bus.close()
