@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import uuid
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import bench.cluster
@@ -16,7 +18,8 @@ from bot.cluster.status import ClusterStatus, render
 from bot.cluster.worker import CopyWorker
 from bot.config import load_settings
 from bot.ledger.ownership import LeaseKind
-from tests.e2e.support import PASSWORD, World
+from tests.bus.support import redis_server_url
+from tests.e2e.support import PASSWORD, Leader, World
 from tests.waiting import wait_until
 
 __all__ = ["HEARTBEAT_S", "Cluster", "Role", "balanced", "holds", "order_cloids"]
@@ -96,3 +99,33 @@ def in_process_worker(
     member = Member(world.ledger, LeaseKind.WORKER, LeaseKind.FOLLOWER, name, heartbeat_s=heartbeat_s)
     venue = world.venue(data_dir=data_dir / "venue")
     return CopyWorker(settings, bus=bus, member=member, ledger=world.ledger, venue=venue)
+
+
+@dataclass(frozen=True, slots=True)
+class OneFollower:
+    worker: CopyWorker
+    bus: Bus
+    leader: Leader
+    follower: str
+
+
+@asynccontextmanager
+async def worker_of_one_follower(
+    world: World, tmp: Path, *, heartbeat_s: float
+) -> AsyncIterator[OneFollower]:
+    """A leader, a follower following it, and an in-process copy worker "c1" started on the test Redis
+    (a stream prefix of its own); stopped after."""
+    assert world.ledger is not None
+    await world.set_mids(ETH="3000")
+    leader = await world.leader("100000")
+    follower = await world.master_follower("1000")
+    await world.follow(follower, leader.address)
+    url = redis_server_url()
+    bus = bus_of_its_own(url)
+    worker = in_process_worker(world, url, bus, tmp / "data", "c1", heartbeat_s=heartbeat_s)
+    await worker.start()
+    try:
+        yield OneFollower(worker, bus, leader, follower)
+    finally:
+        await worker.stop()
+        await bus.close()

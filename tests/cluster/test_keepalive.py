@@ -16,9 +16,9 @@ from contextlib import contextmanager
 from datetime import timedelta
 
 from bot.cluster.keepalive import KeepAlive
-from bot.cluster.member import HEARTBEATS_PER_LEASE, Member
+from bot.cluster.member import HEARTBEATS_PER_LEASE
 from bot.ledger import Ledger
-from bot.ledger.ownership import Budget, Keeper, LeaseKind, live
+from bot.ledger.ownership import Keeper, LeaseKind, live
 from tests.cluster.test_member import FOLLOWERS, Clock, worker
 from tests.ledger.conftest import _pg_database, _sqlite_template, db_url, ledger
 
@@ -42,22 +42,9 @@ async def extended(keepalive: KeepAlive, times: int = 2) -> None:
     await until(lambda: keepalive.extensions >= target, "extend the leases")
 
 
-def ticking(ledger: Ledger, clock: Clock, name: str) -> Member:
-    return Member(
-        ledger,
-        LeaseKind.WORKER,
-        LeaseKind.FOLLOWER,
-        name,
-        heartbeat_s=HEARTBEAT_S,
-        budget=Budget(weight_per_min=1200),
-        clock=clock,
-        keepalive=True,
-    )
-
-
 async def test_a_process_whose_loop_turns_keeps_its_work_without_a_heartbeat(ledger: Ledger) -> None:
     clock = Clock()
-    a = ticking(ledger, clock, "a")
+    a = worker(ledger, clock, "a", heartbeat_s=HEARTBEAT_S, keepalive=True)
     await a.join()
     try:
         await a.beat(FOLLOWERS)

@@ -27,16 +27,25 @@ class Clock:
         return self.now
 
 
-def worker(ledger: Ledger, clock: Clock, name: str, cap: int | None = None) -> Member:
+def worker(
+    ledger: Ledger,
+    clock: Clock,
+    name: str,
+    cap: int | None = None,
+    *,
+    heartbeat_s: float = HEARTBEAT_S,
+    keepalive: bool = False,
+) -> Member:
     return Member(
         ledger,
         LeaseKind.WORKER,
         LeaseKind.FOLLOWER,
         name,
-        heartbeat_s=HEARTBEAT_S,
+        heartbeat_s=heartbeat_s,
         budget=Budget(weight_per_min=1200),
         cap=cap,
         clock=clock,
+        keepalive=keepalive,
     )
 
 

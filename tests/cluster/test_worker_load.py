@@ -14,7 +14,7 @@ import pytest
 from bot.cluster.status import cluster_status
 from bot.domain import SourceChange
 from tests.bus.support import redis_server_url
-from tests.cluster.support import bus_of_its_own, in_process_worker
+from tests.cluster.support import bus_of_its_own, in_process_worker, worker_of_one_follower
 from tests.e2e.support import World
 from tests.waiting import wait_until
 
@@ -27,15 +27,8 @@ LOAD_S = 4.0  # four leases
 @POSTGRESQL
 async def test_a_load_longer_than_a_lease_keeps_the_leases(world: World, tmp_path: Path) -> None:
     assert world.ledger is not None
-    await world.set_mids(ETH="3000")
-    leader = await world.leader("100000")
-    first = await world.master_follower("1000")
-    await world.follow(first, leader.address)
-    url = redis_server_url()
-    bus = bus_of_its_own(url)
-    worker = in_process_worker(world, url, bus, tmp_path / "data", "c1", heartbeat_s=HEARTBEAT_S)
-    await worker.start()
-    try:
+    async with worker_of_one_follower(world, tmp_path, heartbeat_s=HEARTBEAT_S) as started:
+        worker, leader, first = started.worker, started.leader, started.follower
         copier = worker.copier
         assert copier is not None and set(copier.desks) == {first}
         real = worker.sync_plans
@@ -57,9 +50,6 @@ async def test_a_load_longer_than_a_lease_keeps_the_leases(world: World, tmp_pat
         assert worker.member.held == {first, second}
 
         await wait_until(lambda: set(copier.desks) == {first, second}, "the new follower loaded")
-    finally:
-        await worker.stop()
-        await bus.close()
 
 
 @POSTGRESQL

@@ -16,8 +16,7 @@ from adapters.hyperliquid.venue import HyperliquidVenue
 from bot.bus.codec import BusChange
 from bot.domain import SourceChange
 from bot.pipeline.execute import now_ms
-from tests.bus.support import redis_server_url
-from tests.cluster.support import bus_of_its_own, in_process_worker
+from tests.cluster.support import worker_of_one_follower
 from tests.e2e.support import World
 from tests.waiting import wait_until
 
@@ -33,16 +32,8 @@ async def http_all_mids(world: World) -> int:
 async def test_a_copy_worker_mirrors_a_change_without_reading_mids_over_http(
     world: World, tmp_path: Path
 ) -> None:
-    assert world.ledger is not None
-    await world.set_mids(ETH="3000")
-    leader = await world.leader("100000")
-    follower = await world.master_follower("1000")
-    await world.follow(follower, leader.address)
-    url = redis_server_url()
-    bus = bus_of_its_own(url)
-    worker = in_process_worker(world, url, bus, tmp_path / "data", "c1", heartbeat_s=2.0)
-    await worker.start()
-    try:
+    async with worker_of_one_follower(world, tmp_path, heartbeat_s=2.0) as started:
+        worker, bus, leader, follower = started.worker, started.bus, started.leader, started.follower
         venue = worker.venue
         assert isinstance(venue, HyperliquidVenue) and not venue.sockets and not venue.pollers  # no watch
         feed = venue.mids_feed
@@ -57,6 +48,3 @@ async def test_a_copy_worker_mirrors_a_change_without_reading_mids_over_http(
         await wait_until(lambda: asyncio.sleep(0, worker.mirrored), "the change mirrored", equals=1)
 
         assert await http_all_mids(world) == before  # priced from the feed: no HTTP read of the mids
-    finally:
-        await worker.stop()
-        await bus.close()

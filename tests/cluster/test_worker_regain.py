@@ -10,8 +10,7 @@ from pathlib import Path
 import pytest
 
 from bot.ledger.ownership import LeaseKind, Ownership
-from tests.bus.support import redis_server_url
-from tests.cluster.support import bus_of_its_own, in_process_worker
+from tests.cluster.support import worker_of_one_follower
 from tests.e2e.support import World
 from tests.waiting import wait_until
 
@@ -28,15 +27,8 @@ async def test_a_follower_lost_and_regained_within_a_heartbeat_is_loaded_again(
     world: World, tmp_path: Path
 ) -> None:
     assert world.ledger is not None
-    await world.set_mids(ETH="3000")
-    leader = await world.leader("100000")
-    follower = await world.master_follower("1000")
-    await world.follow(follower, leader.address)
-    url = redis_server_url()
-    bus = bus_of_its_own(url)
-    worker = in_process_worker(world, url, bus, tmp_path / "data", "c1", heartbeat_s=HEARTBEAT_S)
-    await worker.start()
-    try:
+    async with worker_of_one_follower(world, tmp_path, heartbeat_s=HEARTBEAT_S) as started:
+        worker, follower = started.worker, started.follower
         copier = worker.copier
         assert copier is not None and set(copier.desks) == {follower}
         desk = copier.desks[follower]
@@ -51,6 +43,3 @@ async def test_a_follower_lost_and_regained_within_a_heartbeat_is_loaded_again(
         )
         await wait_until(lambda: copier.desks.get(follower) not in (None, desk), "its engine loaded again")
         assert worker.member.departed == set()
-    finally:
-        await worker.stop()
-        await bus.close()
