@@ -244,7 +244,10 @@ class CopyWorker(Runner):
                 if loading:  # start-up loads what is held once it gets there; a sync runs already
                     continue
                 assert self.copier is not None
-                if changed or set(self.copier.desks) != self.member.held:
+                desks = set(self.copier.desks)
+                # Also a follower that left and came back while the last load ran (its beat's change
+                # seen then): loaded before it left, it is to be loaded again (`OwnedRoster.gone`).
+                if changed or desks != self.member.held or desks & self.member.departed:
                     self._sync = asyncio.create_task(self._sync_held(), name="worker-sync")
             except Exception:
                 log.exception("worker heartbeat failed")
