@@ -29,6 +29,10 @@ def _settings_of(plan: FollowPlan) -> FollowSettings:
     return settings_from_json(plan.settings)
 
 
+# Accounts named in the refusal when several are registered and none was named (the rest: `account list`).
+LISTED_ACCOUNTS = 10
+
+
 class ServiceCore:
     """The state and helpers every command of `MirrorService` uses (see the module docstring)."""
 
@@ -84,16 +88,19 @@ class ServiceCore:
 
     async def resolve_follower(self, follower: str | None) -> str:
         """The follower named (it must be registered), or the only registered account."""
-        registered = [row.address for row in await self.ledger.accounts()]
+        # Reads at most a few addresses: a table of thousands (a hosted service) is not read per command.
         if follower is not None:
             address = inputs.address(follower, "account")
-            if address not in registered:
+            if not await self.ledger.account_addresses(address=address, limit=1):
                 raise NotFound(f"account {address} is not registered (add it with `mirrorbot account add`)")
             return address
+        registered = await self.ledger.account_addresses(limit=LISTED_ACCOUNTS + 1)
         if not registered:
             raise NotFound("no follower account is registered yet (add one with `mirrorbot account add`)")
         if len(registered) > 1:
-            raise InvalidInput("account", "several accounts are registered: name one", ", ".join(registered))
+            shown = ", ".join(registered[:LISTED_ACCOUNTS])
+            more = ", … (`mirrorbot account list`)" if len(registered) > LISTED_ACCOUNTS else ""
+            raise InvalidInput("account", "several accounts are registered: name one", shown + more)
         return registered[0]
 
     async def _states(self, wanted: Sequence[tuple[str, str]]) -> dict[str, AccountState]:

@@ -117,3 +117,19 @@ async def test_the_follower_defaults_to_the_only_account(
         await service.resolve_follower(None)
     with pytest.raises(NotFound, match="is not registered"):
         await service.resolve_follower("0x" + "99" * 20)
+    assert await service.resolve_follower(VAULT.upper().replace("0X", "0x")) == VAULT
+
+
+async def test_a_refusal_for_many_accounts_names_ten_and_points_to_the_list(
+    service: MirrorService, actor: Actor, make_keystore: MakeKeystore
+) -> None:
+    """A hosted ledger holds thousands of accounts: the refusal names the first ten, not all of them."""
+    addresses = [f"0x{n:040x}" for n in range(1, 13)]
+    for address in addresses:
+        await service.account_add(actor, address, make_keystore()[0])
+    with pytest.raises(InvalidInput) as refused:
+        await service.resolve_follower(None)
+    message = str(refused.value)
+    assert all(a in message for a in addresses[:10]) and not any(a in message for a in addresses[10:])
+    assert message.endswith("… (`mirrorbot account list`))")
+    assert await service.resolve_follower(addresses[11]) == addresses[11]
