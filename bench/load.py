@@ -2,12 +2,14 @@
 milliseconds — for followers gained while running (`sync_plans`, as a copy worker loads the followers it
 gained) and for a restart recovering them with their history (`Runner.start`).
 
-    python -m bench.load [--followers 200] [--sources 1]
+    python -m bench.load [--followers 200] [--sources 1] [--pg]
 
-One localnet process, a SQLite ledger, followers registered through the service layer as bench.scale
-registers them (a keystore each, `account add`, `follow add` at 100 %); follower i follows leader
-i mod S, each leader holding ETH. Printed: ms per follower, ledger statements per follower, and the
-longest the event loop went without a turn (a 10 ms ticker's lateness) during each load.
+One localnet process, a SQLite ledger (`--pg`: a fresh PostgreSQL database on scripts/postgres.sh's
+server, or MIRROR_TEST_PG_URL's, as bench.distributed makes them), followers registered through the
+service layer as bench.scale registers them (a keystore each, `account add`, `follow add` at 100 %);
+follower i follows leader i mod S, each leader holding ETH. Printed: ms per follower, ledger statements
+per follower, and the longest the event loop went without a turn (a 10 ms ticker's lateness) during
+each load.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from typing import Any
 import httpx
 from sqlalchemy import event
 
-from bench.distributed import PASSWORD, Trader, control, fund, new_key, register
+from bench.distributed import PASSWORD, Trader, control, fund, new_key, pg_databases, register
 from bench.rig import JOBS_OFF, LOCALNET_WEIGHT_PER_MINUTE, LocalnetProcess, machine
 from bot.config import load_settings
 from bot.ledger import Ledger
@@ -84,22 +86,31 @@ async def measured(what: str, count: int, ledger: Ledger, work: Callable[[], Awa
     return Load(what, count, seconds, statements[0], worst[0] * 1000)
 
 
-async def measure(count: int, sources: int) -> list[Load]:
+def measure(count: int, sources: int, *, pg: bool = False) -> list[Load]:
     with tempfile.TemporaryDirectory(prefix="mirrorbot-load-") as scratch:
         tmp = Path(scratch)
-        net = LocalnetProcess()
+        if not pg:
+            return asyncio.run(_measure(f"sqlite+aiosqlite:///{tmp / 'ledger.db'}", tmp, count, sources))
+        with pg_databases(1) as (db_url,):  # created and dropped outside the measuring loop
+            return asyncio.run(_measure(db_url, tmp, count, sources))
+
+
+async def _measure(db_url: str, tmp: Path, count: int, sources: int) -> list[Load]:
+    net = LocalnetProcess()
+    try:
+        await asyncio.to_thread(net.wait_ready)
+        ledger = await Ledger.open(db_url)
         try:
-            await asyncio.to_thread(net.wait_ready)
-            ledger = await Ledger.open(f"sqlite+aiosqlite:///{tmp / 'ledger.db'}")
-            try:
-                return await _run(net, ledger, tmp, count, sources)
-            finally:
-                await ledger.close()
+            return await _run(net, ledger, db_url, tmp, count, sources)
         finally:
-            net.stop()
+            await ledger.close()
+    finally:
+        net.stop()
 
 
-async def _run(net: LocalnetProcess, ledger: Ledger, tmp: Path, count: int, sources: int) -> list[Load]:
+async def _run(
+    net: LocalnetProcess, ledger: Ledger, db_url: str, tmp: Path, count: int, sources: int
+) -> list[Load]:
     leaders = [Trader.new() for _ in range(sources)]
     async with httpx.AsyncClient(timeout=60) as http:
         await control(http, net.url, {"type": "setMids", "mids": {"ETH": "3000"}})
@@ -109,7 +120,7 @@ async def _run(net: LocalnetProcess, ledger: Ledger, tmp: Path, count: int, sour
     settings = load_settings(
         hl_api_url=net.url,
         data_dir=tmp / "data",
-        database_url=f"sqlite+aiosqlite:///{tmp / 'ledger.db'}",
+        database_url=db_url,
         keystore_password=PASSWORD,
         hl_weight_per_minute=LOCALNET_WEIGHT_PER_MINUTE,
     )
@@ -133,10 +144,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.load", description=__doc__.splitlines()[0])
     parser.add_argument("--followers", type=int, default=200)
     parser.add_argument("--sources", type=int, default=1)
+    parser.add_argument("--pg", action="store_true", help="a PostgreSQL ledger instead of SQLite")
     args = parser.parse_args(argv)
-    print(f"machine: {machine()}")
+    print(f"machine: {machine()}; ledger: {'PostgreSQL' if args.pg else 'SQLite'}")
     print(HEADER)
-    for load in asyncio.run(measure(args.followers, args.sources)):
+    for load in measure(args.followers, args.sources, pg=args.pg):
         print(load.line(), flush=True)
     return 0
 
