@@ -20,6 +20,8 @@ import pytest
 from sqlalchemy import event
 
 from bench.distributed import fund, new_key, register
+from bot.alerts import AlertKind
+from bot.pipeline.plans import APPLY_CONCURRENCY
 from bot.pipeline.runner import Runner
 from strategies.engine import Follower
 from strategies.model import PairState
@@ -140,3 +142,72 @@ async def test_the_event_loop_turns_between_followers_while_many_load(
         if 0 in gaps:
             held[name] = f"no turn between {gaps.count(0)} of {len(gaps)}"
     assert held == {}
+
+
+async def followers_never_loaded(world: World, count: int) -> list[str]:
+    """`count` followers registered (as `followers_with_history`) of one leader holding ETH and BTC, that
+    no runner has loaded yet: the next start applies each one's plan for the first time (Copy Current
+    joins the leader's positions). Their addresses, sorted."""
+    assert world.ledger is not None
+    await world.set_mids(ETH="3000", BTC="60000")
+    leader = await world.leader("1000000")
+    await world.leader_to(leader, "ETH", "1")
+    await world.leader_to(leader, "BTC", "0.1")
+    added = await register(
+        world.ledger,
+        world.tmp,
+        [new_key() for _ in range(count)],
+        [leader.address] * count,
+        password=PASSWORD,
+        copy_current=True,
+    )
+    await fund(world.http, world.url, added, Decimal(10_000))
+    return sorted(added)
+
+
+@pytest.mark.parametrize("db_url", ["sqlite", "postgresql"], indirect=True)
+async def test_a_first_start_applies_many_followers_plans_at_once_one_transaction_each(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue #15: a start-up's first plan apply went one follower after the other, one decision
+    transaction per coin. The ledger's decision writes are observed (each call goes through): every
+    follower's follow is recorded in ONE transaction, several followers' are under way at once (never
+    more than APPLY_CONCURRENCY), and what is decided and told is what it was: every coin of every
+    follower decided under its follow's event id, ETH and BTC copied, "copying started" in plan order."""
+    count = APPLY_CONCURRENCY + 2  # more than run at once: the bound is reached and holds
+    followers = await followers_never_loaded(world, count)
+    assert world.ledger is not None
+    record = world.ledger.record_decisions
+    follows: Counter[str] = Counter()  # follower → decision transactions recording its follow
+    decided: Counter[tuple[str, str]] = Counter()  # (follower, event id) → decisions recorded
+    writing: Counter[str] = Counter()  # follower → its decision writes under way now
+    most = [0]  # the most followers with a decision write under way at once
+
+    async def observed(drafts: Any, **kwargs: Any) -> Any:
+        mine = {d.instruction["follower"] for d in drafts}
+        for draft in drafts:
+            decided[draft.instruction["follower"], draft.instruction["source_event_id"]] += 1
+        follows.update(
+            {f for f in mine for d in drafts if d.instruction["source_event_id"].startswith("follow:")}
+        )
+        writing.update(mine)
+        most[0] = max(most[0], len(+writing))
+        try:
+            return await record(drafts, **kwargs)
+        finally:
+            writing.subtract(mine)
+
+    monkeypatch.setattr(world.ledger, "record_decisions", observed)
+    runner = await world.start_runner()
+    assert runner.copier is not None and sorted(runner.copier.desks) == followers
+    markets = len(runner.copier.markets)
+    assert follows == dict.fromkeys(followers, 1), follows  # was one transaction per coin
+    assert 1 < most[0] <= APPLY_CONCURRENCY, most[0]  # was 1: one follower after the other
+    event_ids = {event for (_, event) in decided}
+    assert len(event_ids) == 1 and next(iter(event_ids)).startswith("follow:")
+    assert decided == {(f, *event_ids): markets for f in followers}  # every coin decided once
+    for address, desk in runner.copier.desks.items():
+        assert {"ETH", "BTC"} <= set(desk.engine.pairs), address  # the leader's positions joined
+        assert desk.engine.position("ETH") > 0 and desk.engine.position("BTC") > 0, address
+    started = [a.follower for a in world.alerts.of_kind(AlertKind.FOLLOWING) if a.reason == "copying_started"]
+    assert started == followers  # in plan order, as one after the other told them
