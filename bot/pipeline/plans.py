@@ -62,8 +62,10 @@ class Plans:
             if desk is not None and (applied is None or applied.version != plan.version):
                 changed.append((desk, LoadedPlan.of(plan)))
         if not changed:
+            self.accounts.kept = None  # recovery's read was for this apply only: no later one takes it
             return []
-        await self.accounts.refresh({plan.plan.source for _, plan in changed})
+        # Recovery's read moments ago stands for the accounts nothing moved since (account_sync.py).
+        await self.accounts.refresh({plan.plan.source for _, plan in changed}, reuse=True)
         await self.enforce_risk()
         mids = await self.followers.mids()  # a Copy Current join or a close is priced now
         held = {  # what a join would size with σ (SPEC §10): the coins the source holds

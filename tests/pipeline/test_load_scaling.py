@@ -19,8 +19,10 @@ from typing import Any
 import pytest
 from sqlalchemy import event
 
+from adapters.hyperliquid.venue import HyperliquidVenue
 from bench.distributed import fund, new_key, register
 from bot.alerts import AlertKind
+from bot.pipeline import account_sync
 from bot.pipeline.plans import APPLY_CONCURRENCY
 from bot.pipeline.runner import Runner
 from strategies.engine import Follower
@@ -211,3 +213,87 @@ async def test_a_first_start_applies_many_followers_plans_at_once_one_transactio
         assert desk.engine.position("ETH") > 0 and desk.engine.position("BTC") > 0, address
     started = [a.follower for a in world.alerts.of_kind(AlertKind.FOLLOWING) if a.reason == "copying_started"]
     assert started == followers  # in plan order, as one after the other told them
+
+
+def account_reads(monkeypatch: pytest.MonkeyPatch) -> Counter[str]:
+    """Every account read of the venue from now on (each goes through), by address."""
+    reads: Counter[str] = Counter()
+    read = HyperliquidVenue.account
+
+    async def observed(self: HyperliquidVenue, address: str, *args: Any, **kwargs: Any) -> Any:
+        reads[address.lower()] += 1
+        return await read(self, address, *args, **kwargs)
+
+    monkeypatch.setattr(HyperliquidVenue, "account", observed)
+    return reads
+
+
+async def test_a_first_start_reads_each_follower_twice_not_three_times(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue #15: a start-up read every account three times — recovery, the plan sync, the first
+    reconciliation pass. The plan sync now takes recovery's read of a follower when no order of ours
+    moved it since (and of a source when no change of it was mirrored since); the reconciliation pass,
+    after the sources' watch starts, reads everything again."""
+    followers = await followers_never_loaded(world, 3)
+    reads = account_reads(monkeypatch)
+    runner = await world.start_runner()
+    assert runner.copier is not None and sorted(runner.copier.desks) == followers
+    assert {f: reads[f] for f in followers} == dict.fromkeys(followers, 2), reads
+
+
+async def test_followers_gained_while_running_are_read_once_before_their_first_apply(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A runner (a copy worker) gaining followers recovers them (their accounts read) and applies their
+    plans at once: the apply takes recovery's reads. The followers it was running already are read by
+    the plan sync as before (their last read is not this load's)."""
+    running = await followers_never_loaded(world, 2)
+    runner = await world.start_runner()
+    assert runner.copier is not None
+    gained = await followers_never_loaded(world, 3)
+    reads = account_reads(monkeypatch)
+    await runner.sync_plans()
+    assert sorted(runner.copier.desks) == sorted(running + gained)
+    assert {f: reads[f] for f in gained} == dict.fromkeys(gained, 1), reads
+    assert {f: reads[f] for f in running} == dict.fromkeys(running, 1), reads
+
+
+async def test_a_kept_read_is_not_taken_for_what_moved_since_nor_twice_nor_late(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The kept read stands only for what nothing moved since it began: a follower an order of ours
+    moved (`Desk.bump`, as every send does), a source whose change was mirrored (`source_changed`, as
+    the mirror does before its first await), a source a desk loaded since never saw, a read older than
+    KEPT_S — each is read again; and the kept read is taken once."""
+    followers = await followers_never_loaded(world, 3)
+    runner = await world.start_runner()
+    assert runner.copier is not None
+    copier = runner.copier
+    (source,) = copier.sources()
+    moved, loaded_late, _ = (copier.desks[f] for f in followers)
+    reads = account_reads(monkeypatch)
+
+    async def refreshed(*, keep: bool = False, reuse: bool = False) -> dict[str, int]:
+        reads.clear()
+        await copier.accounts.refresh(keep=keep, reuse=reuse)
+        return {a: reads[a] for a in (source, *followers)}
+
+    everything = dict.fromkeys((source, *followers), 1)
+    assert await refreshed(keep=True) == everything
+    moved.bump("ETH")
+    assert await refreshed(reuse=True) == {**dict.fromkeys(everything, 0), moved.address: 1}
+    assert await refreshed(reuse=True) == everything  # taken once: nothing kept now
+
+    await refreshed(keep=True)
+    copier.followers.source_changed(source)
+    assert await refreshed(reuse=True) == {**dict.fromkeys(everything, 0), source: 1}
+
+    del copier.desks[loaded_late.address]
+    await refreshed(keep=True)
+    copier.add_desk(loaded_late)  # loaded after the read: it never saw the source's state
+    assert await refreshed(reuse=True) == {**dict.fromkeys(everything, 0), source: 1, loaded_late.address: 1}
+
+    await refreshed(keep=True)
+    monkeypatch.setattr(account_sync, "KEPT_S", -1.0)  # every kept read is too old
+    assert await refreshed(reuse=True) == everything
