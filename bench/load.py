@@ -2,14 +2,14 @@
 milliseconds — for followers gained while running (`sync_plans`, as a copy worker loads the followers it
 gained) and for a restart recovering them with their history (`Runner.start`).
 
-    python -m bench.load [--followers 200] [--sources 1] [--pg]
+    python -m bench.load [--followers 200] [--sources 1] [--pg] [--copy-current]
 
 One localnet process, a SQLite ledger (`--pg`: a fresh PostgreSQL database on scripts/postgres.sh's
 server, or MIRROR_TEST_PG_URL's, as bench.distributed makes them), followers registered through the
 service layer as bench.scale registers them (a keystore each, `account add`, `follow add` at 100 %);
-follower i follows leader i mod S, each leader holding ETH. Printed: ms per follower, ledger statements
-per follower, and the longest the event loop went without a turn (a 10 ms ticker's lateness) during
-each load.
+follower i follows leader i mod S, each leader holding ETH (`--copy-current`: the follows join it, so
+each first plan apply sends an order). Printed: ms per follower, ledger statements per follower, and
+the longest the event loop went without a turn (a 10 ms ticker's lateness) during each load.
 """
 
 from __future__ import annotations
@@ -86,22 +86,23 @@ async def measured(what: str, count: int, ledger: Ledger, work: Callable[[], Awa
     return Load(what, count, seconds, statements[0], worst[0] * 1000)
 
 
-def measure(count: int, sources: int, *, pg: bool = False) -> list[Load]:
+def measure(count: int, sources: int, *, pg: bool = False, copy_current: bool = False) -> list[Load]:
     with tempfile.TemporaryDirectory(prefix="mirrorbot-load-") as scratch:
         tmp = Path(scratch)
         if not pg:
-            return asyncio.run(_measure(f"sqlite+aiosqlite:///{tmp / 'ledger.db'}", tmp, count, sources))
+            db_url = f"sqlite+aiosqlite:///{tmp / 'ledger.db'}"
+            return asyncio.run(_measure(db_url, tmp, count, sources, copy_current))
         with pg_databases(1) as (db_url,):  # created and dropped outside the measuring loop
-            return asyncio.run(_measure(db_url, tmp, count, sources))
+            return asyncio.run(_measure(db_url, tmp, count, sources, copy_current))
 
 
-async def _measure(db_url: str, tmp: Path, count: int, sources: int) -> list[Load]:
+async def _measure(db_url: str, tmp: Path, count: int, sources: int, copy_current: bool) -> list[Load]:
     net = LocalnetProcess()
     try:
         await asyncio.to_thread(net.wait_ready)
         ledger = await Ledger.open(db_url)
         try:
-            return await _run(net, ledger, db_url, tmp, count, sources)
+            return await _run(net, ledger, db_url, tmp, count, sources, copy_current)
         finally:
             await ledger.close()
     finally:
@@ -109,7 +110,13 @@ async def _measure(db_url: str, tmp: Path, count: int, sources: int) -> list[Loa
 
 
 async def _run(
-    net: LocalnetProcess, ledger: Ledger, db_url: str, tmp: Path, count: int, sources: int
+    net: LocalnetProcess,
+    ledger: Ledger,
+    db_url: str,
+    tmp: Path,
+    count: int,
+    sources: int,
+    copy_current: bool,
 ) -> list[Load]:
     leaders = [Trader.new() for _ in range(sources)]
     async with httpx.AsyncClient(timeout=60) as http:
@@ -127,7 +134,8 @@ async def _run(
     first = Runner(settings, options=JOBS_OFF, ledger=ledger)
     await first.start()  # no followers yet
     keys = [new_key() for _ in range(count)]
-    added = await register(ledger, tmp, keys, [leaders[i % sources].address for i in range(count)])
+    followed = [leaders[i % sources].address for i in range(count)]
+    added = await register(ledger, tmp, keys, followed, copy_current=copy_current)
     async with httpx.AsyncClient(timeout=60) as http:
         await fund(http, net.url, added, USDC)
     loads = [await measured("gained while running", count, ledger, first.sync_plans)]
@@ -145,10 +153,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--followers", type=int, default=200)
     parser.add_argument("--sources", type=int, default=1)
     parser.add_argument("--pg", action="store_true", help="a PostgreSQL ledger instead of SQLite")
+    parser.add_argument(
+        "--copy-current", action="store_true", help="the follows join the leaders' ETH: an order each"
+    )
     args = parser.parse_args(argv)
     print(f"machine: {machine()}; ledger: {'PostgreSQL' if args.pg else 'SQLite'}")
     print(HEADER)
-    for load in measure(args.followers, args.sources, pg=args.pg):
+    for load in measure(args.followers, args.sources, pg=args.pg, copy_current=args.copy_current):
         print(load.line(), flush=True)
     return 0
 
