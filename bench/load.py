@@ -2,13 +2,14 @@
 milliseconds — for followers gained while running (`sync_plans`, as a copy worker loads the followers it
 gained) and for a restart recovering them with their history (`Runner.start`).
 
-    python -m bench.load [--followers 200] [--sources 1] [--pg] [--copy-current]
+    python -m bench.load [--followers 200] [--sources 1] [--pg] [--copy-current] [--latency-ms 0]
 
 One localnet process, a SQLite ledger (`--pg`: a fresh PostgreSQL database on scripts/postgres.sh's
 server, or MIRROR_TEST_PG_URL's, as bench.distributed makes them), followers registered through the
 service layer as bench.scale registers them (a keystore each, `account add`, `follow add` at 100 %);
 follower i follows leader i mod S, each leader holding ETH (`--copy-current`: the follows join it, so
-each first plan apply sends an order). Printed: ms per follower, ledger statements per follower, and
+each first plan apply sends an order; `--latency-ms`: the localnet answers each order that much later,
+as a venue across a network does). Printed: ms per follower, ledger statements per follower, and
 the longest the event loop went without a turn (a 10 ms ticker's lateness) during each load.
 """
 
@@ -86,38 +87,39 @@ async def measured(what: str, count: int, ledger: Ledger, work: Callable[[], Awa
     return Load(what, count, seconds, statements[0], worst[0] * 1000)
 
 
-def measure(count: int, sources: int, *, pg: bool = False, copy_current: bool = False) -> list[Load]:
+@dataclass(frozen=True, slots=True)
+class Setup:
+    followers: int = 200
+    sources: int = 1
+    pg: bool = False  # a PostgreSQL ledger instead of SQLite
+    copy_current: bool = False  # the follows join the leaders' ETH: each first apply sends an order
+    latency_ms: float = 0  # the venue answers each order this much later (a venue across a network)
+
+
+def measure(setup: Setup) -> list[Load]:
     with tempfile.TemporaryDirectory(prefix="mirrorbot-load-") as scratch:
         tmp = Path(scratch)
-        if not pg:
-            db_url = f"sqlite+aiosqlite:///{tmp / 'ledger.db'}"
-            return asyncio.run(_measure(db_url, tmp, count, sources, copy_current))
+        if not setup.pg:
+            return asyncio.run(_measure(setup, f"sqlite+aiosqlite:///{tmp / 'ledger.db'}", tmp))
         with pg_databases(1) as (db_url,):  # created and dropped outside the measuring loop
-            return asyncio.run(_measure(db_url, tmp, count, sources, copy_current))
+            return asyncio.run(_measure(setup, db_url, tmp))
 
 
-async def _measure(db_url: str, tmp: Path, count: int, sources: int, copy_current: bool) -> list[Load]:
+async def _measure(setup: Setup, db_url: str, tmp: Path) -> list[Load]:
     net = LocalnetProcess()
     try:
         await asyncio.to_thread(net.wait_ready)
         ledger = await Ledger.open(db_url)
         try:
-            return await _run(net, ledger, db_url, tmp, count, sources, copy_current)
+            return await _run(setup, net, ledger, db_url, tmp)
         finally:
             await ledger.close()
     finally:
         net.stop()
 
 
-async def _run(
-    net: LocalnetProcess,
-    ledger: Ledger,
-    db_url: str,
-    tmp: Path,
-    count: int,
-    sources: int,
-    copy_current: bool,
-) -> list[Load]:
+async def _run(setup: Setup, net: LocalnetProcess, ledger: Ledger, db_url: str, tmp: Path) -> list[Load]:
+    count, sources = setup.followers, setup.sources
     leaders = [Trader.new() for _ in range(sources)]
     async with httpx.AsyncClient(timeout=60) as http:
         await control(http, net.url, {"type": "setMids", "mids": {"ETH": "3000"}})
@@ -135,9 +137,12 @@ async def _run(
     await first.start()  # no followers yet
     keys = [new_key() for _ in range(count)]
     followed = [leaders[i % sources].address for i in range(count)]
-    added = await register(ledger, tmp, keys, followed, copy_current=copy_current)
+    added = await register(ledger, tmp, keys, followed, copy_current=setup.copy_current)
     async with httpx.AsyncClient(timeout=60) as http:
         await fund(http, net.url, added, USDC)
+        if setup.latency_ms:  # the orders only: the setup above is not slowed
+            fault = {"type": "fault", "latencyMs": setup.latency_ms, "scope": "exchange"}
+            await control(http, net.url, fault)
     loads = [await measured("gained while running", count, ledger, first.sync_plans)]
     assert first.copier is not None and len(first.copier.desks) == count
     await first.stop()
@@ -156,10 +161,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--copy-current", action="store_true", help="the follows join the leaders' ETH: an order each"
     )
+    parser.add_argument(
+        "--latency-ms", type=float, default=0, help="the localnet answers each order this much later"
+    )
     args = parser.parse_args(argv)
+    setup = Setup(args.followers, args.sources, args.pg, args.copy_current, args.latency_ms)
     print(f"machine: {machine()}; ledger: {'PostgreSQL' if args.pg else 'SQLite'}")
     print(HEADER)
-    for load in measure(args.followers, args.sources, pg=args.pg, copy_current=args.copy_current):
+    for load in measure(setup):
         print(load.line(), flush=True)
     return 0
 
