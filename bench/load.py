@@ -1,8 +1,10 @@
 """Loading followers (issue #15): what a runner pays per follower it loads — the ledger statements and the
 milliseconds — for followers gained while running (`sync_plans`, as a copy worker loads the followers it
-gained) and for a restart recovering them with their history (`Runner.start`).
+gained; `--first-start`: loaded by a runner's start instead, never loaded before, as a copy worker's
+first start loads them) and for a restart recovering them with their history (`Runner.start`).
 
     python -m bench.load [--followers 200] [--sources 1] [--pg] [--copy-current] [--latency-ms 0]
+                         [--first-start]
 
 One localnet process, a SQLite ledger (`--pg`: a fresh PostgreSQL database on scripts/postgres.sh's
 server, or MIRROR_TEST_PG_URL's, as bench.distributed makes them), followers registered through the
@@ -50,12 +52,12 @@ class Load:
     def line(self) -> str:
         per = 1000 * self.seconds / self.followers
         return (
-            f"{self.what:<24}{self.followers:>10}{self.seconds:>8.2f}{per:>14.1f}"
+            f"{self.what:<26}{self.followers:>10}{self.seconds:>8.2f}{per:>14.1f}"
             f"{self.statements / self.followers:>16.1f}{self.longest_stall_ms:>10.0f}"
         )
 
 
-HEADER = f"{'load':<24}{'followers':>10}{'s':>8}{'ms/follower':>14}{'stmts/follower':>16}{'stall ms':>10}"
+HEADER = f"{'load':<26}{'followers':>10}{'s':>8}{'ms/follower':>14}{'stmts/follower':>16}{'stall ms':>10}"
 
 
 async def measured(what: str, count: int, ledger: Ledger, work: Callable[[], Awaitable[Any]]) -> Load:
@@ -94,6 +96,7 @@ class Setup:
     pg: bool = False  # a PostgreSQL ledger instead of SQLite
     copy_current: bool = False  # the follows join the leaders' ETH: each first apply sends an order
     latency_ms: float = 0  # the venue answers each order this much later (a venue across a network)
+    first_start: bool = False  # the followers loaded by a first start instead of gained while running
 
 
 def measure(setup: Setup) -> list[Load]:
@@ -133,17 +136,25 @@ async def _run(setup: Setup, net: LocalnetProcess, ledger: Ledger, db_url: str, 
         keystore_password=PASSWORD,
         hl_weight_per_minute=LOCALNET_WEIGHT_PER_MINUTE,
     )
+
+    async def enrol() -> None:  # the followers, registered and funded; then the venue's latency
+        keys = [new_key() for _ in range(count)]
+        followed = [leaders[i % sources].address for i in range(count)]
+        added = await register(ledger, tmp, keys, followed, copy_current=setup.copy_current)
+        async with httpx.AsyncClient(timeout=60) as http:
+            await fund(http, net.url, added, USDC)
+            if setup.latency_ms:  # the orders only: the setup above is not slowed
+                fault = {"type": "fault", "latencyMs": setup.latency_ms, "scope": "exchange"}
+                await control(http, net.url, fault)
+
     first = Runner(settings, options=JOBS_OFF, ledger=ledger)
-    await first.start()  # no followers yet
-    keys = [new_key() for _ in range(count)]
-    followed = [leaders[i % sources].address for i in range(count)]
-    added = await register(ledger, tmp, keys, followed, copy_current=setup.copy_current)
-    async with httpx.AsyncClient(timeout=60) as http:
-        await fund(http, net.url, added, USDC)
-        if setup.latency_ms:  # the orders only: the setup above is not slowed
-            fault = {"type": "fault", "latencyMs": setup.latency_ms, "scope": "exchange"}
-            await control(http, net.url, fault)
-    loads = [await measured("gained while running", count, ledger, first.sync_plans)]
+    if setup.first_start:  # a copy worker's first start with followers no runner loaded before
+        await enrol()
+        loads = [await measured("first start, never loaded", count, ledger, first.start)]
+    else:
+        await first.start()  # no followers yet
+        await enrol()
+        loads = [await measured("gained while running", count, ledger, first.sync_plans)]
     assert first.copier is not None and len(first.copier.desks) == count
     await first.stop()
     second = Runner(settings, options=JOBS_OFF, ledger=ledger)
@@ -164,8 +175,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--latency-ms", type=float, default=0, help="the localnet answers each order this much later"
     )
+    parser.add_argument(
+        "--first-start", action="store_true", help="the followers loaded by a start, not gained while running"
+    )
     args = parser.parse_args(argv)
-    setup = Setup(args.followers, args.sources, args.pg, args.copy_current, args.latency_ms)
+    setup = Setup(args.followers, args.sources, args.pg, args.copy_current, args.latency_ms, args.first_start)
     print(f"machine: {machine()}; ledger: {'PostgreSQL' if args.pg else 'SQLite'}")
     print(HEADER)
     for load in measure(setup):
