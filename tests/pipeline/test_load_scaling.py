@@ -297,3 +297,27 @@ async def test_a_kept_read_is_not_taken_for_what_moved_since_nor_twice_nor_late(
     await refreshed(keep=True)
     monkeypatch.setattr(account_sync, "KEPT_S", -1.0)  # every kept read is too old
     assert await refreshed(reuse=True) == everything
+
+
+async def test_followers_applied_at_once_still_release_a_token_before_taking_it(world: World) -> None:
+    """Each follower's plans keep their order when followers are applied at once: a token handed from
+    one source to another (`follow add --reassign`: the old follow's new version stops covering it and
+    closes it) is released before the new follow takes it, or the take would be refused."""
+    followers = await followers_never_loaded(world, APPLY_CONCURRENCY + 1)
+    runner = await world.start_runner()
+    assert runner.copier is not None
+    desks = runner.copier.desks
+    (first,) = runner.copier.sources()
+    assert all(desks[f].engine.position("ETH") > 0 for f in followers)
+    second = await world.leader("1000000")
+    for follower in followers:
+        await world.follow(follower, second.address, tokens="ETH", reassign=True)
+    await runner.sync_plans()
+    refused = [a for a in world.alerts.recent if a.reason == "held_by_other_source"]
+    assert refused == []
+    for follower in followers:
+        engine = desks[follower].engine
+        assert set(engine.follows) == {first, second.address}, follower
+        assert engine.pairs["ETH"].source == second.address, follower  # taken by the new follow
+        assert engine.pairs["BTC"].source == first, follower
+        assert engine.position("ETH") == 0, follower  # closed by the old one first
