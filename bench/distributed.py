@@ -114,9 +114,11 @@ async def register(
     *,
     concurrency: int = 8,
     password: str = PASSWORD,
+    copy_current: bool = False,
 ) -> list[str]:
     """Each follower key: a keystore, `account add`, `follow add` of its source at 100 % (through the
-    service layer, as the CLI does); `keys[i]` follows `sources[i]`. The followers' addresses."""
+    service layer, as the CLI does; `copy_current`: joining the source's open positions); `keys[i]`
+    follows `sources[i]`. The followers' addresses."""
     service = MirrorService(ledger, kdf_iterations=KDF_N)
     gate = asyncio.Semaphore(concurrency)
 
@@ -126,7 +128,9 @@ async def register(
             path = tmp / "keys" / f"{address}.json"
             await service.keystore_import(ACTOR, path, key, password)
             await service.account_add(ACTOR, address, path, check_venue=False)
-            await service.follow_add(ACTOR, address, source, scaling=100, check_venue=False)
+            await service.follow_add(
+                ACTOR, address, source, scaling=100, copy_current=copy_current, check_venue=False
+            )
         return address
 
     return list(await asyncio.gather(*(one(k, s) for k, s in zip(keys, sources, strict=True))))

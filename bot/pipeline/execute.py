@@ -10,6 +10,7 @@ the number of followers. The caller holds every pair's lock.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 import time
@@ -85,10 +86,33 @@ class Executor:
         self.teller = teller
         self.commission = commission
 
-    async def locked(self, desk: Desk, decision: Decision, key: DecisionKey) -> None:
-        """`carry_out` under the pair's lock."""
-        async with desk.lock(decision.coin):
-            await self.carry_out(desk, decision, key)
+    async def locked(self, desk: Desk, decisions: Sequence[Decision], key: DecisionKey) -> None:
+        """`carry_out` for one follower's decisions under one key (a plan's, one per coin), recorded in
+        ONE transaction and sent together (`run`, as a fan-out is) under their pairs' locks: one ledger
+        round trip for the plan, not one per coin. The locks are taken in coin order (a fan-out takes
+        one coin's across desks in the desks' order, `Runner._drop` a desk's in coin order: no two
+        wait on each other). A coin decided twice is carried out after its first decision's batch
+        ends: one order of a pair at a time. A failure is alerted per pair."""
+        for batch in _batches(decisions):
+            async with contextlib.AsyncExitStack() as locks:
+                for coin in sorted({d.coin for d in batch}):
+                    await locks.enter_async_context(desk.lock(coin))
+                steps: list[Step] = []
+                for decision in batch:
+                    try:
+                        step = self.prepare(desk, decision, key)
+                    except Exception as exc:
+                        self.failed(desk, decision.coin, key, exc)
+                        continue
+                    if step is not None:
+                        steps.append(step)
+                if not steps:
+                    continue
+                try:
+                    await self.run(steps)
+                except Exception as exc:
+                    for step in steps:
+                        self.failed(desk, step.decision.coin, key, exc)
 
     async def carry_out(self, desk: Desk, decision: Decision, key: DecisionKey) -> None:
         """Record the decision; send its order (intent persisted first); record what came of it.
@@ -333,3 +357,13 @@ class Executor:
                 await self.carry_out(desk, decision, prices.release_key(held))
                 released += 1
         return released
+
+
+def _batches(decisions: Sequence[Decision]) -> list[list[Decision]]:
+    """`decisions` in order, cut where a coin comes again: no batch holds two decisions of one pair."""
+    batches: list[list[Decision]] = []
+    for decision in decisions:
+        if not batches or any(d.coin == decision.coin for d in batches[-1]):
+            batches.append([])
+        batches[-1].append(decision)
+    return batches

@@ -27,6 +27,12 @@ from strategies.model import Decision
 
 log = logging.getLogger(__name__)
 
+# Followers whose plans are applied at once: a few keep the venue and the ledger busy (one follower's
+# decision transaction overlaps another's orders), not so many that they flood SQLite's write turn or
+# PostgreSQL's pool (5 + 10 connections): a follower's plan is one decision transaction, then its orders'
+# answers and settles (`Executor.run`). 4 and 8 measured alike (docs/benchmarks.md, bench.load).
+APPLY_CONCURRENCY = 4
+
 
 class Plans:
     def __init__(
@@ -56,8 +62,10 @@ class Plans:
             if desk is not None and (applied is None or applied.version != plan.version):
                 changed.append((desk, LoadedPlan.of(plan)))
         if not changed:
+            self.accounts.kept = None  # recovery's read was for this apply only: no later one takes it
             return []
-        await self.accounts.refresh({plan.plan.source for _, plan in changed})
+        # Recovery's read moments ago stands for the accounts nothing moved since (account_sync.py).
+        await self.accounts.refresh({plan.plan.source for _, plan in changed}, reuse=True)
         await self.enforce_risk()
         mids = await self.followers.mids()  # a Copy Current join or a close is priced now
         held = {  # what a join would size with σ (SPEC §10): the coins the source holds
@@ -73,8 +81,32 @@ class Plans:
             self.followers.set_vols(desk, held)
         # (False, …) sorts first: releases before takes
         changed.sort(key=lambda item: item[1].settings.active and item[1].settings.release is None)
-        told = [await self._apply(desk, loaded) for desk, loaded in changed]
+        told = await self._apply_each(changed)
         return [alert for alert in told if alert is not None]
+
+    async def _apply_each(self, changed: Sequence[tuple[Desk, LoadedPlan]]) -> list[Alert | None]:
+        """`_apply` each: one follower's plans one after the other, in `changed`'s order (releases
+        before takes: a token it hands from one source to another is freed first), different followers
+        at once, at most APPLY_CONCURRENCY — a start-up's first apply of hundreds of followers was one
+        decision transaction after another (issue #15). Followers share nothing here: each has its
+        engine and its pairs' locks, and the executor already carries out many followers' decisions at
+        once (a fan-out). What each told, in `changed`'s order; the first failure raised once all end."""
+        told: list[Alert | None] = [None] * len(changed)
+        by_desk: dict[Desk, list[int]] = {}
+        for i, (desk, _) in enumerate(changed):
+            by_desk.setdefault(desk, []).append(i)
+        gate = asyncio.Semaphore(APPLY_CONCURRENCY)
+
+        async def each(indices: list[int]) -> None:
+            async with gate:
+                for i in indices:
+                    told[i] = await self._apply(*changed[i])
+
+        ended = await asyncio.gather(*(each(indices) for indices in by_desk.values()), return_exceptions=True)
+        for failure in ended:
+            if isinstance(failure, BaseException):
+                raise failure
+        return told
 
     async def _apply(self, desk: Desk, loaded: LoadedPlan) -> Alert | None:
         source, version, engine = loaded.plan.source, loaded.version, desk.engine
@@ -142,4 +174,4 @@ class Plans:
 
     async def _carry_out(self, desk: Desk, decisions: Sequence[Decision], key: DecisionKey) -> None:
         markets = self.followers.markets
-        await asyncio.gather(*(self.executor.locked(desk, d, key) for d in decisions if d.coin in markets))
+        await self.executor.locked(desk, [d for d in decisions if d.coin in markets], key)

@@ -165,10 +165,12 @@ class Recovery:
             if loaded is not None and loaded.settings.active:
                 book[follower].plans[source] = loaded
                 book[follower].engine.restore_follow(source, loaded.settings.config)
+        # Kept: the plan apply that follows (`Runner.sync_plans`) takes what still stands of it.
         if staged:
-            await self.accounts.refresh({s for d in staged for s in d.active_sources()}, staged=staged)
+            sources = {s for d in staged for s in d.active_sources()}
+            await self.accounts.refresh(sources, staged=staged, keep=True)
         else:
-            await self.accounts.refresh()
+            await self.accounts.refresh(keep=True)
             await self.plans.enforce_risk()
         async for _, pairs in between(groupby(records, key=attrgetter("follower"))):  # sorted by follower
             for rec in pairs:

@@ -113,10 +113,20 @@ def test_scale_reaches_every_follower_with_each_worker_count(capsys: pytest.Capt
     assert [(row[0], row[1]) for row in rows] == [("1", "4"), ("2", "4")]  # every follower ordered
 
 
-def test_load_prints_both_loads_per_follower(capsys: pytest.CaptureFixture[str]) -> None:
+@pytest.mark.parametrize(
+    ("options", "first"),
+    [([], ["gained", "while"]), (["--pg"], ["gained", "while"]), (["--first-start"], ["first", "start,"])],
+    ids=["sqlite", "postgresql", "first-start"],
+)
+def test_load_prints_both_loads_per_follower(
+    capsys: pytest.CaptureFixture[str], options: list[str], first: list[str]
+) -> None:
     from bench import load
+    from tests.ledger.support import pg_server_url
 
-    assert load.main(["--followers", "3"]) == 0
+    if "--pg" in options:
+        pg_server_url()  # skipped without PostgreSQL (failed under CI)
+    assert load.main(["--followers", "3", *options]) == 0
     rows = capsys.readouterr().out.splitlines()
-    assert [row.split()[:2] for row in rows[2:]] == [["gained", "while"], ["restart,", "with"]]
-    assert all(row.split()[3] == "3" for row in rows[2:])  # every follower loaded, both times
+    assert [row.split()[:2] for row in rows[2:]] == [first, ["restart,", "with"]]
+    assert all(row.split()[-5] == "3" for row in rows[2:])  # every follower loaded, both times

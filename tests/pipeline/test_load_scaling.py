@@ -19,7 +19,11 @@ from typing import Any
 import pytest
 from sqlalchemy import event
 
+from adapters.hyperliquid.venue import HyperliquidVenue
 from bench.distributed import fund, new_key, register
+from bot.alerts import AlertKind
+from bot.pipeline import account_sync
+from bot.pipeline.plans import APPLY_CONCURRENCY
 from bot.pipeline.runner import Runner
 from strategies.engine import Follower
 from strategies.model import PairState
@@ -140,3 +144,180 @@ async def test_the_event_loop_turns_between_followers_while_many_load(
         if 0 in gaps:
             held[name] = f"no turn between {gaps.count(0)} of {len(gaps)}"
     assert held == {}
+
+
+async def followers_never_loaded(world: World, count: int) -> list[str]:
+    """`count` followers registered (as `followers_with_history`) of one leader holding ETH and BTC, that
+    no runner has loaded yet: the next start applies each one's plan for the first time (Copy Current
+    joins the leader's positions). Their addresses, sorted."""
+    assert world.ledger is not None
+    await world.set_mids(ETH="3000", BTC="60000")
+    leader = await world.leader("1000000")
+    await world.leader_to(leader, "ETH", "1")
+    await world.leader_to(leader, "BTC", "0.1")
+    added = await register(
+        world.ledger,
+        world.tmp,
+        [new_key() for _ in range(count)],
+        [leader.address] * count,
+        password=PASSWORD,
+        copy_current=True,
+    )
+    await fund(world.http, world.url, added, Decimal(10_000))
+    return sorted(added)
+
+
+@pytest.mark.parametrize("db_url", ["sqlite", "postgresql"], indirect=True)
+async def test_a_first_start_applies_many_followers_plans_at_once_one_transaction_each(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue #15: a start-up's first plan apply went one follower after the other, one decision
+    transaction per coin. The ledger's decision writes are observed (each call goes through): every
+    follower's follow is recorded in ONE transaction, several followers' are under way at once (never
+    more than APPLY_CONCURRENCY), and what is decided and told is what it was: every coin of every
+    follower decided under its follow's event id, ETH and BTC copied, "copying started" in plan order."""
+    count = APPLY_CONCURRENCY + 2  # more than run at once: the bound is reached and holds
+    followers = await followers_never_loaded(world, count)
+    assert world.ledger is not None
+    record = world.ledger.record_decisions
+    follows: Counter[str] = Counter()  # follower → decision transactions recording its follow
+    decided: Counter[tuple[str, str]] = Counter()  # (follower, event id) → decisions recorded
+    writing: Counter[str] = Counter()  # follower → its decision writes under way now
+    most = [0]  # the most followers with a decision write under way at once
+
+    async def observed(drafts: Any, **kwargs: Any) -> Any:
+        mine = {d.instruction["follower"] for d in drafts}
+        for draft in drafts:
+            decided[draft.instruction["follower"], draft.instruction["source_event_id"]] += 1
+        follows.update(
+            {f for f in mine for d in drafts if d.instruction["source_event_id"].startswith("follow:")}
+        )
+        writing.update(mine)
+        most[0] = max(most[0], len(+writing))
+        try:
+            return await record(drafts, **kwargs)
+        finally:
+            writing.subtract(mine)
+
+    monkeypatch.setattr(world.ledger, "record_decisions", observed)
+    runner = await world.start_runner()
+    assert runner.copier is not None and sorted(runner.copier.desks) == followers
+    markets = len(runner.copier.markets)
+    assert follows == dict.fromkeys(followers, 1), follows  # was one transaction per coin
+    assert 1 < most[0] <= APPLY_CONCURRENCY, most[0]  # was 1: one follower after the other
+    event_ids = {event for (_, event) in decided}
+    assert len(event_ids) == 1 and next(iter(event_ids)).startswith("follow:")
+    assert decided == {(f, *event_ids): markets for f in followers}  # every coin decided once
+    for address, desk in runner.copier.desks.items():
+        assert {"ETH", "BTC"} <= set(desk.engine.pairs), address  # the leader's positions joined
+        assert desk.engine.position("ETH") > 0 and desk.engine.position("BTC") > 0, address
+    started = [a.follower for a in world.alerts.of_kind(AlertKind.FOLLOWING) if a.reason == "copying_started"]
+    assert started == followers  # in plan order, as one after the other told them
+
+
+def account_reads(monkeypatch: pytest.MonkeyPatch) -> Counter[str]:
+    """Every account read of the venue from now on (each goes through), by address."""
+    reads: Counter[str] = Counter()
+    read = HyperliquidVenue.account
+
+    async def observed(self: HyperliquidVenue, address: str, *args: Any, **kwargs: Any) -> Any:
+        reads[address.lower()] += 1
+        return await read(self, address, *args, **kwargs)
+
+    monkeypatch.setattr(HyperliquidVenue, "account", observed)
+    return reads
+
+
+async def test_a_first_start_reads_each_follower_twice_not_three_times(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue #15: a start-up read every account three times — recovery, the plan sync, the first
+    reconciliation pass. The plan sync now takes recovery's read of a follower when no order of ours
+    moved it since (and of a source when no change of it was mirrored since); the reconciliation pass,
+    after the sources' watch starts, reads everything again."""
+    followers = await followers_never_loaded(world, 3)
+    reads = account_reads(monkeypatch)
+    runner = await world.start_runner()
+    assert runner.copier is not None and sorted(runner.copier.desks) == followers
+    assert {f: reads[f] for f in followers} == dict.fromkeys(followers, 2), reads
+
+
+async def test_followers_gained_while_running_are_read_once_before_their_first_apply(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A runner (a copy worker) gaining followers recovers them (their accounts read) and applies their
+    plans at once: the apply takes recovery's reads. The followers it was running already are read by
+    the plan sync as before (their last read is not this load's)."""
+    running = await followers_never_loaded(world, 2)
+    runner = await world.start_runner()
+    assert runner.copier is not None
+    gained = await followers_never_loaded(world, 3)
+    reads = account_reads(monkeypatch)
+    await runner.sync_plans()
+    assert sorted(runner.copier.desks) == sorted(running + gained)
+    assert {f: reads[f] for f in gained} == dict.fromkeys(gained, 1), reads
+    assert {f: reads[f] for f in running} == dict.fromkeys(running, 1), reads
+
+
+async def test_a_kept_read_is_not_taken_for_what_moved_since_nor_twice_nor_late(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The kept read stands only for what nothing moved since it began: a follower an order of ours
+    moved (`Desk.bump`, as every send does), a source whose change was mirrored (`source_changed`, as
+    the mirror does before its first await), a source a desk loaded since never saw, a read older than
+    KEPT_S — each is read again; and the kept read is taken once."""
+    followers = await followers_never_loaded(world, 3)
+    runner = await world.start_runner()
+    assert runner.copier is not None
+    copier = runner.copier
+    (source,) = copier.sources()
+    moved, loaded_late, _ = (copier.desks[f] for f in followers)
+    reads = account_reads(monkeypatch)
+
+    async def refreshed(*, keep: bool = False, reuse: bool = False) -> dict[str, int]:
+        reads.clear()
+        await copier.accounts.refresh(keep=keep, reuse=reuse)
+        return {a: reads[a] for a in (source, *followers)}
+
+    everything = dict.fromkeys((source, *followers), 1)
+    assert await refreshed(keep=True) == everything
+    moved.bump("ETH")
+    assert await refreshed(reuse=True) == {**dict.fromkeys(everything, 0), moved.address: 1}
+    assert await refreshed(reuse=True) == everything  # taken once: nothing kept now
+
+    await refreshed(keep=True)
+    copier.followers.source_changed(source)
+    assert await refreshed(reuse=True) == {**dict.fromkeys(everything, 0), source: 1}
+
+    del copier.desks[loaded_late.address]
+    await refreshed(keep=True)
+    copier.add_desk(loaded_late)  # loaded after the read: it never saw the source's state
+    assert await refreshed(reuse=True) == {**dict.fromkeys(everything, 0), source: 1, loaded_late.address: 1}
+
+    await refreshed(keep=True)
+    monkeypatch.setattr(account_sync, "KEPT_S", -1.0)  # every kept read is too old
+    assert await refreshed(reuse=True) == everything
+
+
+async def test_followers_applied_at_once_still_release_a_token_before_taking_it(world: World) -> None:
+    """Each follower's plans keep their order when followers are applied at once: a token handed from
+    one source to another (`follow add --reassign`: the old follow's new version stops covering it and
+    closes it) is released before the new follow takes it, or the take would be refused."""
+    followers = await followers_never_loaded(world, APPLY_CONCURRENCY + 1)
+    runner = await world.start_runner()
+    assert runner.copier is not None
+    desks = runner.copier.desks
+    (first,) = runner.copier.sources()
+    assert all(desks[f].engine.position("ETH") > 0 for f in followers)
+    second = await world.leader("1000000")
+    for follower in followers:
+        await world.follow(follower, second.address, tokens="ETH", reassign=True)
+    await runner.sync_plans()
+    refused = [a for a in world.alerts.recent if a.reason == "held_by_other_source"]
+    assert refused == []
+    for follower in followers:
+        engine = desks[follower].engine
+        assert set(engine.follows) == {first, second.address}, follower
+        assert engine.pairs["ETH"].source == second.address, follower  # taken by the new follow
+        assert engine.pairs["BTC"].source == first, follower
+        assert engine.position("ETH") == 0, follower  # closed by the old one first
