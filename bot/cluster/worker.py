@@ -13,7 +13,9 @@ reused: decide → guard → sign → send → record), for the followers this w
   workers only where a share ends inside its followers.
 - The worker reads every change of the bus in a consumer group of its own (`copy:<name>`): a source
   whose followers are split over two workers must reach both; the worker skips the changes of the
-  sources it does not serve. A change is
+  sources it does not serve — but while it loads followers it just gained, it holds those changes and
+  mirrors them once the followers are loaded (their recovery may have read the source before the change,
+  and the feed names a source only once its followers are loaded). A change is
   acknowledged only after its decisions and intents are committed. At start the group skips what was
   published before: recovery then brings the followers to their sources' positions as the venue reports
   them, which already holds that backlog (replaying it would send stale targets first).
@@ -64,6 +66,9 @@ def _active(plan: FollowPlan) -> bool:
             _ACTIVE.clear()
         active = _ACTIVE[key] = LoadedPlan.of(plan).settings.active
     return active
+
+
+DEFERRED_MAX = 50_000  # changes held while followers load, at most (each worker sees every change)
 
 
 def by_source(followers: Iterable[str], plans: Iterable[FollowPlan]) -> list[str]:
@@ -149,6 +154,7 @@ class CopyWorker(Runner):
         self._sync: asyncio.Task[None] | None = None  # the followers gained being loaded (`_sync_held`)
         self._closing = asyncio.Event()
         self.mirrored = 0  # changes of the bus handed to the copier (tests, status)
+        self._deferred: list[BusChange] = []  # changes held while followers load (`_mirror`)
 
     async def _followers(self) -> list[str]:
         """Every follower registered for this worker's venue, the work the workers share, in the order
@@ -271,6 +277,8 @@ class CopyWorker(Runner):
                 self.bus.saw(None)
                 if deliveries:
                     await self.consumer.handle_all(deliveries, self._mirror)
+                elif self._deferred and not self._syncing:
+                    await self._mirror([])
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # left pending: read again, in order
@@ -280,13 +288,29 @@ class CopyWorker(Runner):
                 self.consumer.rewind()
                 await asyncio.sleep(1)
 
+    @property
+    def _syncing(self) -> bool:
+        return self._sync is not None and not self._sync.done()
+
     async def _mirror(self, items: list[BusChange]) -> None:
         assert self.copier is not None
         if self.member.overdue:  # frozen past a lease? learn what is still ours first
             await self.refresh()
+        syncing = self._syncing
+        if self._deferred and not syncing:  # the followers loaded: what waited for them goes first
+            items, self._deferred = [*self._deferred, *items], []
+        waiting = {d.change.source.lower() for d in self._deferred}
         by_venue: dict[str, list[BusChange]] = {}
         for item in items:
-            if item.change.source.lower() in self.feed.sources:
+            source = item.change.source.lower()
+            if syncing and (source not in self.feed.sources or source in waiting):
+                # Perhaps a source of the followers being loaded: their recovery may have read it
+                # before this change, and the feed names it only once they are loaded. Skipped, the
+                # change was lost until a reconciliation pass; kept, it is mirrored once they are
+                # (a recovery that read it already finds nothing left to do), in order.
+                self._defer(item)
+                waiting.add(source)
+            elif source in self.feed.sources:
                 by_venue.setdefault(item.venue, []).append(item)
         for venue, mine in by_venue.items():
             changes = [i.change for i in mine]
@@ -295,6 +319,12 @@ class CopyWorker(Runner):
                 changes, events
             )
             self.mirrored += len(changes)
+
+    def _defer(self, item: BusChange) -> None:
+        if len(self._deferred) >= DEFERRED_MAX:  # a bound on memory: the pass catches what is let go
+            dropped = self._deferred.pop(0)
+            log_event(log, "worker_deferred_dropped", level=logging.WARNING, source=dropped.change.source)
+        self._deferred.append(item)
 
     async def stop(self) -> None:
         self._closing.set()

@@ -126,8 +126,10 @@ EXPECTED_STATEMENTS = {
 }
 # A follower's engine on a source change: the mid set, the coin's σ set and read (volatility scaling,
 # SPEC §10), the source's position observed and read, the change decided (its guards' look at what the
-# follower holds), the answered order's position set.
+# follower holds), the answered order's position set; and its pair saved first (put back if the ledger
+# refuses the decisions).
 ENGINE_CALLS_PER_FOLLOWER = {
+    "save": 1,
     "set_mid": 1,
     "set_vol": 1,
     "vol_reading": 3,
