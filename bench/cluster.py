@@ -85,14 +85,14 @@ class Role:
     def seen(self, event: str) -> bool:
         return any(e.get("event") == event for e in self.events)
 
-    async def started(self, event: str) -> None:
-        """Wait for the process to log `event` (it started); fail if it exits first."""
+    async def started(self, event: str, within: float = 120.0) -> None:
+        """Wait for the process to log `event` (it started); fail if it exits first, or after `within` s."""
 
         async def up() -> bool:
             assert self.process.returncode is None, f"{self.name} exited: {self.events[-5:]}"
             return self.seen(event)
 
-        await poll(up, f"{self.name} started", within=120)
+        await poll(up, f"{self.name} started", within=within)
 
     async def stop(self, sig: int = signal.SIGTERM) -> int:
         if self.process.returncode is None:

@@ -82,8 +82,8 @@ async def one_round(
     names = [f"c{workers}-{i}" for i in range(1, workers + 1)]
     started = time.monotonic()
     roles = [await cluster.launch("copy", name, *UNCAPPED) for name in names]  # together, as a deploy does
-    for role in roles:
-        await role.started("runner_started")
+    for role in roles:  # a first start loads every follower it holds: ~10-50 ms each on 2 cores
+        await role.started("runner_started", within=120 + len(followers) / 5)
     await trading(cluster, names, followers, within=600 + len(followers) / 5)
     settle_s = time.monotonic() - started
     url = cluster.site.url
