@@ -88,8 +88,13 @@ class Member:
         # A thread extending the leases between heartbeats (bot/cluster/keepalive.py): the roles' processes
         # have one, so work on their event loop cannot starve the leases; in-process tests drive `beat`.
         keeper = Keeper(engine, [role, work], self.holder, ttl_s=ttl, clock=clock)
-        self.keepalive = KeepAlive(keeper, heartbeat_s=heartbeat_s, ttl_s=ttl) if keepalive else None
+        self.keepalive = (
+            KeepAlive(keeper, heartbeat_s=heartbeat_s, ttl_s=ttl, beaten=lambda: self._beaten)
+            if keepalive
+            else None
+        )
         self._renewed = -math.inf  # time.monotonic() of the last renewal of the work
+        self._beaten = -math.inf  # time.monotonic() of the last beat's renewal of the row and the work
         # How the work moved since start: "gained", "released" (given back to rebalance), "lost" (taken
         # over, or expired while this process was silent): the role's metrics.
         self.moves: Counter[str] = Counter()
@@ -142,6 +147,7 @@ class Member:
         if await self.me.renew():  # our own row was taken: we were silent past our lease
             await self.me.acquire([self.name])
         lost = await self.renew()
+        self._beaten = time.monotonic()
         keys = list(dict.fromkeys(k.strip().lower() for k in wanted))
         processes = len(await live(self.engine, self.role, None if self._clock is None else self._clock()))
         share = fair_share(len(keys), processes, self.cap)
