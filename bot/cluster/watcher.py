@@ -115,7 +115,7 @@ class Watcher:
         """Every actively followed source, the most followed first (they get websockets first)."""
         assert self.routes is not None
         plans = self.routes.route(await self.ledger.current_plans())
-        followers = Counter(p.source.lower() for p in plans if LoadedPlan.of(p).settings.active)
+        followers = Counter(p.source.lower() for p in plans if LoadedPlan.active_of(p))
         return sorted(followers, key=lambda s: (-followers[s], s))
 
     async def beat(self) -> None:

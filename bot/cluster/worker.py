@@ -51,23 +51,6 @@ from bot.pipeline.sources import guard_markets
 log = logging.getLogger(__name__)
 
 
-# A plan version → whether it is an active follow. Plan versions never change once written, and the worker
-# orders every follower by its follows every heartbeat: parsing 10,000 settings documents each time cost
-# ~1 s of CPU (bench.scale at 1,000 sources × 10,000 followers), so each version is parsed once.
-_ACTIVE: dict[tuple[str, str, int], bool] = {}
-_ACTIVE_MAX = 200_000  # emptied past this: a bound on memory, not a policy
-
-
-def _active(plan: FollowPlan) -> bool:
-    key = (plan.follower, plan.source, plan.version)
-    active = _ACTIVE.get(key)
-    if active is None:
-        if len(_ACTIVE) >= _ACTIVE_MAX:
-            _ACTIVE.clear()
-        active = _ACTIVE[key] = LoadedPlan.of(plan).settings.active
-    return active
-
-
 DEFERRED_MAX = 50_000  # changes held while followers load, at most (each worker sees every change)
 
 
@@ -80,7 +63,7 @@ def by_source(followers: Iterable[str], plans: Iterable[FollowPlan]) -> list[str
     two workers until then."""
     follows: dict[str, set[str]] = {}
     for plan in plans:
-        if _active(plan):
+        if LoadedPlan.active_of(plan):
             follows.setdefault(normalise_account(plan.follower), set()).add(normalise_account(plan.source))
     keys = {normalise_account(f) for f in followers}
     return sorted(keys, key=lambda f: (sorted(follows.get(f, ())), f))
