@@ -87,6 +87,12 @@ class AccountSync:
         hundreds of followers the whole pass would hold the loop past a heartbeat.
         `keep`: what this read observed whole is kept for the next refresh; `reuse`: the accounts
         the kept read still stands for are not read again (the module's docstring says when)."""
+        with self.risk.book.deferred():  # the guard book saved once for the whole read
+            await self._refresh(sources, followers, staged, keep, reuse)
+
+    async def _refresh(
+        self, sources: Iterable[str] | None, followers: bool, staged: Sequence[Desk], keep: bool, reuse: bool
+    ) -> None:
         kept, self.kept = self.kept, None  # taken once, by the very next refresh
         book, markets = self.followers, self.followers.markets
         wanted = sorted(set(book.sources() if sources is None else sources))

@@ -77,6 +77,10 @@ class Reconciler:
         self.last: PassReport | None = None
 
     async def run(self) -> PassReport:
+        with self.copier.accounts.risk.book.deferred():  # the guard book saved once for the whole pass
+            return await self._run()
+
+    async def _run(self) -> PassReport:
         copier = self.copier
         report = PassReport(now_ms())
         sources = copier.sources()

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -78,6 +80,8 @@ class RiskBook:
     controls: dict[str, int] = field(default_factory=dict)  # follower → the ControlState row carried out
     # "follower source v<version>" whose source's inactivity was told (SPEC §12: one alert per episode)
     inactive: set[str] = field(default_factory=set)
+    _deferring: int = field(default=0, repr=False)  # `deferred` blocks open now
+    _dirty: bool = field(default=False, repr=False)  # bookkeeping noted in them, not saved yet
 
     @classmethod
     def open(cls, store: RiskStore) -> RiskBook:
@@ -91,7 +95,29 @@ class RiskBook:
             set(doc.get("inactive", [])),
         )
 
+    @contextmanager
+    def deferred(self) -> Iterator[None]:
+        """Equity bookkeeping noted inside (a peak, a day's start) is saved once, when the last open
+        block ends: a pass observing 10,000 followers rewrote the whole file once per follower, O(n²)
+        on the event loop (a worker's start-up at 10,000 followers: its loop held for seconds at a
+        time, minutes in all). A guard that trips, and every other change, is still saved at once; a
+        crash inside a block forgets only the peaks noted in it, read again by the next pass."""
+        self._deferring += 1
+        try:
+            yield
+        finally:
+            self._deferring -= 1
+            if not self._deferring and self._dirty:
+                self.save()
+
+    def _noted(self) -> None:
+        if self._deferring:
+            self._dirty = True
+        else:
+            self.save()
+
     def save(self) -> None:
+        self._dirty = False
         self.store.save(
             {
                 "format": FORMAT,
@@ -115,7 +141,11 @@ class RiskBook:
         after, tripped = observe_equity(before, equity, now_ms, limits)
         if after != before:
             self.accounts[follower] = after
-            self.save()
+            flags = (after.stopped, after.suspended, after.daily_loss_day)
+            if tripped or flags != (before.stopped, before.suspended, before.daily_loss_day):
+                self.save()
+            else:
+                self._noted()
         return tripped
 
     def observe_source(self, source: str, equity: Decimal) -> Decimal | None:
@@ -123,7 +153,7 @@ class RiskBook:
         peak = self.source_peaks.get(source)
         if peak is None or equity > peak:
             self.source_peaks[source] = equity
-            self.save()
+            self._noted()
         return peak
 
     def source_trips(
