@@ -83,6 +83,11 @@ class Desk:
     def active_sources(self) -> set[str]:
         return set(self.engine.follows)
 
+    def knows(self, source: str) -> bool:
+        """Whether this follower follows `source` or has a plan of it applied (its engine keeps what it
+        knows of that source)."""
+        return source in self.plans or source in self.engine.follows
+
     def plan_for(self, source: str) -> LoadedPlan | None:
         return self.plans.get(source)
 

@@ -66,6 +66,9 @@ class Plans:
             return []
         # Recovery's read moments ago stands for the accounts nothing moved since (account_sync.py).
         await self.accounts.refresh({plan.plan.source for _, plan in changed}, reuse=True)
+        for desk, loaded in changed:  # a new follow's engine learns its source now (Copy Current)
+            if not desk.knows(loaded.plan.source):
+                self.accounts.tell(desk, loaded.plan.source)
         await self.enforce_risk()
         mids = await self.followers.mids()  # a Copy Current join or a close is priced now
         held = {  # what a join would size with σ (SPEC §10): the coins the source holds
