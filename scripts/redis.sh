@@ -49,9 +49,18 @@ free_port() {
 
 url() { printf 'redis://127.0.0.1:%s/0\n' "$(cat "$PORT_FILE")"; }
 
-ping() { [[ -f "$PORT_FILE" ]] && redis-cli -h 127.0.0.1 -p "$(cat "$PORT_FILE")" ping 2>/dev/null | grep -q PONG; }
 
-running() { [[ -f "$PID_FILE" ]] && kill -0 "$(cat "$PID_FILE")" 2>/dev/null && ping; }
+# The server answering on our port is the one whose pid we wrote (another one may have that port).
+ours() {
+    [[ -f "$PID_FILE" && -f "$PORT_FILE" ]] || return 1
+    local pid
+    pid="$(cat "$PID_FILE")"
+    kill -0 "$pid" 2>/dev/null || return 1
+    redis-cli -h 127.0.0.1 -p "$(cat "$PORT_FILE")" info server 2>/dev/null | tr -d '\r' \
+        | grep -qx "process_id:$pid"
+}
+
+running() { ours; }
 
 start_server() {
     local port attempt try lines
@@ -67,24 +76,26 @@ start_server() {
         echo "$port" > "$PORT_FILE"
         say "starting Redis on 127.0.0.1:$port (data in $REDIS_DIR)"
         lines="$( (wc -l < "$LOG") 2>/dev/null || echo 0)"
+        rm -f "$PID_FILE"
         # 9>&-: the server must not inherit (and hold forever) the lock taken below.
         redis-server --bind 127.0.0.1 --port "$port" --unixsocket "" --dir "$REDIS_DIR" \
             --appendonly yes --appendfsync always --save "" --daemonize yes --pidfile "$PID_FILE" \
             --logfile "$LOG" --protected-mode yes 9>&- \
             || die "redis-server did not start (log: $LOG)"
-        for attempt in $(seq 1 100); do
-            ping && return 0
+        for attempt in $(seq 1 300); do
             # Taken between the probe and the bind (another server starting at once): another port.
+            # (Its PING would be answered by that other server: only our pid's answer counts.)
             if tail -n +"$((lines + 1))" "$LOG" 2>/dev/null | grep -q "Failed listening on port $port"; then
                 say "port $port was taken meanwhile"
                 continue 2
             fi
+            ours && return 0
             sleep 0.1
         done
         break
     done
     tail -n 20 "$LOG" >&2 || true
-    die "the server did not answer PING (log: $LOG)"
+    die "the server did not answer (log: $LOG)"
 }
 
 cmd_start() {
