@@ -470,11 +470,14 @@ class Runner:
         """Re-arm Hyperliquid's scheduleCancel for every follower: if the bot dies, its open orders are
         cancelled `dead_man_horizon_s` later (IOCs never rest, but trigger orders and manual ones do)."""
         assert self.copier is not None
-        at = now_ms() + int(self.options.dead_man_horizon_s * 1000)
+        horizon_ms = int(self.options.dead_man_horizon_s * 1000)
         desks = self.copier.desks
         for desk in list(desks.values()):  # followers come and go while it awaits the venue
             if desks.get(desk.address) is not desk:  # dropped meanwhile: no longer this process's
                 continue
+            # Each from now: one time for all had passed the venue's "at least 5 s ahead" by the end of
+            # a round over 10,000 followers (bench.scale), and every later one was refused.
+            at = now_ms() + horizon_ms
             try:
                 await self.venue.schedule_cancel(desk.account, at)
                 if self.health is not None:

@@ -346,3 +346,47 @@ async def test_a_source_goes_only_into_the_engines_that_follow_it(world: World) 
     await runner.sync_plans()
     assert known(other) == {first.address.lower(), second.address.lower()}
     await world.follower_at(other, "ETH", "0.1", what="Copy Current joined the source's 10 ETH")
+
+
+async def test_many_sources_changes_are_mirrored_a_bounded_number_at_once(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue #15: 1,000 sources trading together were 1,000 fan-outs at once, each wanting a ledger
+    connection: the pool (5 + 10) ran dry, and 5,604 copies failed after a 30 s wait. At most
+    FAN_OUTS_AT_ONCE are under way; every change is still mirrored."""
+    from bot.domain import SourceChange
+    from bot.pipeline import mirror
+    from bot.pipeline.execute import now_ms
+
+    await world.set_mids(ETH="3000")
+    count = mirror.FAN_OUTS_AT_ONCE + 4
+    leaders = [await world.leader("100000") for _ in range(count)]
+    followers = [await world.master_follower("1000") for _ in range(count)]
+    for leader, follower in zip(leaders, followers, strict=True):
+        await world.follow(follower, leader.address)
+    runner = await world.start_runner()
+    assert runner.copier is not None
+    under_way, most = [0], [0]
+    fan_out = mirror.Mirror._fan_out
+
+    async def counted(self: mirror.Mirror, *args: Any) -> None:
+        under_way[0] += 1
+        most[0] = max(most[0], under_way[0])
+        try:
+            await asyncio.sleep(0.01)  # as a ledger round trip would: the others get their turn
+            await fan_out(self, *args)
+        finally:
+            under_way[0] -= 1
+
+    monkeypatch.setattr(mirror.Mirror, "_fan_out", counted)
+    for leader in leaders:  # the venue moves first, as the watch would see it
+        await world.leader_to(leader, "ETH", "10")
+    at = now_ms()
+    changes = [
+        SourceChange(leader.address.lower(), "ETH", Decimal(0), Decimal(10), at, f"fill:ETH:{i}:{at}")
+        for i, leader in enumerate(leaders)
+    ]
+    await runner.copier.on_changes(changes, {})
+    assert 1 < most[0] <= mirror.FAN_OUTS_AT_ONCE, most[0]
+    for follower in followers:
+        await world.follower_at(follower, "ETH", "0.1")
