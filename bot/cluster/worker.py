@@ -216,9 +216,14 @@ class CopyWorker(Runner):
         return beat.changed
 
     @property
+    def _syncing(self) -> bool:
+        """Whether a load of followers gained while running is under way (`_sync_held`)."""
+        return self._sync is not None and not self._sync.done()
+
+    @property
     def _loading(self) -> bool:
         """Whether followers it took are still being loaded (start-up, or a gain beside the heartbeats)."""
-        return not self.ready.is_set() or (self._sync is not None and not self._sync.done())
+        return not self.ready.is_set() or self._syncing
 
     async def _heartbeats(self) -> None:
         while not self._closing.is_set():
@@ -270,10 +275,6 @@ class CopyWorker(Runner):
                 log.exception("worker: mirroring from the bus failed")
                 self.consumer.rewind()
                 await asyncio.sleep(1)
-
-    @property
-    def _syncing(self) -> bool:
-        return self._sync is not None and not self._sync.done()
 
     async def _mirror(self, items: list[BusChange]) -> None:
         assert self.copier is not None
