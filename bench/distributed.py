@@ -32,6 +32,18 @@ ACTOR = Actor.system("bench")
 KDF_N = 1024  # scrypt n of the followers' keystores (eth-account's default, 2^18, costs ~0.5 s each)
 ETH = 1  # asset index of ETH in the localnet's default universe
 MID = Decimal(3000)
+
+
+@dataclass(frozen=True, slots=True)
+class Coin:
+    """A market the leaders trade: its asset index in the localnet's default universe and seeded mid."""
+
+    name: str
+    asset: int
+    mid: Decimal
+
+
+ETH_COIN = Coin("ETH", ETH, MID)
 PG_SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "postgres.sh"
 _keys = itertools.count(1)
 _nonces = itertools.count(time.time_ns() // 1_000_000)
@@ -79,9 +91,9 @@ class Trader:
     def address(self) -> str:
         return self.signer.address.lower()
 
-    def body(self, is_buy: bool, size: Decimal) -> dict[str, Any]:
-        px = (MID * (Decimal("1.02") if is_buy else Decimal("0.98"))).quantize(Decimal(1))
-        wire = order_wire(ETH, is_buy, px, size, False, "Ioc", f"0x{next(_cloids):032x}")
+    def body(self, is_buy: bool, size: Decimal, coin: Coin = ETH_COIN) -> dict[str, Any]:
+        px = (coin.mid * (Decimal("1.02") if is_buy else Decimal("0.98"))).quantize(Decimal(1))
+        wire = order_wire(coin.asset, is_buy, px, size, False, "Ioc", f"0x{next(_cloids):032x}")
         return self.signer.sign_l1_body(order_action([wire]), next(_nonces))
 
     async def trade(self, http: httpx.AsyncClient, url: str, is_buy: bool, size: Decimal) -> int:

@@ -7,18 +7,19 @@ One localnet process writing the node firehose files (`node_fills_by_block`), on
 reads them (any number of sources, no websocket or weight limit), a PostgreSQL ledger, a Redis, and for
 each worker count a fresh set of `mirrorbot copy` processes (the previous set stopped). Follower i
 (ρ = 1) follows source i mod N. One round per worker count: once every follower is leased and loaded,
-every source trades once (one IOC each, signed beforehand, posted back to back over 4 connections) and
-the bench waits until every follower's order reached the localnet. Printed per worker count: ms from the
-first leader order received to the last leader order (the burst itself) and to the last follower order,
-the follower orders per second after the burst, the localnet's CPU over the round, and the ratio of the
-last-order time to one worker's. Every process's venue weight budget is lifted (bench/cluster.py's
-`role_environment`: the localnet has none).
+every source trades once on BTC, ETH or SOL (one ~$12 IOC each, signed beforehand, posted back to back
+over 4 connections) and the bench waits until every follower's order reached the localnet. Printed per
+worker count: ms from the first leader order received to the last leader order (the burst itself) and to
+the last follower order, the follower orders per second after the burst, the localnet's CPU over the
+round, and the ratio of the last-order time to one worker's. Every process's venue weight budget is
+lifted (bench/cluster.py's `role_environment`: the localnet has none).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import json
 import sys
 import tempfile
@@ -31,6 +32,7 @@ import httpx
 
 from bench.cluster import Cluster
 from bench.distributed import (
+    Coin,
     Trader,
     cluster_of,
     control,
@@ -47,7 +49,16 @@ from bench.rig import LocalnetProcess, machine
 from bench.services import redis_server
 from bot.ledger import Ledger
 
-SIZE = Decimal("0.01")  # $30 a leader order; ρ = 1: the same for each follower (above the $10 minimum)
+# Source i trades COINS[i mod 3], ~$12 an order (ρ = 1: the same for each follower, above the $10 minimum):
+# 11,000 orders at $30 on one coin took more than the localnet's whole synthetic ETH book (~$170k a side),
+# so followers met partial fills and the moved mid held their orders as price outliers — the localnet's
+# finite book measured, not the copier. Each round starts on freshly seeded books (setMids recentres them).
+COINS = (
+    (Coin("BTC", 0, Decimal(60000)), Decimal("0.0002")),
+    (Coin("ETH", 1, Decimal(3000)), Decimal("0.004")),
+    (Coin("SOL", 2, Decimal(150)), Decimal("0.08")),
+)
+MIDS = {"type": "setMids", "mids": {coin.name: str(coin.mid) for coin, _ in COINS}}
 USDC = Decimal(10_000)
 UNCAPPED = ("--weight-per-min", "1000000")  # a worker's follower cap: 1,000,000 // 12
 
@@ -88,8 +99,12 @@ async def one_round(
     settle_s = time.monotonic() - started
     url = cluster.site.url
     async with httpx.AsyncClient(timeout=60) as http:
+        await control(http, url, MIDS)
         since = await stats_count(http, url)
-        bodies = [http_request(json.dumps(t.body(n % 2 == 0, SIZE)).encode()) for t in leaders]
+        bodies = [
+            http_request(json.dumps(t.body(n % 2 == 0, size, coin)).encode())
+            for t, (coin, size) in zip(leaders, itertools.cycle(COINS), strict=False)
+        ]
         cpu = net.cpu_s()
         _, outcomes = await blast(net.port, bodies, clients=4)
         if outcomes.get("filled") != len(leaders):
@@ -144,7 +159,7 @@ async def _run(
     leaders = [Trader.new() for _ in range(sources)]
     started = time.monotonic()
     async with httpx.AsyncClient(timeout=60) as http:
-        await control(http, net.url, {"type": "setMids", "mids": {"ETH": "3000"}})
+        await control(http, net.url, MIDS)
         await fund(http, net.url, [t.address for t in leaders], USDC)
         keys = [new_key() for _ in range(count)]
         followed = [leaders[i % sources].address for i in range(count)]
