@@ -171,7 +171,6 @@ class Recovery:
             await self.accounts.refresh(sources, staged=staged, keep=True)
         else:
             await self.accounts.refresh(keep=True)
-            await self.plans.enforce_risk()
         async for _, pairs in between(groupby(records, key=attrgetter("follower"))):  # sorted by follower
             for rec in pairs:
                 desk = book.get(rec.follower)
@@ -186,7 +185,10 @@ class Recovery:
         missed = missed_changes(restored, self.followers.source_states.keys(), now_ms())
         if staged:
             self.followers.desks.update(book)
-            await self.plans.enforce_risk()
+        # After the pairs: a guard that trips on this read (the market moved while the bot was down)
+        # closes what they hold. Before them, the stop's unfollow met an engine with no pair, sent no
+        # close, and left the position on the venue with no pair to manage it.
+        await self.plans.enforce_risk()
         log_event(log, "pairs_restored", pairs=len(records), missed_changes=len(missed))
         return missed
 

@@ -78,6 +78,29 @@ async def test_max_drawdown_closes_and_stays_stopped_after_a_restart(world: Worl
     await no_cloid_twice(world)
 
 
+async def test_a_stop_that_trips_at_a_restart_closes_the_copy(world: World) -> None:
+    """The market fell while the bot was down: the stop trips on recovery's read and closes the copy.
+    (It tripped before the pairs were restored: the unfollow found no pair, sent no close, and left the
+    position on the venue unmanaged.)"""
+    await world.set_mids(ETH="3000")
+    leader = await world.leader("100000")
+    follower = await world.master_follower("1000")
+    await world.follow(follower, leader.address, max_drawdown="0.08")
+    runner = await world.start_runner()
+    await world.leader_to(leader, "ETH", "20")
+    await world.follower_at(follower, "ETH", "0.2")
+    await refresh(world, runner)  # the peak: $1,000
+    await runner.stop()
+    await world.set_mids(ETH="2500")  # −$100 while down: 10 % from the peak
+    runner = await world.start_runner()
+    await world.follower_at(follower, "ETH", "0", what="the stop's close at the restart")
+    assert guard_alerts(world, RiskReason.MAX_DRAWDOWN) == 1
+    await world.leader_to(leader, "ETH", "30")  # stopped: not copied
+    await world.settle()
+    assert await world.position(follower, "ETH") == 0
+    await no_cloid_twice(world)
+
+
 async def test_source_drawdown_unfollows_with_an_alert(world: World) -> None:
     await world.set_mids(ETH="3000")
     leader = await world.leader("100000")
