@@ -33,20 +33,22 @@ from redis.exceptions import RedisError
 from bot.alerts import AlertBus
 from bot.bus.codec import BusChange
 from bot.bus.streams import Bus
+from bot.cluster.guard_state import LedgerBookStore
 from bot.cluster.health import BUS, RoleView, bus_check, heartbeat_check
 from bot.cluster.member import Member
 from bot.config import Settings
-from bot.domain import TradingAccount, Venue
+from bot.domain import SourceChange, TradingAccount, Venue
 from bot.ledger import Account, FollowPlan, Ledger
 from bot.ledger.ids import normalise_account
 from bot.ledger.ownership import Fence
 from bot.ledger.repository import leader_event_row
 from bot.logs import log_event
 from bot.pipeline.accounts import AccountRoster
-from bot.pipeline.desk import LoadedPlan
+from bot.pipeline.desk import Desk, LoadedPlan
 from bot.pipeline.readiness import LEDGER, Check
 from bot.pipeline.runner import Runner, RunnerOptions
 from bot.pipeline.sources import guard_markets
+from bot.risk.book import BookStore
 
 log = logging.getLogger(__name__)
 
@@ -138,6 +140,7 @@ class CopyWorker(Runner):
         self._closing = asyncio.Event()
         self.mirrored = 0  # changes of the bus handed to the copier (tests, status)
         self._deferred: list[BusChange] = []  # changes held while followers load (`_mirror`)
+        self.guard_states: LedgerBookStore | None = None  # the guard book's store, once started
 
     async def _followers(self) -> list[str]:
         """Every follower registered for this worker's venue, the work the workers share, in the order
@@ -182,6 +185,23 @@ class CopyWorker(Runner):
 
     def _roster(self) -> AccountRoster:
         return OwnedRoster(self.ledger, self.settings, self.venue_name, self.alerts, self.member)
+
+    def _book_store(self) -> BookStore:
+        """The guards' state in the ledger: it moves with a follower's lease (bot/cluster/guard_state.py)."""
+        self.guard_states = LedgerBookStore(self.ledger, self.epochs)
+        return self.guard_states
+
+    async def recover(self, staged: Sequence[Desk] = ()) -> list[SourceChange]:
+        """`run`'s recovery, the followers' guard state read first (their equity is read in it)."""
+        assert self.copier is not None
+        desks = staged or list(self.copier.desks.values())
+        await self.copier.risk.adopt([d.address for d in desks])
+        return await super().recover(staged)
+
+    async def _drop(self, address: str) -> None:
+        await super()._drop(address)
+        assert self.copier is not None
+        self.copier.risk.let_go([address])
 
     # --- readiness and what the ops port reads--------------------------------------------------------------
 
@@ -322,4 +342,6 @@ class CopyWorker(Runner):
         await super().stop()
 
     async def _release(self) -> None:
+        if self.guard_states is not None:  # the last guard changes, while the leases are still ours
+            await self.guard_states.drain()
         await self.member.leave()

@@ -473,3 +473,27 @@ EQUITY_TABLES = (EquitySnapshot,)
 HEALTH_TABLES = (RunnerHealth,)
 LEASE_TABLES = (RunnerLease, OwnershipLease)
 metadata = ledger_registry.metadata
+
+
+class GuardState(LedgerModel, table=True):
+    """One follower's runtime-guard state in the distributed roles (bot/risk/book.py's per-follower part:
+    peak and day-start equity, trips, the follows a source guard dropped, the control carried out). In
+    the ledger, not a worker's file, so it moves with the follower's lease: a follower taken over kept
+    its drawdown peak and its trips. Written only under the follower's current lease epoch."""
+
+    __tablename__ = "guard_state"
+
+    follower: str = Field(primary_key=True)  # lower-case address
+    state: Any = Field(sa_type=JSONText)
+    updated_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class SourcePeak(LedgerModel, table=True):
+    """A source's peak equity (the source drawdown guard), shared by every worker copying it: it only
+    rises (a write lower than the stored peak leaves it)."""
+
+    __tablename__ = "source_peak"
+
+    source: str = Field(primary_key=True)  # lower-case address
+    peak: Decimal = Field(sa_type=ExactDecimal)
+    updated_at: datetime = Field(sa_type=UTCDateTime)

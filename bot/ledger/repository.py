@@ -24,6 +24,7 @@ from bot.ledger.decision_store import (
     leader_event_row,
 )
 from bot.ledger.fill_store import FillStore
+from bot.ledger.guard_store import GuardStore
 from bot.ledger.order_store import OrderAnswer, OrderStore
 from bot.ledger.pipeline_reads import PipelineReads
 from bot.ledger.plan_store import PlanStore
@@ -62,8 +63,10 @@ class Ledger(
     ControlRoomStore,
     DecisionStore,
     OrderStore,
+    GuardStore,
 ):
     """The ledger over one database (SQLite or PostgreSQL), one part per aggregate: accounts, follow
     plans, fills, audit, the status views' reads (`StatusStore`), the control room (`ControlRoomStore`),
     the pipeline's reads (`PipelineReads`), and the hot path's writes: decisions (`DecisionStore`:
-    leader events, instructions) and orders (`OrderStore`: intents, venue orders)."""
+    leader events, instructions) and orders (`OrderStore`: intents, venue orders); the distributed roles'
+    guard state (`GuardStore`)."""

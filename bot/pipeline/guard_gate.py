@@ -13,7 +13,7 @@ daily-loss pause: the engine is paused while either holds, and a new UTC day lif
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -50,6 +50,16 @@ class RiskGate:
     def limits(desk: Desk) -> RiskLimits:
         """The follower's account-level limits: the tightest of its active follows."""
         return RiskLimits.strictest(p.settings.risk for p in desk.plans.values() if p.settings.active)
+
+    async def adopt(self, followers: Collection[str]) -> None:
+        """The followers this process takes on: their guard state as its store keeps it (a store shared
+        by several processes: bot/cluster/guard_state.py), before their equity is read."""
+        await self.book.store.adopt(self.book, followers)
+
+    def let_go(self, followers: Collection[str]) -> None:
+        """The followers this process dropped: their book state is no longer its to keep. (The user's
+        pause stays noted: a follower loaded again finds it, unless a control row since says otherwise.)"""
+        self.book.store.let_go(self.book, followers)
 
     def observe_follower(self, desk: Desk, state: AccountState) -> None:
         now = self.clock()

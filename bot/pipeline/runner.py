@@ -52,6 +52,7 @@ from bot.pipeline.runner_options import Companion, CompanionStarter, RunnerOptio
 from bot.pipeline.sources import Feed, SourceRoutes, SourceVenueError, SourceWatch, SourceWatches
 from bot.pipeline.venue_wait import StoppedBeforeStart, VenueWait, venue_instruments
 from bot.risk import RiskBook, RiskStore
+from bot.risk.book import BookStore
 from bot.venues import HYPERLIQUID, VenueConfigError, build_venue
 
 __all__ = [
@@ -180,8 +181,7 @@ class Runner:
     async def _start(self, listed: Sequence[Instrument] | None = None) -> None:
         """`listed`: the venue's instruments, when the caller has already waited for the venue."""
         markets = {i.coin: market_of(i) for i in listed or await self._reach_venue()}
-        # The guards' state (peaks, day start, trips) survives a restart in the data dir.
-        risk = RiskGate(RiskBook.open(RiskStore(self.settings.data_dir / RISK_STATE_FILE)), self.alerts)
+        risk = RiskGate(RiskBook.open(self._book_store()), self.alerts)
         self.copier = Copier(
             self.venue,
             self.ledger,
@@ -249,6 +249,10 @@ class Runner:
         )
         self._watches, self.watches = watches, watches.by_venue
         self.intake = watches.of(self.sources.primary_name).intake
+
+    def _book_store(self) -> BookStore:
+        """The guards' state (peaks, day start, trips) survives a restart in the data dir."""
+        return RiskStore(self.settings.data_dir / RISK_STATE_FILE)
 
     def _roster(self) -> AccountRoster:  # the accounts this process trades: all of its venue's
         return AccountRoster(self.ledger, self.settings, self.venue_name, self.alerts)

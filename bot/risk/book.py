@@ -1,4 +1,6 @@
-"""Every follower's guard state and the sources' peak equities, kept in a JSON state file.
+"""Every follower's guard state and the sources' peak equities, kept where a `BookStore` keeps them: a
+JSON state file (`RiskStore`, `mirrorbot run`), or the ledger (bot/cluster/guard_state.py, the copy
+workers: the state moves with a follower's lease).
 
 The file is rewritten atomically (temp file + rename) after every change, so a crash leaves either the
 old or the new state — never half of one — and a restart neither forgets a trip nor resets a peak.
@@ -8,12 +10,12 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from bot.risk.guards import (
     AccountRisk,
@@ -28,11 +30,36 @@ from bot.risk.guards import (
 FORMAT = 1
 
 
+class BookStore(Protocol):
+    """Where a book is kept: read whole at open (`load`), written as it changes (`write`: the store
+    takes the book's changes, `RiskBook.take_changes`), and — a store shared by several processes —
+    followers' state read when a process takes them on (`adopt`) and let go when it drops them."""
+
+    def load(self) -> dict[str, Any]: ...
+
+    def write(self, book: RiskBook) -> None: ...
+
+    async def adopt(self, book: RiskBook, followers: Collection[str]) -> None: ...
+
+    def let_go(self, book: RiskBook, followers: Collection[str]) -> None: ...
+
+
 @dataclass(frozen=True, slots=True)
 class RiskStore:
-    """Where the book is kept (None path: in memory only, e.g. tests that do not restart)."""
+    """The book in a JSON file, whole (None path: in memory only, e.g. tests that do not restart). One
+    process holds every follower's state, so there is nothing to adopt or let go."""
 
     path: Path | None = None
+
+    def write(self, book: RiskBook) -> None:
+        book.take_changes()
+        self.save(book.to_doc())
+
+    async def adopt(self, book: RiskBook, followers: Collection[str]) -> None:
+        return None
+
+    def let_go(self, book: RiskBook, followers: Collection[str]) -> None:
+        return None
 
     def load(self) -> dict[str, Any]:
         if self.path is None or not self.path.exists():
@@ -72,7 +99,7 @@ def _account_of(doc: dict[str, Any]) -> AccountRisk:
 
 @dataclass
 class RiskBook:
-    store: RiskStore = field(default_factory=RiskStore)
+    store: BookStore = field(default_factory=RiskStore)
     accounts: dict[str, AccountRisk] = field(default_factory=dict)
     source_peaks: dict[str, Decimal] = field(default_factory=dict)
     # "follower source v<version>" → the source guard that auto-unfollowed it (a RiskReason value)
@@ -82,9 +109,11 @@ class RiskBook:
     inactive: set[str] = field(default_factory=set)
     _deferring: int = field(default=0, repr=False)  # `deferred` blocks open now
     _dirty: bool = field(default=False, repr=False)  # bookkeeping noted in them, not saved yet
+    _changed: set[str] = field(default_factory=set, repr=False)  # followers changed since the last write
+    _peaks_changed: set[str] = field(default_factory=set, repr=False)  # sources whose peak rose since
 
     @classmethod
-    def open(cls, store: RiskStore) -> RiskBook:
+    def open(cls, store: BookStore) -> RiskBook:
         doc = store.load()
         return cls(
             store,
@@ -118,17 +147,70 @@ class RiskBook:
 
     def save(self) -> None:
         self._dirty = False
-        self.store.save(
-            {
-                "format": FORMAT,
-                "accounts": {k: _account_doc(v) for k, v in sorted(self.accounts.items())},
-                "source_peaks": {k: str(v) for k, v in sorted(self.source_peaks.items())},
-                "dropped": sorted(self.dropped),
-                "dropped_reasons": dict(sorted(self.dropped.items())),
-                "controls": dict(sorted(self.controls.items())),
-                "inactive": sorted(self.inactive),
-            }
-        )
+        self.store.write(self)
+
+    def to_doc(self) -> dict[str, Any]:
+        """The whole book, as the state file holds it."""
+        return {
+            "format": FORMAT,
+            "accounts": {k: _account_doc(v) for k, v in sorted(self.accounts.items())},
+            "source_peaks": {k: str(v) for k, v in sorted(self.source_peaks.items())},
+            "dropped": sorted(self.dropped),
+            "dropped_reasons": dict(sorted(self.dropped.items())),
+            "controls": dict(sorted(self.controls.items())),
+            "inactive": sorted(self.inactive),
+        }
+
+    def take_changes(self) -> tuple[set[str], set[str]]:
+        """The followers whose state changed and the sources whose peak rose since the last call."""
+        changed, self._changed = self._changed, set()
+        peaks, self._peaks_changed = self._peaks_changed, set()
+        return changed, peaks
+
+    # --- one follower's part (the ledger keeps the book a row per follower) ---------------------------
+    def follower_doc(self, follower: str) -> dict[str, Any]:
+        prefix = f"{follower} "
+        state = self.accounts.get(follower)
+        return {
+            "format": FORMAT,
+            "account": None if state is None else _account_doc(state),
+            "dropped": {k: v for k, v in sorted(self.dropped.items()) if k.startswith(prefix)},
+            "control": self.controls.get(follower),
+            "inactive": sorted(k for k in self.inactive if k.startswith(prefix)),
+        }
+
+    def absorb(self, follower: str, doc: Mapping[str, Any] | None) -> None:
+        """Take `follower`'s state from `doc` (`follower_doc`'s; None: none stored), replacing what the
+        book held for it. Not a change to write back."""
+        self.forget(follower)
+        if doc is None:
+            return
+        if doc.get("format") != FORMAT:
+            raise ValueError(f"guard state of {follower}: not of format {FORMAT}")
+        prefix = f"{follower} "
+        if isinstance(doc.get("account"), dict):
+            self.accounts[follower] = _account_of(doc["account"])
+        dropped = doc.get("dropped", {})
+        self.dropped.update({str(k): str(v) for k, v in dropped.items() if str(k).startswith(prefix)})
+        if doc.get("control") is not None:
+            self.controls[follower] = int(doc["control"])
+        self.inactive.update(str(k) for k in doc.get("inactive", []) if str(k).startswith(prefix))
+
+    def absorb_peaks(self, peaks: Mapping[str, Decimal]) -> None:
+        """Sources' peaks noted elsewhere: each kept where higher than this book's."""
+        for source, peak in peaks.items():
+            if peak > self.source_peaks.get(source, peak - 1):
+                self.source_peaks[source] = peak
+
+    def forget(self, follower: str) -> None:
+        """Drop `follower`'s state from memory (it moved to another process): not a change either."""
+        prefix = f"{follower} "
+        self.accounts.pop(follower, None)
+        self.controls.pop(follower, None)
+        for key in [k for k in self.dropped if k.startswith(prefix)]:
+            del self.dropped[key]
+        self.inactive = {k for k in self.inactive if not k.startswith(prefix)}
+        self._changed.discard(follower)
 
     def account(self, follower: str) -> AccountRisk:
         return self.accounts.get(follower, AccountRisk())
@@ -141,6 +223,7 @@ class RiskBook:
         after, tripped = observe_equity(before, equity, now_ms, limits)
         if after != before:
             self.accounts[follower] = after
+            self._changed.add(follower)
             flags = (after.stopped, after.suspended, after.daily_loss_day)
             if tripped or flags != (before.stopped, before.suspended, before.daily_loss_day):
                 self.save()
@@ -153,6 +236,7 @@ class RiskBook:
         peak = self.source_peaks.get(source)
         if peak is None or equity > peak:
             self.source_peaks[source] = equity
+            self._peaks_changed.add(source)
             self._noted()
         return peak
 
@@ -171,6 +255,7 @@ class RiskBook:
         if key in self.dropped:
             return False
         self.dropped[key] = reason.value
+        self._changed.add(follower)
         self.save()
         return True
 
@@ -183,6 +268,7 @@ class RiskBook:
             self.inactive.add(key)
         else:
             self.inactive.discard(key)
+        self._changed.add(follower)
         self.save()
         return inactive
 
@@ -215,11 +301,13 @@ class RiskBook:
     def set_control_applied(self, follower: str, row_id: int) -> None:
         if self.controls.get(follower) != row_id:
             self.controls[follower] = row_id
+            self._changed.add(follower)
             self.save()
 
     def reset(self, follower: str) -> None:
         """Trips cleared and the peak restarted, with no equity to rebase on (tests, tools)."""
         self.accounts[follower] = self.account(follower).reset()
+        self._changed.add(follower)
         self.save()
 
     def resume(
@@ -228,6 +316,7 @@ class RiskBook:
         """The user resumed: see `guards.resume_account`. Returns the guards still holding."""
         state, holding = resume_account(self.account(follower), equity, now_ms, limits)
         self.accounts[follower] = state
+        self._changed.add(follower)
         self.save()
         return holding
 
