@@ -25,6 +25,7 @@ from decimal import Decimal
 from adapters.hyperliquid.constants import REST_WEIGHT_PER_MINUTE, info_weight
 from adapters.hyperliquid.poller import poll_weight
 from adapters.hyperliquid.venue import POLLER_RESERVE, HyperliquidVenue
+from adapters.hyperliquid.venue import polled_sources as polled_sources  # the tests read it here
 from adapters.localnet.instruments import DEFAULT_INSTRUMENTS
 from bench.rig import machine
 from bot.pipeline.fills import FillReaderOptions
@@ -38,18 +39,6 @@ STALENESS_S = (1, 2, 5, 10, 30, 60)
 FILLS_READ = info_weight("userFillsByTime")
 READBACK_PER_ORDER = FILLS_READ + POLL_COST  # what each order cost before issue #7: 20 + 4
 ORDER_LOADS = ((10, 1), (40, 1), (40, 10), (120, 10), (300, 10), (300, 100))  # (orders/min, followers)
-
-
-def polled_sources(
-    staleness_s: float,
-    budget_per_minute: int = REST_WEIGHT_PER_MINUTE,
-    orders_weight: int = 0,
-    dexes: int = 1,
-) -> int:
-    """Sources one process can poll every `staleness_s` seconds with `dexes` perp dexes listed, leaving
-    the poller's reserve and what the orders' reads take."""
-    per_minute = max(0, budget_per_minute - POLLER_RESERVE - orders_weight)
-    return int(per_minute * staleness_s / 60 // poll_weight(dexes))
 
 
 def orders_weight_before(orders_per_minute: int) -> int:

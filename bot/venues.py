@@ -59,6 +59,21 @@ def capabilities(name: str) -> VenueCapabilities:
     raise ValueError(f"venue: {name!r} is not a venue (accepted: {', '.join(VENUE_NAMES)})")
 
 
+def watcher_capacity(
+    settings: Settings, *, ws_users: int, weight_per_min: int, staleness_s: float
+) -> int | None:
+    """How many sources one `mirrorbot watch` takes on the budget its IP declared (None: any number).
+    Reading a node's fill firehose (MIRROR_HL_NODE_DATA) costs no API weight: any number. Otherwise its
+    websocket users (at most the venue's per-IP cap), then the sources its weight budget polls every
+    `staleness_s` seconds (0: websocket only) — the venue's watch polls whatever it cannot stream."""
+    if settings.hl_node_data is not None:
+        return None
+    from adapters.hyperliquid.venue import HYPERLIQUID_CAPABILITIES, polled_sources
+
+    streamed = min(ws_users, HYPERLIQUID_CAPABILITIES.max_ws_users)
+    return streamed + (polled_sources(staleness_s, weight_per_min) if staleness_s > 0 else 0)
+
+
 _PLAN_ON_GMX = "a follow plan has source_venue gmx"
 
 

@@ -45,7 +45,7 @@ import httpx
 from hyperliquid.utils.constants import MAINNET_API_URL
 
 from adapters.hyperliquid.budget import BudgetedInfoClient, ReadRetry, WeightBudget
-from adapters.hyperliquid.constants import FILLS_PAGE_LIMIT
+from adapters.hyperliquid.constants import FILLS_PAGE_LIMIT, REST_WEIGHT_PER_MINUTE
 from adapters.hyperliquid.exchange import ExchangeClient, ExchangeError, SignerSlot
 from adapters.hyperliquid.faults import FaultHook, FaultRelay
 from adapters.hyperliquid.firehose import Firehose
@@ -54,7 +54,7 @@ from adapters.hyperliquid.mids import MidsFeed
 from adapters.hyperliquid.nonces import wall_clock_ms
 from adapters.hyperliquid.parsing import OrderStatus as VenueOrderStatus
 from adapters.hyperliquid.parsing import builder_asset_offset
-from adapters.hyperliquid.poller import DEFAULT_POLL_INTERVAL_S, Poller
+from adapters.hyperliquid.poller import DEFAULT_POLL_INTERVAL_S, Poller, poll_weight
 from adapters.hyperliquid.ws import BACKFILL_OVERLAP_MS, Backoff, FillDeduper, UserFillsSocket, ws_url
 from bot.domain import (
     AccountRole,
@@ -81,6 +81,7 @@ __all__ = [
     "POLLER_RESERVE",
     "HyperliquidVenue",
     "frontend_open_order",
+    "polled_sources",
     "result_from_status",
 ]
 
@@ -107,6 +108,20 @@ HYPERLIQUID_CAPABILITIES: Final = VenueCapabilities(
 )
 ISOLATED_LEVERAGE: Final = 20  # the venue's default leverage, capped at a market's maximum
 POLLER_RESERVE: Final = 50  # weight the poller and backfills leave in the budget for orders and lookups
+
+
+def polled_sources(
+    staleness_s: float,
+    budget_per_minute: int = REST_WEIGHT_PER_MINUTE,
+    orders_weight: int = 0,
+    dexes: int = 1,
+) -> int:
+    """Sources one process can poll every `staleness_s` seconds with `dexes` perp dexes listed, leaving
+    the poller's reserve and what the orders' reads take (a planning figure: docs/benchmarks.md, Watch
+    capacity)."""
+    per_minute = max(0, budget_per_minute - POLLER_RESERVE - orders_weight)
+    return int(per_minute * staleness_s / 60 // poll_weight(dexes))
+
 
 _Implied = dict[str, dict[str, tuple[tuple[int, int], Decimal]]]  # source -> coin -> (fill order, size)
 _Deliver = Callable[[SourceFill], None]

@@ -24,6 +24,17 @@ Heartbeat = Annotated[
 Duration = Annotated[
     float | None, typer.Option(help="Stop cleanly after this many seconds (default: until Ctrl-C).")
 ]
+PollStaleness = Annotated[
+    float,
+    typer.Option(
+        "--poll-staleness",
+        min=0.0,
+        max=3600.0,
+        help="Also take the sources the weight budget polls every this many seconds, beyond the "
+        "websocket users (0: websocket only). Ignored with MIRROR_HL_NODE_DATA: the node's firehose "
+        "watches any number.",
+    ),
+]
 WsUsers = Annotated[
     int,
     typer.Option("--ws-users", min=1, max=10_000, help="Websocket users this process's egress IP may use."),
@@ -41,6 +52,7 @@ def watch(
     heartbeat: Heartbeat = 2.0,
     ws_users: WsUsers = 10,
     weight_per_min: Weight = 1200,
+    poll_staleness: PollStaleness = 30.0,
     duration: Duration = None,
 ) -> None:
     """Watch a share of the followed sources and publish their changes on the bus (MIRROR_BUS_URL).
@@ -57,6 +69,7 @@ def watch(
         name=name or default_name(),
         heartbeat_s=heartbeat,
         budget=budget,
+        poll_staleness_s=poll_staleness,
         duration_s=duration,
         observers=[role_observer(settings)],
     )

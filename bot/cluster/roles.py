@@ -31,6 +31,7 @@ from bot.pipeline.readiness import LEDGER, Check
 from bot.pipeline.runner_options import Companion
 from bot.pipeline.venue_wait import StoppedBeforeStart
 from bot.redaction import redact_text
+from bot.venues import watcher_capacity
 
 log = logging.getLogger(__name__)
 
@@ -214,10 +215,18 @@ def watch_main(
     name: str,
     heartbeat_s: float,
     budget: Budget,
+    poll_staleness_s: float = 0.0,
     duration_s: float | None = None,
     observers: Sequence[Observer] = (),
 ) -> int:
-    """`mirrorbot watch`: at most the budget's websocket users' worth of sources."""
+    """`mirrorbot watch`: at most the sources its budget watches — its websocket users, then those its
+    weight polls every `poll_staleness_s` (any number from a node's firehose: `watcher_capacity`)."""
+    cap = watcher_capacity(
+        settings,
+        ws_users=budget.ws_users or 0,
+        weight_per_min=budget.weight_per_min or 0,
+        staleness_s=poll_staleness_s,
+    )
 
     def make(ledger: Ledger, bus: Bus) -> Role:
         member = Member(
@@ -228,9 +237,9 @@ def watch_main(
             heartbeat_s=heartbeat_s,
             keepalive=True,
             budget=budget,
-            cap=budget.ws_users,
+            cap=cap,
         )
-        return Watcher(settings, bus=bus, member=member, ledger=ledger)
+        return Watcher(settings, bus=bus, member=member, ledger=ledger, ws_users=budget.ws_users)
 
     return run_role(settings, "watch", make, duration_s, observers)
 

@@ -64,8 +64,10 @@ class Watcher:
         options: RunnerOptions | None = None,
         venue: Venue | None = None,
         ledger: Ledger | None = None,
+        ws_users: int | None = None,
     ) -> None:
         self.settings, self.bus, self.member = settings, bus, member
+        self.ws_users = ws_users  # its IP's websocket users, if fewer than the venue allows one IP
         self.options = options or RunnerOptions()
         self.alerts = AlertBus()
         self._venue = venue
@@ -90,6 +92,8 @@ class Watcher:
         if self._ledger is None:
             self._ledger = await Ledger.open(self.settings.db_url)
         venue = self._venue = self._venue or build_venue(self.settings)
+        if self.ws_users is not None and self.ws_users < venue.capabilities.max_ws_users:
+            venue.capabilities = replace(venue.capabilities, max_ws_users=self.ws_users)  # the rest polled
         # A venue that is down is waited for, as `mirrorbot run` waits (the cluster is joined after).
         listed = await venue_instruments(venue, self.settings, self.venue_wait, self.halt)
         markets = {i.coin: market_of(i) for i in listed}
@@ -121,7 +125,8 @@ class Watcher:
     async def beat(self) -> None:
         """Renew and rebalance the sources; watch exactly the ones held (a new one read first)."""
         assert self.routes is not None and self.followers is not None and self.watches is not None
-        beat = await self.member.beat(await self.wanted())
+        wanted = await self.wanted()
+        beat = await self.member.beat(wanted)
         for source in sorted(beat.gained):
             try:
                 await self._resume(source)
@@ -133,7 +138,11 @@ class Watcher:
         if beat.gained:  # its last owner may have died a lease and a heartbeat ago: read from before that
             silent_s = self.member.heartbeat_s * (HEARTBEATS_PER_LEASE + 1)
             since = now_ms() - int(silent_s * 1000) - RESTART_OVERLAP_MS
-        await self.watches.ensure(sorted(self.member.held), since)
+        # The most followed first: the venue's watch streams the first ones (its websocket users) and
+        # polls the rest.
+        held = self.member.held
+        ranked = [s for s in wanted if s in held] + sorted(s for s in held if s not in set(wanted))
+        await self.watches.ensure(ranked, since)
 
     async def _resume(self, source: str) -> None:
         """Where the watch of a source taken over starts: its sizes as last published (the ledger's

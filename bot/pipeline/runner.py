@@ -51,8 +51,7 @@ from bot.pipeline.reconcile import Reconciler
 from bot.pipeline.runner_options import Companion, CompanionStarter, RunnerOptions
 from bot.pipeline.sources import Feed, SourceRoutes, SourceVenueError, SourceWatch, SourceWatches
 from bot.pipeline.venue_wait import StoppedBeforeStart, VenueWait, venue_instruments
-from bot.risk import RiskBook, RiskStore
-from bot.risk.book import BookStore
+from bot.risk import BookStore, RiskBook, RiskStore
 from bot.venues import HYPERLIQUID, VenueConfigError, build_venue
 
 __all__ = [
@@ -250,8 +249,7 @@ class Runner:
         self._watches, self.watches = watches, watches.by_venue
         self.intake = watches.of(self.sources.primary_name).intake
 
-    def _book_store(self) -> BookStore:
-        """The guards' state (peaks, day start, trips) survives a restart in the data dir."""
+    def _book_store(self) -> BookStore:  # the guards' state (peaks, trips) survives a restart in the data dir
         return RiskStore(self.settings.data_dir / RISK_STATE_FILE)
 
     def _roster(self) -> AccountRoster:  # the accounts this process trades: all of its venue's
