@@ -61,6 +61,10 @@ COINS = (
 MIDS = {"type": "setMids", "mids": {coin.name: str(coin.mid) for coin, _ in COINS}}
 USDC = Decimal(10_000)
 UNCAPPED = ("--weight-per-min", "1000000")  # a worker's follower cap: 1,000,000 // 12
+# Thousands of followers a worker: at the default schedule (accounts every 15 s, reconciliation 60 s,
+# dead-man re-arm 60 s) each pass outlasts its interval and the passes starve the copies
+# (docs/operations.md, "Schedule"); these fit 10,000 followers on 2 cores.
+SCHEDULE = {"MIRROR_ACCOUNTS_REFRESH_S": "300", "MIRROR_RECONCILE_S": "600", "MIRROR_DEAD_MAN_REARM_S": "240"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,6 +95,8 @@ async def one_round(
     cluster: Cluster, net: LocalnetProcess, leaders: list[Trader], followers: set[str], workers: int, n: int
 ) -> Round:
     names = [f"c{workers}-{i}" for i in range(1, workers + 1)]
+    for name in names:
+        cluster.extra_env[name] = SCHEDULE
     started = time.monotonic()
     roles = [await cluster.launch("copy", name, *UNCAPPED) for name in names]  # together, as a deploy does
     for role in roles:  # a first start loads every follower it holds: ~10-50 ms each on 2 cores

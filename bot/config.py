@@ -118,6 +118,12 @@ class Settings(BaseSettings):
     # One `mirrorbot run` per follower venue on a ledger (bot/ledger/lease.py): a runner silent this long
     # is presumed dead and replaced. Above the hosts' clock skew when several share a PostgreSQL ledger.
     lease_stale_s: float = Field(default=30.0, ge=2, le=3600)
+    # How often every follower's account is re-read (equity for ρ(now), positions), the reconciliation
+    # pass runs (SPEC §6) and the dead-man switch is re-armed. A process holding thousands of followers
+    # takes longer than that for one pass: raise them with the count (docs/operations.md, "Schedule").
+    accounts_refresh_s: float = Field(default=15.0, ge=1, le=3600)
+    reconcile_s: float = Field(default=60.0, ge=5, le=86400)
+    dead_man_rearm_s: float = Field(default=60.0, ge=5, le=240)  # below the switch's 300 s horizon
     # The ops port of `mirrorbot run` and of each role (/metrics, /healthz, /readyz; docs/operations.md):
     # off when unset; one per process (several processes on a host: a value each).
     metrics_port: int | None = Field(default=None, ge=1, le=65535)

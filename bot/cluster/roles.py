@@ -39,6 +39,9 @@ HYPERLIQUID_WS_USERS = 10  # the venue's websocket limit per IP: unique users ac
 HYPERLIQUID_WEIGHT_PER_MIN = 1200  # the venue's REST limit per IP
 
 
+START_GRACE_S = 1.0  # a start told to stop may end by itself this long before it is cancelled
+
+
 class Role(Protocol):
     @property
     def halt(self) -> asyncio.Event:
@@ -82,13 +85,36 @@ async def serve(role: Role, duration_s: float | None) -> None:
             loop.add_signal_handler(sig, stop.set)
             handled.append(sig)
     try:
-        await role.start()
+        await start_unless_halted(role)
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), duration_s)
     finally:
         for sig in handled:
             loop.remove_signal_handler(sig)
         await role.stop()
+
+
+async def start_unless_halted(role: Role) -> None:
+    """`role.start()`, given up when SIGTERM/SIGINT comes first: a copy worker's start at 10,000 followers
+    lasts minutes, and the signal waited for all of it (the process was killed with -9 instead). A start
+    asked to stop gets `START_GRACE_S` to end on its own (a venue wait ends at once), then is cancelled.
+    Cancelling it is crash-safe as a kill is: what it sent is recorded, or found again by its cloid at the
+    next start, and `stop` gives back the leases it took — at once, not after they expire."""
+    start = asyncio.ensure_future(role.start())
+    halted = asyncio.ensure_future(role.halt.wait())
+    try:
+        await asyncio.wait({start, halted}, return_when=asyncio.FIRST_COMPLETED)
+        if not start.done():
+            await asyncio.wait({start}, timeout=START_GRACE_S)
+        if not start.done():
+            start.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await start
+            log_event(log, "start_abandoned", level=logging.WARNING)
+            raise StoppedBeforeStart("stopped while starting")
+        start.result()
+    finally:
+        halted.cancel()
 
 
 class Control:

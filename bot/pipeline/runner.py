@@ -90,7 +90,7 @@ class Runner:
         # Started by `run()` before `start()` and stopped after `stop()`: they watch the runner from
         # outside, start-up included (the ops port: `/readyz` answers while the venue is waited for).
         self.observer_starters = list(observers)
-        self.options = options or RunnerOptions()
+        self.options = options or RunnerOptions.of_settings(settings)
         self.alerts = alerts or AlertBus()
         self._venue = venue
         self._ledger = ledger

@@ -7,6 +7,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from bot.config import Settings
 from bot.pipeline.fills import FillReaderOptions
 from bot.pipeline.oms import RetryPolicy
 
@@ -31,6 +32,16 @@ class RunnerOptions:
     lease_stale_s: float | None = None
     policy: RetryPolicy = field(default_factory=RetryPolicy)
     fills: FillReaderOptions = field(default_factory=FillReaderOptions)  # batched fills reads (issue #7)
+
+    @classmethod
+    def of_settings(cls, settings: Settings) -> RunnerOptions:
+        """The defaults, with the schedule the settings set (MIRROR_ACCOUNTS_REFRESH_S, MIRROR_RECONCILE_S,
+        MIRROR_DEAD_MAN_REARM_S)."""
+        return cls(
+            accounts_refresh_s=settings.accounts_refresh_s,
+            reconcile_s=settings.reconcile_s,
+            dead_man_rearm_s=settings.dead_man_rearm_s,
+        )
 
 
 class Companion(Protocol):

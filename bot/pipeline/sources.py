@@ -29,10 +29,10 @@ from bot.domain import SourceChange, Venue
 from bot.ledger import FollowPlan, Ledger
 from bot.ledger.ids import normalise_account
 from bot.logs import log_event
+from bot.pipeline.desk import LoadedPlan
 from bot.pipeline.execute import now_ms
 from bot.pipeline.followers import Followers
 from bot.pipeline.intake import Intake
-from bot.service.settings import settings_from_json
 from bot.venues import HYPERLIQUID, VenueConfigError, venue_factories
 
 log = logging.getLogger(__name__)
@@ -101,7 +101,7 @@ class SourceRoutes:
         instead. An inactive plan (an unfollow) reads nothing from its source venue: it is always applied,
         and routed only when its venue is open and the address free."""
         usable: list[FollowPlan] = []
-        loaded = [(plan, settings_from_json(plan.settings)) for plan in plans]
+        loaded = [(plan, LoadedPlan.parsed(plan)) for plan in plans]
         # Active plans first: an address's route comes from the follows in force, not an old unfollow.
         for plan, settings in sorted(loaded, key=lambda item: not item[1].active):
             source, wanted = normalise_account(plan.source), settings.source_venue

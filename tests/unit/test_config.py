@@ -69,6 +69,9 @@ def test_env_file_is_read(tmp_path: Path) -> None:
         ("MIRROR_BUS_STREAM_MAX_LEN", "50", "greater than or equal to 100"),
         ("MIRROR_BUS_STREAM_MAX_LEN", "99999999999", "less than or equal to 10000000"),
         ("MIRROR_BUS_STREAM_MAX_LEN", "abc", "valid integer"),
+        ("MIRROR_ACCOUNTS_REFRESH_S", "0", "greater than or equal to 1"),
+        ("MIRROR_RECONCILE_S", "100000", "less than or equal to 86400"),
+        ("MIRROR_DEAD_MAN_REARM_S", "300", "less than or equal to 240"),
     ],
 )
 def test_bad_setting_names_the_variable(
@@ -137,3 +140,14 @@ def test_bus_url_must_be_a_redis_url(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("MIRROR_BUS_URL", "http://127.0.0.1:6379")
     with pytest.raises(SettingsError, match=r"MIRROR_BUS_URL: .*redis://"):
         load_settings()
+
+
+def test_the_schedule_settings_reach_the_runner(monkeypatch: pytest.MonkeyPatch) -> None:
+    from bot.pipeline.runner_options import RunnerOptions
+
+    assert RunnerOptions.of_settings(load_settings()) == RunnerOptions()  # the defaults are the same
+    monkeypatch.setenv("MIRROR_ACCOUNTS_REFRESH_S", "300")
+    monkeypatch.setenv("MIRROR_RECONCILE_S", "600")
+    monkeypatch.setenv("MIRROR_DEAD_MAN_REARM_S", "240")
+    options = RunnerOptions.of_settings(load_settings())
+    assert (options.accounts_refresh_s, options.reconcile_s, options.dead_man_rearm_s) == (300, 600, 240)
