@@ -140,8 +140,8 @@ class Watcher:
             since = now_ms() - int(silent_s * 1000) - RESTART_OVERLAP_MS
         # The most followed first: the venue's watch streams the first ones (its websocket users) and
         # polls the rest.
-        held = self.member.held
-        ranked = [s for s in wanted if s in held] + sorted(s for s in held if s not in set(wanted))
+        held, known = self.member.held, set(wanted)
+        ranked = [s for s in wanted if s in held] + sorted(s for s in held if s not in known)
         await self.watches.ensure(ranked, since)
 
     async def _resume(self, source: str) -> None:
