@@ -18,7 +18,7 @@ from sqlalchemy.engine import Connection
 
 from bot.ledger.base import LedgerBase, _chunks, _table
 from bot.ledger.models import GuardState, OwnershipLease, SourcePeak
-from bot.ledger.ownership import Fence, LeaseKind
+from bot.ledger.ownership import Fence, LeaseKind, lock_followers
 
 _LEASES = _table(OwnershipLease)
 _STATES = _table(GuardState)
@@ -67,19 +67,13 @@ class GuardStore(LedgerBase):
 
 
 def _current(conn: Connection, pairs: list[tuple[str, int]]) -> set[str]:
-    """The followers of `pairs` whose lease is unreleased at that epoch, their rows locked by name
-    first (as the fencing rule does: the same lock order as a holder's renewal)."""
+    """The followers of `pairs` whose lease is unreleased at that epoch, their rows locked (as the
+    fencing rule locks them)."""
     held: set[str] = set()
     for chunk in _chunks(pairs):
         if not chunk:
             continue
-        names = [name for name, _ in chunk]
-        conn.execute(
-            select(_LEASES.c.name)
-            .where(_LEASES.c.kind == LeaseKind.FOLLOWER.value, _LEASES.c.name.in_(names))
-            .order_by(_LEASES.c.name)
-            .with_for_update()
-        )
+        lock_followers(conn, [name for name, _ in chunk])
         rows = conn.execute(
             select(_LEASES.c.name).where(
                 _LEASES.c.kind == LeaseKind.FOLLOWER.value,

@@ -72,6 +72,18 @@ class Fenced(LedgerError):
     written; the writer must stop acting for that follower."""
 
 
+def lock_followers(conn: Connection, followers: Sequence[str]) -> None:
+    """Lock the followers' lease rows until the transaction ends, by name first: an UPDATE locks them in
+    its scan order, which deadlocked with a holder's renewal locking its hundreds of rows by name
+    (bench.scale, PostgreSQL; SQLite ignores it). What writes for a follower under its epoch locks so."""
+    conn.execute(
+        select(_TABLE.c.name)
+        .where(_TABLE.c.kind == LeaseKind.FOLLOWER.value, _TABLE.c.name.in_(followers))
+        .order_by(_TABLE.c.name)
+        .with_for_update()
+    )
+
+
 def check_fence(conn: Connection, followers: Iterable[str], fence: Fence) -> None:
     """In the transaction that writes intents for `followers`: raise `Fenced` unless `fence` holds each
     one's current, unreleased epoch. Locks the lease rows until the transaction ends (see above)."""
@@ -85,14 +97,7 @@ def check_fence(conn: Connection, followers: Iterable[str], fence: Fence) -> Non
             f"no lease epoch given for follower {missing[0]}: an intent is written only by its owner"
         )
     pairs = [(f, fence[f]) for f in wanted]
-    # Lock the rows by name first: an UPDATE locks them in its scan order, which deadlocked with a
-    # holder's renewal locking its hundreds of rows by name (bench.scale, PostgreSQL; SQLite ignores it).
-    conn.execute(
-        select(_TABLE.c.name)
-        .where(_TABLE.c.kind == LeaseKind.FOLLOWER.value, _TABLE.c.name.in_(wanted))
-        .order_by(_TABLE.c.name)
-        .with_for_update()
-    )
+    lock_followers(conn, wanted)
     touched = conn.execute(
         update(_TABLE)
         .where(
