@@ -56,8 +56,8 @@ class LedgerBookStore:
             epoch = epochs.get(follower)
             if epoch is not None:  # not ours (any more): its owner writes it
                 self._states[follower] = (book.follower_doc(follower), epoch)
-        for source in sources:
-            self._peaks[source] = max(book.source_peaks[source], self._peaks.get(source, Decimal(0)))
+        for source in sources:  # a book's peak only rises: its latest is the highest
+            self._peaks[source] = book.source_peaks[source]
         if (self._states or self._peaks) and (self._task is None or self._task.done()):
             self._task = asyncio.get_running_loop().create_task(self._flush(), name="guard-state-writes")
 

@@ -149,6 +149,11 @@ class RiskBook:
         self._dirty = False
         self.store.write(self)
 
+    def _save_for(self, follower: str) -> None:
+        """`follower`'s state changed: saved at once (a store kept per follower writes its part)."""
+        self._changed.add(follower)
+        self.save()
+
     def to_doc(self) -> dict[str, Any]:
         """The whole book, as the state file holds it."""
         return {
@@ -199,7 +204,8 @@ class RiskBook:
     def absorb_peaks(self, peaks: Mapping[str, Decimal]) -> None:
         """Sources' peaks noted elsewhere: each kept where higher than this book's."""
         for source, peak in peaks.items():
-            if peak > self.source_peaks.get(source, peak - 1):
+            current = self.source_peaks.get(source)
+            if current is None or peak > current:
                 self.source_peaks[source] = peak
 
     def forget(self, follower: str) -> None:
@@ -255,8 +261,7 @@ class RiskBook:
         if key in self.dropped:
             return False
         self.dropped[key] = reason.value
-        self._changed.add(follower)
-        self.save()
+        self._save_for(follower)
         return True
 
     def note_inactive(self, follower: str, source: str, version: int, inactive: bool) -> bool:
@@ -268,8 +273,7 @@ class RiskBook:
             self.inactive.add(key)
         else:
             self.inactive.discard(key)
-        self._changed.add(follower)
-        self.save()
+        self._save_for(follower)
         return inactive
 
     def is_dropped(self, follower: str, source: str, version: int) -> bool:
@@ -301,14 +305,12 @@ class RiskBook:
     def set_control_applied(self, follower: str, row_id: int) -> None:
         if self.controls.get(follower) != row_id:
             self.controls[follower] = row_id
-            self._changed.add(follower)
-            self.save()
+            self._save_for(follower)
 
     def reset(self, follower: str) -> None:
         """Trips cleared and the peak restarted, with no equity to rebase on (tests, tools)."""
         self.accounts[follower] = self.account(follower).reset()
-        self._changed.add(follower)
-        self.save()
+        self._save_for(follower)
 
     def resume(
         self, follower: str, equity: Decimal | None, now_ms: int, limits: RiskLimits
@@ -316,8 +318,7 @@ class RiskBook:
         """The user resumed: see `guards.resume_account`. Returns the guards still holding."""
         state, holding = resume_account(self.account(follower), equity, now_ms, limits)
         self.accounts[follower] = state
-        self._changed.add(follower)
-        self.save()
+        self._save_for(follower)
         return holding
 
 
