@@ -68,10 +68,9 @@ def watcher_capacity(
     `staleness_s` seconds (0: websocket only) — the venue's watch polls whatever it cannot stream."""
     if settings.hl_node_data is not None:
         return None
-    from adapters.hyperliquid.venue import HYPERLIQUID_CAPABILITIES, polled_sources
+    from adapters.hyperliquid.venue import polled_sources
 
-    streamed = min(ws_users, HYPERLIQUID_CAPABILITIES.max_ws_users)
-    return streamed + (polled_sources(staleness_s, weight_per_min) if staleness_s > 0 else 0)
+    return min(ws_users, capabilities(HYPERLIQUID).max_ws_users) + polled_sources(staleness_s, weight_per_min)
 
 
 _PLAN_ON_GMX = "a follow plan has source_venue gmx"
