@@ -9,8 +9,10 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
 from adapters.hyperliquid.venue import HYPERLIQUID_CAPABILITIES, polled_sources
+from bot.cli import app
 from bot.config import load_settings
 from bot.venues import watcher_capacity
 from tests.bus.support import private_redis
@@ -74,3 +76,19 @@ async def test_sources_beyond_the_websocket_users_are_polled_and_copied(world: W
                 if role.process.returncode is None:
                     role.process.kill()
     assert set(codes.values()) == {0}
+
+
+@pytest.mark.parametrize(
+    ("args", "named"),
+    [
+        (["--poll-staleness", "-1"], "--poll-staleness"),
+        (["--poll-staleness", "3601"], "--poll-staleness"),
+        (["--poll-staleness", "soon"], "--poll-staleness"),
+        (["--ws-users", "0"], "--ws-users"),
+    ],
+)
+def test_a_bad_watch_budget_is_refused_naming_the_flag(args: list[str], named: str) -> None:
+    """Refused by the command line before anything starts (no ledger, no bus is opened)."""
+    result = CliRunner().invoke(app, ["watch", *args])
+    assert result.exit_code == 2
+    assert named in result.output
